@@ -1,0 +1,55 @@
+//! The rule violations the domain can report.
+
+use std::fmt;
+
+/// A request that breaks a domain rule. Each variant has a stable machine code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("illegal {entity} transition from {from} to {to}")]
+    IllegalTransition {
+        entity: Entity,
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: &'static str, reason: String },
+    #[error("unit {unit} is not available (status {status})")]
+    UnitUnavailable { unit: i64, status: &'static str },
+    #[error("incident {incident} is closed")]
+    IncidentClosed { incident: i64 },
+}
+
+impl DomainError {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> DomainError {
+        DomainError::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// A stable, machine-readable code for clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::IllegalTransition { .. } => "illegal_transition",
+            DomainError::InvalidInput { .. } => "invalid_input",
+            DomainError::UnitUnavailable { .. } => "unit_unavailable",
+            DomainError::IncidentClosed { .. } => "incident_closed",
+        }
+    }
+}
+
+/// Which lifecycle a transition belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Incident,
+    Unit,
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Entity::Incident => "incident",
+            Entity::Unit => "unit",
+        })
+    }
+}

@@ -1,0 +1,122 @@
+//! Events: every change is one, with who did it and when (UTC). An
+//! incident's timeline is its events; the live stream carries them.
+
+use crate::Timestamp;
+use crate::ids::{EventId, IncidentId, UnitId, UserId};
+use crate::incident::{Category, Disposition, IncidentStatus, IntakeSource, Priority};
+use crate::unit::UnitStatus;
+use precinct_geo::Coordinates;
+use serde::{Deserialize, Serialize};
+
+/// Who made a change: a user, or the system itself (e.g. the simulator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: Option<UserId>,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn system(name: &str) -> Actor {
+        Actor {
+            user_id: None,
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    IncidentReceived {
+        source: IntakeSource,
+        external_id: Option<String>,
+        category: Category,
+        priority: Priority,
+        location: Coordinates,
+        address: String,
+        summary: String,
+    },
+    /// The new incident likely reports the same event as an earlier one.
+    DuplicateLinked {
+        duplicate_of: IncidentId,
+        distance_m: f64,
+    },
+    UnitsDispatched {
+        unit_ids: Vec<UnitId>,
+    },
+    UnitStatusChanged {
+        from: UnitStatus,
+        to: UnitStatus,
+    },
+    UnitPositionReported {
+        position: Coordinates,
+    },
+    IncidentStatusChanged {
+        from: IncidentStatus,
+        to: IncidentStatus,
+    },
+    NoteAdded {
+        text: String,
+    },
+    IncidentClosed {
+        disposition: Disposition,
+        remark: Option<String>,
+    },
+    /// `duplicate_id` was merged into `into_id`; recorded on both.
+    IncidentsMerged {
+        duplicate_id: IncidentId,
+        into_id: IncidentId,
+    },
+}
+
+impl EventKind {
+    /// A stable name for the kind (the serde tag), e.g. for the stream's event field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::IncidentReceived { .. } => "incident_received",
+            EventKind::DuplicateLinked { .. } => "duplicate_linked",
+            EventKind::UnitsDispatched { .. } => "units_dispatched",
+            EventKind::UnitStatusChanged { .. } => "unit_status_changed",
+            EventKind::UnitPositionReported { .. } => "unit_position_reported",
+            EventKind::IncidentStatusChanged { .. } => "incident_status_changed",
+            EventKind::NoteAdded { .. } => "note_added",
+            EventKind::IncidentClosed { .. } => "incident_closed",
+            EventKind::IncidentsMerged { .. } => "incidents_merged",
+        }
+    }
+}
+
+/// An event about to be written: the store gives it its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub incident_id: Option<IncidentId>,
+    pub unit_id: Option<UnitId>,
+    pub kind: EventKind,
+}
+
+/// A committed event. Ids increase in commit order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub incident_id: Option<IncidentId>,
+    pub unit_id: Option<UnitId>,
+    pub kind: EventKind,
+}
+
+impl NewEvent {
+    pub fn committed(self, id: EventId) -> Event {
+        Event {
+            id,
+            at: self.at,
+            actor: self.actor,
+            incident_id: self.incident_id,
+            unit_id: self.unit_id,
+            kind: self.kind,
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The station's ground (辖区): zones, communities, grid cells, posts, places,
+//! property companies and cameras, and resolving a point to where it lies.
+
+use crate::ids::{CameraId, CommunityId, GridCellId, PlaceId, PostId, PropertyCompanyId, ZoneId};
+use precinct_geo::{Coordinates, Polygon};
+use serde::{Deserialize, Serialize};
+
+/// The whole ground of one station. Loaded once and shared read-only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Jurisdiction {
+    pub station_name: String,
+    pub zones: Vec<Zone>,
+    pub communities: Vec<Community>,
+    pub grid_cells: Vec<GridCell>,
+    pub posts: Vec<Post>,
+    pub places: Vec<Place>,
+    pub property_companies: Vec<PropertyCompany>,
+    pub cameras: Vec<Camera>,
+}
+
+/// A defence zone (防区): north or south.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Zone {
+    pub id: ZoneId,
+    pub code: String,
+    pub name: String,
+    pub boundary: Polygon,
+}
+
+/// A community (社区) inside one zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Community {
+    pub id: CommunityId,
+    pub zone_id: ZoneId,
+    pub name: String,
+    pub boundary: Polygon,
+}
+
+/// A grid cell (网格) inside one community: the grid worker's patch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridCell {
+    pub id: GridCellId,
+    pub community_id: CommunityId,
+    pub code: String,
+    pub boundary: Polygon,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostKind {
+    /// 警务驻点: a zone's police post.
+    PolicePost,
+    /// 社区警务室: a community police office.
+    CommunityPoliceOffice,
+}
+
+/// A police post or community police office: a point in its zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    pub id: PostId,
+    pub zone_id: ZoneId,
+    pub community_id: Option<CommunityId>,
+    pub kind: PostKind,
+    pub name: String,
+    pub location: Coordinates,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceKind {
+    WholesaleMarket,
+    Market,
+    ResidentialCompound,
+    Street,
+    Shop,
+    LegalServiceStation,
+    MediationRoom,
+}
+
+/// A named place people report incidents at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub id: PlaceId,
+    pub kind: PlaceKind,
+    pub name: String,
+    pub address: String,
+    pub location: Coordinates,
+    pub community_id: Option<CommunityId>,
+    /// The property or market management company that runs it, if any.
+    pub managed_by: Option<PropertyCompanyId>,
+    /// For a shop, the street or market it stands in.
+    pub parent_place_id: Option<PlaceId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyKind {
+    PropertyManagement,
+    MarketManagement,
+}
+
+/// A member of the property council (物业议事会).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PropertyCompany {
+    pub id: PropertyCompanyId,
+    pub kind: CompanyKind,
+    pub name: String,
+}
+
+/// A public-facing camera connected to the platform.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Camera {
+    pub id: CameraId,
+    pub name: String,
+    pub location: Coordinates,
+}
+
+/// Where a point lies on the ground.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub zone_id: Option<ZoneId>,
+    pub community_id: Option<CommunityId>,
+    pub grid_cell_id: Option<GridCellId>,
+}
+
+impl Resolution {
+    pub const OUTSIDE: Resolution = Resolution {
+        zone_id: None,
+        community_id: None,
+        grid_cell_id: None,
+    };
+
+    /// True when the point is on none of the station's zones.
+    pub fn is_outside_ground(&self) -> bool {
+        self.zone_id.is_none()
+    }
+}
+
+impl Jurisdiction {
+    /// Resolves a point to its zone, community and grid cell. Areas are tried
+    /// in id order, so a point on a shared border always lands the same way.
+    pub fn resolve(&self, point: Coordinates) -> Resolution {
+        let Some(zone) = self.zones.iter().find(|z| z.boundary.contains(point)) else {
+            return Resolution::OUTSIDE;
+        };
+        let community = self
+            .communities
+            .iter()
+            .filter(|c| c.zone_id == zone.id)
+            .find(|c| c.boundary.contains(point));
+        let grid_cell = community.and_then(|community| {
+            self.grid_cells
+                .iter()
+                .filter(|g| g.community_id == community.id)
+                .find(|g| g.boundary.contains(point))
+        });
+        Resolution {
+            zone_id: Some(zone.id),
+            community_id: community.map(|c| c.id),
+            grid_cell_id: grid_cell.map(|g| g.id),
+        }
+    }
+
+    pub fn zone(&self, id: ZoneId) -> Option<&Zone> {
+        self.zones.iter().find(|z| z.id == id)
+    }
+
+    pub fn community(&self, id: CommunityId) -> Option<&Community> {
+        self.communities.iter().find(|c| c.id == id)
+    }
+
+    pub fn grid_cell(&self, id: GridCellId) -> Option<&GridCell> {
+        self.grid_cells.iter().find(|g| g.id == id)
+    }
+
+    pub fn post(&self, id: PostId) -> Option<&Post> {
+        self.posts.iter().find(|p| p.id == id)
+    }
+
+    pub fn place_by_name(&self, name: &str) -> Option<&Place> {
+        self.places.iter().find(|p| p.name == name)
+    }
+
+    /// Places whose name or address contains every whitespace-separated term.
+    pub fn search_places(&self, query: &str, limit: usize) -> Vec<&Place> {
+        let terms: Vec<&str> = query.split_whitespace().collect();
+        if terms.is_empty() {
+            return Vec::new();
+        }
+        self.places
+            .iter()
+            .filter(|p| {
+                terms
+                    .iter()
+                    .all(|t| p.name.contains(t) || p.address.contains(t))
+            })
+            .take(limit)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(lat: f64, lon: f64) -> Coordinates {
+        Coordinates::new(lat, lon).unwrap()
+    }
+
+    fn two_zone_ground() -> Jurisdiction {
+        let north = Polygon::rectangle(c(1.0, 0.0), c(2.0, 2.0));
+        let south = Polygon::rectangle(c(0.0, 0.0), c(1.0, 2.0));
+        Jurisdiction {
+            station_name: "test".into(),
+            zones: vec![
+                Zone {
+                    id: ZoneId(1),
+                    code: "N".into(),
+                    name: "north".into(),
+                    boundary: north.clone(),
+                },
+                Zone {
+                    id: ZoneId(2),
+                    code: "S".into(),
+                    name: "south".into(),
+                    boundary: south,
+                },
+            ],
+            communities: vec![Community {
+                id: CommunityId(10),
+                zone_id: ZoneId(1),
+                name: "c".into(),
+                boundary: north,
+            }],
+            grid_cells: vec![GridCell {
+                id: GridCellId(100),
+                community_id: CommunityId(10),
+                code: "g".into(),
+                boundary: Polygon::rectangle(c(1.0, 0.0), c(2.0, 1.0)),
+            }],
+            ..Jurisdiction::default()
+        }
+    }
+
+    #[test]
+    fn resolve_table() {
+        let ground = two_zone_ground();
+        let cases = [
+            (c(1.5, 0.5), Some(1), Some(10), Some(100)),
+            (c(1.5, 1.5), Some(1), Some(10), None),
+            (c(0.5, 0.5), Some(2), None, None),
+            (c(5.0, 5.0), None, None, None),
+        ];
+        for (p, zone, community, cell) in cases {
+            let r = ground.resolve(p);
+            assert_eq!(r.zone_id.map(|z| z.0), zone, "{p:?}");
+            assert_eq!(r.community_id.map(|z| z.0), community, "{p:?}");
+            assert_eq!(r.grid_cell_id.map(|z| z.0), cell, "{p:?}");
+            assert_eq!(r.is_outside_ground(), zone.is_none());
+        }
+    }
+}

@@ -1,0 +1,633 @@
+//! Incidents (警情): how they arrive, what they are, their one lifecycle
+//! table, how they close, and when two reports are the same event (双接警).
+
+use crate::Timestamp;
+use crate::error::{DomainError, Entity};
+use crate::ground::Resolution;
+use crate::ids::{IncidentId, UnitId};
+use crate::text::string_enum;
+use chrono::Duration;
+use precinct_geo::Coordinates;
+use serde::{Deserialize, Serialize};
+
+string_enum! {
+    /// How an incident reached the station.
+    pub enum IntakeSource {
+        /// An instruction from the city 110 centre (110指令).
+        Instruction110 = "instruction_110",
+        Phone = "phone",
+        WalkIn = "walk_in",
+        VolunteerReport = "volunteer_report",
+        GridWorkerReport = "grid_worker_report",
+        VideoPatrol = "video_patrol",
+        Alarm = "alarm",
+    }
+}
+
+string_enum! {
+    /// The family a category belongs to; statistics and duplicate detection
+    /// work on families.
+    pub enum CategoryFamily {
+        Criminal = "criminal",
+        PublicOrder = "public_order",
+        Dispute = "dispute",
+        HelpRequest = "help_request",
+        DomesticViolence = "domestic_violence",
+        Traffic = "traffic",
+        Fire = "fire",
+        Other = "other",
+    }
+}
+
+string_enum! {
+    /// What happened.
+    pub enum Category {
+        Theft = "theft",
+        Burglary = "burglary",
+        FightAssault = "fight_assault",
+        Robbery = "robbery",
+        Fraud = "fraud",
+        OtherCriminal = "other_criminal",
+        PublicDisturbance = "public_disturbance",
+        Gambling = "gambling",
+        NeighbourNoiseDispute = "neighbour_noise_dispute",
+        CommercialDebtDispute = "commercial_debt_dispute",
+        FamilyDispute = "family_dispute",
+        OtherDispute = "other_dispute",
+        HelpRequest = "help_request",
+        DomesticViolence = "domestic_violence",
+        TrafficAccident = "traffic_accident",
+        Fire = "fire",
+        Other = "other",
+    }
+}
+
+impl Category {
+    pub fn family(self) -> CategoryFamily {
+        use Category::*;
+        match self {
+            Theft | Burglary | FightAssault | Robbery | Fraud | OtherCriminal => {
+                CategoryFamily::Criminal
+            }
+            PublicDisturbance | Gambling => CategoryFamily::PublicOrder,
+            NeighbourNoiseDispute | CommercialDebtDispute | FamilyDispute | OtherDispute => {
+                CategoryFamily::Dispute
+            }
+            HelpRequest => CategoryFamily::HelpRequest,
+            DomesticViolence => CategoryFamily::DomesticViolence,
+            TrafficAccident => CategoryFamily::Traffic,
+            Fire => CategoryFamily::Fire,
+            Other => CategoryFamily::Other,
+        }
+    }
+
+    /// The category's name as the station says it.
+    pub fn label_zh(self) -> &'static str {
+        use Category::*;
+        match self {
+            Theft => "盗窃",
+            Burglary => "入室盗窃",
+            FightAssault => "打架斗殴",
+            Robbery => "抢劫抢夺",
+            Fraud => "诈骗",
+            OtherCriminal => "其他刑事",
+            PublicDisturbance => "扰乱公共秩序",
+            Gambling => "赌博",
+            NeighbourNoiseDispute => "邻里噪音纠纷",
+            CommercialDebtDispute => "经济货款纠纷",
+            FamilyDispute => "家庭纠纷",
+            OtherDispute => "其他纠纷",
+            HelpRequest => "群众求助",
+            DomesticViolence => "家暴",
+            TrafficAccident => "交通事故",
+            Fire => "火情",
+            Other => "其他",
+        }
+    }
+}
+
+/// 1 is the most urgent, 4 the least.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Priority(u8);
+
+impl Priority {
+    pub const HIGHEST: Priority = Priority(1);
+    pub const LOWEST: Priority = Priority(4);
+
+    pub fn new(value: i64) -> Result<Priority, DomainError> {
+        match u8::try_from(value) {
+            Ok(v @ 1..=4) => Ok(Priority(v)),
+            _ => Err(DomainError::invalid(
+                "priority",
+                format!("{value} is not 1 (highest) to 4 (lowest)"),
+            )),
+        }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Priority {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Priority::new(i64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+string_enum! {
+    pub enum IncidentStatus {
+        Received = "received",
+        Dispatched = "dispatched",
+        OnScene = "on_scene",
+        Closed = "closed",
+    }
+}
+
+/// Every legal incident status change. Anything not listed is illegal.
+pub const INCIDENT_TRANSITIONS: &[(IncidentStatus, IncidentStatus)] = {
+    use IncidentStatus::*;
+    &[
+        (Received, Dispatched),
+        // Closed without sending anyone (no action needed, transferred, merged).
+        (Received, Closed),
+        (Dispatched, OnScene),
+        (Dispatched, Closed),
+        (OnScene, Closed),
+    ]
+};
+
+impl IncidentStatus {
+    pub fn can_become(self, to: IncidentStatus) -> bool {
+        INCIDENT_TRANSITIONS.contains(&(self, to))
+    }
+
+    pub fn transition(self, to: IncidentStatus) -> Result<IncidentStatus, DomainError> {
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(DomainError::IllegalTransition {
+                entity: Entity::Incident,
+                from: self.as_str(),
+                to: to.as_str(),
+            })
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        self != IncidentStatus::Closed
+    }
+}
+
+string_enum! {
+    /// How an incident ended.
+    pub enum Disposition {
+        ResolvedOnScene = "resolved_on_scene",
+        ReferredToMediation = "referred_to_mediation",
+        CriminalCaseOpened = "criminal_case_opened",
+        PublicOrderCaseOpened = "public_order_case_opened",
+        NoActionNeeded = "no_action_needed",
+        TransferredToAgency = "transferred_to_agency",
+        /// Set only by merging; a user cannot close with it directly.
+        MergedAsDuplicate = "merged_as_duplicate",
+    }
+}
+
+impl Disposition {
+    /// Checks a disposition a user closes an incident with.
+    pub fn chosen_by_user(self) -> Result<Disposition, DomainError> {
+        if self == Disposition::MergedAsDuplicate {
+            Err(DomainError::invalid(
+                "disposition",
+                "merged_as_duplicate is set by merging, not by closing",
+            ))
+        } else {
+            Ok(self)
+        }
+    }
+}
+
+/// A caller's phone number, kept as its digits (and a leading + if given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Accepts digits with spaces, dashes or brackets between them and an
+    /// optional leading +; 5 to 20 digits (short service numbers to
+    /// international numbers with extension).
+    pub fn parse(text: &str) -> Result<PhoneNumber, DomainError> {
+        let trimmed = text.trim();
+        let (plus, rest) = match trimmed.strip_prefix('+') {
+            Some(rest) => ("+", rest),
+            None => ("", trimmed),
+        };
+        if let Some(bad) = rest
+            .chars()
+            .find(|c| !(c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')')))
+        {
+            return Err(DomainError::invalid(
+                "caller_phone",
+                format!("unexpected character {bad:?}"),
+            ));
+        }
+        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+        if !(5..=20).contains(&digits.len()) {
+            return Err(DomainError::invalid(
+                "caller_phone",
+                format!("{} digits; expected 5 to 20", digits.len()),
+            ));
+        }
+        Ok(PhoneNumber(format!("{plus}{digits}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number with its middle hidden: 138****5678.
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
+        if chars.len() < 8 {
+            return "*".repeat(chars.len());
+        }
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+    }
+}
+
+/// A person's name with all but its first character hidden: 李** .
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
+/// Who reported the incident. Personal data: shown only to roles that need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Caller {
+    pub name: Option<String>,
+    pub phone: Option<PhoneNumber>,
+}
+
+impl Caller {
+    pub fn masked(&self) -> Caller {
+        Caller {
+            name: self.name.as_deref().map(mask_name),
+            phone: self.phone.as_ref().map(|p| PhoneNumber(p.masked())),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.phone.is_none()
+    }
+}
+
+/// A new report, already parsed and checked at the edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intake {
+    pub source: IntakeSource,
+    /// The sender's own id, e.g. the 110 centre's instruction number. The same
+    /// source and external id always mean the same incident.
+    pub external_id: Option<String>,
+    pub category: Category,
+    pub priority: Priority,
+    pub location: Coordinates,
+    pub resolution: Resolution,
+    pub address: String,
+    pub caller: Caller,
+    pub summary: String,
+    pub reported_at: Timestamp,
+}
+
+/// A unit sent to an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub unit_id: UnitId,
+    pub assigned_at: Timestamp,
+    pub arrived_at: Option<Timestamp>,
+    pub released_at: Option<Timestamp>,
+    /// Whether the unit was a police unit when assigned (first-response
+    /// helpers' arrivals are measured separately).
+    pub police: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub source: IntakeSource,
+    pub external_id: Option<String>,
+    pub category: Category,
+    pub priority: Priority,
+    pub status: IncidentStatus,
+    pub disposition: Option<Disposition>,
+    pub closing_remark: Option<String>,
+    pub location: Coordinates,
+    pub resolution: Resolution,
+    pub address: String,
+    pub caller: Caller,
+    pub summary: String,
+    pub reported_at: Timestamp,
+    pub received_at: Timestamp,
+    pub dispatched_at: Option<Timestamp>,
+    pub first_on_scene_at: Option<Timestamp>,
+    pub first_police_on_scene_at: Option<Timestamp>,
+    pub first_helper_on_scene_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    /// A likely duplicate of this earlier incident (same event, reported twice).
+    pub duplicate_of: Option<IncidentId>,
+    /// Set when this incident was merged into another.
+    pub merged_into: Option<IncidentId>,
+    pub assignments: Vec<Assignment>,
+}
+
+/// Two reports within this distance…
+pub const DUPLICATE_RADIUS_M: f64 = 300.0;
+/// …and this many minutes of each other, of the same category family, are
+/// likely the same event.
+pub const DUPLICATE_WINDOW_MINUTES: i64 = 15;
+
+impl Incident {
+    /// Whether `intake` likely reports the same event as this incident.
+    pub fn likely_same_event(&self, intake: &Intake) -> bool {
+        self.merged_into.is_none()
+            && self.category.family() == intake.category.family()
+            && (self.reported_at - intake.reported_at).abs()
+                <= Duration::minutes(DUPLICATE_WINDOW_MINUTES)
+            && self.location.distance_m(intake.location) <= DUPLICATE_RADIUS_M
+    }
+
+    /// Seconds from the report to the first police unit on scene (出警速度).
+    pub fn police_response_seconds(&self) -> Option<i64> {
+        self.first_police_on_scene_at
+            .map(|t| (t - self.reported_at).num_seconds())
+    }
+
+    /// Seconds from the report to the first helper on scene (先期处置).
+    pub fn first_response_seconds(&self) -> Option<i64> {
+        self.first_helper_on_scene_at
+            .map(|t| (t - self.reported_at).num_seconds())
+    }
+
+    pub fn active_assignment(&self, unit: UnitId) -> Option<&Assignment> {
+        self.assignments
+            .iter()
+            .find(|a| a.unit_id == unit && a.released_at.is_none())
+    }
+}
+
+/// Picks, among earlier incidents, the one `intake` most likely duplicates:
+/// the nearest, then the earliest.
+pub fn likely_duplicate<'a>(intake: &Intake, candidates: &'a [Incident]) -> Option<&'a Incident> {
+    candidates
+        .iter()
+        .filter(|c| c.likely_same_event(intake))
+        .min_by(|a, b| {
+            let da = a.location.distance_m(intake.location);
+            let db = b.location.distance_m(intake.location);
+            da.total_cmp(&db).then(a.id.cmp(&b.id))
+        })
+}
+
+/// Checks that `duplicate` may be merged into `target`.
+pub fn check_merge(duplicate: &Incident, target: &Incident) -> Result<(), DomainError> {
+    if duplicate.id == target.id {
+        return Err(DomainError::invalid(
+            "into",
+            "an incident cannot be merged into itself",
+        ));
+    }
+    if duplicate.status == IncidentStatus::Closed {
+        return Err(DomainError::IncidentClosed {
+            incident: duplicate.id.0,
+        });
+    }
+    if target.merged_into.is_some() {
+        return Err(DomainError::invalid(
+            "into",
+            format!("incident {} was itself merged", target.id),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks free text (summary, note, remark): trimmed, non-empty, bounded.
+pub fn checked_text(
+    field: &'static str,
+    text: &str,
+    max_chars: usize,
+) -> Result<String, DomainError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(DomainError::invalid(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(DomainError::invalid(
+            field,
+            format!("longer than {max_chars} characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use IncidentStatus::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn transition_table_every_pair() {
+        let legal: &[(IncidentStatus, &[IncidentStatus])] = &[
+            (Received, &[Dispatched, Closed]),
+            (Dispatched, &[OnScene, Closed]),
+            (OnScene, &[Closed]),
+            (Closed, &[]),
+        ];
+        for &(from, tos) in legal {
+            for &to in IncidentStatus::ALL {
+                assert_eq!(from.can_become(to), tos.contains(&to), "{from} -> {to}");
+                assert_eq!(from.transition(to).is_ok(), tos.contains(&to));
+            }
+        }
+    }
+
+    #[test]
+    fn every_category_has_a_family_and_a_label() {
+        for c in Category::ALL {
+            assert!(!c.label_zh().is_empty());
+            let _ = c.family();
+        }
+        assert_eq!(Category::FightAssault.family(), CategoryFamily::Criminal);
+        assert_eq!(
+            Category::NeighbourNoiseDispute.family(),
+            CategoryFamily::Dispute
+        );
+    }
+
+    #[test]
+    fn priority_bounds() {
+        for (v, ok) in [
+            (0, false),
+            (1, true),
+            (4, true),
+            (5, false),
+            (-1, false),
+            (300, false),
+        ] {
+            assert_eq!(Priority::new(v).is_ok(), ok, "{v}");
+        }
+    }
+
+    #[test]
+    fn phone_parsing_and_masking() {
+        let cases = [
+            ("138 0013 8000", Some("13800138000"), "138****8000"),
+            ("0731-8523-1234", Some("073185231234"), "073*****1234"),
+            (
+                "+86 138-0013-8000",
+                Some("+8613800138000"),
+                "+86*******8000",
+            ),
+            ("12345", Some("12345"), "*****"),
+            ("1234", None, ""),
+            ("138abc", None, ""),
+        ];
+        for (input, parsed, masked) in cases {
+            let result = PhoneNumber::parse(input);
+            assert_eq!(
+                result.as_ref().ok().map(PhoneNumber::as_str),
+                parsed,
+                "{input}"
+            );
+            if let Ok(p) = result {
+                assert_eq!(p.masked(), masked, "{input}");
+            }
+        }
+        assert_eq!(mask_name("李先生"), "李**");
+    }
+
+    #[test]
+    fn merged_as_duplicate_is_not_a_user_choice() {
+        assert!(Disposition::MergedAsDuplicate.chosen_by_user().is_err());
+        assert!(Disposition::ReferredToMediation.chosen_by_user().is_ok());
+    }
+
+    fn incident(id: i64, category: Category, at_minute: i64, east_m: f64) -> Incident {
+        let origin = Coordinates::new(28.15, 113.02).unwrap();
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 10, 30, 14, 0, 0)
+            .unwrap()
+            + Duration::minutes(at_minute);
+        Incident {
+            id: IncidentId(id),
+            source: IntakeSource::Phone,
+            external_id: None,
+            category,
+            priority: Priority::new(2).unwrap(),
+            status: Received,
+            disposition: None,
+            closing_remark: None,
+            location: origin.offset_m(east_m, 0.0),
+            resolution: Resolution::OUTSIDE,
+            address: String::new(),
+            caller: Caller::default(),
+            summary: "x".into(),
+            reported_at: t,
+            received_at: t,
+            dispatched_at: None,
+            first_on_scene_at: None,
+            first_police_on_scene_at: None,
+            first_helper_on_scene_at: None,
+            closed_at: None,
+            duplicate_of: None,
+            merged_into: None,
+            assignments: vec![],
+        }
+    }
+
+    fn intake_like(i: &Incident) -> Intake {
+        Intake {
+            source: IntakeSource::Instruction110,
+            external_id: None,
+            category: i.category,
+            priority: i.priority,
+            location: i.location,
+            resolution: i.resolution,
+            address: String::new(),
+            caller: Caller::default(),
+            summary: "y".into(),
+            reported_at: i.reported_at,
+        }
+    }
+
+    /// Duplicate rule as data: (existing, new report, same event?).
+    #[test]
+    fn duplicate_rule_table() {
+        let fight = |minute, east| incident(0, Category::FightAssault, minute, east);
+        let cases = [
+            ("same place and time", fight(0, 0.0), fight(0, 0.0), true),
+            ("299 m away", fight(0, 0.0), fight(0, 299.0), true),
+            ("301 m away", fight(0, 0.0), fight(0, 301.0), false),
+            ("15 min later", fight(0, 0.0), fight(15, 0.0), true),
+            ("16 min later", fight(0, 0.0), fight(16, 0.0), false),
+            ("16 min earlier", fight(16, 0.0), fight(0, 0.0), false),
+            (
+                "same family other category",
+                fight(0, 0.0),
+                incident(0, Category::Robbery, 2, 50.0),
+                true,
+            ),
+            (
+                "other family",
+                fight(0, 0.0),
+                incident(0, Category::NeighbourNoiseDispute, 0, 0.0),
+                false,
+            ),
+        ];
+        for (name, existing, new, expected) in cases {
+            assert_eq!(
+                existing.likely_same_event(&intake_like(&new)),
+                expected,
+                "{name}"
+            );
+        }
+        let mut merged = fight(0, 0.0);
+        merged.merged_into = Some(IncidentId(9));
+        assert!(
+            !merged.likely_same_event(&intake_like(&fight(0, 0.0))),
+            "merged incidents are not candidates"
+        );
+    }
+
+    #[test]
+    fn likely_duplicate_prefers_nearest() {
+        let far = incident(1, Category::Theft, 0, 250.0);
+        let near = incident(2, Category::Theft, 0, 20.0);
+        let probe = intake_like(&incident(0, Category::Theft, 1, 0.0));
+        assert_eq!(
+            likely_duplicate(&probe, &[far, near]).map(|i| i.id),
+            Some(IncidentId(2))
+        );
+    }
+
+    #[test]
+    fn merge_rules() {
+        let a = incident(1, Category::Theft, 0, 0.0);
+        let mut b = incident(2, Category::Theft, 0, 0.0);
+        assert!(check_merge(&a, &a).is_err());
+        assert!(check_merge(&a, &b).is_ok());
+        b.merged_into = Some(IncidentId(3));
+        assert!(check_merge(&a, &b).is_err());
+        let mut closed = a.clone();
+        closed.status = Closed;
+        assert_eq!(
+            check_merge(&closed, &incident(5, Category::Theft, 0, 0.0)),
+            Err(DomainError::IncidentClosed { incident: 1 })
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! Precinct's domain: the station's ground, its units, incidents, users and
+//! the events that record every change, with the one table of legal
+//! transitions for each lifecycle.
+//!
+//! Architecture invariant: this crate does no I/O and depends on no database,
+//! HTTP or async crate. Everything here is a value or a pure function, so it
+//! cannot fail for any reason but the rules themselves.
+
+mod text;
+
+pub mod error;
+pub mod event;
+pub mod ground;
+pub mod ids;
+pub mod incident;
+pub mod unit;
+pub mod user;
+
+pub use error::DomainError;
+pub use precinct_geo::{Coordinates, Datum, Polygon};
+
+/// Time in UTC; the station's own zone is applied only when showing it.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
