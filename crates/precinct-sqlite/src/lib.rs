@@ -1,1 +1,590 @@
-//! placeholder
+//! SQLite backend of Precinct's [`Store`]: the embedded default.
+//!
+//! Durability: WAL journal with `synchronous=FULL`, checked when the store
+//! opens; a write is acknowledged only after its commit returned. Writes go
+//! through one writer thread with group commit ([`writer`]); reads use a small
+//! pool of read-only connections on blocking threads.
+
+mod ops;
+mod rows;
+mod schema;
+mod writer;
+
+use async_trait::async_trait;
+use precinct_domain::event::{Actor, Event};
+use precinct_domain::ground::Jurisdiction;
+use precinct_domain::ids::{EventId, IncidentId, UnitId, UserId};
+use precinct_domain::incident::{Disposition, Incident, Intake};
+use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
+use precinct_domain::user::{User, Username};
+use precinct_domain::{Coordinates, Timestamp};
+use precinct_storage::{
+    AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, Store, StoreError,
+    StoreResult,
+};
+use rows::{ms, store_error};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use tokio::sync::{broadcast, oneshot};
+
+/// How many committed events a live subscriber may fall behind before it
+/// must catch up from the database.
+const EVENT_BUFFER: usize = 8192;
+
+/// Why a database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open SQLite database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("SQLite database {path} is not durable: {detail}")]
+    NotDurable { path: PathBuf, detail: String },
+    #[error("cannot migrate SQLite database {path}: {source}")]
+    Migrate {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Mutex<mpsc::Sender<writer::Job>>,
+    readers: Arc<ReadPool>,
+    events: broadcast::Sender<Event>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, OpenError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let open_error = |source| OpenError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(open_error)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(open_error)?;
+    Ok(conn)
+}
+
+/// Turns on WAL and `synchronous=FULL`, then reads both back: a database that
+/// does not confirm them is refused, because acknowledged writes could be lost.
+fn ensure_durable(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let not_durable = |detail: String| OpenError::NotDurable {
+        path: path.to_owned(),
+        detail,
+    };
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| not_durable(e.to_string()))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| not_durable(e.to_string()))?;
+    let synchronous: i64 = conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .map_err(|e| not_durable(e.to_string()))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(not_durable(format!("journal_mode is {mode}, expected wal")));
+    }
+    if synchronous != 2 {
+        return Err(not_durable(format!(
+            "synchronous is {synchronous}, expected 2 (FULL)"
+        )));
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, migrates it and
+    /// starts the writer thread.
+    pub fn open(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<SqliteStore, OpenError> {
+        let path = path.as_ref().to_owned();
+        let mut conn = open_connection(&path, false)?;
+        ensure_durable(&conn, &path)?;
+        schema::migrate(&mut conn).map_err(|source| OpenError::Migrate {
+            path: path.clone(),
+            source,
+        })?;
+
+        let (jobs_tx, jobs_rx) = mpsc::channel();
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let writer_events = events.clone();
+        let writer_thread = std::thread::Builder::new()
+            .name("precinct-sqlite-writer".into())
+            .spawn(move || writer::run(conn, jobs_rx, writer_events, clock))
+            .map_err(|e| OpenError::NotDurable {
+                path: path.clone(),
+                detail: format!("writer thread: {e}"),
+            })?;
+        Ok(SqliteStore {
+            readers: Arc::new(ReadPool {
+                path: path.clone(),
+                idle: Mutex::new(Vec::new()),
+            }),
+            path,
+            jobs: Mutex::new(jobs_tx),
+            events,
+            writer_thread: Mutex::new(Some(writer_thread)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops accepting writes, lets the writer finish every queued write, and
+    /// waits for it. Called at graceful shutdown.
+    pub fn close(&self) {
+        let (dead, _) = mpsc::channel();
+        drop(std::mem::replace(
+            &mut *self.jobs.lock().expect("jobs lock"),
+            dead,
+        ));
+        if let Some(handle) = self.writer_thread.lock().expect("writer lock").take() {
+            let _ = handle.join();
+        }
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut writer::WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .lock()
+            .expect("jobs lock")
+            .send(writer::job(work, reply))
+            .map_err(|_| StoreError::Other("the store is shut down".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Other("the write was abandoned".into()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.take()?;
+            let result = work(&conn);
+            pool.give(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Idle read-only connections, opened on demand.
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn take(&self) -> StoreResult<Connection> {
+        if let Some(conn) = self.idle.lock().expect("pool lock").pop() {
+            return Ok(conn);
+        }
+        open_connection(&self.path, true).map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    fn give(&self, conn: Connection) {
+        let mut idle = self.idle.lock().expect("pool lock");
+        if idle.len() < 8 {
+            idle.push(conn);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()> {
+        let body = serde_json::to_string(&ground).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT OR REPLACE INTO ground (id, body) VALUES (1, ?1)",
+                    [body],
+                )
+                .map_err(store_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn jurisdiction(&self) -> StoreResult<Jurisdiction> {
+        self.read(|conn| {
+            let body: Option<String> = conn
+                .query_row("SELECT body FROM ground WHERE id = 1", [], |r| r.get(0))
+                .optional()
+                .map_err(store_error)?;
+            match body {
+                Some(body) => serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Other(format!("ground: {e}"))),
+                None => Ok(Jurisdiction::default()),
+            }
+        })
+        .await
+    }
+
+    async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>> {
+        self.write(move |ctx| ops::create_units(ctx, units)).await
+    }
+
+    async fn list_units(&self) -> StoreResult<Vec<Unit>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {} FROM units ORDER BY id",
+                    rows::UNIT_COLUMNS
+                ))
+                .map_err(store_error)?;
+            stmt.query_map([], rows::unit_from_row)
+                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn get_unit(&self, id: UnitId) -> StoreResult<Unit> {
+        self.read(move |conn| rows::load_unit(conn, id)).await
+    }
+
+    async fn update_unit_status(
+        &self,
+        id: UnitId,
+        to: UnitStatus,
+        actor: Actor,
+    ) -> StoreResult<Unit> {
+        self.write(move |ctx| ops::update_unit_status(ctx, id, to, &actor))
+            .await
+    }
+
+    async fn report_unit_position(
+        &self,
+        id: UnitId,
+        position: Coordinates,
+        actor: Actor,
+    ) -> StoreResult<Unit> {
+        self.write(move |ctx| ops::report_unit_position(ctx, id, position, &actor))
+            .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO users (username, display_name, role, password_hash, unit_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        user.username.as_str(),
+                        user.display_name,
+                        user.role.as_str(),
+                        user.password_hash,
+                        user.unit_id.map(|u| u.0)
+                    ],
+                )
+                .map_err(|e| match store_error(e) {
+                    StoreError::Conflict(_) => {
+                        StoreError::Conflict(format!("user {} already exists", user.username.as_str()))
+                    }
+                    other => other,
+                })?;
+            Ok(User {
+                id: UserId(ctx.conn.last_insert_rowid()),
+                username: user.username,
+                display_name: user.display_name,
+                role: user.role,
+                unit_id: user.unit_id,
+            })
+        })
+        .await
+    }
+
+    async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
+        let username = username.as_str().to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {}, password_hash FROM users WHERE username = ?1",
+                rows::USER_COLUMNS
+            ))
+            .and_then(|mut s| {
+                s.query_row([username], |row| {
+                    Ok(Credentials {
+                        user: rows::user_from_row(row)?,
+                        password_hash: row.get("password_hash")?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        self.read(|conn| {
+            conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: String,
+        user_id: UserId,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                    params![token_hash, user_id.0, ms(expires_at)],
+                )
+                .map_err(store_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: String) -> StoreResult<Option<User>> {
+        let now = ms(chrono::Utc::now());
+        self.read(move |conn| {
+            let columns = rows::USER_COLUMNS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conn.prepare_cached(&format!(
+                "SELECT {columns} FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+            ))
+            .and_then(|mut s| {
+                s.query_row(params![token_hash, now], rows::user_from_row)
+                    .optional()
+            })
+            .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: String) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+                .map_err(store_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome> {
+        self.write(move |ctx| ops::intake(ctx, intake, &actor))
+            .await
+    }
+
+    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
+        self.read(move |conn| rows::load_incident(conn, id)).await
+    }
+
+    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
+        self.read(move |conn| {
+            let mut sql = format!(
+                "SELECT {} FROM incidents WHERE 1 = 1",
+                rows::INCIDENT_COLUMNS
+            );
+            let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+            if let Some(status) = filter.status {
+                params.push(Box::new(status.as_str()));
+                sql.push_str(&format!(" AND status = ?{}", params.len()));
+            }
+            if filter.open_only {
+                sql.push_str(" AND status != 'closed'");
+            }
+            if let Some(unit) = filter.assigned_unit {
+                params.push(Box::new(unit.0));
+                sql.push_str(&format!(
+                    " AND id IN (SELECT incident_id FROM assignments WHERE unit_id = ?{})",
+                    params.len()
+                ));
+            }
+            params.push(Box::new(i64::from(filter.limit)));
+            sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
+            let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
+            rows::query_incidents(conn, &sql, &refs)
+        })
+        .await
+    }
+
+    async fn dispatch(
+        &self,
+        id: IncidentId,
+        units: Vec<UnitId>,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| ops::dispatch(ctx, id, units, &actor))
+            .await
+    }
+
+    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
+        self.write(move |ctx| ops::add_note(ctx, id, text, &actor))
+            .await
+    }
+
+    async fn close_incident(
+        &self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| ops::close_incident(ctx, id, disposition, remark, &actor))
+            .await
+    }
+
+    async fn merge_incidents(
+        &self,
+        duplicate: IncidentId,
+        into: IncidentId,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| ops::merge_incidents(ctx, duplicate, into, &actor))
+            .await
+    }
+
+    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
+        self.read(move |conn| {
+            rows::load_incident(conn, id)?;
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {} FROM events WHERE incident_id = ?1 \
+                     OR incident_id IN (SELECT id FROM incidents WHERE merged_into = ?1) ORDER BY id",
+                    rows::EVENT_COLUMNS
+                ))
+                .map_err(store_error)?;
+            stmt.query_map([id.0], rows::event_from_row)
+                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+                    rows::EVENT_COLUMNS
+                ))
+                .map_err(store_error)?;
+            stmt.query_map(params![after.0, limit], rows::event_from_row)
+                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn
+                .execute(
+                    "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![ms(entry.at), entry.user_id.map(|u| u.0), entry.username, entry.action, entry.subject],
+                )
+                .map_err(store_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT at, user_id, username, action, subject FROM audit_log ORDER BY id DESC LIMIT ?1")
+                .map_err(store_error)?;
+            stmt.query_map([limit], rows::audit_from_row)
+                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(store_error)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use precinct_storage::{SharedStore, SystemClock};
+
+    /// Each test gets its own file in a fresh temporary directory, kept alive
+    /// by leaking the guard for the test's (short) life.
+    async fn fresh_store() -> SharedStore {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("precinct.db");
+        std::mem::forget(dir);
+        Arc::new(SqliteStore::open(path, Arc::new(SystemClock)).expect("open"))
+    }
+
+    precinct_storage::store_suite!(fresh_store);
+
+    #[test]
+    fn refuses_nothing_on_a_fresh_file_and_reports_wal_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let store = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(store);
+    }
+
+    #[tokio::test]
+    async fn acknowledged_writes_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        {
+            let store = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
+            store
+                .replace_jurisdiction(precinct_storage::suite::fixture_ground())
+                .await
+                .unwrap();
+            store.close();
+        }
+        let reopened = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
+        assert_eq!(
+            reopened.jurisdiction().await.unwrap(),
+            precinct_storage::suite::fixture_ground()
+        );
+    }
+}

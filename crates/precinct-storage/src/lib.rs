@@ -1,1 +1,212 @@
-//! placeholder
+//! The storage trait every Precinct backend implements, its error type, the
+//! clock it stamps changes with, and the story suite every backend must pass.
+//!
+//! Architecture invariants:
+//! - A backend applies the domain's transition functions inside the same
+//!   transaction as the write, and writes each change's event in that
+//!   transaction too; an acknowledged write is durable.
+//! - No driver type (rusqlite, sqlx, …) appears in this crate's API: backends
+//!   map their errors to [`StoreError`] before returning.
+//! - Committed events are published to [`Store::subscribe`] in commit order,
+//!   before the write that made them is acknowledged.
+
+pub mod suite;
+
+use async_trait::async_trait;
+use precinct_domain::event::{Actor, Event};
+use precinct_domain::ground::Jurisdiction;
+use precinct_domain::ids::{EventId, IncidentId, UnitId, UserId};
+use precinct_domain::incident::{Disposition, Incident, IncidentStatus, Intake};
+use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
+use precinct_domain::user::{Role, User, Username};
+use precinct_domain::{Coordinates, DomainError, Timestamp};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// What can go wrong in storage, already stripped of driver details.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    /// The request breaks a domain rule (illegal transition, unit busy, …).
+    #[error(transparent)]
+    Rule(#[from] DomainError),
+    /// A uniqueness constraint: the thing already exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else: I/O, corruption, a lost connection. Logged, not shown.
+    #[error("storage failure: {0}")]
+    Other(String),
+}
+
+impl StoreError {
+    pub fn not_found(entity: &'static str, id: impl ToString) -> StoreError {
+        StoreError::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The time source of a store. Injected so tests and the simulator (which may
+/// run faster than real time) control what "now" is.
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// Wall-clock time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// Result of an intake: the incident, and whether this call created it (false
+/// when the same instruction had already been received: 双接警).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntakeOutcome {
+    pub incident: Incident,
+    pub created: bool,
+}
+
+/// Which incidents to list, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentFilter {
+    pub status: Option<IncidentStatus>,
+    pub open_only: bool,
+    /// Only incidents this unit is or was assigned to.
+    pub assigned_unit: Option<UnitId>,
+    pub limit: u32,
+}
+
+impl Default for IncidentFilter {
+    fn default() -> Self {
+        IncidentFilter {
+            status: None,
+            open_only: false,
+            assigned_unit: None,
+            limit: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    pub username: Username,
+    pub display_name: String,
+    pub role: Role,
+    /// A PHC string (argon2id); the store never sees a password.
+    pub password_hash: String,
+    pub unit_id: Option<UnitId>,
+}
+
+/// A user with the hash to check a password against.
+#[derive(Clone, PartialEq)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password_hash", &"<redacted>")
+            .finish()
+    }
+}
+
+/// One read of personal data, or another action worth a trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub user_id: Option<UserId>,
+    pub username: String,
+    pub action: String,
+    pub subject: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Replaces the station's ground (used when a district is generated or imported).
+    async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()>;
+    async fn jurisdiction(&self) -> StoreResult<Jurisdiction>;
+
+    async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>>;
+    async fn list_units(&self) -> StoreResult<Vec<Unit>>;
+    async fn get_unit(&self, id: UnitId) -> StoreResult<Unit>;
+    /// A status change reported by (or for) a unit; arrival and release
+    /// update its incident in the same transaction.
+    async fn update_unit_status(
+        &self,
+        id: UnitId,
+        to: UnitStatus,
+        actor: Actor,
+    ) -> StoreResult<Unit>;
+    async fn report_unit_position(
+        &self,
+        id: UnitId,
+        position: Coordinates,
+        actor: Actor,
+    ) -> StoreResult<Unit>;
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
+    async fn count_users(&self) -> StoreResult<u64>;
+    async fn create_session(
+        &self,
+        token_hash: String,
+        user_id: UserId,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// The user of an unexpired session.
+    async fn session_user(&self, token_hash: String) -> StoreResult<Option<User>>;
+    async fn delete_session(&self, token_hash: String) -> StoreResult<()>;
+
+    /// Takes in a report. The same source and external id return the existing
+    /// incident and change nothing; a likely duplicate is linked.
+    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome>;
+    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident>;
+    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>>;
+    /// Assigns every unit or none: a unit that is not free fails the whole call.
+    async fn dispatch(
+        &self,
+        id: IncidentId,
+        units: Vec<UnitId>,
+        actor: Actor,
+    ) -> StoreResult<Incident>;
+    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event>;
+    /// Closes an incident; its units are released back to patrol.
+    async fn close_incident(
+        &self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Incident>;
+    /// Closes `duplicate` as merged into `into`, moving its units over.
+    async fn merge_incidents(
+        &self,
+        duplicate: IncidentId,
+        into: IncidentId,
+        actor: Actor,
+    ) -> StoreResult<Incident>;
+
+    /// An incident's events and those of incidents merged into it, in order.
+    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>>;
+    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>>;
+    /// Committed events, in commit order. A lagging receiver must catch up
+    /// with [`Store::events_after`].
+    fn subscribe(&self) -> broadcast::Receiver<Event>;
+
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// A shared handle to whichever backend is in use.
+pub type SharedStore = Arc<dyn Store>;

@@ -1,0 +1,114 @@
+//! The SQLite schema and its migrations, applied in order by `user_version`.
+
+use rusqlite::Connection;
+
+/// Each entry upgrades the schema by one version. Never edit a released
+/// entry: add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE ground (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+CREATE TABLE units (
+    id INTEGER PRIMARY KEY,
+    call_sign TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    home_post_id INTEGER,
+    zone_id INTEGER,
+    capabilities TEXT NOT NULL,
+    status TEXT NOT NULL,
+    lat REAL,
+    lon REAL,
+    position_at INTEGER,
+    incident_id INTEGER,
+    member_count INTEGER NOT NULL,
+    property_company_id INTEGER
+);
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    unit_id INTEGER REFERENCES units(id)
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    external_id TEXT,
+    category TEXT NOT NULL,
+    family TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    disposition TEXT,
+    closing_remark TEXT,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    zone_id INTEGER,
+    community_id INTEGER,
+    grid_cell_id INTEGER,
+    address TEXT NOT NULL,
+    caller_name TEXT,
+    caller_phone TEXT,
+    summary TEXT NOT NULL,
+    reported_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    dispatched_at INTEGER,
+    first_on_scene_at INTEGER,
+    first_police_on_scene_at INTEGER,
+    first_helper_on_scene_at INTEGER,
+    closed_at INTEGER,
+    duplicate_of INTEGER REFERENCES incidents(id),
+    merged_into INTEGER REFERENCES incidents(id)
+);
+CREATE UNIQUE INDEX incidents_external_id ON incidents (source, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX incidents_family_reported ON incidents (family, reported_at);
+CREATE INDEX incidents_merged_into ON incidents (merged_into) WHERE merged_into IS NOT NULL;
+CREATE TABLE assignments (
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    unit_id INTEGER NOT NULL REFERENCES units(id),
+    police INTEGER NOT NULL,
+    assigned_at INTEGER NOT NULL,
+    arrived_at INTEGER,
+    released_at INTEGER
+);
+CREATE INDEX assignments_incident ON assignments (incident_id);
+CREATE INDEX assignments_unit ON assignments (unit_id);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    actor_user_id INTEGER,
+    actor_name TEXT NOT NULL,
+    incident_id INTEGER,
+    unit_id INTEGER,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_incident ON events (incident_id) WHERE incident_id IS NOT NULL;
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    user_id INTEGER,
+    username TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL
+);
+"#];
+
+/// Brings the database up to the latest schema, one transaction per step.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The single writer thread and its group commit.
+//!
+//! SQLite admits one writer at a time, so Precinct gives it exactly one: a
+//! thread that owns the write connection and takes jobs from a channel. It
+//! drains every job waiting when it wakes, runs each inside its own savepoint
+//! (a failing job rolls back alone), commits them together with one fsync,
+//! publishes their events, then acknowledges each. Concurrent writers thus
+//! share commits (group commit), and every check-then-write inside a job is
+//! atomic with respect to every other write: two dispatchers can never both
+//! see a unit as free.
+
+use crate::rows::{ms, store_error};
+use chrono::SubsecRound;
+use precinct_domain::Timestamp;
+use precinct_domain::event::{Actor, Event, EventKind, NewEvent};
+use precinct_domain::ids::{EventId, IncidentId, UnitId};
+use precinct_storage::{Clock, StoreError, StoreResult};
+use rusqlite::Connection;
+use std::sync::Arc;
+use std::sync::mpsc;
+use tokio::sync::{broadcast, oneshot};
+
+/// Most jobs folded into one commit; bounds the latency a batch adds.
+const MAX_BATCH: usize = 1024;
+
+/// What a job hands back after running: whether it succeeded, and how to
+/// deliver its result once the batch's commit outcome is known.
+type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
+pub(crate) type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (bool, Completion) + Send>;
+
+/// What a job may touch: the write connection (inside the batch's
+/// transaction), the batch's time, and the events it emits.
+pub(crate) struct WriteCtx<'c> {
+    pub conn: &'c Connection,
+    pub now: Timestamp,
+    events: Vec<Event>,
+}
+
+impl WriteCtx<'_> {
+    /// Writes an event in the current transaction; it is published after commit.
+    pub fn emit(
+        &mut self,
+        actor: &Actor,
+        incident_id: Option<IncidentId>,
+        unit_id: Option<UnitId>,
+        kind: EventKind,
+    ) -> StoreResult<Event> {
+        let data = serde_json::to_string(&kind).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events (at, actor_user_id, actor_name, incident_id, unit_id, kind, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut s| {
+                s.execute(rusqlite::params![
+                    ms(self.now),
+                    actor.user_id.map(|u| u.0),
+                    actor.name,
+                    incident_id.map(|i| i.0),
+                    unit_id.map(|u| u.0),
+                    kind.name(),
+                    data
+                ])
+            })
+            .map_err(store_error)?;
+        let event = NewEvent {
+            at: self.now,
+            actor: actor.clone(),
+            incident_id,
+            unit_id,
+            kind,
+        }
+        .committed(EventId(self.conn.last_insert_rowid()));
+        self.events.push(event.clone());
+        Ok(event)
+    }
+}
+
+/// Wraps a typed closure as a job whose result goes back through `reply`.
+pub(crate) fn job<T: Send + 'static>(
+    work: impl FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+    reply: oneshot::Sender<StoreResult<T>>,
+) -> Job {
+    Box::new(move |ctx| {
+        let result = work(ctx);
+        let ok = result.is_ok();
+        let completion: Completion = Box::new(move |commit_error| {
+            let _ = reply.send(match commit_error {
+                None => result,
+                Some(e) => Err(e),
+            });
+        });
+        (ok, completion)
+    })
+}
+
+/// Runs until every sender is dropped, then finishes the queue and returns.
+pub(crate) fn run(
+    conn: Connection,
+    jobs: mpsc::Receiver<Job>,
+    events: broadcast::Sender<Event>,
+    clock: Arc<dyn Clock>,
+) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        // Stored times have millisecond precision; stamp with exactly that.
+        let now = clock.now().trunc_subsecs(3);
+        run_batch(&conn, batch, &events, now);
+    }
+}
+
+fn run_batch(
+    conn: &Connection,
+    batch: Vec<Job>,
+    events: &broadcast::Sender<Event>,
+    now: Timestamp,
+) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let error = store_error(e);
+        tracing::error!(%error, "could not begin a write transaction");
+        // Dropping the jobs drops their reply channels: each caller gets an
+        // error and nothing was written.
+        drop(batch);
+        return;
+    }
+    let mut completions = Vec::with_capacity(batch.len());
+    let mut committed_events = Vec::new();
+    for job in batch {
+        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let mut ctx = WriteCtx {
+            conn,
+            now,
+            events: Vec::new(),
+        };
+        let (ok, completion) = job(&mut ctx);
+        let finish = if savepoint.is_err() {
+            savepoint
+        } else if ok {
+            conn.execute_batch("RELEASE job")
+        } else {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+        };
+        if ok {
+            committed_events.append(&mut ctx.events);
+        }
+        if let Err(e) = finish {
+            // The transaction is in an unknown state: abandon the whole batch.
+            let error = store_error(e);
+            tracing::error!(%error, "savepoint failed; rolling back the batch");
+            let _ = conn.execute_batch("ROLLBACK");
+            completions.push(completion);
+            for completion in completions {
+                completion(Some(error.clone()));
+            }
+            return;
+        }
+        completions.push(completion);
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            // Publish before acknowledging, so a client that sees its ack can
+            // rely on the event being on the live stream already.
+            for event in committed_events {
+                let _ = events.send(event);
+            }
+            for completion in completions {
+                completion(None);
+            }
+        }
+        Err(e) => {
+            let error = store_error(e);
+            tracing::error!(%error, "commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            for completion in completions {
+                completion(Some(error.clone()));
+            }
+        }
+    }
+}

@@ -1,0 +1,870 @@
+//! The story suite: behaviour every backend must show, written once and run
+//! against each backend by [`store_suite!`](crate::store_suite).
+//!
+//! Each case takes a fresh, empty store. Failures panic with a message that
+//! names the rule broken.
+
+use crate::{AuditEntry, IncidentFilter, NewUser, SharedStore, StoreError};
+use chrono::{Duration, TimeZone, Utc};
+use precinct_domain::event::{Actor, EventKind};
+use precinct_domain::ground::{Community, GridCell, Jurisdiction, Post, PostKind, Zone};
+use precinct_domain::ids::{CommunityId, EventId, GridCellId, IncidentId, PostId, UnitId, ZoneId};
+use precinct_domain::incident::{
+    Caller, Category, Disposition, IncidentStatus, Intake, IntakeSource, PhoneNumber, Priority,
+};
+use precinct_domain::unit::{NewUnit, UnitKind, UnitStatus};
+use precinct_domain::user::{Role, Username};
+use precinct_domain::{Coordinates, DomainError, Polygon, Timestamp};
+
+/// Generates one `#[tokio::test]` per suite case for a backend.
+/// `$factory` is an expression callable with no arguments that returns a
+/// future of a fresh [`SharedStore`](crate::SharedStore).
+#[macro_export]
+macro_rules! store_suite {
+    ($factory:expr) => {
+        $crate::store_suite!(@cases $factory;
+            intake_resolves_and_records_event,
+            same_instruction_twice_is_one_incident,
+            near_duplicate_is_linked_then_merged,
+            distant_or_late_report_is_not_linked,
+            dispatch_arrival_and_close,
+            dispatch_race_has_one_winner,
+            dispatch_is_all_or_nothing,
+            illegal_unit_transition_changes_nothing,
+            closed_incident_rejects_changes,
+            events_are_published_in_commit_order,
+            position_report_moves_unit,
+            list_filters,
+            users_and_sessions,
+            audit_round_trip,
+            ground_round_trip,
+        );
+    };
+    (@cases $factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store: $crate::SharedStore = ($factory)().await;
+                $crate::suite::$case(store).await;
+            }
+        )*
+    };
+}
+
+fn point(east_m: f64, north_m: f64) -> Coordinates {
+    origin().offset_m(east_m, north_m)
+}
+
+fn origin() -> Coordinates {
+    Coordinates::new(28.15, 113.02).expect("valid")
+}
+
+fn dispatcher() -> Actor {
+    Actor::system("suite-dispatcher")
+}
+
+/// A one-zone ground of 2 km × 2 km around the origin.
+pub fn fixture_ground() -> Jurisdiction {
+    let area = Polygon::rectangle(point(-1000.0, -1000.0), point(1000.0, 1000.0));
+    Jurisdiction {
+        station_name: "Suite station".into(),
+        zones: vec![Zone {
+            id: ZoneId(1),
+            code: "N".into(),
+            name: "North".into(),
+            boundary: area.clone(),
+        }],
+        communities: vec![Community {
+            id: CommunityId(1),
+            zone_id: ZoneId(1),
+            name: "Yongding".into(),
+            boundary: area.clone(),
+        }],
+        grid_cells: vec![GridCell {
+            id: GridCellId(1),
+            community_id: CommunityId(1),
+            code: "G1".into(),
+            boundary: area,
+        }],
+        posts: vec![Post {
+            id: PostId(1),
+            zone_id: ZoneId(1),
+            community_id: Some(CommunityId(1)),
+            kind: PostKind::PolicePost,
+            name: "Yiyuan post".into(),
+            location: point(0.0, 0.0),
+        }],
+        ..Jurisdiction::default()
+    }
+}
+
+fn new_unit(call_sign: &str, kind: UnitKind) -> NewUnit {
+    NewUnit {
+        call_sign: call_sign.into(),
+        name: call_sign.into(),
+        kind,
+        home_post_id: Some(PostId(1)),
+        zone_id: Some(ZoneId(1)),
+        capabilities: kind.default_capabilities(),
+        status: UnitStatus::OnPatrol,
+        position: Some(point(100.0, 100.0)),
+        member_count: 3,
+        property_company_id: None,
+    }
+}
+
+/// Loads the fixture ground and three units: a post team, a volunteer team
+/// and a patrol car, in that order.
+async fn seeded(store: &SharedStore) -> Vec<UnitId> {
+    store
+        .replace_jurisdiction(fixture_ground())
+        .await
+        .expect("ground");
+    let units = store
+        .create_units(vec![
+            new_unit("POST-1", UnitKind::PostTeam),
+            new_unit("VOL-1", UnitKind::VolunteerPoliceTeam),
+            new_unit("CAR-1", UnitKind::PatrolCar),
+        ])
+        .await
+        .expect("units");
+    units.into_iter().map(|u| u.id).collect()
+}
+
+fn at(minute: i64) -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 10, 30, 14, 23, 0).unwrap() + Duration::minutes(minute)
+}
+
+fn intake(
+    external_id: Option<&str>,
+    category: Category,
+    location: Coordinates,
+    minute: i64,
+) -> Intake {
+    Intake {
+        source: IntakeSource::Instruction110,
+        external_id: external_id.map(str::to_owned),
+        category,
+        priority: Priority::new(1).unwrap(),
+        location,
+        resolution: fixture_ground().resolve(location),
+        address: "Food Street 7".into(),
+        caller: Caller {
+            name: Some("颜某".into()),
+            phone: Some(PhoneNumber::parse("13800138000").unwrap()),
+        },
+        summary: "Two men fighting outside a late-night food shop".into(),
+        reported_at: at(minute),
+    }
+}
+
+async fn event_count(store: &SharedStore) -> usize {
+    store
+        .events_after(EventId(0), 100_000)
+        .await
+        .expect("events")
+        .len()
+}
+
+pub async fn intake_resolves_and_records_event(store: SharedStore) {
+    seeded(&store).await;
+    let outcome = store
+        .intake(
+            intake(Some("110-1"), Category::FightAssault, point(10.0, 10.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.created);
+    let incident = store.get_incident(outcome.incident.id).await.unwrap();
+    assert_eq!(
+        incident, outcome.incident,
+        "read back equals what intake returned"
+    );
+    assert_eq!(incident.status, IncidentStatus::Received);
+    assert_eq!(incident.resolution.community_id, Some(CommunityId(1)));
+    assert_eq!(
+        incident.caller.phone.as_ref().map(|p| p.as_str()),
+        Some("13800138000")
+    );
+    let timeline = store.timeline(incident.id).await.unwrap();
+    assert_eq!(timeline.len(), 1);
+    assert!(matches!(
+        timeline[0].kind,
+        EventKind::IncidentReceived { .. }
+    ));
+    assert_eq!(timeline[0].actor, dispatcher());
+}
+
+pub async fn same_instruction_twice_is_one_incident(store: SharedStore) {
+    seeded(&store).await;
+    let first = store
+        .intake(
+            intake(Some("110-7"), Category::FightAssault, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap();
+    let events = event_count(&store).await;
+    let again = store
+        .intake(
+            intake(Some("110-7"), Category::FightAssault, point(0.0, 0.0), 1),
+            dispatcher(),
+        )
+        .await
+        .unwrap();
+    assert!(!again.created, "a repeated instruction creates nothing");
+    assert_eq!(again.incident.id, first.incident.id);
+    assert_eq!(
+        event_count(&store).await,
+        events,
+        "a repeated instruction writes no event"
+    );
+    let all = store
+        .list_incidents(IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    // The same external id from another source is another incident.
+    let mut other = intake(Some("110-7"), Category::FightAssault, point(0.0, 0.0), 0);
+    other.source = IntakeSource::Phone;
+    assert!(store.intake(other, dispatcher()).await.unwrap().created);
+}
+
+pub async fn near_duplicate_is_linked_then_merged(store: SharedStore) {
+    seeded(&store).await;
+    let first = store
+        .intake(
+            intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    let mut local = intake(None, Category::FightAssault, point(120.0, 0.0), 4);
+    local.source = IntakeSource::Phone;
+    let second = store.intake(local, dispatcher()).await.unwrap().incident;
+    assert_ne!(second.id, first.id);
+    assert_eq!(
+        second.duplicate_of,
+        Some(first.id),
+        "a report 120 m and 4 min away is linked"
+    );
+
+    let merged = store
+        .merge_incidents(second.id, first.id, dispatcher())
+        .await
+        .unwrap();
+    assert_eq!(merged.id, first.id);
+    let closed = store.get_incident(second.id).await.unwrap();
+    assert_eq!(closed.status, IncidentStatus::Closed);
+    assert_eq!(closed.disposition, Some(Disposition::MergedAsDuplicate));
+    assert_eq!(closed.merged_into, Some(first.id));
+
+    let timeline = store.timeline(first.id).await.unwrap();
+    let received: Vec<_> = timeline
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::IncidentReceived { .. }))
+        .map(|e| e.incident_id)
+        .collect();
+    assert_eq!(
+        received,
+        [Some(first.id), Some(second.id)],
+        "the merged timeline keeps both reports"
+    );
+    assert!(
+        timeline
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::IncidentsMerged { .. }))
+    );
+
+    let again = store
+        .merge_incidents(second.id, first.id, dispatcher())
+        .await;
+    assert_eq!(
+        again.unwrap_err(),
+        StoreError::Rule(DomainError::IncidentClosed {
+            incident: second.id.0
+        })
+    );
+}
+
+pub async fn distant_or_late_report_is_not_linked(store: SharedStore) {
+    seeded(&store).await;
+    store
+        .intake(
+            intake(None, Category::Theft, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap();
+    let far = store
+        .intake(
+            intake(None, Category::Theft, point(400.0, 0.0), 1),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    assert_eq!(far.duplicate_of, None, "400 m away is another event");
+    let late = store
+        .intake(
+            intake(None, Category::Theft, point(0.0, 0.0), 20),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    assert_eq!(late.duplicate_of, None, "20 minutes later is another event");
+    let other = store
+        .intake(
+            intake(None, Category::NeighbourNoiseDispute, point(0.0, 0.0), 1),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    assert_eq!(
+        other.duplicate_of, None,
+        "another category family is another event"
+    );
+}
+
+pub async fn dispatch_arrival_and_close(store: SharedStore) {
+    let units = seeded(&store).await;
+    let (post, volunteers) = (units[0], units[1]);
+    let incident = store
+        .intake(
+            intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+
+    let dispatched = store
+        .dispatch(incident.id, vec![post, volunteers], dispatcher())
+        .await
+        .unwrap();
+    assert_eq!(dispatched.status, IncidentStatus::Dispatched);
+    assert!(dispatched.dispatched_at.is_some());
+    assert_eq!(dispatched.assignments.len(), 2);
+    assert_eq!(
+        store.get_unit(post).await.unwrap().status,
+        UnitStatus::Dispatched
+    );
+    assert_eq!(
+        store.get_unit(post).await.unwrap().incident_id,
+        Some(incident.id)
+    );
+
+    let actor = Actor::system("unit");
+    store
+        .update_unit_status(volunteers, UnitStatus::OnScene, actor.clone())
+        .await
+        .unwrap();
+    let after_helper = store.get_incident(incident.id).await.unwrap();
+    assert_eq!(after_helper.status, IncidentStatus::OnScene);
+    assert!(
+        after_helper.first_helper_on_scene_at.is_some(),
+        "the volunteers' arrival is the first response"
+    );
+    assert!(
+        after_helper.first_police_on_scene_at.is_none(),
+        "no police yet"
+    );
+
+    store
+        .update_unit_status(post, UnitStatus::EnRoute, actor.clone())
+        .await
+        .unwrap();
+    store
+        .update_unit_status(post, UnitStatus::OnScene, actor.clone())
+        .await
+        .unwrap();
+    let after_police = store.get_incident(incident.id).await.unwrap();
+    assert!(after_police.first_police_on_scene_at.is_some());
+    assert!(after_police.first_police_on_scene_at >= after_police.first_helper_on_scene_at);
+
+    store
+        .add_note(
+            incident.id,
+            "Both slightly hurt; taken to the station".into(),
+            actor.clone(),
+        )
+        .await
+        .unwrap();
+    let closed = store
+        .close_incident(
+            incident.id,
+            Disposition::ReferredToMediation,
+            Some("三所一庭".into()),
+            dispatcher(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.status, IncidentStatus::Closed);
+    assert_eq!(closed.disposition, Some(Disposition::ReferredToMediation));
+    assert!(
+        closed.assignments.iter().all(|a| a.released_at.is_some()),
+        "closing releases every unit"
+    );
+    for unit in [post, volunteers] {
+        let unit = store.get_unit(unit).await.unwrap();
+        assert_eq!(
+            unit.status,
+            UnitStatus::OnPatrol,
+            "a unit that clears goes back to patrol"
+        );
+        assert_eq!(unit.incident_id, None);
+    }
+
+    let kinds: Vec<&str> = store
+        .timeline(incident.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.name())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "incident_received",
+            "units_dispatched",
+            "unit_status_changed",
+            "unit_status_changed",
+            "incident_status_changed",
+            "unit_status_changed",
+            "incident_status_changed",
+            "unit_status_changed",
+            "unit_status_changed",
+            "note_added",
+            "incident_closed",
+            "unit_status_changed",
+            "unit_status_changed",
+        ]
+    );
+}
+
+pub async fn dispatch_race_has_one_winner(store: SharedStore) {
+    let units = seeded(&store).await;
+    let contested = units[2];
+    let mut incidents = Vec::new();
+    for i in 0..16 {
+        let location = point(f64::from(i) * 50.0 - 400.0, 0.0);
+        let mut report = intake(None, Category::Theft, location, i64::from(i) * 20);
+        report.source = IntakeSource::Phone;
+        incidents.push(
+            store
+                .intake(report, dispatcher())
+                .await
+                .unwrap()
+                .incident
+                .id,
+        );
+    }
+    let tasks: Vec<_> = incidents
+        .iter()
+        .map(|&incident| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .dispatch(incident, vec![contested], dispatcher())
+                    .await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::Rule(DomainError::UnitUnavailable { unit, .. })) => {
+                assert_eq!(unit, contested.0)
+            }
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!(wins, 1, "exactly one dispatcher wins the unit");
+    let assigned: usize = {
+        let mut n = 0;
+        for id in &incidents {
+            n += store.get_incident(*id).await.unwrap().assignments.len();
+        }
+        n
+    };
+    assert_eq!(assigned, 1, "one assignment in total");
+}
+
+pub async fn dispatch_is_all_or_nothing(store: SharedStore) {
+    let units = seeded(&store).await;
+    let a = store
+        .intake(
+            intake(None, Category::Theft, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    let b = store
+        .intake(
+            intake(None, Category::Robbery, point(900.0, 0.0), 40),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    store
+        .dispatch(a.id, vec![units[2]], dispatcher())
+        .await
+        .unwrap();
+    let events = event_count(&store).await;
+    let err = store
+        .dispatch(b.id, vec![units[0], units[2]], dispatcher())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Rule(DomainError::UnitUnavailable { .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.get_unit(units[0]).await.unwrap().status,
+        UnitStatus::OnPatrol,
+        "the free unit was not taken"
+    );
+    assert_eq!(
+        store.get_incident(b.id).await.unwrap().status,
+        IncidentStatus::Received
+    );
+    assert_eq!(
+        event_count(&store).await,
+        events,
+        "a failed dispatch writes no event"
+    );
+
+    let unknown = store
+        .dispatch(b.id, vec![UnitId(9999)], dispatcher())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, StoreError::NotFound { entity: "unit", .. }),
+        "{unknown:?}"
+    );
+    let empty = store
+        .dispatch(b.id, vec![], dispatcher())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(empty, StoreError::Rule(DomainError::InvalidInput { .. })),
+        "{empty:?}"
+    );
+    let twice = store
+        .dispatch(b.id, vec![units[0], units[0]], dispatcher())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(twice, StoreError::Rule(DomainError::InvalidInput { .. })),
+        "{twice:?}"
+    );
+}
+
+pub async fn illegal_unit_transition_changes_nothing(store: SharedStore) {
+    let units = seeded(&store).await;
+    let events = event_count(&store).await;
+    for to in [
+        UnitStatus::OnScene,
+        UnitStatus::Clearing,
+        UnitStatus::Dispatched,
+        UnitStatus::EnRoute,
+    ] {
+        let err = store
+            .update_unit_status(units[0], to, dispatcher())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Rule(DomainError::IllegalTransition { .. })),
+            "on_patrol -> {to}: {err:?}"
+        );
+    }
+    assert_eq!(
+        store.get_unit(units[0]).await.unwrap().status,
+        UnitStatus::OnPatrol
+    );
+    assert_eq!(event_count(&store).await, events);
+    let unit = store
+        .update_unit_status(units[0], UnitStatus::AtPost, dispatcher())
+        .await
+        .unwrap();
+    assert_eq!(unit.status, UnitStatus::AtPost);
+}
+
+pub async fn closed_incident_rejects_changes(store: SharedStore) {
+    let units = seeded(&store).await;
+    let incident = store
+        .intake(
+            intake(None, Category::Theft, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    store
+        .close_incident(incident.id, Disposition::NoActionNeeded, None, dispatcher())
+        .await
+        .unwrap();
+    let err = store
+        .dispatch(incident.id, vec![units[0]], dispatcher())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Rule(DomainError::IncidentClosed {
+            incident: incident.id.0
+        })
+    );
+    let again = store
+        .close_incident(
+            incident.id,
+            Disposition::ResolvedOnScene,
+            None,
+            dispatcher(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            again,
+            StoreError::Rule(DomainError::IllegalTransition { .. })
+        ),
+        "{again:?}"
+    );
+    let merged = store
+        .close_incident(
+            incident.id,
+            Disposition::MergedAsDuplicate,
+            None,
+            dispatcher(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(merged, StoreError::Rule(DomainError::InvalidInput { .. })),
+        "{merged:?}"
+    );
+    let missing = store.get_incident(IncidentId(424242)).await.unwrap_err();
+    assert!(matches!(
+        missing,
+        StoreError::NotFound {
+            entity: "incident",
+            ..
+        }
+    ));
+}
+
+pub async fn events_are_published_in_commit_order(store: SharedStore) {
+    let units = seeded(&store).await;
+    let mut live = store.subscribe();
+    let incident = store
+        .intake(
+            intake(None, Category::Theft, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    store
+        .dispatch(incident.id, vec![units[0]], dispatcher())
+        .await
+        .unwrap();
+    let stored = store.events_after(EventId(0), 1000).await.unwrap();
+    assert!(!stored.is_empty());
+    let mut received = Vec::new();
+    while received.len() < stored.len() {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), live.recv())
+            .await
+            .expect("every committed event is published")
+            .expect("no lag");
+        received.push(event);
+    }
+    assert_eq!(
+        received, stored,
+        "published events equal stored events, in order"
+    );
+    assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
+    let tail = store.events_after(stored[1].id, 1000).await.unwrap();
+    assert_eq!(tail, stored[2..].to_vec());
+}
+
+pub async fn position_report_moves_unit(store: SharedStore) {
+    let units = seeded(&store).await;
+    let target = point(300.0, -200.0);
+    let unit = store
+        .report_unit_position(units[1], target, Actor::system("gps"))
+        .await
+        .unwrap();
+    assert_eq!(unit.position, Some(target));
+    assert!(unit.position_at.is_some());
+    let last = store
+        .events_after(EventId(0), 1000)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.unit_id, Some(units[1]));
+    assert!(
+        matches!(last.kind, EventKind::UnitPositionReported { position } if position == target)
+    );
+    let missing = store
+        .report_unit_position(UnitId(777), target, Actor::system("gps"))
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { .. }));
+}
+
+pub async fn list_filters(store: SharedStore) {
+    let units = seeded(&store).await;
+    let a = store
+        .intake(
+            intake(None, Category::Theft, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    let b = store
+        .intake(
+            intake(None, Category::Fire, point(0.0, 0.0), 1),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    let c = store
+        .intake(
+            intake(None, Category::HelpRequest, point(0.0, 0.0), 2),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    store
+        .close_incident(a.id, Disposition::NoActionNeeded, None, dispatcher())
+        .await
+        .unwrap();
+    store
+        .dispatch(b.id, vec![units[1]], dispatcher())
+        .await
+        .unwrap();
+
+    let ids = |list: Vec<precinct_domain::incident::Incident>| {
+        list.into_iter().map(|i| i.id).collect::<Vec<_>>()
+    };
+    let all = store
+        .list_incidents(IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(all), [c.id, b.id, a.id], "newest first");
+    let open = store
+        .list_incidents(IncidentFilter {
+            open_only: true,
+            ..IncidentFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(open), [c.id, b.id]);
+    let mine = store
+        .list_incidents(IncidentFilter {
+            assigned_unit: Some(units[1]),
+            ..IncidentFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(mine), [b.id]);
+    let received = store
+        .list_incidents(IncidentFilter {
+            status: Some(IncidentStatus::Received),
+            ..IncidentFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(received), [c.id]);
+    let limited = store
+        .list_incidents(IncidentFilter {
+            limit: 1,
+            ..IncidentFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(limited), [c.id]);
+}
+
+pub async fn users_and_sessions(store: SharedStore) {
+    let units = seeded(&store).await;
+    let new_user = NewUser {
+        username: Username::parse("yeyuan.vol").unwrap(),
+        display_name: "夜市义警".into(),
+        role: Role::Volunteer,
+        password_hash: "$argon2id$stub".into(),
+        unit_id: Some(units[1]),
+    };
+    let user = store.create_user(new_user.clone()).await.unwrap();
+    assert_eq!(user.unit_id, Some(units[1]));
+    assert!(matches!(
+        store.create_user(new_user).await.unwrap_err(),
+        StoreError::Conflict(_)
+    ));
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    let creds = store
+        .credentials(&user.username)
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(creds.user, user);
+    assert_eq!(creds.password_hash, "$argon2id$stub");
+    assert!(
+        store
+            .credentials(&Username::parse("nobody").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let future = Utc::now() + Duration::hours(1);
+    store
+        .create_session("live".into(), user.id, future)
+        .await
+        .unwrap();
+    store
+        .create_session("expired".into(), user.id, Utc::now() - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session_user("live".into()).await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(store.session_user("expired".into()).await.unwrap(), None);
+    assert_eq!(store.session_user("unknown".into()).await.unwrap(), None);
+    store.delete_session("live".into()).await.unwrap();
+    assert_eq!(store.session_user("live".into()).await.unwrap(), None);
+}
+
+pub async fn audit_round_trip(store: SharedStore) {
+    let entry = AuditEntry {
+        at: at(0),
+        user_id: None,
+        username: "dispatcher".into(),
+        action: "read_caller".into(),
+        subject: "incident 1".into(),
+    };
+    store.record_audit(entry.clone()).await.unwrap();
+    assert_eq!(store.audit_log(10).await.unwrap(), [entry]);
+}
+
+pub async fn ground_round_trip(store: SharedStore) {
+    assert_eq!(
+        store.jurisdiction().await.unwrap(),
+        Jurisdiction::default(),
+        "an empty station has empty ground"
+    );
+    store.replace_jurisdiction(fixture_ground()).await.unwrap();
+    assert_eq!(store.jurisdiction().await.unwrap(), fixture_ground());
+}
