@@ -1,1 +1,177 @@
-//! placeholder
+//! Precinct's HTTP API: one axum router used by the console, the field view,
+//! the 110 centre's integration and every test.
+//!
+//! Architecture invariants:
+//! - Handlers talk to storage only through [`precinct_storage::Store`]; no
+//!   driver type reaches this crate.
+//! - Every error leaves as [`error::ErrorBody`]: status, stable code, English
+//!   and Chinese message. Internals are logged, never sent.
+//! - Every endpoint but `/healthz`, `/metrics`, `/api/openapi.json` and login
+//!   requires a session and an allowed role.
+//! - Request bodies are parsed into domain types here (see [`dto`]); the
+//!   store receives only valid values.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod ground;
+pub mod incidents;
+pub mod metrics;
+pub mod openapi;
+pub mod stream;
+pub mod units;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use precinct_domain::ground::Jurisdiction;
+use precinct_storage::{Clock, SharedStore, StoreError};
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use utoipa::OpenApi;
+
+pub use auth::hash_password;
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: SharedStore,
+    pub clock: Arc<dyn Clock>,
+    ground: Arc<RwLock<Arc<Jurisdiction>>>,
+    sessions: Arc<auth::SessionCache>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// Builds the state, loading the station's ground from the store.
+    pub async fn new(store: SharedStore, clock: Arc<dyn Clock>) -> Result<AppState, StoreError> {
+        let ground = store.jurisdiction().await?;
+        Ok(AppState {
+            store,
+            clock,
+            ground: Arc::new(RwLock::new(Arc::new(ground))),
+            sessions: Arc::default(),
+            metrics: Arc::default(),
+        })
+    }
+
+    /// The ground as last loaded (read-only and cheap to clone).
+    pub fn ground(&self) -> Arc<Jurisdiction> {
+        self.ground.read().expect("ground lock").clone()
+    }
+
+    /// Re-reads the ground after it was replaced in the store.
+    pub async fn reload_ground(&self) -> Result<(), StoreError> {
+        let ground = self.store.jurisdiction().await?;
+        *self.ground.write().expect("ground lock") = Arc::new(ground);
+        Ok(())
+    }
+}
+
+#[utoipa::path(
+    get, path = "/healthz", operation_id = "health", tag = "operations",
+    responses((status = 200, description = "The server and its store answer"), (status = 503, description = "The store does not answer"))
+)]
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.count_users().await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+        }
+    }
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    Json(openapi::ApiDoc::openapi())
+}
+
+async fn index() -> Html<&'static str> {
+    Html(
+        "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>Precinct 警务指挥平台</title>\
+         <h1>Precinct 警务指挥平台</h1><p>API: <a href=\"/api/openapi.json\">/api/openapi.json</a></p></html>",
+    )
+}
+
+async fn route_not_found() -> error::ApiError {
+    error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such endpoint",
+        "接口不存在",
+    )
+}
+
+async fn method_not_allowed() -> error::ApiError {
+    error::ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+        "该接口不支持此请求方法",
+    )
+}
+
+/// The whole application, ready to serve or to call in-process.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/jurisdiction", get(ground::get_jurisdiction))
+        .route("/api/jurisdiction/resolve", get(ground::resolve_location))
+        .route("/api/places", get(ground::search_places))
+        .route(
+            "/api/incidents",
+            post(incidents::create_incident).get(incidents::list_incidents),
+        )
+        .route("/api/incidents/{id}", get(incidents::get_incident))
+        .route(
+            "/api/incidents/{id}/dispatch",
+            post(incidents::dispatch_units),
+        )
+        .route(
+            "/api/incidents/{id}/notes",
+            post(incidents::add_incident_note),
+        )
+        .route("/api/incidents/{id}/close", post(incidents::close_incident))
+        .route(
+            "/api/incidents/{id}/merge",
+            post(incidents::merge_incidents),
+        )
+        .route("/api/units", get(units::list_units))
+        .route("/api/units/{id}/status", post(units::update_unit_status))
+        .route(
+            "/api/units/{id}/position",
+            post(units::report_unit_position),
+        )
+        .route("/api/events/stream", get(stream::stream_events))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// Serves the app until `shutdown` resolves, then lets in-flight requests
+/// (and so their writes) finish before returning.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,561 @@
+//! Wire types: what the API reads and writes. Requests hold raw values and
+//! are parsed into domain types at this edge (`into_*` methods), with one
+//! stable error code per kind of bad input; responses are built from domain
+//! values and never expose storage rows.
+
+use crate::error::ApiError;
+use chrono::{DateTime, Utc};
+use precinct_domain::event::Event;
+use precinct_domain::ground::{Jurisdiction, Resolution};
+use precinct_domain::incident::{
+    Caller, Category, Disposition, Incident, IncidentStatus, Intake, IntakeSource, PhoneNumber,
+    Priority, checked_text,
+};
+use precinct_domain::unit::{Unit, UnitStatus};
+use precinct_domain::user::User;
+use precinct_domain::{Coordinates, Datum};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    /// admin, dispatcher, officer, volunteer, mediator or analyst.
+    pub role: String,
+    pub unit_id: Option<i64>,
+}
+
+impl From<&User> for UserDto {
+    fn from(user: &User) -> UserDto {
+        UserDto {
+            id: user.id.0,
+            username: user.username.as_str().to_owned(),
+            display_name: user.display_name.clone(),
+            role: user.role.as_str().to_owned(),
+            unit_id: user.unit_id.map(|u| u.0),
+        }
+    }
+}
+
+/// A point as given by a client.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LocationInput {
+    pub lat: f64,
+    pub lon: f64,
+    /// `wgs84` (default) or `gcj02` (as Chinese map apps give it; converted).
+    pub datum: Option<String>,
+}
+
+impl LocationInput {
+    pub fn parse(self) -> Result<Coordinates, ApiError> {
+        let datum = match self.datum.as_deref() {
+            None => Datum::Wgs84,
+            Some(text) => Datum::parse(text).ok_or_else(|| {
+                ApiError::unprocessable(
+                    "unknown_datum",
+                    format!("unknown datum {text:?}; use wgs84 or gcj02"),
+                    "坐标系无效,应为 wgs84 或 gcj02",
+                )
+            })?,
+        };
+        Coordinates::from_datum(self.lat, self.lon, datum).map_err(|e| {
+            ApiError::unprocessable("coordinates_out_of_range", e.to_string(), "坐标超出范围")
+        })
+    }
+}
+
+/// A WGS84 point in a response.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct Point {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl From<Coordinates> for Point {
+    fn from(c: Coordinates) -> Point {
+        Point {
+            lat: c.lat(),
+            lon: c.lon(),
+        }
+    }
+}
+
+/// A new incident report. Give either `location` or `place_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateIncidentRequest {
+    /// instruction_110, phone, walk_in, volunteer_report, grid_worker_report, video_patrol or alarm.
+    pub source: String,
+    /// The sender's id for this report (e.g. the 110 instruction number): the
+    /// same source and external id always mean the same incident.
+    pub external_id: Option<String>,
+    /// One of the category codes (see `Category` in the docs), e.g. fight_assault.
+    pub category: String,
+    /// 1 (highest) to 4.
+    pub priority: i64,
+    pub location: Option<LocationInput>,
+    /// A place of the ground; its location and address are used when not given.
+    pub place_id: Option<i64>,
+    pub address: Option<String>,
+    pub caller_name: Option<String>,
+    pub caller_phone: Option<String>,
+    pub summary: String,
+    /// When the caller reported it; defaults to now.
+    pub reported_at: Option<DateTime<Utc>>,
+}
+
+impl CreateIncidentRequest {
+    /// Parses the request into a domain intake, resolving it on the ground.
+    pub fn into_intake(
+        self,
+        ground: &Jurisdiction,
+        now: DateTime<Utc>,
+    ) -> Result<Intake, ApiError> {
+        let source = IntakeSource::parse(&self.source).ok_or_else(|| {
+            ApiError::unprocessable(
+                "unknown_source",
+                format!("unknown source {:?}", self.source),
+                "接警来源无效",
+            )
+        })?;
+        let category = Category::parse(&self.category).ok_or_else(|| {
+            ApiError::unprocessable(
+                "unknown_category",
+                format!("unknown category {:?}", self.category),
+                "警情类别无效",
+            )
+        })?;
+        let priority = Priority::new(self.priority).map_err(|e| {
+            ApiError::unprocessable("invalid_priority", e.to_string(), "优先级须为 1 至 4")
+        })?;
+        let place = match self.place_id {
+            Some(id) => Some(ground.places.iter().find(|p| p.id.0 == id).ok_or_else(|| {
+                ApiError::unprocessable("unknown_place", format!("no place {id}"), "地点不存在")
+            })?),
+            None => None,
+        };
+        let location = match (self.location, place) {
+            (Some(location), _) => location.parse()?,
+            (None, Some(place)) => place.location,
+            (None, None) => {
+                return Err(ApiError::unprocessable(
+                    "missing_location",
+                    "give a location or a place_id",
+                    "请提供坐标或地点",
+                ));
+            }
+        };
+        let address = match (self.address, place) {
+            (Some(address), _) if !address.trim().is_empty() => bounded("address", &address, 200)?,
+            (_, Some(place)) => place.address.clone(),
+            _ => String::new(),
+        };
+        let caller = Caller {
+            name: self
+                .caller_name
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| bounded("caller_name", &n, 50))
+                .transpose()?,
+            phone: self
+                .caller_phone
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| PhoneNumber::parse(&p))
+                .transpose()
+                .map_err(|e| {
+                    ApiError::unprocessable("invalid_phone", e.to_string(), "电话号码无效")
+                })?,
+        };
+        let external_id = self
+            .external_id
+            .map(|e| bounded("external_id", &e, 100))
+            .transpose()?;
+        let reported_at = self.reported_at.unwrap_or(now);
+        if reported_at > now + chrono::Duration::minutes(5) {
+            return Err(ApiError::unprocessable(
+                "invalid_input",
+                "reported_at is in the future",
+                "报警时间不能晚于当前时间",
+            ));
+        }
+        Ok(Intake {
+            source,
+            external_id,
+            category,
+            priority,
+            location,
+            resolution: ground.resolve(location),
+            address,
+            caller,
+            summary: bounded("summary", &self.summary, 2000)?,
+            reported_at,
+        })
+    }
+}
+
+fn bounded(field: &'static str, text: &str, max: usize) -> Result<String, ApiError> {
+    Ok(checked_text(field, text, max)?)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallerDto {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    /// True when the details are masked for your role.
+    pub masked: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentDto {
+    pub unit_id: i64,
+    pub police: bool,
+    pub assigned_at: DateTime<Utc>,
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentDto {
+    pub id: i64,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub category: String,
+    pub category_label_zh: String,
+    pub family: String,
+    pub priority: u8,
+    /// received, dispatched, on_scene or closed.
+    pub status: String,
+    pub disposition: Option<String>,
+    pub closing_remark: Option<String>,
+    pub location: Point,
+    pub zone_id: Option<i64>,
+    pub zone_name: Option<String>,
+    pub community_id: Option<i64>,
+    pub community_name: Option<String>,
+    pub grid_cell_id: Option<i64>,
+    pub grid_cell_code: Option<String>,
+    /// True when the location is on none of the station's zones.
+    pub outside_ground: bool,
+    pub address: String,
+    pub caller: CallerDto,
+    pub summary: String,
+    pub reported_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub dispatched_at: Option<DateTime<Utc>>,
+    pub first_on_scene_at: Option<DateTime<Utc>>,
+    pub first_police_on_scene_at: Option<DateTime<Utc>>,
+    pub first_helper_on_scene_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Report → first police unit on scene (出警速度), seconds.
+    pub police_response_seconds: Option<i64>,
+    /// Report → first helper on scene (先期处置), seconds.
+    pub first_response_seconds: Option<i64>,
+    pub duplicate_of: Option<i64>,
+    pub merged_into: Option<i64>,
+    pub assignments: Vec<AssignmentDto>,
+}
+
+/// Whether the reader sees callers' details in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalData {
+    Shown,
+    Masked,
+}
+
+impl IncidentDto {
+    pub fn new(incident: &Incident, ground: &Jurisdiction, personal: PersonalData) -> IncidentDto {
+        let Resolution {
+            zone_id,
+            community_id,
+            grid_cell_id,
+        } = incident.resolution;
+        let caller: Caller = match personal {
+            PersonalData::Shown => incident.caller.clone(),
+            PersonalData::Masked => incident.caller.masked(),
+        };
+        IncidentDto {
+            id: incident.id.0,
+            source: incident.source.as_str().into(),
+            external_id: incident.external_id.clone(),
+            category: incident.category.as_str().into(),
+            category_label_zh: incident.category.label_zh().into(),
+            family: incident.category.family().as_str().into(),
+            priority: incident.priority.get(),
+            status: incident.status.as_str().into(),
+            disposition: incident.disposition.map(|d| d.as_str().into()),
+            closing_remark: incident.closing_remark.clone(),
+            location: incident.location.into(),
+            zone_id: zone_id.map(|z| z.0),
+            zone_name: zone_id.and_then(|z| ground.zone(z)).map(|z| z.name.clone()),
+            community_id: community_id.map(|c| c.0),
+            community_name: community_id
+                .and_then(|c| ground.community(c))
+                .map(|c| c.name.clone()),
+            grid_cell_id: grid_cell_id.map(|g| g.0),
+            grid_cell_code: grid_cell_id
+                .and_then(|g| ground.grid_cell(g))
+                .map(|g| g.code.clone()),
+            outside_ground: incident.resolution.is_outside_ground(),
+            address: incident.address.clone(),
+            caller: CallerDto {
+                name: caller.name,
+                phone: caller.phone.map(|p| p.as_str().to_owned()),
+                masked: personal == PersonalData::Masked,
+            },
+            summary: incident.summary.clone(),
+            reported_at: incident.reported_at,
+            received_at: incident.received_at,
+            dispatched_at: incident.dispatched_at,
+            first_on_scene_at: incident.first_on_scene_at,
+            first_police_on_scene_at: incident.first_police_on_scene_at,
+            first_helper_on_scene_at: incident.first_helper_on_scene_at,
+            closed_at: incident.closed_at,
+            police_response_seconds: incident.police_response_seconds(),
+            first_response_seconds: incident.first_response_seconds(),
+            duplicate_of: incident.duplicate_of.map(|i| i.0),
+            merged_into: incident.merged_into.map(|i| i.0),
+            assignments: incident
+                .assignments
+                .iter()
+                .map(|a| AssignmentDto {
+                    unit_id: a.unit_id.0,
+                    police: a.police,
+                    assigned_at: a.assigned_at,
+                    arrived_at: a.arrived_at,
+                    released_at: a.released_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntakeResponse {
+    /// False when this instruction had already been received (双接警): nothing was created.
+    pub created: bool,
+    pub incident: IncidentDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: IncidentDto,
+    /// Every event of the incident (and of incidents merged into it), oldest first.
+    pub timeline: Vec<EventDto>,
+}
+
+/// One committed change.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventDto {
+    /// Increasing in commit order; resume a stream after it with Last-Event-ID.
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub actor_name: String,
+    pub incident_id: Option<i64>,
+    pub unit_id: Option<i64>,
+    /// incident_received, duplicate_linked, units_dispatched, unit_status_changed,
+    /// unit_position_reported, incident_status_changed, note_added,
+    /// incident_closed or incidents_merged.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The kind's own fields.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl From<&Event> for EventDto {
+    fn from(event: &Event) -> EventDto {
+        let mut data = serde_json::to_value(&event.kind).unwrap_or_default();
+        if let Some(object) = data.as_object_mut() {
+            object.remove("type");
+        }
+        EventDto {
+            id: event.id.0,
+            at: event.at,
+            actor_user_id: event.actor.user_id.map(|u| u.0),
+            actor_name: event.actor.name.clone(),
+            incident_id: event.incident_id.map(|i| i.0),
+            unit_id: event.unit_id.map(|u| u.0),
+            kind: event.kind.name().to_owned(),
+            data,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListIncidentsQuery {
+    /// `open` (default), `closed`, `all`, or one status.
+    pub status: Option<String>,
+    /// At most this many, newest first (default 200, at most 1000).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DispatchRequest {
+    pub unit_ids: Vec<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnitStatusRequest {
+    /// on_patrol, at_post, off_duty, en_route, on_scene or clearing.
+    pub status: String,
+}
+
+impl UnitStatusRequest {
+    pub fn parse(&self) -> Result<UnitStatus, ApiError> {
+        UnitStatus::parse(&self.status).ok_or_else(|| {
+            ApiError::unprocessable(
+                "unknown_status",
+                format!("unknown unit status {:?}", self.status),
+                "警力状态无效",
+            )
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NoteRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CloseRequest {
+    /// resolved_on_scene, referred_to_mediation, criminal_case_opened,
+    /// public_order_case_opened, no_action_needed or transferred_to_agency.
+    pub disposition: String,
+    pub remark: Option<String>,
+}
+
+impl CloseRequest {
+    pub fn parse_disposition(&self) -> Result<Disposition, ApiError> {
+        let disposition = Disposition::parse(&self.disposition).ok_or_else(|| {
+            ApiError::unprocessable(
+                "unknown_disposition",
+                format!("unknown disposition {:?}", self.disposition),
+                "处置结果无效",
+            )
+        })?;
+        Ok(disposition.chosen_by_user()?)
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MergeRequest {
+    /// The incident that survives; this one is closed as its duplicate.
+    pub into: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitDto {
+    pub id: i64,
+    pub call_sign: String,
+    pub name: String,
+    pub kind: String,
+    /// Police units take law-enforcement action; the others give first response.
+    pub police: bool,
+    pub home_post_id: Option<i64>,
+    pub zone_id: Option<i64>,
+    pub capabilities: Vec<String>,
+    pub status: String,
+    pub position: Option<Point>,
+    pub position_at: Option<DateTime<Utc>>,
+    pub incident_id: Option<i64>,
+    pub member_count: u32,
+    pub property_company_id: Option<i64>,
+}
+
+impl From<&Unit> for UnitDto {
+    fn from(unit: &Unit) -> UnitDto {
+        UnitDto {
+            id: unit.id.0,
+            call_sign: unit.call_sign.clone(),
+            name: unit.name.clone(),
+            kind: unit.kind.as_str().into(),
+            police: unit.kind.is_police(),
+            home_post_id: unit.home_post_id.map(|p| p.0),
+            zone_id: unit.zone_id.map(|z| z.0),
+            capabilities: unit
+                .capabilities
+                .iter()
+                .map(|c| c.as_str().into())
+                .collect(),
+            status: unit.status.as_str().into(),
+            position: unit.position.map(Point::from),
+            position_at: unit.position_at,
+            incident_id: unit.incident_id.map(|i| i.0),
+            member_count: unit.member_count,
+            property_company_id: unit.property_company_id.map(|p| p.0),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PositionRequest {
+    pub lat: f64,
+    pub lon: f64,
+    /// `wgs84` (default) or `gcj02`.
+    pub datum: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ResolveQuery {
+    pub lat: f64,
+    pub lon: f64,
+    pub datum: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResolutionDto {
+    pub outside_ground: bool,
+    pub zone_id: Option<i64>,
+    pub zone_name: Option<String>,
+    pub community_id: Option<i64>,
+    pub community_name: Option<String>,
+    pub grid_cell_id: Option<i64>,
+    pub grid_cell_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PlaceSearchQuery {
+    /// Part of a place's name or address, e.g. 美食七街 or 皮具.
+    pub q: String,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StreamQuery {
+    /// Replay events after this id first (or send the Last-Event-ID header).
+    pub after: Option<i64>,
+}
+
+/// Whether a listed status filter is valid.
+pub fn parse_status_filter(text: Option<&str>) -> Result<(Option<IncidentStatus>, bool), ApiError> {
+    match text {
+        None | Some("open") => Ok((None, true)),
+        Some("all") => Ok((None, false)),
+        Some(other) => IncidentStatus::parse(other)
+            .map(|s| (Some(s), false))
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "unknown_status",
+                    format!("unknown incident status {other:?}"),
+                    "警情状态无效",
+                )
+            }),
+    }
+}

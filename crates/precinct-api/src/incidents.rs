@@ -1,0 +1,284 @@
+//! Incident handlers: intake, read, list, dispatch, notes, close, merge.
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::dto::*;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{JsonBody, PathId, QueryParams};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use precinct_domain::ids::{IncidentId, UnitId};
+use precinct_domain::incident::Incident;
+use precinct_domain::user::{Role, User};
+use precinct_storage::{AuditEntry, IncidentFilter};
+use std::time::Instant;
+
+const ANY_ROLE: &[Role] = Role::ALL;
+const COMMAND: &[Role] = &[Role::Admin, Role::Dispatcher];
+const REPORTERS: &[Role] = &[
+    Role::Admin,
+    Role::Dispatcher,
+    Role::Officer,
+    Role::Volunteer,
+];
+const CLOSERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Officer];
+
+/// Loads an incident the user may see. A volunteer sees only incidents their
+/// unit is or was assigned to; others are reported as not found, so ids of
+/// other incidents reveal nothing.
+async fn visible_incident(
+    state: &AppState,
+    user: &User,
+    id: IncidentId,
+) -> Result<Incident, ApiError> {
+    let incident = state.store.get_incident(id).await?;
+    if user.role.sees_only_assigned_incidents() {
+        let mine = user
+            .unit_id
+            .is_some_and(|unit| incident.assignments.iter().any(|a| a.unit_id == unit));
+        if !mine {
+            return Err(ApiError::not_found(&format!("incident {id}")));
+        }
+    }
+    Ok(incident)
+}
+
+/// Shows callers' details to roles that need them, recording each such read.
+async fn personal_data_for(
+    state: &AppState,
+    user: &User,
+    incident: &Incident,
+) -> Result<PersonalData, ApiError> {
+    if !user.role.sees_personal_data() {
+        return Ok(PersonalData::Masked);
+    }
+    if !incident.caller.is_empty() {
+        state
+            .store
+            .record_audit(AuditEntry {
+                at: state.clock.now(),
+                user_id: Some(user.id),
+                username: user.username.as_str().to_owned(),
+                action: "read_caller".into(),
+                subject: format!("incident {}", incident.id),
+            })
+            .await?;
+    }
+    Ok(PersonalData::Shown)
+}
+
+#[utoipa::path(
+    post, path = "/api/incidents", operation_id = "create_incident", tag = "incidents",
+    request_body = CreateIncidentRequest,
+    responses(
+        (status = 201, description = "A new incident", body = IntakeResponse),
+        (status = 200, description = "The same instruction was already received; nothing created", body = IntakeResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 422, description = "Unknown category/source, bad priority, coordinates out of range, bad phone…", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_incident(
+    State(state): State<AppState>,
+    authed: Authed,
+    JsonBody(request): JsonBody<CreateIncidentRequest>,
+) -> Result<(StatusCode, Json<IntakeResponse>), ApiError> {
+    let user = authed.require(REPORTERS)?;
+    let started = Instant::now();
+    let ground = state.ground();
+    let intake = request.into_intake(&ground, state.clock.now())?;
+    let outcome = state.store.intake(intake, authed.actor()).await?;
+    state.metrics.observe_intake(started.elapsed());
+    let personal = if user.role.sees_personal_data() {
+        PersonalData::Shown
+    } else {
+        PersonalData::Masked
+    };
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(IntakeResponse {
+            created: outcome.created,
+            incident: IncidentDto::new(&outcome.incident, &ground, personal),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    get, path = "/api/incidents/{id}", operation_id = "get_incident", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    responses(
+        (status = 200, description = "The incident with its timeline; callers' details masked unless your role needs them (reads are audited)", body = IncidentDetail),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_incident(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<Json<IncidentDetail>, ApiError> {
+    let user = authed.require(ANY_ROLE)?;
+    let incident = visible_incident(&state, user, IncidentId(id)).await?;
+    let personal = personal_data_for(&state, user, &incident).await?;
+    let timeline = state.store.timeline(incident.id).await?;
+    Ok(Json(IncidentDetail {
+        incident: IncidentDto::new(&incident, &state.ground(), personal),
+        timeline: timeline.iter().map(EventDto::from).collect(),
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/incidents", operation_id = "list_incidents", tag = "incidents",
+    params(ListIncidentsQuery),
+    responses((status = 200, description = "Newest first; callers' details masked", body = [IncidentDto])),
+    security(("bearer" = []))
+)]
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    authed: Authed,
+    QueryParams(query): QueryParams<ListIncidentsQuery>,
+) -> Result<Json<Vec<IncidentDto>>, ApiError> {
+    let user = authed.require(ANY_ROLE)?;
+    let (status, open_only) = parse_status_filter(query.status.as_deref())?;
+    let assigned_unit = if user.role.sees_only_assigned_incidents() {
+        match user.unit_id {
+            Some(unit) => Some(unit),
+            None => return Ok(Json(Vec::new())),
+        }
+    } else {
+        None
+    };
+    let filter = IncidentFilter {
+        status,
+        open_only,
+        assigned_unit,
+        limit: query.limit.unwrap_or(200).clamp(1, 1000),
+    };
+    let incidents = state.store.list_incidents(filter).await?;
+    let ground = state.ground();
+    Ok(Json(
+        incidents
+            .iter()
+            .map(|i| IncidentDto::new(i, &ground, PersonalData::Masked))
+            .collect(),
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/api/incidents/{id}/dispatch", operation_id = "dispatch_units", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    request_body = DispatchRequest,
+    responses(
+        (status = 200, description = "Every unit assigned", body = IncidentDto),
+        (status = 409, description = "A unit is not free (unit_unavailable) or the incident is closed; nothing assigned", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn dispatch_units(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<DispatchRequest>,
+) -> Result<Json<IncidentDto>, ApiError> {
+    authed.require(COMMAND)?;
+    let started = Instant::now();
+    let units = request.unit_ids.into_iter().map(UnitId).collect();
+    let incident = state
+        .store
+        .dispatch(IncidentId(id), units, authed.actor())
+        .await?;
+    state.metrics.observe_dispatch(started.elapsed());
+    Ok(Json(IncidentDto::new(
+        &incident,
+        &state.ground(),
+        PersonalData::Masked,
+    )))
+}
+
+#[utoipa::path(
+    post, path = "/api/incidents/{id}/notes", operation_id = "add_incident_note", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    request_body = NoteRequest,
+    responses((status = 201, body = EventDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn add_incident_note(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<NoteRequest>,
+) -> Result<(StatusCode, Json<EventDto>), ApiError> {
+    let user = authed.require(REPORTERS)?;
+    visible_incident(&state, user, IncidentId(id)).await?;
+    let event = state
+        .store
+        .add_note(IncidentId(id), request.text, authed.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(EventDto::from(&event))))
+}
+
+#[utoipa::path(
+    post, path = "/api/incidents/{id}/close", operation_id = "close_incident", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    request_body = CloseRequest,
+    responses(
+        (status = 200, description = "Closed; its units are released to patrol", body = IncidentDto),
+        (status = 409, description = "Already closed", body = ErrorBody),
+        (status = 422, description = "Unknown disposition", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn close_incident(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<CloseRequest>,
+) -> Result<Json<IncidentDto>, ApiError> {
+    authed.require(CLOSERS)?;
+    let disposition = request.parse_disposition()?;
+    let incident = state
+        .store
+        .close_incident(IncidentId(id), disposition, request.remark, authed.actor())
+        .await?;
+    Ok(Json(IncidentDto::new(
+        &incident,
+        &state.ground(),
+        PersonalData::Masked,
+    )))
+}
+
+#[utoipa::path(
+    post, path = "/api/incidents/{id}/merge", operation_id = "merge_incidents", tag = "incidents",
+    params(("id" = i64, Path, description = "The duplicate, closed as merged")),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "The surviving incident; its timeline keeps both reports", body = IncidentDto),
+        (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn merge_incidents(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<MergeRequest>,
+) -> Result<Json<IncidentDto>, ApiError> {
+    authed.require(COMMAND)?;
+    let incident = state
+        .store
+        .merge_incidents(IncidentId(id), IncidentId(request.into), authed.actor())
+        .await?;
+    Ok(Json(IncidentDto::new(
+        &incident,
+        &state.ground(),
+        PersonalData::Masked,
+    )))
+}

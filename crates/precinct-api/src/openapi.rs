@@ -1,0 +1,58 @@
+//! The OpenAPI document served at `/api/openapi.json`: the integration contract.
+
+use crate::{auth, ground, incidents, stream, units};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi, Debug)]
+#[openapi(
+    info(
+        title = "Precinct API",
+        description = "Command platform for community policing: intake, dispatch, live units, incidents.\n\n\
+            Errors always have the body `{ code, message, message_zh }` with a stable `code`.\n\
+            Times are UTC (RFC 3339). Coordinates are WGS84 unless `datum: gcj02` is given."
+    ),
+    paths(
+        crate::healthz,
+        auth::login,
+        auth::logout,
+        auth::me,
+        ground::get_jurisdiction,
+        ground::resolve_location,
+        ground::search_places,
+        incidents::create_incident,
+        incidents::get_incident,
+        incidents::list_incidents,
+        incidents::dispatch_units,
+        incidents::add_incident_note,
+        incidents::close_incident,
+        incidents::merge_incidents,
+        units::list_units,
+        units::update_unit_status,
+        units::report_unit_position,
+        stream::stream_events,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Log in and out"),
+        (name = "incidents", description = "警情: intake to close"),
+        (name = "units", description = "警力: status and position"),
+        (name = "ground", description = "辖区: zones, communities, grid cells, places"),
+        (name = "events", description = "Live stream of committed events"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

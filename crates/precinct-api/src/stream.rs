@@ -1,0 +1,201 @@
+//! The live stream: committed events as Server-Sent Events.
+//!
+//! A subscriber first subscribes to the store's live events, then replays
+//! from the database everything after the id it last saw (Last-Event-ID or
+//! `?after=`), then forwards live events, skipping any it already sent. If it
+//! falls behind the live buffer it catches up from the database again, so no
+//! event is skipped and none is sent twice.
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::dto::{EventDto, StreamQuery};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::QueryParams;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::Stream;
+use precinct_domain::event::{Event, EventKind};
+use precinct_domain::ids::{EventId, IncidentId, UnitId};
+use precinct_domain::user::User;
+use precinct_storage::IncidentFilter;
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// Which events a subscriber may see: everything, or (for volunteers) only
+/// their own unit's and their incidents'.
+#[derive(Debug)]
+struct Visibility {
+    unit: Option<UnitId>,
+    incidents: Option<HashSet<IncidentId>>,
+}
+
+impl Visibility {
+    async fn for_user(state: &AppState, user: &User) -> Result<Visibility, ApiError> {
+        if !user.role.sees_only_assigned_incidents() {
+            return Ok(Visibility {
+                unit: None,
+                incidents: None,
+            });
+        }
+        let mut incidents = HashSet::new();
+        if let Some(unit) = user.unit_id {
+            let filter = IncidentFilter {
+                assigned_unit: Some(unit),
+                limit: 1000,
+                ..IncidentFilter::default()
+            };
+            incidents.extend(
+                state
+                    .store
+                    .list_incidents(filter)
+                    .await?
+                    .into_iter()
+                    .map(|i| i.id),
+            );
+        }
+        Ok(Visibility {
+            unit: user.unit_id,
+            incidents: Some(incidents),
+        })
+    }
+
+    fn admits(&mut self, event: &Event) -> bool {
+        let Some(incidents) = &mut self.incidents else {
+            return true;
+        };
+        if let (EventKind::UnitsDispatched { unit_ids }, Some(incident), Some(unit)) =
+            (&event.kind, event.incident_id, self.unit)
+        {
+            if unit_ids.contains(&unit) {
+                incidents.insert(incident);
+            }
+        }
+        (event.unit_id.is_some() && event.unit_id == self.unit)
+            || event.incident_id.is_some_and(|i| incidents.contains(&i))
+    }
+}
+
+fn sse_event(event: &Event) -> SseEvent {
+    let dto = EventDto::from(event);
+    SseEvent::default()
+        .id(event.id.0.to_string())
+        .event(dto.kind.clone())
+        .json_data(&dto)
+        .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"))
+}
+
+struct Forwarder {
+    state: AppState,
+    out: mpsc::Sender<SseEvent>,
+    visibility: Visibility,
+    last_sent: Option<EventId>,
+}
+
+impl Forwarder {
+    /// Sends one event unless already sent or not visible. False when the client is gone.
+    async fn forward(&mut self, event: &Event) -> bool {
+        if self.last_sent.is_some_and(|last| event.id <= last) {
+            return true;
+        }
+        self.last_sent = Some(event.id);
+        if !self.visibility.admits(event) {
+            return true;
+        }
+        self.out.send(sse_event(event)).await.is_ok()
+    }
+
+    /// Replays stored events after the last one sent. False when the client is gone or the store failed.
+    async fn catch_up(&mut self) -> bool {
+        let Some(mut after) = self.last_sent else {
+            return true;
+        };
+        loop {
+            let page = match self.state.store.events_after(after, 500).await {
+                Ok(page) => page,
+                Err(error) => {
+                    tracing::error!(%error, "event stream catch-up failed");
+                    return false;
+                }
+            };
+            let Some(last) = page.last() else { return true };
+            after = last.id;
+            for event in &page {
+                if !self.forward(event).await {
+                    return false;
+                }
+            }
+        }
+    }
+
+    async fn run(mut self, mut live: broadcast::Receiver<Event>) {
+        let ready = serde_json::json!({ "last_event_id": self.last_sent.map(|e| e.0) });
+        if self
+            .out
+            .send(SseEvent::default().event("ready").data(ready.to_string()))
+            .await
+            .is_err()
+            || !self.catch_up().await
+        {
+            return;
+        }
+        loop {
+            match live.recv().await {
+                Ok(event) => {
+                    if !self.forward(&event).await {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "event subscriber lagged; catching up from the store"
+                    );
+                    if !self.catch_up().await {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+#[utoipa::path(
+    get, path = "/api/events/stream", operation_id = "stream_events", tag = "events",
+    params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
+    responses(
+        (status = 200, description = "text/event-stream: first a `ready` event, then each committed event (id = event id, event = its type, data = EventDto JSON)", content_type = "text/event-stream", body = EventDto),
+        (status = 401, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn stream_events(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams<StreamQuery>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let header_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let after = header_id.or(query.after).map(EventId);
+    // Subscribe before reading anything, so nothing committed meanwhile is missed.
+    let live = state.store.subscribe();
+    let visibility = Visibility::for_user(&state, &authed.0).await?;
+    let (out, events) = mpsc::channel(256);
+    let forwarder = Forwarder {
+        state,
+        out,
+        visibility,
+        last_sent: after,
+    };
+    tokio::spawn(forwarder.run(live));
+    let stream = ReceiverStream::new(events).map(Ok::<_, Infallible>);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
