@@ -66,6 +66,34 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that moves only when told to: for deterministic tests.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: std::sync::Mutex<Timestamp>,
+}
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> ManualClock {
+        ManualClock {
+            now: std::sync::Mutex::new(start),
+        }
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.now.lock().expect("clock lock") += by;
+    }
+
+    pub fn set(&self, to: Timestamp) {
+        *self.now.lock().expect("clock lock") = to;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.now.lock().expect("clock lock")
+    }
+}
+
 /// Result of an intake: the incident, and whether this call created it (false
 /// when the same instruction had already been received: 双接警).
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,201 @@
+//! The glue of the `precinct` binary: opening a store from a URL, seeding the
+//! demo station, creating users, and running the server until a shutdown
+//! signal. Kept as a library so the integration tests drive exactly what the
+//! binary runs.
+
+use anyhow::{Context, bail};
+use precinct_api::AppState;
+use precinct_domain::user::{Role, Username};
+use precinct_sim::District;
+use precinct_sqlite::SqliteStore;
+use precinct_storage::{Clock, NewUser, SharedStore};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the station's data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH` (or a bare path): the embedded default.
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn parse(text: &str) -> anyhow::Result<DatabaseUrl> {
+        if let Some(path) = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                bail!("the SQLite URL {text:?} names no file; use sqlite://PATH");
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            bail!("PostgreSQL is not supported by this build yet; use sqlite://PATH");
+        }
+        if text.contains("://") {
+            bail!("unknown database URL {text:?}; use sqlite://PATH");
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(text)))
+    }
+}
+
+/// Opens the store a URL names, creating and migrating it if needed.
+pub fn open_store(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<SqliteStore>> {
+    match url {
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            Ok(Arc::new(SqliteStore::open(path, clock)?))
+        }
+    }
+}
+
+/// Loads a generated district and its demo accounts into an empty store.
+/// Returns false (and changes nothing) when the store already holds a station.
+pub async fn seed_demo(
+    store: &SharedStore,
+    district: &District,
+    password: &str,
+) -> anyhow::Result<bool> {
+    if store.count_users().await? > 0 || !store.jurisdiction().await?.zones.is_empty() {
+        return Ok(false);
+    }
+    store.replace_jurisdiction(district.ground.clone()).await?;
+    let units = store.create_units(district.units.clone()).await?;
+    let by_call_sign: HashMap<&str, _> =
+        units.iter().map(|u| (u.call_sign.as_str(), u.id)).collect();
+    // Every demo account shares the printed demo password, so one hash serves all.
+    let hash =
+        precinct_api::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    for account in district.accounts {
+        let unit_id = match account.unit_call_sign {
+            Some(call_sign) => Some(
+                *by_call_sign
+                    .get(call_sign)
+                    .with_context(|| format!("no unit {call_sign}"))?,
+            ),
+            None => None,
+        };
+        store
+            .create_user(NewUser {
+                username: Username::parse(account.username)?,
+                display_name: account.display_name.into(),
+                role: account.role,
+                password_hash: hash.clone(),
+                unit_id,
+            })
+            .await?;
+    }
+    Ok(true)
+}
+
+/// Creates one user (for `precinct user add`).
+pub async fn add_user(
+    store: &SharedStore,
+    username: &str,
+    display_name: Option<&str>,
+    role: &str,
+    password: &str,
+    unit_call_sign: Option<&str>,
+) -> anyhow::Result<precinct_domain::user::User> {
+    let username = Username::parse(username)?;
+    let role = Role::parse(role).with_context(|| {
+        let roles: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role {role:?}; use one of {}", roles.join(", "))
+    })?;
+    if password.chars().count() < 8 {
+        bail!("the password must have at least 8 characters");
+    }
+    let unit_id = match unit_call_sign {
+        Some(call_sign) => Some(
+            store
+                .list_units()
+                .await?
+                .into_iter()
+                .find(|u| u.call_sign == call_sign)
+                .with_context(|| format!("no unit with call sign {call_sign:?}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let password_hash =
+        precinct_api::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    let user = store
+        .create_user(NewUser {
+            display_name: display_name.unwrap_or(username.as_str()).to_owned(),
+            username,
+            role,
+            password_hash,
+            unit_id,
+        })
+        .await?;
+    Ok(user)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Binds, announces the address on stdout, and serves until shutdown.
+pub async fn run_server(
+    addr: &str,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port.
+    println!("listening on http://{local}");
+    tracing::info!(%local, "serving");
+    precinct_api::serve(listener, state, shutdown).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/p.db").unwrap(),
+            DatabaseUrl::Sqlite("data/p.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///abs/p.db").unwrap(),
+            DatabaseUrl::Sqlite("/abs/p.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("p.db").unwrap(),
+            DatabaseUrl::Sqlite("p.db".into())
+        );
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("postgres://localhost/x").is_err());
+    }
+}

@@ -1,0 +1,178 @@
+//! `spawn_app()`: the real app on port 0 with a fresh database and the demo
+//! district, plus small helpers for calling it.
+
+use chrono::{DateTime, TimeZone, Utc};
+use precinct_api::AppState;
+use precinct_storage::{Clock, ManualClock, SharedStore};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub const PASSWORD: &str = "test-password";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: SharedStore,
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// 30 Oct 2026, 22:23 in Changsha (UTC+8): story 2's instruction.
+pub fn story_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, 30, 14, 23, 0).unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(story_time()));
+    let store: SharedStore = precinct::open_store(
+        &precinct::DatabaseUrl::Sqlite(dir.path().join("test.db")),
+        clock.clone(),
+    )
+    .unwrap();
+    let district = precinct_sim::generate(1);
+    assert!(
+        precinct::seed_demo(&store, &district, PASSWORD)
+            .await
+            .unwrap()
+    );
+    let clock_dyn: Arc<dyn Clock> = clock.clone();
+    let state = AppState::new(store.clone(), clock_dyn).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(precinct_api::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        store,
+        clock,
+        _dir: dir,
+        _shutdown: shutdown,
+    }
+}
+
+impl TestApp {
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) = self
+            .post(
+                None,
+                "/api/auth/login",
+                json!({ "username": username, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "login {username}: {body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post(&self, token: Option<&str>, path: &str, body: Value) -> (StatusCode, Value) {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, token: Option<&str>, path: &str) -> (StatusCode, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// The id of the unit with this call sign.
+    pub async fn unit_id(&self, token: &str, call_sign: &str) -> i64 {
+        let (_, units) = self.get(Some(token), "/api/units").await;
+        units
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["call_sign"] == call_sign)
+            .unwrap_or_else(|| panic!("no unit {call_sign}"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// A place of the ground found by searching, as the console would.
+    pub async fn place(&self, token: &str, query: &str) -> Value {
+        let (status, places) = self
+            .get(Some(token), &format!("/api/places?q={query}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        places
+            .as_array()
+            .unwrap()
+            .first()
+            .unwrap_or_else(|| panic!("no place matches {query}"))
+            .clone()
+    }
+
+    /// How many events the store holds: the witness that a rejected request changed nothing.
+    pub async fn event_count(&self) -> usize {
+        self.store
+            .events_after(precinct_domain::ids::EventId(0), 1_000_000)
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// Posts a simple 110 instruction and returns the incident.
+    pub async fn instruction(
+        &self,
+        token: &str,
+        external_id: &str,
+        category: &str,
+        lat: f64,
+        lon: f64,
+    ) -> Value {
+        let (status, body) = self
+            .post(
+                Some(token),
+                "/api/incidents",
+                json!({
+                    "source": "instruction_110",
+                    "external_id": external_id,
+                    "category": category,
+                    "priority": 2,
+                    "location": { "lat": lat, "lon": lon },
+                    "summary": format!("test incident {external_id}"),
+                    "caller_name": "李先生",
+                    "caller_phone": "13800138000",
+                }),
+            )
+            .await;
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}: {body}"
+        );
+        body["incident"].clone()
+    }
+}
+
+/// A point `east`/`north` metres from a place's location.
+pub fn near(place: &Value, east: f64, north: f64) -> (f64, f64) {
+    let c = precinct_domain::Coordinates::new(
+        place["location"]["lat"].as_f64().unwrap(),
+        place["location"]["lon"].as_f64().unwrap(),
+    )
+    .unwrap()
+    .offset_m(east, north);
+    (c.lat(), c.lon())
+}

@@ -1,0 +1,209 @@
+//! The live stream (SSE): events arrive after their commit, a client that
+//! reconnects with Last-Event-ID loses nothing and sees nothing twice, and a
+//! volunteer's stream carries only their own work.
+
+use crate::common::*;
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// One Server-Sent Event.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub id: Option<i64>,
+    pub event: String,
+    pub data: Value,
+}
+
+/// A minimal SSE reader over a streaming HTTP response.
+pub struct SseClient {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl SseClient {
+    pub async fn connect(app: &TestApp, token: &str, last_event_id: Option<i64>) -> SseClient {
+        let mut request = app
+            .client
+            .get(format!("{}/api/events/stream", app.base))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut client = SseClient {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        };
+        let ready = client.next().await;
+        assert_eq!(ready.event, "ready", "the stream opens with a ready event");
+        client
+    }
+
+    pub async fn next(&mut self) -> Frame {
+        tokio::time::timeout(Duration::from_secs(10), self.next_frame())
+            .await
+            .expect("an event within 10 s")
+    }
+
+    /// Waits briefly for an event; None when none comes.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<Frame> {
+        tokio::time::timeout(wait, self.next_frame()).await.ok()
+    }
+
+    async fn next_frame(&mut self) -> Frame {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let raw: String = self.buffer.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, "message".to_owned(), String::new());
+                for line in raw.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() && id.is_none() {
+                    continue; // a keep-alive comment
+                }
+                return Frame {
+                    id,
+                    event,
+                    data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
+                };
+            }
+            let chunk = self
+                .body
+                .next()
+                .await
+                .expect("the stream stays open")
+                .unwrap();
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+#[tokio::test]
+async fn committed_events_reach_subscribers() {
+    let app = spawn_app().await;
+    let token = app.login("dispatcher").await;
+    let mut stream = SseClient::connect(&app, &token, None).await;
+    let started = Instant::now();
+    let incident = app.instruction(&token, "s-1", "theft", 28.15, 113.02).await;
+    let frame = stream.next().await;
+    eprintln!("intake → event on the stream: {:?}", started.elapsed());
+    assert_eq!(frame.event, "incident_received");
+    assert_eq!(frame.data["incident_id"], incident["id"]);
+    assert_eq!(frame.data["data"]["category"], "theft");
+    assert_eq!(
+        frame.id,
+        frame.data["id"].as_i64(),
+        "the SSE id is the event id"
+    );
+}
+
+#[tokio::test]
+async fn reconnecting_with_last_event_id_loses_nothing() {
+    let app = spawn_app().await;
+    let token = app.login("dispatcher").await;
+    let car = app.unit_id(&token, "北巡1").await;
+    let mut stream = SseClient::connect(&app, &token, None).await;
+    let first = app.instruction(&token, "s-1", "theft", 28.15, 113.02).await;
+    let seen = stream.next().await;
+    drop(stream); // the connection drops
+
+    // Meanwhile: a dispatch, a position report, another intake.
+    app.post(
+        Some(&token),
+        &format!("/api/incidents/{}/dispatch", first["id"]),
+        json!({ "unit_ids": [car] }),
+    )
+    .await;
+    app.post(
+        Some(&token),
+        &format!("/api/units/{car}/position"),
+        json!({ "lat": 28.151, "lon": 113.021 }),
+    )
+    .await;
+    app.clock.advance(chrono::Duration::hours(1));
+    app.instruction(&token, "s-2", "fire", 28.15, 113.02).await;
+    let missed = app
+        .store
+        .events_after(precinct_domain::ids::EventId(seen.id.unwrap()), 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        missed.len(),
+        5,
+        "dispatch (3 events), a position report and an intake"
+    );
+
+    let mut resumed = SseClient::connect(&app, &token, seen.id).await;
+    let mut replayed = Vec::new();
+    for _ in 0..missed.len() {
+        replayed.push(resumed.next().await.id.unwrap());
+    }
+    let expected: Vec<i64> = missed.iter().map(|e| e.id.0).collect();
+    assert_eq!(replayed, expected, "exactly the missed events, in order");
+
+    // And then it is live again, without repeats.
+    app.instruction(&token, "s-3", "help_request", 28.15, 113.02)
+        .await;
+    let live = resumed.next().await;
+    assert_eq!(live.event, "incident_received");
+    assert!(live.id.unwrap() > *expected.last().unwrap());
+    assert!(
+        resumed.try_next(Duration::from_millis(300)).await.is_none(),
+        "nothing is sent twice"
+    );
+}
+
+#[tokio::test]
+async fn a_volunteer_stream_carries_only_their_work() {
+    let app = spawn_app().await;
+    let dispatcher = app.login("dispatcher").await;
+    let volunteer = app.login("volunteer").await;
+    let night_market = app.unit_id(&dispatcher, "夜市义警").await;
+    let mut stream = SseClient::connect(&app, &volunteer, None).await;
+
+    let other = app
+        .instruction(&dispatcher, "s-1", "theft", 28.15, 113.02)
+        .await;
+    app.clock.advance(chrono::Duration::hours(1));
+    let mine = app
+        .instruction(&dispatcher, "s-2", "fight_assault", 28.16, 113.01)
+        .await;
+    app.post(
+        Some(&dispatcher),
+        &format!("/api/incidents/{}/dispatch", mine["id"]),
+        json!({ "unit_ids": [night_market] }),
+    )
+    .await;
+
+    let mut kinds = Vec::new();
+    while let Some(frame) = stream.try_next(Duration::from_millis(500)).await {
+        assert_ne!(
+            frame.data["incident_id"], other["id"],
+            "another incident's events are not shown"
+        );
+        kinds.push(frame.event);
+    }
+    assert_eq!(
+        kinds,
+        [
+            "units_dispatched",
+            "unit_status_changed",
+            "incident_status_changed"
+        ]
+    );
+}

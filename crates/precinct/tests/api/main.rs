@@ -1,0 +1,13 @@
+//! HTTP integration tests: the real server on a free port against a fresh
+//! SQLite database per test, driven through its public API only.
+
+mod access;
+mod bad_input;
+mod common;
+mod concurrency;
+mod crash;
+mod dual_reception;
+mod live_stream;
+mod operations;
+mod simulator;
+mod story_night_food_street;
