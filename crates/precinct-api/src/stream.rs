@@ -70,10 +70,9 @@ impl Visibility {
         };
         if let (EventKind::UnitsDispatched { unit_ids }, Some(incident), Some(unit)) =
             (&event.kind, event.incident_id, self.unit)
+            && unit_ids.contains(&unit)
         {
-            if unit_ids.contains(&unit) {
-                incidents.insert(incident);
-            }
+            incidents.insert(incident);
         }
         (event.unit_id.is_some() && event.unit_id == self.unit)
             || event.incident_id.is_some_and(|i| incidents.contains(&i))

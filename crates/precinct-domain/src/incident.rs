@@ -351,14 +351,42 @@ pub const DUPLICATE_RADIUS_M: f64 = 300.0;
 /// likely the same event.
 pub const DUPLICATE_WINDOW_MINUTES: i64 = 15;
 
-impl Incident {
-    /// Whether `intake` likely reports the same event as this incident.
+/// What duplicate detection needs to know of an earlier incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateCandidate {
+    pub id: IncidentId,
+    pub category: Category,
+    pub location: Coordinates,
+    pub reported_at: Timestamp,
+}
+
+impl DuplicateCandidate {
+    /// Same category family, within [`DUPLICATE_RADIUS_M`] and
+    /// [`DUPLICATE_WINDOW_MINUTES`] of each other.
     pub fn likely_same_event(&self, intake: &Intake) -> bool {
-        self.merged_into.is_none()
-            && self.category.family() == intake.category.family()
+        self.category.family() == intake.category.family()
             && (self.reported_at - intake.reported_at).abs()
                 <= Duration::minutes(DUPLICATE_WINDOW_MINUTES)
             && self.location.distance_m(intake.location) <= DUPLICATE_RADIUS_M
+    }
+}
+
+impl From<&Incident> for DuplicateCandidate {
+    fn from(incident: &Incident) -> DuplicateCandidate {
+        DuplicateCandidate {
+            id: incident.id,
+            category: incident.category,
+            location: incident.location,
+            reported_at: incident.reported_at,
+        }
+    }
+}
+
+impl Incident {
+    /// Whether `intake` likely reports the same event as this incident. An
+    /// incident merged into another is never a candidate.
+    pub fn likely_same_event(&self, intake: &Intake) -> bool {
+        self.merged_into.is_none() && DuplicateCandidate::from(self).likely_same_event(intake)
     }
 
     /// Seconds from the report to the first police unit on scene (出警速度).
@@ -380,9 +408,12 @@ impl Incident {
     }
 }
 
-/// Picks, among earlier incidents, the one `intake` most likely duplicates:
+/// Picks, among earlier reports, the one `intake` most likely duplicates:
 /// the nearest, then the earliest.
-pub fn likely_duplicate<'a>(intake: &Intake, candidates: &'a [Incident]) -> Option<&'a Incident> {
+pub fn likely_duplicate<'a>(
+    intake: &Intake,
+    candidates: &'a [DuplicateCandidate],
+) -> Option<&'a DuplicateCandidate> {
     candidates
         .iter()
         .filter(|c| c.likely_same_event(intake))
@@ -609,8 +640,12 @@ mod tests {
         let far = incident(1, Category::Theft, 0, 250.0);
         let near = incident(2, Category::Theft, 0, 20.0);
         let probe = intake_like(&incident(0, Category::Theft, 1, 0.0));
+        let candidates = [
+            DuplicateCandidate::from(&far),
+            DuplicateCandidate::from(&near),
+        ];
         assert_eq!(
-            likely_duplicate(&probe, &[far, near]).map(|i| i.id),
+            likely_duplicate(&probe, &candidates).map(|c| c.id),
             Some(IncidentId(2))
         );
     }

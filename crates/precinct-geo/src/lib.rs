@@ -4,9 +4,11 @@
 //! rings. Inside Precinct every coordinate is WGS84; GCJ-02 exists only at the
 //! edge, where Chinese map apps hand it to us, and is converted on the way in.
 
+mod cell;
 mod gcj02;
 mod polygon;
 
+pub use cell::{cell_key, cell_keys_within};
 pub use gcj02::{gcj02_to_wgs84, wgs84_to_gcj02};
 pub use polygon::Polygon;
 
@@ -109,6 +111,14 @@ impl Coordinates {
         }
     }
 
+    /// The (south-west, north-east) corners of a box that contains every
+    /// point within `radius_m` of this one (a cheap prefilter for queries).
+    pub fn bounding_box_m(self, radius_m: f64) -> (Coordinates, Coordinates) {
+        // A little slack so rounding never drops a point exactly on the radius.
+        let r = radius_m * 1.01;
+        (self.offset_m(-r, -r), self.offset_m(r, r))
+    }
+
     /// Moves `metres` from this point straight towards `target`, stopping at it.
     pub fn step_towards(self, target: Coordinates, metres: f64) -> Coordinates {
         let total = self.distance_m(target);
@@ -173,6 +183,26 @@ mod tests {
         let origin = Coordinates::new(28.15, 113.02).unwrap();
         let moved = origin.offset_m(300.0, 400.0);
         assert!((origin.distance_m(moved) - 500.0).abs() < 0.5);
+    }
+
+    #[test]
+    fn bounding_box_contains_the_radius() {
+        let c = Coordinates::new(28.15, 113.02).unwrap();
+        let (sw, ne) = c.bounding_box_m(300.0);
+        for (east, north) in [
+            (300.0, 0.0),
+            (-300.0, 0.0),
+            (0.0, 300.0),
+            (0.0, -300.0),
+            (212.0, 212.0),
+        ] {
+            let p = c.offset_m(east, north);
+            assert!(
+                (sw.lat()..=ne.lat()).contains(&p.lat())
+                    && (sw.lon()..=ne.lon()).contains(&p.lon()),
+                "{east},{north}"
+            );
+        }
     }
 
     #[test]

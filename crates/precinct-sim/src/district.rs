@@ -573,9 +573,9 @@ fn generate_units(b: &mut Builder) {
         10,
         None,
     );
-    for community in 1..10 {
+    for (community, (name, _)) in COMMUNITIES.iter().enumerate().skip(1) {
         let position = b.point_in_community(community);
-        let name = COMMUNITIES[community].0.trim_end_matches("社区");
+        let name = name.trim_end_matches("社区");
         b.unit(
             format!("{name}治保队"),
             format!("{name}治保力量"),

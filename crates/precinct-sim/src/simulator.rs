@@ -73,7 +73,7 @@ const SCENARIOS: &[Scenario] = &[
         category: Category::FightAssault,
         priority: 1,
         setting: Setting::FoodStreet,
-        rate: |h| if h >= 20 || h < 2 { 0.6 } else { 0.03 },
+        rate: |h| if !(2..20).contains(&h) { 0.6 } else { 0.03 },
         summary: "美食街夜宵店有人酒后打架",
     },
     Scenario {

@@ -2,19 +2,18 @@
 //! They read current state, ask the domain whether the change is legal,
 //! write it and its events; an error anywhere rolls the whole operation back.
 
-use crate::rows::{
-    INCIDENT_COLUMNS, capabilities_text, load_incident, load_unit, ms, query_incidents, store_error,
-};
+use crate::rows::{self, capabilities_text, load_incident, load_unit, ms, store_error};
 use crate::writer::WriteCtx;
-use chrono::Duration;
+use chrono::{Duration, SubsecRound};
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
-    DUPLICATE_WINDOW_MINUTES, Disposition, Incident, IncidentStatus, Intake, check_merge,
-    checked_text, likely_duplicate,
+    DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_MINUTES, Disposition, Incident, IncidentStatus, Intake,
+    check_merge, checked_text, likely_duplicate,
 };
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::{Coordinates, DomainError};
+use precinct_geo::{cell_key, cell_keys_within};
 use precinct_storage::{IntakeOutcome, StoreError, StoreResult};
 use rusqlite::{OptionalExtension, params};
 
@@ -73,18 +72,23 @@ pub(crate) fn intake(
         }
     }
 
+    // Candidates: primary reports (not themselves duplicates) of the same
+    // family in the time window, in the spatial cells around the radius; the
+    // domain then applies the exact rule. Linking only to primary reports
+    // keeps a burst of reports about one event from growing the candidate set.
     let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
-    let candidates = query_incidents(
+    // Always nine cell parameters (padded with repeats), so the statement is
+    // prepared once and cached.
+    let mut cells = cell_keys_within(intake.location, DUPLICATE_RADIUS_M);
+    cells.truncate(9);
+    let first_cell = cells[0];
+    cells.resize(9, first_cell);
+    let candidates = rows::duplicate_candidates(
         ctx.conn,
-        &format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE family = ?1 AND reported_at BETWEEN ?2 AND ?3 \
-             AND merged_into IS NULL ORDER BY id"
-        ),
-        &[
-            &intake.category.family().as_str(),
-            &ms(intake.reported_at - window),
-            &ms(intake.reported_at + window),
-        ],
+        intake.category.family().as_str(),
+        ms(intake.reported_at - window),
+        ms(intake.reported_at + window),
+        &cells,
     )?;
     let duplicate = likely_duplicate(&intake, &candidates)
         .map(|d| (d.id, d.location.distance_m(intake.location)));
@@ -93,7 +97,7 @@ pub(crate) fn intake(
         .prepare_cached(
             "INSERT INTO incidents (source, external_id, category, family, priority, status, lat, lon, zone_id, \
              community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at, received_at, \
-             duplicate_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             duplicate_of, cell) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -115,6 +119,7 @@ pub(crate) fn intake(
                 ms(intake.reported_at),
                 ms(ctx.now),
                 duplicate.map(|d| d.0 .0),
+                cell_key(intake.location),
             ])
         })
         .map_err(store_error)?;
@@ -144,8 +149,35 @@ pub(crate) fn intake(
             },
         )?;
     }
+    // Built from what was just written rather than read back: intake is the
+    // hottest write path. The suite checks it equals a fresh read.
+    let incident = Incident {
+        id,
+        source: intake.source,
+        external_id: intake.external_id,
+        category: intake.category,
+        priority: intake.priority,
+        status: IncidentStatus::Received,
+        disposition: None,
+        closing_remark: None,
+        location: intake.location,
+        resolution: intake.resolution,
+        address: intake.address,
+        caller: intake.caller,
+        summary: intake.summary,
+        reported_at: intake.reported_at.trunc_subsecs(3),
+        received_at: ctx.now,
+        dispatched_at: None,
+        first_on_scene_at: None,
+        first_police_on_scene_at: None,
+        first_helper_on_scene_at: None,
+        closed_at: None,
+        duplicate_of: duplicate.map(|d| d.0),
+        merged_into: None,
+        assignments: Vec::new(),
+    };
     Ok(IntakeOutcome {
-        incident: load_incident(ctx.conn, id)?,
+        incident,
         created: true,
     })
 }

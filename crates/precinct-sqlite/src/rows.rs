@@ -4,8 +4,8 @@ use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Resolution;
 use precinct_domain::ids::*;
 use precinct_domain::incident::{
-    Assignment, Caller, Category, Disposition, Incident, IncidentStatus, IntakeSource, PhoneNumber,
-    Priority,
+    Assignment, Caller, Category, Disposition, DuplicateCandidate, Incident, IncidentStatus,
+    IntakeSource, PhoneNumber, Priority,
 };
 use precinct_domain::unit::{Capability, Unit, UnitKind, UnitStatus};
 use precinct_domain::user::{Role, User, Username};
@@ -211,6 +211,36 @@ pub(crate) fn query_incidents(
         incident.assignments = load_assignments(conn, incident.id).map_err(store_error)?;
     }
     Ok(incidents)
+}
+
+/// Primary reports (not merged, not themselves duplicates) of a family in a
+/// time window and in the given nine spatial cells.
+pub(crate) fn duplicate_candidates(
+    conn: &Connection,
+    family: &str,
+    from_ms: i64,
+    to_ms: i64,
+    cells: &[i64],
+) -> Result<Vec<DuplicateCandidate>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, category, lat, lon, reported_at FROM incidents WHERE family = ?1 \
+             AND cell IN (?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) AND reported_at BETWEEN ?2 AND ?3 \
+             AND merged_into IS NULL AND duplicate_of IS NULL",
+        )
+        .map_err(store_error)?;
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&family, &from_ms, &to_ms];
+    params.extend(cells.iter().map(|c| c as &dyn rusqlite::ToSql));
+    stmt.query_map(params.as_slice(), |row| {
+        Ok(DuplicateCandidate {
+            id: IncidentId(row.get("id")?),
+            category: text_enum(row, "category", Category::parse)?,
+            location: coordinates(row.get("lat")?, row.get("lon")?)?,
+            reported_at: ts(row.get("reported_at")?)?,
+        })
+    })
+    .and_then(|rows| rows.collect())
+    .map_err(store_error)
 }
 
 pub(crate) const EVENT_COLUMNS: &str =

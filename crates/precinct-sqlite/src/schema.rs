@@ -50,6 +50,8 @@ CREATE TABLE incidents (
     closing_remark TEXT,
     lat REAL NOT NULL,
     lon REAL NOT NULL,
+    -- precinct_geo::cell_key of (lat, lon): finds nearby incidents by index.
+    cell INTEGER NOT NULL,
     zone_id INTEGER,
     community_id INTEGER,
     grid_cell_id INTEGER,
@@ -68,7 +70,9 @@ CREATE TABLE incidents (
     merged_into INTEGER REFERENCES incidents(id)
 );
 CREATE UNIQUE INDEX incidents_external_id ON incidents (source, external_id) WHERE external_id IS NOT NULL;
-CREATE INDEX incidents_family_reported ON incidents (family, reported_at);
+-- Duplicate detection reads only this index (it covers every column it needs).
+CREATE INDEX incidents_primary_reports ON incidents (family, cell, reported_at, lat, lon, category)
+    WHERE merged_into IS NULL AND duplicate_of IS NULL;
 CREATE INDEX incidents_merged_into ON incidents (merged_into) WHERE merged_into IS NOT NULL;
 CREATE TABLE assignments (
     incident_id INTEGER NOT NULL REFERENCES incidents(id),
@@ -80,8 +84,10 @@ CREATE TABLE assignments (
 );
 CREATE INDEX assignments_incident ON assignments (incident_id);
 CREATE INDEX assignments_unit ON assignments (unit_id);
+-- Events are never deleted, so a plain rowid key never reuses an id and
+-- ids increase in commit order (no AUTOINCREMENT bookkeeping needed).
 CREATE TABLE events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     at INTEGER NOT NULL,
     actor_user_id INTEGER,
     actor_name TEXT NOT NULL,

@@ -115,13 +115,18 @@ pub(crate) fn run(
     }
 }
 
+/// Runs one of the fixed transaction-control statements, prepared once.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 fn run_batch(
     conn: &Connection,
     batch: Vec<Job>,
     events: &broadcast::Sender<Event>,
     now: Timestamp,
 ) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         let error = store_error(e);
         tracing::error!(%error, "could not begin a write transaction");
         // Dropping the jobs drops their reply channels: each caller gets an
@@ -131,8 +136,16 @@ fn run_batch(
     }
     let mut completions = Vec::with_capacity(batch.len());
     let mut committed_events = Vec::new();
+    // A job alone in its batch needs no savepoint: if it fails, the whole
+    // transaction is rolled back instead.
+    let isolate = batch.len() > 1;
+    let mut lone_job_failed = false;
     for job in batch {
-        let savepoint = conn.execute_batch("SAVEPOINT job");
+        let savepoint = if isolate {
+            control(conn, "SAVEPOINT job")
+        } else {
+            Ok(())
+        };
         let mut ctx = WriteCtx {
             conn,
             now,
@@ -141,10 +154,13 @@ fn run_batch(
         let (ok, completion) = job(&mut ctx);
         let finish = if savepoint.is_err() {
             savepoint
+        } else if !isolate {
+            lone_job_failed = !ok;
+            Ok(())
         } else if ok {
-            conn.execute_batch("RELEASE job")
+            control(conn, "RELEASE job")
         } else {
-            conn.execute_batch("ROLLBACK TO job; RELEASE job")
+            control(conn, "ROLLBACK TO job").and_then(|()| control(conn, "RELEASE job"))
         };
         if ok {
             committed_events.append(&mut ctx.events);
@@ -162,7 +178,17 @@ fn run_batch(
         }
         completions.push(completion);
     }
-    match conn.execute_batch("COMMIT") {
+    if lone_job_failed {
+        if let Err(e) = control(conn, "ROLLBACK") {
+            tracing::error!(error = %store_error(e), "rollback failed");
+        }
+        // The job's own error is its answer; nothing was written.
+        for completion in completions {
+            completion(None);
+        }
+        return;
+    }
+    match control(conn, "COMMIT") {
         Ok(()) => {
             // Publish before acknowledging, so a client that sees its ack can
             // rely on the event being on the live stream already.

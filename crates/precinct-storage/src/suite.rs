@@ -27,6 +27,7 @@ macro_rules! store_suite {
             same_instruction_twice_is_one_incident,
             near_duplicate_is_linked_then_merged,
             distant_or_late_report_is_not_linked,
+            a_burst_of_reports_links_to_the_first,
             dispatch_arrival_and_close,
             dispatch_race_has_one_winner,
             dispatch_is_all_or_nothing,
@@ -328,6 +329,37 @@ pub async fn distant_or_late_report_is_not_linked(store: SharedStore) {
         other.duplicate_of, None,
         "another category family is another event"
     );
+}
+
+pub async fn a_burst_of_reports_links_to_the_first(store: SharedStore) {
+    seeded(&store).await;
+    let first = store
+        .intake(
+            intake(None, Category::Fire, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    for n in 1..=5 {
+        let report = store
+            .intake(
+                intake(
+                    None,
+                    Category::Fire,
+                    point(f64::from(n) * 20.0, 0.0),
+                    n.into(),
+                ),
+                dispatcher(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            report.incident.duplicate_of,
+            Some(first.id),
+            "report {n} links to the first report"
+        );
+    }
 }
 
 pub async fn dispatch_arrival_and_close(store: SharedStore) {

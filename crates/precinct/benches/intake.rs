@@ -1,0 +1,266 @@
+//! Durable intake benchmark (issue 2), all phases in one run on the same disk:
+//!
+//! 1. floor: single-row INSERT + COMMIT on a bare SQLite file, WAL + synchronous=FULL;
+//! 2. store: `Store::intake` on the SQLite backend, one writer, then many;
+//! 3. HTTP: `POST /api/incidents` on loopback, one client, then many.
+//!
+//! Run: `cargo bench -p precinct --bench intake` (optional env: BENCH_SECONDS,
+//! BENCH_CONCURRENCY, BENCH_DIR for where the databases go; default: a
+//! temporary directory under `target/`, i.e. the project's disk).
+
+use precinct_api::AppState;
+use precinct_domain::event::Actor;
+use precinct_domain::incident::{Caller, Category, Intake, IntakeSource, Priority};
+use precinct_storage::{SharedStore, SystemClock};
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Figures {
+    name: String,
+    acks: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Figures {
+    fn rate(&self) -> f64 {
+        self.acks as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    }
+
+    fn row(&self, floor: f64) -> String {
+        format!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.0}% |",
+            self.name,
+            self.rate(),
+            self.percentile(0.50).as_secs_f64() * 1e3,
+            self.percentile(0.99).as_secs_f64() * 1e3,
+            100.0 * self.rate() / floor
+        )
+    }
+}
+
+fn seconds() -> Duration {
+    Duration::from_secs_f64(
+        std::env::var("BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3.0),
+    )
+}
+
+fn concurrency() -> usize {
+    std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64)
+}
+
+/// The raw floor: what one durable commit of one row costs on this disk.
+fn floor(dir: &std::path::Path) -> Figures {
+    let conn = rusqlite::Connection::open(dir.join("floor.db")).unwrap();
+    conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        .unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        .unwrap();
+    let body = "x".repeat(300);
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < seconds() {
+        let t = Instant::now();
+        conn.execute_batch("BEGIN").unwrap();
+        conn.execute("INSERT INTO t (body) VALUES (?1)", [&body])
+            .unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        latencies.push(t.elapsed());
+    }
+    Figures {
+        name: "floor: SQLite single-row commit".into(),
+        acks: latencies.len(),
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+fn random_intake(rng: &mut rand::rngs::StdRng, n: u64) -> Intake {
+    let location =
+        precinct_sim::district::at(rng.random_range(0.0..4000.0), rng.random_range(0.0..3200.0));
+    Intake {
+        source: IntakeSource::Instruction110,
+        external_id: Some(format!("bench-{n}")),
+        category: Category::ALL[rng.random_range(0..Category::ALL.len())],
+        priority: Priority::new(2).unwrap(),
+        location,
+        resolution: precinct_domain::ground::Resolution::OUTSIDE,
+        address: "高桥街道".into(),
+        caller: Caller::default(),
+        summary: "benchmark intake".into(),
+        reported_at: chrono::Utc::now(),
+    }
+}
+
+async fn store_phase(store: SharedStore, name: &str, writers: usize, offset: u64) -> Figures {
+    let started = Instant::now();
+    let deadline = started + seconds();
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
+                let mut latencies = Vec::new();
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let intake = random_intake(&mut rng, offset + (w as u64) * 10_000_000 + n);
+                    let t = Instant::now();
+                    store.intake(intake, Actor::system("bench")).await.unwrap();
+                    latencies.push(t.elapsed());
+                    n += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    Figures {
+        name: name.into(),
+        acks: latencies.len(),
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+async fn http_phase(base: &str, token: &str, name: &str, clients: usize, offset: u64) -> Figures {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let deadline = started + seconds();
+    let tasks: Vec<_> = (0..clients)
+        .map(|w| {
+            let (client, url, token) = (client.clone(), format!("{base}/api/incidents"), token.to_owned());
+            tokio::spawn(async move {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(1000 + w as u64);
+                let mut latencies = Vec::new();
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let p = precinct_sim::district::at(rng.random_range(0.0..4000.0), rng.random_range(0.0..3200.0));
+                    let body = json!({
+                        "source": "instruction_110",
+                        "external_id": format!("http-{}", offset + (w as u64) * 10_000_000 + n),
+                        "category": Category::ALL[rng.random_range(0..Category::ALL.len())].as_str(),
+                        "priority": 2,
+                        "location": { "lat": p.lat(), "lon": p.lon() },
+                        "summary": "benchmark intake",
+                    });
+                    let t = Instant::now();
+                    let response = client.post(&url).bearer_auth(&token).json(&body).send().await.unwrap();
+                    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+                    response.bytes().await.unwrap();
+                    latencies.push(t.elapsed());
+                    n += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    Figures {
+        name: name.into(),
+        acks: latencies.len(),
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+fn main() {
+    let base_dir = std::env::var("BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
+            std::fs::create_dir_all(&target).unwrap();
+            target
+        });
+    let dir = tempfile::tempdir_in(base_dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let writers = concurrency();
+
+    let floor = floor(dir.path());
+    let rows = runtime.block_on(async {
+        let store = precinct::open_store(
+            &precinct::DatabaseUrl::Sqlite(dir.path().join("store.db")),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        let shared: SharedStore = store.clone();
+        let district = precinct_sim::generate(1);
+        precinct::seed_demo(&shared, &district, "bench-password")
+            .await
+            .unwrap();
+        let one = store_phase(shared.clone(), "store: 1 writer", 1, 0).await;
+        let many = store_phase(
+            shared.clone(),
+            &format!("store: {writers} writers (group commit)"),
+            writers,
+            1 << 40,
+        )
+        .await;
+
+        let state = AppState::new(shared.clone(), Arc::new(SystemClock))
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(precinct_api::serve(listener, state, std::future::pending()));
+        let login: serde_json::Value = reqwest::Client::new()
+            .post(format!("{base}/api/auth/login"))
+            .json(&json!({ "username": "cc110", "password": "bench-password" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap().to_owned();
+        let http_one = http_phase(&base, &token, "HTTP: 1 client", 1, 0).await;
+        let http_many = http_phase(
+            &base,
+            &token,
+            &format!("HTTP: {writers} clients (group commit)"),
+            writers,
+            1 << 40,
+        )
+        .await;
+        vec![one, many, http_one, http_many]
+    });
+
+    println!(
+        "Durable intake, {} s per phase, {} cores",
+        seconds().as_secs_f64(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!();
+    println!("| phase | acks/s | p50 ms | p99 ms | vs floor |");
+    println!("|---|---|---|---|---|");
+    println!("{}", floor.row(floor.rate()));
+    for row in &rows {
+        println!("{}", row.row(floor.rate()));
+    }
+}
