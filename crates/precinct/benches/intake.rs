@@ -2,11 +2,17 @@
 //!
 //! 1. floor: single-row INSERT + COMMIT on a bare SQLite file, WAL + synchronous=FULL;
 //! 2. store: `Store::intake` on the SQLite backend, one writer, then many;
-//! 3. HTTP: `POST /api/incidents` on loopback, one client, then many.
+//! 3. HTTP: `POST /api/incidents` on loopback, one client, then many;
+//! 4. live stream: while the many clients write, one SSE subscriber measures
+//!    each event's delay from its commit timestamp to its arrival.
 //!
 //! Run: `cargo bench -p precinct --bench intake` (optional env: BENCH_SECONDS,
 //! BENCH_CONCURRENCY, BENCH_DIR for where the databases go; default: a
 //! temporary directory under `target/`, i.e. the project's disk).
+
+#[allow(dead_code)]
+#[path = "../tests/support/sse.rs"]
+mod sse;
 
 use precinct_api::AppState;
 use precinct_domain::event::Actor;
@@ -240,16 +246,15 @@ fn main() {
             .unwrap();
         let token = login["token"].as_str().unwrap().to_owned();
         let http_one = http_phase(&base, &token, "HTTP: 1 client", 1, 0).await;
-        let http_many = http_phase(
-            &base,
-            &token,
-            &format!("HTTP: {writers} clients (group commit)"),
-            writers,
-            1 << 40,
-        )
-        .await;
-        vec![one, many, http_one, http_many]
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let subscriber = tokio::spawn(stream_delays(base.clone(), token.clone(), stop.clone()));
+        let many_name = format!("HTTP: {writers} clients (group commit)");
+        let http_many = http_phase(&base, &token, &many_name, writers, 1 << 40).await;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let delays = subscriber.await.unwrap();
+        (vec![one, many, http_one, http_many], delays)
     });
+    let (rows, delays) = rows;
 
     println!(
         "Durable intake, {} s per phase, {} cores",
@@ -262,5 +267,45 @@ fn main() {
     println!("{}", floor.row(floor.rate()));
     for row in &rows {
         println!("{}", row.row(floor.rate()));
+    }
+    println!();
+    println!(
+        "Live stream during the {writers}-client phase: {} events, commit → received p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        delays.latencies.len(),
+        delays.percentile(0.50).as_secs_f64() * 1e3,
+        delays.percentile(0.99).as_secs_f64() * 1e3,
+        delays.percentile(1.0).as_secs_f64() * 1e3,
+    );
+}
+
+/// Subscribes to the stream and records, for every event, the time from its
+/// commit timestamp (`at`, stamped as its batch began) to its arrival here.
+async fn stream_delays(
+    base: String,
+    token: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Figures {
+    let client = reqwest::Client::new();
+    let mut stream = sse::SseClient::connect(&client, &base, &token, None).await;
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let Some(frame) = stream.try_next(Duration::from_millis(200)).await else {
+            continue;
+        };
+        let Some(at) = frame.data["at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        else {
+            continue;
+        };
+        let delay = chrono::Utc::now() - at.with_timezone(&chrono::Utc);
+        latencies.push(delay.to_std().unwrap_or_default());
+    }
+    Figures {
+        name: "live stream".into(),
+        acks: latencies.len(),
+        elapsed: started.elapsed(),
+        latencies,
     }
 }

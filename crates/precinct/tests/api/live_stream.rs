@@ -3,101 +3,20 @@
 //! volunteer's stream carries only their own work.
 
 use crate::common::*;
-use futures_util::StreamExt;
-use reqwest::StatusCode;
-use serde_json::{Value, json};
+use crate::sse::SseClient;
+use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// One Server-Sent Event.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    pub id: Option<i64>,
-    pub event: String,
-    pub data: Value,
-}
-
-/// A minimal SSE reader over a streaming HTTP response.
-pub struct SseClient {
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buffer: String,
-}
-
-impl SseClient {
-    pub async fn connect(app: &TestApp, token: &str, last_event_id: Option<i64>) -> SseClient {
-        let mut request = app
-            .client
-            .get(format!("{}/api/events/stream", app.base))
-            .bearer_auth(token);
-        if let Some(id) = last_event_id {
-            request = request.header("Last-Event-ID", id.to_string());
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(
-            response.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/event-stream")
-        );
-        let mut client = SseClient {
-            body: Box::pin(response.bytes_stream()),
-            buffer: String::new(),
-        };
-        let ready = client.next().await;
-        assert_eq!(ready.event, "ready", "the stream opens with a ready event");
-        client
-    }
-
-    pub async fn next(&mut self) -> Frame {
-        tokio::time::timeout(Duration::from_secs(10), self.next_frame())
-            .await
-            .expect("an event within 10 s")
-    }
-
-    /// Waits briefly for an event; None when none comes.
-    pub async fn try_next(&mut self, wait: Duration) -> Option<Frame> {
-        tokio::time::timeout(wait, self.next_frame()).await.ok()
-    }
-
-    async fn next_frame(&mut self) -> Frame {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let raw: String = self.buffer.drain(..end + 2).collect();
-                let (mut id, mut event, mut data) = (None, "message".to_owned(), String::new());
-                for line in raw.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        id = v.trim().parse().ok();
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        event = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if data.is_empty() && id.is_none() {
-                    continue; // a keep-alive comment
-                }
-                return Frame {
-                    id,
-                    event,
-                    data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
-                };
-            }
-            let chunk = self
-                .body
-                .next()
-                .await
-                .expect("the stream stays open")
-                .unwrap();
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
+/// Opens the stream as `token`, after `last_event_id` if given, and waits for its ready event.
+async fn connect(app: &TestApp, token: &str, last_event_id: Option<i64>) -> SseClient {
+    SseClient::connect(&app.client, &app.base, token, last_event_id).await
 }
 
 #[tokio::test]
 async fn committed_events_reach_subscribers() {
     let app = spawn_app().await;
     let token = app.login("dispatcher").await;
-    let mut stream = SseClient::connect(&app, &token, None).await;
+    let mut stream = connect(&app, &token, None).await;
     let started = Instant::now();
     let incident = app.instruction(&token, "s-1", "theft", 28.15, 113.02).await;
     let frame = stream.next().await;
@@ -117,7 +36,7 @@ async fn reconnecting_with_last_event_id_loses_nothing() {
     let app = spawn_app().await;
     let token = app.login("dispatcher").await;
     let car = app.unit_id(&token, "北巡1").await;
-    let mut stream = SseClient::connect(&app, &token, None).await;
+    let mut stream = connect(&app, &token, None).await;
     let first = app.instruction(&token, "s-1", "theft", 28.15, 113.02).await;
     let seen = stream.next().await;
     drop(stream); // the connection drops
@@ -148,7 +67,7 @@ async fn reconnecting_with_last_event_id_loses_nothing() {
         "dispatch (3 events), a position report and an intake"
     );
 
-    let mut resumed = SseClient::connect(&app, &token, seen.id).await;
+    let mut resumed = connect(&app, &token, seen.id).await;
     let mut replayed = Vec::new();
     for _ in 0..missed.len() {
         replayed.push(resumed.next().await.id.unwrap());
@@ -174,7 +93,7 @@ async fn a_volunteer_stream_carries_only_their_work() {
     let dispatcher = app.login("dispatcher").await;
     let volunteer = app.login("volunteer").await;
     let night_market = app.unit_id(&dispatcher, "夜市义警").await;
-    let mut stream = SseClient::connect(&app, &volunteer, None).await;
+    let mut stream = connect(&app, &volunteer, None).await;
 
     let other = app
         .instruction(&dispatcher, "s-1", "theft", 28.15, 113.02)

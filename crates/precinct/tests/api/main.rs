@@ -10,4 +10,6 @@ mod dual_reception;
 mod live_stream;
 mod operations;
 mod simulator;
+#[path = "../support/sse.rs"]
+mod sse;
 mod story_night_food_street;
