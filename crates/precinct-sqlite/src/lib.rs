@@ -18,6 +18,10 @@ use precinct_domain::incident::{Disposition, Incident, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_domain::{Coordinates, Timestamp};
+use precinct_storage::rows::{
+    AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
+    event_from_row, unit_from_row, user_from_row,
+};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, Store, StoreError,
     StoreResult,
@@ -259,15 +263,12 @@ impl Store for SqliteStore {
 
     async fn list_units(&self) -> StoreResult<Vec<Unit>> {
         self.read(|conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {} FROM units ORDER BY id",
-                    rows::UNIT_COLUMNS
-                ))
-                .map_err(store_error)?;
-            stmt.query_map([], rows::unit_from_row)
-                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(store_error)
+            rows::query_all(
+                conn,
+                &format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id"),
+                [],
+                unit_from_row,
+            )
         })
         .await
     }
@@ -329,20 +330,17 @@ impl Store for SqliteStore {
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
         let username = username.as_str().to_owned();
         self.read(move |conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {}, password_hash FROM users WHERE username = ?1",
-                rows::USER_COLUMNS
-            ))
-            .and_then(|mut s| {
-                s.query_row([username], |row| {
+            rows::query_first(
+                conn,
+                &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"),
+                [username],
+                |row| {
                     Ok(Credentials {
-                        user: rows::user_from_row(row)?,
-                        password_hash: row.get("password_hash")?,
+                        user: user_from_row(row)?,
+                        password_hash: row.text("password_hash")?,
                     })
-                })
-                .optional()
-            })
-            .map_err(store_error)
+                },
+            )
         })
         .await
     }
@@ -376,20 +374,15 @@ impl Store for SqliteStore {
     async fn session_user(&self, token_hash: String) -> StoreResult<Option<User>> {
         let now = ms(chrono::Utc::now());
         self.read(move |conn| {
-            let columns = rows::USER_COLUMNS
-                .split(", ")
-                .map(|c| format!("u.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            conn.prepare_cached(&format!(
-                "SELECT {columns} FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2"
-            ))
-            .and_then(|mut s| {
-                s.query_row(params![token_hash, now], rows::user_from_row)
-                    .optional()
-            })
-            .map_err(store_error)
+            rows::query_first(
+                conn,
+                &format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id = \
+                     (SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2)"
+                ),
+                params![token_hash, now],
+                user_from_row,
+            )
         })
         .await
     }
@@ -415,29 +408,23 @@ impl Store for SqliteStore {
 
     async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
         self.read(move |conn| {
-            let mut sql = format!(
-                "SELECT {} FROM incidents WHERE 1 = 1",
-                rows::INCIDENT_COLUMNS
+            // Optional filters as NULL-able parameters keep one cached statement.
+            let sql = format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents \
+                 WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR status != 'closed') \
+                 AND (?3 IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = ?3)) \
+                 ORDER BY id DESC LIMIT ?4"
             );
-            let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-            if let Some(status) = filter.status {
-                params.push(Box::new(status.as_str()));
-                sql.push_str(&format!(" AND status = ?{}", params.len()));
-            }
-            if filter.open_only {
-                sql.push_str(" AND status != 'closed'");
-            }
-            if let Some(unit) = filter.assigned_unit {
-                params.push(Box::new(unit.0));
-                sql.push_str(&format!(
-                    " AND id IN (SELECT incident_id FROM assignments WHERE unit_id = ?{})",
-                    params.len()
-                ));
-            }
-            params.push(Box::new(i64::from(filter.limit)));
-            sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
-            let refs: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.as_ref()).collect();
-            rows::query_incidents(conn, &sql, &refs)
+            rows::query_incidents(
+                conn,
+                &sql,
+                params![
+                    filter.status.map(|s| s.as_str()),
+                    filter.open_only,
+                    filter.assigned_unit.map(|u| u.0),
+                    filter.limit
+                ],
+            )
         })
         .await
     }
@@ -481,31 +468,27 @@ impl Store for SqliteStore {
     async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
         self.read(move |conn| {
             rows::load_incident(conn, id)?;
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {} FROM events WHERE incident_id = ?1 \
-                     OR incident_id IN (SELECT id FROM incidents WHERE merged_into = ?1) ORDER BY id",
-                    rows::EVENT_COLUMNS
-                ))
-                .map_err(store_error)?;
-            stmt.query_map([id.0], rows::event_from_row)
-                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(store_error)
+            rows::query_all(
+                conn,
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = ?1 \
+                     OR incident_id IN (SELECT id FROM incidents WHERE merged_into = ?1) ORDER BY id"
+                ),
+                [id.0],
+                event_from_row,
+            )
         })
         .await
     }
 
     async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-                    rows::EVENT_COLUMNS
-                ))
-                .map_err(store_error)?;
-            stmt.query_map(params![after.0, limit], rows::event_from_row)
-                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(store_error)
+            rows::query_all(
+                conn,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"),
+                params![after.0, limit],
+                event_from_row,
+            )
         })
         .await
     }
@@ -529,12 +512,12 @@ impl Store for SqliteStore {
 
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT at, user_id, username, action, subject FROM audit_log ORDER BY id DESC LIMIT ?1")
-                .map_err(store_error)?;
-            stmt.query_map([limit], rows::audit_from_row)
-                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(store_error)
+            rows::query_all(
+                conn,
+                &format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT ?1"),
+                [limit],
+                audit_from_row,
+            )
         })
         .await
     }

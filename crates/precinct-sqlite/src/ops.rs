@@ -2,18 +2,19 @@
 //! They read current state, ask the domain whether the change is legal,
 //! write it and its events; an error anywhere rolls the whole operation back.
 
-use crate::rows::{self, capabilities_text, load_incident, load_unit, ms, store_error};
+use crate::rows::{self, load_incident, load_unit, ms, store_error};
 use crate::writer::WriteCtx;
 use chrono::{Duration, SubsecRound};
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
-    DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_MINUTES, Disposition, Incident, IncidentStatus, Intake,
-    check_merge, checked_text, likely_duplicate,
+    DUPLICATE_WINDOW_MINUTES, Disposition, Incident, IncidentStatus, Intake, check_merge,
+    checked_text, likely_duplicate,
 };
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::{Coordinates, DomainError};
-use precinct_geo::{cell_key, cell_keys_within};
+use precinct_geo::cell_key;
+use precinct_storage::rows::{capabilities_text, duplicate_search_cells};
 use precinct_storage::{IntakeOutcome, StoreError, StoreResult};
 use rusqlite::{OptionalExtension, params};
 
@@ -79,10 +80,7 @@ pub(crate) fn intake(
     let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
     // Always nine cell parameters (padded with repeats), so the statement is
     // prepared once and cached.
-    let mut cells = cell_keys_within(intake.location, DUPLICATE_RADIUS_M);
-    cells.truncate(9);
-    let first_cell = cells[0];
-    cells.resize(9, first_cell);
+    let cells = duplicate_search_cells(intake.location);
     let candidates = rows::duplicate_candidates(
         ctx.conn,
         intake.category.family().as_str(),

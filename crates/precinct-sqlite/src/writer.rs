@@ -45,7 +45,7 @@ impl WriteCtx<'_> {
         unit_id: Option<UnitId>,
         kind: EventKind,
     ) -> StoreResult<Event> {
-        let data = serde_json::to_string(&kind).map_err(|e| StoreError::Other(e.to_string()))?;
+        let data = precinct_storage::rows::event_data(&kind)?;
         self.conn
             .prepare_cached(
                 "INSERT INTO events (at, actor_user_id, actor_name, incident_id, unit_id, kind, data) \

@@ -1,0 +1,242 @@
+//! Row mapping shared by the SQL backends. Each backend implements [`SqlRow`]
+//! for its driver's row type; the mapping from columns to domain values, and
+//! the column lists, are written once here. Times are Unix milliseconds.
+
+use crate::{AuditEntry, StoreError, StoreResult};
+use precinct_domain::event::{Actor, Event, EventKind};
+use precinct_domain::ground::Resolution;
+use precinct_domain::ids::*;
+use precinct_domain::incident::{
+    Assignment, Caller, Category, Disposition, DuplicateCandidate, Incident, IncidentStatus,
+    IntakeSource, PhoneNumber, Priority,
+};
+use precinct_domain::unit::{Capability, Unit, UnitKind, UnitStatus};
+use precinct_domain::user::{Role, User, Username};
+use precinct_domain::{Coordinates, Timestamp};
+
+/// Typed, nullable column access by name: all a row must offer.
+pub trait SqlRow {
+    fn opt_i64(&self, column: &str) -> StoreResult<Option<i64>>;
+    fn opt_f64(&self, column: &str) -> StoreResult<Option<f64>>;
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn boolean(&self, column: &str) -> StoreResult<bool>;
+
+    fn i64(&self, column: &str) -> StoreResult<i64> {
+        self.opt_i64(column)?
+            .ok_or_else(|| unreadable(format!("{column} is null")))
+    }
+
+    fn f64(&self, column: &str) -> StoreResult<f64> {
+        self.opt_f64(column)?
+            .ok_or_else(|| unreadable(format!("{column} is null")))
+    }
+
+    fn text(&self, column: &str) -> StoreResult<String> {
+        self.opt_text(column)?
+            .ok_or_else(|| unreadable(format!("{column} is null")))
+    }
+}
+
+/// A stored value the domain cannot accept: corruption, not user error.
+pub fn unreadable(message: String) -> StoreError {
+    StoreError::Other(format!("unreadable row: {message}"))
+}
+
+pub fn ms(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+fn ts(ms: i64) -> StoreResult<Timestamp> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| unreadable(format!("timestamp {ms} out of range")))
+}
+
+fn opt_ts(row: &dyn SqlRow, column: &str) -> StoreResult<Option<Timestamp>> {
+    row.opt_i64(column)?.map(ts).transpose()
+}
+
+fn text_enum<T>(row: &dyn SqlRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let text = row.text(column)?;
+    parse(&text).ok_or_else(|| unreadable(format!("unknown {column} {text:?}")))
+}
+
+fn coordinates(lat: f64, lon: f64) -> StoreResult<Coordinates> {
+    Coordinates::new(lat, lon).map_err(|e| unreadable(e.to_string()))
+}
+
+fn opt_id<T>(row: &dyn SqlRow, column: &str, id: fn(i64) -> T) -> StoreResult<Option<T>> {
+    Ok(row.opt_i64(column)?.map(id))
+}
+
+pub const UNIT_COLUMNS: &str = "id, call_sign, name, kind, home_post_id, zone_id, capabilities, status, \
+     lat, lon, position_at, incident_id, member_count, property_company_id";
+
+pub fn unit_from_row(row: &dyn SqlRow) -> StoreResult<Unit> {
+    let capabilities = row
+        .text("capabilities")?
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            Capability::parse(c).ok_or_else(|| unreadable(format!("unknown capability {c:?}")))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let position = match (row.opt_f64("lat")?, row.opt_f64("lon")?) {
+        (Some(lat), Some(lon)) => Some(coordinates(lat, lon)?),
+        _ => None,
+    };
+    Ok(Unit {
+        id: UnitId(row.i64("id")?),
+        call_sign: row.text("call_sign")?,
+        name: row.text("name")?,
+        kind: text_enum(row, "kind", UnitKind::parse)?,
+        home_post_id: opt_id(row, "home_post_id", PostId)?,
+        zone_id: opt_id(row, "zone_id", ZoneId)?,
+        capabilities,
+        status: text_enum(row, "status", UnitStatus::parse)?,
+        position,
+        position_at: opt_ts(row, "position_at")?,
+        incident_id: opt_id(row, "incident_id", IncidentId)?,
+        member_count: u32::try_from(row.i64("member_count")?)
+            .map_err(|e| unreadable(e.to_string()))?,
+        property_company_id: opt_id(row, "property_company_id", PropertyCompanyId)?,
+    })
+}
+
+pub fn capabilities_text(capabilities: &[Capability]) -> String {
+    capabilities
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub const INCIDENT_COLUMNS: &str = "id, source, external_id, category, priority, status, disposition, \
+     closing_remark, lat, lon, zone_id, community_id, grid_cell_id, address, caller_name, caller_phone, summary, \
+     reported_at, received_at, dispatched_at, first_on_scene_at, first_police_on_scene_at, \
+     first_helper_on_scene_at, closed_at, duplicate_of, merged_into";
+
+/// An incident without its assignments (the caller adds them).
+pub fn incident_from_row(row: &dyn SqlRow) -> StoreResult<Incident> {
+    Ok(Incident {
+        id: IncidentId(row.i64("id")?),
+        source: text_enum(row, "source", IntakeSource::parse)?,
+        external_id: row.opt_text("external_id")?,
+        category: text_enum(row, "category", Category::parse)?,
+        priority: Priority::new(row.i64("priority")?).map_err(|e| unreadable(e.to_string()))?,
+        status: text_enum(row, "status", IncidentStatus::parse)?,
+        disposition: row
+            .opt_text("disposition")?
+            .map(|d| {
+                Disposition::parse(&d).ok_or_else(|| unreadable(format!("unknown disposition {d}")))
+            })
+            .transpose()?,
+        closing_remark: row.opt_text("closing_remark")?,
+        location: coordinates(row.f64("lat")?, row.f64("lon")?)?,
+        resolution: Resolution {
+            zone_id: opt_id(row, "zone_id", ZoneId)?,
+            community_id: opt_id(row, "community_id", CommunityId)?,
+            grid_cell_id: opt_id(row, "grid_cell_id", GridCellId)?,
+        },
+        address: row.text("address")?,
+        caller: Caller {
+            name: row.opt_text("caller_name")?,
+            phone: row
+                .opt_text("caller_phone")?
+                .map(|p| PhoneNumber::parse(&p).map_err(|e| unreadable(e.to_string())))
+                .transpose()?,
+        },
+        summary: row.text("summary")?,
+        reported_at: ts(row.i64("reported_at")?)?,
+        received_at: ts(row.i64("received_at")?)?,
+        dispatched_at: opt_ts(row, "dispatched_at")?,
+        first_on_scene_at: opt_ts(row, "first_on_scene_at")?,
+        first_police_on_scene_at: opt_ts(row, "first_police_on_scene_at")?,
+        first_helper_on_scene_at: opt_ts(row, "first_helper_on_scene_at")?,
+        closed_at: opt_ts(row, "closed_at")?,
+        duplicate_of: opt_id(row, "duplicate_of", IncidentId)?,
+        merged_into: opt_id(row, "merged_into", IncidentId)?,
+        assignments: Vec::new(),
+    })
+}
+
+pub const ASSIGNMENT_COLUMNS: &str = "unit_id, police, assigned_at, arrived_at, released_at";
+
+pub fn assignment_from_row(row: &dyn SqlRow) -> StoreResult<Assignment> {
+    Ok(Assignment {
+        unit_id: UnitId(row.i64("unit_id")?),
+        police: row.boolean("police")?,
+        assigned_at: ts(row.i64("assigned_at")?)?,
+        arrived_at: opt_ts(row, "arrived_at")?,
+        released_at: opt_ts(row, "released_at")?,
+    })
+}
+
+/// The spatial cells a duplicate search must look in: always nine (padded by
+/// repeating the first), so backends can keep one prepared statement.
+pub fn duplicate_search_cells(location: Coordinates) -> [i64; 9] {
+    let cells =
+        precinct_geo::cell_keys_within(location, precinct_domain::incident::DUPLICATE_RADIUS_M);
+    let mut nine = [cells[0]; 9];
+    for (slot, cell) in nine.iter_mut().zip(cells) {
+        *slot = cell;
+    }
+    nine
+}
+
+pub const CANDIDATE_COLUMNS: &str = "id, category, lat, lon, reported_at";
+
+pub fn candidate_from_row(row: &dyn SqlRow) -> StoreResult<DuplicateCandidate> {
+    Ok(DuplicateCandidate {
+        id: IncidentId(row.i64("id")?),
+        category: text_enum(row, "category", Category::parse)?,
+        location: coordinates(row.f64("lat")?, row.f64("lon")?)?,
+        reported_at: ts(row.i64("reported_at")?)?,
+    })
+}
+
+pub const EVENT_COLUMNS: &str = "id, at, actor_user_id, actor_name, incident_id, unit_id, data";
+
+pub fn event_from_row(row: &dyn SqlRow) -> StoreResult<Event> {
+    let kind: EventKind = serde_json::from_str(&row.text("data")?)
+        .map_err(|e| unreadable(format!("event data: {e}")))?;
+    Ok(Event {
+        id: EventId(row.i64("id")?),
+        at: ts(row.i64("at")?)?,
+        actor: Actor {
+            user_id: opt_id(row, "actor_user_id", UserId)?,
+            name: row.text("actor_name")?,
+        },
+        incident_id: opt_id(row, "incident_id", IncidentId)?,
+        unit_id: opt_id(row, "unit_id", UnitId)?,
+        kind,
+    })
+}
+
+/// The serialized form of an event's kind, as stored in `events.data`.
+pub fn event_data(kind: &EventKind) -> StoreResult<String> {
+    serde_json::to_string(kind).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+pub const USER_COLUMNS: &str = "id, username, display_name, role, unit_id";
+
+pub fn user_from_row(row: &dyn SqlRow) -> StoreResult<User> {
+    Ok(User {
+        id: UserId(row.i64("id")?),
+        username: Username::parse(&row.text("username")?).map_err(|e| unreadable(e.to_string()))?,
+        display_name: row.text("display_name")?,
+        role: text_enum(row, "role", Role::parse)?,
+        unit_id: opt_id(row, "unit_id", UnitId)?,
+    })
+}
+
+pub const AUDIT_COLUMNS: &str = "at, user_id, username, action, subject";
+
+pub fn audit_from_row(row: &dyn SqlRow) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        at: ts(row.i64("at")?)?,
+        user_id: opt_id(row, "user_id", UserId)?,
+        username: row.text("username")?,
+        action: row.text("action")?,
+        subject: row.text("subject")?,
+    })
+}
