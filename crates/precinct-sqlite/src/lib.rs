@@ -521,6 +521,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn shutdown(&self) {
+        self.close();
+    }
 }
 
 #[cfg(test)]
@@ -530,11 +534,13 @@ mod tests {
 
     /// Each test gets its own file in a fresh temporary directory, kept alive
     /// by leaking the guard for the test's (short) life.
-    async fn fresh_store() -> SharedStore {
+    async fn fresh_store() -> Option<SharedStore> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("precinct.db");
         std::mem::forget(dir);
-        Arc::new(SqliteStore::open(path, Arc::new(SystemClock)).expect("open"))
+        Some(Arc::new(
+            SqliteStore::open(path, Arc::new(SystemClock)).expect("open"),
+        ))
     }
 
     precinct_storage::store_suite!(fresh_store);

@@ -235,6 +235,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Stops taking writes, finishes every write already queued, and
+    /// returns when they are durable. Called at graceful shutdown.
+    async fn shutdown(&self);
 }
 
 /// A shared handle to whichever backend is in use.

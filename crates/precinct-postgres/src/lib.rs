@@ -1,0 +1,507 @@
+//! PostgreSQL backend of Precinct's [`Store`]: how one deployment grows past
+//! one machine. Several Precinct instances share one database and behave as
+//! one system.
+//!
+//! - Writes: one writer task per instance with group commit; all instances'
+//!   writers serialize on one advisory lock, so decisions are atomic across
+//!   instances and event ids follow commit order ([`writer`]).
+//! - Live events: each commit NOTIFYs the newest event id; every instance's
+//!   listener re-reads and publishes in order, and catches up after a lost
+//!   connection ([`publisher`]).
+//! - Durability: `fsync`, `synchronous_commit` and `full_page_writes` must be
+//!   on; the store refuses to open otherwise.
+
+mod ops;
+mod publisher;
+mod rows;
+mod schema;
+pub mod testing;
+mod writer;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use precinct_domain::Coordinates;
+use precinct_domain::Timestamp;
+use precinct_domain::event::{Actor, Event};
+use precinct_domain::ground::Jurisdiction;
+use precinct_domain::ids::{EventId, IncidentId, UnitId, UserId};
+use precinct_domain::incident::{Disposition, Incident, Intake};
+use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
+use precinct_domain::user::{User, Username};
+use precinct_storage::rows::{
+    AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
+    audit_from_row, event_from_row, ms, unit_from_row, user_from_row,
+};
+use precinct_storage::{
+    AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, Store, StoreError,
+    StoreResult,
+};
+use rows::{PgRow, map_rows, store_error};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_postgres::NoTls;
+
+const EVENT_BUFFER: usize = 8192;
+const POOL_SIZE: usize = 16;
+
+/// Why a database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("invalid PostgreSQL URL: {0}")]
+    Url(String),
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(String),
+    #[error("PostgreSQL is not durable: {0}")]
+    NotDurable(String),
+    #[error("cannot migrate the PostgreSQL schema: {0}")]
+    Migrate(String),
+}
+
+/// The PostgreSQL store of one Precinct instance.
+pub struct PgStore {
+    pool: Pool,
+    jobs: Mutex<Option<mpsc::UnboundedSender<writer::Job>>>,
+    events: broadcast::Sender<Event>,
+    writer_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    listener_task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+/// Reads the durability settings back and refuses any that is off: with
+/// them off, PostgreSQL may lose or corrupt acknowledged writes.
+async fn ensure_durable(client: &tokio_postgres::Client) -> Result<(), OpenError> {
+    for setting in ["fsync", "synchronous_commit", "full_page_writes"] {
+        let row = client
+            .query_one(&format!("SHOW {setting}"), &[])
+            .await
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        let value: String = row.get(0);
+        if value == "off" {
+            return Err(OpenError::NotDurable(format!(
+                "{setting} is off; it must be on"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Connects, checks durability, migrates, and starts the writer and the
+    /// event listener. Must be called inside a tokio runtime.
+    pub async fn open(url: &str, clock: Arc<dyn Clock>) -> Result<PgStore, OpenError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| OpenError::Url(e.to_string()))?;
+        let (mut client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        let driver = tokio::spawn(connection);
+        ensure_durable(&client).await?;
+        schema::migrate(&mut client)
+            .await
+            .map_err(|e| OpenError::Migrate(e.to_string()))?;
+        drop(client);
+        let _ = driver.await;
+
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let publisher = Arc::new(
+            publisher::Publisher::new(pool.clone(), events.clone())
+                .await
+                .map_err(|e| OpenError::Connect(e.to_string()))?,
+        );
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+        let writer_task =
+            tokio::spawn(writer::run(pool.clone(), jobs_rx, publisher.clone(), clock));
+        let listener_task = tokio::spawn(publisher::listen(config, publisher));
+        Ok(PgStore {
+            pool,
+            jobs: Mutex::new(Some(jobs_tx)),
+            events,
+            writer_task: tokio::sync::Mutex::new(Some(writer_task)),
+            listener_task,
+        })
+    }
+
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut writer::WriteCtx) -> writer::BoxFuture<'a, StoreResult<T>>
+            + Send
+            + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let sent = match &*self.jobs.lock().expect("jobs lock") {
+            Some(jobs) => jobs.send(writer::job(work, reply)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(StoreError::Other("the store is shut down".into()));
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::Other("the write was abandoned".into()))?
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Other(format!("no database connection: {e}")))
+    }
+
+    async fn read_rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> StoreResult<Vec<tokio_postgres::Row>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(store_error)?;
+        client.query(&statement, params).await.map_err(store_error)
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.listener_task.abort();
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()> {
+        let body = serde_json::to_string(&ground).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.write(move |ctx| {
+            Box::pin(async move {
+                ctx.client
+                    .execute(
+                        "INSERT INTO ground (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+                        &[&body],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn jurisdiction(&self) -> StoreResult<Jurisdiction> {
+        let rows = self
+            .read_rows("SELECT body FROM ground WHERE id = 1", &[])
+            .await?;
+        match rows.first() {
+            Some(row) => serde_json::from_str(row.get::<_, &str>(0))
+                .map_err(|e| StoreError::Other(format!("ground: {e}"))),
+            None => Ok(Jurisdiction::default()),
+        }
+    }
+
+    async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>> {
+        self.write(move |ctx| Box::pin(ops::create_units(ctx, units)))
+            .await
+    }
+
+    async fn list_units(&self) -> StoreResult<Vec<Unit>> {
+        map_rows(
+            &self
+                .read_rows(
+                    &format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id"),
+                    &[],
+                )
+                .await?,
+            unit_from_row,
+        )
+    }
+
+    async fn get_unit(&self, id: UnitId) -> StoreResult<Unit> {
+        let client = self.client().await?;
+        ops::load_unit(&client, id).await
+    }
+
+    async fn update_unit_status(
+        &self,
+        id: UnitId,
+        to: UnitStatus,
+        actor: Actor,
+    ) -> StoreResult<Unit> {
+        self.write(move |ctx| Box::pin(ops::update_unit_status(ctx, id, to, actor)))
+            .await
+    }
+
+    async fn report_unit_position(
+        &self,
+        id: UnitId,
+        position: Coordinates,
+        actor: Actor,
+    ) -> StoreResult<Unit> {
+        self.write(move |ctx| Box::pin(ops::report_unit_position(ctx, id, position, actor)))
+            .await
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                let row = ctx
+                    .client
+                    .query_one(
+                        "INSERT INTO users (username, display_name, role, password_hash, unit_id) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        &[
+                            &user.username.as_str(),
+                            &user.display_name,
+                            &user.role.as_str(),
+                            &user.password_hash,
+                            &user.unit_id.map(|u| u.0),
+                        ],
+                    )
+                    .await
+                    .map_err(|e| match store_error(e) {
+                        StoreError::Conflict(_) => StoreError::Conflict(format!(
+                            "user {} already exists",
+                            user.username.as_str()
+                        )),
+                        other => other,
+                    })?;
+                Ok(User {
+                    id: UserId(row.get(0)),
+                    username: user.username,
+                    display_name: user.display_name,
+                    role: user.role,
+                    unit_id: user.unit_id,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1");
+        let rows = self.read_rows(&sql, &[&username.as_str()]).await?;
+        rows.first()
+            .map(|row| {
+                let row = PgRow(row);
+                Ok(Credentials {
+                    user: user_from_row(&row)?,
+                    password_hash: row.text("password_hash")?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        let rows = self.read_rows("SELECT COUNT(*) FROM users", &[]).await?;
+        Ok(rows[0].get::<_, i64>(0).max(0) as u64)
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: String,
+        user_id: UserId,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                ctx.client
+                    .execute(
+                        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+                        &[&token_hash, &user_id.0, &ms(expires_at)],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: String) -> StoreResult<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = \
+             (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
+        );
+        let rows = self
+            .read_rows(&sql, &[&token_hash, &ms(chrono::Utc::now())])
+            .await?;
+        rows.first()
+            .map(|row| user_from_row(&PgRow(row)))
+            .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: String) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                ctx.client
+                    .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
+                    .await
+                    .map_err(store_error)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome> {
+        self.write(move |ctx| Box::pin(ops::intake(ctx, intake, actor)))
+            .await
+    }
+
+    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
+        let client = self.client().await?;
+        ops::load_incident(&client, id).await
+    }
+
+    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents \
+             WHERE ($1::TEXT IS NULL OR status = $1) AND (NOT $2 OR status <> 'closed') \
+             AND ($3::BIGINT IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = $3)) \
+             ORDER BY id DESC LIMIT $4"
+        );
+        let client = self.client().await?;
+        ops::query_incidents(
+            &client,
+            &sql,
+            &[
+                &filter.status.map(|s| s.as_str()),
+                &filter.open_only,
+                &filter.assigned_unit.map(|u| u.0),
+                &i64::from(filter.limit),
+            ],
+        )
+        .await
+    }
+
+    async fn dispatch(
+        &self,
+        id: IncidentId,
+        units: Vec<UnitId>,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| Box::pin(ops::dispatch(ctx, id, units, actor)))
+            .await
+    }
+
+    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
+        self.write(move |ctx| Box::pin(ops::add_note(ctx, id, text, actor)))
+            .await
+    }
+
+    async fn close_incident(
+        &self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| Box::pin(ops::close_incident(ctx, id, disposition, remark, actor)))
+            .await
+    }
+
+    async fn merge_incidents(
+        &self,
+        duplicate: IncidentId,
+        into: IncidentId,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| Box::pin(ops::merge_incidents(ctx, duplicate, into, actor)))
+            .await
+    }
+
+    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
+        let client = self.client().await?;
+        ops::load_incident(&client, id).await?;
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 \
+             OR incident_id IN (SELECT id FROM incidents WHERE merged_into = $1) ORDER BY id"
+        );
+        let statement = client.prepare_cached(&sql).await.map_err(store_error)?;
+        map_rows(
+            &client
+                .query(&statement, &[&id.0])
+                .await
+                .map_err(store_error)?,
+            event_from_row,
+        )
+    }
+
+    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2");
+        map_rows(
+            &self.read_rows(&sql, &[&after.0, &i64::from(limit)]).await?,
+            event_from_row,
+        )
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                ctx.client
+                    .execute(
+                        "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES ($1, $2, $3, $4, $5)",
+                        &[&ms(entry.at), &entry.user_id.map(|u| u.0), &entry.username, &entry.action, &entry.subject],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");
+        map_rows(
+            &self.read_rows(&sql, &[&i64::from(limit)]).await?,
+            audit_from_row,
+        )
+    }
+
+    async fn shutdown(&self) {
+        drop(self.jobs.lock().expect("jobs lock").take());
+        if let Some(task) = self.writer_task.lock().await.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use precinct_storage::{SharedStore, SystemClock};
+
+    /// A store on a fresh database, when a test server is configured.
+    async fn fresh_store() -> Option<SharedStore> {
+        let admin = testing::test_database_url()?;
+        let url = testing::scratch_database(&admin)
+            .await
+            .expect("create a scratch database");
+        Some(Arc::new(
+            PgStore::open(&url, Arc::new(SystemClock))
+                .await
+                .expect("open"),
+        ))
+    }
+
+    precinct_storage::store_suite!(fresh_store);
+}

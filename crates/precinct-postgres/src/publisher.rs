@@ -1,0 +1,152 @@
+//! Fan-out of committed events to this instance's subscribers, in id order
+//! and without gaps, whichever instance committed them.
+//!
+//! Event ids increase in commit order across all instances (see `writer`),
+//! so once event N is known to be committed every event up to N is final.
+//! The publisher keeps the last id it sent. Its own writer's events come
+//! straight from memory. Any gap before them (other instances' events, or
+//! ids of rolled-back jobs) and events announced by NOTIFY are read from the
+//! database.
+
+use crate::rows::{PgRow, store_error};
+use deadpool_postgres::Pool;
+use futures_util::StreamExt;
+use precinct_domain::event::Event;
+use precinct_storage::StoreResult;
+use precinct_storage::rows::{EVENT_COLUMNS, event_from_row};
+use tokio::sync::{Mutex, broadcast, mpsc};
+use tokio_postgres::{AsyncMessage, NoTls};
+
+#[derive(Debug)]
+pub(crate) struct Publisher {
+    pool: Pool,
+    sender: broadcast::Sender<Event>,
+    last_sent: Mutex<i64>,
+}
+
+impl Publisher {
+    pub async fn new(pool: Pool, sender: broadcast::Sender<Event>) -> StoreResult<Publisher> {
+        let client = pool
+            .get()
+            .await
+            .map_err(|e| precinct_storage::StoreError::Other(e.to_string()))?;
+        let last: i64 = client
+            .query_one("SELECT COALESCE(MAX(id), 0) FROM events", &[])
+            .await
+            .map_err(store_error)?
+            .get(0);
+        Ok(Publisher {
+            pool,
+            sender,
+            last_sent: Mutex::new(last),
+        })
+    }
+
+    /// Events this instance's writer just committed, in id order.
+    pub async fn publish_local(&self, events: Vec<Event>) {
+        let Some(first) = events.first() else { return };
+        let mut last = self.last_sent.lock().await;
+        if first.id.0 > *last + 1 {
+            self.send_stored(&mut last, first.id.0 - 1).await;
+        }
+        for event in events {
+            if event.id.0 > *last {
+                *last = event.id.0;
+                let _ = self.sender.send(event);
+            }
+        }
+    }
+
+    /// Everything up to `id` is committed (a notification, or a catch-up).
+    pub async fn advance_to(&self, id: i64) {
+        let mut last = self.last_sent.lock().await;
+        if id > *last {
+            self.send_stored(&mut last, id).await;
+        }
+    }
+
+    async fn send_stored(&self, last: &mut i64, up_to: i64) {
+        let client = match self.pool.get().await {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::error!(%error, "cannot read events to publish");
+                return;
+            }
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT 1000"
+        );
+        loop {
+            let rows = match client.query(&sql, &[&*last, &up_to]).await {
+                Ok(rows) => rows,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read events to publish");
+                    return;
+                }
+            };
+            if rows.is_empty() {
+                *last = up_to;
+                return;
+            }
+            for row in &rows {
+                match event_from_row(&PgRow(row)) {
+                    Ok(event) => {
+                        *last = event.id.0;
+                        let _ = self.sender.send(event);
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "unreadable event");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Listens for other instances' commits, reconnecting after a lost
+/// connection and catching up on whatever was committed meanwhile.
+pub(crate) async fn listen(config: tokio_postgres::Config, publisher: std::sync::Arc<Publisher>) {
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (notifications, mut received) = mpsc::unbounded_channel::<String>();
+                let driver = tokio::spawn(async move {
+                    let mut messages =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(AsyncMessage::Notification(n)) => {
+                                let _ = notifications.send(n.payload().to_owned());
+                            }
+                            Ok(_) => {}
+                            Err(error) => {
+                                tracing::warn!(%error, "event listener connection lost");
+                                break;
+                            }
+                        }
+                    }
+                });
+                let listening = client
+                    .batch_execute(&format!("LISTEN {}", crate::writer::EVENTS_CHANNEL))
+                    .await;
+                if listening.is_ok() {
+                    if let Ok(row) = client
+                        .query_one("SELECT COALESCE(MAX(id), 0) FROM events", &[])
+                        .await
+                    {
+                        publisher.advance_to(row.get(0)).await;
+                    }
+                    while let Some(payload) = received.recv().await {
+                        if let Ok(id) = payload.parse::<i64>() {
+                            publisher.advance_to(id).await;
+                        }
+                    }
+                }
+                driver.abort();
+            }
+            Err(error) => tracing::warn!(%error, "event listener cannot connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

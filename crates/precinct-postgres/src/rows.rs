@@ -1,0 +1,52 @@
+//! [`SqlRow`] for PostgreSQL rows, and the driver's error mapping.
+
+use precinct_storage::rows::{SqlRow, unreadable};
+use precinct_storage::{StoreError, StoreResult};
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+
+/// A borrowed PostgreSQL row.
+pub(crate) struct PgRow<'a>(pub &'a Row);
+
+impl PgRow<'_> {
+    fn get<'r, T: tokio_postgres::types::FromSql<'r>>(&'r self, column: &str) -> StoreResult<T> {
+        self.0
+            .try_get(column)
+            .map_err(|e| unreadable(format!("{column}: {e}")))
+    }
+}
+
+impl SqlRow for PgRow<'_> {
+    fn opt_i64(&self, column: &str) -> StoreResult<Option<i64>> {
+        self.get(column)
+    }
+
+    fn opt_f64(&self, column: &str) -> StoreResult<Option<f64>> {
+        self.get(column)
+    }
+
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        self.get(column)
+    }
+
+    fn boolean(&self, column: &str) -> StoreResult<bool> {
+        self.get(column)
+    }
+}
+
+/// Maps rows with a shared mapping function.
+pub(crate) fn map_rows<T>(
+    rows: &[Row],
+    map: fn(&dyn SqlRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    rows.iter().map(|r| map(&PgRow(r))).collect()
+}
+
+/// Maps a driver error to the storage error clients may see.
+pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::Conflict("already exists".into())
+    } else {
+        StoreError::Other(e.to_string())
+    }
+}

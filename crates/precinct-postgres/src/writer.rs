@@ -1,0 +1,245 @@
+//! The writer task and its group commit, PostgreSQL edition.
+//!
+//! Each instance runs one writer task, like the SQLite backend's writer
+//! thread. It drains the queued jobs, opens a transaction, and takes a
+//! transaction-scoped advisory lock that every instance's writer takes. It
+//! runs each job in its own savepoint, then commits them together. Holding
+//! the lock until commit does two things:
+//! - check-then-write stays atomic *across instances*: two dispatchers on two
+//!   servers can never both take a unit, and one instruction sent to both
+//!   becomes one incident;
+//! - event ids (taken from a sequence while the lock is held) increase in
+//!   commit order across the whole deployment, which is what lets every
+//!   subscriber resume from "the last id I saw" without skipping anything.
+//!
+//! The commit also sends `NOTIFY precinct_events, '<last event id>'`, which
+//! the other instances' listeners turn into re-reads of the new events.
+
+use crate::publisher::Publisher;
+use crate::rows::store_error;
+use chrono::SubsecRound;
+use deadpool_postgres::{Object, Pool};
+use precinct_domain::Timestamp;
+use precinct_domain::event::{Actor, Event, EventKind, NewEvent};
+use precinct_domain::ids::{EventId, IncidentId, UnitId};
+use precinct_storage::rows::{event_data, ms};
+use precinct_storage::{Clock, StoreError, StoreResult};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Advisory lock key every writer holds while its batch commits ("PRCTWRIT").
+const WRITE_LOCK: i64 = 0x5052_4354_5752_4954;
+/// The notification channel carrying the newest committed event id.
+pub(crate) const EVENTS_CHANNEL: &str = "precinct_events";
+/// Most jobs folded into one commit.
+const MAX_BATCH: usize = 1024;
+
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
+pub(crate) type Job =
+    Box<dyn for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, (bool, Completion)> + Send>;
+
+/// What a job may touch: the writer's connection (inside the batch's
+/// transaction), the batch's time, and the events it emits.
+pub(crate) struct WriteCtx {
+    pub client: Object,
+    pub now: Timestamp,
+    events: Vec<Event>,
+}
+
+impl WriteCtx {
+    /// Writes an event in the current transaction; it is published after commit.
+    pub async fn emit(
+        &mut self,
+        actor: &Actor,
+        incident_id: Option<IncidentId>,
+        unit_id: Option<UnitId>,
+        kind: EventKind,
+    ) -> StoreResult<Event> {
+        let data = event_data(&kind)?;
+        let statement = self
+            .client
+            .prepare_cached(
+                "INSERT INTO events (at, actor_user_id, actor_name, incident_id, unit_id, kind, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .await
+            .map_err(store_error)?;
+        let row = self
+            .client
+            .query_one(
+                &statement,
+                &[
+                    &ms(self.now),
+                    &actor.user_id.map(|u| u.0),
+                    &actor.name,
+                    &incident_id.map(|i| i.0),
+                    &unit_id.map(|u| u.0),
+                    &kind.name(),
+                    &data,
+                ],
+            )
+            .await
+            .map_err(store_error)?;
+        let event = NewEvent {
+            at: self.now,
+            actor: actor.clone(),
+            incident_id,
+            unit_id,
+            kind,
+        }
+        .committed(EventId(row.get(0)));
+        self.events.push(event.clone());
+        Ok(event)
+    }
+}
+
+/// Wraps an async write as a job whose result goes back through `reply`.
+pub(crate) fn job<T, F>(work: F, reply: oneshot::Sender<StoreResult<T>>) -> Job
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, StoreResult<T>> + Send + 'static,
+{
+    Box::new(move |ctx| {
+        Box::pin(async move {
+            let result = work(ctx).await;
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |commit_error| {
+                let _ = reply.send(match commit_error {
+                    None => result,
+                    Some(e) => Err(e),
+                });
+            });
+            (ok, completion)
+        })
+    })
+}
+
+/// Runs until every sender is dropped, finishing the queue first.
+pub(crate) async fn run(
+    pool: Pool,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    publisher: Arc<Publisher>,
+    clock: Arc<dyn Clock>,
+) {
+    let mut connection: Option<Object> = None;
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let client = match connection.take() {
+            Some(client) if !client.is_closed() => client,
+            _ => match pool.get().await {
+                Ok(client) => client,
+                Err(error) => {
+                    // Dropping the jobs answers each caller with an error; nothing was written.
+                    tracing::error!(%error, "no database connection for the writer");
+                    drop(batch);
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let mut ctx = WriteCtx {
+            client,
+            now: clock.now().trunc_subsecs(3),
+            events: Vec::new(),
+        };
+        run_batch(&mut ctx, batch, &publisher).await;
+        connection = Some(ctx.client);
+    }
+}
+
+async fn fail(ctx: &mut WriteCtx, completions: Vec<Completion>, error: StoreError) {
+    tracing::error!(%error, "write batch failed; rolling back");
+    let _ = ctx.client.batch_execute("ROLLBACK").await;
+    for completion in completions {
+        completion(Some(error.clone()));
+    }
+}
+
+async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
+    let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})");
+    if let Err(e) = ctx.client.batch_execute(&begin).await {
+        fail(ctx, Vec::new(), store_error(e)).await;
+        drop(batch);
+        return;
+    }
+    // A job alone in its batch needs no savepoint: if it fails, the whole
+    // transaction is rolled back instead.
+    let isolate = batch.len() > 1;
+    let mut lone_job_failed = false;
+    let mut completions = Vec::with_capacity(batch.len());
+    let mut committed = Vec::new();
+    for job in batch {
+        if isolate && let Err(e) = ctx.client.batch_execute("SAVEPOINT job").await {
+            fail(ctx, completions, store_error(e)).await;
+            return;
+        }
+        ctx.events.clear();
+        let (ok, completion) = job(ctx).await;
+        completions.push(completion);
+        let finish = if !isolate {
+            lone_job_failed = !ok;
+            Ok(())
+        } else if ok {
+            ctx.client.batch_execute("RELEASE SAVEPOINT job").await
+        } else {
+            ctx.client
+                .batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
+                .await
+        };
+        if let Err(e) = finish {
+            fail(ctx, completions, store_error(e)).await;
+            return;
+        }
+        if ok {
+            committed.append(&mut ctx.events);
+        }
+    }
+    if lone_job_failed {
+        let _ = ctx.client.batch_execute("ROLLBACK").await;
+        // The job's own error is its answer; nothing was written.
+        for completion in completions {
+            completion(None);
+        }
+        return;
+    }
+    if let Some(last) = committed.last() {
+        let notified = ctx
+            .client
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[&EVENTS_CHANNEL, &last.id.0.to_string()],
+            )
+            .await;
+        if let Err(e) = notified {
+            fail(ctx, completions, store_error(e)).await;
+            return;
+        }
+    }
+    match ctx.client.batch_execute("COMMIT").await {
+        Ok(()) => {
+            // Publish before acknowledging, as the storage contract requires.
+            publisher.publish_local(committed).await;
+            for completion in completions {
+                completion(None);
+            }
+        }
+        Err(e) => {
+            // The outcome is unknown if the connection broke during COMMIT:
+            // report failure; intakes are safe to retry (same external id).
+            let error = store_error(e);
+            tracing::error!(%error, "commit failed");
+            for completion in completions {
+                completion(Some(error.clone()));
+            }
+        }
+    }
+}
