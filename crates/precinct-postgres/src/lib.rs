@@ -32,6 +32,7 @@ use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
     audit_from_row, event_from_row, ms, unit_from_row, user_from_row,
 };
+use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, Store, StoreError,
     StoreResult,
@@ -40,6 +41,7 @@ use rows::{PgRow, map_rows, store_error};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
 
 const EVENT_BUFFER: usize = 8192;
 const POOL_SIZE: usize = 16;
@@ -475,6 +477,82 @@ impl Store for PgStore {
             &self.read_rows(&sql, &[&i64::from(limit)]).await?,
             audit_from_row,
         )
+    }
+
+    async fn export_rows(
+        &self,
+        table: Table,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ExportRow>> {
+        let sql = format!("{} LIMIT $1 OFFSET $2", table.select_sql());
+        let rows = self
+            .read_rows(&sql, &[&i64::from(limit), &(offset as i64)])
+            .await?;
+        rows.iter()
+            .map(|row| export_row(&PgRow(row), table))
+            .collect()
+    }
+
+    async fn import_rows(&self, table: Table, copied: Vec<ExportRow>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                let names: Vec<&str> = table.columns().iter().map(|(name, _)| *name).collect();
+                let slots: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    table.name(),
+                    names.join(", "),
+                    slots.join(", ")
+                );
+                let statement = ctx.client.prepare_cached(&sql).await.map_err(store_error)?;
+                for row in &copied {
+                    let values: Vec<Box<dyn ToSql + Sync + Send>> = import_values(table, row)?
+                        .into_iter()
+                        .map(|value| -> Box<dyn ToSql + Sync + Send> {
+                            match value {
+                                ImportValue::Int(v) => Box::new(v),
+                                ImportValue::Real(v) => Box::new(v),
+                                ImportValue::Text(v) => Box::new(v),
+                                ImportValue::Bool(v) => Box::new(v),
+                            }
+                        })
+                        .collect();
+                    let params: Vec<&(dyn ToSql + Sync)> = values
+                        .iter()
+                        .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+                        .collect();
+                    ctx.client
+                        .execute(&statement, &params)
+                        .await
+                        .map_err(store_error)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn finish_import(&self) -> StoreResult<()> {
+        self.write(|ctx| {
+            Box::pin(async move {
+                for table in Table::ALL.into_iter().filter(|t| t.has_serial_id()) {
+                    let name = table.name();
+                    ctx.client
+                        .execute(
+                            &format!(
+                                "SELECT setval(pg_get_serial_sequence('{name}', 'id'), \
+                                 (SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"
+                            ),
+                            &[],
+                        )
+                        .await
+                        .map_err(store_error)?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn shutdown(&self) {

@@ -22,11 +22,13 @@ use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
     event_from_row, unit_from_row, user_from_row,
 };
+use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, Store, StoreError,
     StoreResult,
 };
 use rows::{ms, store_error};
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
@@ -520,6 +522,55 @@ impl Store for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn export_rows(
+        &self,
+        table: Table,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ExportRow>> {
+        self.read(move |conn| {
+            let sql = format!("{} LIMIT ?1 OFFSET ?2", table.select_sql());
+            rows::query_all(conn, &sql, params![limit, offset as i64], |row| {
+                export_row(row, table)
+            })
+        })
+        .await
+    }
+
+    async fn import_rows(&self, table: Table, copied: Vec<ExportRow>) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let names: Vec<&str> = table.columns().iter().map(|(name, _)| *name).collect();
+            let slots: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                table.name(),
+                names.join(", "),
+                slots.join(", ")
+            );
+            let mut statement = ctx.conn.prepare_cached(&sql).map_err(store_error)?;
+            for row in &copied {
+                let values = import_values(table, row)?
+                    .into_iter()
+                    .map(|value| match value {
+                        ImportValue::Int(v) => v.map_or(SqlValue::Null, SqlValue::Integer),
+                        ImportValue::Real(v) => v.map_or(SqlValue::Null, SqlValue::Real),
+                        ImportValue::Text(v) => v.map_or(SqlValue::Null, SqlValue::Text),
+                        ImportValue::Bool(v) => SqlValue::Integer(i64::from(v)),
+                    });
+                statement
+                    .execute(rusqlite::params_from_iter(values))
+                    .map_err(store_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// SQLite gives the next rowid past the largest: nothing to move.
+    async fn finish_import(&self) -> StoreResult<()> {
+        Ok(())
     }
 
     async fn shutdown(&self) {

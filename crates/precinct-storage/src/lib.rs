@@ -12,6 +12,7 @@
 
 pub mod rows;
 pub mod suite;
+pub mod transfer;
 
 use async_trait::async_trait;
 use precinct_domain::event::{Actor, Event};
@@ -235,6 +236,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    /// A page of a table's rows in copy order (for `migrate-data`).
+    async fn export_rows(
+        &self,
+        table: transfer::Table,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<transfer::ExportRow>>;
+    /// Inserts copied rows as they are, ids included, in one transaction.
+    async fn import_rows(
+        &self,
+        table: transfer::Table,
+        rows: Vec<transfer::ExportRow>,
+    ) -> StoreResult<()>;
+    /// After an import: moves id sequences past the copied ids.
+    async fn finish_import(&self) -> StoreResult<()>;
 
     /// Stops taking writes, finishes every write already queued, and
     /// returns when they are durable. Called at graceful shutdown.

@@ -6,18 +6,46 @@
 use anyhow::{Context, bail};
 use precinct_api::AppState;
 use precinct_domain::user::{Role, Username};
+use precinct_postgres::PgStore;
 use precinct_sim::District;
 use precinct_sqlite::SqliteStore;
-use precinct_storage::{Clock, NewUser, SharedStore};
+use precinct_storage::transfer::{ContentHash, Table};
+use precinct_storage::{Clock, NewUser, SharedStore, SystemClock};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where the station's data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// `sqlite://PATH` (or a bare path): the embedded default.
     Sqlite(PathBuf),
+    /// `postgres://…`: shared by several instances.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    /// Never prints a PostgreSQL password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => write!(f, "{}", redact_password(url)),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let Some(at) = url[scheme_end..].find('@').map(|i| i + scheme_end) else {
+        return url.to_owned();
+    };
+    match url[scheme_end..at].find(':') {
+        Some(colon) => format!("{}:***{}", &url[..scheme_end + colon], &url[at..]),
+        None => url.to_owned(),
+    }
 }
 
 impl DatabaseUrl {
@@ -32,17 +60,20 @@ impl DatabaseUrl {
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            bail!("PostgreSQL is not supported by this build yet; use sqlite://PATH");
+            return Ok(DatabaseUrl::Postgres(text.to_owned()));
         }
         if text.contains("://") {
-            bail!("unknown database URL {text:?}; use sqlite://PATH");
+            bail!(
+                "unknown database URL {:?}; use sqlite://PATH or postgres://…",
+                redact_password(text)
+            );
         }
         Ok(DatabaseUrl::Sqlite(PathBuf::from(text)))
     }
 }
 
 /// Opens the store a URL names, creating and migrating it if needed.
-pub fn open_store(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<SqliteStore>> {
+pub async fn open_store(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> anyhow::Result<SharedStore> {
     match url {
         DatabaseUrl::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -51,6 +82,7 @@ pub fn open_store(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> anyhow::Result<Ar
             }
             Ok(Arc::new(SqliteStore::open(path, clock)?))
         }
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(PgStore::open(url, clock).await?)),
     }
 }
 
@@ -136,6 +168,105 @@ pub async fn add_user(
     Ok(user)
 }
 
+/// What `migrate-data` copied: per table, rows and the content hash that
+/// matched on both sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    pub tables: Vec<(&'static str, u64, String)>,
+}
+
+impl std::fmt::Display for MigrationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (table, rows, hash) in &self.tables {
+            writeln!(f, "{table:<12} {rows:>9} rows  sha256 {hash}")?;
+        }
+        write!(
+            f,
+            "all {} tables copied; row counts and content hashes match",
+            self.tables.len()
+        )
+    }
+}
+
+/// Rows per page when copying.
+const MIGRATION_PAGE: u32 = 2000;
+
+async fn table_hash(store: &SharedStore, table: Table) -> anyhow::Result<ContentHash> {
+    let mut hash = ContentHash::default();
+    loop {
+        let page = store.export_rows(table, hash.rows, MIGRATION_PAGE).await?;
+        if page.is_empty() {
+            return Ok(hash);
+        }
+        page.iter().for_each(|row| hash.add(row));
+    }
+}
+
+/// Copies a whole station from one database into an empty one, table by
+/// table, then re-reads both sides and compares row counts and content
+/// hashes. The source station should be stopped while it runs.
+pub async fn migrate_data(
+    from: &DatabaseUrl,
+    to: &DatabaseUrl,
+    mut progress: impl FnMut(&str),
+) -> anyhow::Result<MigrationReport> {
+    if from == to {
+        bail!("the source and the destination are the same database");
+    }
+    let source = open_store(from, Arc::new(SystemClock))
+        .await
+        .context("opening the source")?;
+    let destination = open_store(to, Arc::new(SystemClock))
+        .await
+        .context("opening the destination")?;
+    for table in Table::ALL {
+        if !destination.export_rows(table, 0, 1).await?.is_empty() {
+            bail!(
+                "the destination already holds data (table {}); migrate into an empty database",
+                table.name()
+            );
+        }
+    }
+    let mut report = MigrationReport { tables: Vec::new() };
+    for table in Table::ALL {
+        let mut copied = 0u64;
+        loop {
+            let page = source.export_rows(table, copied, MIGRATION_PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            copied += page.len() as u64;
+            destination
+                .import_rows(table, page)
+                .await
+                .with_context(|| format!("copying {}", table.name()))?;
+            progress(&format!("{}: {copied} rows copied", table.name()));
+        }
+        let (expected, actual) = (
+            table_hash(&source, table).await?,
+            table_hash(&destination, table).await?,
+        );
+        if expected.rows != actual.rows || expected.hex() != actual.hex() {
+            bail!(
+                "{} differs after the copy: source {} rows ({}), destination {} rows ({})",
+                table.name(),
+                expected.rows,
+                expected.hex(),
+                actual.rows,
+                actual.hex()
+            );
+        }
+        progress(&format!("{}: {} rows verified", table.name(), actual.rows));
+        report
+            .tables
+            .push((table.name(), actual.rows, actual.hex()));
+    }
+    destination.finish_import().await?;
+    source.shutdown().await;
+    destination.shutdown().await;
+    Ok(report)
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -196,6 +327,17 @@ mod tests {
         );
         assert!(DatabaseUrl::parse("sqlite://").is_err());
         assert!(DatabaseUrl::parse("mysql://x").is_err());
-        assert!(DatabaseUrl::parse("postgres://localhost/x").is_err());
+        assert_eq!(
+            DatabaseUrl::parse("postgres://h/x").unwrap(),
+            DatabaseUrl::Postgres("postgres://h/x".into())
+        );
+        assert_eq!(
+            format!(
+                "{:?}",
+                DatabaseUrl::parse("postgres://u:secret@h/x").unwrap()
+            ),
+            "postgres://u:***@h/x"
+        );
+        assert_eq!(redact_password("postgres://u@h/x"), "postgres://u@h/x");
     }
 }

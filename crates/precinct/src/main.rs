@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use precinct::{DatabaseUrl, open_store, seed_demo};
 use precinct_api::AppState;
 use precinct_sim::{ScaledClock, Simulator, SimulatorConfig};
-use precinct_storage::{SharedStore, SystemClock};
+use precinct_storage::SystemClock;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +30,9 @@ enum Command {
         /// Where the demo keeps its SQLite database.
         #[arg(long, env = "PRECINCT_DEMO__DATA_DIR", default_value = "precinct-demo")]
         data_dir: PathBuf,
+        /// Use this database instead (e.g. postgres://…); default: SQLite in --data-dir.
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: Option<String>,
         #[arg(long, env = "PRECINCT_DEMO__SEED", default_value_t = 42)]
         seed: u64,
         /// The password of every demo account.
@@ -49,9 +52,16 @@ enum Command {
     Serve {
         #[arg(long, env = "PRECINCT_SERVER__ADDR", default_value = "127.0.0.1:8080")]
         addr: String,
-        /// sqlite://PATH
+        /// sqlite://PATH or postgres://USER@HOST/DB
         #[arg(long, env = "PRECINCT_DATABASE__URL")]
         database: String,
+    },
+    /// Copy a station into an empty database (e.g. SQLite to PostgreSQL), verified by counts and hashes.
+    MigrateData {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
     },
     /// Manage accounts.
     User {
@@ -88,6 +98,18 @@ fn init_tracing() {
         .init();
 }
 
+/// What the demo runs with.
+#[derive(Debug)]
+struct DemoConfig {
+    addr: String,
+    database: DatabaseUrl,
+    seed: u64,
+    password: String,
+    speed: f64,
+    intensity: f64,
+    simulator: bool,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_tracing();
@@ -95,24 +117,36 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo {
             addr,
             data_dir,
+            database,
             seed,
             demo_password,
             speed,
             intensity,
             no_simulator,
         } => {
-            demo(
+            let database = match database {
+                Some(url) => DatabaseUrl::parse(&url)?,
+                None => DatabaseUrl::Sqlite(data_dir.join("precinct.db")),
+            };
+            let config = DemoConfig {
                 addr,
-                data_dir,
+                database,
                 seed,
-                demo_password,
+                password: demo_password,
                 speed,
                 intensity,
-                no_simulator,
-            )
-            .await
+                simulator: !no_simulator,
+            };
+            demo(config).await
         }
-        Command::Serve { addr, database } => serve(addr, database).await,
+        Command::Serve { addr, database } => serve(addr, DatabaseUrl::parse(&database)?).await,
+        Command::MigrateData { from, to } => {
+            let (from, to) = (DatabaseUrl::parse(&from)?, DatabaseUrl::parse(&to)?);
+            eprintln!("copying {from:?} into {to:?}");
+            let report = precinct::migrate_data(&from, &to, |line| eprintln!("  {line}")).await?;
+            println!("{report}");
+            Ok(())
+        }
         Command::User {
             command:
                 UserCommand::Add {
@@ -133,10 +167,9 @@ async fn main() -> anyhow::Result<()> {
                     p.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock))?;
-            let shared: SharedStore = store.clone();
+            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
             let user = precinct::add_user(
-                &shared,
+                &store,
                 &username,
                 display_name.as_deref(),
                 &role,
@@ -144,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
                 unit.as_deref(),
             )
             .await?;
-            store.close();
+            store.shutdown().await;
             println!(
                 "added user {} ({}) with id {}",
                 user.username.as_str(),
@@ -156,48 +189,35 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(addr: String, database: String) -> anyhow::Result<()> {
-    let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock))?;
-    let shared: SharedStore = store.clone();
-    if shared.count_users().await? == 0 {
+async fn serve(addr: String, database: DatabaseUrl) -> anyhow::Result<()> {
+    tracing::info!(?database, "opening the station's database");
+    let store = open_store(&database, Arc::new(SystemClock)).await?;
+    if store.count_users().await? == 0 {
         tracing::warn!(
             "this station has no users yet: add an admin with `precinct user add --role admin`"
         );
     }
-    let state = AppState::new(shared, Arc::new(SystemClock)).await?;
+    let state = AppState::new(store.clone(), Arc::new(SystemClock)).await?;
     precinct::run_server(&addr, state, precinct::shutdown_signal()).await?;
     // In-flight requests have finished; let the writer drain and stop.
-    store.close();
+    store.shutdown().await;
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn demo(
-    addr: String,
-    data_dir: PathBuf,
-    seed: u64,
-    password: String,
-    speed: f64,
-    intensity: f64,
-    no_simulator: bool,
-) -> anyhow::Result<()> {
-    let clock = Arc::new(ScaledClock::new(chrono::Utc::now(), speed));
-    let store = open_store(
-        &DatabaseUrl::Sqlite(data_dir.join("precinct.db")),
-        clock.clone(),
-    )?;
-    let shared: SharedStore = store.clone();
-    let district = precinct_sim::generate(seed);
-    let fresh = seed_demo(&shared, &district, &password).await?;
-    let state = AppState::new(shared.clone(), clock.clone()).await?;
+async fn demo(config: DemoConfig) -> anyhow::Result<()> {
+    let clock = Arc::new(ScaledClock::new(chrono::Utc::now(), config.speed));
+    let store = open_store(&config.database, clock.clone()).await?;
+    let district = precinct_sim::generate(config.seed);
+    let fresh = seed_demo(&store, &district, &config.password).await?;
+    let state = AppState::new(store.clone(), clock.clone()).await?;
 
     println!(
-        "Precinct demo — {} (seed {seed}, speed {speed}x)",
-        district.ground.station_name
+        "Precinct demo — {} (seed {}, speed {}x)",
+        district.ground.station_name, config.seed, config.speed
     );
-    println!("data: {}", data_dir.display());
+    println!("data: {:?}", config.database);
     if fresh {
-        println!("accounts (password: {password}):");
+        println!("accounts (password: {}):", config.password);
     } else {
         println!("existing demo data reused; accounts keep the password they were created with:");
     }
@@ -211,24 +231,24 @@ async fn demo(
     }
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let simulator = (!no_simulator).then(|| {
-        let config = SimulatorConfig {
-            seed,
-            intensity,
+    let simulator = config.simulator.then(|| {
+        let settings = SimulatorConfig {
+            seed: config.seed,
+            intensity: config.intensity,
             ..SimulatorConfig::default()
         };
         tokio::spawn(
-            Simulator::new(shared.clone(), clock.clone(), state.ground(), config).run(stopped),
+            Simulator::new(store.clone(), clock.clone(), state.ground(), settings).run(stopped),
         )
     });
     let shutdown = async move {
         precinct::shutdown_signal().await;
         let _ = stop.send(true);
     };
-    precinct::run_server(&addr, state, shutdown).await?;
+    precinct::run_server(&config.addr, state, shutdown).await?;
     if let Some(simulator) = simulator {
         let _ = simulator.await;
     }
-    store.close();
+    store.shutdown().await;
     Ok(())
 }

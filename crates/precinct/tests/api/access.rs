@@ -6,251 +6,251 @@ use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[tokio::test]
-async fn sessions_are_required_and_checked() {
-    let app = spawn_app().await;
-    for path in [
-        "/api/incidents",
-        "/api/units",
-        "/api/jurisdiction",
-        "/api/me",
-        "/api/events/stream",
-        "/api/incidents/1",
-    ] {
-        let (status, body) = app.get(None, path).await;
+api_test! {
+    async fn sessions_are_required_and_checked(app) {
+        for path in [
+            "/api/incidents",
+            "/api/units",
+            "/api/jurisdiction",
+            "/api/me",
+            "/api/events/stream",
+            "/api/incidents/1",
+        ] {
+            let (status, body) = app.get(None, path).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("unauthenticated")),
+                "{path}"
+            );
+            let (status, _) = app.get(Some("forged-token"), path).await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{path} with a forged token"
+            );
+        }
+        for (username, password) in [
+            ("dispatcher", "wrong-password"),
+            ("nobody", PASSWORD),
+            ("x", PASSWORD),
+        ] {
+            let (status, body) = app
+                .post(
+                    None,
+                    "/api/auth/login",
+                    json!({ "username": username, "password": password }),
+                )
+                .await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("invalid_credentials")),
+                "{username}"
+            );
+        }
+        let token = app.login("analyst").await;
+        let (status, me) = app.get(Some(&token), "/api/me").await;
         assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("unauthenticated")),
-            "{path}"
+            (status, me["role"].as_str()),
+            (StatusCode::OK, Some("analyst"))
         );
-        let (status, _) = app.get(Some("forged-token"), path).await;
+        let (status, _) = app.post(Some(&token), "/api/auth/logout", json!({})).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = app.get(Some(&token), "/api/me").await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
-            "{path} with a forged token"
+            "a logged-out token is dead"
         );
     }
-    for (username, password) in [
-        ("dispatcher", "wrong-password"),
-        ("nobody", PASSWORD),
-        ("x", PASSWORD),
-    ] {
-        let (status, body) = app
+}
+
+api_test! {
+    async fn roles_are_enforced_and_refusals_change_nothing(app) {
+        let dispatcher = app.login("dispatcher").await;
+        let volunteer = app.login("volunteer").await;
+        let officer = app.login("officer").await;
+        let analyst = app.login("analyst").await;
+        let mediator = app.login("mediator").await;
+        let incident = app
+            .instruction(&dispatcher, "r-1", "theft", 28.15, 113.02)
+            .await;
+        let id = incident["id"].as_i64().unwrap();
+        let car = app.unit_id(&dispatcher, "北巡1").await;
+        let events = app.event_count().await;
+
+        let intake = json!({ "source": "phone", "category": "theft", "priority": 2, "location": { "lat": 28.15, "lon": 113.02 }, "summary": "x" });
+        let cases = [
+            (
+                "volunteer dispatches",
+                &volunteer,
+                format!("/api/incidents/{id}/dispatch"),
+                json!({ "unit_ids": [car] }),
+            ),
+            (
+                "officer dispatches",
+                &officer,
+                format!("/api/incidents/{id}/dispatch"),
+                json!({ "unit_ids": [car] }),
+            ),
+            (
+                "analyst reports",
+                &analyst,
+                "/api/incidents".to_owned(),
+                intake.clone(),
+            ),
+            (
+                "mediator reports",
+                &mediator,
+                "/api/incidents".to_owned(),
+                intake,
+            ),
+            (
+                "mediator closes",
+                &mediator,
+                format!("/api/incidents/{id}/close"),
+                json!({ "disposition": "no_action_needed" }),
+            ),
+            (
+                "volunteer merges",
+                &volunteer,
+                format!("/api/incidents/{id}/merge"),
+                json!({ "into": 1 }),
+            ),
+            (
+                "volunteer moves another unit",
+                &volunteer,
+                format!("/api/units/{car}/status"),
+                json!({ "status": "at_post" }),
+            ),
+            (
+                "officer moves another unit",
+                &officer,
+                format!("/api/units/{car}/position"),
+                json!({ "lat": 28.15, "lon": 113.02 }),
+            ),
+            (
+                "analyst sets a status",
+                &analyst,
+                format!("/api/units/{car}/status"),
+                json!({ "status": "at_post" }),
+            ),
+        ];
+        for (what, token, path, body) in cases {
+            let (status, body) = app.post(Some(token), &path, body).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("forbidden")),
+                "{what}"
+            );
+        }
+        assert_eq!(app.event_count().await, events, "refusals changed nothing");
+    }
+}
+
+api_test! {
+    async fn volunteers_see_only_their_incidents_and_callers_are_masked(app) {
+        let dispatcher = app.login("dispatcher").await;
+        let volunteer = app.login("volunteer").await;
+        let analyst = app.login("analyst").await;
+        let shop = app.place(&dispatcher, "美食七街7号").await;
+        let (lat, lon) = near(&shop, 0.0, 0.0);
+        let mine = app
+            .instruction(&dispatcher, "v-1", "fight_assault", lat, lon)
+            .await;
+        app.clock.advance(chrono::Duration::hours(1));
+        let other = app
+            .instruction(&dispatcher, "v-2", "theft", 28.15, 113.03)
+            .await;
+        let night_market = app.unit_id(&dispatcher, "夜市义警").await;
+        let (status, _) = app
             .post(
-                None,
-                "/api/auth/login",
-                json!({ "username": username, "password": password }),
+                Some(&dispatcher),
+                &format!("/api/incidents/{}/dispatch", mine["id"]),
+                json!({ "unit_ids": [night_market] }),
             )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+
+        let (_, listed) = app.get(Some(&volunteer), "/api/incidents?status=all").await;
+        let ids: Vec<_> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].clone())
+            .collect();
+        assert_eq!(
+            ids,
+            [mine["id"].clone()],
+            "a volunteer lists only incidents their unit is assigned to"
+        );
+        let (status, body) = app
+            .get(Some(&volunteer), &format!("/api/incidents/{}", other["id"]))
             .await;
         assert_eq!(
             (status, body["code"].as_str()),
-            (StatusCode::UNAUTHORIZED, Some("invalid_credentials")),
-            "{username}"
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "another incident by id is not found"
         );
-    }
-    let token = app.login("analyst").await;
-    let (status, me) = app.get(Some(&token), "/api/me").await;
-    assert_eq!(
-        (status, me["role"].as_str()),
-        (StatusCode::OK, Some("analyst"))
-    );
-    let (status, _) = app.post(Some(&token), "/api/auth/logout", json!({})).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = app.get(Some(&token), "/api/me").await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "a logged-out token is dead"
-    );
-}
-
-#[tokio::test]
-async fn roles_are_enforced_and_refusals_change_nothing() {
-    let app = spawn_app().await;
-    let dispatcher = app.login("dispatcher").await;
-    let volunteer = app.login("volunteer").await;
-    let officer = app.login("officer").await;
-    let analyst = app.login("analyst").await;
-    let mediator = app.login("mediator").await;
-    let incident = app
-        .instruction(&dispatcher, "r-1", "theft", 28.15, 113.02)
-        .await;
-    let id = incident["id"].as_i64().unwrap();
-    let car = app.unit_id(&dispatcher, "北巡1").await;
-    let events = app.event_count().await;
-
-    let intake = json!({ "source": "phone", "category": "theft", "priority": 2, "location": { "lat": 28.15, "lon": 113.02 }, "summary": "x" });
-    let cases = [
-        (
-            "volunteer dispatches",
-            &volunteer,
-            format!("/api/incidents/{id}/dispatch"),
-            json!({ "unit_ids": [car] }),
-        ),
-        (
-            "officer dispatches",
-            &officer,
-            format!("/api/incidents/{id}/dispatch"),
-            json!({ "unit_ids": [car] }),
-        ),
-        (
-            "analyst reports",
-            &analyst,
-            "/api/incidents".to_owned(),
-            intake.clone(),
-        ),
-        (
-            "mediator reports",
-            &mediator,
-            "/api/incidents".to_owned(),
-            intake,
-        ),
-        (
-            "mediator closes",
-            &mediator,
-            format!("/api/incidents/{id}/close"),
-            json!({ "disposition": "no_action_needed" }),
-        ),
-        (
-            "volunteer merges",
-            &volunteer,
-            format!("/api/incidents/{id}/merge"),
-            json!({ "into": 1 }),
-        ),
-        (
-            "volunteer moves another unit",
-            &volunteer,
-            format!("/api/units/{car}/status"),
-            json!({ "status": "at_post" }),
-        ),
-        (
-            "officer moves another unit",
-            &officer,
-            format!("/api/units/{car}/position"),
-            json!({ "lat": 28.15, "lon": 113.02 }),
-        ),
-        (
-            "analyst sets a status",
-            &analyst,
-            format!("/api/units/{car}/status"),
-            json!({ "status": "at_post" }),
-        ),
-    ];
-    for (what, token, path, body) in cases {
-        let (status, body) = app.post(Some(token), &path, body).await;
+        let (status, detail) = app
+            .get(Some(&volunteer), &format!("/api/incidents/{}", mine["id"]))
+            .await;
+        assert_eq!(status, StatusCode::OK);
         assert_eq!(
-            (status, body["code"].as_str()),
-            (StatusCode::FORBIDDEN, Some("forbidden")),
-            "{what}"
+            detail["caller"],
+            json!({ "name": "李**", "phone": "138****8000", "masked": true }),
+            "a volunteer sees the caller masked"
         );
+        let (status, _) = app
+            .post(
+                Some(&volunteer),
+                &format!("/api/incidents/{}/notes", other["id"]),
+                json!({ "text": "x" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "nor may they write to it");
+
+        let audit_before = app.store.audit_log(100).await.unwrap().len();
+        let (_, analysed) = app
+            .get(Some(&analyst), &format!("/api/incidents/{}", other["id"]))
+            .await;
+        assert_eq!(
+            analysed["caller"]["masked"], true,
+            "an analyst sees callers masked"
+        );
+        let (_, list) = app
+            .get(Some(&dispatcher), "/api/incidents?status=all")
+            .await;
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["caller"]["masked"] == true),
+            "lists are always masked"
+        );
+        assert_eq!(
+            app.store.audit_log(100).await.unwrap().len(),
+            audit_before,
+            "masked reads are not personal-data reads"
+        );
+
+        let (_, full) = app
+            .get(
+                Some(&dispatcher),
+                &format!("/api/incidents/{}", other["id"]),
+            )
+            .await;
+        assert_eq!(
+            full["caller"],
+            json!({ "name": "李先生", "phone": "13800138000", "masked": false })
+        );
+        let audit = app.store.audit_log(100).await.unwrap();
+        assert_eq!(
+            audit.len(),
+            audit_before + 1,
+            "the unmasked read is audited"
+        );
+        assert_eq!(audit[0].username, "dispatcher");
+        assert_eq!(audit[0].action, "read_caller");
+        assert_eq!(audit[0].subject, format!("incident {}", other["id"]));
     }
-    assert_eq!(app.event_count().await, events, "refusals changed nothing");
-}
-
-#[tokio::test]
-async fn volunteers_see_only_their_incidents_and_callers_are_masked() {
-    let app = spawn_app().await;
-    let dispatcher = app.login("dispatcher").await;
-    let volunteer = app.login("volunteer").await;
-    let analyst = app.login("analyst").await;
-    let shop = app.place(&dispatcher, "美食七街7号").await;
-    let (lat, lon) = near(&shop, 0.0, 0.0);
-    let mine = app
-        .instruction(&dispatcher, "v-1", "fight_assault", lat, lon)
-        .await;
-    app.clock.advance(chrono::Duration::hours(1));
-    let other = app
-        .instruction(&dispatcher, "v-2", "theft", 28.15, 113.03)
-        .await;
-    let night_market = app.unit_id(&dispatcher, "夜市义警").await;
-    let (status, _) = app
-        .post(
-            Some(&dispatcher),
-            &format!("/api/incidents/{}/dispatch", mine["id"]),
-            json!({ "unit_ids": [night_market] }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-
-    let (_, listed) = app.get(Some(&volunteer), "/api/incidents?status=all").await;
-    let ids: Vec<_> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].clone())
-        .collect();
-    assert_eq!(
-        ids,
-        [mine["id"].clone()],
-        "a volunteer lists only incidents their unit is assigned to"
-    );
-    let (status, body) = app
-        .get(Some(&volunteer), &format!("/api/incidents/{}", other["id"]))
-        .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found")),
-        "another incident by id is not found"
-    );
-    let (status, detail) = app
-        .get(Some(&volunteer), &format!("/api/incidents/{}", mine["id"]))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        detail["caller"],
-        json!({ "name": "李**", "phone": "138****8000", "masked": true }),
-        "a volunteer sees the caller masked"
-    );
-    let (status, _) = app
-        .post(
-            Some(&volunteer),
-            &format!("/api/incidents/{}/notes", other["id"]),
-            json!({ "text": "x" }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "nor may they write to it");
-
-    let audit_before = app.store.audit_log(100).await.unwrap().len();
-    let (_, analysed) = app
-        .get(Some(&analyst), &format!("/api/incidents/{}", other["id"]))
-        .await;
-    assert_eq!(
-        analysed["caller"]["masked"], true,
-        "an analyst sees callers masked"
-    );
-    let (_, list) = app
-        .get(Some(&dispatcher), "/api/incidents?status=all")
-        .await;
-    assert!(
-        list.as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["caller"]["masked"] == true),
-        "lists are always masked"
-    );
-    assert_eq!(
-        app.store.audit_log(100).await.unwrap().len(),
-        audit_before,
-        "masked reads are not personal-data reads"
-    );
-
-    let (_, full) = app
-        .get(
-            Some(&dispatcher),
-            &format!("/api/incidents/{}", other["id"]),
-        )
-        .await;
-    assert_eq!(
-        full["caller"],
-        json!({ "name": "李先生", "phone": "13800138000", "masked": false })
-    );
-    let audit = app.store.audit_log(100).await.unwrap();
-    assert_eq!(
-        audit.len(),
-        audit_before + 1,
-        "the unmasked read is audited"
-    );
-    assert_eq!(audit[0].username, "dispatcher");
-    assert_eq!(audit[0].action, "read_caller");
-    assert_eq!(audit[0].subject, format!("incident {}", other["id"]));
 }

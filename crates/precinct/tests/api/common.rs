@@ -24,14 +24,38 @@ pub fn story_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 10, 30, 14, 23, 0).unwrap()
 }
 
-pub async fn spawn_app() -> TestApp {
+/// The backends the suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL for a fresh, empty station on `backend`, or None when the
+/// backend is not configured here (PostgreSQL needs PRECINCT_TEST_DATABASE_URL).
+pub async fn fresh_database(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> Option<precinct::DatabaseUrl> {
+    match backend {
+        Backend::Sqlite => Some(precinct::DatabaseUrl::Sqlite(dir.join("test.db"))),
+        Backend::Postgres => {
+            let admin = precinct_postgres::testing::test_database_url()?;
+            let url = precinct_postgres::testing::scratch_database(&admin)
+                .await
+                .expect("create a scratch database");
+            Some(precinct::DatabaseUrl::Postgres(url))
+        }
+    }
+}
+
+/// The real app on port 0, on a fresh database of `backend` holding the
+/// demo district (seed 1), with a manual clock at story 2's time.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(backend, dir.path()).await?;
     let clock = Arc::new(ManualClock::new(story_time()));
-    let store: SharedStore = precinct::open_store(
-        &precinct::DatabaseUrl::Sqlite(dir.path().join("test.db")),
-        clock.clone(),
-    )
-    .unwrap();
+    let store: SharedStore = precinct::open_store(&url, clock.clone()).await.unwrap();
     let district = precinct_sim::generate(1);
     assert!(
         precinct::seed_demo(&store, &district, PASSWORD)
@@ -46,15 +70,43 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(precinct_api::serve(listener, state, async move {
         let _ = stopped.await;
     }));
-    TestApp {
+    Some(TestApp {
         base,
         client: reqwest::Client::new(),
         store,
         clock,
         _dir: dir,
         _shutdown: shutdown,
-    }
+    })
 }
+
+/// Declares a test whose body runs once per backend: `NAME::sqlite` always,
+/// `NAME::postgres` when PRECINCT_TEST_DATABASE_URL names a server.
+macro_rules! api_test {
+    (async fn $name:ident($app:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: crate::common::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = crate::common::spawn_app(crate::common::Backend::Sqlite).await;
+                body(app.expect("SQLite is always available")).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match crate::common::spawn_app(crate::common::Backend::Postgres).await {
+                    Some(app) => body(app).await,
+                    None => eprintln!("skipped on PostgreSQL: PRECINCT_TEST_DATABASE_URL is not set"),
+                }
+            }
+        }
+    };
+}
+pub(crate) use api_test;
 
 impl TestApp {
     pub async fn login(&self, username: &str) -> String {

@@ -2,26 +2,33 @@
 //! the server is killed (SIGKILL) or stopped (SIGTERM); after a restart every
 //! acknowledged incident is present, none twice.
 
+use crate::common::{Backend, fresh_database};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const PASSWORD: &str = "crash-test-password";
+pub const PASSWORD: &str = "crash-test-password";
 
-struct Server {
-    child: Child,
-    base: String,
+pub struct Server {
+    pub child: Child,
+    pub base: String,
 }
 
-fn start(db: &Path) -> Server {
+/// The `--database` argument for a fresh station.
+pub fn database_arg(url: &precinct::DatabaseUrl) -> String {
+    match url {
+        precinct::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        precinct::DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+pub fn start(db: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_precinct"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--database"])
-        .arg(format!("sqlite://{}", db.display()))
+        .args(["serve", "--addr", "127.0.0.1:0", "--database", db])
         .env("PRECINCT_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -39,7 +46,7 @@ fn start(db: &Path) -> Server {
     Server { child, base }
 }
 
-fn add_admin(db: &Path) {
+pub fn add_admin(db: &str) {
     let status = Command::new(env!("CARGO_BIN_EXE_precinct"))
         .args([
             "user",
@@ -49,8 +56,8 @@ fn add_admin(db: &Path) {
             "--role",
             "admin",
             "--database",
+            db,
         ])
-        .arg(format!("sqlite://{}", db.display()))
         .env("PRECINCT_PASSWORD", PASSWORD)
         .env("PRECINCT_LOG", "warn")
         .stdout(Stdio::null())
@@ -59,7 +66,7 @@ fn add_admin(db: &Path) {
     assert!(status.success());
 }
 
-async fn login(client: &reqwest::Client, base: &str) -> String {
+pub async fn login(client: &reqwest::Client, base: &str) -> String {
     let body: Value = client
         .post(format!("{base}/api/auth/login"))
         .json(&json!({ "username": "admin", "password": PASSWORD }))
@@ -82,8 +89,8 @@ fn intake(external_id: &str, n: u32) -> Value {
 
 /// Streams intakes from `workers` clients until the server goes away;
 /// returns what was acknowledged and everything that was attempted.
-async fn stream_intakes(
-    base: String,
+pub async fn stream_intakes(
+    bases: Vec<String>,
     token: String,
     workers: u32,
     stop_after_acks: usize,
@@ -91,21 +98,26 @@ async fn stream_intakes(
 ) -> (Vec<String>, Vec<String>) {
     let acked = Arc::new(Mutex::new(Vec::new()));
     let attempted = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
     let tasks: Vec<_> = (0..workers)
         .map(|w| {
-            let (client, base, token, acked, attempted) = (
+            let base = bases[w as usize % bases.len()].clone();
+            let (client, token, acked, attempted, done) = (
                 client.clone(),
-                base.clone(),
                 token.clone(),
                 acked.clone(),
                 attempted.clone(),
+                done.clone(),
             );
             tokio::spawn(async move {
                 for n in 0..10_000u32 {
+                    if done.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
                     let id = format!("crash-{w}-{n}");
                     attempted.lock().unwrap().push(id.clone());
                     let sent = client
@@ -131,6 +143,7 @@ async fn stream_intakes(
         }
     }
     stop();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
     for task in tasks {
         task.await.unwrap();
     }
@@ -139,7 +152,7 @@ async fn stream_intakes(
     (acked, attempted)
 }
 
-async fn check_after_restart(db: &Path, acked: &[String], attempted: &[String]) {
+pub async fn check_after_restart(db: &str, acked: &[String], attempted: &[String]) {
     let server = start(db);
     let client = reqwest::Client::new();
     let token = login(&client, &server.base).await;
@@ -208,16 +221,19 @@ async fn check_after_restart(db: &Path, acked: &[String], attempted: &[String]) 
     child.wait().unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_loses_no_acknowledged_intake() {
+async fn sigkill_case(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("crash.db");
+    let Some(url) = fresh_database(backend, dir.path()).await else {
+        eprintln!("skipped on {backend:?}: not configured");
+        return;
+    };
+    let db = database_arg(&url);
     add_admin(&db);
     let server = start(&db);
     let token = login(&reqwest::Client::new(), &server.base).await;
     let child = Arc::new(Mutex::new(server.child));
     let killer = child.clone();
-    let (acked, attempted) = stream_intakes(server.base, token, 4, 150, move || {
+    let (acked, attempted) = stream_intakes(vec![server.base], token, 4, 150, move || {
         // std's kill sends SIGKILL on Unix: no chance to flush anything.
         killer.lock().unwrap().kill().unwrap();
     })
@@ -227,15 +243,18 @@ async fn sigkill_loses_no_acknowledged_intake() {
     check_after_restart(&db, &acked, &attempted).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_finishes_in_flight_writes_and_exits_cleanly() {
+async fn sigterm_case(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("term.db");
+    let Some(url) = fresh_database(backend, dir.path()).await else {
+        eprintln!("skipped on {backend:?}: not configured");
+        return;
+    };
+    let db = database_arg(&url);
     add_admin(&db);
     let server = start(&db);
     let token = login(&reqwest::Client::new(), &server.base).await;
     let pid = server.child.id();
-    let (acked, attempted) = stream_intakes(server.base, token, 4, 100, move || {
+    let (acked, attempted) = stream_intakes(vec![server.base], token, 4, 100, move || {
         let status = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()
@@ -250,4 +269,24 @@ async fn sigterm_finishes_in_flight_writes_and_exits_cleanly() {
         "a graceful shutdown exits with 0, got {exit:?}"
     );
     check_after_restart(&db, &acked, &attempted).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_no_acknowledged_intake_on_sqlite() {
+    sigkill_case(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_no_acknowledged_intake_on_postgres() {
+    sigkill_case(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_writes_on_sqlite() {
+    sigterm_case(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_writes_on_postgres() {
+    sigterm_case(Backend::Postgres).await;
 }

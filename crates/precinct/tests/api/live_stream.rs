@@ -12,117 +12,117 @@ async fn connect(app: &TestApp, token: &str, last_event_id: Option<i64>) -> SseC
     SseClient::connect(&app.client, &app.base, token, last_event_id).await
 }
 
-#[tokio::test]
-async fn committed_events_reach_subscribers() {
-    let app = spawn_app().await;
-    let token = app.login("dispatcher").await;
-    let mut stream = connect(&app, &token, None).await;
-    let started = Instant::now();
-    let incident = app.instruction(&token, "s-1", "theft", 28.15, 113.02).await;
-    let frame = stream.next().await;
-    eprintln!("intake → event on the stream: {:?}", started.elapsed());
-    assert_eq!(frame.event, "incident_received");
-    assert_eq!(frame.data["incident_id"], incident["id"]);
-    assert_eq!(frame.data["data"]["category"], "theft");
-    assert_eq!(
-        frame.id,
-        frame.data["id"].as_i64(),
-        "the SSE id is the event id"
-    );
-}
-
-#[tokio::test]
-async fn reconnecting_with_last_event_id_loses_nothing() {
-    let app = spawn_app().await;
-    let token = app.login("dispatcher").await;
-    let car = app.unit_id(&token, "北巡1").await;
-    let mut stream = connect(&app, &token, None).await;
-    let first = app.instruction(&token, "s-1", "theft", 28.15, 113.02).await;
-    let seen = stream.next().await;
-    drop(stream); // the connection drops
-
-    // Meanwhile: a dispatch, a position report, another intake.
-    app.post(
-        Some(&token),
-        &format!("/api/incidents/{}/dispatch", first["id"]),
-        json!({ "unit_ids": [car] }),
-    )
-    .await;
-    app.post(
-        Some(&token),
-        &format!("/api/units/{car}/position"),
-        json!({ "lat": 28.151, "lon": 113.021 }),
-    )
-    .await;
-    app.clock.advance(chrono::Duration::hours(1));
-    app.instruction(&token, "s-2", "fire", 28.15, 113.02).await;
-    let missed = app
-        .store
-        .events_after(precinct_domain::ids::EventId(seen.id.unwrap()), 1000)
-        .await
-        .unwrap();
-    assert_eq!(
-        missed.len(),
-        5,
-        "dispatch (3 events), a position report and an intake"
-    );
-
-    let mut resumed = connect(&app, &token, seen.id).await;
-    let mut replayed = Vec::new();
-    for _ in 0..missed.len() {
-        replayed.push(resumed.next().await.id.unwrap());
-    }
-    let expected: Vec<i64> = missed.iter().map(|e| e.id.0).collect();
-    assert_eq!(replayed, expected, "exactly the missed events, in order");
-
-    // And then it is live again, without repeats.
-    app.instruction(&token, "s-3", "help_request", 28.15, 113.02)
-        .await;
-    let live = resumed.next().await;
-    assert_eq!(live.event, "incident_received");
-    assert!(live.id.unwrap() > *expected.last().unwrap());
-    assert!(
-        resumed.try_next(Duration::from_millis(300)).await.is_none(),
-        "nothing is sent twice"
-    );
-}
-
-#[tokio::test]
-async fn a_volunteer_stream_carries_only_their_work() {
-    let app = spawn_app().await;
-    let dispatcher = app.login("dispatcher").await;
-    let volunteer = app.login("volunteer").await;
-    let night_market = app.unit_id(&dispatcher, "夜市义警").await;
-    let mut stream = connect(&app, &volunteer, None).await;
-
-    let other = app
-        .instruction(&dispatcher, "s-1", "theft", 28.15, 113.02)
-        .await;
-    app.clock.advance(chrono::Duration::hours(1));
-    let mine = app
-        .instruction(&dispatcher, "s-2", "fight_assault", 28.16, 113.01)
-        .await;
-    app.post(
-        Some(&dispatcher),
-        &format!("/api/incidents/{}/dispatch", mine["id"]),
-        json!({ "unit_ids": [night_market] }),
-    )
-    .await;
-
-    let mut kinds = Vec::new();
-    while let Some(frame) = stream.try_next(Duration::from_millis(500)).await {
-        assert_ne!(
-            frame.data["incident_id"], other["id"],
-            "another incident's events are not shown"
+api_test! {
+    async fn committed_events_reach_subscribers(app) {
+        let token = app.login("dispatcher").await;
+        let mut stream = connect(&app, &token, None).await;
+        let started = Instant::now();
+        let incident = app.instruction(&token, "s-1", "theft", 28.15, 113.02).await;
+        let frame = stream.next().await;
+        eprintln!("intake → event on the stream: {:?}", started.elapsed());
+        assert_eq!(frame.event, "incident_received");
+        assert_eq!(frame.data["incident_id"], incident["id"]);
+        assert_eq!(frame.data["data"]["category"], "theft");
+        assert_eq!(
+            frame.id,
+            frame.data["id"].as_i64(),
+            "the SSE id is the event id"
         );
-        kinds.push(frame.event);
     }
-    assert_eq!(
-        kinds,
-        [
-            "units_dispatched",
-            "unit_status_changed",
-            "incident_status_changed"
-        ]
-    );
+}
+
+api_test! {
+    async fn reconnecting_with_last_event_id_loses_nothing(app) {
+        let token = app.login("dispatcher").await;
+        let car = app.unit_id(&token, "北巡1").await;
+        let mut stream = connect(&app, &token, None).await;
+        let first = app.instruction(&token, "s-1", "theft", 28.15, 113.02).await;
+        let seen = stream.next().await;
+        drop(stream); // the connection drops
+
+        // Meanwhile: a dispatch, a position report, another intake.
+        app.post(
+            Some(&token),
+            &format!("/api/incidents/{}/dispatch", first["id"]),
+            json!({ "unit_ids": [car] }),
+        )
+        .await;
+        app.post(
+            Some(&token),
+            &format!("/api/units/{car}/position"),
+            json!({ "lat": 28.151, "lon": 113.021 }),
+        )
+        .await;
+        app.clock.advance(chrono::Duration::hours(1));
+        app.instruction(&token, "s-2", "fire", 28.15, 113.02).await;
+        let missed = app
+            .store
+            .events_after(precinct_domain::ids::EventId(seen.id.unwrap()), 1000)
+            .await
+            .unwrap();
+        assert_eq!(
+            missed.len(),
+            5,
+            "dispatch (3 events), a position report and an intake"
+        );
+
+        let mut resumed = connect(&app, &token, seen.id).await;
+        let mut replayed = Vec::new();
+        for _ in 0..missed.len() {
+            replayed.push(resumed.next().await.id.unwrap());
+        }
+        let expected: Vec<i64> = missed.iter().map(|e| e.id.0).collect();
+        assert_eq!(replayed, expected, "exactly the missed events, in order");
+
+        // And then it is live again, without repeats.
+        app.instruction(&token, "s-3", "help_request", 28.15, 113.02)
+            .await;
+        let live = resumed.next().await;
+        assert_eq!(live.event, "incident_received");
+        assert!(live.id.unwrap() > *expected.last().unwrap());
+        assert!(
+            resumed.try_next(Duration::from_millis(300)).await.is_none(),
+            "nothing is sent twice"
+        );
+    }
+}
+
+api_test! {
+    async fn a_volunteer_stream_carries_only_their_work(app) {
+        let dispatcher = app.login("dispatcher").await;
+        let volunteer = app.login("volunteer").await;
+        let night_market = app.unit_id(&dispatcher, "夜市义警").await;
+        let mut stream = connect(&app, &volunteer, None).await;
+
+        let other = app
+            .instruction(&dispatcher, "s-1", "theft", 28.15, 113.02)
+            .await;
+        app.clock.advance(chrono::Duration::hours(1));
+        let mine = app
+            .instruction(&dispatcher, "s-2", "fight_assault", 28.16, 113.01)
+            .await;
+        app.post(
+            Some(&dispatcher),
+            &format!("/api/incidents/{}/dispatch", mine["id"]),
+            json!({ "unit_ids": [night_market] }),
+        )
+        .await;
+
+        let mut kinds = Vec::new();
+        while let Some(frame) = stream.try_next(Duration::from_millis(500)).await {
+            assert_ne!(
+                frame.data["incident_id"], other["id"],
+                "another incident's events are not shown"
+            );
+            kinds.push(frame.event);
+        }
+        assert_eq!(
+            kinds,
+            [
+                "units_dispatched",
+                "unit_status_changed",
+                "incident_status_changed"
+            ]
+        );
+    }
 }

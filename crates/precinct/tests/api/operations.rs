@@ -3,108 +3,108 @@
 use crate::common::*;
 use reqwest::StatusCode;
 
-#[tokio::test]
-async fn openapi_names_every_operation_of_the_contract() {
-    let app = spawn_app().await;
-    let (status, doc) = app.get(None, "/api/openapi.json").await;
-    assert_eq!(status, StatusCode::OK);
-    let mut ids: Vec<String> = Vec::new();
-    for (_, item) in doc["paths"].as_object().unwrap() {
-        for (_, op) in item.as_object().unwrap() {
-            if let Some(id) = op["operationId"].as_str() {
-                ids.push(id.to_owned());
+api_test! {
+    async fn openapi_names_every_operation_of_the_contract(app) {
+        let (status, doc) = app.get(None, "/api/openapi.json").await;
+        assert_eq!(status, StatusCode::OK);
+        let mut ids: Vec<String> = Vec::new();
+        for (_, item) in doc["paths"].as_object().unwrap() {
+            for (_, op) in item.as_object().unwrap() {
+                if let Some(id) = op["operationId"].as_str() {
+                    ids.push(id.to_owned());
+                }
             }
         }
+        for required in [
+            "login",
+            "create_incident",
+            "get_incident",
+            "list_incidents",
+            "merge_incidents",
+            "dispatch_units",
+            "update_unit_status",
+            "report_unit_position",
+            "add_incident_note",
+            "close_incident",
+            "list_units",
+            "get_jurisdiction",
+            "stream_events",
+        ] {
+            assert!(
+                ids.iter().any(|id| id == required),
+                "{required} is in the OpenAPI document"
+            );
+        }
+        assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     }
-    for required in [
-        "login",
-        "create_incident",
-        "get_incident",
-        "list_incidents",
-        "merge_incidents",
-        "dispatch_units",
-        "update_unit_status",
-        "report_unit_position",
-        "add_incident_note",
-        "close_incident",
-        "list_units",
-        "get_jurisdiction",
-        "stream_events",
-    ] {
+}
+
+api_test! {
+    async fn health_and_metrics(app) {
+        let (status, body) = app.get(None, "/healthz").await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
+        let token = app.login("dispatcher").await;
+        app.instruction(&token, "m-1", "theft", 28.15, 113.02).await;
+        let (status, text) = app.get(None, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        let text = text.as_str().unwrap().to_owned();
+        assert!(text.contains("precinct_intakes_total 1"), "{text}");
+        assert!(text.contains("precinct_intake_seconds_count 1"));
         assert!(
-            ids.iter().any(|id| id == required),
-            "{required} is in the OpenAPI document"
+            text.contains("route=\"/api/incidents\""),
+            "requests are counted by route template"
         );
     }
-    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
-    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
 
-#[tokio::test]
-async fn health_and_metrics() {
-    let app = spawn_app().await;
-    let (status, body) = app.get(None, "/healthz").await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (StatusCode::OK, Some("ok"))
-    );
-    let token = app.login("dispatcher").await;
-    app.instruction(&token, "m-1", "theft", 28.15, 113.02).await;
-    let (status, text) = app.get(None, "/metrics").await;
-    assert_eq!(status, StatusCode::OK);
-    let text = text.as_str().unwrap().to_owned();
-    assert!(text.contains("precinct_intakes_total 1"), "{text}");
-    assert!(text.contains("precinct_intake_seconds_count 1"));
-    assert!(
-        text.contains("route=\"/api/incidents\""),
-        "requests are counted by route template"
-    );
-}
+api_test! {
+    async fn the_ground_resolves_points(app) {
+        let token = app.login("analyst").await;
+        let (status, ground) = app.get(Some(&token), "/api/jurisdiction").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ground["zones"].as_array().unwrap().len(), 2);
+        assert_eq!(ground["communities"].as_array().unwrap().len(), 10);
+        assert_eq!(ground["grid_cells"].as_array().unwrap().len(), 40);
 
-#[tokio::test]
-async fn the_ground_resolves_points() {
-    let app = spawn_app().await;
-    let token = app.login("analyst").await;
-    let (status, ground) = app.get(Some(&token), "/api/jurisdiction").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(ground["zones"].as_array().unwrap().len(), 2);
-    assert_eq!(ground["communities"].as_array().unwrap().len(), 10);
-    assert_eq!(ground["grid_cells"].as_array().unwrap().len(), 40);
+        let shop = app.place(&token, "美食七街7号").await;
+        let (lat, lon) = near(&shop, 0.0, 0.0);
+        let (_, r) = app
+            .get(
+                Some(&token),
+                &format!("/api/jurisdiction/resolve?lat={lat}&lon={lon}"),
+            )
+            .await;
+        assert_eq!(r["community_name"], "永定社区");
+        assert_eq!(r["zone_name"], "北部警务防区");
+        assert_eq!(r["grid_cell_code"], "YD-3");
+        // The same point as a Chinese map app gives it (GCJ-02) resolves the same.
+        let gcj = precinct_geo::wgs84_to_gcj02(precinct_domain::Coordinates::new(lat, lon).unwrap());
+        let (_, r2) = app
+            .get(
+                Some(&token),
+                &format!(
+                    "/api/jurisdiction/resolve?lat={}&lon={}&datum=gcj02",
+                    gcj.lat(),
+                    gcj.lon()
+                ),
+            )
+            .await;
+        assert_eq!(r2["grid_cell_code"], "YD-3");
+        let (_, outside) = app
+            .get(Some(&token), "/api/jurisdiction/resolve?lat=39.9&lon=116.4")
+            .await;
+        assert_eq!(outside["outside_ground"], true);
+        assert!(outside["zone_id"].is_null());
 
-    let shop = app.place(&token, "美食七街7号").await;
-    let (lat, lon) = near(&shop, 0.0, 0.0);
-    let (_, r) = app
-        .get(
-            Some(&token),
-            &format!("/api/jurisdiction/resolve?lat={lat}&lon={lon}"),
-        )
-        .await;
-    assert_eq!(r["community_name"], "永定社区");
-    assert_eq!(r["zone_name"], "北部警务防区");
-    assert_eq!(r["grid_cell_code"], "YD-3");
-    // The same point as a Chinese map app gives it (GCJ-02) resolves the same.
-    let gcj = precinct_geo::wgs84_to_gcj02(precinct_domain::Coordinates::new(lat, lon).unwrap());
-    let (_, r2) = app
-        .get(
-            Some(&token),
-            &format!(
-                "/api/jurisdiction/resolve?lat={}&lon={}&datum=gcj02",
-                gcj.lat(),
-                gcj.lon()
-            ),
-        )
-        .await;
-    assert_eq!(r2["grid_cell_code"], "YD-3");
-    let (_, outside) = app
-        .get(Some(&token), "/api/jurisdiction/resolve?lat=39.9&lon=116.4")
-        .await;
-    assert_eq!(outside["outside_ground"], true);
-    assert!(outside["zone_id"].is_null());
-
-    let (_, leather) = app.get(Some(&token), "/api/places?q=皮具").await;
-    assert_eq!(
-        leather.as_array().unwrap().len(),
-        3,
-        "partial Chinese input finds the leather hall and its shops"
-    );
+        let (_, leather) = app.get(Some(&token), "/api/places?q=皮具").await;
+        assert_eq!(
+            leather.as_array().unwrap().len(),
+            3,
+            "partial Chinese input finds the leather hall and its shops"
+        );
+    }
 }

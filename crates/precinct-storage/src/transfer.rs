@@ -1,0 +1,255 @@
+//! Copying a station between backends (`precinct migrate-data`): every table
+//! with its canonical columns, rows as JSON values in that order, and a
+//! content hash so source and destination can be compared.
+
+use crate::StoreResult;
+use crate::rows::{SqlRow, unreadable};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// How a column's values are typed, whatever each backend calls the type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Int,
+    Real,
+    Text,
+    Bool,
+}
+
+/// The tables of a station, in an order that satisfies foreign keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Ground,
+    Units,
+    Users,
+    Sessions,
+    Incidents,
+    Assignments,
+    Events,
+    AuditLog,
+}
+
+use ColumnKind::{Bool, Int, Real, Text};
+
+impl Table {
+    pub const ALL: [Table; 8] = [
+        Table::Ground,
+        Table::Units,
+        Table::Users,
+        Table::Sessions,
+        Table::Incidents,
+        Table::Assignments,
+        Table::Events,
+        Table::AuditLog,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Ground => "ground",
+            Table::Units => "units",
+            Table::Users => "users",
+            Table::Sessions => "sessions",
+            Table::Incidents => "incidents",
+            Table::Assignments => "assignments",
+            Table::Events => "events",
+            Table::AuditLog => "audit_log",
+        }
+    }
+
+    /// The columns copied, in order. Every table's own id is included, so
+    /// references and event ids survive the copy.
+    pub fn columns(self) -> &'static [(&'static str, ColumnKind)] {
+        match self {
+            Table::Ground => &[("id", Int), ("body", Text)],
+            Table::Units => &[
+                ("id", Int),
+                ("call_sign", Text),
+                ("name", Text),
+                ("kind", Text),
+                ("home_post_id", Int),
+                ("zone_id", Int),
+                ("capabilities", Text),
+                ("status", Text),
+                ("lat", Real),
+                ("lon", Real),
+                ("position_at", Int),
+                ("incident_id", Int),
+                ("member_count", Int),
+                ("property_company_id", Int),
+            ],
+            Table::Users => &[
+                ("id", Int),
+                ("username", Text),
+                ("display_name", Text),
+                ("role", Text),
+                ("password_hash", Text),
+                ("unit_id", Int),
+            ],
+            Table::Sessions => &[("token_hash", Text), ("user_id", Int), ("expires_at", Int)],
+            Table::Incidents => &[
+                ("id", Int),
+                ("source", Text),
+                ("external_id", Text),
+                ("category", Text),
+                ("family", Text),
+                ("priority", Int),
+                ("status", Text),
+                ("disposition", Text),
+                ("closing_remark", Text),
+                ("lat", Real),
+                ("lon", Real),
+                ("cell", Int),
+                ("zone_id", Int),
+                ("community_id", Int),
+                ("grid_cell_id", Int),
+                ("address", Text),
+                ("caller_name", Text),
+                ("caller_phone", Text),
+                ("summary", Text),
+                ("reported_at", Int),
+                ("received_at", Int),
+                ("dispatched_at", Int),
+                ("first_on_scene_at", Int),
+                ("first_police_on_scene_at", Int),
+                ("first_helper_on_scene_at", Int),
+                ("closed_at", Int),
+                ("duplicate_of", Int),
+                ("merged_into", Int),
+            ],
+            Table::Assignments => &[
+                ("incident_id", Int),
+                ("unit_id", Int),
+                ("police", Bool),
+                ("assigned_at", Int),
+                ("arrived_at", Int),
+                ("released_at", Int),
+            ],
+            Table::Events => &[
+                ("id", Int),
+                ("at", Int),
+                ("actor_user_id", Int),
+                ("actor_name", Text),
+                ("incident_id", Int),
+                ("unit_id", Int),
+                ("kind", Text),
+                ("data", Text),
+            ],
+            Table::AuditLog => &[
+                ("id", Int),
+                ("at", Int),
+                ("user_id", Int),
+                ("username", Text),
+                ("action", Text),
+                ("subject", Text),
+            ],
+        }
+    }
+
+    /// The order rows are copied and hashed in (the same on every backend).
+    pub fn order_by(self) -> &'static str {
+        match self {
+            Table::Sessions => "token_hash",
+            Table::Assignments => "incident_id, assigned_at, unit_id, arrived_at, released_at",
+            _ => "id",
+        }
+    }
+
+    /// Whether the table's `id` comes from a sequence the destination must
+    /// move past the copied ids.
+    pub fn has_serial_id(self) -> bool {
+        !matches!(self, Table::Ground | Table::Sessions | Table::Assignments)
+    }
+
+    /// `SELECT <columns> FROM <table> ORDER BY <order>` (the caller adds paging).
+    pub fn select_sql(self) -> String {
+        let columns: Vec<&str> = self.columns().iter().map(|(name, _)| *name).collect();
+        format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            columns.join(", "),
+            self.name(),
+            self.order_by()
+        )
+    }
+}
+
+/// One row, its values in [`Table::columns`] order.
+pub type ExportRow = Vec<Value>;
+
+/// Reads a row into its canonical JSON form.
+pub fn export_row(row: &dyn SqlRow, table: Table) -> StoreResult<ExportRow> {
+    table
+        .columns()
+        .iter()
+        .map(|&(name, kind)| {
+            Ok(match kind {
+                Int => row.opt_i64(name)?.map_or(Value::Null, Value::from),
+                Real => row.opt_f64(name)?.map_or(Value::Null, Value::from),
+                Text => row.opt_text(name)?.map_or(Value::Null, Value::from),
+                Bool => Value::from(row.boolean(name)?),
+            })
+        })
+        .collect()
+}
+
+/// A typed value to bind when importing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportValue {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<String>),
+    Bool(bool),
+}
+
+/// Checks a canonical row against its table and types its values.
+pub fn import_values(table: Table, row: &ExportRow) -> StoreResult<Vec<ImportValue>> {
+    let columns = table.columns();
+    if row.len() != columns.len() {
+        return Err(unreadable(format!(
+            "{}: {} values for {} columns",
+            table.name(),
+            row.len(),
+            columns.len()
+        )));
+    }
+    columns
+        .iter()
+        .zip(row)
+        .map(|(&(name, kind), value)| {
+            let wrong = || unreadable(format!("{}.{name}: unexpected {value}", table.name()));
+            Ok(match (kind, value) {
+                (Int, Value::Null) => ImportValue::Int(None),
+                (Int, v) => ImportValue::Int(Some(v.as_i64().ok_or_else(wrong)?)),
+                (Real, Value::Null) => ImportValue::Real(None),
+                (Real, v) => ImportValue::Real(Some(v.as_f64().ok_or_else(wrong)?)),
+                (Text, Value::Null) => ImportValue::Text(None),
+                (Text, v) => ImportValue::Text(Some(v.as_str().ok_or_else(wrong)?.to_owned())),
+                (Bool, v) => ImportValue::Bool(v.as_bool().ok_or_else(wrong)?),
+            })
+        })
+        .collect()
+}
+
+/// A running SHA-256 over rows in copy order.
+#[derive(Debug, Default, Clone)]
+pub struct ContentHash {
+    hasher: Sha256,
+    pub rows: u64,
+}
+
+impl ContentHash {
+    pub fn add(&mut self, row: &ExportRow) {
+        self.hasher
+            .update(Value::Array(row.clone()).to_string().as_bytes());
+        self.hasher.update(b"\n");
+        self.rows += 1;
+    }
+
+    pub fn hex(&self) -> String {
+        self.hasher
+            .clone()
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
