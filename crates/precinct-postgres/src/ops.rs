@@ -132,42 +132,44 @@ pub(crate) async fn intake(
     intake: Intake,
     actor: Actor,
 ) -> StoreResult<IntakeOutcome> {
-    if let Some(external_id) = &intake.external_id {
-        let existing = query(
-            &ctx.client,
-            "SELECT id FROM incidents WHERE source = $1 AND external_id = $2",
-            &[&intake.source.as_str(), external_id],
-        )
-        .await?;
-        if let Some(row) = existing.first() {
-            return Ok(IntakeOutcome {
-                incident: load_incident(&ctx.client, IncidentId(row.get(0))).await?,
-                created: false,
-            });
-        }
-    }
-
-    // Same candidate search as the SQLite backend: primary reports of the
-    // family, in the time window and the nine cells around the radius.
+    // The external-id check and the duplicate-candidate search are
+    // independent reads: send both at once (tokio-postgres pipelines them).
+    // Candidates: primary reports of the family, in the time window and the
+    // nine cells around the radius, as in the SQLite backend.
     let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
     let cells = duplicate_search_cells(intake.location);
-    let candidates = map_rows(
-        &query(
-            &ctx.client,
-            &format!(
-                "SELECT {CANDIDATE_COLUMNS} FROM incidents WHERE family = $1 AND cell = ANY($4) \
-                 AND reported_at BETWEEN $2 AND $3 AND merged_into IS NULL AND duplicate_of IS NULL"
-            ),
-            &[
-                &intake.category.family().as_str(),
-                &ms(intake.reported_at - window),
-                &ms(intake.reported_at + window),
-                &&cells[..],
-            ],
-        )
-        .await?,
-        candidate_from_row,
+    let candidate_sql = format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM incidents WHERE family = $1 AND cell = ANY($4) \
+         AND reported_at BETWEEN $2 AND $3 AND merged_into IS NULL AND duplicate_of IS NULL"
+    );
+    let (from, to) = (
+        ms(intake.reported_at - window),
+        ms(intake.reported_at + window),
+    );
+    let family = intake.category.family().as_str();
+    let candidate_params: [&(dyn ToSql + Sync); 4] = [&family, &from, &to, &&cells[..]];
+    let source = intake.source.as_str();
+    let existing = async {
+        match &intake.external_id {
+            Some(external_id) => {
+                let sql = "SELECT id FROM incidents WHERE source = $1 AND external_id = $2";
+                query(&ctx.client, sql, &[&source, external_id]).await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let (existing, candidate_rows) = tokio::try_join!(
+        existing,
+        query(&ctx.client, &candidate_sql, &candidate_params)
     )?;
+    if let Some(row) = existing.first() {
+        let incident = load_incident(&ctx.client, IncidentId(row.get(0))).await?;
+        return Ok(IntakeOutcome {
+            incident,
+            created: false,
+        });
+    }
+    let candidates = map_rows(&candidate_rows, candidate_from_row)?;
     let duplicate = likely_duplicate(&intake, &candidates)
         .map(|d| (d.id, d.location.distance_m(intake.location)));
 

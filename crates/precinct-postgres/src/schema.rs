@@ -11,7 +11,7 @@ const MIGRATION_LOCK: i64 = 0x5052_4354_4d49_4752;
 /// SQLite backend, so data moves between them unchanged.
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE ground (
-    id INT PRIMARY KEY CHECK (id = 1),
+    id BIGINT PRIMARY KEY CHECK (id = 1),
     body TEXT NOT NULL
 );
 CREATE TABLE units (

@@ -211,20 +211,16 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
         }
         return;
     }
-    if let Some(last) = committed.last() {
-        let notified = ctx
-            .client
-            .execute(
-                "SELECT pg_notify($1, $2)",
-                &[&EVENTS_CHANNEL, &last.id.0.to_string()],
-            )
-            .await;
-        if let Err(e) = notified {
-            fail(ctx, completions, store_error(e)).await;
-            return;
-        }
-    }
-    match ctx.client.batch_execute("COMMIT").await {
+    // The notification goes in the same round trip as the commit; it is
+    // delivered only if the commit succeeds. The payload is an integer.
+    let commit = match committed.last() {
+        Some(last) => format!(
+            "SELECT pg_notify('{EVENTS_CHANNEL}', '{}'); COMMIT",
+            last.id.0
+        ),
+        None => "COMMIT".to_owned(),
+    };
+    match ctx.client.batch_execute(&commit).await {
         Ok(()) => {
             // Publish before acknowledging, as the storage contract requires.
             publisher.publish_local(committed).await;

@@ -4,7 +4,10 @@
 //! 2. store: `Store::intake` on the SQLite backend, one writer, then many;
 //! 3. HTTP: `POST /api/incidents` on loopback, one client, then many;
 //! 4. live stream: while the many clients write, one SSE subscriber measures
-//!    each event's delay from its commit timestamp to its arrival.
+//!    each event's delay from its commit timestamp to its arrival;
+//! 5. PostgreSQL (when PRECINCT_TEST_DATABASE_URL names a server): `pgbench`
+//!    doing single-row INSERTs with commit, at 1 and 16 clients, beside
+//!    `Store::intake` on the PostgreSQL backend at 1 and 16 writers.
 //!
 //! Run: `cargo bench -p precinct --bench intake` (optional env: BENCH_SECONDS,
 //! BENCH_CONCURRENCY, BENCH_DIR for where the databases go; default: a
@@ -210,11 +213,10 @@ fn main() {
 
     let floor = floor(dir.path());
     let rows = runtime.block_on(async {
-        let store = precinct::open_store(
-            &precinct::DatabaseUrl::Sqlite(dir.path().join("store.db")),
-            Arc::new(SystemClock),
-        )
-        .unwrap();
+        let url = precinct::DatabaseUrl::Sqlite(dir.path().join("store.db"));
+        let store = precinct::open_store(&url, Arc::new(SystemClock))
+            .await
+            .unwrap();
         let shared: SharedStore = store.clone();
         let district = precinct_sim::generate(1);
         precinct::seed_demo(&shared, &district, "bench-password")
@@ -276,6 +278,89 @@ fn main() {
         delays.percentile(0.99).as_secs_f64() * 1e3,
         delays.percentile(1.0).as_secs_f64() * 1e3,
     );
+
+    if let Some(admin) = precinct_postgres::testing::test_database_url() {
+        runtime.block_on(postgres_phases(&admin, dir.path()));
+    }
+}
+
+/// Runs pgbench with a single-row INSERT script against a scratch database
+/// and returns its transactions per second.
+fn pgbench_tps(url: &str, clients: usize, script: &std::path::Path) -> f64 {
+    let output = std::process::Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-T"])
+        .arg(format!("{}", seconds().as_secs().max(1)))
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.min(2).to_string(),
+            "-f",
+        ])
+        .arg(script)
+        .arg(url)
+        .output()
+        .expect("pgbench runs (Debian package postgresql-client)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no tps in pgbench output: {text} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+}
+
+async fn postgres_phases(admin: &str, dir: &std::path::Path) {
+    let floor_url = precinct_postgres::testing::scratch_database(admin)
+        .await
+        .unwrap();
+    let (client, connection) = tokio_postgres::connect(&floor_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)")
+        .await
+        .unwrap();
+    let script = dir.join("insert.sql");
+    std::fs::write(&script, "INSERT INTO t (body) VALUES (repeat('x', 300));\n").unwrap();
+
+    let store_url = precinct_postgres::testing::scratch_database(admin)
+        .await
+        .unwrap();
+    let store = precinct::open_store(
+        &precinct::DatabaseUrl::Postgres(store_url),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    precinct::seed_demo(&store, &precinct_sim::generate(1), "bench-password")
+        .await
+        .unwrap();
+
+    println!();
+    println!("PostgreSQL (same server, same run):");
+    println!();
+    println!(
+        "| clients | pgbench INSERT tps | store intake acks/s | p50 ms | p99 ms | vs pgbench |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (clients, offset) in [(1usize, 1u64 << 44), (16, 1 << 45)] {
+        let tps = pgbench_tps(&floor_url, clients, &script);
+        let figures = store_phase(store.clone(), "pg", clients, offset).await;
+        println!(
+            "| {clients} | {tps:.0} | {:.0} | {:.2} | {:.2} | {:.0}% |",
+            figures.rate(),
+            figures.percentile(0.50).as_secs_f64() * 1e3,
+            figures.percentile(0.99).as_secs_f64() * 1e3,
+            100.0 * figures.rate() / tps
+        );
+    }
+    store.shutdown().await;
 }
 
 /// Subscribes to the stream and records, for every event, the time from its

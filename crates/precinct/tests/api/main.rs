@@ -9,6 +9,7 @@ mod crash;
 mod dual_reception;
 mod instances;
 mod live_stream;
+mod migrate;
 mod operations;
 mod simulator;
 #[path = "../support/sse.rs"]

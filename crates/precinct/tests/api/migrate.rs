@@ -1,0 +1,184 @@
+//! `precinct migrate-data`: a station copied into an empty database has every
+//! row (counts and content hashes compared), keeps working, and refuses a
+//! destination that already holds data.
+
+use crate::common::{Backend, PASSWORD, fresh_database, story_time};
+use precinct::DatabaseUrl;
+use precinct_domain::ids::EventId;
+use precinct_sim::{Simulator, SimulatorConfig};
+use precinct_storage::{Clock, IncidentFilter, ManualClock, SharedStore, SystemClock};
+use std::sync::Arc;
+
+/// A SQLite station with a simulated evening of incidents, events,
+/// assignments, sessions and audit entries.
+async fn busy_station(dir: &std::path::Path) -> DatabaseUrl {
+    let url = DatabaseUrl::Sqlite(dir.join("source.db"));
+    let clock = Arc::new(ManualClock::new(story_time() - chrono::Duration::hours(1)));
+    let store = precinct::open_store(&url, clock.clone()).await.unwrap();
+    let district = precinct_sim::generate(3);
+    precinct::seed_demo(&store, &district, PASSWORD)
+        .await
+        .unwrap();
+    let clock_dyn: Arc<dyn Clock> = clock.clone();
+    let ground = Arc::new(store.jurisdiction().await.unwrap());
+    let config = SimulatorConfig {
+        seed: 3,
+        intensity: 8.0,
+        ..SimulatorConfig::default()
+    };
+    let mut simulator = Simulator::new(store.clone(), clock_dyn, ground, config);
+    for _ in 0..60 {
+        clock.advance(chrono::Duration::seconds(60));
+        simulator.step(60.0).await.unwrap();
+    }
+    let admin = store
+        .credentials(&precinct_domain::user::Username::parse("admin").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .create_session(
+            "a-session".into(),
+            admin.user.id,
+            chrono::Utc::now() + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    store
+        .record_audit(precinct_storage::AuditEntry {
+            at: clock.now(),
+            user_id: Some(admin.user.id),
+            username: "admin".into(),
+            action: "read_caller".into(),
+            subject: "incident 1".into(),
+        })
+        .await
+        .unwrap();
+    store.shutdown().await;
+    url
+}
+
+async fn open(url: &DatabaseUrl) -> SharedStore {
+    precinct::open_store(url, Arc::new(SystemClock))
+        .await
+        .unwrap()
+}
+
+async fn copies_everything(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = busy_station(dir.path()).await;
+    let Some(destination) = fresh_database(backend, &dir.path().join("dest")).await else {
+        eprintln!("skipped on {backend:?}: not configured");
+        return;
+    };
+    std::fs::create_dir_all(dir.path().join("dest")).unwrap();
+    let mut progress = Vec::new();
+    let report =
+        precinct::migrate_data(&source, &destination, |line| progress.push(line.to_owned()))
+            .await
+            .unwrap();
+    assert_eq!(report.tables.len(), 8);
+    let rows = |name: &str| report.tables.iter().find(|t| t.0 == name).unwrap().1;
+    assert_eq!(rows("units"), 564);
+    assert!(rows("incidents") > 0 && rows("events") > rows("incidents") && rows("assignments") > 0);
+    assert_eq!(
+        (rows("sessions"), rows("audit_log"), rows("ground")),
+        (1, 1, 1)
+    );
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.starts_with("incidents:") && l.ends_with("rows verified")),
+        "{progress:?}"
+    );
+
+    let (from, to) = (open(&source).await, open(&destination).await);
+    let all = IncidentFilter {
+        limit: 1000,
+        ..IncidentFilter::default()
+    };
+    assert_eq!(
+        to.list_incidents(all.clone()).await.unwrap(),
+        from.list_incidents(all).await.unwrap()
+    );
+    assert_eq!(
+        to.events_after(EventId(0), 100_000).await.unwrap(),
+        from.events_after(EventId(0), 100_000).await.unwrap()
+    );
+    assert_eq!(
+        to.list_units().await.unwrap(),
+        from.list_units().await.unwrap()
+    );
+    assert_eq!(
+        to.jurisdiction().await.unwrap(),
+        from.jurisdiction().await.unwrap()
+    );
+
+    // The copy keeps working: new ids continue after the copied ones.
+    let last_event = from
+        .events_after(EventId(0), 100_000)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
+    let unit = to.list_units().await.unwrap()[0].id;
+    to.report_unit_position(
+        unit,
+        precinct_sim::district::at(100.0, 100.0),
+        precinct_domain::event::Actor::system("t"),
+    )
+    .await
+    .unwrap();
+    assert!(to.events_after(last_event, 10).await.unwrap()[0].id > last_event);
+    from.shutdown().await;
+    to.shutdown().await;
+
+    // Copying again into the now non-empty destination is refused.
+    let again = precinct::migrate_data(&source, &destination, |_| {})
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("already holds data"), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_to_sqlite_copies_everything() {
+    copies_everything(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_to_postgres_copies_everything() {
+    copies_everything(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_reports_progress_and_the_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = busy_station(dir.path()).await;
+    let DatabaseUrl::Sqlite(path) = source else {
+        unreachable!()
+    };
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_precinct"))
+        .args(["migrate-data", "--from"])
+        .arg(format!("sqlite://{}", path.display()))
+        .arg("--to")
+        .arg(format!("sqlite://{}", dir.path().join("copy.db").display()))
+        .env("PRECINCT_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains("row counts and content hashes match"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("events:") && stderr.contains("rows copied"),
+        "progress is shown: {stderr}"
+    );
+}
