@@ -149,16 +149,22 @@ impl PgStore {
             + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let sent = match &*self.jobs.lock().expect("jobs lock") {
-            Some(jobs) => jobs.send(writer::job(work, reply)).is_ok(),
-            None => false,
-        };
-        if !sent {
-            return Err(StoreError::Other("the store is shut down".into()));
-        }
+        self.send(writer::job(work, reply))?;
         answer
             .await
             .map_err(|_| StoreError::Other("the write was abandoned".into()))?
+    }
+
+    fn send(&self, job: writer::Job) -> StoreResult<()> {
+        let sent = match &*self.jobs.lock().expect("jobs lock") {
+            Some(jobs) => jobs.send(job).is_ok(),
+            None => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            Err(StoreError::Other("the store is shut down".into()))
+        }
     }
 
     async fn client(&self) -> StoreResult<Object> {
@@ -360,8 +366,15 @@ impl Store for PgStore {
     }
 
     async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome> {
-        self.write(move |ctx| Box::pin(ops::intake(ctx, intake, actor)))
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::Intake {
+            intake,
+            actor,
+            reply,
+        })?;
+        answer
             .await
+            .map_err(|_| StoreError::Other("the write was abandoned".into()))?
     }
 
     async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {

@@ -10,11 +10,11 @@ use deadpool_postgres::ClientWrapper;
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
-    DUPLICATE_WINDOW_MINUTES, Disposition, Incident, IncidentStatus, Intake, check_merge,
-    checked_text, likely_duplicate,
+    DUPLICATE_WINDOW_MINUTES, Disposition, DuplicateCandidate, Incident, IncidentStatus, Intake,
+    check_merge, checked_text, likely_duplicate,
 };
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
-use precinct_domain::{Coordinates, DomainError};
+use precinct_domain::{Coordinates, DomainError, Timestamp};
 use precinct_geo::cell_key;
 use precinct_storage::rows::{
     ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, assignment_from_row,
@@ -125,140 +125,6 @@ pub(crate) async fn create_units(
         created.push(load_unit(&ctx.client, UnitId(rows[0].get(0))).await?);
     }
     Ok(created)
-}
-
-pub(crate) async fn intake(
-    ctx: &mut WriteCtx,
-    intake: Intake,
-    actor: Actor,
-) -> StoreResult<IntakeOutcome> {
-    // The external-id check and the duplicate-candidate search are
-    // independent reads: send both at once (tokio-postgres pipelines them).
-    // Candidates: primary reports of the family, in the time window and the
-    // nine cells around the radius, as in the SQLite backend.
-    let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
-    let cells = duplicate_search_cells(intake.location);
-    let candidate_sql = format!(
-        "SELECT {CANDIDATE_COLUMNS} FROM incidents WHERE family = $1 AND cell = ANY($4) \
-         AND reported_at BETWEEN $2 AND $3 AND merged_into IS NULL AND duplicate_of IS NULL"
-    );
-    let (from, to) = (
-        ms(intake.reported_at - window),
-        ms(intake.reported_at + window),
-    );
-    let family = intake.category.family().as_str();
-    let candidate_params: [&(dyn ToSql + Sync); 4] = [&family, &from, &to, &&cells[..]];
-    let source = intake.source.as_str();
-    let existing = async {
-        match &intake.external_id {
-            Some(external_id) => {
-                let sql = "SELECT id FROM incidents WHERE source = $1 AND external_id = $2";
-                query(&ctx.client, sql, &[&source, external_id]).await
-            }
-            None => Ok(Vec::new()),
-        }
-    };
-    let (existing, candidate_rows) = tokio::try_join!(
-        existing,
-        query(&ctx.client, &candidate_sql, &candidate_params)
-    )?;
-    if let Some(row) = existing.first() {
-        let incident = load_incident(&ctx.client, IncidentId(row.get(0))).await?;
-        return Ok(IntakeOutcome {
-            incident,
-            created: false,
-        });
-    }
-    let candidates = map_rows(&candidate_rows, candidate_from_row)?;
-    let duplicate = likely_duplicate(&intake, &candidates)
-        .map(|d| (d.id, d.location.distance_m(intake.location)));
-
-    let rows = query(
-        &ctx.client,
-        "INSERT INTO incidents (source, external_id, category, family, priority, status, lat, lon, cell, zone_id, \
-         community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at, received_at, \
-         duplicate_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-         RETURNING id",
-        &[
-            &intake.source.as_str(),
-            &intake.external_id,
-            &intake.category.as_str(),
-            &intake.category.family().as_str(),
-            &i64::from(intake.priority.get()),
-            &IncidentStatus::Received.as_str(),
-            &intake.location.lat(),
-            &intake.location.lon(),
-            &cell_key(intake.location),
-            &intake.resolution.zone_id.map(|z| z.0),
-            &intake.resolution.community_id.map(|c| c.0),
-            &intake.resolution.grid_cell_id.map(|g| g.0),
-            &intake.address,
-            &intake.caller.name,
-            &intake.caller.phone.as_ref().map(|p| p.as_str()),
-            &intake.summary,
-            &ms(intake.reported_at),
-            &ms(ctx.now),
-            &duplicate.map(|d| d.0.0),
-        ],
-    )
-    .await?;
-    let id = IncidentId(rows[0].get(0));
-    ctx.emit(
-        &actor,
-        Some(id),
-        None,
-        EventKind::IncidentReceived {
-            source: intake.source,
-            external_id: intake.external_id.clone(),
-            category: intake.category,
-            priority: intake.priority,
-            location: intake.location,
-            address: intake.address.clone(),
-            summary: intake.summary.clone(),
-        },
-    )
-    .await?;
-    if let Some((duplicate_of, distance_m)) = duplicate {
-        ctx.emit(
-            &actor,
-            Some(id),
-            None,
-            EventKind::DuplicateLinked {
-                duplicate_of,
-                distance_m: distance_m.round(),
-            },
-        )
-        .await?;
-    }
-    let incident = Incident {
-        id,
-        source: intake.source,
-        external_id: intake.external_id,
-        category: intake.category,
-        priority: intake.priority,
-        status: IncidentStatus::Received,
-        disposition: None,
-        closing_remark: None,
-        location: intake.location,
-        resolution: intake.resolution,
-        address: intake.address,
-        caller: intake.caller,
-        summary: intake.summary,
-        reported_at: intake.reported_at.trunc_subsecs(3),
-        received_at: ctx.now,
-        dispatched_at: None,
-        first_on_scene_at: None,
-        first_police_on_scene_at: None,
-        first_helper_on_scene_at: None,
-        closed_at: None,
-        duplicate_of: duplicate.map(|d| d.0),
-        merged_into: None,
-        assignments: Vec::new(),
-    };
-    Ok(IntakeOutcome {
-        incident,
-        created: true,
-    })
 }
 
 async fn set_unit_status(
@@ -596,4 +462,350 @@ pub(crate) async fn merge_incidents(
     )
     .await?;
     load_incident(&ctx.client, into_id).await
+}
+
+/// The incident an intake just created, built from what was written rather
+/// than read back (intake is the hottest write path; the suite checks it
+/// equals a fresh read).
+fn new_incident(
+    id: IncidentId,
+    intake: Intake,
+    received_at: Timestamp,
+    duplicate_of: Option<IncidentId>,
+) -> Incident {
+    Incident {
+        id,
+        source: intake.source,
+        external_id: intake.external_id,
+        category: intake.category,
+        priority: intake.priority,
+        status: IncidentStatus::Received,
+        disposition: None,
+        closing_remark: None,
+        location: intake.location,
+        resolution: intake.resolution,
+        address: intake.address,
+        caller: intake.caller,
+        summary: intake.summary,
+        reported_at: intake.reported_at.trunc_subsecs(3),
+        received_at,
+        dispatched_at: None,
+        first_on_scene_at: None,
+        first_police_on_scene_at: None,
+        first_helper_on_scene_at: None,
+        closed_at: None,
+        duplicate_of,
+        merged_into: None,
+        assignments: Vec::new(),
+    }
+}
+
+/// What a report in an intake run turned out to be.
+enum Decision {
+    /// The same instruction is already stored.
+    Existing(IncidentId),
+    /// The same instruction came earlier in this run (its index).
+    SameAsEarlier(usize),
+    /// A new incident, possibly linked to an earlier primary report.
+    New {
+        id: IncidentId,
+        duplicate: Option<(IncidentId, f64)>,
+    },
+}
+
+/// Takes in a run of reports together, with the same rules as one-by-one
+/// intake. Every read goes out in one pipelined round: the new ids, each
+/// report's external-id lookup and its duplicate candidates. Then the reports
+/// are decided in memory, in arrival order, so a later report sees the
+/// earlier ones of the same run. Every write goes out in a second round.
+/// One writer connection thus pays two round trips per batch, not several
+/// per report. Any database error fails the whole run (and its batch).
+pub(crate) async fn intake_run(
+    ctx: &mut WriteCtx,
+    run: Vec<(Intake, Actor)>,
+) -> StoreResult<Vec<IntakeOutcome>> {
+    let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
+    let candidate_sql = format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM incidents WHERE family = $1 AND cell = ANY($4) \
+         AND reported_at BETWEEN $2 AND $3 AND merged_into IS NULL AND duplicate_of IS NULL"
+    );
+    let client = &ctx.client;
+    let ids_sql = "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, $1::BIGINT)";
+    let statements = tokio::try_join!(
+        client.prepare_cached(ids_sql),
+        client.prepare_cached("SELECT id FROM incidents WHERE source = $1 AND external_id = $2"),
+        client.prepare_cached(&candidate_sql),
+    )
+    .map_err(store_error)?;
+    let (ids_statement, external_statement, candidate_statement) = statements;
+
+    // Round one: reads.
+    let count = run.len() as i64;
+    let cells: Vec<[i64; 9]> = run
+        .iter()
+        .map(|(i, _)| duplicate_search_cells(i.location))
+        .collect();
+    let windows: Vec<(i64, i64)> = run
+        .iter()
+        .map(|(i, _)| (ms(i.reported_at - window), ms(i.reported_at + window)))
+        .collect();
+    let families: Vec<&str> = run
+        .iter()
+        .map(|(i, _)| i.category.family().as_str())
+        .collect();
+    let sources: Vec<&str> = run.iter().map(|(i, _)| i.source.as_str()).collect();
+    type Read<'a> = BoxedQuery<'a, Vec<tokio_postgres::Row>>;
+    let mut reads: Vec<Read<'_>> = Vec::with_capacity(run.len() * 2 + 1);
+    let ids_statement = &ids_statement;
+    reads.push(Box::pin(async move {
+        client
+            .query(ids_statement, &[&count])
+            .await
+            .map_err(store_error)
+    }));
+    for (k, (intake, _)) in run.iter().enumerate() {
+        if let Some(external_id) = &intake.external_id {
+            let (statement, source) = (&external_statement, sources[k]);
+            reads.push(Box::pin(async move {
+                client
+                    .query(statement, &[&source, external_id])
+                    .await
+                    .map_err(store_error)
+            }));
+        }
+        let (statement, family, (from, to), cells) =
+            (&candidate_statement, families[k], windows[k], &cells[k][..]);
+        reads.push(Box::pin(async move {
+            client
+                .query(statement, &[&family, &from, &to, &cells])
+                .await
+                .map_err(store_error)
+        }));
+    }
+    let mut results = futures_util::future::try_join_all(reads).await?.into_iter();
+    let new_ids: Vec<i64> = results
+        .next()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+
+    // Decisions, in arrival order.
+    let mut decisions = Vec::with_capacity(run.len());
+    let mut primaries_in_run: Vec<DuplicateCandidate> = Vec::new();
+    for (k, (intake, _)) in run.iter().enumerate() {
+        let existing = match &intake.external_id {
+            Some(_) => results
+                .next()
+                .unwrap_or_default()
+                .first()
+                .map(|row| IncidentId(row.get(0))),
+            None => None,
+        };
+        let mut candidates = map_rows(&results.next().unwrap_or_default(), candidate_from_row)?;
+        let earlier = run[..k].iter().position(|(other, _)| {
+            intake.external_id.is_some()
+                && other.source == intake.source
+                && other.external_id == intake.external_id
+        });
+        let decision = match (existing, earlier) {
+            (Some(id), _) => Decision::Existing(id),
+            (None, Some(j)) => Decision::SameAsEarlier(j),
+            (None, None) => {
+                candidates.extend(primaries_in_run.iter().cloned());
+                let duplicate = likely_duplicate(intake, &candidates)
+                    .map(|d| (d.id, d.location.distance_m(intake.location)));
+                let id = IncidentId(new_ids[k]);
+                if duplicate.is_none() {
+                    primaries_in_run.push(DuplicateCandidate {
+                        id,
+                        category: intake.category,
+                        location: intake.location,
+                        reported_at: intake.reported_at.trunc_subsecs(3),
+                    });
+                }
+                Decision::New { id, duplicate }
+            }
+        };
+        decisions.push(decision);
+    }
+
+    // Round two: writes (and reads of already-stored instructions), in order.
+    let insert_incident = client
+        .prepare_cached(
+            "INSERT INTO incidents (id, source, external_id, category, family, priority, status, lat, lon, cell, \
+             zone_id, community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at, \
+             received_at, duplicate_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $17, $18, $19, $20)",
+        )
+        .await
+        .map_err(store_error)?;
+    let insert_event = client
+        .prepare_cached(
+            "INSERT INTO events (at, actor_user_id, actor_name, incident_id, unit_id, kind, data) \
+             VALUES ($1, $2, $3, $4, NULL, $5, $6) RETURNING id",
+        )
+        .await
+        .map_err(store_error)?;
+    let now = ms(ctx.now);
+    let received = IncidentStatus::Received.as_str();
+    // Owned values the pipelined statements borrow.
+    struct Row {
+        priority: i64,
+        cell: i64,
+        phone: Option<String>,
+        events: Vec<(EventKind, String, Option<i64>, IncidentId)>,
+    }
+    let mut prepared: Vec<Option<Row>> = Vec::with_capacity(run.len());
+    for ((intake, actor), decision) in run.iter().zip(&decisions) {
+        let Decision::New { id, duplicate } = decision else {
+            prepared.push(None);
+            continue;
+        };
+        let mut events = vec![EventKind::IncidentReceived {
+            source: intake.source,
+            external_id: intake.external_id.clone(),
+            category: intake.category,
+            priority: intake.priority,
+            location: intake.location,
+            address: intake.address.clone(),
+            summary: intake.summary.clone(),
+        }];
+        if let Some((duplicate_of, distance_m)) = duplicate {
+            events.push(EventKind::DuplicateLinked {
+                duplicate_of: *duplicate_of,
+                distance_m: distance_m.round(),
+            });
+        }
+        let events = events
+            .into_iter()
+            .map(|kind| {
+                let data = precinct_storage::rows::event_data(&kind)?;
+                Ok((kind, data, actor.user_id.map(|u| u.0), *id))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        prepared.push(Some(Row {
+            priority: i64::from(intake.priority.get()),
+            cell: cell_key(intake.location),
+            phone: intake.caller.phone.as_ref().map(|p| p.as_str().to_owned()),
+            events,
+        }));
+    }
+    let mut writes: Vec<BoxedQuery<'_, WriteResult>> = Vec::new();
+    for (k, ((intake, actor), decision)) in run.iter().zip(&decisions).enumerate() {
+        match decision {
+            Decision::Existing(id) => {
+                let id = *id;
+                writes.push(Box::pin(async move {
+                    load_incident(client, id).await.map(WriteResult::Loaded)
+                }));
+            }
+            Decision::SameAsEarlier(_) => {}
+            Decision::New { id, duplicate } => {
+                let row = prepared[k].as_ref().expect("prepared for new incidents");
+                let (insert_incident, duplicate_of) = (&insert_incident, duplicate.map(|d| d.0.0));
+                let id = id.0;
+                writes.push(Box::pin(async move {
+                    client
+                        .execute(
+                            insert_incident,
+                            &[
+                                &id,
+                                &intake.source.as_str(),
+                                &intake.external_id,
+                                &intake.category.as_str(),
+                                &intake.category.family().as_str(),
+                                &row.priority,
+                                &received,
+                                &intake.location.lat(),
+                                &intake.location.lon(),
+                                &row.cell,
+                                &intake.resolution.zone_id.map(|z| z.0),
+                                &intake.resolution.community_id.map(|c| c.0),
+                                &intake.resolution.grid_cell_id.map(|g| g.0),
+                                &intake.address,
+                                &intake.caller.name,
+                                &row.phone,
+                                &intake.summary,
+                                &ms(intake.reported_at),
+                                &now,
+                                &duplicate_of,
+                            ],
+                        )
+                        .await
+                        .map(|_| WriteResult::Done)
+                        .map_err(store_error)
+                }));
+                for (kind, data, user_id, incident) in &row.events {
+                    let insert_event = &insert_event;
+                    let name = kind.name();
+                    let incident_id = incident.0;
+                    writes.push(Box::pin(async move {
+                        let rows = client
+                            .query(
+                                insert_event,
+                                &[&now, user_id, &actor.name, &incident_id, &name, data],
+                            )
+                            .await
+                            .map_err(store_error)?;
+                        Ok(WriteResult::EventId(rows[0].get(0)))
+                    }));
+                }
+            }
+        }
+    }
+    let mut written = futures_util::future::try_join_all(writes)
+        .await?
+        .into_iter();
+
+    // Outcomes, and the events to publish, in order.
+    let mut outcomes: Vec<IntakeOutcome> = Vec::with_capacity(run.len());
+    for (k, ((intake, actor), decision)) in run.into_iter().zip(decisions).enumerate() {
+        let outcome = match decision {
+            Decision::Existing(_) => match written.next() {
+                Some(WriteResult::Loaded(incident)) => IntakeOutcome {
+                    incident,
+                    created: false,
+                },
+                _ => return Err(StoreError::Other("intake run: missing load".into())),
+            },
+            Decision::SameAsEarlier(j) => IntakeOutcome {
+                incident: outcomes[j].incident.clone(),
+                created: false,
+            },
+            Decision::New { id, duplicate } => {
+                let _ = written.next(); // the incident row
+                let row = prepared[k].take().expect("prepared for new incidents");
+                for (kind, _, _, _) in row.events {
+                    let Some(WriteResult::EventId(event_id)) = written.next() else {
+                        return Err(StoreError::Other("intake run: missing event id".into()));
+                    };
+                    let event = precinct_domain::event::NewEvent {
+                        at: ctx.now,
+                        actor: actor.clone(),
+                        incident_id: Some(id),
+                        unit_id: None,
+                        kind,
+                    }
+                    .committed(precinct_domain::ids::EventId(event_id));
+                    ctx.push_event(event);
+                }
+                IntakeOutcome {
+                    incident: new_incident(id, intake, ctx.now, duplicate.map(|d| d.0)),
+                    created: true,
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+type BoxedQuery<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<T>> + Send + 'a>>;
+
+enum WriteResult {
+    Done,
+    EventId(i64),
+    Loaded(Incident),
 }

@@ -74,7 +74,9 @@ CREATE TABLE incidents (
     merged_into BIGINT REFERENCES incidents(id)
 );
 CREATE UNIQUE INDEX incidents_external_id ON incidents (source, external_id) WHERE external_id IS NOT NULL;
-CREATE INDEX incidents_primary_reports ON incidents (family, cell, reported_at) INCLUDE (lat, lon, category)
+-- Duplicate candidates: the nine cells around a point are the seek keys
+-- (cell first), and the index covers every column the search reads.
+CREATE INDEX incidents_primary_reports ON incidents (cell, family, reported_at) INCLUDE (lat, lon, category)
     WHERE merged_into IS NULL AND duplicate_of IS NULL;
 CREATE INDEX incidents_merged_into ON incidents (merged_into) WHERE merged_into IS NOT NULL;
 CREATE TABLE assignments (

@@ -22,8 +22,9 @@ use deadpool_postgres::{Object, Pool};
 use precinct_domain::Timestamp;
 use precinct_domain::event::{Actor, Event, EventKind, NewEvent};
 use precinct_domain::ids::{EventId, IncidentId, UnitId};
+use precinct_domain::incident::Intake;
 use precinct_storage::rows::{event_data, ms};
-use precinct_storage::{Clock, StoreError, StoreResult};
+use precinct_storage::{Clock, IntakeOutcome, StoreError, StoreResult};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -38,8 +39,19 @@ const MAX_BATCH: usize = 1024;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
-pub(crate) type Job =
+pub(crate) type Work =
     Box<dyn for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, (bool, Completion)> + Send>;
+
+/// A queued write. Intakes are a variant of their own so the writer can take
+/// a run of them together (see `ops::intake_run`).
+pub(crate) enum Job {
+    Work(Work),
+    Intake {
+        intake: Intake,
+        actor: Actor,
+        reply: oneshot::Sender<StoreResult<IntakeOutcome>>,
+    },
+}
 
 /// What a job may touch: the writer's connection (inside the batch's
 /// transaction), the batch's time, and the events it emits.
@@ -50,6 +62,11 @@ pub(crate) struct WriteCtx {
 }
 
 impl WriteCtx {
+    /// Records an event already written in the current transaction.
+    pub fn push_event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
     /// Writes an event in the current transaction; it is published after commit.
     pub async fn emit(
         &mut self,
@@ -102,7 +119,7 @@ where
     T: Send + 'static,
     F: for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, StoreResult<T>> + Send + 'static,
 {
-    Box::new(move |ctx| {
+    Job::Work(Box::new(move |ctx| {
         Box::pin(async move {
             let result = work(ctx).await;
             let ok = result.is_ok();
@@ -114,7 +131,7 @@ where
             });
             (ok, completion)
         })
-    })
+    }))
 }
 
 /// Runs until every sender is dropped, finishing the queue first.
@@ -175,15 +192,62 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
     // transaction is rolled back instead.
     let isolate = batch.len() > 1;
     let mut lone_job_failed = false;
-    let mut completions = Vec::with_capacity(batch.len());
+    let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
     let mut committed = Vec::new();
-    for job in batch {
+    let mut jobs = batch.into_iter().peekable();
+    while let Some(job) = jobs.next() {
+        let work = match job {
+            Job::Work(work) => work,
+            Job::Intake {
+                intake,
+                actor,
+                reply,
+            } => {
+                // Take this intake and every intake right after it together.
+                let mut run = vec![(intake, actor)];
+                let mut replies = vec![reply];
+                while let Some(Job::Intake { .. }) = jobs.peek() {
+                    if let Some(Job::Intake {
+                        intake,
+                        actor,
+                        reply,
+                    }) = jobs.next()
+                    {
+                        run.push((intake, actor));
+                        replies.push(reply);
+                    }
+                }
+                ctx.events.clear();
+                match crate::ops::intake_run(ctx, run).await {
+                    Ok(outcomes) => {
+                        committed.append(&mut ctx.events);
+                        for (outcome, reply) in outcomes.into_iter().zip(replies) {
+                            completions.push(Box::new(move |error| {
+                                let _ = reply.send(match error {
+                                    None => Ok(outcome),
+                                    Some(e) => Err(e),
+                                });
+                            }));
+                        }
+                    }
+                    Err(error) => {
+                        for reply in replies {
+                            let _ = reply.send(Err(error.clone()));
+                        }
+                        // Later jobs are dropped: their callers get an error.
+                        fail(ctx, completions, error).await;
+                        return;
+                    }
+                }
+                continue;
+            }
+        };
         if isolate && let Err(e) = ctx.client.batch_execute("SAVEPOINT job").await {
             fail(ctx, completions, store_error(e)).await;
             return;
         }
         ctx.events.clear();
-        let (ok, completion) = job(ctx).await;
+        let (ok, completion) = work(ctx).await;
         completions.push(completion);
         let finish = if !isolate {
             lone_job_failed = !ok;

@@ -30,6 +30,7 @@ macro_rules! store_suite {
             near_duplicate_is_linked_then_merged,
             distant_or_late_report_is_not_linked,
             a_burst_of_reports_links_to_the_first,
+            concurrent_reports_are_decided_as_if_one_by_one,
             dispatch_arrival_and_close,
             dispatch_race_has_one_winner,
             dispatch_is_all_or_nothing,
@@ -363,6 +364,79 @@ pub async fn a_burst_of_reports_links_to_the_first(store: SharedStore) {
             report.incident.duplicate_of,
             Some(first.id),
             "report {n} links to the first report"
+        );
+    }
+}
+
+/// Reports arriving together (and so, in batching backends, decided in one
+/// batch) follow the same rules as reports arriving one by one.
+pub async fn concurrent_reports_are_decided_as_if_one_by_one(store: SharedStore) {
+    seeded(&store).await;
+    let mut tasks = Vec::new();
+    for n in 0..10 {
+        let first = store.clone();
+        // The same 110 instruction, sent ten times at once.
+        tasks.push(tokio::spawn(async move {
+            first
+                .intake(
+                    intake(Some("110-SAME"), Category::Theft, point(0.0, 0.0), 0),
+                    dispatcher(),
+                )
+                .await
+                .map(|o| (true, n, o))
+        }));
+        let second = store.clone();
+        // Ten phone calls about one fire, a few metres apart.
+        tasks.push(tokio::spawn(async move {
+            let mut call = intake(None, Category::Fire, point(500.0 + f64::from(n), 500.0), 1);
+            call.source = IntakeSource::Phone;
+            second
+                .intake(call, dispatcher())
+                .await
+                .map(|o| (false, n, o))
+        }));
+    }
+    let (mut same, mut fire) = (Vec::new(), Vec::new());
+    for task in tasks {
+        let (is_same, _, outcome) = task.await.unwrap().unwrap();
+        if is_same {
+            same.push(outcome)
+        } else {
+            fire.push(outcome)
+        }
+    }
+    assert_eq!(
+        same.iter().filter(|o| o.created).count(),
+        1,
+        "one instruction, one incident"
+    );
+    assert!(
+        same.iter().all(|o| o.incident.id == same[0].incident.id),
+        "every answer names that incident"
+    );
+    assert!(fire.iter().all(|o| o.created));
+    let primaries: Vec<_> = fire
+        .iter()
+        .filter(|o| o.incident.duplicate_of.is_none())
+        .map(|o| o.incident.id)
+        .collect();
+    assert_eq!(primaries.len(), 1, "one primary report: {primaries:?}");
+    assert!(
+        fire.iter()
+            .filter(|o| o.incident.duplicate_of.is_some())
+            .all(|o| o.incident.duplicate_of == Some(primaries[0])),
+        "the other nine link to it"
+    );
+    let all = store
+        .list_incidents(IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 11);
+    for outcome in same.iter().chain(&fire) {
+        let stored = all.iter().find(|i| i.id == outcome.incident.id).unwrap();
+        assert_eq!(
+            stored, &outcome.incident,
+            "what intake answered is what was stored"
         );
     }
 }
