@@ -368,7 +368,7 @@ impl Store for PgStore {
     async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome> {
         let (reply, answer) = oneshot::channel();
         self.send(writer::Job::Intake {
-            intake,
+            intake: Box::new(intake),
             actor,
             reply,
         })?;

@@ -513,111 +513,133 @@ enum Decision {
     },
 }
 
+const NEW_IDS_SQL: &str =
+    "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, $1::BIGINT)";
+const NEW_EVENT_IDS_SQL: &str =
+    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::BIGINT)";
+const EXISTING_SQL: &str = "SELECT i.source, i.external_id, i.id FROM incidents i \
+     JOIN UNNEST($1::TEXT[], $2::TEXT[]) AS k(source, external_id) \
+     ON i.source = k.source AND i.external_id = k.external_id";
+const INSERT_INCIDENTS_SQL: &str = "INSERT INTO incidents (id, source, external_id, category, family, priority, \
+     lat, lon, cell, zone_id, community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at, \
+     duplicate_of, status, received_at) SELECT u.*, 'received', $19 FROM UNNEST($1::BIGINT[], $2::TEXT[], \
+     $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], $7::FLOAT8[], $8::FLOAT8[], $9::BIGINT[], $10::BIGINT[], \
+     $11::BIGINT[], $12::BIGINT[], $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::BIGINT[], \
+     $18::BIGINT[]) AS u";
+const INSERT_EVENTS_SQL: &str = "INSERT INTO events (id, actor_user_id, actor_name, incident_id, kind, data, at) \
+     SELECT u.*, $7 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[]) AS u";
+
 /// Takes in a run of reports together, with the same rules as one-by-one
-/// intake. Every read goes out in one pipelined round: the new ids, each
-/// report's external-id lookup and its duplicate candidates. Then the reports
-/// are decided in memory, in arrival order, so a later report sees the
-/// earlier ones of the same run. Every write goes out in a second round.
-/// One writer connection thus pays two round trips per batch, not several
-/// per report. Any database error fails the whole run (and its batch).
+/// intake, in a fixed number of statements whatever the run's length.
+///
+/// Round one (pipelined reads): ids for the new incidents and their events,
+/// every external-id lookup in one query, and every report's duplicate
+/// candidates in one query (probed per report, cell and window; the domain's
+/// rule then picks exactly among them).
+/// Then the reports are decided in memory, in arrival order, so a later
+/// report sees the earlier ones of the same run. Round two (pipelined
+/// writes): all incidents in one multi-row insert, all events in another.
+/// Ids are taken under the writers' lock, so they still follow commit
+/// order; ids left unused only leave gaps. Any database error fails the
+/// whole run (and its batch).
 pub(crate) async fn intake_run(
     ctx: &mut WriteCtx,
     run: Vec<(Intake, Actor)>,
 ) -> StoreResult<Vec<IntakeOutcome>> {
     let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
+    // One probe key per report and nearby cell: (cell, family, window).
+    // LATERAL with OFFSET 0 keeps PostgreSQL from turning the probes into a
+    // hash join over the whole table: each key is one index range scan.
     let candidate_sql = format!(
-        "SELECT {CANDIDATE_COLUMNS} FROM incidents WHERE family = $1 AND cell = ANY($4) \
-         AND reported_at BETWEEN $2 AND $3 AND merged_into IS NULL AND duplicate_of IS NULL"
+        "SELECT DISTINCT c.* FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
+         AS k(cell, family, from_ms, to_ms), LATERAL (SELECT {CANDIDATE_COLUMNS} FROM incidents \
+         WHERE cell = k.cell AND family = k.family AND reported_at BETWEEN k.from_ms AND k.to_ms \
+         AND merged_into IS NULL AND duplicate_of IS NULL OFFSET 0) AS c"
     );
     let client = &ctx.client;
-    let ids_sql = "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, $1::BIGINT)";
-    let statements = tokio::try_join!(
-        client.prepare_cached(ids_sql),
-        client.prepare_cached("SELECT id FROM incidents WHERE source = $1 AND external_id = $2"),
-        client.prepare_cached(&candidate_sql),
+    let count = run.len() as i64;
+    let event_count = 2 * count;
+    let (keyed_sources, keyed_ids): (Vec<&str>, Vec<&str>) = run
+        .iter()
+        .filter_map(|(i, _)| i.external_id.as_deref().map(|e| (i.source.as_str(), e)))
+        .unzip();
+    let (mut probe_cells, mut probe_families) = (Vec::new(), Vec::new());
+    let (mut probe_from, mut probe_to) = (Vec::new(), Vec::new());
+    for (intake, _) in &run {
+        let (from, to) = (
+            ms(intake.reported_at - window),
+            ms(intake.reported_at + window),
+        );
+        for cell in duplicate_search_cells(intake.location) {
+            probe_cells.push(cell);
+            probe_families.push(intake.category.family().as_str());
+            probe_from.push(from);
+            probe_to.push(to);
+        }
+    }
+
+    let (new_ids, event_ids, existing_rows, candidate_rows) = tokio::try_join!(
+        async {
+            let statement = client.prepare_cached(NEW_IDS_SQL).await?;
+            client.query(&statement, &[&count]).await
+        },
+        async {
+            let statement = client.prepare_cached(NEW_EVENT_IDS_SQL).await?;
+            client.query(&statement, &[&event_count]).await
+        },
+        async {
+            if keyed_ids.is_empty() {
+                Ok(Vec::new())
+            } else {
+                let statement = client.prepare_cached(EXISTING_SQL).await?;
+                client
+                    .query(&statement, &[&keyed_sources, &keyed_ids])
+                    .await
+            }
+        },
+        async {
+            let statement = client.prepare_cached(&candidate_sql).await?;
+            client
+                .query(
+                    &statement,
+                    &[&probe_cells, &probe_families, &probe_from, &probe_to],
+                )
+                .await
+        },
     )
     .map_err(store_error)?;
-    let (ids_statement, external_statement, candidate_statement) = statements;
-
-    // Round one: reads.
-    let count = run.len() as i64;
-    let cells: Vec<[i64; 9]> = run
+    let new_ids: Vec<i64> = new_ids.iter().map(|r| r.get(0)).collect();
+    let mut event_ids = event_ids.iter().map(|r| r.get::<_, i64>(0));
+    let existing: Vec<(String, String, i64)> = existing_rows
         .iter()
-        .map(|(i, _)| duplicate_search_cells(i.location))
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    let windows: Vec<(i64, i64)> = run
-        .iter()
-        .map(|(i, _)| (ms(i.reported_at - window), ms(i.reported_at + window)))
-        .collect();
-    let families: Vec<&str> = run
-        .iter()
-        .map(|(i, _)| i.category.family().as_str())
-        .collect();
-    let sources: Vec<&str> = run.iter().map(|(i, _)| i.source.as_str()).collect();
-    type Read<'a> = BoxedQuery<'a, Vec<tokio_postgres::Row>>;
-    let mut reads: Vec<Read<'_>> = Vec::with_capacity(run.len() * 2 + 1);
-    let ids_statement = &ids_statement;
-    reads.push(Box::pin(async move {
-        client
-            .query(ids_statement, &[&count])
-            .await
-            .map_err(store_error)
-    }));
-    for (k, (intake, _)) in run.iter().enumerate() {
-        if let Some(external_id) = &intake.external_id {
-            let (statement, source) = (&external_statement, sources[k]);
-            reads.push(Box::pin(async move {
-                client
-                    .query(statement, &[&source, external_id])
-                    .await
-                    .map_err(store_error)
-            }));
-        }
-        let (statement, family, (from, to), cells) =
-            (&candidate_statement, families[k], windows[k], &cells[k][..]);
-        reads.push(Box::pin(async move {
-            client
-                .query(statement, &[&family, &from, &to, &cells])
-                .await
-                .map_err(store_error)
-        }));
-    }
-    let mut results = futures_util::future::try_join_all(reads).await?.into_iter();
-    let new_ids: Vec<i64> = results
-        .next()
-        .unwrap_or_default()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let mut candidates = map_rows(&candidate_rows, candidate_from_row)?;
 
     // Decisions, in arrival order.
     let mut decisions = Vec::with_capacity(run.len());
-    let mut primaries_in_run: Vec<DuplicateCandidate> = Vec::new();
     for (k, (intake, _)) in run.iter().enumerate() {
-        let existing = match &intake.external_id {
-            Some(_) => results
-                .next()
-                .unwrap_or_default()
-                .first()
-                .map(|row| IncidentId(row.get(0))),
-            None => None,
-        };
-        let mut candidates = map_rows(&results.next().unwrap_or_default(), candidate_from_row)?;
+        let stored = intake.external_id.as_ref().and_then(|external_id| {
+            existing
+                .iter()
+                .find(|(s, e, _)| s == intake.source.as_str() && e == external_id)
+                .map(|x| x.2)
+        });
         let earlier = run[..k].iter().position(|(other, _)| {
             intake.external_id.is_some()
                 && other.source == intake.source
                 && other.external_id == intake.external_id
         });
-        let decision = match (existing, earlier) {
-            (Some(id), _) => Decision::Existing(id),
+        let decision = match (stored, earlier) {
+            (Some(id), _) => Decision::Existing(IncidentId(id)),
             (None, Some(j)) => Decision::SameAsEarlier(j),
             (None, None) => {
-                candidates.extend(primaries_in_run.iter().cloned());
                 let duplicate = likely_duplicate(intake, &candidates)
                     .map(|d| (d.id, d.location.distance_m(intake.location)));
                 let id = IncidentId(new_ids[k]);
                 if duplicate.is_none() {
-                    primaries_in_run.push(DuplicateCandidate {
+                    // A new primary report: later reports in this run may link to it.
+                    candidates.push(DuplicateCandidate {
                         id,
                         category: intake.category,
                         location: intake.location,
@@ -630,39 +652,15 @@ pub(crate) async fn intake_run(
         decisions.push(decision);
     }
 
-    // Round two: writes (and reads of already-stored instructions), in order.
-    let insert_incident = client
-        .prepare_cached(
-            "INSERT INTO incidents (id, source, external_id, category, family, priority, status, lat, lon, cell, \
-             zone_id, community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at, \
-             received_at, duplicate_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17, $18, $19, $20)",
-        )
-        .await
-        .map_err(store_error)?;
-    let insert_event = client
-        .prepare_cached(
-            "INSERT INTO events (at, actor_user_id, actor_name, incident_id, unit_id, kind, data) \
-             VALUES ($1, $2, $3, $4, NULL, $5, $6) RETURNING id",
-        )
-        .await
-        .map_err(store_error)?;
-    let now = ms(ctx.now);
-    let received = IncidentStatus::Received.as_str();
-    // Owned values the pipelined statements borrow.
-    struct Row {
-        priority: i64,
-        cell: i64,
-        phone: Option<String>,
-        events: Vec<(EventKind, String, Option<i64>, IncidentId)>,
-    }
-    let mut prepared: Vec<Option<Row>> = Vec::with_capacity(run.len());
+    // Round two: the rows to write, column by column, and the events in order.
+    let mut rows = IncidentColumns::default();
+    let mut events: Vec<Event> = Vec::new();
     for ((intake, actor), decision) in run.iter().zip(&decisions) {
         let Decision::New { id, duplicate } = decision else {
-            prepared.push(None);
             continue;
         };
-        let mut events = vec![EventKind::IncidentReceived {
+        rows.push(*id, intake, duplicate.map(|d| d.0));
+        let mut kinds = vec![EventKind::IncidentReceived {
             source: intake.source,
             external_id: intake.external_id.clone(),
             category: intake.category,
@@ -672,140 +670,178 @@ pub(crate) async fn intake_run(
             summary: intake.summary.clone(),
         }];
         if let Some((duplicate_of, distance_m)) = duplicate {
-            events.push(EventKind::DuplicateLinked {
+            kinds.push(EventKind::DuplicateLinked {
                 duplicate_of: *duplicate_of,
                 distance_m: distance_m.round(),
             });
         }
-        let events = events
-            .into_iter()
-            .map(|kind| {
-                let data = precinct_storage::rows::event_data(&kind)?;
-                Ok((kind, data, actor.user_id.map(|u| u.0), *id))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        prepared.push(Some(Row {
-            priority: i64::from(intake.priority.get()),
-            cell: cell_key(intake.location),
-            phone: intake.caller.phone.as_ref().map(|p| p.as_str().to_owned()),
-            events,
-        }));
-    }
-    let mut writes: Vec<BoxedQuery<'_, WriteResult>> = Vec::new();
-    for (k, ((intake, actor), decision)) in run.iter().zip(&decisions).enumerate() {
-        match decision {
-            Decision::Existing(id) => {
-                let id = *id;
-                writes.push(Box::pin(async move {
-                    load_incident(client, id).await.map(WriteResult::Loaded)
-                }));
-            }
-            Decision::SameAsEarlier(_) => {}
-            Decision::New { id, duplicate } => {
-                let row = prepared[k].as_ref().expect("prepared for new incidents");
-                let (insert_incident, duplicate_of) = (&insert_incident, duplicate.map(|d| d.0.0));
-                let id = id.0;
-                writes.push(Box::pin(async move {
-                    client
-                        .execute(
-                            insert_incident,
-                            &[
-                                &id,
-                                &intake.source.as_str(),
-                                &intake.external_id,
-                                &intake.category.as_str(),
-                                &intake.category.family().as_str(),
-                                &row.priority,
-                                &received,
-                                &intake.location.lat(),
-                                &intake.location.lon(),
-                                &row.cell,
-                                &intake.resolution.zone_id.map(|z| z.0),
-                                &intake.resolution.community_id.map(|c| c.0),
-                                &intake.resolution.grid_cell_id.map(|g| g.0),
-                                &intake.address,
-                                &intake.caller.name,
-                                &row.phone,
-                                &intake.summary,
-                                &ms(intake.reported_at),
-                                &now,
-                                &duplicate_of,
-                            ],
-                        )
-                        .await
-                        .map(|_| WriteResult::Done)
-                        .map_err(store_error)
-                }));
-                for (kind, data, user_id, incident) in &row.events {
-                    let insert_event = &insert_event;
-                    let name = kind.name();
-                    let incident_id = incident.0;
-                    writes.push(Box::pin(async move {
-                        let rows = client
-                            .query(
-                                insert_event,
-                                &[&now, user_id, &actor.name, &incident_id, &name, data],
-                            )
-                            .await
-                            .map_err(store_error)?;
-                        Ok(WriteResult::EventId(rows[0].get(0)))
-                    }));
-                }
-            }
+        for kind in kinds {
+            let event_id = event_ids
+                .next()
+                .ok_or_else(|| StoreError::Other("intake run: too few event ids".into()))?;
+            let new_event = precinct_domain::event::NewEvent {
+                at: ctx.now,
+                actor: actor.clone(),
+                incident_id: Some(*id),
+                unit_id: None,
+                kind,
+            };
+            events.push(new_event.committed(precinct_domain::ids::EventId(event_id)));
         }
     }
-    let mut written = futures_util::future::try_join_all(writes)
-        .await?
-        .into_iter();
+    if !events.is_empty() {
+        let event_columns = EventColumns::of(&events)?;
+        let now = ms(ctx.now);
+        tokio::try_join!(
+            async {
+                let statement = client.prepare_cached(INSERT_INCIDENTS_SQL).await?;
+                client.execute(&statement, &rows.params(&now)).await
+            },
+            async {
+                let statement = client.prepare_cached(INSERT_EVENTS_SQL).await?;
+                client
+                    .execute(&statement, &event_columns.params(&now))
+                    .await
+            },
+        )
+        .map_err(store_error)?;
+    }
 
-    // Outcomes, and the events to publish, in order.
+    // Outcomes, in order; already-stored instructions are read back.
     let mut outcomes: Vec<IntakeOutcome> = Vec::with_capacity(run.len());
-    for (k, ((intake, actor), decision)) in run.into_iter().zip(decisions).enumerate() {
+    for ((intake, _), decision) in run.into_iter().zip(decisions) {
         let outcome = match decision {
-            Decision::Existing(_) => match written.next() {
-                Some(WriteResult::Loaded(incident)) => IntakeOutcome {
-                    incident,
-                    created: false,
-                },
-                _ => return Err(StoreError::Other("intake run: missing load".into())),
+            Decision::Existing(id) => IntakeOutcome {
+                incident: load_incident(&ctx.client, id).await?,
+                created: false,
             },
             Decision::SameAsEarlier(j) => IntakeOutcome {
                 incident: outcomes[j].incident.clone(),
                 created: false,
             },
-            Decision::New { id, duplicate } => {
-                let _ = written.next(); // the incident row
-                let row = prepared[k].take().expect("prepared for new incidents");
-                for (kind, _, _, _) in row.events {
-                    let Some(WriteResult::EventId(event_id)) = written.next() else {
-                        return Err(StoreError::Other("intake run: missing event id".into()));
-                    };
-                    let event = precinct_domain::event::NewEvent {
-                        at: ctx.now,
-                        actor: actor.clone(),
-                        incident_id: Some(id),
-                        unit_id: None,
-                        kind,
-                    }
-                    .committed(precinct_domain::ids::EventId(event_id));
-                    ctx.push_event(event);
-                }
-                IntakeOutcome {
-                    incident: new_incident(id, intake, ctx.now, duplicate.map(|d| d.0)),
-                    created: true,
-                }
-            }
+            Decision::New { id, duplicate } => IntakeOutcome {
+                incident: new_incident(id, intake, ctx.now, duplicate.map(|d| d.0)),
+                created: true,
+            },
         };
         outcomes.push(outcome);
+    }
+    for event in events {
+        ctx.push_event(event);
     }
     Ok(outcomes)
 }
 
-type BoxedQuery<'a, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<T>> + Send + 'a>>;
+/// New incidents as one array per column, for a multi-row insert.
+#[derive(Default)]
+struct IncidentColumns {
+    id: Vec<i64>,
+    source: Vec<&'static str>,
+    external_id: Vec<Option<String>>,
+    category: Vec<&'static str>,
+    family: Vec<&'static str>,
+    priority: Vec<i64>,
+    lat: Vec<f64>,
+    lon: Vec<f64>,
+    cell: Vec<i64>,
+    zone_id: Vec<Option<i64>>,
+    community_id: Vec<Option<i64>>,
+    grid_cell_id: Vec<Option<i64>>,
+    address: Vec<String>,
+    caller_name: Vec<Option<String>>,
+    caller_phone: Vec<Option<String>>,
+    summary: Vec<String>,
+    reported_at: Vec<i64>,
+    duplicate_of: Vec<Option<i64>>,
+}
 
-enum WriteResult {
-    Done,
-    EventId(i64),
-    Loaded(Incident),
+impl IncidentColumns {
+    fn push(&mut self, id: IncidentId, intake: &Intake, duplicate_of: Option<IncidentId>) {
+        self.id.push(id.0);
+        self.source.push(intake.source.as_str());
+        self.external_id.push(intake.external_id.clone());
+        self.category.push(intake.category.as_str());
+        self.family.push(intake.category.family().as_str());
+        self.priority.push(i64::from(intake.priority.get()));
+        self.lat.push(intake.location.lat());
+        self.lon.push(intake.location.lon());
+        self.cell.push(cell_key(intake.location));
+        self.zone_id.push(intake.resolution.zone_id.map(|z| z.0));
+        self.community_id
+            .push(intake.resolution.community_id.map(|c| c.0));
+        self.grid_cell_id
+            .push(intake.resolution.grid_cell_id.map(|g| g.0));
+        self.address.push(intake.address.clone());
+        self.caller_name.push(intake.caller.name.clone());
+        self.caller_phone
+            .push(intake.caller.phone.as_ref().map(|p| p.as_str().to_owned()));
+        self.summary.push(intake.summary.clone());
+        self.reported_at.push(ms(intake.reported_at));
+        self.duplicate_of.push(duplicate_of.map(|d| d.0));
+    }
+
+    fn params<'a>(&'a self, received_at: &'a i64) -> [&'a (dyn ToSql + Sync); 19] {
+        [
+            &self.id,
+            &self.source,
+            &self.external_id,
+            &self.category,
+            &self.family,
+            &self.priority,
+            &self.lat,
+            &self.lon,
+            &self.cell,
+            &self.zone_id,
+            &self.community_id,
+            &self.grid_cell_id,
+            &self.address,
+            &self.caller_name,
+            &self.caller_phone,
+            &self.summary,
+            &self.reported_at,
+            &self.duplicate_of,
+            received_at,
+        ]
+    }
+}
+
+/// Events as one array per column, for a multi-row insert.
+struct EventColumns {
+    id: Vec<i64>,
+    actor_user_id: Vec<Option<i64>>,
+    actor_name: Vec<String>,
+    incident_id: Vec<Option<i64>>,
+    kind: Vec<&'static str>,
+    data: Vec<String>,
+}
+
+impl EventColumns {
+    fn of(events: &[Event]) -> StoreResult<EventColumns> {
+        Ok(EventColumns {
+            id: events.iter().map(|e| e.id.0).collect(),
+            actor_user_id: events
+                .iter()
+                .map(|e| e.actor.user_id.map(|u| u.0))
+                .collect(),
+            actor_name: events.iter().map(|e| e.actor.name.clone()).collect(),
+            incident_id: events.iter().map(|e| e.incident_id.map(|i| i.0)).collect(),
+            kind: events.iter().map(|e| e.kind.name()).collect(),
+            data: events
+                .iter()
+                .map(|e| precinct_storage::rows::event_data(&e.kind))
+                .collect::<StoreResult<_>>()?,
+        })
+    }
+
+    fn params<'a>(&'a self, at: &'a i64) -> [&'a (dyn ToSql + Sync); 7] {
+        [
+            &self.id,
+            &self.actor_user_id,
+            &self.actor_name,
+            &self.incident_id,
+            &self.kind,
+            &self.data,
+            at,
+        ]
+    }
 }

@@ -47,7 +47,7 @@ pub(crate) type Work =
 pub(crate) enum Job {
     Work(Work),
     Intake {
-        intake: Intake,
+        intake: Box<Intake>,
         actor: Actor,
         reply: oneshot::Sender<StoreResult<IntakeOutcome>>,
     },
@@ -204,7 +204,7 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
                 reply,
             } => {
                 // Take this intake and every intake right after it together.
-                let mut run = vec![(intake, actor)];
+                let mut run = vec![(*intake, actor)];
                 let mut replies = vec![reply];
                 while let Some(Job::Intake { .. }) = jobs.peek() {
                     if let Some(Job::Intake {
@@ -213,7 +213,7 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
                         reply,
                     }) = jobs.next()
                     {
-                        run.push((intake, actor));
+                        run.push((*intake, actor));
                         replies.push(reply);
                     }
                 }
