@@ -28,6 +28,7 @@ use precinct_domain::ids::{EventId, IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
+use precinct_storage::apply;
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
     audit_from_row, event_from_row, ms, unit_from_row, user_from_row,
@@ -249,8 +250,10 @@ impl Store for PgStore {
         to: UnitStatus,
         actor: Actor,
     ) -> StoreResult<Unit> {
-        self.write(move |ctx| Box::pin(ops::update_unit_status(ctx, id, to, actor)))
-            .await
+        self.write(move |ctx| {
+            Box::pin(async move { apply::update_unit_status(ctx, id, to, &actor).await })
+        })
+        .await
     }
 
     async fn report_unit_position(
@@ -259,8 +262,10 @@ impl Store for PgStore {
         position: Coordinates,
         actor: Actor,
     ) -> StoreResult<Unit> {
-        self.write(move |ctx| Box::pin(ops::report_unit_position(ctx, id, position, actor)))
-            .await
+        self.write(move |ctx| {
+            Box::pin(async move { apply::report_unit_position(ctx, id, position, &actor).await })
+        })
+        .await
     }
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
@@ -409,12 +414,14 @@ impl Store for PgStore {
         units: Vec<UnitId>,
         actor: Actor,
     ) -> StoreResult<Incident> {
-        self.write(move |ctx| Box::pin(ops::dispatch(ctx, id, units, actor)))
-            .await
+        self.write(move |ctx| {
+            Box::pin(async move { apply::dispatch(ctx, id, units, &actor).await })
+        })
+        .await
     }
 
     async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
-        self.write(move |ctx| Box::pin(ops::add_note(ctx, id, text, actor)))
+        self.write(move |ctx| Box::pin(async move { apply::add_note(ctx, id, text, &actor).await }))
             .await
     }
 
@@ -425,8 +432,12 @@ impl Store for PgStore {
         remark: Option<String>,
         actor: Actor,
     ) -> StoreResult<Incident> {
-        self.write(move |ctx| Box::pin(ops::close_incident(ctx, id, disposition, remark, actor)))
-            .await
+        self.write(move |ctx| {
+            Box::pin(
+                async move { apply::close_incident(ctx, id, disposition, remark, &actor).await },
+            )
+        })
+        .await
     }
 
     async fn merge_incidents(
@@ -435,8 +446,10 @@ impl Store for PgStore {
         into: IncidentId,
         actor: Actor,
     ) -> StoreResult<Incident> {
-        self.write(move |ctx| Box::pin(ops::merge_incidents(ctx, duplicate, into, actor)))
-            .await
+        self.write(move |ctx| {
+            Box::pin(async move { apply::merge_incidents(ctx, duplicate, into, &actor).await })
+        })
+        .await
     }
 
     async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {

@@ -11,11 +11,12 @@ use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
     DUPLICATE_WINDOW_MINUTES, Disposition, DuplicateCandidate, Incident, IncidentStatus, Intake,
-    check_merge, checked_text, likely_duplicate,
+    likely_duplicate,
 };
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
-use precinct_domain::{Coordinates, DomainError, Timestamp};
+use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
+use precinct_storage::apply::{Arrival, WriteTx};
 use precinct_storage::rows::{
     ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, assignment_from_row,
     candidate_from_row, capabilities_text, duplicate_search_cells, incident_from_row, ms,
@@ -127,341 +128,180 @@ pub(crate) async fn create_units(
     Ok(created)
 }
 
-async fn set_unit_status(
-    ctx: &mut WriteCtx,
-    unit: &Unit,
-    to: UnitStatus,
-    incident: Option<IncidentId>,
-    actor: &Actor,
-) -> StoreResult<()> {
-    execute(
-        &ctx.client,
-        "UPDATE units SET status = $1, incident_id = $2 WHERE id = $3",
-        &[&to.as_str(), &incident.map(|i| i.0), &unit.id.0],
-    )
-    .await?;
-    let event_incident = incident.or(unit.incident_id);
-    ctx.emit(
-        actor,
-        event_incident,
-        Some(unit.id),
-        EventKind::UnitStatusChanged {
-            from: unit.status,
-            to,
-        },
-    )
-    .await?;
-    Ok(())
-}
+/// PostgreSQL's primitives for the shared write rules (`precinct_storage::apply`).
+impl WriteTx for WriteCtx {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
 
-async fn set_incident_status(
-    ctx: &mut WriteCtx,
-    incident: &Incident,
-    to: IncidentStatus,
-    actor: &Actor,
-) -> StoreResult<()> {
-    incident.status.transition(to)?;
-    let column = match to {
-        IncidentStatus::Dispatched => "dispatched_at",
-        IncidentStatus::OnScene => "first_on_scene_at",
-        IncidentStatus::Closed => "closed_at",
-        IncidentStatus::Received => unreachable!("no transition leads back to received"),
-    };
-    execute(
-        &ctx.client,
-        &format!(
-            "UPDATE incidents SET status = $1, {column} = COALESCE({column}, $2) WHERE id = $3"
-        ),
-        &[&to.as_str(), &ms(ctx.now), &incident.id.0],
-    )
-    .await?;
-    if to != IncidentStatus::Closed {
-        ctx.emit(
-            actor,
-            Some(incident.id),
-            None,
-            EventKind::IncidentStatusChanged {
-                from: incident.status,
-                to,
-            },
-        )
-        .await?;
+    async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {
+        load_unit(&self.client, id).await
     }
-    Ok(())
-}
 
-pub(crate) async fn dispatch(
-    ctx: &mut WriteCtx,
-    id: IncidentId,
-    unit_ids: Vec<UnitId>,
-    actor: Actor,
-) -> StoreResult<Incident> {
-    if unit_ids.is_empty() {
-        return Err(DomainError::invalid("unit_ids", "name at least one unit").into());
+    async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident> {
+        load_incident(&self.client, id).await
     }
-    let mut seen = unit_ids.clone();
-    seen.sort();
-    seen.dedup();
-    if seen.len() != unit_ids.len() {
-        return Err(DomainError::invalid("unit_ids", "a unit is named twice").into());
-    }
-    let incident = load_incident(&ctx.client, id).await?;
-    if !incident.status.is_open() {
-        return Err(DomainError::IncidentClosed { incident: id.0 }.into());
-    }
-    let mut units = Vec::with_capacity(unit_ids.len());
-    for &unit in &unit_ids {
-        units.push(load_unit(&ctx.client, unit).await?);
-    }
-    if let Some(busy) = units
-        .iter()
-        .find(|u| !u.status.can_be_dispatched() || u.incident_id.is_some())
-    {
-        return Err(DomainError::UnitUnavailable {
-            unit: busy.id.0,
-            status: busy.status.as_str(),
-        }
-        .into());
-    }
-    ctx.emit(
-        &actor,
-        Some(id),
-        None,
-        EventKind::UnitsDispatched {
-            unit_ids: unit_ids.clone(),
-        },
-    )
-    .await?;
-    for unit in &units {
+
+    async fn set_unit_status(
+        &mut self,
+        id: UnitId,
+        status: UnitStatus,
+        incident: Option<IncidentId>,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE units SET status = $1, incident_id = $2 WHERE id = $3";
         execute(
-            &ctx.client,
-            "INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES ($1, $2, $3, $4)",
-            &[&id.0, &unit.id.0, &unit.kind.is_police(), &ms(ctx.now)],
+            &self.client,
+            sql,
+            &[&status.as_str(), &incident.map(|i| i.0), &id.0],
         )
-        .await?;
-        set_unit_status(ctx, unit, UnitStatus::Dispatched, Some(id), &actor).await?;
-    }
-    if incident.status == IncidentStatus::Received {
-        set_incident_status(ctx, &incident, IncidentStatus::Dispatched, &actor).await?;
-    }
-    load_incident(&ctx.client, id).await
-}
-
-pub(crate) async fn update_unit_status(
-    ctx: &mut WriteCtx,
-    id: UnitId,
-    to: UnitStatus,
-    actor: Actor,
-) -> StoreResult<Unit> {
-    let unit = load_unit(&ctx.client, id).await?;
-    unit.status.reported_change(to)?;
-    let releases = matches!(
-        to,
-        UnitStatus::OnPatrol | UnitStatus::AtPost | UnitStatus::OffDuty
-    );
-    let keeps_incident = if releases { None } else { unit.incident_id };
-    set_unit_status(ctx, &unit, to, keeps_incident, &actor).await?;
-    if let Some(incident_id) = unit.incident_id {
-        if to == UnitStatus::OnScene {
-            record_arrival(ctx, incident_id, &unit, &actor).await?;
-        }
-        if releases {
-            execute(
-                &ctx.client,
-                "UPDATE assignments SET released_at = $1 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL",
-                &[&ms(ctx.now), &incident_id.0, &unit.id.0],
-            )
-            .await?;
-        }
-    }
-    load_unit(&ctx.client, id).await
-}
-
-async fn record_arrival(
-    ctx: &mut WriteCtx,
-    incident_id: IncidentId,
-    unit: &Unit,
-    actor: &Actor,
-) -> StoreResult<()> {
-    let now = ms(ctx.now);
-    execute(
-        &ctx.client,
-        "UPDATE assignments SET arrived_at = COALESCE(arrived_at, $1) \
-         WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL",
-        &[&now, &incident_id.0, &unit.id.0],
-    )
-    .await?;
-    let column = if unit.kind.is_police() {
-        "first_police_on_scene_at"
-    } else {
-        "first_helper_on_scene_at"
-    };
-    execute(
-        &ctx.client,
-        &format!("UPDATE incidents SET {column} = COALESCE({column}, $1) WHERE id = $2"),
-        &[&now, &incident_id.0],
-    )
-    .await?;
-    let incident = load_incident(&ctx.client, incident_id).await?;
-    if incident.status == IncidentStatus::Dispatched {
-        set_incident_status(ctx, &incident, IncidentStatus::OnScene, actor).await?;
-    }
-    Ok(())
-}
-
-pub(crate) async fn report_unit_position(
-    ctx: &mut WriteCtx,
-    id: UnitId,
-    position: Coordinates,
-    actor: Actor,
-) -> StoreResult<Unit> {
-    let unit = load_unit(&ctx.client, id).await?;
-    execute(
-        &ctx.client,
-        "UPDATE units SET lat = $1, lon = $2, position_at = $3 WHERE id = $4",
-        &[&position.lat(), &position.lon(), &ms(ctx.now), &id.0],
-    )
-    .await?;
-    ctx.emit(
-        &actor,
-        unit.incident_id,
-        Some(id),
-        EventKind::UnitPositionReported { position },
-    )
-    .await?;
-    load_unit(&ctx.client, id).await
-}
-
-pub(crate) async fn add_note(
-    ctx: &mut WriteCtx,
-    id: IncidentId,
-    text: String,
-    actor: Actor,
-) -> StoreResult<Event> {
-    let text = checked_text("text", &text, 2000)?;
-    load_incident(&ctx.client, id).await?;
-    ctx.emit(&actor, Some(id), None, EventKind::NoteAdded { text })
         .await
-}
-
-async fn release_units(ctx: &mut WriteCtx, incident: &Incident, actor: &Actor) -> StoreResult<()> {
-    for assignment in incident
-        .assignments
-        .iter()
-        .filter(|a| a.released_at.is_none())
-    {
-        let unit = load_unit(&ctx.client, assignment.unit_id).await?;
-        if unit.incident_id == Some(incident.id) && unit.status.is_engaged() {
-            let to = unit.status.reported_change(UnitStatus::OnPatrol)?;
-            set_unit_status(ctx, &unit, to, None, actor).await?;
-        }
+        .map(drop)
     }
-    execute(
-        &ctx.client,
-        "UPDATE assignments SET released_at = $1 WHERE incident_id = $2 AND released_at IS NULL",
-        &[&ms(ctx.now), &incident.id.0],
-    )
-    .await?;
-    Ok(())
-}
 
-pub(crate) async fn close_incident(
-    ctx: &mut WriteCtx,
-    id: IncidentId,
-    disposition: Disposition,
-    remark: Option<String>,
-    actor: Actor,
-) -> StoreResult<Incident> {
-    let disposition = disposition.chosen_by_user()?;
-    let remark = remark
-        .map(|r| checked_text("remark", &r, 2000))
-        .transpose()?;
-    let incident = load_incident(&ctx.client, id).await?;
-    set_incident_status(ctx, &incident, IncidentStatus::Closed, &actor).await?;
-    execute(
-        &ctx.client,
-        "UPDATE incidents SET disposition = $1, closing_remark = $2 WHERE id = $3",
-        &[&disposition.as_str(), &remark, &id.0],
-    )
-    .await?;
-    ctx.emit(
-        &actor,
-        Some(id),
-        None,
-        EventKind::IncidentClosed {
-            disposition,
-            remark,
-        },
-    )
-    .await?;
-    release_units(ctx, &incident, &actor).await?;
-    load_incident(&ctx.client, id).await
-}
-
-pub(crate) async fn merge_incidents(
-    ctx: &mut WriteCtx,
-    duplicate_id: IncidentId,
-    into_id: IncidentId,
-    actor: Actor,
-) -> StoreResult<Incident> {
-    let duplicate = load_incident(&ctx.client, duplicate_id).await?;
-    let into = load_incident(&ctx.client, into_id).await?;
-    check_merge(&duplicate, &into)?;
-    ctx.emit(
-        &actor,
-        Some(into_id),
-        None,
-        EventKind::IncidentsMerged {
-            duplicate_id,
-            into_id,
-        },
-    )
-    .await?;
-    let moved: Vec<UnitId> = duplicate
-        .assignments
-        .iter()
-        .filter(|a| a.released_at.is_none())
-        .map(|a| a.unit_id)
-        .collect();
-    for &unit_id in &moved {
+    async fn set_unit_position(&mut self, id: UnitId, position: Coordinates) -> StoreResult<()> {
+        let sql = "UPDATE units SET lat = $1, lon = $2, position_at = $3 WHERE id = $4";
         execute(
-            &ctx.client,
-            "UPDATE assignments SET incident_id = $1 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL",
-            &[&into_id.0, &duplicate_id.0, &unit_id.0],
+            &self.client,
+            sql,
+            &[&position.lat(), &position.lon(), &ms(self.now), &id.0],
         )
-        .await?;
+        .await
+        .map(drop)
+    }
+
+    async fn set_unit_incident(&mut self, id: UnitId, incident: IncidentId) -> StoreResult<()> {
         execute(
-            &ctx.client,
+            &self.client,
             "UPDATE units SET incident_id = $1 WHERE id = $2",
-            &[&into_id.0, &unit_id.0],
+            &[&incident.0, &id.0],
         )
-        .await?;
+        .await
+        .map(drop)
     }
-    if !moved.is_empty() && into.status == IncidentStatus::Received {
-        set_incident_status(ctx, &into, IncidentStatus::Dispatched, &actor).await?;
+
+    async fn add_assignment(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        police: bool,
+    ) -> StoreResult<()> {
+        let sql = "INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES ($1, $2, $3, $4)";
+        execute(
+            &self.client,
+            sql,
+            &[&incident.0, &unit.0, &police, &ms(self.now)],
+        )
+        .await
+        .map(drop)
     }
-    set_incident_status(ctx, &duplicate, IncidentStatus::Closed, &actor).await?;
-    execute(
-        &ctx.client,
-        "UPDATE incidents SET disposition = $1, merged_into = $2 WHERE id = $3",
-        &[
-            &Disposition::MergedAsDuplicate.as_str(),
-            &into_id.0,
-            &duplicate_id.0,
-        ],
-    )
-    .await?;
-    ctx.emit(
-        &actor,
-        Some(duplicate_id),
-        None,
-        EventKind::IncidentClosed {
-            disposition: Disposition::MergedAsDuplicate,
-            remark: None,
-        },
-    )
-    .await?;
-    load_incident(&ctx.client, into_id).await
+
+    async fn release_assignments(
+        &mut self,
+        incident: IncidentId,
+        unit: Option<UnitId>,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE assignments SET released_at = $1 WHERE incident_id = $2 \
+                   AND ($3::BIGINT IS NULL OR unit_id = $3) AND released_at IS NULL";
+        execute(
+            &self.client,
+            sql,
+            &[&ms(self.now), &incident.0, &unit.map(|u| u.0)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn move_assignment(
+        &mut self,
+        from: IncidentId,
+        to: IncidentId,
+        unit: UnitId,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE assignments SET incident_id = $1 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL";
+        execute(&self.client, sql, &[&to.0, &from.0, &unit.0])
+            .await
+            .map(drop)
+    }
+
+    async fn record_arrival(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        kind: Arrival,
+    ) -> StoreResult<()> {
+        let now = ms(self.now);
+        let sql = "UPDATE assignments SET arrived_at = COALESCE(arrived_at, $1) \
+                   WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL";
+        execute(&self.client, sql, &[&now, &incident.0, &unit.0]).await?;
+        let sql = match kind {
+            Arrival::Police => {
+                "UPDATE incidents SET first_police_on_scene_at = COALESCE(first_police_on_scene_at, $1) WHERE id = $2"
+            }
+            Arrival::Helper => {
+                "UPDATE incidents SET first_helper_on_scene_at = COALESCE(first_helper_on_scene_at, $1) WHERE id = $2"
+            }
+        };
+        execute(&self.client, sql, &[&now, &incident.0])
+            .await
+            .map(drop)
+    }
+
+    async fn set_incident_status(
+        &mut self,
+        id: IncidentId,
+        status: IncidentStatus,
+    ) -> StoreResult<()> {
+        let sql = match status {
+            // No transition leads back to received; kept total for the match.
+            IncidentStatus::Received => {
+                "UPDATE incidents SET status = $1 WHERE id = $3 AND $2::BIGINT IS NOT NULL"
+            }
+            IncidentStatus::Dispatched => {
+                "UPDATE incidents SET status = $1, dispatched_at = COALESCE(dispatched_at, $2) WHERE id = $3"
+            }
+            IncidentStatus::OnScene => {
+                "UPDATE incidents SET status = $1, first_on_scene_at = COALESCE(first_on_scene_at, $2) WHERE id = $3"
+            }
+            IncidentStatus::Closed => {
+                "UPDATE incidents SET status = $1, closed_at = COALESCE(closed_at, $2) WHERE id = $3"
+            }
+        };
+        execute(&self.client, sql, &[&status.as_str(), &ms(self.now), &id.0])
+            .await
+            .map(drop)
+    }
+
+    async fn set_disposition(
+        &mut self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<&str>,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE incidents SET disposition = $1, closing_remark = $2 WHERE id = $3";
+        execute(&self.client, sql, &[&disposition.as_str(), &remark, &id.0])
+            .await
+            .map(drop)
+    }
+
+    async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "UPDATE incidents SET merged_into = $1 WHERE id = $2",
+            &[&into.0, &id.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn emit(
+        &mut self,
+        actor: &Actor,
+        incident: Option<IncidentId>,
+        unit: Option<UnitId>,
+        kind: EventKind,
+    ) -> StoreResult<Event> {
+        WriteCtx::emit(self, actor, incident, unit, kind).await
+    }
 }
 
 /// The incident an intake just created, built from what was written rather

@@ -18,6 +18,7 @@ use precinct_domain::incident::{Disposition, Incident, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_domain::{Coordinates, Timestamp};
+use precinct_storage::apply;
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
     event_from_row, unit_from_row, user_from_row,
@@ -285,7 +286,7 @@ impl Store for SqliteStore {
         to: UnitStatus,
         actor: Actor,
     ) -> StoreResult<Unit> {
-        self.write(move |ctx| ops::update_unit_status(ctx, id, to, &actor))
+        self.write(move |ctx| apply::run_ready(apply::update_unit_status(ctx, id, to, &actor)))
             .await
     }
 
@@ -295,8 +296,10 @@ impl Store for SqliteStore {
         position: Coordinates,
         actor: Actor,
     ) -> StoreResult<Unit> {
-        self.write(move |ctx| ops::report_unit_position(ctx, id, position, &actor))
-            .await
+        self.write(move |ctx| {
+            apply::run_ready(apply::report_unit_position(ctx, id, position, &actor))
+        })
+        .await
     }
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
@@ -437,12 +440,12 @@ impl Store for SqliteStore {
         units: Vec<UnitId>,
         actor: Actor,
     ) -> StoreResult<Incident> {
-        self.write(move |ctx| ops::dispatch(ctx, id, units, &actor))
+        self.write(move |ctx| apply::run_ready(apply::dispatch(ctx, id, units, &actor)))
             .await
     }
 
     async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
-        self.write(move |ctx| ops::add_note(ctx, id, text, &actor))
+        self.write(move |ctx| apply::run_ready(apply::add_note(ctx, id, text, &actor)))
             .await
     }
 
@@ -453,8 +456,10 @@ impl Store for SqliteStore {
         remark: Option<String>,
         actor: Actor,
     ) -> StoreResult<Incident> {
-        self.write(move |ctx| ops::close_incident(ctx, id, disposition, remark, &actor))
-            .await
+        self.write(move |ctx| {
+            apply::run_ready(apply::close_incident(ctx, id, disposition, remark, &actor))
+        })
+        .await
     }
 
     async fn merge_incidents(
@@ -463,8 +468,10 @@ impl Store for SqliteStore {
         into: IncidentId,
         actor: Actor,
     ) -> StoreResult<Incident> {
-        self.write(move |ctx| ops::merge_incidents(ctx, duplicate, into, &actor))
-            .await
+        self.write(move |ctx| {
+            apply::run_ready(apply::merge_incidents(ctx, duplicate, into, &actor))
+        })
+        .await
     }
 
     async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {

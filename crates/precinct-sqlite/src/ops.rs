@@ -8,12 +8,12 @@ use chrono::{Duration, SubsecRound};
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
-    DUPLICATE_WINDOW_MINUTES, Disposition, Incident, IncidentStatus, Intake, check_merge,
-    checked_text, likely_duplicate,
+    DUPLICATE_WINDOW_MINUTES, Disposition, Incident, IncidentStatus, Intake, likely_duplicate,
 };
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
-use precinct_domain::{Coordinates, DomainError};
+use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
+use precinct_storage::apply::{Arrival, WriteTx};
 use precinct_storage::rows::{capabilities_text, duplicate_search_cells};
 use precinct_storage::{IntakeOutcome, StoreError, StoreResult};
 use rusqlite::{OptionalExtension, params};
@@ -180,329 +180,160 @@ pub(crate) fn intake(
     })
 }
 
-fn set_unit_status(
-    ctx: &mut WriteCtx<'_>,
-    unit: &Unit,
-    to: UnitStatus,
-    incident: Option<IncidentId>,
-    actor: &Actor,
-) -> StoreResult<()> {
-    ctx.conn
-        .prepare_cached("UPDATE units SET status = ?1, incident_id = ?2 WHERE id = ?3")
-        .and_then(|mut s| s.execute(params![to.as_str(), incident.map(|i| i.0), unit.id.0]))
-        .map_err(store_error)?;
-    // The event belongs to the incident the unit worked (or now works).
-    let event_incident = incident.or(unit.incident_id);
-    ctx.emit(
-        actor,
-        event_incident,
-        Some(unit.id),
-        EventKind::UnitStatusChanged {
-            from: unit.status,
-            to,
-        },
-    )?;
-    Ok(())
-}
+/// SQLite's primitives for the shared write rules (`precinct_storage::apply`).
+/// Each completes before it returns, so the writer thread can run the rules
+/// with `apply::run_ready`.
+impl WriteTx for WriteCtx<'_> {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
 
-fn set_incident_status(
-    ctx: &mut WriteCtx<'_>,
-    incident: &Incident,
-    to: IncidentStatus,
-    actor: &Actor,
-) -> StoreResult<()> {
-    incident.status.transition(to)?;
-    let column = match to {
-        IncidentStatus::Dispatched => "dispatched_at",
-        IncidentStatus::OnScene => "first_on_scene_at",
-        IncidentStatus::Closed => "closed_at",
-        IncidentStatus::Received => unreachable!("no transition leads back to received"),
-    };
-    ctx.conn
-        .execute(
-            &format!(
-                "UPDATE incidents SET status = ?1, {column} = COALESCE({column}, ?2) WHERE id = ?3"
-            ),
-            params![to.as_str(), ms(ctx.now), incident.id.0],
+    async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {
+        load_unit(self.conn, id)
+    }
+
+    async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident> {
+        load_incident(self.conn, id)
+    }
+
+    async fn set_unit_status(
+        &mut self,
+        id: UnitId,
+        status: UnitStatus,
+        incident: Option<IncidentId>,
+    ) -> StoreResult<()> {
+        self.run(
+            "UPDATE units SET status = ?1, incident_id = ?2 WHERE id = ?3",
+            params![status.as_str(), incident.map(|i| i.0), id.0],
         )
-        .map_err(store_error)?;
-    if to != IncidentStatus::Closed {
-        ctx.emit(
-            actor,
-            Some(incident.id),
-            None,
-            EventKind::IncidentStatusChanged {
-                from: incident.status,
-                to,
-            },
-        )?;
     }
-    Ok(())
-}
 
-pub(crate) fn dispatch(
-    ctx: &mut WriteCtx<'_>,
-    id: IncidentId,
-    unit_ids: Vec<UnitId>,
-    actor: &Actor,
-) -> StoreResult<Incident> {
-    if unit_ids.is_empty() {
-        return Err(DomainError::invalid("unit_ids", "name at least one unit").into());
+    async fn set_unit_position(&mut self, id: UnitId, position: Coordinates) -> StoreResult<()> {
+        let now = ms(self.now);
+        self.run(
+            "UPDATE units SET lat = ?1, lon = ?2, position_at = ?3 WHERE id = ?4",
+            params![position.lat(), position.lon(), now, id.0],
+        )
     }
-    let mut seen = unit_ids.clone();
-    seen.sort();
-    seen.dedup();
-    if seen.len() != unit_ids.len() {
-        return Err(DomainError::invalid("unit_ids", "a unit is named twice").into());
-    }
-    let incident = load_incident(ctx.conn, id)?;
-    if !incident.status.is_open() {
-        return Err(DomainError::IncidentClosed { incident: id.0 }.into());
-    }
-    let units = unit_ids
-        .iter()
-        .map(|&u| load_unit(ctx.conn, u))
-        .collect::<StoreResult<Vec<_>>>()?;
-    // Check every unit before changing any: all or nothing.
-    if let Some(busy) = units
-        .iter()
-        .find(|u| !u.status.can_be_dispatched() || u.incident_id.is_some())
-    {
-        return Err(DomainError::UnitUnavailable {
-            unit: busy.id.0,
-            status: busy.status.as_str(),
-        }
-        .into());
-    }
-    ctx.emit(
-        actor,
-        Some(id),
-        None,
-        EventKind::UnitsDispatched {
-            unit_ids: unit_ids.clone(),
-        },
-    )?;
-    for unit in &units {
-        ctx.conn
-            .prepare_cached("INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES (?1, ?2, ?3, ?4)")
-            .and_then(|mut s| s.execute(params![id.0, unit.id.0, unit.kind.is_police(), ms(ctx.now)]))
-            .map_err(store_error)?;
-        set_unit_status(ctx, unit, UnitStatus::Dispatched, Some(id), actor)?;
-    }
-    if incident.status == IncidentStatus::Received {
-        set_incident_status(ctx, &incident, IncidentStatus::Dispatched, actor)?;
-    }
-    load_incident(ctx.conn, id)
-}
 
-pub(crate) fn update_unit_status(
-    ctx: &mut WriteCtx<'_>,
-    id: UnitId,
-    to: UnitStatus,
-    actor: &Actor,
-) -> StoreResult<Unit> {
-    let unit = load_unit(ctx.conn, id)?;
-    unit.status.reported_change(to)?;
-    let releases = matches!(
-        to,
-        UnitStatus::OnPatrol | UnitStatus::AtPost | UnitStatus::OffDuty
-    );
-    let keeps_incident = if releases { None } else { unit.incident_id };
-    set_unit_status(ctx, &unit, to, keeps_incident, actor)?;
-
-    if let Some(incident_id) = unit.incident_id {
-        if to == UnitStatus::OnScene {
-            record_arrival(ctx, incident_id, &unit, actor)?;
-        }
-        if releases {
-            ctx.conn
-                .prepare_cached(
-                    "UPDATE assignments SET released_at = ?1 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL",
-                )
-                .and_then(|mut s| s.execute(params![ms(ctx.now), incident_id.0, unit.id.0]))
-                .map_err(store_error)?;
-        }
+    async fn set_unit_incident(&mut self, id: UnitId, incident: IncidentId) -> StoreResult<()> {
+        self.run(
+            "UPDATE units SET incident_id = ?1 WHERE id = ?2",
+            params![incident.0, id.0],
+        )
     }
-    load_unit(ctx.conn, id)
-}
 
-/// A unit reached the scene: stamp its assignment and the incident's first
-/// arrivals (police and first-response helpers separately).
-fn record_arrival(
-    ctx: &mut WriteCtx<'_>,
-    incident_id: IncidentId,
-    unit: &Unit,
-    actor: &Actor,
-) -> StoreResult<()> {
-    let now = ms(ctx.now);
-    ctx.conn
-        .prepare_cached(
+    async fn add_assignment(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        police: bool,
+    ) -> StoreResult<()> {
+        let now = ms(self.now);
+        self.run(
+            "INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES (?1, ?2, ?3, ?4)",
+            params![incident.0, unit.0, police, now],
+        )
+    }
+
+    async fn release_assignments(
+        &mut self,
+        incident: IncidentId,
+        unit: Option<UnitId>,
+    ) -> StoreResult<()> {
+        let now = ms(self.now);
+        self.run(
+            "UPDATE assignments SET released_at = ?1 WHERE incident_id = ?2 AND (?3 IS NULL OR unit_id = ?3) \
+             AND released_at IS NULL",
+            params![now, incident.0, unit.map(|u| u.0)],
+        )
+    }
+
+    async fn move_assignment(
+        &mut self,
+        from: IncidentId,
+        to: IncidentId,
+        unit: UnitId,
+    ) -> StoreResult<()> {
+        self.run(
+            "UPDATE assignments SET incident_id = ?1 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL",
+            params![to.0, from.0, unit.0],
+        )
+    }
+
+    async fn record_arrival(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        kind: Arrival,
+    ) -> StoreResult<()> {
+        let now = ms(self.now);
+        self.run(
             "UPDATE assignments SET arrived_at = COALESCE(arrived_at, ?1) \
              WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL",
-        )
-        .and_then(|mut s| s.execute(params![now, incident_id.0, unit.id.0]))
-        .map_err(store_error)?;
-    let column = if unit.kind.is_police() {
-        "first_police_on_scene_at"
-    } else {
-        "first_helper_on_scene_at"
-    };
-    ctx.conn
-        .execute(
-            &format!("UPDATE incidents SET {column} = COALESCE({column}, ?1) WHERE id = ?2"),
-            params![now, incident_id.0],
-        )
-        .map_err(store_error)?;
-    let incident = load_incident(ctx.conn, incident_id)?;
-    if incident.status == IncidentStatus::Dispatched {
-        set_incident_status(ctx, &incident, IncidentStatus::OnScene, actor)?;
+            params![now, incident.0, unit.0],
+        )?;
+        let sql = match kind {
+            Arrival::Police => {
+                "UPDATE incidents SET first_police_on_scene_at = COALESCE(first_police_on_scene_at, ?1) WHERE id = ?2"
+            }
+            Arrival::Helper => {
+                "UPDATE incidents SET first_helper_on_scene_at = COALESCE(first_helper_on_scene_at, ?1) WHERE id = ?2"
+            }
+        };
+        self.run(sql, params![now, incident.0])
     }
-    Ok(())
-}
 
-pub(crate) fn report_unit_position(
-    ctx: &mut WriteCtx<'_>,
-    id: UnitId,
-    position: Coordinates,
-    actor: &Actor,
-) -> StoreResult<Unit> {
-    let unit = load_unit(ctx.conn, id)?;
-    ctx.conn
-        .prepare_cached("UPDATE units SET lat = ?1, lon = ?2, position_at = ?3 WHERE id = ?4")
-        .and_then(|mut s| s.execute(params![position.lat(), position.lon(), ms(ctx.now), id.0]))
-        .map_err(store_error)?;
-    ctx.emit(
-        actor,
-        unit.incident_id,
-        Some(id),
-        EventKind::UnitPositionReported { position },
-    )?;
-    load_unit(ctx.conn, id)
-}
-
-pub(crate) fn add_note(
-    ctx: &mut WriteCtx<'_>,
-    id: IncidentId,
-    text: String,
-    actor: &Actor,
-) -> StoreResult<Event> {
-    let text = checked_text("text", &text, 2000)?;
-    load_incident(ctx.conn, id)?;
-    ctx.emit(actor, Some(id), None, EventKind::NoteAdded { text })
-}
-
-/// Releases every unit still assigned to `incident` back to patrol.
-fn release_units(ctx: &mut WriteCtx<'_>, incident: &Incident, actor: &Actor) -> StoreResult<()> {
-    for assignment in incident
-        .assignments
-        .iter()
-        .filter(|a| a.released_at.is_none())
-    {
-        let unit = load_unit(ctx.conn, assignment.unit_id)?;
-        if unit.incident_id == Some(incident.id) && unit.status.is_engaged() {
-            let to = unit.status.reported_change(UnitStatus::OnPatrol)?;
-            set_unit_status(ctx, &unit, to, None, actor)?;
-        }
+    async fn set_incident_status(
+        &mut self,
+        id: IncidentId,
+        status: IncidentStatus,
+    ) -> StoreResult<()> {
+        let sql = match status {
+            // No transition leads back to received; kept total for the match.
+            IncidentStatus::Received => {
+                "UPDATE incidents SET status = ?1 WHERE id = ?3 AND ?2 IS NOT NULL"
+            }
+            IncidentStatus::Dispatched => {
+                "UPDATE incidents SET status = ?1, dispatched_at = COALESCE(dispatched_at, ?2) WHERE id = ?3"
+            }
+            IncidentStatus::OnScene => {
+                "UPDATE incidents SET status = ?1, first_on_scene_at = COALESCE(first_on_scene_at, ?2) WHERE id = ?3"
+            }
+            IncidentStatus::Closed => {
+                "UPDATE incidents SET status = ?1, closed_at = COALESCE(closed_at, ?2) WHERE id = ?3"
+            }
+        };
+        let now = ms(self.now);
+        self.run(sql, params![status.as_str(), now, id.0])
     }
-    ctx.conn
-        .execute(
-            "UPDATE assignments SET released_at = ?1 WHERE incident_id = ?2 AND released_at IS NULL",
-            params![ms(ctx.now), incident.id.0],
-        )
-        .map_err(store_error)?;
-    Ok(())
-}
 
-pub(crate) fn close_incident(
-    ctx: &mut WriteCtx<'_>,
-    id: IncidentId,
-    disposition: Disposition,
-    remark: Option<String>,
-    actor: &Actor,
-) -> StoreResult<Incident> {
-    let disposition = disposition.chosen_by_user()?;
-    let remark = remark
-        .map(|r| checked_text("remark", &r, 2000))
-        .transpose()?;
-    let incident = load_incident(ctx.conn, id)?;
-    set_incident_status(ctx, &incident, IncidentStatus::Closed, actor)?;
-    ctx.conn
-        .execute(
+    async fn set_disposition(
+        &mut self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<&str>,
+    ) -> StoreResult<()> {
+        self.run(
             "UPDATE incidents SET disposition = ?1, closing_remark = ?2 WHERE id = ?3",
             params![disposition.as_str(), remark, id.0],
         )
-        .map_err(store_error)?;
-    ctx.emit(
-        actor,
-        Some(id),
-        None,
-        EventKind::IncidentClosed {
-            disposition,
-            remark,
-        },
-    )?;
-    release_units(ctx, &incident, actor)?;
-    load_incident(ctx.conn, id)
-}
-
-pub(crate) fn merge_incidents(
-    ctx: &mut WriteCtx<'_>,
-    duplicate_id: IncidentId,
-    into_id: IncidentId,
-    actor: &Actor,
-) -> StoreResult<Incident> {
-    let duplicate = load_incident(ctx.conn, duplicate_id)?;
-    let into = load_incident(ctx.conn, into_id)?;
-    check_merge(&duplicate, &into)?;
-    ctx.emit(
-        actor,
-        Some(into_id),
-        None,
-        EventKind::IncidentsMerged {
-            duplicate_id,
-            into_id,
-        },
-    )?;
-
-    // Units sent to the duplicate now work the surviving incident.
-    let moved: Vec<UnitId> = duplicate
-        .assignments
-        .iter()
-        .filter(|a| a.released_at.is_none())
-        .map(|a| a.unit_id)
-        .collect();
-    for &unit_id in &moved {
-        ctx.conn
-            .execute(
-                "UPDATE assignments SET incident_id = ?1 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL",
-                params![into_id.0, duplicate_id.0, unit_id.0],
-            )
-            .and_then(|_| ctx.conn.execute("UPDATE units SET incident_id = ?1 WHERE id = ?2", params![into_id.0, unit_id.0]))
-            .map_err(store_error)?;
-    }
-    if !moved.is_empty() && into.status == IncidentStatus::Received {
-        set_incident_status(ctx, &into, IncidentStatus::Dispatched, actor)?;
     }
 
-    set_incident_status(ctx, &duplicate, IncidentStatus::Closed, actor)?;
-    ctx.conn
-        .execute(
-            "UPDATE incidents SET disposition = ?1, merged_into = ?2 WHERE id = ?3",
-            params![
-                Disposition::MergedAsDuplicate.as_str(),
-                into_id.0,
-                duplicate_id.0
-            ],
+    async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()> {
+        self.run(
+            "UPDATE incidents SET merged_into = ?1 WHERE id = ?2",
+            params![into.0, id.0],
         )
-        .map_err(store_error)?;
-    ctx.emit(
-        actor,
-        Some(duplicate_id),
-        None,
-        EventKind::IncidentClosed {
-            disposition: Disposition::MergedAsDuplicate,
-            remark: None,
-        },
-    )?;
-    load_incident(ctx.conn, into_id)
+    }
+
+    async fn emit(
+        &mut self,
+        actor: &Actor,
+        incident: Option<IncidentId>,
+        unit: Option<UnitId>,
+        kind: EventKind,
+    ) -> StoreResult<Event> {
+        WriteCtx::emit(self, actor, incident, unit, kind)
+    }
 }

@@ -37,6 +37,15 @@ pub(crate) struct WriteCtx<'c> {
 }
 
 impl WriteCtx<'_> {
+    /// Runs one cached statement that returns no rows.
+    pub fn run(&self, sql: &str, params: impl rusqlite::Params) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map(drop)
+            .map_err(store_error)
+    }
+
     /// Writes an event in the current transaction; it is published after commit.
     pub fn emit(
         &mut self,

@@ -10,6 +10,7 @@
 //! - Committed events are published to [`Store::subscribe`] in commit order,
 //!   before the write that made them is acknowledged.
 
+pub mod apply;
 pub mod rows;
 pub mod suite;
 pub mod transfer;

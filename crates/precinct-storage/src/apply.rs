@@ -1,0 +1,369 @@
+//! The write rules, written once for every backend.
+//!
+//! A backend runs each operation inside one of its write transactions and
+//! provides [`WriteTx`]: small row-level primitives (load a unit, set its
+//! status, add an assignment, write an event …). The operations here read
+//! the current state, ask the domain whether the change is legal, and then
+//! make it through those primitives. A backend thus decides *how* rows are
+//! stored, never *what* a dispatch or a close does.
+
+use crate::StoreResult;
+use precinct_domain::event::{Actor, Event, EventKind};
+use precinct_domain::ids::{IncidentId, UnitId};
+use precinct_domain::incident::{Disposition, Incident, IncidentStatus, check_merge, checked_text};
+use precinct_domain::unit::{Unit, UnitStatus};
+use precinct_domain::{Coordinates, DomainError, Timestamp};
+
+/// Which first-arrival time an arrival stamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    Police,
+    Helper,
+}
+
+/// Row-level changes inside one write transaction. Every method acts on the
+/// transaction's current state; none commits.
+// The futures are used only by the backends' own writers, which know the
+// concrete (and Send) types, so `async fn` here is fine.
+#[allow(async_fn_in_trait)]
+pub trait WriteTx {
+    /// The time this transaction stamps its changes with.
+    fn now(&self) -> Timestamp;
+    async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit>;
+    async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident>;
+    /// Sets a unit's status and the incident it works (None: free).
+    async fn set_unit_status(
+        &mut self,
+        id: UnitId,
+        status: UnitStatus,
+        incident: Option<IncidentId>,
+    ) -> StoreResult<()>;
+    async fn set_unit_position(&mut self, id: UnitId, position: Coordinates) -> StoreResult<()>;
+    /// Points a unit at another incident without changing its status.
+    async fn set_unit_incident(&mut self, id: UnitId, incident: IncidentId) -> StoreResult<()>;
+    async fn add_assignment(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        police: bool,
+    ) -> StoreResult<()>;
+    /// Marks the unit's (or, with None, every) open assignment released now.
+    async fn release_assignments(
+        &mut self,
+        incident: IncidentId,
+        unit: Option<UnitId>,
+    ) -> StoreResult<()>;
+    /// Moves a unit's open assignment from one incident to another.
+    async fn move_assignment(
+        &mut self,
+        from: IncidentId,
+        to: IncidentId,
+        unit: UnitId,
+    ) -> StoreResult<()>;
+    /// Stamps the unit's open assignment and the incident's first arrival of that kind (if not yet stamped).
+    async fn record_arrival(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        kind: Arrival,
+    ) -> StoreResult<()>;
+    /// Sets the status and stamps its time column (dispatched, first on scene, closed) if not yet stamped.
+    async fn set_incident_status(
+        &mut self,
+        id: IncidentId,
+        status: IncidentStatus,
+    ) -> StoreResult<()>;
+    async fn set_disposition(
+        &mut self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()>;
+    /// Writes an event in this transaction; it is published after commit.
+    async fn emit(
+        &mut self,
+        actor: &Actor,
+        incident: Option<IncidentId>,
+        unit: Option<UnitId>,
+        kind: EventKind,
+    ) -> StoreResult<Event>;
+}
+
+async fn change_unit_status(
+    tx: &mut impl WriteTx,
+    unit: &Unit,
+    to: UnitStatus,
+    incident: Option<IncidentId>,
+    actor: &Actor,
+) -> StoreResult<()> {
+    tx.set_unit_status(unit.id, to, incident).await?;
+    // The event belongs to the incident the unit worked (or now works).
+    let event_incident = incident.or(unit.incident_id);
+    tx.emit(
+        actor,
+        event_incident,
+        Some(unit.id),
+        EventKind::UnitStatusChanged {
+            from: unit.status,
+            to,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn change_incident_status(
+    tx: &mut impl WriteTx,
+    incident: &Incident,
+    to: IncidentStatus,
+    actor: &Actor,
+) -> StoreResult<()> {
+    incident.status.transition(to)?;
+    tx.set_incident_status(incident.id, to).await?;
+    if to != IncidentStatus::Closed {
+        tx.emit(
+            actor,
+            Some(incident.id),
+            None,
+            EventKind::IncidentStatusChanged {
+                from: incident.status,
+                to,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Assigns every unit or none: a unit that is not free fails the whole call.
+pub async fn dispatch(
+    tx: &mut impl WriteTx,
+    id: IncidentId,
+    unit_ids: Vec<UnitId>,
+    actor: &Actor,
+) -> StoreResult<Incident> {
+    if unit_ids.is_empty() {
+        return Err(DomainError::invalid("unit_ids", "name at least one unit").into());
+    }
+    let mut seen = unit_ids.clone();
+    seen.sort();
+    seen.dedup();
+    if seen.len() != unit_ids.len() {
+        return Err(DomainError::invalid("unit_ids", "a unit is named twice").into());
+    }
+    let incident = tx.load_incident(id).await?;
+    if !incident.status.is_open() {
+        return Err(DomainError::IncidentClosed { incident: id.0 }.into());
+    }
+    let mut units = Vec::with_capacity(unit_ids.len());
+    for &unit in &unit_ids {
+        units.push(tx.load_unit(unit).await?);
+    }
+    // Check every unit before changing any: all or nothing.
+    if let Some(busy) = units
+        .iter()
+        .find(|u| !u.status.can_be_dispatched() || u.incident_id.is_some())
+    {
+        return Err(DomainError::UnitUnavailable {
+            unit: busy.id.0,
+            status: busy.status.as_str(),
+        }
+        .into());
+    }
+    tx.emit(
+        actor,
+        Some(id),
+        None,
+        EventKind::UnitsDispatched {
+            unit_ids: unit_ids.clone(),
+        },
+    )
+    .await?;
+    for unit in &units {
+        tx.add_assignment(id, unit.id, unit.kind.is_police())
+            .await?;
+        change_unit_status(tx, unit, UnitStatus::Dispatched, Some(id), actor).await?;
+    }
+    if incident.status == IncidentStatus::Received {
+        change_incident_status(tx, &incident, IncidentStatus::Dispatched, actor).await?;
+    }
+    tx.load_incident(id).await
+}
+
+/// A status change reported by (or for) a unit. Arriving stamps the
+/// incident's first arrivals; going back to patrol, post or off duty
+/// releases the unit from its incident.
+pub async fn update_unit_status(
+    tx: &mut impl WriteTx,
+    id: UnitId,
+    to: UnitStatus,
+    actor: &Actor,
+) -> StoreResult<Unit> {
+    let unit = tx.load_unit(id).await?;
+    unit.status.reported_change(to)?;
+    let releases = matches!(
+        to,
+        UnitStatus::OnPatrol | UnitStatus::AtPost | UnitStatus::OffDuty
+    );
+    let keeps_incident = if releases { None } else { unit.incident_id };
+    change_unit_status(tx, &unit, to, keeps_incident, actor).await?;
+    if let Some(incident_id) = unit.incident_id {
+        if to == UnitStatus::OnScene {
+            let kind = if unit.kind.is_police() {
+                Arrival::Police
+            } else {
+                Arrival::Helper
+            };
+            tx.record_arrival(incident_id, unit.id, kind).await?;
+            let incident = tx.load_incident(incident_id).await?;
+            if incident.status == IncidentStatus::Dispatched {
+                change_incident_status(tx, &incident, IncidentStatus::OnScene, actor).await?;
+            }
+        }
+        if releases {
+            tx.release_assignments(incident_id, Some(unit.id)).await?;
+        }
+    }
+    tx.load_unit(id).await
+}
+
+pub async fn report_unit_position(
+    tx: &mut impl WriteTx,
+    id: UnitId,
+    position: Coordinates,
+    actor: &Actor,
+) -> StoreResult<Unit> {
+    let unit = tx.load_unit(id).await?;
+    tx.set_unit_position(id, position).await?;
+    tx.emit(
+        actor,
+        unit.incident_id,
+        Some(id),
+        EventKind::UnitPositionReported { position },
+    )
+    .await?;
+    tx.load_unit(id).await
+}
+
+pub async fn add_note(
+    tx: &mut impl WriteTx,
+    id: IncidentId,
+    text: String,
+    actor: &Actor,
+) -> StoreResult<Event> {
+    let text = checked_text("text", &text, 2000)?;
+    tx.load_incident(id).await?;
+    tx.emit(actor, Some(id), None, EventKind::NoteAdded { text })
+        .await
+}
+
+/// Releases every unit still assigned to `incident` back to patrol.
+async fn release_units(
+    tx: &mut impl WriteTx,
+    incident: &Incident,
+    actor: &Actor,
+) -> StoreResult<()> {
+    for assignment in incident
+        .assignments
+        .iter()
+        .filter(|a| a.released_at.is_none())
+    {
+        let unit = tx.load_unit(assignment.unit_id).await?;
+        if unit.incident_id == Some(incident.id) && unit.status.is_engaged() {
+            let to = unit.status.reported_change(UnitStatus::OnPatrol)?;
+            change_unit_status(tx, &unit, to, None, actor).await?;
+        }
+    }
+    tx.release_assignments(incident.id, None).await
+}
+
+/// Closes an incident; its units are released back to patrol.
+pub async fn close_incident(
+    tx: &mut impl WriteTx,
+    id: IncidentId,
+    disposition: Disposition,
+    remark: Option<String>,
+    actor: &Actor,
+) -> StoreResult<Incident> {
+    let disposition = disposition.chosen_by_user()?;
+    let remark = remark
+        .map(|r| checked_text("remark", &r, 2000))
+        .transpose()?;
+    let incident = tx.load_incident(id).await?;
+    change_incident_status(tx, &incident, IncidentStatus::Closed, actor).await?;
+    tx.set_disposition(id, disposition, remark.as_deref())
+        .await?;
+    tx.emit(
+        actor,
+        Some(id),
+        None,
+        EventKind::IncidentClosed {
+            disposition,
+            remark,
+        },
+    )
+    .await?;
+    release_units(tx, &incident, actor).await?;
+    tx.load_incident(id).await
+}
+
+/// Closes `duplicate_id` as merged into `into_id`, moving its units over.
+pub async fn merge_incidents(
+    tx: &mut impl WriteTx,
+    duplicate_id: IncidentId,
+    into_id: IncidentId,
+    actor: &Actor,
+) -> StoreResult<Incident> {
+    let duplicate = tx.load_incident(duplicate_id).await?;
+    let into = tx.load_incident(into_id).await?;
+    check_merge(&duplicate, &into)?;
+    tx.emit(
+        actor,
+        Some(into_id),
+        None,
+        EventKind::IncidentsMerged {
+            duplicate_id,
+            into_id,
+        },
+    )
+    .await?;
+    // Units sent to the duplicate now work the surviving incident.
+    let moved: Vec<UnitId> = duplicate
+        .assignments
+        .iter()
+        .filter(|a| a.released_at.is_none())
+        .map(|a| a.unit_id)
+        .collect();
+    for &unit in &moved {
+        tx.move_assignment(duplicate_id, into_id, unit).await?;
+        tx.set_unit_incident(unit, into_id).await?;
+    }
+    if !moved.is_empty() && into.status == IncidentStatus::Received {
+        change_incident_status(tx, &into, IncidentStatus::Dispatched, actor).await?;
+    }
+    change_incident_status(tx, &duplicate, IncidentStatus::Closed, actor).await?;
+    tx.set_disposition(duplicate_id, Disposition::MergedAsDuplicate, None)
+        .await?;
+    tx.set_merged_into(duplicate_id, into_id).await?;
+    let closed = EventKind::IncidentClosed {
+        disposition: Disposition::MergedAsDuplicate,
+        remark: None,
+    };
+    tx.emit(actor, Some(duplicate_id), None, closed).await?;
+    tx.load_incident(into_id).await
+}
+
+/// Runs a future that never waits (a backend whose primitives complete
+/// immediately, like SQLite's) to its end on the current thread.
+///
+/// # Panics
+/// If the future is pending: that would be a backend bug.
+pub fn run_ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("a synchronous backend's write waited"),
+    }
+}
