@@ -304,6 +304,44 @@ pub struct Intake {
     pub reported_at: Timestamp,
 }
 
+impl Intake {
+    /// The incident this report becomes when stored with `id` at
+    /// `received_at`. Times keep millisecond precision, as stored.
+    pub fn into_incident(
+        self,
+        id: IncidentId,
+        received_at: Timestamp,
+        duplicate_of: Option<IncidentId>,
+    ) -> Incident {
+        use chrono::SubsecRound;
+        Incident {
+            id,
+            source: self.source,
+            external_id: self.external_id,
+            category: self.category,
+            priority: self.priority,
+            status: IncidentStatus::Received,
+            disposition: None,
+            closing_remark: None,
+            location: self.location,
+            resolution: self.resolution,
+            address: self.address,
+            caller: self.caller,
+            summary: self.summary,
+            reported_at: self.reported_at.trunc_subsecs(3),
+            received_at,
+            dispatched_at: None,
+            first_on_scene_at: None,
+            first_police_on_scene_at: None,
+            first_helper_on_scene_at: None,
+            closed_at: None,
+            duplicate_of,
+            merged_into: None,
+            assignments: Vec::new(),
+        }
+    }
+}
+
 /// A unit sent to an incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {

@@ -304,42 +304,6 @@ impl WriteTx for WriteCtx {
     }
 }
 
-/// The incident an intake just created, built from what was written rather
-/// than read back (intake is the hottest write path; the suite checks it
-/// equals a fresh read).
-fn new_incident(
-    id: IncidentId,
-    intake: Intake,
-    received_at: Timestamp,
-    duplicate_of: Option<IncidentId>,
-) -> Incident {
-    Incident {
-        id,
-        source: intake.source,
-        external_id: intake.external_id,
-        category: intake.category,
-        priority: intake.priority,
-        status: IncidentStatus::Received,
-        disposition: None,
-        closing_remark: None,
-        location: intake.location,
-        resolution: intake.resolution,
-        address: intake.address,
-        caller: intake.caller,
-        summary: intake.summary,
-        reported_at: intake.reported_at.trunc_subsecs(3),
-        received_at,
-        dispatched_at: None,
-        first_on_scene_at: None,
-        first_police_on_scene_at: None,
-        first_helper_on_scene_at: None,
-        closed_at: None,
-        duplicate_of,
-        merged_into: None,
-        assignments: Vec::new(),
-    }
-}
-
 /// What a report in an intake run turned out to be.
 enum Decision {
     /// The same instruction is already stored.
@@ -560,7 +524,7 @@ pub(crate) async fn intake_run(
                 created: false,
             },
             Decision::New { id, duplicate } => IntakeOutcome {
-                incident: new_incident(id, intake, ctx.now, duplicate.map(|d| d.0)),
+                incident: intake.into_incident(id, ctx.now, duplicate.map(|d| d.0)),
                 created: true,
             },
         };

@@ -4,7 +4,7 @@
 
 use crate::rows::{self, load_incident, load_unit, ms, store_error};
 use crate::writer::WriteCtx;
-use chrono::{Duration, SubsecRound};
+use chrono::Duration;
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
@@ -149,31 +149,7 @@ pub(crate) fn intake(
     }
     // Built from what was just written rather than read back: intake is the
     // hottest write path. The suite checks it equals a fresh read.
-    let incident = Incident {
-        id,
-        source: intake.source,
-        external_id: intake.external_id,
-        category: intake.category,
-        priority: intake.priority,
-        status: IncidentStatus::Received,
-        disposition: None,
-        closing_remark: None,
-        location: intake.location,
-        resolution: intake.resolution,
-        address: intake.address,
-        caller: intake.caller,
-        summary: intake.summary,
-        reported_at: intake.reported_at.trunc_subsecs(3),
-        received_at: ctx.now,
-        dispatched_at: None,
-        first_on_scene_at: None,
-        first_police_on_scene_at: None,
-        first_helper_on_scene_at: None,
-        closed_at: None,
-        duplicate_of: duplicate.map(|d| d.0),
-        merged_into: None,
-        assignments: Vec::new(),
-    };
+    let incident = intake.into_incident(id, ctx.now, duplicate.map(|d| d.0));
     Ok(IntakeOutcome {
         incident,
         created: true,
