@@ -6,7 +6,9 @@
 
 mod cell;
 mod gcj02;
+pub mod osm;
 mod polygon;
+pub mod roads;
 
 pub use cell::{cell_key, cell_keys_within};
 pub use gcj02::{gcj02_to_wgs84, wgs84_to_gcj02};

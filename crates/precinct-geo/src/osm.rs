@@ -1,0 +1,254 @@
+//! Import of an OpenStreetMap PBF extract into road ways (`osmpbf` parses
+//! the format). The caller opens the file: this module only reads bytes, so
+//! it can be tested on any reader.
+
+use crate::Coordinates;
+use crate::roads::{Access, Oneway, RoadClass, RoadWay};
+use osmpbf::{BlobDecode, BlobReader, Element};
+use std::collections::HashMap;
+use std::io::{Read, Seek};
+
+/// Why an extract could not be read, with where in it the problem is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OsmError {
+    #[error("not an OSM PBF file: blob {blob} at byte {offset}: {detail}")]
+    Corrupt {
+        blob: usize,
+        offset: String,
+        detail: String,
+    },
+    #[error("the extract holds no roads (read {nodes} nodes and {ways} ways)")]
+    NoRoads { nodes: usize, ways: usize },
+}
+
+/// How far an import has got, for progress display.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OsmProgress {
+    pub blobs: usize,
+    pub nodes: usize,
+    pub ways: usize,
+    pub road_ways: usize,
+}
+
+/// What an extract held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OsmRoads {
+    pub ways: Vec<RoadWay>,
+    pub progress: OsmProgress,
+    /// Way nodes the extract does not contain (ways cut at its border); the
+    /// pieces on either side are kept.
+    pub missing_nodes: usize,
+}
+
+fn oneway(class: RoadClass, tags: &HashMap<String, String>) -> Oneway {
+    match tags.get("oneway").map(String::as_str) {
+        Some("yes" | "true" | "1") => Oneway::Forward,
+        Some("-1" | "reverse") => Oneway::Backward,
+        Some("no" | "false" | "0") => Oneway::No,
+        _ if tags
+            .get("junction")
+            .is_some_and(|j| j == "roundabout" || j == "circular") =>
+        {
+            Oneway::Forward
+        }
+        _ if class == RoadClass::Motorway => Oneway::Forward,
+        _ => Oneway::No,
+    }
+}
+
+/// Who may use a way, from its access tags (the most specific tag wins).
+fn access(tags: &HashMap<String, String>) -> Access {
+    let denied = |key: &str| {
+        tags.get(key)
+            .map(|v| matches!(v.as_str(), "no" | "private" | "agricultural" | "forestry"))
+    };
+    let general = denied("access").unwrap_or(false);
+    let vehicle = denied("vehicle").unwrap_or(general);
+    let motor = denied("motor_vehicle").unwrap_or(vehicle);
+    let car = denied("motorcar").unwrap_or(motor);
+    let foot = denied("foot").unwrap_or(general);
+    let parking = tags
+        .get("service")
+        .is_some_and(|s| s == "parking_aisle" || s == "driveway");
+    Access {
+        driving: !car && !parking,
+        walking: !foot,
+    }
+}
+
+/// Reads every road (`highway=*` of a known class, not `area=yes`) of an
+/// extract. `progress` is called after each blob.
+pub fn read_roads<R: Read + Seek + Send>(
+    reader: R,
+    mut progress: impl FnMut(OsmProgress),
+) -> Result<OsmRoads, OsmError> {
+    let corrupt =
+        |blob: usize, offset: Option<osmpbf::ByteOffset>, detail: String| OsmError::Corrupt {
+            blob,
+            offset: offset.map_or_else(|| "?".to_owned(), |o| o.0.to_string()),
+            detail,
+        };
+    let blobs = BlobReader::new_seekable(reader)
+        .map_err(|e| corrupt(0, Some(osmpbf::ByteOffset(0)), e.to_string()))?;
+    let mut nodes: HashMap<i64, (f64, f64)> = HashMap::new();
+    let mut raw_ways: Vec<(Vec<i64>, RoadClass, Oneway, Access)> = Vec::new();
+    let mut count = OsmProgress::default();
+    for (index, blob) in blobs.enumerate() {
+        let blob = blob.map_err(|e| corrupt(index, None, e.to_string()))?;
+        let offset = blob.offset();
+        let decoded = blob
+            .decode()
+            .map_err(|e| corrupt(index, offset, e.to_string()))?;
+        if let BlobDecode::OsmData(block) = decoded {
+            block.for_each_element(|element| match element {
+                Element::Node(n) => {
+                    nodes.insert(n.id(), (n.lat(), n.lon()));
+                    count.nodes += 1;
+                }
+                Element::DenseNode(n) => {
+                    nodes.insert(n.id(), (n.lat(), n.lon()));
+                    count.nodes += 1;
+                }
+                Element::Way(way) => {
+                    count.ways += 1;
+                    let tags: HashMap<String, String> = way
+                        .tags()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
+                    let class = tags.get("highway").and_then(|h| RoadClass::from_osm(h));
+                    let area = tags.get("area").is_some_and(|a| a == "yes");
+                    if let (Some(class), false) = (class, area) {
+                        raw_ways.push((
+                            way.refs().collect(),
+                            class,
+                            oneway(class, &tags),
+                            access(&tags),
+                        ));
+                        count.road_ways += 1;
+                    }
+                }
+                Element::Relation(_) => {}
+            });
+        }
+        count.blobs = index + 1;
+        progress(count);
+    }
+    let mut ways = Vec::with_capacity(raw_ways.len());
+    let mut missing_nodes = 0;
+    for (refs, class, oneway, access) in raw_ways {
+        // Split a way where it leaves the extract; keep every piece of two or more nodes.
+        let mut piece: Vec<(i64, Coordinates)> = Vec::new();
+        for id in refs {
+            match nodes
+                .get(&id)
+                .and_then(|&(lat, lon)| Coordinates::new(lat, lon).ok())
+            {
+                Some(at) => piece.push((id, at)),
+                None => {
+                    missing_nodes += 1;
+                    if piece.len() >= 2 {
+                        ways.push(RoadWay {
+                            nodes: std::mem::take(&mut piece),
+                            class,
+                            oneway,
+                            access,
+                        });
+                    }
+                    piece.clear();
+                }
+            }
+        }
+        if piece.len() >= 2 {
+            ways.push(RoadWay {
+                nodes: piece,
+                class,
+                oneway,
+                access,
+            });
+        }
+    }
+    if ways.is_empty() {
+        return Err(OsmError::NoRoads {
+            nodes: count.nodes,
+            ways: count.ways,
+        });
+    }
+    Ok(OsmRoads {
+        ways,
+        progress: count,
+        missing_nodes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_is_refused_with_its_place() {
+        let garbage = std::io::Cursor::new(vec![0u8, 0, 0, 5, 1, 2, 3, 4, 5, 6, 7, 8]);
+        let error = read_roads(garbage, |_| {}).unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("not an OSM PBF file: blob 0"), "{text}");
+    }
+
+    #[test]
+    fn an_empty_file_has_no_roads() {
+        let error = read_roads(std::io::Cursor::new(Vec::new()), |_| {}).unwrap_err();
+        assert_eq!(error, OsmError::NoRoads { nodes: 0, ways: 0 });
+    }
+
+    #[test]
+    fn access_tags() {
+        let tags = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let cases = [
+            (tags(&[]), true, true),
+            (tags(&[("access", "private")]), false, false),
+            (tags(&[("access", "private"), ("foot", "yes")]), false, true),
+            (tags(&[("motor_vehicle", "no")]), false, true),
+            (tags(&[("access", "no"), ("motorcar", "yes")]), true, false),
+            (tags(&[("service", "parking_aisle")]), false, true),
+        ];
+        for (tags, driving, walking) in cases {
+            assert_eq!(access(&tags), Access { driving, walking }, "{tags:?}");
+        }
+    }
+
+    #[test]
+    fn oneway_tags() {
+        let tags = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let cases = [
+            (RoadClass::Residential, tags(&[]), Oneway::No),
+            (
+                RoadClass::Residential,
+                tags(&[("oneway", "yes")]),
+                Oneway::Forward,
+            ),
+            (
+                RoadClass::Residential,
+                tags(&[("oneway", "-1")]),
+                Oneway::Backward,
+            ),
+            (
+                RoadClass::Primary,
+                tags(&[("junction", "roundabout")]),
+                Oneway::Forward,
+            ),
+            (RoadClass::Motorway, tags(&[]), Oneway::Forward),
+            (RoadClass::Motorway, tags(&[("oneway", "no")]), Oneway::No),
+        ];
+        for (class, tags, expected) in cases {
+            assert_eq!(oneway(class, &tags), expected, "{class:?} {tags:?}");
+        }
+    }
+}

@@ -1,0 +1,628 @@
+//! The road network: a routable graph per travel profile (driving respects
+//! one-way streets and drives at the road class's speed; walking goes both
+//! ways on anything walkable), snapping points to the nearest usable road
+//! node, and segments that can be closed.
+//!
+//! Travel times are whole milliseconds, so every search over the same graph
+//! gives exactly the same times, whatever order it settles nodes in.
+
+use crate::Coordinates;
+use rstar::{AABB, PointDistance, RTree, RTreeObject};
+
+/// A node of the network (an index, not an OSM id).
+pub type NodeId = u32;
+/// A stretch of road between two consecutive nodes of a way (closable).
+pub type SegmentId = u32;
+
+/// How someone travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    Driving,
+    Walking,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 2] = [Profile::Driving, Profile::Walking];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Driving => "driving",
+            Profile::Walking => "walking",
+        }
+    }
+}
+
+/// Walking speed, metres per second (5 km/h).
+pub const WALKING_SPEED_M_S: f64 = 1.4;
+
+/// Road classes, as OSM's `highway=*` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RoadClass {
+    Motorway,
+    Trunk,
+    Primary,
+    Secondary,
+    Tertiary,
+    Unclassified,
+    Residential,
+    LivingStreet,
+    Service,
+    Pedestrian,
+    Footway,
+    Path,
+    Steps,
+    Cycleway,
+    Track,
+}
+
+impl RoadClass {
+    /// The class of an OSM `highway` value (links count as their road).
+    pub fn from_osm(highway: &str) -> Option<RoadClass> {
+        use RoadClass::*;
+        Some(match highway.trim_end_matches("_link") {
+            "motorway" => Motorway,
+            "trunk" => Trunk,
+            "primary" => Primary,
+            "secondary" => Secondary,
+            "tertiary" => Tertiary,
+            "unclassified" | "road" => Unclassified,
+            "residential" => Residential,
+            "living_street" => LivingStreet,
+            "service" => Service,
+            "pedestrian" => Pedestrian,
+            "footway" | "corridor" | "bridleway" => Footway,
+            "path" => Path,
+            "steps" => Steps,
+            "cycleway" => Cycleway,
+            "track" => Track,
+            _ => return None,
+        })
+    }
+
+    /// Urban driving speed in km/h, or None where cars may not go.
+    pub fn driving_speed_kmh(self) -> Option<f64> {
+        use RoadClass::*;
+        match self {
+            Motorway => Some(80.0),
+            Trunk => Some(60.0),
+            Primary => Some(45.0),
+            Secondary => Some(40.0),
+            Tertiary => Some(35.0),
+            Unclassified | Residential => Some(25.0),
+            Service => Some(15.0),
+            LivingStreet => Some(10.0),
+            // Tracks are farm and forest roads: not for a patrol car.
+            Pedestrian | Footway | Path | Steps | Cycleway | Track => None,
+        }
+    }
+
+    pub fn walkable(self) -> bool {
+        !matches!(self, RoadClass::Motorway | RoadClass::Trunk)
+    }
+}
+
+/// Which way traffic may drive along a way's node order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oneway {
+    No,
+    Forward,
+    Backward,
+}
+
+/// Who the way's tags let through, beyond what its class allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub driving: bool,
+    pub walking: bool,
+}
+
+impl Access {
+    pub const ALL: Access = Access {
+        driving: true,
+        walking: true,
+    };
+}
+
+/// One way before building: its nodes (an id and a position each), class,
+/// direction and access. Ways share nodes by id where they join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadWay {
+    pub nodes: Vec<(i64, Coordinates)>,
+    pub class: RoadClass,
+    pub oneway: Oneway,
+    pub access: Access,
+}
+
+/// A compressed adjacency list (forward or reversed) of one profile.
+#[derive(Debug, Clone, Default)]
+struct Adjacency {
+    first: Vec<u32>,
+    other: Vec<NodeId>,
+    millis: Vec<u32>,
+    metres: Vec<f32>,
+    segment: Vec<SegmentId>,
+}
+
+impl Adjacency {
+    /// Builds from (from, to, millis, metres, segment) arcs.
+    fn build(node_count: usize, mut arcs: Vec<(NodeId, NodeId, u32, f32, SegmentId)>) -> Adjacency {
+        arcs.sort_unstable_by_key(|a| (a.0, a.1));
+        let mut first = vec![0u32; node_count + 1];
+        for arc in &arcs {
+            first[arc.0 as usize + 1] += 1;
+        }
+        for i in 0..node_count {
+            first[i + 1] += first[i];
+        }
+        Adjacency {
+            first,
+            other: arcs.iter().map(|a| a.1).collect(),
+            millis: arcs.iter().map(|a| a.2).collect(),
+            metres: arcs.iter().map(|a| a.3).collect(),
+            segment: arcs.iter().map(|a| a.4).collect(),
+        }
+    }
+
+    fn arcs(&self, node: NodeId) -> std::ops::Range<usize> {
+        self.first[node as usize] as usize..self.first[node as usize + 1] as usize
+    }
+}
+
+/// Both directions of one profile's graph.
+#[derive(Debug, Clone, Default)]
+struct ProfileGraph {
+    forward: Adjacency,
+    backward: Adjacency,
+    index: Option<RTree<IndexedNode>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct IndexedNode {
+    xy: [f64; 2],
+    node: NodeId,
+}
+
+impl RTreeObject for IndexedNode {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_point(self.xy)
+    }
+}
+
+impl PointDistance for IndexedNode {
+    fn distance_2(&self, point: &[f64; 2]) -> f64 {
+        let (dx, dy) = (self.xy[0] - point[0], self.xy[1] - point[1]);
+        dx * dx + dy * dy
+    }
+}
+
+/// Where a point joins the network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snap {
+    pub node: NodeId,
+    /// Straight-line metres from the point to the node.
+    pub distance_m: f64,
+}
+
+/// The routable road network of a station.
+#[derive(Debug, Clone)]
+pub struct RoadNetwork {
+    coordinates: Vec<Coordinates>,
+    driving: ProfileGraph,
+    walking: ProfileGraph,
+    segment_count: u32,
+    /// Latitude used for the local metric projection of the snapping index.
+    reference_lat: f64,
+}
+
+/// Milliseconds to cover `metres` at `metres_per_second` (at least 1).
+fn millis(metres: f64, metres_per_second: f64) -> u32 {
+    ((metres / metres_per_second) * 1000.0).round().max(1.0) as u32
+}
+
+impl RoadNetwork {
+    /// Builds the network from ways. Nodes are merged by id; consecutive
+    /// nodes of a way form one segment, closable in both directions.
+    pub fn build(ways: &[RoadWay]) -> RoadNetwork {
+        let mut ids = std::collections::HashMap::new();
+        let mut coordinates = Vec::new();
+        let mut driving = Vec::new();
+        let mut walking = Vec::new();
+        let mut segment_count: u32 = 0;
+        for way in ways {
+            let nodes: Vec<NodeId> = way
+                .nodes
+                .iter()
+                .map(|(id, at)| {
+                    *ids.entry(*id).or_insert_with(|| {
+                        coordinates.push(*at);
+                        (coordinates.len() - 1) as NodeId
+                    })
+                })
+                .collect();
+            for pair in nodes.windows(2) {
+                let (a, b) = (pair[0], pair[1]);
+                if a == b {
+                    continue;
+                }
+                let metres = coordinates[a as usize].distance_m(coordinates[b as usize]);
+                let segment = segment_count;
+                segment_count += 1;
+                if let (Some(kmh), true) = (way.class.driving_speed_kmh(), way.access.driving) {
+                    let ms = millis(metres, kmh / 3.6);
+                    if way.oneway != Oneway::Backward {
+                        driving.push((a, b, ms, metres as f32, segment));
+                    }
+                    if way.oneway != Oneway::Forward {
+                        driving.push((b, a, ms, metres as f32, segment));
+                    }
+                }
+                if way.class.walkable() && way.access.walking {
+                    let ms = millis(metres, WALKING_SPEED_M_S);
+                    walking.push((a, b, ms, metres as f32, segment));
+                    walking.push((b, a, ms, metres as f32, segment));
+                }
+            }
+        }
+        let reference_lat = if coordinates.is_empty() {
+            0.0
+        } else {
+            coordinates.iter().map(|c| c.lat()).sum::<f64>() / coordinates.len() as f64
+        };
+        let mut network = RoadNetwork {
+            driving: ProfileGraph::default(),
+            walking: ProfileGraph::default(),
+            segment_count,
+            reference_lat,
+            coordinates,
+        };
+        network.driving = network.profile_graph(driving);
+        network.walking = network.profile_graph(walking);
+        network
+    }
+
+    fn profile_graph(&self, arcs: Vec<(NodeId, NodeId, u32, f32, SegmentId)>) -> ProfileGraph {
+        let n = self.coordinates.len();
+        let reversed = arcs
+            .iter()
+            .map(|&(a, b, ms, m, s)| (b, a, ms, m, s))
+            .collect();
+        let forward = Adjacency::build(n, arcs);
+        let backward = Adjacency::build(n, reversed);
+        // Only nodes a traveller can leave and reach are snap targets.
+        let points: Vec<IndexedNode> = (0..n as NodeId)
+            .filter(|&v| !forward.arcs(v).is_empty() && !backward.arcs(v).is_empty())
+            .map(|v| IndexedNode {
+                xy: self.project(self.coordinates[v as usize]),
+                node: v,
+            })
+            .collect();
+        ProfileGraph {
+            forward,
+            backward,
+            index: Some(RTree::bulk_load(points)),
+        }
+    }
+
+    /// Local flat metres around the network's mean latitude.
+    fn project(&self, c: Coordinates) -> [f64; 2] {
+        let metres_per_degree = 111_320.0;
+        [
+            c.lon() * metres_per_degree * self.reference_lat.to_radians().cos(),
+            c.lat() * metres_per_degree,
+        ]
+    }
+
+    fn graph(&self, profile: Profile) -> &ProfileGraph {
+        match profile {
+            Profile::Driving => &self.driving,
+            Profile::Walking => &self.walking,
+        }
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.coordinates.len()
+    }
+
+    /// Directed arcs of a profile (a two-way street counts twice).
+    pub fn arc_count(&self, profile: Profile) -> usize {
+        self.graph(profile).forward.other.len()
+    }
+
+    pub fn segment_count(&self) -> u32 {
+        self.segment_count
+    }
+
+    pub fn coordinates(&self, node: NodeId) -> Coordinates {
+        self.coordinates[node as usize]
+    }
+
+    /// The nearest node a traveller of `profile` can use.
+    pub fn snap(&self, profile: Profile, point: Coordinates) -> Option<Snap> {
+        let index = self.graph(profile).index.as_ref()?;
+        let nearest = index.nearest_neighbor(&self.project(point))?;
+        Some(Snap {
+            node: nearest.node,
+            distance_m: point.distance_m(self.coordinates(nearest.node)),
+        })
+    }
+
+    /// The segments of arcs leaving `node` in a profile (for closures and tests).
+    pub fn segments_at(&self, profile: Profile, node: NodeId) -> Vec<SegmentId> {
+        let forward = &self.graph(profile).forward;
+        forward.arcs(node).map(|i| forward.segment[i]).collect()
+    }
+
+    /// Every directed arc of a profile: (from, to, milliseconds, segment).
+    pub fn arcs(
+        &self,
+        profile: Profile,
+    ) -> impl Iterator<Item = (NodeId, NodeId, u32, SegmentId)> + '_ {
+        let forward = &self.graph(profile).forward;
+        (0..self.coordinates.len() as NodeId).flat_map(move |v| {
+            forward
+                .arcs(v)
+                .map(move |i| (v, forward.other[i], forward.millis[i], forward.segment[i]))
+        })
+    }
+}
+
+/// Closed road segments. Cheap to change: closing takes effect at the next search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Closures {
+    closed: Vec<bool>,
+}
+
+impl Closures {
+    pub fn close(&mut self, segment: SegmentId) {
+        let i = segment as usize;
+        if self.closed.len() <= i {
+            self.closed.resize(i + 1, false);
+        }
+        self.closed[i] = true;
+    }
+
+    pub fn reopen(&mut self, segment: SegmentId) {
+        if let Some(flag) = self.closed.get_mut(segment as usize) {
+            *flag = false;
+        }
+    }
+
+    pub fn is_closed(&self, segment: SegmentId) -> bool {
+        self.closed.get(segment as usize).copied().unwrap_or(false)
+    }
+}
+
+/// A node reached by a search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reached {
+    pub node: NodeId,
+    /// Travel time from this node to the search's destination.
+    pub millis: u32,
+    /// Road distance along the path found.
+    pub metres: f64,
+}
+
+impl RoadNetwork {
+    /// Searches outward from `destination` over reversed arcs, settling
+    /// nodes in order of their travel time *to* the destination, and hands
+    /// each to `visit` until it answers `Break`. Cost grows with how far the
+    /// search has to go, not with the size of the network.
+    pub fn search_towards(
+        &self,
+        profile: Profile,
+        destination: NodeId,
+        closures: &Closures,
+        mut visit: impl FnMut(Reached) -> std::ops::ControlFlow<()>,
+    ) {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let backward = &self.graph(profile).backward;
+        let n = self.coordinates.len();
+        if destination as usize >= n {
+            return;
+        }
+        // Sparse bookkeeping: only touched nodes are stored, so a short
+        // search stays cheap on a large network.
+        let mut best: std::collections::HashMap<NodeId, (u32, f64)> =
+            std::collections::HashMap::new();
+        let mut settled = std::collections::HashSet::new();
+        let mut heap = BinaryHeap::new();
+        best.insert(destination, (0, 0.0));
+        heap.push(Reverse((0u32, destination)));
+        while let Some(Reverse((millis, node))) = heap.pop() {
+            if !settled.insert(node) {
+                continue;
+            }
+            let metres = best[&node].1;
+            if visit(Reached {
+                node,
+                millis,
+                metres,
+            })
+            .is_break()
+            {
+                return;
+            }
+            for arc in backward.arcs(node) {
+                if closures.is_closed(backward.segment[arc]) {
+                    continue;
+                }
+                let next = backward.other[arc];
+                let candidate = millis.saturating_add(backward.millis[arc]);
+                let improves = best.get(&next).is_none_or(|&(known, _)| candidate < known);
+                if improves {
+                    best.insert(next, (candidate, metres + f64::from(backward.metres[arc])));
+                    heap.push(Reverse((candidate, next)));
+                }
+            }
+        }
+    }
+
+    /// Travel time from every node to `destination` (None: unreachable):
+    /// a plain Dijkstra over the whole graph with dense arrays and no early
+    /// stop, on incoming lists built afresh from the forward arcs. Kept
+    /// independent of [`RoadNetwork::search_towards`] so it can check it.
+    pub fn reference_times_to(
+        &self,
+        profile: Profile,
+        destination: NodeId,
+        closures: &Closures,
+    ) -> Vec<Option<u32>> {
+        use std::cmp::Reverse;
+        let n = self.coordinates.len();
+        let mut incoming: Vec<Vec<(NodeId, u32)>> = vec![Vec::new(); n];
+        for (from, to, millis, segment) in self.arcs(profile) {
+            if !closures.is_closed(segment) {
+                incoming[to as usize].push((from, millis));
+            }
+        }
+        let mut distance: Vec<Option<u32>> = vec![None; n];
+        let mut heap = std::collections::BinaryHeap::new();
+        distance[destination as usize] = Some(0);
+        heap.push(Reverse((0u32, destination)));
+        while let Some(Reverse((d, v))) = heap.pop() {
+            if distance[v as usize].is_some_and(|known| d > known) {
+                continue;
+            }
+            for &(u, millis) in &incoming[v as usize] {
+                let candidate = d + millis;
+                if distance[u as usize].is_none_or(|known| candidate < known) {
+                    distance[u as usize] = Some(candidate);
+                    heap.push(Reverse((candidate, u)));
+                }
+            }
+        }
+        distance
+    }
+
+    /// Nodes a traveller of `profile` can use (they have arcs in and out).
+    pub fn usable_node_count(&self, profile: Profile) -> usize {
+        self.graph(profile)
+            .index
+            .as_ref()
+            .map_or(0, |index| index.size())
+    }
+}
+
+/// A square grid of streets, `spacing_m` apart, for tests, benchmarks and
+/// the demo: every `oneway_every`-th street (0: none) is one-way, alternating
+/// direction; every `arterial_every`-th street is a primary road.
+pub fn grid_ways(
+    origin: Coordinates,
+    rows: usize,
+    columns: usize,
+    spacing_m: f64,
+    oneway_every: usize,
+    arterial_every: usize,
+) -> Vec<RoadWay> {
+    let id = |r: usize, c: usize| (r * columns + c) as i64;
+    let at = |r: usize, c: usize| origin.offset_m(c as f64 * spacing_m, r as f64 * spacing_m);
+    let class = |i: usize| {
+        if arterial_every > 0 && i.is_multiple_of(arterial_every) {
+            RoadClass::Primary
+        } else {
+            RoadClass::Residential
+        }
+    };
+    let oneway = |i: usize| match oneway_every {
+        0 => Oneway::No,
+        k if i % k == k - 1 => {
+            if (i / k).is_multiple_of(2) {
+                Oneway::Forward
+            } else {
+                Oneway::Backward
+            }
+        }
+        _ => Oneway::No,
+    };
+    let mut ways = Vec::with_capacity(rows + columns);
+    for r in 0..rows {
+        ways.push(RoadWay {
+            nodes: (0..columns).map(|c| (id(r, c), at(r, c))).collect(),
+            class: class(r),
+            oneway: oneway(r),
+            access: Access::ALL,
+        });
+    }
+    for c in 0..columns {
+        ways.push(RoadWay {
+            nodes: (0..rows).map(|r| (id(r, c), at(r, c))).collect(),
+            class: class(c),
+            oneway: oneway(c),
+            access: Access::ALL,
+        });
+    }
+    ways
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> Coordinates {
+        Coordinates::new(28.15, 113.0).unwrap()
+    }
+
+    #[test]
+    fn one_way_streets_are_respected_when_driving_not_walking() {
+        // A single one-way street A → B → C.
+        let ways = vec![RoadWay {
+            nodes: (0..3)
+                .map(|i| (i, origin().offset_m(f64::from(i as i32) * 100.0, 0.0)))
+                .collect(),
+            class: RoadClass::Residential,
+            oneway: Oneway::Forward,
+            access: Access::ALL,
+        }];
+        let network = RoadNetwork::build(&ways);
+        let open = Closures::default();
+        let to_c = network.reference_times_to(Profile::Driving, 2, &open);
+        assert!(to_c[0].is_some(), "A can drive to C");
+        let to_a = network.reference_times_to(Profile::Driving, 0, &open);
+        assert_eq!(
+            to_a[2], None,
+            "C cannot drive against the one-way street to A"
+        );
+        let walk_to_a = network.reference_times_to(Profile::Walking, 0, &open);
+        assert_eq!(
+            walk_to_a[2],
+            Some(2 * millis(100.0, WALKING_SPEED_M_S)),
+            "walking ignores one-way"
+        );
+    }
+
+    #[test]
+    fn closures_are_respected() {
+        let network = RoadNetwork::build(&grid_ways(origin(), 3, 3, 100.0, 0, 0));
+        let mut closures = Closures::default();
+        let before = network.reference_times_to(Profile::Driving, 0, &closures)[2].unwrap();
+        for segment in network.segments_at(Profile::Driving, 1) {
+            closures.close(segment);
+        }
+        let after = network.reference_times_to(Profile::Driving, 0, &closures)[2].unwrap();
+        assert!(
+            after > before,
+            "closing the middle of the top street forces a detour"
+        );
+        closures.reopen(network.segments_at(Profile::Driving, 1)[0]);
+    }
+
+    #[test]
+    fn footways_are_not_driven() {
+        let ways = vec![RoadWay {
+            nodes: vec![(1, origin()), (2, origin().offset_m(50.0, 0.0))],
+            class: RoadClass::Footway,
+            oneway: Oneway::No,
+            access: Access::ALL,
+        }];
+        let network = RoadNetwork::build(&ways);
+        assert_eq!(network.arc_count(Profile::Driving), 0);
+        assert_eq!(network.arc_count(Profile::Walking), 2);
+        assert!(network.snap(Profile::Driving, origin()).is_none());
+        assert_eq!(
+            network.snap(Profile::Walking, origin()).map(|s| s.node),
+            Some(0)
+        );
+    }
+}
