@@ -393,6 +393,61 @@ impl Closures {
     }
 }
 
+/// Working memory for searches, reused between them. Entries are valid only
+/// when stamped with the current search's generation, so starting a search
+/// costs nothing however large the network is.
+#[derive(Debug, Default)]
+pub struct SearchScratch {
+    generation: u32,
+    stamp: Vec<u32>,
+    settled: Vec<u32>,
+    millis: Vec<u32>,
+    metres: Vec<f64>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(u32, NodeId)>>,
+}
+
+impl SearchScratch {
+    fn start(&mut self, nodes: usize) {
+        if self.stamp.len() != nodes {
+            self.stamp = vec![0; nodes];
+            self.settled = vec![0; nodes];
+            self.millis = vec![0; nodes];
+            self.metres = vec![0.0; nodes];
+            self.generation = 0;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Wrapped after 4 billion searches: clear once, start again.
+            self.stamp.fill(0);
+            self.settled.fill(0);
+            self.generation = 1;
+        }
+        self.heap.clear();
+    }
+
+    /// Records a better time to `node`, if it is one.
+    fn improve(&mut self, node: NodeId, millis: u32, metres: f64) {
+        let i = node as usize;
+        if self.stamp[i] != self.generation || millis < self.millis[i] {
+            self.stamp[i] = self.generation;
+            self.millis[i] = millis;
+            self.metres[i] = metres;
+            self.heap.push(std::cmp::Reverse((millis, node)));
+        }
+    }
+
+    /// Settles `node` popped at `millis`; false if it was already settled
+    /// (or this heap entry is stale).
+    fn settle(&mut self, node: NodeId, millis: u32) -> bool {
+        let i = node as usize;
+        if self.settled[i] == self.generation || millis > self.millis[i] {
+            return false;
+        }
+        self.settled[i] = self.generation;
+        true
+    }
+}
+
 /// A node reached by a search.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reached {
@@ -407,34 +462,41 @@ impl RoadNetwork {
     /// Searches outward from `destination` over reversed arcs, settling
     /// nodes in order of their travel time *to* the destination, and hands
     /// each to `visit` until it answers `Break`. Cost grows with how far the
-    /// search has to go, not with the size of the network.
+    /// search has to go, not with the size of the network. Allocates its
+    /// working memory; repeated searches should use
+    /// [`RoadNetwork::search_towards_with`] and keep a [`SearchScratch`].
     pub fn search_towards(
         &self,
+        profile: Profile,
+        destination: NodeId,
+        closures: &Closures,
+        visit: impl FnMut(Reached) -> std::ops::ControlFlow<()>,
+    ) {
+        let mut scratch = SearchScratch::default();
+        self.search_towards_with(&mut scratch, profile, destination, closures, visit);
+    }
+
+    /// [`RoadNetwork::search_towards`] with reusable working memory.
+    pub fn search_towards_with(
+        &self,
+        scratch: &mut SearchScratch,
         profile: Profile,
         destination: NodeId,
         closures: &Closures,
         mut visit: impl FnMut(Reached) -> std::ops::ControlFlow<()>,
     ) {
         use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
         let backward = &self.graph(profile).backward;
-        let n = self.coordinates.len();
-        if destination as usize >= n {
+        if destination as usize >= self.coordinates.len() {
             return;
         }
-        // Sparse bookkeeping: only touched nodes are stored, so a short
-        // search stays cheap on a large network.
-        let mut best: std::collections::HashMap<NodeId, (u32, f64)> =
-            std::collections::HashMap::new();
-        let mut settled = std::collections::HashSet::new();
-        let mut heap = BinaryHeap::new();
-        best.insert(destination, (0, 0.0));
-        heap.push(Reverse((0u32, destination)));
-        while let Some(Reverse((millis, node))) = heap.pop() {
-            if !settled.insert(node) {
+        scratch.start(self.coordinates.len());
+        scratch.improve(destination, 0, 0.0);
+        while let Some(Reverse((millis, node))) = scratch.heap.pop() {
+            if !scratch.settle(node, millis) {
                 continue;
             }
-            let metres = best[&node].1;
+            let metres = scratch.metres[node as usize];
             if visit(Reached {
                 node,
                 millis,
@@ -450,11 +512,7 @@ impl RoadNetwork {
                 }
                 let next = backward.other[arc];
                 let candidate = millis.saturating_add(backward.millis[arc]);
-                let improves = best.get(&next).is_none_or(|&(known, _)| candidate < known);
-                if improves {
-                    best.insert(next, (candidate, metres + f64::from(backward.metres[arc])));
-                    heap.push(Reverse((candidate, next)));
-                }
+                scratch.improve(next, candidate, metres + f64::from(backward.metres[arc]));
             }
         }
     }

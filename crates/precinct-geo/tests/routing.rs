@@ -7,9 +7,17 @@ use precinct_geo::roads::{
     Access, Closures, NodeId, Oneway, Profile, RoadClass, RoadNetwork, RoadWay, grid_ways,
 };
 use proptest::prelude::*;
+use std::cell::RefCell;
+
+thread_local! {
+    static SCRATCH: RefCell<precinct_geo::roads::SearchScratch> = RefCell::default();
+}
 use std::ops::ControlFlow;
 
-/// Every node's travel time to `destination` by the outward search, run to the end.
+/// Every node's travel time to `destination` by the outward search, run to
+/// the end. One scratch is reused by every search of the test thread (across
+/// networks and destinations): leftovers of one search would show as
+/// differences from the reference.
 fn fast_times(
     network: &RoadNetwork,
     profile: Profile,
@@ -17,9 +25,17 @@ fn fast_times(
     closures: &Closures,
 ) -> Vec<Option<u32>> {
     let mut times = vec![None; network.node_count()];
-    network.search_towards(profile, destination, closures, |reached| {
-        times[reached.node as usize] = Some(reached.millis);
-        ControlFlow::Continue(())
+    SCRATCH.with(|scratch| {
+        network.search_towards_with(
+            &mut scratch.borrow_mut(),
+            profile,
+            destination,
+            closures,
+            |reached| {
+                times[reached.node as usize] = Some(reached.millis);
+                ControlFlow::Continue(())
+            },
+        );
     });
     times
 }
