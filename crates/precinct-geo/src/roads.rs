@@ -8,6 +8,7 @@
 
 use crate::Coordinates;
 use rstar::{AABB, PointDistance, RTree, RTreeObject};
+use serde::{Deserialize, Serialize};
 
 /// A node of the network (an index, not an OSM id).
 pub type NodeId = u32;
@@ -36,7 +37,8 @@ impl Profile {
 pub const WALKING_SPEED_M_S: f64 = 1.4;
 
 /// Road classes, as OSM's `highway=*` names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RoadClass {
     Motorway,
     Trunk,
@@ -102,7 +104,8 @@ impl RoadClass {
 }
 
 /// Which way traffic may drive along a way's node order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Oneway {
     No,
     Forward,
@@ -110,7 +113,7 @@ pub enum Oneway {
 }
 
 /// Who the way's tags let through, beyond what its class allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Access {
     pub driving: bool,
     pub walking: bool,
@@ -125,7 +128,7 @@ impl Access {
 
 /// One way before building: its nodes (an id and a position each), class,
 /// direction and access. Ways share nodes by id where they join.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoadWay {
     pub nodes: Vec<(i64, Coordinates)>,
     pub class: RoadClass,

@@ -28,6 +28,7 @@ use precinct_domain::ids::{EventId, IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
+use precinct_geo::roads::RoadWay;
 use precinct_storage::apply;
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
@@ -219,6 +220,29 @@ impl Store for PgStore {
             Some(row) => serde_json::from_str(row.get::<_, &str>(0))
                 .map_err(|e| StoreError::Other(format!("ground: {e}"))),
             None => Ok(Jurisdiction::default()),
+        }
+    }
+
+    async fn replace_roads(&self, ways: Vec<RoadWay>) -> StoreResult<()> {
+        let body = serde_json::to_string(&ways).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.write(move |ctx| {
+            Box::pin(async move {
+                let sql = "INSERT INTO roads (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body";
+                ctx.client.execute(sql, &[&body]).await.map_err(store_error)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn roads(&self) -> StoreResult<Vec<RoadWay>> {
+        let rows = self
+            .read_rows("SELECT body FROM roads WHERE id = 1", &[])
+            .await?;
+        match rows.first() {
+            Some(row) => serde_json::from_str(row.get::<_, &str>(0))
+                .map_err(|e| StoreError::Other(format!("roads: {e}"))),
+            None => Ok(Vec::new()),
         }
     }
 

@@ -9,7 +9,8 @@ const MIGRATION_LOCK: i64 = 0x5052_4354_4d49_4752;
 /// Each entry upgrades the schema by one version. Never edit a released
 /// entry: add a new one. Times are Unix milliseconds (BIGINT), as in the
 /// SQLite backend, so data moves between them unchanged.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE ground (
     id BIGINT PRIMARY KEY CHECK (id = 1),
     body TEXT NOT NULL
@@ -110,7 +111,14 @@ CREATE TABLE audit_log (
     action TEXT NOT NULL,
     subject TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE roads (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+"#,
+];
 
 /// Brings the database up to the latest schema, one transaction per step.
 pub(crate) async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::Error> {

@@ -13,6 +13,7 @@ use precinct_domain::ids::*;
 use precinct_domain::unit::{NewUnit, UnitKind, UnitStatus};
 use precinct_domain::user::Role;
 use precinct_domain::{Coordinates, Polygon};
+use precinct_geo::roads::{RoadWay, grid_ways};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -148,12 +149,21 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
 ];
 
-/// A generated station: its ground, its units, and its demo accounts.
+/// A generated station: its ground, its streets, its units, and its demo accounts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct District {
     pub ground: Jurisdiction,
+    pub roads: Vec<RoadWay>,
     pub units: Vec<NewUnit>,
     pub accounts: &'static [DemoAccount],
+}
+
+/// The district's streets: a 100 m grid over the whole ground, every fourth
+/// street one-way (alternating direction), every fifth a primary road.
+pub fn streets() -> Vec<RoadWay> {
+    let rows = (HEIGHT_M / 100.0) as usize + 1;
+    let columns = (WIDTH_M / 100.0) as usize + 1;
+    grid_ways(south_west(), rows, columns, 100.0, 4, 5)
 }
 
 struct Builder {
@@ -455,6 +465,7 @@ pub fn generate(seed: u64) -> District {
     generate_units(&mut b);
     District {
         ground: b.ground,
+        roads: streets(),
         units: b.units,
         accounts: DEMO_ACCOUNTS,
     }
@@ -701,6 +712,24 @@ mod tests {
         call_signs.sort();
         call_signs.dedup();
         assert_eq!(call_signs.len(), d.units.len(), "call signs are unique");
+    }
+
+    #[test]
+    fn the_streets_reach_every_place() {
+        use precinct_geo::roads::{Profile, RoadNetwork};
+        let d = generate(42);
+        let network = RoadNetwork::build(&d.roads);
+        for place in &d.ground.places {
+            let snap = network
+                .snap(Profile::Driving, place.location)
+                .expect("snaps");
+            assert!(
+                snap.distance_m < 80.0,
+                "{} is {} m from a street",
+                place.name,
+                snap.distance_m
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use precinct_domain::incident::{Disposition, Incident, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_domain::{Coordinates, Timestamp};
+use precinct_geo::roads::RoadWay;
 use precinct_storage::apply;
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
@@ -255,6 +256,31 @@ impl Store for SqliteStore {
                 Some(body) => serde_json::from_str(&body)
                     .map_err(|e| StoreError::Other(format!("ground: {e}"))),
                 None => Ok(Jurisdiction::default()),
+            }
+        })
+        .await
+    }
+
+    async fn replace_roads(&self, ways: Vec<RoadWay>) -> StoreResult<()> {
+        let body = serde_json::to_string(&ways).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.write(move |ctx| {
+            ctx.run(
+                "INSERT OR REPLACE INTO roads (id, body) VALUES (1, ?1)",
+                [body],
+            )
+        })
+        .await
+    }
+
+    async fn roads(&self) -> StoreResult<Vec<RoadWay>> {
+        self.read(|conn| {
+            let body = rows::query_first(conn, "SELECT body FROM roads WHERE id = 1", [], |row| {
+                row.text("body")
+            })?;
+            match body {
+                Some(body) => serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Other(format!("roads: {e}"))),
+                None => Ok(Vec::new()),
             }
         })
         .await

@@ -4,7 +4,8 @@ use rusqlite::Connection;
 
 /// Each entry upgrades the schema by one version. Never edit a released
 /// entry: add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE ground (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     body TEXT NOT NULL
@@ -105,7 +106,14 @@ CREATE TABLE audit_log (
     action TEXT NOT NULL,
     subject TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE roads (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+"#,
+];
 
 /// Brings the database up to the latest schema, one transaction per step.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -23,6 +23,7 @@ use precinct_domain::incident::{Disposition, Incident, IncidentStatus, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{Role, User, Username};
 use precinct_domain::{Coordinates, DomainError, Timestamp};
+use precinct_geo::roads::RoadWay;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -167,6 +168,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Replaces the station's ground (used when a district is generated or imported).
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()>;
     async fn jurisdiction(&self) -> StoreResult<Jurisdiction>;
+    /// Replaces the station's road network (generated, or imported from OSM).
+    async fn replace_roads(&self, ways: Vec<RoadWay>) -> StoreResult<()>;
+    /// The road network's ways; empty until one is generated or imported.
+    async fn roads(&self) -> StoreResult<Vec<RoadWay>>;
 
     async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>>;
     async fn list_units(&self) -> StoreResult<Vec<Unit>>;

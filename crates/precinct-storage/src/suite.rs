@@ -42,6 +42,7 @@ macro_rules! store_suite {
             users_and_sessions,
             audit_round_trip,
             ground_round_trip,
+            roads_round_trip,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -978,4 +979,20 @@ pub async fn ground_round_trip(store: SharedStore) {
     );
     store.replace_jurisdiction(fixture_ground()).await.unwrap();
     assert_eq!(store.jurisdiction().await.unwrap(), fixture_ground());
+}
+
+pub async fn roads_round_trip(store: SharedStore) {
+    assert!(
+        store.roads().await.unwrap().is_empty(),
+        "no roads until generated or imported"
+    );
+    let ways = precinct_geo::roads::grid_ways(origin(), 3, 4, 100.0, 2, 0);
+    store.replace_roads(ways.clone()).await.unwrap();
+    assert_eq!(store.roads().await.unwrap(), ways);
+    store.replace_roads(ways[..2].to_vec()).await.unwrap();
+    assert_eq!(
+        store.roads().await.unwrap(),
+        ways[..2].to_vec(),
+        "replacing replaces"
+    );
 }

@@ -20,6 +20,7 @@ pub enum ColumnKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     Ground,
+    Roads,
     Units,
     Users,
     Sessions,
@@ -32,8 +33,9 @@ pub enum Table {
 use ColumnKind::{Bool, Int, Real, Text};
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Ground,
+        Table::Roads,
         Table::Units,
         Table::Users,
         Table::Sessions,
@@ -46,6 +48,7 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::Ground => "ground",
+            Table::Roads => "roads",
             Table::Units => "units",
             Table::Users => "users",
             Table::Sessions => "sessions",
@@ -60,7 +63,7 @@ impl Table {
     /// references and event ids survive the copy.
     pub fn columns(self) -> &'static [(&'static str, ColumnKind)] {
         match self {
-            Table::Ground => &[("id", Int), ("body", Text)],
+            Table::Ground | Table::Roads => &[("id", Int), ("body", Text)],
             Table::Units => &[
                 ("id", Int),
                 ("call_sign", Text),
@@ -157,7 +160,10 @@ impl Table {
     /// Whether the table's `id` comes from a sequence the destination must
     /// move past the copied ids.
     pub fn has_serial_id(self) -> bool {
-        !matches!(self, Table::Ground | Table::Sessions | Table::Assignments)
+        !matches!(
+            self,
+            Table::Ground | Table::Roads | Table::Sessions | Table::Assignments
+        )
     }
 
     /// `SELECT <columns> FROM <table> ORDER BY <order>` (the caller adds paging).

@@ -97,6 +97,7 @@ pub async fn seed_demo(
         return Ok(false);
     }
     store.replace_jurisdiction(district.ground.clone()).await?;
+    store.replace_roads(district.roads.clone()).await?;
     let units = store.create_units(district.units.clone()).await?;
     let by_call_sign: HashMap<&str, _> =
         units.iter().map(|u| (u.call_sign.as_str(), u.id)).collect();
@@ -123,6 +124,27 @@ pub async fn seed_demo(
             .await?;
     }
     Ok(true)
+}
+
+/// Imports an OpenStreetMap PBF extract as the station's road network,
+/// reporting progress, and returns (nodes, segments) of the driving graph.
+pub async fn import_roads(
+    store: &SharedStore,
+    path: &std::path::Path,
+    mut progress: impl FnMut(&str),
+) -> anyhow::Result<(usize, u32)> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let roads = precinct_geo::osm::read_roads(std::io::BufReader::new(file), |p| {
+        progress(&format!(
+            "blob {}: {} nodes, {} ways, {} roads",
+            p.blobs, p.nodes, p.ways, p.road_ways
+        ))
+    })
+    .with_context(|| format!("reading {}", path.display()))?;
+    let network = precinct_geo::roads::RoadNetwork::build(&roads.ways);
+    let nodes = network.usable_node_count(precinct_geo::roads::Profile::Driving);
+    store.replace_roads(roads.ways).await?;
+    Ok((nodes, network.segment_count()))
 }
 
 /// Creates one user (for `precinct user add`).

@@ -63,6 +63,14 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Load an OpenStreetMap PBF extract as the station's road network.
+    /// Running instances pick it up when restarted.
+    ImportRoads {
+        /// The .osm.pbf file.
+        file: PathBuf,
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: String,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -140,6 +148,17 @@ async fn main() -> anyhow::Result<()> {
             demo(config).await
         }
         Command::Serve { addr, database } => serve(addr, DatabaseUrl::parse(&database)?).await,
+        Command::ImportRoads { file, database } => {
+            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
+            let (nodes, segments) =
+                precinct::import_roads(&store, &file, |line| eprintln!("  {line}")).await?;
+            store.shutdown().await;
+            println!(
+                "imported {}: {nodes} drivable nodes, {segments} road segments",
+                file.display()
+            );
+            Ok(())
+        }
         Command::MigrateData { from, to } => {
             let (from, to) = (DatabaseUrl::parse(&from)?, DatabaseUrl::parse(&to)?);
             eprintln!("copying {from:?} into {to:?}");

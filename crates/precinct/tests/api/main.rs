@@ -11,6 +11,7 @@ mod instances;
 mod live_stream;
 mod migrate;
 mod operations;
+mod roads;
 mod simulator;
 #[path = "../support/sse.rs"]
 mod sse;

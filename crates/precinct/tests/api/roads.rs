@@ -1,0 +1,72 @@
+//! `precinct import-roads`: a real extract loads with progress; a bad file
+//! is refused with where the problem is, and changes nothing.
+
+use std::process::Command;
+
+fn monaco() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/monaco.osm.pbf");
+    assert!(
+        path.exists(),
+        "the Monaco extract is missing at {}; it ships in shared/data",
+        path.display()
+    );
+    path
+}
+
+fn import(file: &std::path::Path, database: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_precinct"))
+        .arg("import-roads")
+        .arg(file)
+        .args(["--database", database])
+        .env("PRECINCT_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn monaco_imports_with_progress_and_a_bad_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("roads.db").display());
+    let output = import(&monaco(), &database);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("blob 1:"), "progress is shown: {stderr}");
+    assert!(stdout.contains("drivable nodes"), "{stdout}");
+
+    let store = precinct::open_store(
+        &precinct::DatabaseUrl::parse(&database).unwrap(),
+        std::sync::Arc::new(precinct_storage::SystemClock),
+    )
+    .await
+    .unwrap();
+    let before = store.roads().await.unwrap();
+    assert!(
+        before.len() > 1000,
+        "Monaco has thousands of road ways: {}",
+        before.len()
+    );
+
+    let garbage = dir.path().join("not-a-map.osm.pbf");
+    std::fs::write(&garbage, b"\x00\x00\x00\x08definitely not a blob header").unwrap();
+    let output = import(&garbage, &database);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("not an OSM PBF file: blob 0 at byte"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not-a-map.osm.pbf"),
+        "the file is named: {stderr}"
+    );
+    assert_eq!(
+        store.roads().await.unwrap(),
+        before,
+        "a failed import changes nothing"
+    );
+    store.shutdown().await;
+}
