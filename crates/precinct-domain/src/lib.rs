@@ -13,6 +13,8 @@ pub mod event;
 pub mod ground;
 pub mod ids;
 pub mod incident;
+pub mod plan;
+pub mod recommend;
 pub mod unit;
 pub mod user;
 
