@@ -12,6 +12,7 @@
 //!   store receives only valid values.
 
 pub mod auth;
+pub mod dispatch;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -28,9 +29,11 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use precinct_domain::ground::Jurisdiction;
+use precinct_domain::plan::{DEFAULT_PLANS, Plans};
+use precinct_geo::roads::{Closures, RoadNetwork, SearchScratch};
 use precinct_storage::{Clock, SharedStore, StoreError};
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use utoipa::OpenApi;
 
 pub use auth::hash_password;
@@ -41,21 +44,74 @@ pub struct AppState {
     pub store: SharedStore,
     pub clock: Arc<dyn Clock>,
     ground: Arc<RwLock<Arc<Jurisdiction>>>,
+    roads: Arc<RwLock<Arc<RoadNetwork>>>,
+    closures: Arc<RwLock<Closures>>,
+    plans: Arc<Plans>,
+    scratches: Arc<Mutex<Vec<SearchScratch>>>,
+    /// A unit position older than this is shown as stale.
+    pub stale_after: chrono::Duration,
     sessions: Arc<auth::SessionCache>,
     pub metrics: Arc<metrics::Metrics>,
+}
+
+/// Reads and checks response plans (TOML). Errors say where the problem is.
+pub fn load_plans(text: &str) -> Result<Plans, String> {
+    let plans: Plans = toml::from_str(text).map_err(|e| e.to_string())?;
+    plans.checked().map_err(|e| e.to_string())
 }
 
 impl AppState {
     /// Builds the state, loading the station's ground from the store.
     pub async fn new(store: SharedStore, clock: Arc<dyn Clock>) -> Result<AppState, StoreError> {
         let ground = store.jurisdiction().await?;
+        let roads = RoadNetwork::build(&store.roads().await?);
+        let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
         Ok(AppState {
             store,
             clock,
             ground: Arc::new(RwLock::new(Arc::new(ground))),
+            roads: Arc::new(RwLock::new(Arc::new(roads))),
+            closures: Arc::default(),
+            plans: Arc::new(plans),
+            scratches: Arc::default(),
+            stale_after: chrono::Duration::minutes(10),
             sessions: Arc::default(),
             metrics: Arc::default(),
         })
+    }
+
+    /// Uses the station's own response plans instead of the shipped ones.
+    pub fn with_plans(mut self, plans: Plans) -> AppState {
+        self.plans = Arc::new(plans);
+        self
+    }
+
+    pub fn plans(&self) -> Arc<Plans> {
+        self.plans.clone()
+    }
+
+    pub fn roads(&self) -> Arc<RoadNetwork> {
+        self.roads.read().expect("roads lock").clone()
+    }
+
+    pub fn closures(&self) -> Closures {
+        self.closures.read().expect("closures lock").clone()
+    }
+
+    /// Runs `work` with a search scratch from the pool (searches reuse memory).
+    pub fn with_scratch<T>(&self, work: impl FnOnce(&mut SearchScratch) -> T) -> T {
+        let mut scratch = self
+            .scratches
+            .lock()
+            .expect("scratch pool")
+            .pop()
+            .unwrap_or_default();
+        let result = work(&mut scratch);
+        let mut pool = self.scratches.lock().expect("scratch pool");
+        if pool.len() < 8 {
+            pool.push(scratch);
+        }
+        result
     }
 
     /// The ground as last loaded (read-only and cheap to clone).
@@ -138,6 +194,14 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/incidents/{id}/dispatch",
             post(incidents::dispatch_units),
+        )
+        .route(
+            "/api/incidents/{id}/recommendation",
+            get(dispatch::recommend_response),
+        )
+        .route(
+            "/api/incidents/{id}/dispatch-plan",
+            post(dispatch::dispatch_plan),
         )
         .route(
             "/api/incidents/{id}/notes",

@@ -1,6 +1,6 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
-use crate::{auth, ground, incidents, stream, units};
+use crate::{auth, dispatch, ground, incidents, stream, units};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         incidents::get_incident,
         incidents::list_incidents,
         incidents::dispatch_units,
+        dispatch::recommend_response,
+        dispatch::dispatch_plan,
         incidents::add_incident_note,
         incidents::close_incident,
         incidents::merge_incidents,

@@ -12,6 +12,9 @@ use serde::Deserialize;
 pub enum ForceRole {
     /// Any police unit (patrol car, foot patrol, post team, community police team).
     Police,
+    /// The zone's mobile police: post teams (警务驻点) and patrols. What the
+    /// command room sends to a fight or a fire.
+    PatrolPolice,
     /// The community police team of the incident's community.
     CommunityPolice,
     /// A volunteer-police or security-force team, for first response (先期处置).
@@ -49,7 +52,9 @@ impl ForceRequirement {
     /// Police drive unless told otherwise; helpers walk.
     pub fn travel(&self) -> TravelMode {
         self.travel.unwrap_or(match self.role {
-            ForceRole::Police | ForceRole::CommunityPolice => TravelMode::Driving,
+            ForceRole::Police | ForceRole::PatrolPolice | ForceRole::CommunityPolice => {
+                TravelMode::Driving
+            }
             ForceRole::FirstResponse | ForceRole::PropertyCompany => TravelMode::Walking,
         })
     }
@@ -157,7 +162,7 @@ mod tests {
         assert!(fight.coordinated);
         assert_eq!(
             fight.forces.iter().map(|f| f.role).collect::<Vec<_>>(),
-            [ForceRole::Police, ForceRole::FirstResponse]
+            [ForceRole::PatrolPolice, ForceRole::FirstResponse]
         );
         assert_eq!(fight.forces[1].within_m, Some(800.0));
         assert_eq!(fight.forces[1].travel(), TravelMode::Walking);

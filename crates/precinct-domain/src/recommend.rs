@@ -103,6 +103,10 @@ fn role_fits(
 ) -> bool {
     match role {
         ForceRole::Police => unit.kind.is_police(),
+        ForceRole::PatrolPolice => matches!(
+            unit.kind,
+            UnitKind::PatrolCar | UnitKind::FootPatrol | UnitKind::PostTeam
+        ),
         ForceRole::CommunityPolice => {
             unit.kind == UnitKind::CommunityPoliceTeam
                 && incident.resolution.community_id.is_some()

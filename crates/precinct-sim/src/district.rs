@@ -488,12 +488,13 @@ fn generate_units(b: &mut Builder) {
             None,
         );
     }
-    // Patrol cars and foot patrols, two of each per zone, out on patrol.
+    // Patrol cars and foot patrols, two of each per zone, out on patrol in
+    // the zone's eastern communities (the posts cover the west).
     for (zone, post) in [(ZoneId(1), PostId(1)), (ZoneId(2), PostId(2))] {
         let zone_code = if zone == ZoneId(1) { "北" } else { "南" };
         let base = if zone == ZoneId(1) { 0 } else { 5 };
         for n in 1..=2 {
-            let position = b.point_in_community(base + n);
+            let position = b.point_in_community(base + 2 + n);
             b.unit(
                 format!("{zone_code}巡{n}"),
                 format!("{zone_code}区巡逻车{n}"),
@@ -505,7 +506,7 @@ fn generate_units(b: &mut Builder) {
                 2,
                 None,
             );
-            let position = b.point_in_community(base + n + 1);
+            let position = b.point_in_community(base + 2 + n);
             b.unit(
                 format!("{zone_code}步{n}"),
                 format!("{zone_code}区徒步巡逻{n}"),

@@ -47,6 +47,9 @@ enum Command {
         /// Serve the district without simulated incidents.
         #[arg(long)]
         no_simulator: bool,
+        /// Response plans (TOML) to use instead of the shipped ones.
+        #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
+        plans: Option<PathBuf>,
     },
     /// Run a real station against a database.
     Serve {
@@ -55,6 +58,9 @@ enum Command {
         /// sqlite://PATH or postgres://USER@HOST/DB
         #[arg(long, env = "PRECINCT_DATABASE__URL")]
         database: String,
+        /// Response plans (TOML) to use instead of the shipped ones.
+        #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
+        plans: Option<PathBuf>,
     },
     /// Copy a station into an empty database (e.g. SQLite to PostgreSQL), verified by counts and hashes.
     MigrateData {
@@ -116,6 +122,17 @@ struct DemoConfig {
     speed: f64,
     intensity: f64,
     simulator: bool,
+    plans: Option<PathBuf>,
+}
+
+/// Reads the station's plans file, if one is given; errors name the file and the line.
+fn read_plans(path: Option<&PathBuf>) -> anyhow::Result<Option<precinct_domain::plan::Plans>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading plans file {}", path.display()))?;
+    let plans = precinct_api::load_plans(&text)
+        .map_err(|e| anyhow::anyhow!("plans file {}: {e}", path.display()))?;
+    Ok(Some(plans))
 }
 
 #[tokio::main]
@@ -131,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
             speed,
             intensity,
             no_simulator,
+            plans,
         } => {
             let database = match database {
                 Some(url) => DatabaseUrl::parse(&url)?,
@@ -144,10 +162,15 @@ async fn main() -> anyhow::Result<()> {
                 speed,
                 intensity,
                 simulator: !no_simulator,
+                plans,
             };
             demo(config).await
         }
-        Command::Serve { addr, database } => serve(addr, DatabaseUrl::parse(&database)?).await,
+        Command::Serve {
+            addr,
+            database,
+            plans,
+        } => serve(addr, DatabaseUrl::parse(&database)?, plans).await,
         Command::ImportRoads { file, database } => {
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
             let (nodes, segments) =
@@ -208,7 +231,8 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(addr: String, database: DatabaseUrl) -> anyhow::Result<()> {
+async fn serve(addr: String, database: DatabaseUrl, plans: Option<PathBuf>) -> anyhow::Result<()> {
+    let plans = read_plans(plans.as_ref())?;
     tracing::info!(?database, "opening the station's database");
     let store = open_store(&database, Arc::new(SystemClock)).await?;
     if store.count_users().await? == 0 {
@@ -216,7 +240,10 @@ async fn serve(addr: String, database: DatabaseUrl) -> anyhow::Result<()> {
             "this station has no users yet: add an admin with `precinct user add --role admin`"
         );
     }
-    let state = AppState::new(store.clone(), Arc::new(SystemClock)).await?;
+    let mut state = AppState::new(store.clone(), Arc::new(SystemClock)).await?;
+    if let Some(plans) = plans {
+        state = state.with_plans(plans);
+    }
     precinct::run_server(&addr, state, precinct::shutdown_signal()).await?;
     // In-flight requests have finished; let the writer drain and stop.
     store.shutdown().await;
@@ -224,11 +251,15 @@ async fn serve(addr: String, database: DatabaseUrl) -> anyhow::Result<()> {
 }
 
 async fn demo(config: DemoConfig) -> anyhow::Result<()> {
+    let plans = read_plans(config.plans.as_ref())?;
     let clock = Arc::new(ScaledClock::new(chrono::Utc::now(), config.speed));
     let store = open_store(&config.database, clock.clone()).await?;
     let district = precinct_sim::generate(config.seed);
     let fresh = seed_demo(&store, &district, &config.password).await?;
-    let state = AppState::new(store.clone(), clock.clone()).await?;
+    let mut state = AppState::new(store.clone(), clock.clone()).await?;
+    if let Some(plans) = plans {
+        state = state.with_plans(plans);
+    }
 
     println!(
         "Precinct demo — {} (seed {}, speed {}x)",

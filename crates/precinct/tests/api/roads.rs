@@ -70,3 +70,26 @@ async fn monaco_imports_with_progress_and_a_bad_file_changes_nothing() {
     );
     store.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_bad_plans_file_stops_the_server_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("plans.toml");
+    std::fs::write(&plans, "[[plan]]\nname = \"x\"\ncategories = [\"alien_invasion\"]\n[[plan.force]]\nrole = \"police\"\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_precinct"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--plans"])
+        .arg(&plans)
+        .arg("--database")
+        .arg(format!("sqlite://{}", dir.path().join("p.db").display()))
+        .env("PRECINCT_LOG", "warn")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the server refuses to start");
+    assert!(
+        stderr.contains("plans.toml")
+            && stderr.contains("line 3")
+            && stderr.contains("alien_invasion"),
+        "{stderr}"
+    );
+}

@@ -222,3 +222,71 @@ api_test! {
         }
     }
 }
+
+api_test! {
+    async fn night_food_street_fight_by_recommendation(app) {
+        let center = app.login("cc110").await;
+        let dispatcher = app.login("dispatcher").await;
+        let volunteer = app.login("volunteer").await;
+        let officer = app.login("officer").await;
+        let shop = app.place(&center, "美食七街7号").await;
+        let (status, body) = app
+            .post(
+                Some(&center),
+                "/api/incidents",
+                json!({
+                    "source": "instruction_110", "external_id": "110-20261030-2223-0002", "category": "fight_assault",
+                    "priority": 1, "place_id": shop["id"], "summary": "美食七街某夜宵店有人打架斗殴", "reported_at": story_time(),
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["incident"]["id"].as_i64().unwrap();
+
+        // The command room asks for the plan: the fight plan, under the coordinated mechanism.
+        let (status, plan) = app.get(Some(&dispatcher), &format!("/api/incidents/{id}/recommendation")).await;
+        assert_eq!(status, StatusCode::OK, "{plan}");
+        assert!(plan["plan"].as_str().unwrap().contains("fight"), "{plan}");
+        assert_eq!(plan["coordinated"], true);
+        let police = &plan["forces"][0];
+        assert_eq!(police["role"], "patrol_police");
+        assert_eq!(police["candidates"][0]["call_sign"], "怡园警务点", "the nearest post: {police}");
+        assert_eq!(police["candidates"][0]["travel"], "driving");
+        assert_eq!(police["candidates"][0]["estimated"], false, "timed over the demo's streets");
+        assert!(police["candidates"][0]["reason_zh"].as_str().unwrap().contains("驾车"));
+        let helpers = &plan["forces"][1];
+        assert_eq!(helpers["role"], "first_response");
+        assert_eq!(helpers["candidates"][0]["call_sign"], "夜市义警", "the night-market volunteers: {helpers}");
+        assert_eq!(helpers["candidates"][0]["travel"], "walking");
+        assert!(helpers["candidates"][0]["road_distance_m"].as_f64().unwrap() <= 800.0);
+        assert!(helpers["candidates"][0]["eta_seconds"].as_f64().unwrap() < police["candidates"][0]["eta_seconds"].as_f64().unwrap() * 3.0);
+        let proposed: Vec<i64> = plan["proposed_unit_ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        assert_eq!(proposed.len(), 2);
+
+        // One call dispatches the whole plan.
+        app.clock.advance(chrono::Duration::minutes(1));
+        let (status, sent) = app.post(Some(&dispatcher), &format!("/api/incidents/{id}/dispatch-plan"), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{sent}");
+        assert_eq!(sent["dispatched_unit_ids"], json!(proposed));
+        assert_eq!(sent["incident"]["status"], "dispatched");
+
+        // The volunteers arrive first; then the officers.
+        app.clock.advance(chrono::Duration::minutes(2));
+        let night_market = proposed[1];
+        let post = proposed[0];
+        app.post(Some(&volunteer), &format!("/api/units/{night_market}/status"), json!({ "status": "on_scene" })).await;
+        app.clock.advance(chrono::Duration::minutes(3));
+        app.post(Some(&officer), &format!("/api/units/{post}/status"), json!({ "status": "on_scene" })).await;
+        let (_, detail) = app.get(Some(&dispatcher), &format!("/api/incidents/{id}")).await;
+        assert_eq!(detail["first_response_seconds"], 180);
+        assert_eq!(detail["police_response_seconds"], 360);
+        let dispatched = detail["timeline"].as_array().unwrap().iter().find(|e| e["type"] == "units_dispatched").unwrap();
+        assert_eq!(dispatched["data"]["unit_ids"], json!(proposed), "one dispatch event names both");
+
+        // The plan is not offered twice: both units are now busy.
+        let (_, again) = app.get(Some(&dispatcher), &format!("/api/incidents/{id}/recommendation")).await;
+        assert!(!again["proposed_unit_ids"].as_array().unwrap().iter().any(|u| proposed.contains(&u.as_i64().unwrap())));
+        let (status, body) = app.post(Some(&volunteer), &format!("/api/incidents/{id}/dispatch-plan"), json!({})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    }
+}
