@@ -218,6 +218,10 @@ pub fn app(state: AppState) -> Router {
             "/api/units/{id}/position",
             post(units::report_unit_position),
         )
+        .route("/api/units/{id}/task", get(units::get_unit_task))
+        .route("/api/units/{id}/task/accept", post(units::accept_task))
+        .route("/api/units/{id}/task/decline", post(units::decline_task))
+        .route("/api/units/{id}/task/handover", post(units::hand_over))
         .route("/api/events/stream", get(stream::stream_events))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -86,3 +86,117 @@ pub async fn report_unit_position(
         .await?;
     Ok(Json(UnitDto::from(&unit)))
 }
+
+/// A helper's current first-response task (先期处置任务).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TaskDto {
+    pub unit_id: i64,
+    /// The incident (callers' details masked).
+    pub incident: IncidentDto,
+    /// What to do until police arrive.
+    pub instruction_zh: String,
+    pub instruction_en: String,
+    pub assigned_at: chrono::DateTime<chrono::Utc>,
+    pub accepted_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub arrived_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Police are on scene: the helper may hand over.
+    pub police_on_scene: bool,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct DeclineRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn no_task(id: i64) -> ApiError {
+    ApiError::not_found(&format!("first-response task of unit {id}"))
+}
+
+#[utoipa::path(
+    get, path = "/api/units/{id}/task", operation_id = "get_unit_task", tag = "units",
+    params(("id" = i64, Path, description = "Unit id")),
+    responses((status = 200, body = TaskDto), (status = 404, description = "No open task", body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get_unit_task(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<Json<TaskDto>, ApiError> {
+    may_act_for(&authed.0, UnitId(id))?;
+    let unit = state.store.get_unit(UnitId(id)).await?;
+    let incident_id = unit
+        .incident_id
+        .filter(|_| !unit.kind.is_police())
+        .ok_or_else(|| no_task(id))?;
+    let incident = state.store.get_incident(incident_id).await?;
+    let assignment = incident
+        .active_assignment(unit.id)
+        .ok_or_else(|| no_task(id))?
+        .clone();
+    let (zh, en) = precinct_domain::incident::first_response_instruction(incident.category);
+    Ok(Json(TaskDto {
+        unit_id: id,
+        incident: IncidentDto::new(&incident, &state.ground(), PersonalData::Masked),
+        instruction_zh: zh.into(),
+        instruction_en: en.into(),
+        assigned_at: assignment.assigned_at,
+        accepted_at: assignment.accepted_at,
+        arrived_at: assignment.arrived_at,
+        police_on_scene: incident.first_police_on_scene_at.is_some(),
+    }))
+}
+
+#[utoipa::path(
+    post, path = "/api/units/{id}/task/accept", operation_id = "accept_task", tag = "units",
+    params(("id" = i64, Path, description = "Unit id")),
+    responses((status = 200, description = "Accepted; the unit is en route", body = UnitDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn accept_task(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<Json<UnitDto>, ApiError> {
+    may_act_for(&authed.0, UnitId(id))?;
+    let unit = state.store.accept_task(UnitId(id), authed.actor()).await?;
+    Ok(Json(UnitDto::from(&unit)))
+}
+
+#[utoipa::path(
+    post, path = "/api/units/{id}/task/decline", operation_id = "decline_task", tag = "units",
+    params(("id" = i64, Path, description = "Unit id")),
+    request_body = DeclineRequest,
+    responses((status = 200, description = "Declined; the unit is back on patrol", body = UnitDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn decline_task(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<DeclineRequest>,
+) -> Result<Json<UnitDto>, ApiError> {
+    may_act_for(&authed.0, UnitId(id))?;
+    let unit = state
+        .store
+        .decline_task(UnitId(id), request.reason, authed.actor())
+        .await?;
+    Ok(Json(UnitDto::from(&unit)))
+}
+
+#[utoipa::path(
+    post, path = "/api/units/{id}/task/handover", operation_id = "hand_over", tag = "units",
+    params(("id" = i64, Path, description = "Unit id")),
+    responses((status = 200, description = "Handed over to the police on scene; back on patrol", body = UnitDto), (status = 422, description = "Not on scene, or no police on scene yet", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn hand_over(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<Json<UnitDto>, ApiError> {
+    may_act_for(&authed.0, UnitId(id))?;
+    let unit = state.store.hand_over(UnitId(id), authed.actor()).await?;
+    Ok(Json(UnitDto::from(&unit)))
+}

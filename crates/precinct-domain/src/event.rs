@@ -52,6 +52,14 @@ pub enum EventKind {
     UnitPositionReported {
         position: Coordinates,
     },
+    /// A helper accepted its first-response task.
+    FirstResponseAccepted,
+    /// A helper declined its first-response task and was released.
+    FirstResponseDeclined {
+        reason: Option<String>,
+    },
+    /// A helper handed the scene over to the police on scene.
+    HandedOver,
     IncidentStatusChanged {
         from: IncidentStatus,
         to: IncidentStatus,
@@ -79,6 +87,9 @@ impl EventKind {
             EventKind::UnitsDispatched { .. } => "units_dispatched",
             EventKind::UnitStatusChanged { .. } => "unit_status_changed",
             EventKind::UnitPositionReported { .. } => "unit_position_reported",
+            EventKind::FirstResponseAccepted => "first_response_accepted",
+            EventKind::FirstResponseDeclined { .. } => "first_response_declined",
+            EventKind::HandedOver => "handed_over",
             EventKind::IncidentStatusChanged { .. } => "incident_status_changed",
             EventKind::NoteAdded { .. } => "note_added",
             EventKind::IncidentClosed { .. } => "incident_closed",

@@ -352,6 +352,40 @@ pub struct Assignment {
     /// Whether the unit was a police unit when assigned (first-response
     /// helpers' arrivals are measured separately).
     pub police: bool,
+    /// A helper accepted its first-response task.
+    pub accepted_at: Option<Timestamp>,
+    /// A helper handed the scene over to the police.
+    pub handed_over_at: Option<Timestamp>,
+}
+
+/// The short instruction a first-response helper gets, in Chinese and English.
+pub fn first_response_instruction(category: Category) -> (&'static str, &'static str) {
+    match category.family() {
+        CategoryFamily::Criminal | CategoryFamily::PublicOrder => (
+            "隔开当事双方,控制现场,保护证据,等待民警到场,不要与对方冲突。",
+            "Separate the parties, hold the scene, keep evidence as it is, wait for police; do not fight anyone.",
+        ),
+        CategoryFamily::DomesticViolence => (
+            "确保受害人安全,将双方隔开,等待民警到场。",
+            "Make the victim safe, keep the parties apart, wait for police.",
+        ),
+        CategoryFamily::Dispute => (
+            "劝导双方冷静,防止事态升级,等待民警或调解人员到场。",
+            "Calm both sides, stop it from escalating, wait for police or mediators.",
+        ),
+        CategoryFamily::Fire => (
+            "疏散群众,保持通道畅通,不要进入火场,等待消防和民警。",
+            "Move people away, keep access clear, do not enter the fire, wait for firefighters and police.",
+        ),
+        CategoryFamily::Traffic => (
+            "设置警示,疏导交通,照看伤者,等待民警。",
+            "Warn traffic, keep it moving, look after the injured, wait for police.",
+        ),
+        CategoryFamily::HelpRequest | CategoryFamily::Other => (
+            "到场了解情况,照看求助人,等待民警。",
+            "Find out what is needed, look after the person, wait for police.",
+        ),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

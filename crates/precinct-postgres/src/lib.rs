@@ -292,6 +292,28 @@ impl Store for PgStore {
         .await
     }
 
+    async fn accept_task(&self, id: UnitId, actor: Actor) -> StoreResult<Unit> {
+        self.write(move |ctx| Box::pin(async move { apply::accept_task(ctx, id, &actor).await }))
+            .await
+    }
+
+    async fn decline_task(
+        &self,
+        id: UnitId,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Unit> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::decline_task(ctx, id, reason, &actor).await })
+        })
+        .await
+    }
+
+    async fn hand_over(&self, id: UnitId, actor: Actor) -> StoreResult<Unit> {
+        self.write(move |ctx| Box::pin(async move { apply::hand_over(ctx, id, &actor).await }))
+            .await
+    }
+
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         self.write(move |ctx| {
             Box::pin(async move {

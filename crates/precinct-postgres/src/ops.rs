@@ -16,7 +16,7 @@ use precinct_domain::incident::{
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
-use precinct_storage::apply::{Arrival, WriteTx};
+use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
 use precinct_storage::rows::{
     ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, assignment_from_row,
     candidate_from_row, capabilities_text, duplicate_search_cells, incident_from_row, ms,
@@ -219,6 +219,27 @@ impl WriteTx for WriteCtx {
     ) -> StoreResult<()> {
         let sql = "UPDATE assignments SET incident_id = $1 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL";
         execute(&self.client, sql, &[&to.0, &from.0, &unit.0])
+            .await
+            .map(drop)
+    }
+
+    async fn stamp_task(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        step: TaskStep,
+    ) -> StoreResult<()> {
+        let sql = match step {
+            TaskStep::Accepted => {
+                "UPDATE assignments SET accepted_at = COALESCE(accepted_at, $1) \
+                 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL"
+            }
+            TaskStep::HandedOver => {
+                "UPDATE assignments SET handed_over_at = COALESCE(handed_over_at, $1) \
+                 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL"
+            }
+        };
+        execute(&self.client, sql, &[&ms(self.now), &incident.0, &unit.0])
             .await
             .map(drop)
     }

@@ -118,6 +118,10 @@ CREATE TABLE roads (
     body TEXT NOT NULL
 );
 "#,
+    r#"
+ALTER TABLE assignments ADD COLUMN accepted_at BIGINT;
+ALTER TABLE assignments ADD COLUMN handed_over_at BIGINT;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

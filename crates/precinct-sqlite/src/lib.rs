@@ -328,6 +328,26 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn accept_task(&self, id: UnitId, actor: Actor) -> StoreResult<Unit> {
+        self.write(move |ctx| apply::run_ready(apply::accept_task(ctx, id, &actor)))
+            .await
+    }
+
+    async fn decline_task(
+        &self,
+        id: UnitId,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Unit> {
+        self.write(move |ctx| apply::run_ready(apply::decline_task(ctx, id, reason, &actor)))
+            .await
+    }
+
+    async fn hand_over(&self, id: UnitId, actor: Actor) -> StoreResult<Unit> {
+        self.write(move |ctx| apply::run_ready(apply::hand_over(ctx, id, &actor)))
+            .await
+    }
+
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         self.write(move |ctx| {
             ctx.conn

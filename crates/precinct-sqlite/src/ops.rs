@@ -13,7 +13,7 @@ use precinct_domain::incident::{
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
-use precinct_storage::apply::{Arrival, WriteTx};
+use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
 use precinct_storage::rows::{capabilities_text, duplicate_search_cells};
 use precinct_storage::{IntakeOutcome, StoreError, StoreResult};
 use rusqlite::{OptionalExtension, params};
@@ -235,6 +235,26 @@ impl WriteTx for WriteCtx<'_> {
             "UPDATE assignments SET incident_id = ?1 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL",
             params![to.0, from.0, unit.0],
         )
+    }
+
+    async fn stamp_task(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        step: TaskStep,
+    ) -> StoreResult<()> {
+        let sql = match step {
+            TaskStep::Accepted => {
+                "UPDATE assignments SET accepted_at = COALESCE(accepted_at, ?1) \
+                 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL"
+            }
+            TaskStep::HandedOver => {
+                "UPDATE assignments SET handed_over_at = COALESCE(handed_over_at, ?1) \
+                 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL"
+            }
+        };
+        let now = ms(self.now);
+        self.run(sql, params![now, incident.0, unit.0])
     }
 
     async fn record_arrival(

@@ -113,6 +113,10 @@ CREATE TABLE roads (
     body TEXT NOT NULL
 );
 "#,
+    r#"
+ALTER TABLE assignments ADD COLUMN accepted_at INTEGER;
+ALTER TABLE assignments ADD COLUMN handed_over_at INTEGER;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

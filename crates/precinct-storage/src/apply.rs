@@ -21,6 +21,13 @@ pub enum Arrival {
     Helper,
 }
 
+/// Which step of a first-response task an assignment records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStep {
+    Accepted,
+    HandedOver,
+}
+
 /// Row-level changes inside one write transaction. Every method acts on the
 /// transaction's current state; none commits.
 // The futures are used only by the backends' own writers, which know the
@@ -59,6 +66,13 @@ pub trait WriteTx {
         from: IncidentId,
         to: IncidentId,
         unit: UnitId,
+    ) -> StoreResult<()>;
+    /// Stamps a step of the unit's open assignment (if not yet stamped).
+    async fn stamp_task(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        step: TaskStep,
     ) -> StoreResult<()>;
     /// Stamps the unit's open assignment and the incident's first arrival of that kind (if not yet stamped).
     async fn record_arrival(
@@ -352,6 +366,101 @@ pub async fn merge_incidents(
     };
     tx.emit(actor, Some(duplicate_id), None, closed).await?;
     tx.load_incident(into_id).await
+}
+
+/// The helper's open first-response task: its unit, incident and assignment.
+async fn open_task(tx: &mut impl WriteTx, id: UnitId) -> StoreResult<(Unit, Incident)> {
+    let unit = tx.load_unit(id).await?;
+    let no_task = || DomainError::invalid("unit", format!("unit {id} has no first-response task"));
+    if unit.kind.is_police() {
+        return Err(no_task().into());
+    }
+    let incident_id = unit.incident_id.ok_or_else(no_task)?;
+    let incident = tx.load_incident(incident_id).await?;
+    if incident.active_assignment(id).is_none() {
+        return Err(no_task().into());
+    }
+    Ok((unit, incident))
+}
+
+/// A helper accepts its first-response task and sets off.
+pub async fn accept_task(tx: &mut impl WriteTx, id: UnitId, actor: &Actor) -> StoreResult<Unit> {
+    let (unit, incident) = open_task(tx, id).await?;
+    if incident
+        .active_assignment(id)
+        .and_then(|a| a.accepted_at)
+        .is_some()
+    {
+        return Err(DomainError::invalid("task", "the task is already accepted").into());
+    }
+    tx.stamp_task(incident.id, id, TaskStep::Accepted).await?;
+    tx.emit(
+        actor,
+        Some(incident.id),
+        Some(id),
+        EventKind::FirstResponseAccepted,
+    )
+    .await?;
+    if unit.status == UnitStatus::Dispatched {
+        change_unit_status(tx, &unit, UnitStatus::EnRoute, Some(incident.id), actor).await?;
+    }
+    tx.load_unit(id).await
+}
+
+/// A helper declines a task it has not accepted; it is released to patrol.
+pub async fn decline_task(
+    tx: &mut impl WriteTx,
+    id: UnitId,
+    reason: Option<String>,
+    actor: &Actor,
+) -> StoreResult<Unit> {
+    let (unit, incident) = open_task(tx, id).await?;
+    if incident
+        .active_assignment(id)
+        .and_then(|a| a.accepted_at)
+        .is_some()
+        || unit.status != UnitStatus::Dispatched
+    {
+        return Err(DomainError::invalid(
+            "task",
+            "an accepted task cannot be declined; report clear instead",
+        )
+        .into());
+    }
+    let reason = reason
+        .map(|r| checked_text("reason", &r, 500))
+        .transpose()?;
+    tx.emit(
+        actor,
+        Some(incident.id),
+        Some(id),
+        EventKind::FirstResponseDeclined { reason },
+    )
+    .await?;
+    change_unit_status(tx, &unit, UnitStatus::OnPatrol, None, actor).await?;
+    tx.release_assignments(incident.id, Some(id)).await?;
+    tx.load_unit(id).await
+}
+
+/// A helper on scene hands over to the police on scene and goes back to patrol.
+pub async fn hand_over(tx: &mut impl WriteTx, id: UnitId, actor: &Actor) -> StoreResult<Unit> {
+    let (unit, incident) = open_task(tx, id).await?;
+    if unit.status != UnitStatus::OnScene {
+        return Err(DomainError::invalid("task", "hand over once on scene").into());
+    }
+    if incident.first_police_on_scene_at.is_none() {
+        return Err(DomainError::invalid(
+            "task",
+            "no police unit is on scene yet: stay until they arrive",
+        )
+        .into());
+    }
+    tx.stamp_task(incident.id, id, TaskStep::HandedOver).await?;
+    tx.emit(actor, Some(incident.id), Some(id), EventKind::HandedOver)
+        .await?;
+    change_unit_status(tx, &unit, UnitStatus::OnPatrol, None, actor).await?;
+    tx.release_assignments(incident.id, Some(id)).await?;
+    tx.load_unit(id).await
 }
 
 /// Runs a future that never waits (a backend whose primitives complete

@@ -190,6 +190,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         position: Coordinates,
         actor: Actor,
     ) -> StoreResult<Unit>;
+    /// A helper accepts its first-response task (and sets off).
+    async fn accept_task(&self, id: UnitId, actor: Actor) -> StoreResult<Unit>;
+    /// A helper declines a task it has not accepted (and is released).
+    async fn decline_task(
+        &self,
+        id: UnitId,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Unit>;
+    /// A helper on scene hands over to the police on scene (and is released).
+    async fn hand_over(&self, id: UnitId, actor: Actor) -> StoreResult<Unit>;
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;

@@ -159,7 +159,8 @@ pub fn incident_from_row(row: &dyn SqlRow) -> StoreResult<Incident> {
     })
 }
 
-pub const ASSIGNMENT_COLUMNS: &str = "unit_id, police, assigned_at, arrived_at, released_at";
+pub const ASSIGNMENT_COLUMNS: &str =
+    "unit_id, police, assigned_at, arrived_at, released_at, accepted_at, handed_over_at";
 
 pub fn assignment_from_row(row: &dyn SqlRow) -> StoreResult<Assignment> {
     Ok(Assignment {
@@ -168,6 +169,8 @@ pub fn assignment_from_row(row: &dyn SqlRow) -> StoreResult<Assignment> {
         assigned_at: ts(row.i64("assigned_at")?)?,
         arrived_at: opt_ts(row, "arrived_at")?,
         released_at: opt_ts(row, "released_at")?,
+        accepted_at: opt_ts(row, "accepted_at")?,
+        handed_over_at: opt_ts(row, "handed_over_at")?,
     })
 }
 

@@ -32,6 +32,7 @@ macro_rules! store_suite {
             a_burst_of_reports_links_to_the_first,
             concurrent_reports_are_decided_as_if_one_by_one,
             dispatch_arrival_and_close,
+            first_response_task_flow,
             dispatch_race_has_one_winner,
             dispatch_is_all_or_nothing,
             illegal_unit_transition_changes_nothing,
@@ -994,5 +995,130 @@ pub async fn roads_round_trip(store: SharedStore) {
         store.roads().await.unwrap(),
         ways[..2].to_vec(),
         "replacing replaces"
+    );
+}
+
+pub async fn first_response_task_flow(store: SharedStore) {
+    let units = seeded(&store).await;
+    let (post, volunteers) = (units[0], units[1]);
+    let actor = Actor::system("field");
+    let incident = store
+        .intake(
+            intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    store
+        .dispatch(incident.id, vec![post, volunteers], dispatcher())
+        .await
+        .unwrap();
+
+    let police_task = store.accept_task(post, actor.clone()).await.unwrap_err();
+    assert!(
+        matches!(
+            police_task,
+            StoreError::Rule(DomainError::InvalidInput { .. })
+        ),
+        "police have no first-response task: {police_task:?}"
+    );
+    let accepted = store.accept_task(volunteers, actor.clone()).await.unwrap();
+    assert_eq!(accepted.status, UnitStatus::EnRoute, "accepting sets off");
+    let twice = store
+        .accept_task(volunteers, actor.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(twice, StoreError::Rule(_)), "{twice:?}");
+    let late_decline = store
+        .decline_task(volunteers, None, actor.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(late_decline, StoreError::Rule(_)),
+        "an accepted task is not declined: {late_decline:?}"
+    );
+
+    store
+        .update_unit_status(volunteers, UnitStatus::OnScene, actor.clone())
+        .await
+        .unwrap();
+    let too_early = store
+        .hand_over(volunteers, actor.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(too_early, StoreError::Rule(_)),
+        "no hand-over before police arrive: {too_early:?}"
+    );
+    store
+        .update_unit_status(post, UnitStatus::EnRoute, actor.clone())
+        .await
+        .unwrap();
+    store
+        .update_unit_status(post, UnitStatus::OnScene, actor.clone())
+        .await
+        .unwrap();
+    let handed = store.hand_over(volunteers, actor.clone()).await.unwrap();
+    assert_eq!(handed.status, UnitStatus::OnPatrol);
+    assert_eq!(handed.incident_id, None);
+    let assignment = store
+        .get_incident(incident.id)
+        .await
+        .unwrap()
+        .assignments
+        .into_iter()
+        .find(|a| a.unit_id == volunteers)
+        .unwrap();
+    assert!(
+        assignment.accepted_at.is_some()
+            && assignment.arrived_at.is_some()
+            && assignment.handed_over_at.is_some()
+    );
+    assert!(assignment.released_at.is_some());
+    let kinds: Vec<&str> = store
+        .timeline(incident.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.name())
+        .collect();
+    for step in ["first_response_accepted", "handed_over"] {
+        assert!(
+            kinds.contains(&step),
+            "{step} is on the timeline: {kinds:?}"
+        );
+    }
+
+    // Another helper, sent and declining: released at once.
+    let other = store
+        .intake(
+            intake(None, Category::Theft, point(900.0, 0.0), 30),
+            dispatcher(),
+        )
+        .await
+        .unwrap()
+        .incident;
+    store
+        .dispatch(other.id, vec![volunteers], dispatcher())
+        .await
+        .unwrap();
+    let declined = store
+        .decline_task(volunteers, Some("已在处置另一起".into()), actor.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (declined.status, declined.incident_id),
+        (UnitStatus::OnPatrol, None)
+    );
+    let last = store.timeline(other.id).await.unwrap().pop().unwrap();
+    assert_eq!(last.kind.name(), "unit_status_changed");
+    assert!(
+        store
+            .timeline(other.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.kind.name() == "first_response_declined")
     );
 }

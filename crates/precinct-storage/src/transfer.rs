@@ -126,6 +126,8 @@ impl Table {
                 ("assigned_at", Int),
                 ("arrived_at", Int),
                 ("released_at", Int),
+                ("accepted_at", Int),
+                ("handed_over_at", Int),
             ],
             Table::Events => &[
                 ("id", Int),

@@ -270,22 +270,46 @@ api_test! {
         assert_eq!(sent["dispatched_unit_ids"], json!(proposed));
         assert_eq!(sent["incident"]["status"], "dispatched");
 
-        // The volunteers arrive first; then the officers.
-        app.clock.advance(chrono::Duration::minutes(2));
+        // The volunteers get their first-response task, accept it and set off.
         let night_market = proposed[1];
         let post = proposed[0];
+        let (status, task) = app.get(Some(&volunteer), &format!("/api/units/{night_market}/task")).await;
+        assert_eq!(status, StatusCode::OK, "{task}");
+        assert!(task["instruction_zh"].as_str().unwrap().contains("隔开"), "separate the parties: {task}");
+        assert_eq!(task["incident"]["address"], "永定社区美食七街7号");
+        assert_eq!(task["incident"]["caller"]["masked"], true);
+        let (status, unit) = app.post(Some(&volunteer), &format!("/api/units/{night_market}/task/accept"), json!({})).await;
+        assert_eq!((status, unit["status"].as_str()), (StatusCode::OK, Some("en_route")));
+        let (status, _) = app.get(Some(&volunteer), &format!("/api/units/{post}/task")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a volunteer reads only their own unit's task");
+
+        // 22:26 the volunteers arrive and separate the two; they cannot leave before police come.
+        app.clock.advance(chrono::Duration::minutes(2));
         app.post(Some(&volunteer), &format!("/api/units/{night_market}/status"), json!({ "status": "on_scene" })).await;
+        let (status, body) = app.post(Some(&volunteer), &format!("/api/units/{night_market}/task/handover"), json!({})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
+
+        // 22:29 the officers arrive; the volunteers hand over and go back to patrol.
         app.clock.advance(chrono::Duration::minutes(3));
         app.post(Some(&officer), &format!("/api/units/{post}/status"), json!({ "status": "on_scene" })).await;
+        let (_, task) = app.get(Some(&volunteer), &format!("/api/units/{night_market}/task")).await;
+        assert_eq!(task["police_on_scene"], true);
+        let (status, unit) = app.post(Some(&volunteer), &format!("/api/units/{night_market}/task/handover"), json!({})).await;
+        assert_eq!((status, unit["status"].as_str()), (StatusCode::OK, Some("on_patrol")));
+
         let (_, detail) = app.get(Some(&dispatcher), &format!("/api/incidents/{id}")).await;
         assert_eq!(detail["first_response_seconds"], 180);
         assert_eq!(detail["police_response_seconds"], 360);
+        let kinds: Vec<&str> = detail["timeline"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+        for step in ["units_dispatched", "first_response_accepted", "handed_over"] {
+            assert!(kinds.contains(&step), "{step} on the timeline: {kinds:?}");
+        }
         let dispatched = detail["timeline"].as_array().unwrap().iter().find(|e| e["type"] == "units_dispatched").unwrap();
         assert_eq!(dispatched["data"]["unit_ids"], json!(proposed), "one dispatch event names both");
 
-        // The plan is not offered twice: both units are now busy.
+        // The plan does not offer the post again while it works this incident.
         let (_, again) = app.get(Some(&dispatcher), &format!("/api/incidents/{id}/recommendation")).await;
-        assert!(!again["proposed_unit_ids"].as_array().unwrap().iter().any(|u| proposed.contains(&u.as_i64().unwrap())));
+        assert!(!again["proposed_unit_ids"].as_array().unwrap().iter().any(|u| u.as_i64() == Some(post)));
         let (status, body) = app.post(Some(&volunteer), &format!("/api/incidents/{id}/dispatch-plan"), json!({})).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
     }
