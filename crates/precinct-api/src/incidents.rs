@@ -159,6 +159,7 @@ pub async fn list_incidents(
         open_only,
         assigned_unit,
         limit: query.limit.unwrap_or(200).clamp(1, 1000),
+        ..IncidentFilter::default()
     };
     let incidents = state.store.list_incidents(filter).await?;
     let ground = state.ground();

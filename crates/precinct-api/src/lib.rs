@@ -16,6 +16,7 @@ pub mod dispatch;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod figures;
 pub mod ground;
 pub mod incidents;
 pub mod metrics;
@@ -212,6 +213,7 @@ pub fn app(state: AppState) -> Router {
             "/api/incidents/{id}/merge",
             post(incidents::merge_incidents),
         )
+        .route("/api/figures/response", get(figures::response_figures))
         .route("/api/units", get(units::list_units))
         .route("/api/units/{id}/status", post(units::update_unit_status))
         .route(

@@ -1,6 +1,6 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
-use crate::{auth, dispatch, ground, incidents, stream, units};
+use crate::{auth, dispatch, figures, ground, incidents, stream, units};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -37,6 +37,7 @@ use utoipa::{Modify, OpenApi};
         units::decline_task,
         units::hand_over,
         stream::stream_events,
+        figures::response_figures,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -45,6 +46,7 @@ use utoipa::{Modify, OpenApi};
         (name = "units", description = "警力: status and position"),
         (name = "ground", description = "辖区: zones, communities, grid cells, places"),
         (name = "events", description = "Live stream of committed events"),
+        (name = "figures", description = "统计: the station's figures over a period"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -10,6 +10,7 @@ mod text;
 
 pub mod error;
 pub mod event;
+pub mod figures;
 pub mod ground;
 pub mod ids;
 pub mod incident;

@@ -438,6 +438,7 @@ impl Store for PgStore {
             "SELECT {INCIDENT_COLUMNS} FROM incidents \
              WHERE ($1::TEXT IS NULL OR status = $1) AND (NOT $2 OR status <> 'closed') \
              AND ($3::BIGINT IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = $3)) \
+             AND ($5::BIGINT IS NULL OR reported_at >= $5) AND ($6::BIGINT IS NULL OR reported_at < $6) \
              ORDER BY id DESC LIMIT $4"
         );
         let client = self.client().await?;
@@ -449,6 +450,8 @@ impl Store for PgStore {
                 &filter.open_only,
                 &filter.assigned_unit.map(|u| u.0),
                 &i64::from(filter.limit),
+                &filter.reported_from.map(ms),
+                &filter.reported_until.map(ms),
             ],
         )
         .await

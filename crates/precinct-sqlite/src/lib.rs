@@ -464,6 +464,7 @@ impl Store for SqliteStore {
                 "SELECT {INCIDENT_COLUMNS} FROM incidents \
                  WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR status != 'closed') \
                  AND (?3 IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = ?3)) \
+                 AND (?5 IS NULL OR reported_at >= ?5) AND (?6 IS NULL OR reported_at < ?6) \
                  ORDER BY id DESC LIMIT ?4"
             );
             rows::query_incidents(
@@ -473,7 +474,9 @@ impl Store for SqliteStore {
                     filter.status.map(|s| s.as_str()),
                     filter.open_only,
                     filter.assigned_unit.map(|u| u.0),
-                    filter.limit
+                    filter.limit,
+                    filter.reported_from.map(ms),
+                    filter.reported_until.map(ms)
                 ],
             )
         })

@@ -113,6 +113,10 @@ pub struct IncidentFilter {
     pub open_only: bool,
     /// Only incidents this unit is or was assigned to.
     pub assigned_unit: Option<UnitId>,
+    /// Only incidents reported at or after this time…
+    pub reported_from: Option<Timestamp>,
+    /// …and before this one.
+    pub reported_until: Option<Timestamp>,
     pub limit: u32,
 }
 
@@ -122,6 +126,8 @@ impl Default for IncidentFilter {
             status: None,
             open_only: false,
             assigned_unit: None,
+            reported_from: None,
+            reported_until: None,
             limit: 200,
         }
     }

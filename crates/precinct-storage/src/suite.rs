@@ -900,6 +900,16 @@ pub async fn list_filters(store: SharedStore) {
         .await
         .unwrap();
     assert_eq!(ids(received), [c.id]);
+    let window = IncidentFilter {
+        reported_from: Some(at(1)),
+        reported_until: Some(at(2)),
+        ..IncidentFilter::default()
+    };
+    assert_eq!(
+        ids(store.list_incidents(window).await.unwrap()),
+        [b.id],
+        "reported in [from, until)"
+    );
     let limited = store
         .list_incidents(IncidentFilter {
             limit: 1,

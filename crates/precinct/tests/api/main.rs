@@ -7,6 +7,7 @@ mod common;
 mod concurrency;
 mod crash;
 mod dual_reception;
+mod figures;
 mod instances;
 mod live_stream;
 mod migrate;

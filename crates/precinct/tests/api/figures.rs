@@ -1,0 +1,80 @@
+//! Response figures over a period, against a hand-computed expectation.
+
+use crate::common::*;
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::json;
+
+api_test! {
+    async fn response_figures_match_a_hand_computation(app) {
+        let d = app.login("dispatcher").await;
+        let analyst = app.login("analyst").await;
+        let post = app.unit_id(&d, "怡园警务点").await;
+        let volunteers = app.unit_id(&d, "夜市义警").await;
+        let car = app.unit_id(&d, "南巡1").await;
+        let status = |unit: i64, to: &str| (format!("/api/units/{unit}/status"), json!({ "status": to }));
+        let shop = app.place(&d, "美食七街7号").await;
+        let (lat, lon) = near(&shop, 0.0, 0.0);
+
+        // Two days before: outside the period.
+        app.clock.set(story_time() - Duration::days(2));
+        app.instruction(&d, "old", "theft", lat, lon).await;
+
+        // A — fight at t0: volunteers on scene at +3 min, police at +6 min, resolved on scene.
+        app.clock.set(story_time());
+        let a = app.instruction(&d, "a", "fight_assault", lat, lon).await["id"].as_i64().unwrap();
+        app.post(Some(&d), &format!("/api/incidents/{a}/dispatch"), json!({ "unit_ids": [post, volunteers] })).await;
+        app.clock.advance(Duration::minutes(3));
+        let (path, body) = status(volunteers, "on_scene");
+        app.post(Some(&d), &path, body).await;
+        app.clock.advance(Duration::minutes(3));
+        let (path, body) = status(post, "on_scene");
+        app.post(Some(&d), &path, body).await;
+        // C — a phone call about the same fight, merged into A: counts once.
+        let (status_c, c) = app
+            .post(Some(&d), "/api/incidents", json!({ "source": "phone", "category": "fight_assault", "priority": 1, "location": { "lat": lat, "lon": lon }, "summary": "有人打架" }))
+            .await;
+        assert_eq!(status_c, StatusCode::CREATED);
+        let c = c["incident"]["id"].as_i64().unwrap();
+        app.post(Some(&d), &format!("/api/incidents/{c}/merge"), json!({ "into": a })).await;
+        app.post(Some(&d), &format!("/api/incidents/{a}/close"), json!({ "disposition": "resolved_on_scene" })).await;
+
+        // B — theft at t0 + 1 h: the car on scene 10 min after the report; referred to mediation.
+        app.clock.set(story_time() + Duration::hours(1));
+        let market = app.place(&d, "高桥大市场").await;
+        let (mlat, mlon) = near(&market, 0.0, 0.0);
+        let b = app.instruction(&d, "b", "theft", mlat, mlon).await["id"].as_i64().unwrap();
+        app.post(Some(&d), &format!("/api/incidents/{b}/dispatch"), json!({ "unit_ids": [car] })).await;
+        app.clock.advance(Duration::minutes(10));
+        let (path, body) = status(car, "on_scene");
+        app.post(Some(&d), &path, body).await;
+        app.post(Some(&d), &format!("/api/incidents/{b}/close"), json!({ "disposition": "referred_to_mediation" })).await;
+
+        // D — a help request at t0 + 2 h, still open.
+        app.clock.set(story_time() + Duration::hours(2));
+        app.instruction(&d, "d", "help_request", mlat, mlon).await;
+
+        let from = (story_time() - Duration::hours(1)).to_rfc3339();
+        let until = (story_time() + Duration::days(1)).to_rfc3339();
+        let query = format!("/api/figures/response?from={}&until={}", urlencode(&from), urlencode(&until));
+        let (status, figures) = app.get(Some(&analyst), &query).await;
+        assert_eq!(status, StatusCode::OK, "{figures}");
+        // By hand: A, B, D count (C merged, the old one outside); police reached A in 360 s and
+        // B in 600 s; helpers reached A in 180 s; A resolved on scene, B referred: 1 of 2.
+        assert_eq!((figures["incidents"].as_u64(), figures["dispatched"].as_u64(), figures["closed"].as_u64()), (Some(3), Some(2), Some(2)));
+        assert_eq!(figures["police_response"], json!({ "count": 2, "mean_seconds": 480.0, "median_seconds": 360.0, "p90_seconds": 600.0 }));
+        assert_eq!(figures["first_response"], json!({ "count": 1, "mean_seconds": 180.0, "median_seconds": 180.0, "p90_seconds": 180.0 }));
+        assert_eq!(figures["on_scene_resolution_rate"], 0.5);
+
+        let backwards = format!("/api/figures/response?from={}&until={}", urlencode(&until), urlencode(&from));
+        let (status, body) = app.get(Some(&analyst), &backwards).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_period")));
+        let volunteer = app.login("volunteer").await;
+        let (status, _) = app.get(Some(&volunteer), &query).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}
