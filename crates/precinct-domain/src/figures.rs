@@ -94,34 +94,27 @@ impl ResponseFigures {
 mod tests {
     use super::*;
 
-    /// Durations as data: (seconds, count, mean, median, p90).
+    /// (count, mean, median, p90)
+    type Expected = (usize, Option<f64>, Option<f64>, Option<f64>);
+
+    /// Durations as data: (seconds, expected).
     #[test]
     fn durations_table() {
-        let cases: Vec<(Vec<i64>, usize, Option<f64>, Option<f64>, Option<f64>)> = vec![
-            (vec![], 0, None, None, None),
-            (vec![300], 1, Some(300.0), Some(300.0), Some(300.0)),
+        let cases: Vec<(Vec<i64>, Expected)> = vec![
+            (vec![], (0, None, None, None)),
+            (vec![300], (1, Some(300.0), Some(300.0), Some(300.0))),
             (
                 vec![600, 180, 360],
-                3,
-                Some(380.0),
-                Some(360.0),
-                Some(600.0),
+                (3, Some(380.0), Some(360.0), Some(600.0)),
             ),
             (
                 (1..=10).map(|m| m * 60).collect(),
-                10,
-                Some(330.0),
-                Some(300.0),
-                Some(540.0),
+                (10, Some(330.0), Some(300.0), Some(540.0)),
             ),
         ];
-        for (seconds, count, mean, median, p90) in cases {
+        for (seconds, expected) in cases {
             let d = Durations::of(seconds.clone());
-            assert_eq!(
-                (d.count, d.mean, d.median, d.p90),
-                (count, mean, median, p90),
-                "{seconds:?}"
-            );
+            assert_eq!((d.count, d.mean, d.median, d.p90), expected, "{seconds:?}");
         }
     }
 }
