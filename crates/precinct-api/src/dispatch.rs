@@ -15,6 +15,7 @@ use precinct_domain::plan::{ForceRole, TravelMode};
 use precinct_domain::recommend::{Candidate, RecommendContext, Recommendation, Why, recommend};
 use precinct_domain::unit::{Unit, UnitStatus};
 use precinct_domain::user::Role;
+use precinct_geo::roads::Closures;
 use precinct_storage::IncidentFilter;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -207,7 +208,11 @@ async fn compute(
     let plan = plans
         .plan_for(incident.category, incident.priority)
         .ok_or_else(ApiError::internal)?;
-    let (ground, roads, closures) = (state.ground(), state.roads(), state.closures());
+    let mut closures = Closures::default();
+    for closure in state.store.road_closures().await? {
+        closures.close(closure.segment);
+    }
+    let (ground, roads) = (state.ground(), state.roads());
     let context = RecommendContext {
         ground: &ground,
         network: &roads,

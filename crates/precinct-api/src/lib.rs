@@ -21,6 +21,7 @@ pub mod ground;
 pub mod incidents;
 pub mod metrics;
 pub mod openapi;
+pub mod roads;
 pub mod stream;
 pub mod units;
 
@@ -31,7 +32,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::plan::{DEFAULT_PLANS, Plans};
-use precinct_geo::roads::{Closures, RoadNetwork, SearchScratch};
+use precinct_geo::roads::{RoadNetwork, SearchScratch};
 use precinct_storage::{Clock, SharedStore, StoreError};
 use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
@@ -46,7 +47,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     ground: Arc<RwLock<Arc<Jurisdiction>>>,
     roads: Arc<RwLock<Arc<RoadNetwork>>>,
-    closures: Arc<RwLock<Closures>>,
     plans: Arc<Plans>,
     scratches: Arc<Mutex<Vec<SearchScratch>>>,
     /// A unit position older than this is shown as stale.
@@ -72,7 +72,6 @@ impl AppState {
             clock,
             ground: Arc::new(RwLock::new(Arc::new(ground))),
             roads: Arc::new(RwLock::new(Arc::new(roads))),
-            closures: Arc::default(),
             plans: Arc::new(plans),
             scratches: Arc::default(),
             stale_after: chrono::Duration::minutes(10),
@@ -93,10 +92,6 @@ impl AppState {
 
     pub fn roads(&self) -> Arc<RoadNetwork> {
         self.roads.read().expect("roads lock").clone()
-    }
-
-    pub fn closures(&self) -> Closures {
-        self.closures.read().expect("closures lock").clone()
     }
 
     /// Runs `work` with a search scratch from the pool (searches reuse memory).
@@ -213,6 +208,11 @@ pub fn app(state: AppState) -> Router {
             "/api/incidents/{id}/merge",
             post(incidents::merge_incidents),
         )
+        .route(
+            "/api/roads/closures",
+            get(roads::list_road_closures).post(roads::close_roads),
+        )
+        .route("/api/roads/closures/reopen", post(roads::reopen_roads))
         .route("/api/figures/response", get(figures::response_figures))
         .route("/api/units", get(units::list_units))
         .route("/api/units/{id}/status", post(units::update_unit_status))

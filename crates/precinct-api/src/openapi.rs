@@ -1,6 +1,6 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
-use crate::{auth, dispatch, figures, ground, incidents, stream, units};
+use crate::{auth, dispatch, figures, ground, incidents, roads, stream, units};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -38,6 +38,9 @@ use utoipa::{Modify, OpenApi};
         units::hand_over,
         stream::stream_events,
         figures::response_figures,
+        roads::list_road_closures,
+        roads::close_roads,
+        roads::reopen_roads,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -46,6 +49,7 @@ use utoipa::{Modify, OpenApi};
         (name = "units", description = "警力: status and position"),
         (name = "ground", description = "辖区: zones, communities, grid cells, places"),
         (name = "events", description = "Live stream of committed events"),
+        (name = "roads", description = "道路: closures that routing avoids"),
         (name = "figures", description = "统计: the station's figures over a period"),
         (name = "operations", description = "Health and metrics"),
     )

@@ -60,6 +60,14 @@ pub enum EventKind {
     },
     /// A helper handed the scene over to the police on scene.
     HandedOver,
+    /// Road segments closed (routing avoids them from now on).
+    RoadsClosed {
+        segments: Vec<u32>,
+        reason: Option<String>,
+    },
+    RoadsReopened {
+        segments: Vec<u32>,
+    },
     IncidentStatusChanged {
         from: IncidentStatus,
         to: IncidentStatus,
@@ -90,6 +98,8 @@ impl EventKind {
             EventKind::FirstResponseAccepted => "first_response_accepted",
             EventKind::FirstResponseDeclined { .. } => "first_response_declined",
             EventKind::HandedOver => "handed_over",
+            EventKind::RoadsClosed { .. } => "roads_closed",
+            EventKind::RoadsReopened { .. } => "roads_reopened",
             EventKind::IncidentStatusChanged { .. } => "incident_status_changed",
             EventKind::NoteAdded { .. } => "note_added",
             EventKind::IncidentClosed { .. } => "incident_closed",

@@ -34,10 +34,11 @@ use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
     audit_from_row, event_from_row, ms, unit_from_row, user_from_row,
 };
+use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
-    AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, Store, StoreError,
-    StoreResult,
+    AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, RoadClosure, Store,
+    StoreError, StoreResult,
 };
 use rows::{PgRow, map_rows, store_error};
 use std::sync::{Arc, Mutex};
@@ -244,6 +245,30 @@ impl Store for PgStore {
                 .map_err(|e| StoreError::Other(format!("roads: {e}"))),
             None => Ok(Vec::new()),
         }
+    }
+
+    async fn close_roads(
+        &self,
+        segments: Vec<u32>,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::close_roads(ctx, segments, reason, &actor).await })
+        })
+        .await
+    }
+
+    async fn reopen_roads(&self, segments: Vec<u32>, actor: Actor) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::reopen_roads(ctx, segments, &actor).await })
+        })
+        .await
+    }
+
+    async fn road_closures(&self) -> StoreResult<Vec<RoadClosure>> {
+        let sql = format!("SELECT {CLOSURE_COLUMNS} FROM road_closures ORDER BY segment");
+        map_rows(&self.read_rows(&sql, &[]).await?, closure_from_row)
     }
 
     async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>> {

@@ -223,6 +223,33 @@ impl WriteTx for WriteCtx {
             .map(drop)
     }
 
+    async fn close_segment(
+        &mut self,
+        segment: u32,
+        by: &str,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
+        let sql = "INSERT INTO road_closures (segment, closed_at, closed_by, reason) VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (segment) DO UPDATE SET reason = EXCLUDED.reason";
+        execute(
+            &self.client,
+            sql,
+            &[&i64::from(segment), &ms(self.now), &by, &reason],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn reopen_segment(&mut self, segment: u32) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "DELETE FROM road_closures WHERE segment = $1",
+            &[&i64::from(segment)],
+        )
+        .await
+        .map(drop)
+    }
+
     async fn stamp_task(
         &mut self,
         incident: IncidentId,

@@ -47,6 +47,10 @@ pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         StoreError::Conflict("already exists".into())
     } else {
-        StoreError::Other(e.to_string())
+        // The driver's Display says only "db error"; keep the server's words for the logs.
+        match e.as_db_error() {
+            Some(db) => StoreError::Other(format!("{}: {}", db.code().code(), db.message())),
+            None => StoreError::Other(e.to_string()),
+        }
     }
 }

@@ -122,6 +122,14 @@ CREATE TABLE roads (
 ALTER TABLE assignments ADD COLUMN accepted_at BIGINT;
 ALTER TABLE assignments ADD COLUMN handed_over_at BIGINT;
 "#,
+    r#"
+CREATE TABLE road_closures (
+    segment BIGINT PRIMARY KEY,
+    closed_at BIGINT NOT NULL,
+    closed_by TEXT NOT NULL,
+    reason TEXT
+);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

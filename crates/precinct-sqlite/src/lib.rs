@@ -24,10 +24,11 @@ use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
     event_from_row, unit_from_row, user_from_row,
 };
+use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
-    AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, Store, StoreError,
-    StoreResult,
+    AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, RoadClosure, Store,
+    StoreError, StoreResult,
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
@@ -282,6 +283,29 @@ impl Store for SqliteStore {
                     .map_err(|e| StoreError::Other(format!("roads: {e}"))),
                 None => Ok(Vec::new()),
             }
+        })
+        .await
+    }
+
+    async fn close_roads(
+        &self,
+        segments: Vec<u32>,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| apply::run_ready(apply::close_roads(ctx, segments, reason, &actor)))
+            .await
+    }
+
+    async fn reopen_roads(&self, segments: Vec<u32>, actor: Actor) -> StoreResult<()> {
+        self.write(move |ctx| apply::run_ready(apply::reopen_roads(ctx, segments, &actor)))
+            .await
+    }
+
+    async fn road_closures(&self) -> StoreResult<Vec<RoadClosure>> {
+        self.read(|conn| {
+            let sql = format!("SELECT {CLOSURE_COLUMNS} FROM road_closures ORDER BY segment");
+            rows::query_all(conn, &sql, [], closure_from_row)
         })
         .await
     }

@@ -237,6 +237,27 @@ impl WriteTx for WriteCtx<'_> {
         )
     }
 
+    async fn close_segment(
+        &mut self,
+        segment: u32,
+        by: &str,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
+        let now = ms(self.now);
+        self.run(
+            "INSERT INTO road_closures (segment, closed_at, closed_by, reason) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (segment) DO UPDATE SET reason = excluded.reason",
+            params![segment, now, by, reason],
+        )
+    }
+
+    async fn reopen_segment(&mut self, segment: u32) -> StoreResult<()> {
+        self.run(
+            "DELETE FROM road_closures WHERE segment = ?1",
+            params![segment],
+        )
+    }
+
     async fn stamp_task(
         &mut self,
         incident: IncidentId,

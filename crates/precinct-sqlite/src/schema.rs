@@ -117,6 +117,14 @@ CREATE TABLE roads (
 ALTER TABLE assignments ADD COLUMN accepted_at INTEGER;
 ALTER TABLE assignments ADD COLUMN handed_over_at INTEGER;
 "#,
+    r#"
+CREATE TABLE road_closures (
+    segment INTEGER PRIMARY KEY,
+    closed_at INTEGER NOT NULL,
+    closed_by TEXT NOT NULL,
+    reason TEXT
+);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

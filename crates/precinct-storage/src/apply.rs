@@ -67,6 +67,14 @@ pub trait WriteTx {
         to: IncidentId,
         unit: UnitId,
     ) -> StoreResult<()>;
+    /// Marks a segment closed (or updates its reason).
+    async fn close_segment(
+        &mut self,
+        segment: u32,
+        by: &str,
+        reason: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn reopen_segment(&mut self, segment: u32) -> StoreResult<()>;
     /// Stamps a step of the unit's open assignment (if not yet stamped).
     async fn stamp_task(
         &mut self,
@@ -461,6 +469,53 @@ pub async fn hand_over(tx: &mut impl WriteTx, id: UnitId, actor: &Actor) -> Stor
     change_unit_status(tx, &unit, UnitStatus::OnPatrol, None, actor).await?;
     tx.release_assignments(incident.id, Some(id)).await?;
     tx.load_unit(id).await
+}
+
+fn checked_segments(mut segments: Vec<u32>) -> StoreResult<Vec<u32>> {
+    segments.sort_unstable();
+    segments.dedup();
+    if segments.is_empty() || segments.len() > 10_000 {
+        return Err(DomainError::invalid("segment_ids", "name 1 to 10,000 road segments").into());
+    }
+    Ok(segments)
+}
+
+pub async fn close_roads(
+    tx: &mut impl WriteTx,
+    segments: Vec<u32>,
+    reason: Option<String>,
+    actor: &Actor,
+) -> StoreResult<()> {
+    let segments = checked_segments(segments)?;
+    let reason = reason
+        .map(|r| checked_text("reason", &r, 500))
+        .transpose()?;
+    for &segment in &segments {
+        tx.close_segment(segment, &actor.name, reason.as_deref())
+            .await?;
+    }
+    tx.emit(
+        actor,
+        None,
+        None,
+        EventKind::RoadsClosed { segments, reason },
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn reopen_roads(
+    tx: &mut impl WriteTx,
+    segments: Vec<u32>,
+    actor: &Actor,
+) -> StoreResult<()> {
+    let segments = checked_segments(segments)?;
+    for &segment in &segments {
+        tx.reopen_segment(segment).await?;
+    }
+    tx.emit(actor, None, None, EventKind::RoadsReopened { segments })
+        .await?;
+    Ok(())
 }
 
 /// Runs a future that never waits (a backend whose primitives complete

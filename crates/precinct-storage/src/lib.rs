@@ -159,6 +159,15 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// A closed road segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadClosure {
+    pub segment: u32,
+    pub closed_at: Timestamp,
+    pub closed_by: String,
+    pub reason: Option<String>,
+}
+
 /// One read of personal data, or another action worth a trail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
@@ -178,6 +187,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn replace_roads(&self, ways: Vec<RoadWay>) -> StoreResult<()>;
     /// The road network's ways; empty until one is generated or imported.
     async fn roads(&self) -> StoreResult<Vec<RoadWay>>;
+    /// Closes road segments (routing avoids them) and records who and why.
+    async fn close_roads(
+        &self,
+        segments: Vec<u32>,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<()>;
+    async fn reopen_roads(&self, segments: Vec<u32>, actor: Actor) -> StoreResult<()>;
+    async fn road_closures(&self) -> StoreResult<Vec<RoadClosure>>;
 
     async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>>;
     async fn list_units(&self) -> StoreResult<Vec<Unit>>;

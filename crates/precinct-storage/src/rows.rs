@@ -243,3 +243,14 @@ pub fn audit_from_row(row: &dyn SqlRow) -> StoreResult<AuditEntry> {
         subject: row.text("subject")?,
     })
 }
+
+pub const CLOSURE_COLUMNS: &str = "segment, closed_at, closed_by, reason";
+
+pub fn closure_from_row(row: &dyn SqlRow) -> StoreResult<crate::RoadClosure> {
+    Ok(crate::RoadClosure {
+        segment: u32::try_from(row.i64("segment")?).map_err(|e| unreadable(e.to_string()))?,
+        closed_at: ts(row.i64("closed_at")?)?,
+        closed_by: row.text("closed_by")?,
+        reason: row.opt_text("reason")?,
+    })
+}

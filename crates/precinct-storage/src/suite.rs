@@ -44,6 +44,7 @@ macro_rules! store_suite {
             audit_round_trip,
             ground_round_trip,
             roads_round_trip,
+            road_closures_round_trip,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -1130,5 +1131,45 @@ pub async fn first_response_task_flow(store: SharedStore) {
             .unwrap()
             .iter()
             .any(|e| e.kind.name() == "first_response_declined")
+    );
+}
+
+pub async fn road_closures_round_trip(store: SharedStore) {
+    let actor = Actor::system("指挥室");
+    store
+        .close_roads(vec![3, 1, 3], Some("施工".into()), actor.clone())
+        .await
+        .unwrap();
+    let closed = store.road_closures().await.unwrap();
+    assert_eq!(closed.iter().map(|c| c.segment).collect::<Vec<_>>(), [1, 3]);
+    assert!(
+        closed
+            .iter()
+            .all(|c| c.reason.as_deref() == Some("施工") && c.closed_by == "指挥室")
+    );
+    let last = store
+        .events_after(EventId(0), 100)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(
+        matches!(last.kind, EventKind::RoadsClosed { ref segments, .. } if segments == &[1, 3])
+    );
+    store.reopen_roads(vec![1], actor.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .road_closures()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.segment)
+            .collect::<Vec<_>>(),
+        [3]
+    );
+    let empty = store.close_roads(vec![], None, actor).await.unwrap_err();
+    assert!(
+        matches!(empty, StoreError::Rule(DomainError::InvalidInput { .. })),
+        "{empty:?}"
     );
 }

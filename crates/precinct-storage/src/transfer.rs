@@ -21,6 +21,7 @@ pub enum ColumnKind {
 pub enum Table {
     Ground,
     Roads,
+    RoadClosures,
     Units,
     Users,
     Sessions,
@@ -33,9 +34,10 @@ pub enum Table {
 use ColumnKind::{Bool, Int, Real, Text};
 
 impl Table {
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Ground,
         Table::Roads,
+        Table::RoadClosures,
         Table::Units,
         Table::Users,
         Table::Sessions,
@@ -49,6 +51,7 @@ impl Table {
         match self {
             Table::Ground => "ground",
             Table::Roads => "roads",
+            Table::RoadClosures => "road_closures",
             Table::Units => "units",
             Table::Users => "users",
             Table::Sessions => "sessions",
@@ -64,6 +67,12 @@ impl Table {
     pub fn columns(self) -> &'static [(&'static str, ColumnKind)] {
         match self {
             Table::Ground | Table::Roads => &[("id", Int), ("body", Text)],
+            Table::RoadClosures => &[
+                ("segment", Int),
+                ("closed_at", Int),
+                ("closed_by", Text),
+                ("reason", Text),
+            ],
             Table::Units => &[
                 ("id", Int),
                 ("call_sign", Text),
@@ -154,6 +163,7 @@ impl Table {
     pub fn order_by(self) -> &'static str {
         match self {
             Table::Sessions => "token_hash",
+            Table::RoadClosures => "segment",
             Table::Assignments => "incident_id, assigned_at, unit_id, arrived_at, released_at",
             _ => "id",
         }
@@ -162,9 +172,10 @@ impl Table {
     /// Whether the table's `id` comes from a sequence the destination must
     /// move past the copied ids.
     pub fn has_serial_id(self) -> bool {
-        !matches!(
+        // Named positively: a new table without an id sequence must not be assumed to have one.
+        matches!(
             self,
-            Table::Ground | Table::Roads | Table::Sessions | Table::Assignments
+            Table::Units | Table::Users | Table::Incidents | Table::Events | Table::AuditLog
         )
     }
 

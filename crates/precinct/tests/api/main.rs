@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod closures;
 mod common;
 mod concurrency;
 mod crash;

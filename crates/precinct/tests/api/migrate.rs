@@ -77,7 +77,7 @@ async fn copies_everything(backend: Backend) {
         precinct::migrate_data(&source, &destination, |line| progress.push(line.to_owned()))
             .await
             .unwrap();
-    assert_eq!(report.tables.len(), 9);
+    assert_eq!(report.tables.len(), 10);
     let rows = |name: &str| report.tables.iter().find(|t| t.0 == name).unwrap().1;
     assert_eq!(rows("units"), 564);
     assert!(rows("incidents") > 0 && rows("events") > rows("incidents") && rows("assignments") > 0);

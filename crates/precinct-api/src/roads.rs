@@ -1,0 +1,143 @@
+//! Road closures: shared by every instance (stored), respected by the next
+//! recommendation.
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::dto::LocationInput;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::JsonBody;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use precinct_domain::user::Role;
+use precinct_geo::roads::Profile;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+const COMMAND: &[Role] = &[Role::Admin, Role::Dispatcher];
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClosureDto {
+    pub segment_id: u32,
+    pub closed_at: chrono::DateTime<chrono::Utc>,
+    pub closed_by: String,
+    pub reason: Option<String>,
+}
+
+/// Close segments by id, or every road at the junction nearest a point.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CloseRoadsRequest {
+    #[serde(default)]
+    pub segment_ids: Vec<u32>,
+    pub near: Option<LocationInput>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReopenRoadsRequest {
+    pub segment_ids: Vec<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClosedDto {
+    pub closed_segment_ids: Vec<u32>,
+}
+
+fn check_segments(state: &AppState, segments: &[u32]) -> Result<(), ApiError> {
+    let count = state.roads().segment_count();
+    match segments.iter().find(|&&s| s >= count) {
+        Some(bad) => Err(ApiError::unprocessable(
+            "unknown_segment",
+            format!("road segment {bad} does not exist (the network has {count})"),
+            "路段不存在",
+        )),
+        None => Ok(()),
+    }
+}
+
+#[utoipa::path(
+    get, path = "/api/roads/closures", operation_id = "list_road_closures", tag = "roads",
+    responses((status = 200, body = [ClosureDto])),
+    security(("bearer" = []))
+)]
+pub async fn list_road_closures(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<Vec<ClosureDto>>, ApiError> {
+    authed.require(Role::ALL)?;
+    let closures = state.store.road_closures().await?;
+    Ok(Json(
+        closures
+            .into_iter()
+            .map(|c| ClosureDto {
+                segment_id: c.segment,
+                closed_at: c.closed_at,
+                closed_by: c.closed_by,
+                reason: c.reason,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/api/roads/closures", operation_id = "close_roads", tag = "roads",
+    request_body = CloseRoadsRequest,
+    responses(
+        (status = 201, description = "Closed; the next recommendation avoids them", body = ClosedDto),
+        (status = 422, description = "Unknown segment, or nothing named", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn close_roads(
+    State(state): State<AppState>,
+    authed: Authed,
+    JsonBody(request): JsonBody<CloseRoadsRequest>,
+) -> Result<(StatusCode, Json<ClosedDto>), ApiError> {
+    authed.require(COMMAND)?;
+    let mut segments = request.segment_ids;
+    if let Some(near) = request.near {
+        let point = near.parse()?;
+        let roads = state.roads();
+        let junction = roads.snap(Profile::Driving, point).ok_or_else(|| {
+            ApiError::unprocessable(
+                "no_road_nearby",
+                "there is no road network to close",
+                "没有可封闭的道路",
+            )
+        })?;
+        segments.extend(roads.segments_at(Profile::Driving, junction.node));
+    }
+    check_segments(&state, &segments)?;
+    state
+        .store
+        .close_roads(segments.clone(), request.reason, authed.actor())
+        .await?;
+    segments.sort_unstable();
+    segments.dedup();
+    Ok((
+        StatusCode::CREATED,
+        Json(ClosedDto {
+            closed_segment_ids: segments,
+        }),
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/api/roads/closures/reopen", operation_id = "reopen_roads", tag = "roads",
+    request_body = ReopenRoadsRequest,
+    responses((status = 204, description = "Reopened"), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn reopen_roads(
+    State(state): State<AppState>,
+    authed: Authed,
+    JsonBody(request): JsonBody<ReopenRoadsRequest>,
+) -> Result<StatusCode, ApiError> {
+    authed.require(COMMAND)?;
+    check_segments(&state, &request.segment_ids)?;
+    state
+        .store
+        .reopen_roads(request.segment_ids, authed.actor())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
