@@ -39,6 +39,8 @@ pub struct CandidateDto {
     pub stale_minutes: Option<i64>,
     /// The incident this unit would be diverted from (priority 1 only).
     pub diversion_from: Option<i64>,
+    /// The unit belongs to another zone (ranked as if 2 minutes farther).
+    pub other_zone: bool,
     /// Part of the proposal (the first `count` of the force).
     pub proposed: bool,
     pub reason: String,
@@ -125,6 +127,10 @@ fn reasons(candidate: &Candidate, role: ForceRole) -> (String, String) {
         ));
         reason_zh.push_str(&format!(";需从警情{from}(优先级{})改派", priority.get()));
     }
+    if candidate.other_zone {
+        reason.push_str("; from the neighbouring zone");
+        reason_zh.push_str(";跨防区支援");
+    }
     if let Some(m) = candidate.stale_minutes {
         reason.push_str(&format!("; position {m} min old"));
         reason_zh.push_str(&format!(";位置已{m}分钟未更新"));
@@ -166,6 +172,7 @@ fn to_dto(
                             Why::Diversion { from, .. } => Some(from.0),
                             Why::Available => None,
                         },
+                        other_zone: c.other_zone,
                         proposed: rank < force.requirement.count as usize,
                         reason,
                         reason_zh,

@@ -20,6 +20,9 @@ const STRAIGHT_LINE_DETOUR: f64 = 1.3;
 const MANAGED_PLACE_RADIUS_M: f64 = 150.0;
 /// Alternatives shown beyond what the plan asks for.
 const ALTERNATIVES: usize = 3;
+/// A unit from another zone ranks as if this many seconds farther: each
+/// zone answers for its own ground unless a neighbour is clearly nearer.
+pub const OTHER_ZONE_PENALTY_S: f64 = 120.0;
 
 /// What a recommendation needs besides the incident and its plan.
 #[derive(Debug)]
@@ -58,7 +61,21 @@ pub struct Candidate {
     pub estimated: bool,
     /// Minutes since the position was reported, when older than allowed.
     pub stale_minutes: Option<i64>,
+    /// The unit belongs to another zone than the incident's.
+    pub other_zone: bool,
     pub why: Why,
+}
+
+impl Candidate {
+    /// What the ranking compares: the ETA, plus the other-zone penalty.
+    pub fn ranking_seconds(&self) -> f64 {
+        self.eta_seconds
+            + if self.other_zone {
+                OTHER_ZONE_PENALTY_S
+            } else {
+                0.0
+            }
+    }
 }
 
 /// One line of the plan, filled.
@@ -204,7 +221,8 @@ pub fn recommend(
             .filter_map(|u| availability(u, incident, context.open_priorities).map(|why| (u, why)))
             .collect();
         let mut candidates = rank(incident, requirement, travel, &eligible, context, scratch);
-        // Fresh free units first, then diversions, then stale positions; each by ETA.
+        // Fresh free units first, then diversions, then stale positions;
+        // each by ETA, a unit of another zone counting as farther.
         candidates.sort_by(|a, b| {
             let key = |c: &Candidate| {
                 (
@@ -214,7 +232,7 @@ pub fn recommend(
             };
             key(a)
                 .cmp(&key(b))
-                .then(a.eta_seconds.total_cmp(&b.eta_seconds))
+                .then(a.ranking_seconds().total_cmp(&b.ranking_seconds()))
         });
         candidates.truncate(requirement.count as usize + ALTERNATIVES);
         taken.extend(
@@ -240,6 +258,10 @@ pub fn recommend(
         coordinated: plan.coordinated,
         forces,
     }
+}
+
+fn other_zone(unit: &Unit, incident: &Incident) -> bool {
+    matches!((unit.zone_id, incident.resolution.zone_id), (Some(a), Some(b)) if a != b)
 }
 
 fn stale_minutes(unit: &Unit, context: &RecommendContext<'_>) -> Option<i64> {
@@ -276,6 +298,7 @@ fn rank(
             travel,
             estimated: true,
             stale_minutes: stale_minutes(unit, context),
+            other_zone: other_zone(unit, incident),
             why,
         })
     };
@@ -320,6 +343,7 @@ fn rank(
                     travel,
                     estimated: false,
                     stale_minutes: stale_minutes(unit, context),
+                    other_zone: other_zone(unit, incident),
                     why,
                 });
             }
@@ -646,6 +670,30 @@ mod tests {
         let r = world.recommend(&incident(1, 2), &plan, &[stale]);
         assert_eq!(r.forces[0].candidates[0].stale_minutes, Some(120));
         assert_eq!(r.forces[0].shortfall, None);
+    }
+
+    #[test]
+    fn own_zone_first_unless_the_neighbour_is_clearly_nearer() {
+        let world = World::new();
+        let plan = plan(vec![force(ForceRole::Police, 1, None)]);
+        let mut neighbour = unit(1, UnitKind::PatrolCar, UnitStatus::OnPatrol, 5.0, 6.0);
+        neighbour.zone_id = Some(ZoneId(2));
+        let own = unit(2, UnitKind::PatrolCar, UnitStatus::OnPatrol, 5.0, 9.0);
+        let r = world.recommend(&incident(1, 2), &plan, &[neighbour.clone(), own.clone()]);
+        assert_eq!(
+            proposed(&r),
+            [2],
+            "400 m in the own zone beats 100 m from the next zone"
+        );
+        assert!(r.forces[0].candidates.iter().any(|c| c.other_zone));
+        let mut far_own = own;
+        far_own.position = Some(at(0.0, 0.0));
+        let r = world.recommend(&incident(1, 2), &plan, &[neighbour, far_own]);
+        assert_eq!(
+            proposed(&r),
+            [1],
+            "1 km away, the neighbour is clearly nearer"
+        );
     }
 
     #[test]

@@ -61,6 +61,13 @@ enum Command {
         /// Response plans (TOML) to use instead of the shipped ones.
         #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
         plans: Option<PathBuf>,
+        /// A unit position older than this many minutes is shown as stale.
+        #[arg(
+            long,
+            env = "PRECINCT_DISPATCH__STALE_AFTER_MINUTES",
+            default_value_t = 10
+        )]
+        stale_after_minutes: u32,
     },
     /// Copy a station into an empty database (e.g. SQLite to PostgreSQL), verified by counts and hashes.
     MigrateData {
@@ -170,7 +177,16 @@ async fn main() -> anyhow::Result<()> {
             addr,
             database,
             plans,
-        } => serve(addr, DatabaseUrl::parse(&database)?, plans).await,
+            stale_after_minutes,
+        } => {
+            serve(
+                addr,
+                DatabaseUrl::parse(&database)?,
+                plans,
+                stale_after_minutes,
+            )
+            .await
+        }
         Command::ImportRoads { file, database } => {
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
             let (nodes, segments) =
@@ -231,7 +247,12 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(addr: String, database: DatabaseUrl, plans: Option<PathBuf>) -> anyhow::Result<()> {
+async fn serve(
+    addr: String,
+    database: DatabaseUrl,
+    plans: Option<PathBuf>,
+    stale_after_minutes: u32,
+) -> anyhow::Result<()> {
     let plans = read_plans(plans.as_ref())?;
     tracing::info!(?database, "opening the station's database");
     let store = open_store(&database, Arc::new(SystemClock)).await?;
@@ -241,6 +262,7 @@ async fn serve(addr: String, database: DatabaseUrl, plans: Option<PathBuf>) -> a
         );
     }
     let mut state = AppState::new(store.clone(), Arc::new(SystemClock)).await?;
+    state.stale_after = chrono::Duration::minutes(i64::from(stale_after_minutes));
     if let Some(plans) = plans {
         state = state.with_plans(plans);
     }
