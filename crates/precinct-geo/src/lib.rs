@@ -6,6 +6,7 @@
 
 mod cell;
 mod gcj02;
+pub mod hierarchy;
 pub mod osm;
 mod polygon;
 pub mod roads;

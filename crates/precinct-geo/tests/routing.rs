@@ -194,5 +194,45 @@ fn monaco_imports_and_equals_reference() {
     for profile in Profile::ALL {
         let destination = network.snap(profile, casino).unwrap().node;
         assert_same_times(&network, profile, destination, &Closures::default());
+        assert_eq!(
+            table(&network, profile, destination),
+            network.reference_times_to(profile, destination, &Closures::default()),
+            "the hierarchy's table on Monaco, {profile:?}"
+        );
+    }
+}
+
+/// The hierarchy's all-to-one table as `Option`s, for comparison.
+fn table(network: &RoadNetwork, profile: Profile, destination: NodeId) -> Vec<Option<u32>> {
+    let hierarchy = precinct_geo::hierarchy::Hierarchy::build(network, profile);
+    let mut scratch = precinct_geo::hierarchy::TableScratch::default();
+    hierarchy
+        .times_to(destination, &mut scratch)
+        .iter()
+        .map(|&m| (m != u32::MAX).then_some(m))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn hierarchy_table_equals_reference_dijkstra((network, _units, destination, _closed) in random_network()) {
+        prop_assume!(network.node_count() > 0);
+        for profile in Profile::ALL {
+            prop_assert_eq!(table(&network, profile, destination), network.reference_times_to(profile, destination, &Closures::default()));
+        }
+    }
+}
+
+#[test]
+fn hierarchy_table_on_the_grid_equals_reference() {
+    let origin = Coordinates::new(28.1385, 112.999).unwrap();
+    let network = RoadNetwork::build(&grid_ways(origin, 20, 25, 100.0, 4, 5));
+    for destination in [0, 137, 499] {
+        assert_eq!(
+            table(&network, Profile::Driving, destination),
+            network.reference_times_to(Profile::Driving, destination, &Closures::default())
+        );
     }
 }
