@@ -7,6 +7,7 @@ mod closures;
 mod common;
 mod concurrency;
 mod crash;
+mod demo;
 mod dual_reception;
 mod figures;
 mod instances;
