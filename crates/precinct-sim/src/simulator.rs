@@ -16,8 +16,11 @@ use precinct_domain::incident::{
     Caller, Category, Disposition, Incident, IncidentStatus, Intake, IntakeSource, PhoneNumber,
     Priority,
 };
+use precinct_domain::plan::Plans;
+use precinct_domain::recommend::{RecommendContext, Why, recommend};
 use precinct_domain::unit::{Unit, UnitKind, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
+use precinct_geo::roads::{Closures, RoadNetwork, SearchScratch};
 use precinct_storage::{Clock, IncidentFilter, SharedStore, StoreResult};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -201,6 +204,9 @@ pub struct Simulator {
     config: SimulatorConfig,
     reported: u64,
     patrol_waypoints: HashMap<UnitId, Coordinates>,
+    roads: Arc<RoadNetwork>,
+    plans: Arc<Plans>,
+    scratch: SearchScratch,
 }
 
 impl Simulator {
@@ -208,6 +214,8 @@ impl Simulator {
         store: SharedStore,
         clock: Arc<dyn Clock>,
         ground: Arc<Jurisdiction>,
+        roads: Arc<RoadNetwork>,
+        plans: Arc<Plans>,
         config: SimulatorConfig,
     ) -> Simulator {
         Simulator {
@@ -218,6 +226,9 @@ impl Simulator {
             config,
             reported: 0,
             patrol_waypoints: HashMap::new(),
+            roads,
+            plans,
+            scratch: SearchScratch::default(),
         }
     }
 
@@ -356,50 +367,46 @@ impl Simulator {
     /// police unit, plus a nearby first-response team for incidents where
     /// separating people or calming things down matters.
     async fn auto_dispatch(&mut self, now: Timestamp, open: &[Incident], units: &[Unit]) {
+        // The command room's own method: the incident's response plan,
+        // filled by the recommendation over the roads, dispatched in one go.
+        let open_priorities: HashMap<IncidentId, Priority> =
+            open.iter().map(|i| (i.id, i.priority)).collect();
+        let mut closures = Closures::default();
+        if let Ok(closed) = self.store.road_closures().await {
+            closed.iter().for_each(|c| closures.close(c.segment));
+        }
         let mut taken: Vec<UnitId> = Vec::new();
         for incident in open.iter().filter(|i| i.status == IncidentStatus::Received) {
             if (now - incident.received_at).num_seconds() < self.config.auto_dispatch_after_s {
                 continue;
             }
-            let free = |u: &&Unit| {
-                u.status.can_be_dispatched()
-                    && u.incident_id.is_none()
-                    && !taken.contains(&u.id)
-                    && u.position.is_some()
+            let Some(plan) = self.plans.plan_for(incident.category, incident.priority) else {
+                continue;
             };
-            let distance = |u: &Unit| {
-                u.position
-                    .map_or(f64::MAX, |p| p.distance_m(incident.location))
-            };
-            let police = units
+            let free: Vec<Unit> = units
                 .iter()
-                .filter(free)
-                .filter(|u| u.kind.is_police())
-                .min_by(|a, b| distance(a).total_cmp(&distance(b)));
-            let mut chosen: Vec<UnitId> = police.map(|u| u.id).into_iter().collect();
-            let wants_helper = matches!(
-                incident.category.family(),
-                precinct_domain::incident::CategoryFamily::Dispute
-            ) || matches!(
-                incident.category,
-                Category::FightAssault | Category::DomesticViolence
-            );
-            if wants_helper {
-                let helper = units
-                    .iter()
-                    .filter(free)
-                    .filter(|u| {
-                        matches!(
-                            u.kind,
-                            UnitKind::VolunteerPoliceTeam
-                                | UnitKind::SecurityForceTeam
-                                | UnitKind::PropertyStaff
-                        )
-                    })
-                    .filter(|u| distance(u) <= 800.0)
-                    .min_by(|a, b| distance(a).total_cmp(&distance(b)));
-                chosen.extend(helper.map(|u| u.id));
-            }
+                .filter(|u| !taken.contains(&u.id))
+                .cloned()
+                .collect();
+            let context = RecommendContext {
+                ground: &self.ground,
+                network: &self.roads,
+                closures: &closures,
+                now,
+                stale_after: chrono::Duration::minutes(30),
+                open_priorities: &open_priorities,
+            };
+            let recommendation = recommend(incident, plan, &free, &context, &mut self.scratch);
+            let chosen: Vec<UnitId> = recommendation
+                .forces
+                .iter()
+                .flat_map(|force| {
+                    force
+                        .proposed()
+                        .filter(|c| c.why == Why::Available)
+                        .map(|c| c.unit_id)
+                })
+                .collect();
             if chosen.is_empty() {
                 continue;
             }
@@ -424,11 +431,21 @@ impl Simulator {
             };
             let actor = Self::actor(&unit.call_sign);
             let result = match unit.status {
+                // Helpers accept their first-response task; police just set off.
+                UnitStatus::Dispatched if !unit.kind.is_police() => {
+                    self.store.accept_task(unit.id, actor).await.map(drop)
+                }
                 UnitStatus::Dispatched => self
                     .store
                     .update_unit_status(unit.id, UnitStatus::EnRoute, actor)
                     .await
                     .map(drop),
+                // Helpers hand over once police are on scene.
+                UnitStatus::OnScene
+                    if !unit.kind.is_police() && incident.first_police_on_scene_at.is_some() =>
+                {
+                    self.store.hand_over(unit.id, actor).await.map(drop)
+                }
                 UnitStatus::EnRoute => {
                     let from = unit.position.unwrap_or(incident.location);
                     let next =

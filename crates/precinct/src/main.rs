@@ -310,7 +310,15 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
             ..SimulatorConfig::default()
         };
         tokio::spawn(
-            Simulator::new(store.clone(), clock.clone(), state.ground(), settings).run(stopped),
+            Simulator::new(
+                store.clone(),
+                clock.clone(),
+                state.ground(),
+                state.roads(),
+                state.plans(),
+                settings,
+            )
+            .run(stopped),
         )
     });
     let shutdown = async move {

@@ -20,13 +20,17 @@ async fn busy_station(dir: &std::path::Path) -> DatabaseUrl {
         .await
         .unwrap();
     let clock_dyn: Arc<dyn Clock> = clock.clone();
+    let roads = Arc::new(precinct_geo::roads::RoadNetwork::build(
+        &store.roads().await.unwrap(),
+    ));
+    let plans = Arc::new(precinct_api::load_plans(precinct_domain::plan::DEFAULT_PLANS).unwrap());
     let ground = Arc::new(store.jurisdiction().await.unwrap());
     let config = SimulatorConfig {
         seed: 3,
         intensity: 8.0,
         ..SimulatorConfig::default()
     };
-    let mut simulator = Simulator::new(store.clone(), clock_dyn, ground, config);
+    let mut simulator = Simulator::new(store.clone(), clock_dyn, ground, roads, plans, config);
     for _ in 0..60 {
         clock.advance(chrono::Duration::seconds(60));
         simulator.step(60.0).await.unwrap();

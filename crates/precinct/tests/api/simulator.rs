@@ -16,6 +16,10 @@ async fn simulate_night(
     // 21:00 in Changsha.
     app.clock.set(story_time() - Duration::minutes(83));
     let clock: Arc<dyn Clock> = app.clock.clone();
+    let roads = Arc::new(precinct_geo::roads::RoadNetwork::build(
+        &app.store.roads().await.unwrap(),
+    ));
+    let plans = Arc::new(precinct_api::load_plans(precinct_domain::plan::DEFAULT_PLANS).unwrap());
     let ground = Arc::new(app.store.jurisdiction().await.unwrap());
     let config = SimulatorConfig {
         seed,
@@ -23,7 +27,7 @@ async fn simulate_night(
         auto_dispatch_after_s: 90,
         ..SimulatorConfig::default()
     };
-    let mut simulator = Simulator::new(app.store.clone(), clock, ground, config);
+    let mut simulator = Simulator::new(app.store.clone(), clock, ground, roads, plans, config);
     for _ in 0..180 {
         app.clock.advance(Duration::seconds(30));
         simulator.step(30.0).await.unwrap();
@@ -74,6 +78,17 @@ async fn simulate_night(
         })
         .count();
     assert!(moves > 100, "units move: {moves} position reports");
+    let events = app
+        .store
+        .events_after(precinct_domain::ids::EventId(0), 1_000_000)
+        .await
+        .unwrap();
+    let count = |name: &str| events.iter().filter(|e| e.kind.name() == name).count();
+    assert!(
+        count("first_response_accepted") > 0,
+        "helpers sent by the fight plan accept their task"
+    );
+    assert!(count("handed_over") > 0, "and hand over once police arrive");
     Some(
         incidents
             .iter()
