@@ -228,3 +228,33 @@ pub fn near(place: &Value, east: f64, north: f64) -> (f64, f64) {
     .offset_m(east, north);
     (c.lat(), c.lon())
 }
+
+/// GET a JSON document with a bearer token, as a client of a spawned binary would.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> T {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// POST JSON (no token) and read the JSON answer.
+pub async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}

@@ -67,15 +67,12 @@ pub fn add_admin(db: &str) {
 }
 
 pub async fn login(client: &reqwest::Client, base: &str) -> String {
-    let body: Value = client
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({ "username": "admin", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = crate::common::post_json(
+        client,
+        &format!("{base}/api/auth/login"),
+        &json!({ "username": "admin", "password": PASSWORD }),
+    )
+    .await;
     body["token"].as_str().unwrap().to_owned()
 }
 
@@ -156,18 +153,12 @@ pub async fn check_after_restart(db: &str, acked: &[String], attempted: &[String
     let server = start(db);
     let client = reqwest::Client::new();
     let token = login(&client, &server.base).await;
-    let list: Vec<Value> = client
-        .get(format!(
-            "{}/api/incidents?status=all&limit=1000",
-            server.base
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = crate::common::get_json(
+        &client,
+        &format!("{}/api/incidents?status=all&limit=1000", server.base),
+        &token,
+    )
+    .await;
     let mut counts: HashMap<String, usize> = HashMap::new();
     for incident in &list {
         *counts
@@ -199,18 +190,12 @@ pub async fn check_after_restart(db: &str, acked: &[String], attempted: &[String
             .unwrap();
         assert!(response.status() == StatusCode::CREATED || response.status() == StatusCode::OK);
     }
-    let after: Vec<Value> = client
-        .get(format!(
-            "{}/api/incidents?status=all&limit=1000",
-            server.base
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after: Vec<Value> = crate::common::get_json(
+        &client,
+        &format!("{}/api/incidents?status=all&limit=1000", server.base),
+        &token,
+    )
+    .await;
     assert_eq!(
         after.len(),
         attempted.len(),

@@ -56,30 +56,21 @@ async fn the_demo_serves_a_live_district_and_stops_cleanly() {
     }
 
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({ "username": "dispatcher", "password": "demo-pass-1" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login: Value = crate::common::post_json(
+        &client,
+        &format!("{base}/api/auth/login"),
+        &json!({ "username": "dispatcher", "password": "demo-pass-1" }),
+    )
+    .await;
     let token = login["token"]
         .as_str()
         .expect("the printed password works")
         .to_owned();
     let started = Instant::now();
     let incidents = loop {
-        let list: Value = client
-            .get(format!("{base}/api/incidents?status=all"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value =
+            crate::common::get_json(&client, &format!("{base}/api/incidents?status=all"), &token)
+                .await;
         if !list.as_array().unwrap().is_empty() || started.elapsed() > Duration::from_secs(20) {
             break list;
         }
@@ -89,15 +80,7 @@ async fn the_demo_serves_a_live_district_and_stops_cleanly() {
         !incidents.as_array().unwrap().is_empty(),
         "the simulator brings incidents within seconds"
     );
-    let units: Value = client
-        .get(format!("{base}/api/units"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let units: Value = crate::common::get_json(&client, &format!("{base}/api/units"), &token).await;
     assert_eq!(units.as_array().unwrap().len(), 564);
 
     let status = Command::new("kill")

@@ -163,15 +163,8 @@ async fn sixteen_dispatchers_on_two_instances_assign_a_unit_once() {
         .await;
         incidents.push(body["incident"]["id"].as_i64().unwrap());
     }
-    let units: Value = client
-        .get(format!("{}/api/units", b.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let units: Value =
+        crate::common::get_json(&client, &format!("{}/api/units", b.base), &token).await;
     let car = units
         .as_array()
         .unwrap()
@@ -243,15 +236,12 @@ async fn one_instruction_at_two_instances_is_one_incident() {
             "both answer with the same incident"
         );
     }
-    let list: Value = client
-        .get(format!("{}/api/incidents?status=all&limit=1000", b.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = crate::common::get_json(
+        &client,
+        &format!("{}/api/incidents?status=all&limit=1000", b.base),
+        &token,
+    )
+    .await;
     assert_eq!(list.as_array().unwrap().len(), 20);
     stop(a);
     stop(b);
