@@ -110,7 +110,7 @@ pub(crate) fn run(
     events: broadcast::Sender<Event>,
     clock: Arc<dyn Clock>,
 ) {
-    while let Ok(first) = jobs.recv() {
+    while let Some(first) = next_job(&jobs) {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -122,6 +122,24 @@ pub(crate) fn run(
         let now = clock.now().trunc_subsecs(3);
         run_batch(&conn, batch, &events, now);
     }
+}
+
+/// How long the writer keeps looking for the next job before it sleeps.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(150);
+
+/// The next job. A client that writes again right after its acknowledgement
+/// would otherwise pay a thread wake-up each time; looking (and yielding)
+/// for a moment first catches it awake.
+fn next_job(jobs: &mpsc::Receiver<Job>) -> Option<Job> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < SPIN {
+        match jobs.try_recv() {
+            Ok(job) => return Some(job),
+            Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
+    jobs.recv().ok()
 }
 
 /// Runs one of the fixed transaction-control statements, prepared once.
