@@ -114,13 +114,6 @@ impl AppState {
     pub fn ground(&self) -> Arc<Jurisdiction> {
         self.ground.read().expect("ground lock").clone()
     }
-
-    /// Re-reads the ground after it was replaced in the store.
-    pub async fn reload_ground(&self) -> Result<(), StoreError> {
-        let ground = self.store.jurisdiction().await?;
-        *self.ground.write().expect("ground lock") = Arc::new(ground);
-        Ok(())
-    }
 }
 
 #[utoipa::path(

@@ -48,10 +48,6 @@ impl Polygon {
         }
     }
 
-    pub fn ring(&self) -> &[Coordinates] {
-        &self.ring
-    }
-
     /// Even-odd rule. Points exactly on an edge may fall either side, which is
     /// why neighbouring areas are resolved in a fixed order by the caller.
     pub fn contains(&self, p: Coordinates) -> bool {

@@ -20,10 +20,6 @@ impl ScaledClock {
             speed: speed.max(0.0),
         }
     }
-
-    pub fn speed(&self) -> f64 {
-        self.speed
-    }
 }
 
 impl Clock for ScaledClock {

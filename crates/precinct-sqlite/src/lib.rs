@@ -677,7 +677,7 @@ mod tests {
     precinct_storage::store_suite!(fresh_store);
 
     #[test]
-    fn refuses_nothing_on_a_fresh_file_and_reports_wal_full() {
+    fn a_fresh_file_opens_in_wal_mode() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.db");
         let store = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
@@ -687,6 +687,19 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         drop(store);
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_durable_is_refused() {
+        // An in-memory database cannot use a write-ahead log on disk.
+        let error = SqliteStore::open(":memory:", Arc::new(SystemClock)).unwrap_err();
+        assert!(matches!(error, OpenError::NotDurable { .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("journal_mode is memory, expected wal"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
