@@ -682,4 +682,29 @@ mod tests {
     }
 
     precinct_storage::store_suite!(fresh_store);
+
+    #[tokio::test]
+    async fn a_session_that_would_not_wait_for_commits_is_refused() {
+        let Some(admin) = testing::test_database_url() else {
+            eprintln!("skipped: PRECINCT_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let url = testing::scratch_database(&admin).await.unwrap();
+        // synchronous_commit can be turned off per session: acknowledged
+        // writes could then be lost on a crash, so the store must refuse.
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let unsafe_url = format!("{url}{separator}options=-c%20synchronous_commit%3Doff");
+        let error = PgStore::open(&unsafe_url, Arc::new(SystemClock))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, OpenError::NotDurable(_)), "{error}");
+        assert!(
+            error.to_string().contains("synchronous_commit is off"),
+            "{error}"
+        );
+        assert!(
+            PgStore::open(&url, Arc::new(SystemClock)).await.is_ok(),
+            "the same database with defaults opens"
+        );
+    }
 }
