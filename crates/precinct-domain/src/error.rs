@@ -43,6 +43,7 @@ impl DomainError {
 pub enum Entity {
     Incident,
     Unit,
+    Dispute,
 }
 
 impl fmt::Display for Entity {
@@ -50,6 +51,7 @@ impl fmt::Display for Entity {
         f.write_str(match self {
             Entity::Incident => "incident",
             Entity::Unit => "unit",
+            Entity::Dispute => "dispute",
         })
     }
 }
