@@ -168,6 +168,15 @@ fn intake(
     }
 }
 
+/// Takes in a report as the suite's dispatcher and returns the incident.
+async fn take_in(store: &SharedStore, report: Intake) -> precinct_domain::incident::Incident {
+    store
+        .intake(report, dispatcher())
+        .await
+        .expect("intake")
+        .incident
+}
+
 async fn event_count(store: &SharedStore) -> usize {
     store
         .events_after(EventId(0), 100_000)
@@ -243,17 +252,14 @@ pub async fn same_instruction_twice_is_one_incident(store: SharedStore) {
 
 pub async fn near_duplicate_is_linked_then_merged(store: SharedStore) {
     seeded(&store).await;
-    let first = store
-        .intake(
-            intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let first = take_in(
+        &store,
+        intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+    )
+    .await;
     let mut local = intake(None, Category::FightAssault, point(120.0, 0.0), 4);
     local.source = IntakeSource::Phone;
-    let second = store.intake(local, dispatcher()).await.unwrap().incident;
+    let second = take_in(&store, local).await;
     assert_ne!(second.id, first.id);
     assert_eq!(
         second.duplicate_of,
@@ -308,32 +314,15 @@ pub async fn distant_or_late_report_is_not_linked(store: SharedStore) {
         )
         .await
         .unwrap();
-    let far = store
-        .intake(
-            intake(None, Category::Theft, point(400.0, 0.0), 1),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let far = take_in(&store, intake(None, Category::Theft, point(400.0, 0.0), 1)).await;
     assert_eq!(far.duplicate_of, None, "400 m away is another event");
-    let late = store
-        .intake(
-            intake(None, Category::Theft, point(0.0, 0.0), 20),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let late = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 20)).await;
     assert_eq!(late.duplicate_of, None, "20 minutes later is another event");
-    let other = store
-        .intake(
-            intake(None, Category::NeighbourNoiseDispute, point(0.0, 0.0), 1),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let other = take_in(
+        &store,
+        intake(None, Category::NeighbourNoiseDispute, point(0.0, 0.0), 1),
+    )
+    .await;
     assert_eq!(
         other.duplicate_of, None,
         "another category family is another event"
@@ -342,14 +331,7 @@ pub async fn distant_or_late_report_is_not_linked(store: SharedStore) {
 
 pub async fn a_burst_of_reports_links_to_the_first(store: SharedStore) {
     seeded(&store).await;
-    let first = store
-        .intake(
-            intake(None, Category::Fire, point(0.0, 0.0), 0),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let first = take_in(&store, intake(None, Category::Fire, point(0.0, 0.0), 0)).await;
     for n in 1..=5 {
         let report = store
             .intake(
@@ -447,14 +429,11 @@ pub async fn concurrent_reports_are_decided_as_if_one_by_one(store: SharedStore)
 pub async fn dispatch_arrival_and_close(store: SharedStore) {
     let units = seeded(&store).await;
     let (post, volunteers) = (units[0], units[1]);
-    let incident = store
-        .intake(
-            intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let incident = take_in(
+        &store,
+        intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+    )
+    .await;
 
     let dispatched = store
         .dispatch(incident.id, vec![post, volunteers], dispatcher())
@@ -568,14 +547,7 @@ pub async fn dispatch_race_has_one_winner(store: SharedStore) {
         let location = point(f64::from(i) * 50.0 - 400.0, 0.0);
         let mut report = intake(None, Category::Theft, location, i64::from(i) * 20);
         report.source = IntakeSource::Phone;
-        incidents.push(
-            store
-                .intake(report, dispatcher())
-                .await
-                .unwrap()
-                .incident
-                .id,
-        );
+        incidents.push(take_in(&store, report).await.id);
     }
     let tasks: Vec<_> = incidents
         .iter()
@@ -611,22 +583,12 @@ pub async fn dispatch_race_has_one_winner(store: SharedStore) {
 
 pub async fn dispatch_is_all_or_nothing(store: SharedStore) {
     let units = seeded(&store).await;
-    let a = store
-        .intake(
-            intake(None, Category::Theft, point(0.0, 0.0), 0),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
-    let b = store
-        .intake(
-            intake(None, Category::Robbery, point(900.0, 0.0), 40),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let a = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 0)).await;
+    let b = take_in(
+        &store,
+        intake(None, Category::Robbery, point(900.0, 0.0), 40),
+    )
+    .await;
     store
         .dispatch(a.id, vec![units[2]], dispatcher())
         .await
@@ -713,14 +675,7 @@ pub async fn illegal_unit_transition_changes_nothing(store: SharedStore) {
 
 pub async fn closed_incident_rejects_changes(store: SharedStore) {
     let units = seeded(&store).await;
-    let incident = store
-        .intake(
-            intake(None, Category::Theft, point(0.0, 0.0), 0),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let incident = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 0)).await;
     store
         .close_incident(incident.id, Disposition::NoActionNeeded, None, dispatcher())
         .await
@@ -777,14 +732,7 @@ pub async fn closed_incident_rejects_changes(store: SharedStore) {
 pub async fn events_are_published_in_commit_order(store: SharedStore) {
     let units = seeded(&store).await;
     let mut live = store.subscribe();
-    let incident = store
-        .intake(
-            intake(None, Category::Theft, point(0.0, 0.0), 0),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let incident = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 0)).await;
     store
         .dispatch(incident.id, vec![units[0]], dispatcher())
         .await
@@ -836,30 +784,13 @@ pub async fn position_report_moves_unit(store: SharedStore) {
 
 pub async fn list_filters(store: SharedStore) {
     let units = seeded(&store).await;
-    let a = store
-        .intake(
-            intake(None, Category::Theft, point(0.0, 0.0), 0),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
-    let b = store
-        .intake(
-            intake(None, Category::Fire, point(0.0, 0.0), 1),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
-    let c = store
-        .intake(
-            intake(None, Category::HelpRequest, point(0.0, 0.0), 2),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let a = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 0)).await;
+    let b = take_in(&store, intake(None, Category::Fire, point(0.0, 0.0), 1)).await;
+    let c = take_in(
+        &store,
+        intake(None, Category::HelpRequest, point(0.0, 0.0), 2),
+    )
+    .await;
     store
         .close_incident(a.id, Disposition::NoActionNeeded, None, dispatcher())
         .await
@@ -1013,14 +944,11 @@ pub async fn first_response_task_flow(store: SharedStore) {
     let units = seeded(&store).await;
     let (post, volunteers) = (units[0], units[1]);
     let actor = Actor::system("field");
-    let incident = store
-        .intake(
-            intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let incident = take_in(
+        &store,
+        intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+    )
+    .await;
     store
         .dispatch(incident.id, vec![post, volunteers], dispatcher())
         .await
@@ -1102,14 +1030,7 @@ pub async fn first_response_task_flow(store: SharedStore) {
     }
 
     // Another helper, sent and declining: released at once.
-    let other = store
-        .intake(
-            intake(None, Category::Theft, point(900.0, 0.0), 30),
-            dispatcher(),
-        )
-        .await
-        .unwrap()
-        .incident;
+    let other = take_in(&store, intake(None, Category::Theft, point(900.0, 0.0), 30)).await;
     store
         .dispatch(other.id, vec![volunteers], dispatcher())
         .await
