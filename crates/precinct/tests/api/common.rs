@@ -149,6 +149,14 @@ impl TestApp {
         )
     }
 
+    /// Reports a unit's status as `token`; returns the HTTP status.
+    pub async fn set_unit_status(&self, token: &str, unit: i64, status: &str) -> StatusCode {
+        let path = format!("/api/units/{unit}/status");
+        self.post(Some(token), &path, json!({ "status": status }))
+            .await
+            .0
+    }
+
     /// The id of the unit with this call sign.
     pub async fn unit_id(&self, token: &str, call_sign: &str) -> i64 {
         let (_, units) = self.get(Some(token), "/api/units").await;

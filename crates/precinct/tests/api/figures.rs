@@ -12,7 +12,6 @@ api_test! {
         let post = app.unit_id(&d, "怡园警务点").await;
         let volunteers = app.unit_id(&d, "夜市义警").await;
         let car = app.unit_id(&d, "南巡1").await;
-        let status = |unit: i64, to: &str| (format!("/api/units/{unit}/status"), json!({ "status": to }));
         let shop = app.place(&d, "美食七街7号").await;
         let (lat, lon) = near(&shop, 0.0, 0.0);
 
@@ -25,11 +24,9 @@ api_test! {
         let a = app.instruction(&d, "a", "fight_assault", lat, lon).await["id"].as_i64().unwrap();
         app.post(Some(&d), &format!("/api/incidents/{a}/dispatch"), json!({ "unit_ids": [post, volunteers] })).await;
         app.clock.advance(Duration::minutes(3));
-        let (path, body) = status(volunteers, "on_scene");
-        app.post(Some(&d), &path, body).await;
+        app.set_unit_status(&d, volunteers, "on_scene").await;
         app.clock.advance(Duration::minutes(3));
-        let (path, body) = status(post, "on_scene");
-        app.post(Some(&d), &path, body).await;
+        app.set_unit_status(&d, post, "on_scene").await;
         // C — a phone call about the same fight, merged into A: counts once.
         let (status_c, c) = app
             .post(Some(&d), "/api/incidents", json!({ "source": "phone", "category": "fight_assault", "priority": 1, "location": { "lat": lat, "lon": lon }, "summary": "有人打架" }))
@@ -46,8 +43,7 @@ api_test! {
         let b = app.instruction(&d, "b", "theft", mlat, mlon).await["id"].as_i64().unwrap();
         app.post(Some(&d), &format!("/api/incidents/{b}/dispatch"), json!({ "unit_ids": [car] })).await;
         app.clock.advance(Duration::minutes(10));
-        let (path, body) = status(car, "on_scene");
-        app.post(Some(&d), &path, body).await;
+        app.set_unit_status(&d, car, "on_scene").await;
         app.post(Some(&d), &format!("/api/incidents/{b}/close"), json!({ "disposition": "referred_to_mediation" })).await;
 
         // D — a help request at t0 + 2 h, still open.

@@ -60,31 +60,10 @@ api_test! {
 
         // 22:25 — the volunteers are on their way; 22:26 they arrive and separate the two.
         app.clock.advance(Duration::minutes(1));
-        let (status, _) = app
-            .post(
-                Some(&volunteer),
-                &format!("/api/units/{night_market}/status"),
-                json!({ "status": "en_route" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
-        let (status, _) = app
-            .post(
-                Some(&officer),
-                &format!("/api/units/{post}/status"),
-                json!({ "status": "en_route" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        assert_eq!(app.set_unit_status(&volunteer, night_market, "en_route").await, StatusCode::OK);
+        assert_eq!(app.set_unit_status(&officer, post, "en_route").await, StatusCode::OK);
         app.clock.advance(Duration::minutes(1));
-        let (status, _) = app
-            .post(
-                Some(&volunteer),
-                &format!("/api/units/{night_market}/status"),
-                json!({ "status": "on_scene" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        assert_eq!(app.set_unit_status(&volunteer, night_market, "on_scene").await, StatusCode::OK);
         let (status, _) = app
             .post(
                 Some(&volunteer),
@@ -96,14 +75,7 @@ api_test! {
 
         // 22:29 — officers arrive and take both to the station.
         app.clock.advance(Duration::minutes(3));
-        let (status, _) = app
-            .post(
-                Some(&officer),
-                &format!("/api/units/{post}/status"),
-                json!({ "status": "on_scene" }),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        assert_eq!(app.set_unit_status(&officer, post, "on_scene").await, StatusCode::OK);
         app.clock.advance(Duration::minutes(10));
         let (status, _) = app
             .post(
@@ -285,13 +257,13 @@ api_test! {
 
         // 22:26 the volunteers arrive and separate the two; they cannot leave before police come.
         app.clock.advance(chrono::Duration::minutes(2));
-        app.post(Some(&volunteer), &format!("/api/units/{night_market}/status"), json!({ "status": "on_scene" })).await;
+        app.set_unit_status(&volunteer, night_market, "on_scene").await;
         let (status, body) = app.post(Some(&volunteer), &format!("/api/units/{night_market}/task/handover"), json!({})).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "{body}");
 
         // 22:29 the officers arrive; the volunteers hand over and go back to patrol.
         app.clock.advance(chrono::Duration::minutes(3));
-        app.post(Some(&officer), &format!("/api/units/{post}/status"), json!({ "status": "on_scene" })).await;
+        app.set_unit_status(&officer, post, "on_scene").await;
         let (_, task) = app.get(Some(&volunteer), &format!("/api/units/{night_market}/task")).await;
         assert_eq!(task["police_on_scene"], true);
         let (status, unit) = app.post(Some(&volunteer), &format!("/api/units/{night_market}/task/handover"), json!({})).await;
