@@ -116,20 +116,26 @@ fn random_intake(rng: &mut rand::rngs::StdRng, n: u64) -> Intake {
     }
 }
 
-async fn store_phase(store: SharedStore, name: &str, writers: usize, offset: u64) -> Figures {
+/// Runs `workers` loops until the phase's deadline; each iteration calls
+/// `one(worker, n)` and the latency of awaiting it is recorded.
+async fn timed_phase<F, Fut>(name: &str, workers: usize, one: F) -> Figures
+where
+    F: Fn(u64, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let started = Instant::now();
     let deadline = started + seconds();
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
-            let store = store.clone();
+    let tasks: Vec<_> = (0..workers as u64)
+        .map(|worker| {
+            let one = one.clone();
             tokio::spawn(async move {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(w as u64);
                 let mut latencies = Vec::new();
                 let mut n = 0u64;
                 while Instant::now() < deadline {
-                    let intake = random_intake(&mut rng, offset + (w as u64) * 10_000_000 + n);
+                    // Preparing the call (data, body) is not timed; the call is.
+                    let call = one(worker, n);
                     let t = Instant::now();
-                    store.intake(intake, Actor::system("bench")).await.unwrap();
+                    call.await;
                     latencies.push(t.elapsed());
                     n += 1;
                 }
@@ -149,51 +155,60 @@ async fn store_phase(store: SharedStore, name: &str, writers: usize, offset: u64
     }
 }
 
+/// A distinct external id and random data for each (worker, n) of a phase.
+fn call_id(offset: u64, worker: u64, n: u64) -> u64 {
+    offset + worker * 10_000_000 + n
+}
+
+async fn store_phase(store: SharedStore, name: &str, writers: usize, offset: u64) -> Figures {
+    timed_phase(name, writers, move |worker, n| {
+        let store = store.clone();
+        let id = call_id(offset, worker, n);
+        let intake = random_intake(&mut rand::rngs::StdRng::seed_from_u64(id), id);
+        async move {
+            store.intake(intake, Actor::system("bench")).await.unwrap();
+        }
+    })
+    .await
+}
+
 async fn http_phase(base: &str, token: &str, name: &str, clients: usize, offset: u64) -> Figures {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
         .unwrap();
-    let started = Instant::now();
-    let deadline = started + seconds();
-    let tasks: Vec<_> = (0..clients)
-        .map(|w| {
-            let (client, url, token) = (client.clone(), format!("{base}/api/incidents"), token.to_owned());
-            tokio::spawn(async move {
-                let mut rng = rand::rngs::StdRng::seed_from_u64(1000 + w as u64);
-                let mut latencies = Vec::new();
-                let mut n = 0u64;
-                while Instant::now() < deadline {
-                    let p = precinct_sim::district::at(rng.random_range(0.0..4000.0), rng.random_range(0.0..3200.0));
-                    let body = json!({
-                        "source": "instruction_110",
-                        "external_id": format!("http-{}", offset + (w as u64) * 10_000_000 + n),
-                        "category": Category::ALL[rng.random_range(0..Category::ALL.len())].as_str(),
-                        "priority": 2,
-                        "location": { "lat": p.lat(), "lon": p.lon() },
-                        "summary": "benchmark intake",
-                    });
-                    let t = Instant::now();
-                    let response = client.post(&url).bearer_auth(&token).json(&body).send().await.unwrap();
-                    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
-                    response.bytes().await.unwrap();
-                    latencies.push(t.elapsed());
-                    n += 1;
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
-    }
-    Figures {
-        name: name.into(),
-        acks: latencies.len(),
-        elapsed: started.elapsed(),
-        latencies,
-    }
+    // Shared, not copied per call: the load generator shares the machine's cores with the server.
+    let url: Arc<str> = format!("{base}/api/incidents").into();
+    let token: Arc<str> = token.into();
+    timed_phase(name, clients, move |worker, n| {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        let id = call_id(offset, worker, n);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(id);
+        let p = precinct_sim::district::at(
+            rng.random_range(0.0..4000.0),
+            rng.random_range(0.0..3200.0),
+        );
+        let body = json!({
+            "source": "instruction_110",
+            "external_id": format!("http-{id}"),
+            "category": Category::ALL[rng.random_range(0..Category::ALL.len())].as_str(),
+            "priority": 2,
+            "location": { "lat": p.lat(), "lon": p.lon() },
+            "summary": "benchmark intake",
+        });
+        async move {
+            let response = client
+                .post(&*url)
+                .bearer_auth(&*token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+            response.bytes().await.unwrap();
+        }
+    })
+    .await
 }
 
 fn main() {
