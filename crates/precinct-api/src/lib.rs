@@ -12,6 +12,7 @@
 //!   store receives only valid values.
 
 pub mod auth;
+pub mod console;
 pub mod dispatch;
 pub mod dto;
 pub mod error;
@@ -27,7 +28,7 @@ pub mod units;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use precinct_domain::ground::Jurisdiction;
@@ -51,6 +52,8 @@ pub struct AppState {
     scratches: Arc<Mutex<Vec<SearchScratch>>>,
     /// A unit position older than this is shown as stale.
     pub stale_after: chrono::Duration,
+    /// IANA time zone the console shows times in.
+    pub time_zone: String,
     sessions: Arc<auth::SessionCache>,
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -75,6 +78,7 @@ impl AppState {
             plans: Arc::new(plans),
             scratches: Arc::default(),
             stale_after: chrono::Duration::minutes(10),
+            time_zone: "Asia/Shanghai".into(),
             sessions: Arc::default(),
             metrics: Arc::default(),
         })
@@ -83,6 +87,12 @@ impl AppState {
     /// Uses the station's own response plans instead of the shipped ones.
     pub fn with_plans(mut self, plans: Plans) -> AppState {
         self.plans = Arc::new(plans);
+        self
+    }
+
+    /// Shows times in this IANA time zone (the console; storage stays UTC).
+    pub fn with_time_zone(mut self, time_zone: impl Into<String>) -> AppState {
+        self.time_zone = time_zone.into();
         self
     }
 
@@ -137,14 +147,7 @@ async fn openapi_json() -> impl IntoResponse {
     Json(openapi::ApiDoc::openapi())
 }
 
-async fn index() -> Html<&'static str> {
-    Html(
-        "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>Precinct 警务指挥平台</title>\
-         <h1>Precinct 警务指挥平台</h1><p>API: <a href=\"/api/openapi.json\">/api/openapi.json</a></p></html>",
-    )
-}
-
-async fn route_not_found() -> error::ApiError {
+pub(crate) async fn route_not_found() -> error::ApiError {
     error::ApiError::new(
         StatusCode::NOT_FOUND,
         "route_not_found",
@@ -165,7 +168,6 @@ async fn method_not_allowed() -> error::ApiError {
 /// The whole application, ready to serve or to call in-process.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
         .route("/api/openapi.json", get(openapi_json))
@@ -175,6 +177,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/jurisdiction", get(ground::get_jurisdiction))
         .route("/api/jurisdiction/resolve", get(ground::resolve_location))
         .route("/api/places", get(ground::search_places))
+        .route("/api/console/config", get(console::get_console_config))
+        .route("/api/map/roads", get(roads::map_roads))
         .route(
             "/api/incidents",
             post(incidents::create_incident).get(incidents::list_incidents),
@@ -218,7 +222,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/units/{id}/task/decline", post(units::decline_task))
         .route("/api/units/{id}/task/handover", post(units::hand_over))
         .route("/api/events/stream", get(stream::stream_events))
-        .fallback(route_not_found)
+        .fallback(console::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

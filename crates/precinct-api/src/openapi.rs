@@ -1,6 +1,6 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
-use crate::{auth, dispatch, figures, ground, incidents, roads, stream, units};
+use crate::{auth, console, dispatch, figures, ground, incidents, roads, stream, units};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -41,6 +41,8 @@ use utoipa::{Modify, OpenApi};
         roads::list_road_closures,
         roads::close_roads,
         roads::reopen_roads,
+        roads::map_roads,
+        console::get_console_config,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -22,6 +22,8 @@ pub struct ClosureDto {
     pub closed_at: chrono::DateTime<chrono::Utc>,
     pub closed_by: String,
     pub reason: Option<String>,
+    /// The segment's two ends, for the map.
+    pub line: Vec<crate::dto::Point>,
 }
 
 /// Close segments by id, or every road at the junction nearest a point.
@@ -66,17 +68,56 @@ pub async fn list_road_closures(
 ) -> Result<Json<Vec<ClosureDto>>, ApiError> {
     authed.require(Role::ALL)?;
     let closures = state.store.road_closures().await?;
+    let roads = state.roads();
     Ok(Json(
         closures
             .into_iter()
             .map(|c| ClosureDto {
                 segment_id: c.segment,
+                line: roads
+                    .segment_line(c.segment)
+                    .map(|ends| ends.iter().map(|&p| crate::dto::Point::from(p)).collect())
+                    .unwrap_or_default(),
                 closed_at: c.closed_at,
                 closed_by: c.closed_by,
                 reason: c.reason,
             })
             .collect(),
     ))
+}
+
+#[utoipa::path(
+    get, path = "/api/map/roads", operation_id = "map_roads", tag = "roads",
+    responses((status = 200, description = "The station's road network as a GeoJSON FeatureCollection of LineStrings (property `class`), for the console's own base map", body = Object)),
+    security(("bearer" = []))
+)]
+pub async fn map_roads(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authed.require(Role::ALL)?;
+    let ways = state.store.roads().await?;
+    // Six decimals are 0.1 m: enough for a map, and a third of the bytes.
+    let round = |x: f64| (x * 1e6).round() / 1e6;
+    let features: Vec<serde_json::Value> = ways
+        .iter()
+        .map(|way| {
+            let line: Vec<[f64; 2]> = way
+                .nodes
+                .iter()
+                .map(|(_, c)| [round(c.lon()), round(c.lat())])
+                .collect();
+            serde_json::json!({
+                "type": "Feature",
+                "properties": { "class": way.class },
+                "geometry": { "type": "LineString", "coordinates": line },
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "type": "FeatureCollection",
+        "features": features,
+    })))
 }
 
 #[utoipa::path(

@@ -214,6 +214,8 @@ pub struct RoadNetwork {
     driving: ProfileGraph,
     walking: ProfileGraph,
     segment_count: u32,
+    /// The two nodes of each segment, by segment id.
+    segment_ends: Vec<(NodeId, NodeId)>,
     /// Latitude used for the local metric projection of the snapping index.
     reference_lat: f64,
 }
@@ -232,6 +234,7 @@ impl RoadNetwork {
         let mut driving = Vec::new();
         let mut walking = Vec::new();
         let mut segment_count: u32 = 0;
+        let mut segment_ends = Vec::new();
         for way in ways {
             let nodes: Vec<NodeId> = way
                 .nodes
@@ -251,6 +254,7 @@ impl RoadNetwork {
                 let metres = coordinates[a as usize].distance_m(coordinates[b as usize]);
                 let segment = segment_count;
                 segment_count += 1;
+                segment_ends.push((a, b));
                 if let (Some(kmh), true) = (way.class.driving_speed_kmh(), way.access.driving) {
                     let ms = millis(metres, kmh / 3.6);
                     if way.oneway != Oneway::Backward {
@@ -276,6 +280,7 @@ impl RoadNetwork {
             driving: ProfileGraph::default(),
             walking: ProfileGraph::default(),
             segment_count,
+            segment_ends,
             reference_lat,
             coordinates,
         };
@@ -334,6 +339,12 @@ impl RoadNetwork {
 
     pub fn segment_count(&self) -> u32 {
         self.segment_count
+    }
+
+    /// The two ends of a segment (for drawing closures), if it exists.
+    pub fn segment_line(&self, segment: SegmentId) -> Option<[Coordinates; 2]> {
+        let &(a, b) = self.segment_ends.get(segment as usize)?;
+        Some([self.coordinates[a as usize], self.coordinates[b as usize]])
     }
 
     pub fn coordinates(&self, node: NodeId) -> Coordinates {
@@ -667,6 +678,21 @@ mod tests {
             "closing the middle of the top street forces a detour"
         );
         closures.reopen(network.segments_at(Profile::Driving, 1)[0]);
+    }
+
+    #[test]
+    fn segments_are_drawn_between_their_nodes() {
+        let network = RoadNetwork::build(&grid_ways(origin(), 3, 3, 100.0, 0, 0));
+        for segment in network.segments_at(Profile::Driving, 1) {
+            let [a, b] = network.segment_line(segment).unwrap();
+            assert!((a.distance_m(b) - 100.0).abs() < 1.0, "{a:?} {b:?}");
+            let at_junction = network.coordinates(1);
+            assert!(
+                a == at_junction || b == at_junction,
+                "one end is the junction"
+            );
+        }
+        assert_eq!(network.segment_line(network.segment_count()), None);
     }
 
     #[test]

@@ -572,8 +572,10 @@ fn generate_units(b: &mut Builder) {
             None,
         );
     }
-    // 100 security-force members in ten teams; the night-food association's on the food street.
-    let position = b.near(food_street, 80.0);
+    // 100 security-force members in ten teams; the night-food association's
+    // patrols the far end of the food street (the volunteers stay nearest the
+    // stalls, as in story 2, whatever the seed).
+    let position = b.near(food_street.offset_m(180.0, 0.0), 40.0);
     b.unit(
         "夜宵协会治保队".into(),
         "夜宵协会治保队".into(),

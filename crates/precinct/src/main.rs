@@ -47,6 +47,13 @@ enum Command {
         /// Serve the district without simulated incidents.
         #[arg(long)]
         no_simulator: bool,
+        /// IANA time zone the console shows times in.
+        #[arg(
+            long,
+            env = "PRECINCT_STATION__TIME_ZONE",
+            default_value = "Asia/Shanghai"
+        )]
+        time_zone: String,
         /// Response plans (TOML) to use instead of the shipped ones.
         #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
         plans: Option<PathBuf>,
@@ -68,6 +75,13 @@ enum Command {
             default_value_t = 10
         )]
         stale_after_minutes: u32,
+        /// IANA time zone the console shows times in.
+        #[arg(
+            long,
+            env = "PRECINCT_STATION__TIME_ZONE",
+            default_value = "Asia/Shanghai"
+        )]
+        time_zone: String,
     },
     /// Copy a station into an empty database (e.g. SQLite to PostgreSQL), verified by counts and hashes.
     MigrateData {
@@ -130,6 +144,7 @@ struct DemoConfig {
     intensity: f64,
     simulator: bool,
     plans: Option<PathBuf>,
+    time_zone: String,
 }
 
 /// Reads the station's plans file, if one is given; errors name the file and the line.
@@ -156,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
             intensity,
             no_simulator,
             plans,
+            time_zone,
         } => {
             let database = match database {
                 Some(url) => DatabaseUrl::parse(&url)?,
@@ -170,6 +186,7 @@ async fn main() -> anyhow::Result<()> {
                 intensity,
                 simulator: !no_simulator,
                 plans,
+                time_zone,
             };
             demo(config).await
         }
@@ -178,12 +195,14 @@ async fn main() -> anyhow::Result<()> {
             database,
             plans,
             stale_after_minutes,
+            time_zone,
         } => {
             serve(
                 addr,
                 DatabaseUrl::parse(&database)?,
                 plans,
                 stale_after_minutes,
+                time_zone,
             )
             .await
         }
@@ -252,6 +271,7 @@ async fn serve(
     database: DatabaseUrl,
     plans: Option<PathBuf>,
     stale_after_minutes: u32,
+    time_zone: String,
 ) -> anyhow::Result<()> {
     let plans = read_plans(plans.as_ref())?;
     tracing::info!(?database, "opening the station's database");
@@ -261,7 +281,9 @@ async fn serve(
             "this station has no users yet: add an admin with `precinct user add --role admin`"
         );
     }
-    let mut state = AppState::new(store.clone(), Arc::new(SystemClock)).await?;
+    let mut state = AppState::new(store.clone(), Arc::new(SystemClock))
+        .await?
+        .with_time_zone(time_zone);
     state.stale_after = chrono::Duration::minutes(i64::from(stale_after_minutes));
     if let Some(plans) = plans {
         state = state.with_plans(plans);
@@ -278,7 +300,9 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
     let store = open_store(&config.database, clock.clone()).await?;
     let district = precinct_sim::generate(config.seed);
     let fresh = seed_demo(&store, &district, &config.password).await?;
-    let mut state = AppState::new(store.clone(), clock.clone()).await?;
+    let mut state = AppState::new(store.clone(), clock.clone())
+        .await?
+        .with_time_zone(config.time_zone.clone());
     if let Some(plans) = plans {
         state = state.with_plans(plans);
     }

@@ -6,6 +6,7 @@ mod bad_input;
 mod closures;
 mod common;
 mod concurrency;
+mod console;
 mod crash;
 mod demo;
 mod dual_reception;

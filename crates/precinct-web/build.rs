@@ -1,0 +1,132 @@
+//! Builds the web console (`web/`) with npm and Vite into `OUT_DIR`, then
+//! writes the list of files for `lib.rs` to embed. Cargo reruns this only
+//! when the web sources change, so a newcomer never thinks about it:
+//! `cargo build` is the whole set-up (it runs `npm ci` the first time).
+//!
+//! `PRECINCT_WEB_DIST=DIR` embeds an already built `dist` folder instead
+//! (for packagers who build the web part separately).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const WATCHED: &[&str] = &[
+    "src",
+    "public",
+    "index.html",
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "vite.config.ts",
+];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let web = manifest.join("../../web");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
+    println!("cargo:rerun-if-env-changed=PRECINCT_WEB_DIST");
+    for name in WATCHED {
+        println!("cargo:rerun-if-changed={}", web.join(name).display());
+    }
+    let dist = match std::env::var_os("PRECINCT_WEB_DIST") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let dist = out.join("dist");
+            build(&web, &dist);
+            dist
+        }
+    };
+    let mut files = Vec::new();
+    collect(&dist, &dist, &mut files);
+    files.sort();
+    assert!(
+        files.iter().any(|(name, _)| name == "index.html"),
+        "the web build produced no index.html in {}",
+        dist.display()
+    );
+    let mut code =
+        String::from("/// Every built file: (path relative to the site root, contents).\n");
+    code.push_str("pub static FILES: &[(&str, &[u8])] = &[\n");
+    for (name, path) in &files {
+        writeln!(
+            code,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .expect("writing to a string");
+    }
+    code.push_str("];\n");
+    std::fs::write(out.join("files.rs"), code).expect("writing files.rs");
+}
+
+fn build(web: &Path, dist: &Path) {
+    let installed = web.join("node_modules/.package-lock.json");
+    let lock = web.join("package-lock.json");
+    if modified(&installed) < modified(&lock) {
+        run(
+            web,
+            "npm",
+            &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        );
+    }
+    let bin = web.join("node_modules/.bin");
+    run(
+        web,
+        bin.join("tsc").to_str().expect("utf-8 path"),
+        &["--noEmit", "-p", "."],
+    );
+    run(
+        web,
+        bin.join("vite").to_str().expect("utf-8 path"),
+        &[
+            "build",
+            "--logLevel",
+            "warn",
+            "--emptyOutDir",
+            "--outDir",
+            dist.to_str().expect("utf-8 path"),
+        ],
+    );
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+fn run(dir: &Path, program: &str, args: &[&str]) {
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap_or_else(|error| {
+            panic!(
+                "could not run {program} in {}: {error}. The console needs Node.js 20+ and npm \
+                 on PATH (or PRECINCT_WEB_DIST pointing at a built web/dist).",
+                dir.display()
+            )
+        });
+    assert!(
+        status.success(),
+        "{program} {args:?} failed in {}",
+        dir.display()
+    );
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|error| panic!("reading {}: {error}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            collect(root, &path, files);
+        } else {
+            let name = path
+                .strip_prefix(root)
+                .expect("under the root")
+                .to_str()
+                .expect("utf-8 file names")
+                .replace('\\', "/");
+            files.push((name, path));
+        }
+    }
+}

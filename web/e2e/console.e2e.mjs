@@ -1,0 +1,317 @@
+// End-to-end in a real headless Chromium (Debian's `chromium`, driven by
+// playwright-core): story 2 (the night-food-street fight) through the console
+// and the field view, the language switch, the login failure message, a
+// dropped and restored event stream, and no request to any other host.
+//
+// Run by `cargo test` (crates/precinct/tests/browser.rs), which starts a demo
+// server and passes:
+//   PRECINCT_URL       the server, e.g. http://127.0.0.1:41234
+//   PRECINCT_PASSWORD  the demo accounts' password
+//   PRECINCT_E2E_OUT   where screenshots and figures.json go
+//   PRECINCT_CHROMIUM  the browser (default /usr/bin/chromium)
+
+import { chromium } from "playwright-core";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+import net from "node:net";
+
+const BASE = required("PRECINCT_URL").replace(/\/$/, "");
+const PASSWORD = required("PRECINCT_PASSWORD");
+const OUT = process.env.PRECINCT_E2E_OUT ?? "e2e-output";
+const ORIGIN = new URL(BASE).origin;
+mkdirSync(OUT, { recursive: true });
+
+/**
+ * A loopback TCP relay to the server that can cut every connection and
+ * refuse new ones: a real dropped network for the console's event stream.
+ */
+async function relay() {
+  const target = new URL(BASE);
+  const sockets = new Set();
+  let up = true;
+  const server = net.createServer((client) => {
+    if (!up) return client.destroy();
+    const upstream = net.connect(Number(target.port), target.hostname);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+    };
+    sockets.add(client);
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      up = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      up = true;
+    },
+    close: () => server.close(),
+  };
+}
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+}
+
+/** Every request the pages make, to prove none leaves the Precinct server. */
+const foreign = [];
+function watch(context, name) {
+  context.on("request", (request) => {
+    const url = request.url();
+    if (url.startsWith("data:") || url.startsWith("blob:")) return;
+    const origin = new URL(url).origin;
+    if (origin !== ORIGIN && origin !== RELAY.url) foreign.push(`${name}: ${url}`);
+  });
+  context.on("weberror", (error) => console.error(`${name} page error:`, error.error().message));
+}
+
+// The 110 centre's integration: plain HTTP with a bearer token.
+async function apiLogin(username) {
+  const response = await fetch(`${BASE}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  check(response.ok, `API login of ${username}: ${response.status}`);
+  return (await response.json()).token;
+}
+
+async function apiCall(token, method, path, body) {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json();
+  check(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function loginIn(page, username, password = PASSWORD) {
+  await page.fill("input[name=username]", username);
+  await page.fill("input[name=password]", password);
+  await page.click("[data-testid=login-submit]");
+}
+
+const figures = {};
+// The dispatcher's console reaches the server through the relay.
+const RELAY = await relay();
+const browser = await chromium.launch({
+  executablePath: process.env.PRECINCT_CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+try {
+  const cc110 = await apiLogin("cc110");
+
+  // ---- The dispatcher's console: login failure, language switch, login.
+  const command = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
+  watch(command, "console");
+  const console_ = await command.newPage();
+  await console_.goto(RELAY.url + "/");
+  await loginIn(console_, "dispatcher", "not-the-password");
+  const loginError = console_.locator("[data-testid=login-error]");
+  await loginError.waitFor();
+  check((await loginError.textContent()).includes("用户名或密码错误"), "the login failure is said in Chinese");
+  check((await loginError.getAttribute("data-code")) === "invalid_credentials", "stable error code");
+  await console_.click("[data-testid=lang-switch]");
+  await console_.getByText("wrong username or password").waitFor();
+  check((await console_.textContent("h1")).includes("Precinct command platform"), "the title switches to English");
+  await console_.click("[data-testid=lang-switch]");
+  await console_.getByText("用户名或密码错误").waitFor();
+  await loginIn(console_, "dispatcher");
+  await console_.locator("[data-testid=queue]").waitFor();
+  await console_.locator("[data-map-ready=true]").waitFor({ timeout: 20000 });
+  await console_.locator("[data-testid=live-state][data-state=live]").waitFor();
+
+  // Time to first render of the console (session already open), on localhost.
+  const started = Date.now();
+  await console_.reload();
+  await console_.locator("[data-testid=queue]").waitFor();
+  figures.first_render_ms = Date.now() - started;
+  await console_.locator("[data-map-ready=true]").waitFor({ timeout: 20000 });
+  figures.map_ready_ms = Date.now() - started;
+  await console_.locator("[data-testid=live-state][data-state=live]").waitFor();
+
+  // In the console, the language switch changes every label, and back.
+  await console_.click("[data-testid=lang-switch]");
+  await console_.locator("[data-testid=tab-queue]", { hasText: "Incident queue" }).waitFor();
+  await console_.click("[data-testid=lang-switch]");
+  await console_.locator("[data-testid=tab-queue]", { hasText: "警情队列" }).waitFor();
+
+  // ---- 22:23 The 110 centre's instruction arrives through the API.
+  const [shop] = await apiCall(cc110, "GET", `/api/places?q=${encodeURIComponent("美食七街7号")}`);
+  check(shop, "the demo has 美食七街7号");
+  const posted = Date.now();
+  const intake = await apiCall(cc110, "POST", "/api/incidents", {
+    source: "instruction_110",
+    external_id: `110-E2E-${Date.now()}`,
+    category: "fight_assault",
+    priority: 1,
+    place_id: shop.id,
+    caller_name: "谢某某",
+    caller_phone: "139 0731 2223",
+    summary: "美食七街某夜宵店有人打架斗殴",
+  });
+  const id = intake.incident.id;
+  const row = console_.locator(`[data-testid=queue-row][data-incident-id="${id}"]`);
+  await row.waitFor({ timeout: 5000 });
+  const arrived = Date.now();
+  figures.queue_latency_ms = arrived - posted;
+  check(figures.queue_latency_ms < 5000, "the instruction appears in the queue by itself");
+
+  // The dispatcher opens it (click 1), sees the plan, dispatches it (click 2).
+  let clicks = 0;
+  await row.click();
+  clicks++;
+  const plan = console_.locator("[data-testid=recommendation]");
+  await plan.locator("[data-testid=candidate]").first().waitFor();
+  const proposed = (await plan.locator("[data-testid=candidate]:has(input:checked)").allTextContents()).join(" | ");
+  check(proposed.includes("怡园警务点") && proposed.includes("夜市义警"), `the plan proposes the post and the volunteers: ${proposed}`);
+  check(proposed.includes("驾车") && proposed.includes("步行"), `the plan gives its reasons: ${proposed}`);
+  await console_.screenshot({ path: join(OUT, "console-plan.png") });
+  await console_.click("[data-testid=dispatch-plan]");
+  clicks++;
+  await console_.locator(`[data-testid=incident-detail][data-status=dispatched]`).waitFor();
+  figures.clicks_to_dispatch = clicks;
+  figures.seconds_queue_to_dispatched = (Date.now() - arrived) / 1000;
+
+  // ---- The volunteer's phone, in a second browser context.
+  const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN" };
+  const volunteerContext = await browser.newContext({
+    ...phone,
+    permissions: ["geolocation"],
+    geolocation: { latitude: shop.location.lat + 0.001, longitude: shop.location.lon },
+  });
+  watch(volunteerContext, "volunteer");
+  const volunteer = await volunteerContext.newPage();
+  await volunteer.goto(BASE + "/field");
+  await loginIn(volunteer, "volunteer");
+  await volunteer.locator(`[data-testid=task][data-incident-id="${id}"]`).waitFor();
+  check((await volunteer.textContent("[data-testid=instruction]")).includes("隔开"), "separate the parties");
+  await volunteer.click("[data-testid=accept]");
+  await volunteer.locator("[data-testid=field-view][data-unit-status=en_route]").waitFor();
+  await volunteer.click("[data-testid=share-position]");
+  await volunteer.locator("[data-testid=position-shared]").waitFor();
+  await volunteer.click("[data-testid=on-scene]");
+  await volunteer.locator("[data-testid=field-view][data-unit-status=on_scene]").waitFor();
+  check(await volunteer.locator("[data-testid=hand-over]").isDisabled(), "no hand-over before police arrive");
+  await volunteer.screenshot({ path: join(OUT, "field-volunteer.png") });
+
+  // ---- The officer's field view reports on scene.
+  const officerContext = await browser.newContext(phone);
+  watch(officerContext, "officer");
+  const officer = await officerContext.newPage();
+  await officer.goto(BASE + "/field");
+  await loginIn(officer, "officer");
+  await officer.locator(`[data-testid=task][data-incident-id="${id}"]`).waitFor();
+  await officer.click("[data-testid=en-route]");
+  await officer.locator("[data-testid=field-view][data-unit-status=en_route]").waitFor();
+  await officer.click("[data-testid=on-scene]");
+  await officer.locator("[data-testid=field-view][data-unit-status=on_scene]").waitFor();
+  await officer.screenshot({ path: join(OUT, "field-officer.png") });
+
+  // The volunteers' page learns live that police are on scene; they hand over.
+  await volunteer.locator("[data-testid=hand-over]:not([disabled])").waitFor();
+  await volunteer.click("[data-testid=hand-over]");
+  await volunteer.locator("[data-testid=no-task]").waitFor();
+
+  // ---- The dispatcher sees every step and closes it as referred to mediation.
+  const timeline = console_.locator("[data-testid=timeline]");
+  for (const step of ["units_dispatched", "first_response_accepted", "handed_over"]) {
+    await timeline.locator(`li[data-type=${step}]`).first().waitFor();
+  }
+  await console_.selectOption("[data-testid=close-form] select[name=disposition]", "referred_to_mediation");
+  await console_.click("[data-testid=close-incident]");
+  await console_.locator(`[data-testid=incident-detail][data-status=closed]`).waitFor();
+  await row.waitFor({ state: "detached" });
+  await console_.screenshot({ path: join(OUT, "console-closed.png") });
+
+  // ---- A dropped and restored event stream loses nothing.
+  const seen = () => console_.evaluate(() => [...window.__precinct.model.stream.received]);
+  const before = await seen();
+  RELAY.cut();
+  await console_.locator("[data-testid=live-state][data-state=reconnecting]").waitFor({ timeout: 10000 });
+  const whileDown = [];
+  for (let k = 0; k < 3; k++) {
+    const made = await apiCall(cc110, "POST", "/api/incidents", {
+      source: "phone",
+      category: "theft",
+      priority: 3,
+      place_id: shop.id,
+      summary: `断线期间的警情 ${k}`,
+    });
+    whileDown.push(made.incident.id);
+  }
+  await console_.waitForTimeout(500);
+  RELAY.restore();
+  await console_.locator("[data-testid=live-state][data-state=live]").waitFor({ timeout: 15000 });
+  for (const missed of whileDown) {
+    await console_.locator(`[data-testid=queue-row][data-incident-id="${missed}"]`).waitFor({ timeout: 10000 });
+  }
+  const after = await seen();
+  check(after.length > before.length, "events arrived after the reconnect");
+  const first = after[0];
+  const last = after[after.length - 1];
+  const missing = [];
+  for (let e = first; e <= last; e++) if (!after.includes(e)) missing.push(e);
+  check(missing.length === 0, `no event id skipped across the drop (missing ${missing})`);
+  figures.events_seen = after.length;
+
+  // ---- Shipped JavaScript, gzip.
+  const index = await (await fetch(BASE + "/")).text();
+  let js = 0;
+  let jsGzip = 0;
+  for (const [, path] of index.matchAll(/src="(\/assets\/[^"]+\.js)"/g)) {
+    const bytes = Buffer.from(await (await fetch(BASE + path)).arrayBuffer());
+    js += bytes.length;
+    jsGzip += gzipSync(bytes, { level: 9 }).length;
+  }
+  figures.js_bytes = js;
+  figures.js_gzip_bytes = jsGzip;
+
+  check(foreign.length === 0, `requests to other hosts: ${foreign.join(", ")}`);
+  figures.foreign_requests = foreign.length;
+  writeFileSync(join(OUT, "figures.json"), JSON.stringify(figures, null, 2) + "\n");
+  console.log(JSON.stringify(figures));
+} catch (error) {
+  // Leave evidence: every open page as a screenshot and its text.
+  let n = 0;
+  for (const context of browser.contexts()) {
+    for (const page of context.pages()) {
+      n++;
+      await page.screenshot({ path: join(OUT, `failure-${n}.png`) }).catch(() => {});
+      const text = await page.locator("body").innerText().catch(() => "");
+      console.error(`--- page ${n} (${page.url()}):\n${text.slice(0, 2000)}`);
+    }
+  }
+  throw error;
+} finally {
+  await browser.close();
+  RELAY.close();
+}

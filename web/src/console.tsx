@@ -1,0 +1,688 @@
+// The command-room console: live queue, intake, incident detail with the
+// recommended plan, units board, map.
+
+import { useEffect, useMemo, useState } from "preact/hooks";
+import {
+  ApiError,
+  get,
+  post,
+  type ConsoleConfig,
+  type Incident,
+  type IncidentDetail,
+  type Jurisdiction,
+  type Place,
+  type Point,
+  type Recommendation,
+  type Unit,
+  type User,
+} from "./api";
+import { useNow, useObservable } from "./hooks";
+import { errorText, formatDuration, formatTime, label, labelKeys, t, currentLang } from "./i18n";
+import { MapView } from "./map";
+import { ConsoleModel } from "./model";
+import { Header } from "./header";
+
+declare global {
+  interface Window {
+    __precinct?: { model?: ConsoleModel; firstRender?: number };
+  }
+}
+
+const FREE = new Set(["on_patrol", "at_post"]);
+
+function ErrorLine({ error }: { error: ApiError | null }) {
+  if (!error) return null;
+  return (
+    <p class="error" role="alert" data-testid="error" data-code={error.code}>
+      {errorText(error)}
+    </p>
+  );
+}
+
+function asApiError(e: unknown): ApiError {
+  return e instanceof ApiError ? e : new ApiError(0, "unknown", String(e), String(e));
+}
+
+/** How late an incident is against the station's targets, if it is. */
+function lateness(i: Incident, now: number, config: ConsoleConfig): string | null {
+  const age = (now - Date.parse(i.received_at)) / 1000;
+  if (i.status === "received" && age > config.dispatch_target_seconds) return t("not_dispatched_in_time");
+  if (i.status === "dispatched" && !i.first_on_scene_at && age > config.on_scene_target_seconds)
+    return t("not_on_scene_in_time");
+  return null;
+}
+
+function Queue(props: {
+  incidents: Incident[];
+  config: ConsoleConfig;
+  selected: number | null;
+  onSelect: (id: number) => void;
+}) {
+  const now = useNow(1000);
+  const rows = [...props.incidents].sort(
+    (a, b) =>
+      Number(b.status === "received") - Number(a.status === "received") ||
+      a.priority - b.priority ||
+      Date.parse(b.received_at) - Date.parse(a.received_at),
+  );
+  return (
+    <ul class="queue" data-testid="queue">
+      {rows.length === 0 && <li class="empty">—</li>}
+      {rows.map((i) => {
+        const late = lateness(i, now, props.config);
+        return (
+          <li
+            key={i.id}
+            class={`queue-row p${i.priority} ${late ? "late" : ""} ${i.id === props.selected ? "selected" : ""}`}
+            data-testid="queue-row"
+            data-incident-id={i.id}
+            data-status={i.status}
+            onClick={() => props.onSelect(i.id)}
+          >
+            <span class="badge priority">P{i.priority}</span>
+            <span class="what">
+              <b>{label("category", i.category)}</b> {i.address}
+              <small>
+                #{i.id} · {label("incident_status", i.status)}
+                {i.duplicate_of && !i.merged_into ? ` · ${t("likely_duplicate_of")}#${i.duplicate_of}` : ""}
+              </small>
+            </span>
+            <span class="age" title={formatTime(i.received_at, true)}>
+              {formatDuration((now - Date.parse(i.received_at)) / 1000)}
+              {late && <em class="late-text">{late}</em>}
+            </span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function UnitsBoard({ units, ground }: { units: Unit[]; ground: Jurisdiction }) {
+  const groups = useMemo(() => {
+    const byZone = new Map<number | null, Map<number | null, Unit[]>>();
+    for (const u of units) {
+      const zone = byZone.get(u.zone_id) ?? new Map<number | null, Unit[]>();
+      byZone.set(u.zone_id, zone);
+      const list = zone.get(u.home_post_id) ?? [];
+      list.push(u);
+      zone.set(u.home_post_id, list);
+    }
+    return byZone;
+  }, [units]);
+  const zoneName = (id: number | null) => ground.zones.find((z) => z.id === id)?.name ?? "—";
+  const postName = (id: number | null) => ground.posts.find((p) => p.id === id)?.name ?? t("unassigned_post");
+  return (
+    <div class="board" data-testid="units-board">
+      {[...groups.entries()].map(([zone, posts]) => (
+        <section key={String(zone)}>
+          <h3>{zoneName(zone)}</h3>
+          {[...posts.entries()].map(([postId, list]) => {
+            const busy = list.filter((u) => u.incident_id !== null).length;
+            return (
+              <details key={String(postId)} open={busy > 0}>
+                <summary>
+                  {postName(postId)} <small>{list.length - busy} {t("units_free")} · {busy} {t("units_busy")}</small>
+                </summary>
+                <ul>
+                  {list.map((u) => (
+                    <li key={u.id} data-testid="unit-row" data-unit-id={u.id} data-status={u.status}>
+                      <span class={`dot ${u.police ? "police" : "helper"}`} />
+                      {u.call_sign} <small>{label("unit_kind", u.kind)}</small>
+                      <span class={`badge status-${u.status}`}>{label("unit_status", u.status)}</span>
+                      {u.incident_id !== null && <small> #{u.incident_id}</small>}
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            );
+          })}
+        </section>
+      ))}
+    </div>
+  );
+}
+
+function IntakeForm(props: {
+  picked: Point | null;
+  onPicking: (on: boolean) => void;
+  onCreated: (id: number) => void;
+  onCancel: () => void;
+}) {
+  const [source, setSource] = useState("phone");
+  const [category, setCategory] = useState("fight_assault");
+  const [priority, setPriority] = useState(2);
+  const [query, setQuery] = useState("");
+  const [places, setPlaces] = useState<Place[]>([]);
+  const [place, setPlace] = useState<Place | null>(null);
+  const [address, setAddress] = useState("");
+  const [callerName, setCallerName] = useState("");
+  const [callerPhone, setCallerPhone] = useState("");
+  const [summary, setSummary] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    props.onPicking(true);
+    return () => props.onPicking(false);
+  }, []);
+  useEffect(() => {
+    if (props.picked) setPlace(null);
+  }, [props.picked]);
+  useEffect(() => {
+    const q = query.trim();
+    if (!q || (place && q === place.name)) {
+      setPlaces([]);
+      return;
+    }
+    const timer = window.setTimeout(async () => {
+      try {
+        setPlaces(await get<Place[]>(`/api/places?q=${encodeURIComponent(q)}&limit=8`));
+      } catch (e) {
+        setError(asApiError(e));
+      }
+    }, 150);
+    return () => window.clearTimeout(timer);
+  }, [query]);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const body: Record<string, unknown> = { source, category, priority, summary };
+    if (place) body["place_id"] = place.id;
+    else if (props.picked) body["location"] = { lat: props.picked.lat, lon: props.picked.lon };
+    if (address.trim()) body["address"] = address.trim();
+    if (callerName.trim()) body["caller_name"] = callerName.trim();
+    if (callerPhone.trim()) body["caller_phone"] = callerPhone.trim();
+    try {
+      const created = await post<{ incident: Incident }>("/api/incidents", body);
+      props.onCreated(created.incident.id);
+    } catch (e) {
+      setError(asApiError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="panel intake" data-testid="intake-form" onSubmit={submit}>
+      <h2>{t("new_incident")}</h2>
+      <label>
+        {t("source")}
+        <select value={source} onChange={(e) => setSource(e.currentTarget.value)} name="source">
+          {labelKeys("source").map((k) => (
+            <option value={k}>{label("source", k)}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("category")}
+        <select value={category} onChange={(e) => setCategory(e.currentTarget.value)} name="category">
+          {labelKeys("category").map((k) => (
+            <option value={k}>{label("category", k)}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("priority")}
+        <select value={priority} onChange={(e) => setPriority(Number(e.currentTarget.value))} name="priority">
+          {[1, 2, 3, 4].map((p) => (
+            <option value={p}>P{p}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("location")}
+        <input
+          name="place"
+          value={query}
+          placeholder={t("search_place")}
+          onInput={(e) => {
+            setQuery(e.currentTarget.value);
+            setPlace(null);
+          }}
+          autocomplete="off"
+        />
+      </label>
+      {places.length > 0 && (
+        <ul class="suggestions" data-testid="place-suggestions">
+          {places.map((p) => (
+            <li
+              key={p.id}
+              onClick={() => {
+                setPlace(p);
+                setQuery(p.name);
+                setPlaces([]);
+              }}
+            >
+              <b>{p.name}</b> <small>{p.address}</small>
+            </li>
+          ))}
+        </ul>
+      )}
+      <p class="hint">
+        {place
+          ? `✓ ${place.address}`
+          : props.picked
+            ? `✓ ${t("picked_on_map")} ${props.picked.lat.toFixed(5)}, ${props.picked.lon.toFixed(5)}`
+            : t("or_click_map")}
+      </p>
+      <label>
+        {t("address")}
+        <input name="address" value={address} onInput={(e) => setAddress(e.currentTarget.value)} />
+      </label>
+      <label>
+        {t("caller_name")}
+        <input name="caller_name" value={callerName} onInput={(e) => setCallerName(e.currentTarget.value)} />
+      </label>
+      <label>
+        {t("caller_phone")}
+        <input name="caller_phone" value={callerPhone} onInput={(e) => setCallerPhone(e.currentTarget.value)} />
+      </label>
+      <label>
+        {t("summary")}
+        <textarea name="summary" value={summary} onInput={(e) => setSummary(e.currentTarget.value)} />
+      </label>
+      <ErrorLine error={error} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy} data-testid="submit-incident">
+          {t("submit_incident")}
+        </button>
+        <button type="button" onClick={props.onCancel}>
+          {t("cancel")}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function eventDetail(e: IncidentDetail["timeline"][number], units: Map<number, Unit>): string {
+  const d = e.data;
+  const unit = (id: unknown) => units.get(Number(id))?.call_sign ?? `#${id}`;
+  switch (e.type) {
+    case "units_dispatched":
+      return ((d["unit_ids"] as number[]) ?? []).map(unit).join("、");
+    case "unit_status_changed":
+      return `${unit(e.unit_id)}: ${label("unit_status", String(d["from"]))} → ${label("unit_status", String(d["to"]))}`;
+    case "incident_status_changed":
+      return `${label("incident_status", String(d["from"]))} → ${label("incident_status", String(d["to"]))}`;
+    case "incident_closed":
+      return `${label("disposition", String(d["disposition"]))}${d["remark"] ? ` · ${d["remark"]}` : ""}`;
+    case "note_added":
+      return String(d["text"] ?? "");
+    case "incident_received":
+      return `${label("source", String(d["source"]))} · ${String(d["summary"] ?? "")}`;
+    case "first_response_accepted":
+    case "first_response_declined":
+    case "handed_over":
+      return unit(e.unit_id);
+    case "duplicate_linked":
+      return `#${d["duplicate_of"]}`;
+    case "incidents_merged":
+      return `#${d["duplicate_id"]} → #${d["into_id"]}`;
+    default:
+      return "";
+  }
+}
+
+function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; onDone: () => void }) {
+  const { incident } = props;
+  const [plan, setPlan] = useState<Recommendation | null>(null);
+  const [chosen, setChosen] = useState<number[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [extra, setExtra] = useState("");
+
+  const load = async () => {
+    try {
+      const r = await get<Recommendation>(`/api/incidents/${incident.id}/recommendation`);
+      setPlan(r);
+      setChosen(r.proposed_unit_ids);
+      setError(null);
+    } catch (e) {
+      setPlan(null);
+      setError(asApiError(e));
+    }
+  };
+  useEffect(() => {
+    void load();
+  }, [incident.id, incident.status, incident.assignments.length]);
+
+  const toggle = (id: number) =>
+    setChosen((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id]));
+
+  const dispatch = async () => {
+    if (!plan || chosen.length === 0) return;
+    setBusy(true);
+    try {
+      const same =
+        chosen.length === plan.proposed_unit_ids.length && chosen.every((u, k) => u === plan.proposed_unit_ids[k]);
+      await post(`/api/incidents/${incident.id}/dispatch-plan`, same ? {} : { unit_ids: chosen });
+      setError(null);
+      props.onDone();
+    } catch (e) {
+      setError(asApiError(e));
+      void load();
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const free = [...props.units.values()].filter(
+    (u) => FREE.has(u.status) && u.incident_id === null && !chosen.includes(u.id),
+  );
+  return (
+    <section class="recommendation" data-testid="recommendation">
+      <h3>
+        {t("recommendation")} {plan?.coordinated && <span class="badge coordinated">{t("coordinated")}</span>}
+      </h3>
+      {plan?.forces.map((force) => (
+        <div class="force" key={force.role}>
+          <h4>
+            {label("force", force.role)} ×{force.count} <small>{label("travel", force.travel)}</small>
+          </h4>
+          {force.candidates.length === 0 && <p class="hint">{force.shortfall ?? t("no_candidates")}</p>}
+          <ul>
+            {force.candidates.slice(0, Math.max(force.count + 2, 3)).map((c) => (
+              <li key={c.unit_id} data-testid="candidate" data-unit-id={c.unit_id}>
+                <label>
+                  <input type="checkbox" checked={chosen.includes(c.unit_id)} onChange={() => toggle(c.unit_id)} />
+                  <b>{c.call_sign}</b> <span class="eta">{t("eta")} {formatDuration(c.eta_seconds)}</span>
+                  <small>
+                    {currentLang() === "zh" ? c.reason_zh : c.reason}
+                    {c.stale_minutes !== null && ` · ${t("stale")}`}
+                    {c.other_zone && ` · ${t("other_zone")}`}
+                    {c.diversion_from !== null && ` · ${t("diversion")} #${c.diversion_from}`}
+                  </small>
+                </label>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ))}
+      {chosen
+        .filter((id) => !plan?.forces.some((f) => f.candidates.some((c) => c.unit_id === id)))
+        .map((id) => (
+          <p key={id} class="extra-unit">
+            + {props.units.get(id)?.call_sign ?? `#${id}`}{" "}
+            <button type="button" onClick={() => toggle(id)}>
+              {t("remove")}
+            </button>
+          </p>
+        ))}
+      <label class="add-unit">
+        {t("add_unit")}
+        <select
+          value={extra}
+          onChange={(e) => {
+            const id = Number(e.currentTarget.value);
+            if (id) setChosen((c) => [...c, id]);
+            setExtra("");
+          }}
+        >
+          <option value="">—</option>
+          {free.slice(0, 200).map((u) => (
+            <option value={u.id}>
+              {u.call_sign} · {label("unit_kind", u.kind)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorLine error={error} />
+      <button
+        type="button"
+        class="primary big"
+        data-testid="dispatch-plan"
+        disabled={busy || chosen.length === 0}
+        onClick={dispatch}
+      >
+        {t("dispatch_plan")} ({chosen.length})
+      </button>
+    </section>
+  );
+}
+
+function IncidentPanel(props: { id: number; model: ConsoleModel; units: Map<number, Unit> }) {
+  const touched = useObservable(props.model.touched);
+  const [detail, setDetail] = useState<IncidentDetail | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [disposition, setDisposition] = useState("resolved_on_scene");
+  const [remark, setRemark] = useState("");
+  const [note, setNote] = useState("");
+
+  const load = async () => {
+    try {
+      setDetail(await get<IncidentDetail>(`/api/incidents/${props.id}`));
+      setError(null);
+    } catch (e) {
+      setError(asApiError(e));
+    }
+  };
+  useEffect(() => {
+    setDetail(null);
+    void load();
+  }, [props.id]);
+  useEffect(() => {
+    if (touched.id === props.id) void load();
+  }, [touched]);
+
+  const act = async (path: string, body: unknown) => {
+    try {
+      await post(path, body);
+      setError(null);
+      await load();
+    } catch (e) {
+      setError(asApiError(e));
+    }
+  };
+
+  if (!detail) return <div class="panel">{error ? <ErrorLine error={error} /> : "…"}</div>;
+  const i = detail;
+  const open = i.status !== "closed";
+  return (
+    <div class="panel detail" data-testid="incident-detail" data-incident-id={i.id} data-status={i.status}>
+      <h2>
+        <span class={`badge priority p${i.priority}`}>P{i.priority}</span> {label("category", i.category)}{" "}
+        <span class={`badge status-${i.status}`} data-testid="incident-status">
+          {label("incident_status", i.status)}
+        </span>
+      </h2>
+      <p class="address">
+        {i.address}{" "}
+        <small>
+          {i.outside_ground ? t("outside_ground") : `${i.zone_name ?? ""} · ${i.community_name ?? ""} · ${i.grid_cell_code ?? ""}`}
+        </small>
+      </p>
+      <p>{i.summary}</p>
+      <p class="meta">
+        {label("source", i.source)} · {t("reported_at")} {formatTime(i.reported_at, true)} · {t("caller_name")}{" "}
+        {i.caller.name ?? "—"} {i.caller.phone ?? ""}
+      </p>
+      {(i.first_response_seconds !== null || i.police_response_seconds !== null) && (
+        <p class="meta">
+          {i.first_response_seconds !== null && `${t("first_response")} ${formatDuration(i.first_response_seconds)} `}
+          {i.police_response_seconds !== null && `· ${t("police_response")} ${formatDuration(i.police_response_seconds)}`}
+        </p>
+      )}
+      {i.disposition && (
+        <p class="meta">
+          {t("disposition")}: {label("disposition", i.disposition)} {i.closing_remark ?? ""}
+        </p>
+      )}
+      {open && i.duplicate_of !== null && i.merged_into === null && (
+        <p class="duplicate">
+          {t("likely_duplicate_of")}#{i.duplicate_of}{" "}
+          <button type="button" data-testid="merge" onClick={() => act(`/api/incidents/${i.id}/merge`, { into: i.duplicate_of })}>
+            {t("merge_into")}
+          </button>
+        </p>
+      )}
+      <ErrorLine error={error} />
+      {i.assignments.length > 0 && (
+        <section>
+          <h3>{t("assigned_units")}</h3>
+          <ul class="assignments">
+            {i.assignments.map((a) => {
+              const u = props.units.get(a.unit_id);
+              return (
+                <li key={`${a.unit_id}-${a.assigned_at}`} data-testid="assignment" data-unit-id={a.unit_id}>
+                  <span class={`dot ${a.police ? "police" : "helper"}`} />
+                  {u?.call_sign ?? `#${a.unit_id}`} <small>{a.police ? t("police") : t("helper")}</small>{" "}
+                  {u && !a.released_at && <span class={`badge status-${u.status}`}>{label("unit_status", u.status)}</span>}
+                  {a.arrived_at && <small> · {t("arrived")} {formatTime(a.arrived_at)}</small>}
+                  {a.released_at && <small> · {t("released")}</small>}
+                </li>
+              );
+            })}
+          </ul>
+        </section>
+      )}
+      {open && <Recommend incident={i} units={props.units} onDone={load} />}
+      {open && (
+        <form
+          class="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (note.trim()) void act(`/api/incidents/${i.id}/notes`, { text: note.trim() }).then(() => setNote(""));
+          }}
+        >
+          <input value={note} placeholder={t("note")} onInput={(e) => setNote(e.currentTarget.value)} />
+          <button type="submit">{t("add_note")}</button>
+        </form>
+      )}
+      {open && (
+        <form
+          class="inline close"
+          data-testid="close-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(`/api/incidents/${i.id}/close`, { disposition, remark: remark.trim() || undefined });
+          }}
+        >
+          <select name="disposition" value={disposition} onChange={(e) => setDisposition(e.currentTarget.value)}>
+            {labelKeys("disposition")
+              .filter((d) => d !== "merged_as_duplicate")
+              .map((d) => (
+                <option value={d}>{label("disposition", d)}</option>
+              ))}
+          </select>
+          <input value={remark} placeholder={t("remark")} onInput={(e) => setRemark(e.currentTarget.value)} />
+          <button type="submit" data-testid="close-incident">
+            {t("close_incident")}
+          </button>
+        </form>
+      )}
+      <section>
+        <h3>{t("timeline")}</h3>
+        <ol class="timeline" data-testid="timeline">
+          {i.timeline.map((e) => (
+            <li key={e.id} data-type={e.type}>
+              <time>{formatTime(e.at)}</time> <b>{label("event", e.type)}</b> {eventDetail(e, props.units)}{" "}
+              <small>{e.actor_name}</small>
+            </li>
+          ))}
+        </ol>
+      </section>
+    </div>
+  );
+}
+
+export function Console(props: { user: User; config: ConsoleConfig; ground: Jurisdiction; onLogout: () => void }) {
+  const model = useMemo(() => new ConsoleModel(), []);
+  const incidents = useObservable(model.incidents);
+  const units = useObservable(model.units);
+  const closures = useObservable(model.closures);
+  const live = useObservable(model.live);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [tab, setTab] = useState<"queue" | "units">("queue");
+  const [intake, setIntake] = useState(false);
+  const [picking, setPicking] = useState(false);
+  const [picked, setPicked] = useState<Point | null>(null);
+  const [loaded, setLoaded] = useState(false);
+
+  useEffect(() => {
+    window.__precinct = { model };
+    void model.start().then(() => setLoaded(true));
+    return () => model.stop();
+  }, []);
+  useEffect(() => {
+    if (loaded && window.__precinct && window.__precinct.firstRender === undefined) {
+      window.__precinct.firstRender = performance.now();
+    }
+  }, [loaded]);
+
+  const unitList = useMemo(() => [...units.values()], [units]);
+  return (
+    <div class="console">
+      <Header user={props.user} title={props.config.station_name} live={live} onLogout={props.onLogout} />
+      <main class="console-main">
+        <aside class="left">
+          <nav class="tabs">
+            <button type="button" class={tab === "queue" ? "on" : ""} onClick={() => setTab("queue")} data-testid="tab-queue">
+              {t("queue")} <span class="count">{incidents.length}</span>
+            </button>
+            <button type="button" class={tab === "units" ? "on" : ""} onClick={() => setTab("units")} data-testid="tab-units">
+              {t("units_board")}
+            </button>
+            <button
+              type="button"
+              class="primary"
+              data-testid="new-incident"
+              onClick={() => {
+                setPicked(null);
+                setIntake(true);
+              }}
+            >
+              + {t("new_incident")}
+            </button>
+          </nav>
+          {loaded && tab === "queue" && (
+            <Queue
+              incidents={incidents}
+              config={props.config}
+              selected={selected}
+              onSelect={(id) => {
+                setIntake(false);
+                setSelected(id);
+              }}
+            />
+          )}
+          {loaded && tab === "units" && <UnitsBoard units={unitList} ground={props.ground} />}
+        </aside>
+        <section class="center">
+          <MapView
+            ground={props.ground}
+            incidents={incidents}
+            units={unitList}
+            closures={closures}
+            selected={selected}
+            picked={intake ? picked : null}
+            onSelectIncident={(id) => {
+              setIntake(false);
+              setSelected(id);
+            }}
+            onPick={picking ? setPicked : undefined}
+          />
+        </section>
+        <aside class="right">
+          {intake ? (
+            <IntakeForm
+              picked={picked}
+              onPicking={setPicking}
+              onCreated={(id) => {
+                setIntake(false);
+                setSelected(id);
+              }}
+              onCancel={() => setIntake(false)}
+            />
+          ) : selected !== null ? (
+            <IncidentPanel id={selected} model={model} units={units} />
+          ) : (
+            <p class="panel hint">{t("select_incident")}</p>
+          )}
+        </aside>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,36 @@
+import type { User } from "./api";
+import { useLang } from "./hooks";
+import { currentLang, label, setLang, t } from "./i18n";
+import type { LiveState } from "./live";
+
+export function LangSwitch() {
+  useLang();
+  return (
+    <button
+      type="button"
+      class="lang"
+      data-testid="lang-switch"
+      onClick={() => setLang(currentLang() === "zh" ? "en" : "zh")}
+    >
+      {t("language")}
+    </button>
+  );
+}
+
+export function Header(props: { user: User; title: string; live: LiveState; onLogout: () => void }) {
+  return (
+    <header class="top">
+      <h1>{props.title}</h1>
+      <span class={`live ${props.live}`} data-testid="live-state" data-state={props.live}>
+        ● {props.live === "live" ? t("live") : t("reconnecting")}
+      </span>
+      <span class="who">
+        {props.user.display_name} <small>{label("role", props.user.role)}</small>
+      </span>
+      <LangSwitch />
+      <button type="button" onClick={props.onLogout} data-testid="logout">
+        {t("logout")}
+      </button>
+    </header>
+  );
+}

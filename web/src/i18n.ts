@@ -1,0 +1,281 @@
+// Chinese first, English by a switch. Every label, message and error the
+// pages show comes from here; times are shown in the station's time zone.
+
+export type Lang = "zh" | "en";
+
+const STORAGE_KEY = "precinct.lang";
+
+let lang: Lang = (localStorage.getItem(STORAGE_KEY) as Lang | null) ?? "zh";
+let timeZone = "Asia/Shanghai";
+const listeners = new Set<() => void>();
+
+export function currentLang(): Lang {
+  return lang;
+}
+
+export function setLang(next: Lang): void {
+  lang = next;
+  localStorage.setItem(STORAGE_KEY, next);
+  document.documentElement.lang = next === "zh" ? "zh-CN" : "en";
+  listeners.forEach((l) => l());
+}
+
+export function onLangChange(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function setTimeZone(zone: string): void {
+  timeZone = zone;
+}
+
+type Pair = [zh: string, en: string];
+
+const TEXT = {
+  app_title: ["高桥派出所 警务指挥平台", "Precinct command platform"],
+  login: ["登录", "Log in"],
+  logout: ["退出", "Log out"],
+  username: ["用户名", "Username"],
+  password: ["密码", "Password"],
+  logging_in: ["正在登录…", "Logging in…"],
+  language: ["English", "中文"],
+  queue: ["警情队列", "Incident queue"],
+  new_incident: ["新建警情", "New incident"],
+  units_board: ["警力看板", "Units board"],
+  map: ["地图", "Map"],
+  live: ["实时", "Live"],
+  reconnecting: ["重连中…", "Reconnecting…"],
+  category: ["类别", "Category"],
+  priority: ["等级", "Priority"],
+  caller_name: ["报警人", "Caller"],
+  caller_phone: ["联系电话", "Phone"],
+  summary: ["简要警情", "Summary"],
+  location: ["地点", "Location"],
+  search_place: ["搜索地点或地址，如“美食七街”“皮具”", "Search a place or address, e.g. 美食七街"],
+  or_click_map: ["或在地图上点击选点", "or click the map"],
+  picked_on_map: ["地图选点", "Point on the map"],
+  address: ["地址", "Address"],
+  source: ["来源", "Source"],
+  submit_incident: ["接警录入", "Take the incident"],
+  cancel: ["取消", "Cancel"],
+  status: ["状态", "Status"],
+  age: ["时长", "Age"],
+  reported_at: ["报警时间", "Reported"],
+  received_at: ["接警时间", "Received"],
+  timeline: ["处置经过", "Timeline"],
+  recommendation: ["推荐处置方案", "Recommended response"],
+  dispatch_plan: ["一键派警", "Dispatch the plan"],
+  dispatch_selected: ["派出所选警力", "Dispatch selected"],
+  add_unit: ["增派警力", "Add a unit"],
+  no_candidates: ["无可用警力", "No unit available"],
+  coordinated: ["启动应急处置协同机制", "Coordinated emergency mechanism"],
+  close_incident: ["结警", "Close"],
+  disposition: ["处置结果", "Disposition"],
+  remark: ["备注", "Remark"],
+  add_note: ["添加备注", "Add a note"],
+  note: ["备注", "Note"],
+  merge_into: ["合并到疑似重复警情", "Merge into the likely duplicate"],
+  likely_duplicate_of: ["疑似重复：", "Likely duplicate of "],
+  assigned_units: ["已派警力", "Assigned units"],
+  arrived: ["到场", "arrived"],
+  released: ["已撤离", "released"],
+  police: ["民警", "police"],
+  helper: ["先期处置力量", "first response"],
+  not_dispatched_in_time: ["超时未派警", "Not dispatched in time"],
+  not_on_scene_in_time: ["超时未到场", "No one on scene in time"],
+  first_response: ["先期处置", "First response"],
+  police_response: ["民警到场", "Police on scene"],
+  seconds: ["秒", "s"],
+  minutes: ["分", "min"],
+  field_title: ["我的任务", "My task"],
+  no_task: ["暂无任务，请继续巡逻", "No task: carry on patrolling"],
+  accept: ["接受", "Accept"],
+  decline: ["拒绝", "Decline"],
+  decline_reason: ["拒绝原因", "Reason for declining"],
+  en_route: ["出发", "En route"],
+  on_scene: ["到达现场", "On scene"],
+  handed_over: ["移交民警", "Hand over"],
+  clear: ["处置完毕", "Clear"],
+  share_position: ["共享位置", "Share my position"],
+  sharing_position: ["正在共享位置", "Sharing position"],
+  position_shared: ["位置已上报", "Position reported"],
+  instruction: ["先期处置要求", "First-response instruction"],
+  police_on_scene: ["民警已到场", "Police are on scene"],
+  police_not_yet: ["民警尚未到场", "Police not yet on scene"],
+  my_unit: ["我的单位", "My unit"],
+  not_for_role: ["此页面不适用于您的角色。", "This page is not for your role."],
+  go_field: ["打开外勤页面", "Open the field view"],
+  go_console: ["打开指挥台", "Open the console"],
+  select_incident: ["请选择一条警情", "Select an incident"],
+  zone: ["防区", "Zone"],
+  community: ["社区", "Community"],
+  outside_ground: ["辖区外", "Outside the ground"],
+  unassigned_post: ["未归属警务点", "No post"],
+  saved: ["已保存", "Saved"],
+  error_network: ["网络错误，请重试", "Network error, please retry"],
+  clicks: ["点击", "clicks"],
+  eta: ["预计", "ETA"],
+  units_free: ["空闲", "free"],
+  units_busy: ["出警中", "busy"],
+  all: ["全部", "All"],
+  open_incidents: ["在办警情", "Open incidents"],
+  closed_incidents: ["已结警情", "Closed"],
+  remove: ["移除", "Remove"],
+  stale: ["位置过期", "stale position"],
+  other_zone: ["跨防区", "other zone"],
+  diversion: ["改派自警情", "diverted from incident"],
+  estimated: ["直线估算", "straight-line estimate"],
+} satisfies Record<string, Pair>;
+
+export type TextKey = keyof typeof TEXT;
+
+export function t(key: TextKey): string {
+  const pair: Pair = TEXT[key];
+  return lang === "zh" ? pair[0] : pair[1];
+}
+
+const LABELS: Record<string, Record<string, Pair>> = {
+  category: {
+    theft: ["盗窃", "Theft"],
+    burglary: ["入室盗窃", "Burglary"],
+    fight_assault: ["打架斗殴", "Fight / assault"],
+    robbery: ["抢劫抢夺", "Robbery"],
+    fraud: ["诈骗", "Fraud"],
+    other_criminal: ["其他刑事", "Other criminal"],
+    public_disturbance: ["扰乱公共秩序", "Public disturbance"],
+    gambling: ["赌博", "Gambling"],
+    neighbour_noise_dispute: ["邻里噪音纠纷", "Neighbour / noise dispute"],
+    commercial_debt_dispute: ["经济货款纠纷", "Commercial / debt dispute"],
+    family_dispute: ["家庭纠纷", "Family dispute"],
+    other_dispute: ["其他纠纷", "Other dispute"],
+    help_request: ["群众求助", "Help request"],
+    domestic_violence: ["家暴", "Domestic violence"],
+    traffic_accident: ["交通事故", "Traffic accident"],
+    fire: ["火情", "Fire"],
+    other: ["其他", "Other"],
+  },
+  source: {
+    instruction_110: ["110指令", "110 instruction"],
+    phone: ["电话报警", "Phone"],
+    walk_in: ["来所报警", "Walk-in"],
+    volunteer_report: ["义警上报", "Volunteer report"],
+    grid_worker_report: ["网格员上报", "Grid worker report"],
+    video_patrol: ["视频巡查", "Video patrol"],
+    alarm: ["报警器", "Alarm"],
+  },
+  incident_status: {
+    received: ["待派警", "Received"],
+    dispatched: ["已派警", "Dispatched"],
+    on_scene: ["已到场", "On scene"],
+    closed: ["已结警", "Closed"],
+  },
+  disposition: {
+    resolved_on_scene: ["现场处置完毕", "Resolved on scene"],
+    referred_to_mediation: ["移交调解", "Referred to mediation"],
+    criminal_case_opened: ["刑事立案", "Criminal case opened"],
+    public_order_case_opened: ["治安立案", "Public-order case opened"],
+    no_action_needed: ["无需处置", "No action needed"],
+    transferred_to_agency: ["移交其他部门", "Transferred to another agency"],
+    merged_as_duplicate: ["重复警情已合并", "Merged as duplicate"],
+  },
+  unit_status: {
+    off_duty: ["离岗", "Off duty"],
+    on_patrol: ["巡逻中", "On patrol"],
+    at_post: ["在岗", "At post"],
+    dispatched: ["已派出", "Dispatched"],
+    en_route: ["在途", "En route"],
+    on_scene: ["在现场", "On scene"],
+    clearing: ["收尾中", "Clearing"],
+  },
+  unit_kind: {
+    patrol_car: ["巡逻车", "Patrol car"],
+    foot_patrol: ["徒步巡逻", "Foot patrol"],
+    post_team: ["警务点", "Post team"],
+    community_police_team: ["社区警务队", "Community police team"],
+    volunteer_police_team: ["义警队", "Volunteer-police team"],
+    security_force_team: ["治安巡防队", "Security-force team"],
+    grid_worker: ["网格员", "Grid worker"],
+    property_staff: ["物业人员", "Property staff"],
+  },
+  force: {
+    police: ["民警", "Police"],
+    patrol_police: ["巡逻民警", "Patrol police"],
+    community_police: ["社区民警", "Community police"],
+    first_response: ["先期处置力量", "First response"],
+    property_company: ["物业/市场管理方", "Property company"],
+  },
+  travel: {
+    driving: ["驾车", "driving"],
+    walking: ["步行", "walking"],
+  },
+  event: {
+    incident_received: ["接警", "Received"],
+    duplicate_linked: ["疑似重复警情", "Linked as likely duplicate"],
+    units_dispatched: ["派警", "Units dispatched"],
+    unit_status_changed: ["警力状态", "Unit status"],
+    unit_position_reported: ["位置上报", "Position reported"],
+    first_response_accepted: ["接受先期处置任务", "First response accepted"],
+    first_response_declined: ["拒绝先期处置任务", "First response declined"],
+    handed_over: ["移交民警", "Handed over to police"],
+    roads_closed: ["道路封闭", "Roads closed"],
+    roads_reopened: ["道路恢复", "Roads reopened"],
+    incident_status_changed: ["警情状态", "Incident status"],
+    note_added: ["备注", "Note"],
+    incident_closed: ["结警", "Closed"],
+    incidents_merged: ["合并警情", "Incidents merged"],
+  },
+  role: {
+    admin: ["管理员", "Admin"],
+    dispatcher: ["指挥员", "Dispatcher"],
+    officer: ["民警", "Officer"],
+    volunteer: ["义警/网格员", "Volunteer"],
+    mediator: ["调解员", "Mediator"],
+    analyst: ["研判员", "Analyst"],
+  },
+};
+
+export type LabelKind = keyof typeof LABELS;
+
+/** The label of a wire value (category, status…), or the value itself. */
+export function label(kind: LabelKind, value: string | null | undefined): string {
+  if (!value) return "";
+  const pair = LABELS[kind]?.[value];
+  if (!pair) return value;
+  return lang === "zh" ? pair[0] : pair[1];
+}
+
+export function labelKeys(kind: LabelKind): string[] {
+  return Object.keys(LABELS[kind] ?? {});
+}
+
+/** An API error in the user's language. */
+export function errorText(error: { message: string; message_zh?: string }): string {
+  return lang === "zh" && error.message_zh ? error.message_zh : error.message;
+}
+
+export function formatTime(iso: string | null | undefined, withDate = false): string {
+  if (!iso) return "";
+  const options: Intl.DateTimeFormatOptions = {
+    timeZone,
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  };
+  if (withDate) {
+    options.year = "numeric";
+    options.month = "2-digit";
+    options.day = "2-digit";
+  }
+  return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", options).format(new Date(iso));
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const m = Math.floor(s / 60);
+  const rest = s % 60;
+  if (m === 0) return `${rest}${t("seconds")}`;
+  if (m < 60) return `${m}${t("minutes")}${rest}${t("seconds")}`;
+  const h = Math.floor(m / 60);
+  return lang === "zh" ? `${h}小时${m % 60}分` : `${h} h ${m % 60} min`;
+}

@@ -1,0 +1,91 @@
+// The live event stream (SSE). It resumes after the last event it saw, so a
+// dropped connection loses nothing: the server replays what was missed.
+
+import type { TimelineEvent } from "./api";
+
+export const EVENT_TYPES = [
+  "incident_received",
+  "duplicate_linked",
+  "units_dispatched",
+  "unit_status_changed",
+  "unit_position_reported",
+  "first_response_accepted",
+  "first_response_declined",
+  "handed_over",
+  "roads_closed",
+  "roads_reopened",
+  "incident_status_changed",
+  "note_added",
+  "incident_closed",
+  "incidents_merged",
+] as const;
+
+export type LiveState = "connecting" | "live" | "reconnecting";
+
+export interface LiveHandlers {
+  onEvent: (event: TimelineEvent) => void;
+  onState: (state: LiveState) => void;
+  /** After a reconnect: the replay is done being requested; refresh summaries if wanted. */
+  onResumed?: () => void;
+}
+
+export class LiveStream {
+  private source: EventSource | null = null;
+  private lastId: number | null = null;
+  private retryTimer: number | undefined;
+  private retries = 0;
+  private closed = false;
+  private everLive = false;
+  /** Every event id received, for the console's own gap check (and the tests'). */
+  readonly received: number[] = [];
+
+  constructor(private readonly handlers: LiveHandlers) {}
+
+  start(): void {
+    this.closed = false;
+    this.open();
+  }
+
+  stop(): void {
+    this.closed = true;
+    window.clearTimeout(this.retryTimer);
+    this.source?.close();
+    this.source = null;
+  }
+
+  get lastEventId(): number | null {
+    return this.lastId;
+  }
+
+  private open(): void {
+    this.handlers.onState(this.everLive ? "reconnecting" : "connecting");
+    const query = this.lastId === null ? "" : `?after=${this.lastId}`;
+    const source = new EventSource(`/api/events/stream${query}`, { withCredentials: true });
+    this.source = source;
+    source.addEventListener("ready", () => {
+      this.retries = 0;
+      const resumed = this.everLive;
+      this.everLive = true;
+      this.handlers.onState("live");
+      if (resumed) this.handlers.onResumed?.();
+    });
+    const onEvent = (message: MessageEvent<string>) => {
+      const event = JSON.parse(message.data) as TimelineEvent;
+      if (this.lastId !== null && event.id <= this.lastId) return;
+      this.lastId = event.id;
+      this.received.push(event.id);
+      this.handlers.onEvent(event);
+    };
+    for (const type of EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
+    source.onerror = () => {
+      // We reconnect ourselves, with `after`, rather than rely on the
+      // browser's retry (which gives up on HTTP errors).
+      source.close();
+      if (this.source !== source || this.closed) return;
+      this.source = null;
+      this.handlers.onState("reconnecting");
+      const delay = Math.min(5000, 250 * 2 ** this.retries++);
+      this.retryTimer = window.setTimeout(() => this.open(), delay);
+    };
+  }
+}

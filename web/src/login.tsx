@@ -1,0 +1,54 @@
+import { useState } from "preact/hooks";
+import { ApiError, post, type User } from "./api";
+import { LangSwitch } from "./header";
+import { errorText, t } from "./i18n";
+
+export function Login({ onLogin }: { onLogin: (user: User) => void }) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const response = await post<{ user: User }>("/api/auth/login", { username, password });
+      onLogin(response.user);
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, "unknown", String(err), String(err)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="login-page">
+      <form class="login" onSubmit={submit} data-testid="login-form">
+        <h1>{t("app_title")}</h1>
+        <label>
+          {t("username")}
+          <input name="username" autocomplete="username" value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+        </label>
+        <label>
+          {t("password")}
+          <input
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+        </label>
+        {error && (
+          <p class="error" role="alert" data-testid="login-error" data-code={error.code}>
+            {errorText(error)}
+          </p>
+        )}
+        <button type="submit" class="primary" disabled={busy} data-testid="login-submit">
+          {busy ? t("logging_in") : t("login")}
+        </button>
+        <LangSwitch />
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+// Boot: who is logged in (session cookie), then the console (`/`) or the
+// field view (`/field`), whichever the user's role needs.
+
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, get, post, type ConsoleConfig, type Jurisdiction, type User } from "./api";
+import { Console } from "./console";
+import { Field } from "./field";
+import { useLang } from "./hooks";
+import { errorText, setLang, currentLang, setTimeZone, t } from "./i18n";
+import { Login } from "./login";
+import "./styles.css";
+
+const COMMAND_ROLES = new Set(["admin", "dispatcher"]);
+
+interface Session {
+  user: User;
+  config: ConsoleConfig;
+  ground: Jurisdiction | null;
+}
+
+async function loadSession(user: User): Promise<Session> {
+  const config = await get<ConsoleConfig>("/api/console/config");
+  setTimeZone(config.time_zone);
+  const ground = COMMAND_ROLES.has(user.role) ? await get<Jurisdiction>("/api/jurisdiction") : null;
+  return { user, config, ground };
+}
+
+function App() {
+  useLang();
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const enter = async (user: User) => {
+    try {
+      setSession(await loadSession(user));
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  };
+  useEffect(() => {
+    get<User>("/api/me")
+      .then(enter)
+      .catch(() => setSession(null));
+  }, []);
+
+  const logout = async () => {
+    try {
+      await post("/api/auth/logout");
+    } finally {
+      setSession(null);
+    }
+  };
+
+  if (error) return <p class="error">{errorText(error)}</p>;
+  if (session === undefined) return <p class="hint">…</p>;
+  if (session === null) return <Login onLogin={enter} />;
+  const field = location.pathname.startsWith("/field");
+  if (field || !COMMAND_ROLES.has(session.user.role)) {
+    if (session.user.unit_id !== null) return <Field user={session.user} onLogout={logout} />;
+    return (
+      <div class="field">
+        <p>{t("not_for_role")}</p>
+        <button type="button" onClick={logout}>
+          {t("logout")}
+        </button>
+      </div>
+    );
+  }
+  return <Console user={session.user} config={session.config} ground={session.ground!} onLogout={logout} />;
+}
+
+setLang(currentLang());
+render(<App />, document.getElementById("app")!);

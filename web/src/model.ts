@@ -1,0 +1,127 @@
+// The console's live picture of the station: open incidents, units, road
+// closures. Loaded once, then kept current by the event stream.
+
+import { get, type Closure, type Incident, type TimelineEvent, type Unit } from "./api";
+import { Observable } from "./hooks";
+import { LiveStream, type LiveState } from "./live";
+
+/** Runs `work` at most once per `ms`, trailing (the last call always lands). */
+function throttle(ms: number, work: () => Promise<void>): () => void {
+  let timer: number | undefined;
+  let running = false;
+  let again = false;
+  const run = async () => {
+    timer = undefined;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      await work();
+    } catch (error) {
+      console.warn("refresh failed", error);
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        schedule();
+      }
+    }
+  };
+  const schedule = () => {
+    if (timer === undefined) timer = window.setTimeout(run, ms);
+  };
+  return schedule;
+}
+
+export class ConsoleModel {
+  readonly incidents = new Observable<Incident[]>([]);
+  readonly units = new Observable<Map<number, Unit>>(new Map());
+  readonly closures = new Observable<Closure[]>([]);
+  readonly live = new Observable<LiveState>("connecting");
+  /** Bumped by every event that touches an incident, with its id. */
+  readonly touched = new Observable<{ id: number; n: number }>({ id: 0, n: 0 });
+  readonly stream: LiveStream;
+  /** When the first queue was shown (ms since navigation start). */
+  firstRender: number | null = null;
+
+  readonly refreshIncidents = throttle(150, async () => {
+    this.incidents.set(await get<Incident[]>("/api/incidents?status=open&limit=500"));
+  });
+  readonly refreshUnits = throttle(1000, async () => {
+    const units = await get<Unit[]>("/api/units");
+    this.units.set(new Map(units.map((u) => [u.id, u])));
+  });
+  readonly refreshClosures = throttle(200, async () => {
+    this.closures.set(await get<Closure[]>("/api/roads/closures"));
+  });
+
+  constructor() {
+    this.stream = new LiveStream({
+      onEvent: (event) => this.apply(event),
+      onState: (state) => this.live.set(state),
+      onResumed: () => {
+        this.refreshIncidents();
+        this.refreshUnits();
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    // Subscribe first, so nothing committed while loading is missed.
+    this.stream.start();
+    const [incidents, units, closures] = await Promise.all([
+      get<Incident[]>("/api/incidents?status=open&limit=500"),
+      get<Unit[]>("/api/units"),
+      get<Closure[]>("/api/roads/closures"),
+    ]);
+    this.incidents.set(incidents);
+    this.units.set(new Map(units.map((u) => [u.id, u])));
+    this.closures.set(closures);
+  }
+
+  stop(): void {
+    this.stream.stop();
+  }
+
+  private apply(event: TimelineEvent): void {
+    if (event.incident_id !== null) {
+      this.refreshIncidents();
+      this.touched.set({ id: event.incident_id, n: this.touched.value.n + 1 });
+    }
+    if (event.type === "incidents_merged") {
+      const into = Number(event.data["into_id"]);
+      if (into) this.touched.set({ id: into, n: this.touched.value.n + 1 });
+    }
+    if (event.type === "units_dispatched") this.refreshUnits();
+    if (event.type === "roads_closed" || event.type === "roads_reopened") this.refreshClosures();
+    if (event.unit_id !== null) {
+      const unit = this.units.value.get(event.unit_id);
+      if (!unit) {
+        this.refreshUnits();
+        return;
+      }
+      const next = { ...unit };
+      if (event.type === "unit_status_changed") {
+        next.status = String(event.data["to"]);
+        if (next.status === "on_patrol" || next.status === "at_post" || next.status === "off_duty") {
+          next.incident_id = null;
+        }
+      } else if (event.type === "unit_position_reported") {
+        const p = event.data["position"] as { lat: number; lon: number } | undefined;
+        if (p) {
+          next.position = { lat: p.lat, lon: p.lon };
+          next.position_at = event.at;
+        }
+      } else {
+        // Dispatch, accept, decline, hand-over: the unit's row says it best.
+        this.refreshUnits();
+        return;
+      }
+      const units = new Map(this.units.value);
+      units.set(next.id, next);
+      this.units.set(units);
+    }
+  }
+}
