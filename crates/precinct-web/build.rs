@@ -44,13 +44,24 @@ fn main() {
         "the web build produced no index.html in {}",
         dist.display()
     );
-    let mut code =
-        String::from("/// Every built file: (path relative to the site root, contents).\n");
-    code.push_str("pub static FILES: &[(&str, &[u8])] = &[\n");
-    for (name, path) in &files {
+    let compressed = out.join("gzip");
+    std::fs::create_dir_all(&compressed).expect("creating the gzip folder");
+    let mut code = String::from(
+        "/// Every built file: (path relative to the site root, contents, gzip of them when worth it).\n",
+    );
+    code.push_str("pub static FILES: &[BuiltFile] = &[\n");
+    for (k, (name, path)) in files.iter().enumerate() {
+        let gzip = match gzip(path) {
+            Some(bytes) => {
+                let file = compressed.join(format!("{k}.gz"));
+                std::fs::write(&file, bytes).expect("writing a gzip file");
+                format!("Some(include_bytes!({:?}))", file.display().to_string())
+            }
+            None => "None".to_owned(),
+        };
         writeln!(
             code,
-            "    ({name:?}, include_bytes!({:?})),",
+            "    ({name:?}, include_bytes!({:?}), {gzip}),",
             path.display().to_string()
         )
         .expect("writing to a string");
@@ -87,6 +98,21 @@ fn build(web: &Path, dist: &Path) {
             dist.to_str().expect("utf-8 path"),
         ],
     );
+}
+
+/// The file gzipped at the best level, if it is text and that saves a tenth.
+fn gzip(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Write as _;
+    let text = ["html", "js", "mjs", "css", "svg", "json"];
+    let extension = path.extension()?.to_str()?;
+    if !text.contains(&extension) {
+        return None;
+    }
+    let bytes = std::fs::read(path).expect("reading a built file");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&bytes).expect("gzip in memory");
+    let gz = encoder.finish().expect("gzip in memory");
+    (gz.len() * 10 < bytes.len() * 9).then_some(gz)
 }
 
 fn modified(path: &Path) -> Option<std::time::SystemTime> {

@@ -149,6 +149,7 @@ export interface ConsoleConfig {
   time_zone: string;
   dispatch_target_seconds: number;
   on_scene_target_seconds: number;
+  basemap_url: string | null;
 }
 
 export class ApiError extends Error {

@@ -663,6 +663,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
               setSelected(id);
             }}
             onPick={picking ? setPicked : undefined}
+            basemapUrl={props.config.basemap_url}
           />
         </section>
         <aside class="right">

@@ -8,6 +8,7 @@ import type { GeoJSONSource, MapLayerMouseEvent, MapMouseEvent } from "maplibre-
 import "maplibre-gl/dist/maplibre-gl.css";
 // The worker ships as one of our own assets (never fetched from elsewhere).
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
+import { PMTiles, Protocol, TileType } from "pmtiles";
 import { useEffect, useRef } from "preact/hooks";
 import { get, type Closure, type Incident, type Jurisdiction, type Point, type Unit } from "./api";
 import { label } from "./i18n";
@@ -34,6 +35,51 @@ const polygon = (boundary: unknown, properties: Record<string, unknown>): Featur
 });
 
 maplibregl.setWorkerUrl(workerUrl);
+const pmtiles = new Protocol();
+maplibregl.addProtocol("pmtiles", pmtiles.tile);
+
+/**
+ * The admin's PMTiles file of the city (served by Precinct itself), under the
+ * station's own layers: raster tiles as they are; vector tiles drawn plainly,
+ * one fill or line layer per layer the archive declares.
+ */
+async function addBasemap(m: maplibregl.Map, url: string, beforeId: string): Promise<void> {
+  const archive = new PMTiles(url);
+  pmtiles.add(archive);
+  const header = await archive.getHeader();
+  const source = `pmtiles://${archive.source.getKey()}`;
+  if (header.tileType === TileType.Mvt) {
+    m.addSource("basemap", { type: "vector", url: source });
+    const metadata = (await archive.getMetadata()) as { vector_layers?: { id: string }[] };
+    for (const layer of metadata.vector_layers ?? []) {
+      m.addLayer(
+        {
+          id: `basemap-${layer.id}-fill`,
+          type: "fill",
+          source: "basemap",
+          "source-layer": layer.id,
+          filter: ["==", ["geometry-type"], "Polygon"],
+          paint: { "fill-color": "#e4e7eb", "fill-opacity": 0.6 },
+        },
+        beforeId,
+      );
+      m.addLayer(
+        {
+          id: `basemap-${layer.id}-line`,
+          type: "line",
+          source: "basemap",
+          "source-layer": layer.id,
+          filter: ["==", ["geometry-type"], "LineString"],
+          paint: { "line-color": "#c9ced6", "line-width": 1 },
+        },
+        beforeId,
+      );
+    }
+  } else {
+    m.addSource("basemap", { type: "raster", url: source, tileSize: 256 });
+    m.addLayer({ id: "basemap-raster", type: "raster", source: "basemap", paint: { "raster-opacity": 0.8 } }, beforeId);
+  }
+}
 
 const PRIORITY_COLOURS = ["match", ["get", "priority"], 1, "#d7191c", 2, "#f28c28", 3, "#e6c229", "#4a90d9"];
 
@@ -46,6 +92,8 @@ export interface MapProps {
   picked: Point | null;
   onSelectIncident: (id: number) => void;
   onPick?: (p: Point) => void;
+  /** The city's PMTiles base map, when the admin configured one. */
+  basemapUrl?: string | null;
 }
 
 export function MapView(props: MapProps) {
@@ -161,6 +209,15 @@ export function MapView(props: MapProps) {
       });
       ready.current = true;
       draw(m, latest.current);
+      const basemap = latest.current.basemapUrl;
+      if (basemap) {
+        try {
+          await addBasemap(m, new URL(basemap, location.href).href, "zones-fill");
+          container.current?.setAttribute("data-basemap", "true");
+        } catch (error) {
+          console.warn("the base map could not be read", error);
+        }
+      }
       try {
         (m.getSource("roads") as GeoJSONSource).setData(await get<GeoJSON.FeatureCollection>("/api/map/roads"));
       } catch (error) {

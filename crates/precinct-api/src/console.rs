@@ -10,11 +10,16 @@ use crate::auth::Authed;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::header::{
+    ACCEPT_ENCODING, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_RANGE, CONTENT_TYPE,
+    RANGE, VARY,
+};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use precinct_domain::user::Role;
 use serde::Serialize;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 use utoipa::ToSchema;
 
 /// Only this origin; MapLibre runs its worker from a blob and sets inline styles.
@@ -32,6 +37,9 @@ pub struct ConsoleConfig {
     pub dispatch_target_seconds: u32,
     /// Seconds within which someone should be on scene.
     pub on_scene_target_seconds: u32,
+    /// A PMTiles file of the city to draw under the station's own layers
+    /// (`/api/map/basemap.pmtiles`), when the admin configured one.
+    pub basemap_url: Option<String>,
     pub version: String,
 }
 
@@ -50,19 +58,152 @@ pub async fn get_console_config(
         time_zone: state.time_zone.clone(),
         dispatch_target_seconds: 60,
         on_scene_target_seconds: 600,
+        basemap_url: state
+            .basemap
+            .as_ref()
+            .map(|_| "/api/map/basemap.pmtiles".to_owned()),
         version: env!("CARGO_PKG_VERSION").into(),
     }))
 }
 
-fn page(asset: precinct_web::Asset) -> Response {
+/// Checks that `path` is a PMTiles (version 3) archive, so a wrong file is
+/// refused at start-up rather than shown as a blank map.
+pub fn check_pmtiles(path: &Path) -> Result<(), String> {
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(8).read_to_end(&mut head))
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    if head.len() < 8 || &head[..7] != b"PMTiles" || head[7] != 3 {
+        return Err(format!(
+            "{} is not a PMTiles version 3 archive",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// One `bytes=a-b` (or `a-`, or `-n`) range of a file of `len` bytes, inclusive.
+fn byte_range(header: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (len.saturating_sub(n), len - 1)
+        }
+        (a, "") => (a.parse().ok()?, len - 1),
+        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.min(len - 1)),
+    };
+    (start <= end && start < len).then_some((start, end))
+}
+
+/// Whole-file reads are refused above this size; map clients ask for ranges.
+const WHOLE_FILE_LIMIT: u64 = 16 << 20;
+
+#[utoipa::path(
+    get, path = "/api/map/basemap.pmtiles", operation_id = "get_basemap", tag = "ground",
+    params(("Range" = Option<String>, Header, description = "bytes=START-END, as PMTiles readers send")),
+    responses(
+        (status = 206, description = "The requested bytes of the city's PMTiles base map", content_type = "application/octet-stream"),
+        (status = 404, description = "No base map configured", body = crate::error::ErrorBody),
+        (status = 416, description = "The range is not in the file", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_basemap(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authed.require(Role::ALL)?;
+    let path = state
+        .basemap
+        .clone()
+        .ok_or_else(|| ApiError::not_found("base map"))?;
+    let range = headers
+        .get(RANGE)
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let mut file = std::fs::File::open(&*path)?;
+        let len = file.metadata()?.len();
+        let (start, end, partial) = match range {
+            Some(header) => match byte_range(&header, len) {
+                Some((start, end)) => (start, end, true),
+                None => return Ok(Err(len)),
+            },
+            None if len <= WHOLE_FILE_LIMIT => (0, len.saturating_sub(1), false),
+            None => return Ok(Err(len)),
+        };
+        let mut bytes = vec![0u8; (end + 1 - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut bytes)?;
+        Ok(Ok((bytes, start, end, len, partial)))
+    })
+    .await
+    .map_err(|_| ApiError::internal())?
+    .map_err(|error| {
+        tracing::error!(%error, "reading the base map");
+        ApiError::internal()
+    })?;
+    let (bytes, start, end, len, partial) = read.map_err(|len| {
+        ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "invalid_range",
+            format!("ask for one byte range within the file's {len} bytes"),
+            "请求的字节范围无效",
+        )
+    })?;
+    let mut response = (
+        if partial {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        },
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (
+                CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=3600"),
+            ),
+            (ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+        ],
+        bytes,
+    )
+        .into_response();
+    if partial {
+        let value = format!("bytes {start}-{end}/{len}");
+        response.headers_mut().insert(
+            CONTENT_RANGE,
+            HeaderValue::from_str(&value).map_err(|_| ApiError::internal())?,
+        );
+    }
+    Ok(response)
+}
+
+fn page(asset: precinct_web::Asset, headers: &HeaderMap) -> Response {
     let cache = if asset.immutable {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     };
-    (
+    let accepts_gzip = headers
+        .get(ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let (bytes, encoding) = match asset.gzip {
+        Some(gzip) if accepts_gzip => (gzip, Some("gzip")),
+        _ => (asset.bytes, None),
+    };
+    let mut response = (
         [
             (CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (VARY, HeaderValue::from_static("accept-encoding")),
             (CACHE_CONTROL, HeaderValue::from_static(cache)),
             (
                 HeaderName::from_static("content-security-policy"),
@@ -73,25 +214,58 @@ fn page(asset: precinct_web::Asset) -> Response {
                 HeaderValue::from_static("nosniff"),
             ),
         ],
-        asset.bytes,
+        bytes,
     )
-        .into_response()
+        .into_response();
+    if let Some(encoding) = encoding {
+        response
+            .headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    response
 }
 
 /// Everything no route took: API paths get the JSON 404; built files are
 /// served; any other page path gets the single page, which routes itself
 /// (`/` is the console, `/field` the field view).
-pub async fn fallback(method: Method, uri: Uri) -> Response {
+pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
     let api = path == "/api" || path.starts_with("/api/");
     if api || (method != Method::GET && method != Method::HEAD) {
         return crate::route_not_found().await.into_response();
     }
     if let Some(asset) = precinct_web::asset(path) {
-        return page(asset);
+        return page(asset, &headers);
     }
     if path.starts_with("/assets/") || path.rsplit('/').next().is_some_and(|n| n.contains('.')) {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    page(precinct_web::index())
+    page(precinct_web::index(), &headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(byte_range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(
+            byte_range("bytes=990-2000", 1000),
+            Some((990, 999)),
+            "clipped to the end"
+        );
+        assert_eq!(
+            byte_range("bytes=1000-1001", 1000),
+            None,
+            "starts past the end"
+        );
+        assert_eq!(byte_range("bytes=5-1", 1000), None);
+        assert_eq!(byte_range("bytes=0-1,5-6", 1000), None, "one range only");
+        assert_eq!(byte_range("items=0-1", 1000), None);
+        assert_eq!(byte_range("bytes=a-b", 1000), None);
+        assert_eq!(byte_range("bytes=0-0", 0), None);
+    }
 }

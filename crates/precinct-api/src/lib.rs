@@ -54,6 +54,8 @@ pub struct AppState {
     pub stale_after: chrono::Duration,
     /// IANA time zone the console shows times in.
     pub time_zone: String,
+    /// The city's PMTiles base map, if configured (checked at start-up).
+    basemap: Option<Arc<std::path::PathBuf>>,
     sessions: Arc<auth::SessionCache>,
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -79,6 +81,7 @@ impl AppState {
             scratches: Arc::default(),
             stale_after: chrono::Duration::minutes(10),
             time_zone: "Asia/Shanghai".into(),
+            basemap: None,
             sessions: Arc::default(),
             metrics: Arc::default(),
         })
@@ -94,6 +97,14 @@ impl AppState {
     pub fn with_time_zone(mut self, time_zone: impl Into<String>) -> AppState {
         self.time_zone = time_zone.into();
         self
+    }
+
+    /// Serves this PMTiles file as an extra base layer under the station's
+    /// own map. Errors when it is not a PMTiles archive.
+    pub fn with_basemap(mut self, path: std::path::PathBuf) -> Result<AppState, String> {
+        console::check_pmtiles(&path)?;
+        self.basemap = Some(Arc::new(path));
+        Ok(self)
     }
 
     pub fn plans(&self) -> Arc<Plans> {
@@ -179,6 +190,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/places", get(ground::search_places))
         .route("/api/console/config", get(console::get_console_config))
         .route("/api/map/roads", get(roads::map_roads))
+        .route("/api/map/basemap.pmtiles", get(console::get_basemap))
         .route(
             "/api/incidents",
             post(incidents::create_incident).get(incidents::list_incidents),

@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         roads::reopen_roads,
         roads::map_roads,
         console::get_console_config,
+        console::get_basemap,
     ),
     modifiers(&BearerAuth),
     tags(

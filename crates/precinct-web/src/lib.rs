@@ -5,12 +5,18 @@
 //! Invariant: every file the pages load is in [`FILES`]; the pages make no
 //! request to any other host.
 
+/// A built file: path relative to the site root, contents, and the contents
+/// gzipped when that is worth it.
+pub type BuiltFile = (&'static str, &'static [u8], Option<&'static [u8]>);
+
 include!(concat!(env!("OUT_DIR"), "/files.rs"));
 
 /// A built file and how to serve it.
 #[derive(Debug, Clone, Copy)]
 pub struct Asset {
     pub bytes: &'static [u8],
+    /// The same bytes gzipped (built ahead), for clients that accept it.
+    pub gzip: Option<&'static [u8]>,
     pub content_type: &'static str,
     /// Content-hashed by Vite (under `assets/`): cacheable forever.
     pub immutable: bool,
@@ -21,9 +27,10 @@ pub fn asset(path: &str) -> Option<Asset> {
     let path = path.trim_start_matches('/');
     FILES
         .iter()
-        .find(|(name, _)| *name == path)
-        .map(|(name, bytes)| Asset {
+        .find(|(name, _, _)| *name == path)
+        .map(|(name, bytes, gzip)| Asset {
             bytes,
+            gzip: *gzip,
             content_type: content_type(name),
             immutable: name.starts_with("assets/"),
         })
@@ -59,10 +66,13 @@ mod tests {
         assert!(index.contains("<div id=\"app\">"), "{index}");
         let scripts: Vec<_> = FILES
             .iter()
-            .filter(|(name, _)| name.ends_with(".js"))
+            .filter(|(name, _, _)| name.ends_with(".js"))
             .collect();
         assert!(!scripts.is_empty());
-        for (name, _) in scripts {
+        for (name, bytes, gzip) in scripts {
+            let gzip = gzip.expect("scripts are served gzipped");
+            assert!(gzip.len() < bytes.len() / 2, "{name}");
+            assert_eq!(&gzip[..2], &[0x1f, 0x8b], "a gzip stream");
             assert!(
                 index.contains(name) || name.starts_with("assets/"),
                 "{name}"
@@ -90,7 +100,7 @@ mod tests {
             "href=\"//",
             "@import",
         ];
-        for (name, bytes) in FILES {
+        for (name, bytes, _) in FILES {
             if name.ends_with(".html") || name.ends_with(".css") {
                 let text = std::str::from_utf8(bytes).unwrap();
                 for pattern in remote {

@@ -54,6 +54,9 @@ enum Command {
             default_value = "Asia/Shanghai"
         )]
         time_zone: String,
+        /// A PMTiles file of the city, drawn under the station's own map layers.
+        #[arg(long, env = "PRECINCT_MAP__BASEMAP")]
+        basemap: Option<PathBuf>,
         /// Response plans (TOML) to use instead of the shipped ones.
         #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
         plans: Option<PathBuf>,
@@ -82,6 +85,9 @@ enum Command {
             default_value = "Asia/Shanghai"
         )]
         time_zone: String,
+        /// A PMTiles file of the city, drawn under the station's own map layers.
+        #[arg(long, env = "PRECINCT_MAP__BASEMAP")]
+        basemap: Option<PathBuf>,
     },
     /// Copy a station into an empty database (e.g. SQLite to PostgreSQL), verified by counts and hashes.
     MigrateData {
@@ -145,6 +151,7 @@ struct DemoConfig {
     simulator: bool,
     plans: Option<PathBuf>,
     time_zone: String,
+    basemap: Option<PathBuf>,
 }
 
 /// Reads the station's plans file, if one is given; errors name the file and the line.
@@ -172,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
             no_simulator,
             plans,
             time_zone,
+            basemap,
         } => {
             let database = match database {
                 Some(url) => DatabaseUrl::parse(&url)?,
@@ -187,6 +195,7 @@ async fn main() -> anyhow::Result<()> {
                 simulator: !no_simulator,
                 plans,
                 time_zone,
+                basemap,
             };
             demo(config).await
         }
@@ -196,6 +205,7 @@ async fn main() -> anyhow::Result<()> {
             plans,
             stale_after_minutes,
             time_zone,
+            basemap,
         } => {
             serve(
                 addr,
@@ -203,6 +213,7 @@ async fn main() -> anyhow::Result<()> {
                 plans,
                 stale_after_minutes,
                 time_zone,
+                basemap,
             )
             .await
         }
@@ -272,6 +283,7 @@ async fn serve(
     plans: Option<PathBuf>,
     stale_after_minutes: u32,
     time_zone: String,
+    basemap: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let plans = read_plans(plans.as_ref())?;
     tracing::info!(?database, "opening the station's database");
@@ -284,6 +296,9 @@ async fn serve(
     let mut state = AppState::new(store.clone(), Arc::new(SystemClock))
         .await?
         .with_time_zone(time_zone);
+    if let Some(path) = basemap {
+        state = state.with_basemap(path).map_err(anyhow::Error::msg)?;
+    }
     state.stale_after = chrono::Duration::minutes(i64::from(stale_after_minutes));
     if let Some(plans) = plans {
         state = state.with_plans(plans);
@@ -303,6 +318,9 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone(), clock.clone())
         .await?
         .with_time_zone(config.time_zone.clone());
+    if let Some(path) = config.basemap.clone() {
+        state = state.with_basemap(path).map_err(anyhow::Error::msg)?;
+    }
     if let Some(plans) = plans {
         state = state.with_plans(plans);
     }

@@ -11,6 +11,10 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+#[path = "support/pmtiles.rs"]
+mod pmtiles;
+use pmtiles::write_raster_pmtiles;
+
 const PASSWORD: &str = "browser-e2e-pass";
 
 fn chromium() -> Option<PathBuf> {
@@ -37,6 +41,8 @@ fn story_two_through_the_console_and_the_field_view() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e"));
     let data = tempfile::tempdir().unwrap();
+    let basemap = data.path().join("city.pmtiles");
+    write_raster_pmtiles(&basemap);
     let mut server = Command::new(env!("CARGO_BIN_EXE_precinct"))
         .args([
             "demo",
@@ -48,6 +54,8 @@ fn story_two_through_the_console_and_the_field_view() {
         ])
         .arg("--data-dir")
         .arg(data.path())
+        .arg("--basemap")
+        .arg(&basemap)
         .env("PRECINCT_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -67,6 +75,7 @@ fn story_two_through_the_console_and_the_field_view() {
         .env("PRECINCT_PASSWORD", PASSWORD)
         .env("PRECINCT_E2E_OUT", &out)
         .env("PRECINCT_CHROMIUM", &chromium)
+        .env("PRECINCT_EXPECT_BASEMAP", "1")
         .output();
     let _ = server.kill();
     let _ = server.wait();

@@ -25,6 +25,18 @@ api_test! {
         assert_eq!(response.status(), StatusCode::OK);
         assert!(response.headers()["cache-control"].to_str().unwrap().contains("immutable"));
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+        // Browsers get it gzipped (compressed at build time).
+        let response = app
+            .client
+            .get(format!("{}{script}", app.base))
+            .header("accept-encoding", "gzip, deflate, br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        assert_eq!(response.headers()["vary"], "accept-encoding");
+        let gz = response.bytes().await.unwrap();
+        assert_eq!(&gz[..2], &[0x1f, 0x8b]);
         // Unknown files are not answered with the page; unknown API paths keep the JSON error.
         let missing = app.client.get(format!("{}/assets/nope.js", app.base)).send().await.unwrap();
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
@@ -78,4 +90,146 @@ api_test! {
             assert!(line[0]["lat"].as_f64().is_some() && line[1]["lon"].as_f64().is_some());
         }
     }
+}
+
+api_test! {
+    async fn without_a_base_map_there_is_none(app) {
+        let token = app.login("dispatcher").await;
+        let (_, config) = app.get(Some(&token), "/api/console/config").await;
+        assert_eq!(config["basemap_url"], serde_json::Value::Null);
+        let (status, body) = app.get(Some(&token), "/api/map/basemap.pmtiles").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    }
+}
+
+/// The admin's PMTiles base map through the real binary: refused at start-up
+/// when it is not PMTiles; otherwise read by byte ranges, behind login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_base_map_is_served_by_byte_ranges() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("not-a-map.pmtiles");
+    std::fs::write(&wrong, b"hello").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_precinct"))
+        .args([
+            "demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-simulator",
+            "--basemap",
+        ])
+        .arg(&wrong)
+        .arg("--data-dir")
+        .arg(dir.path().join("a"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("not a PMTiles"), "{said}");
+
+    let map = dir.path().join("city.pmtiles");
+    crate::pmtiles::write_raster_pmtiles(&map);
+    let size = std::fs::metadata(&map).unwrap().len();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_precinct"))
+        .args([
+            "demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--no-simulator",
+            "--demo-password",
+            PASSWORD,
+        ])
+        .arg("--basemap")
+        .arg(&map)
+        .arg("--data-dir")
+        .arg(dir.path().join("b"))
+        .env("PRECINCT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the demo prints its address").unwrap();
+        if let Some(address) = line.strip_prefix("listening on ") {
+            break address.to_owned();
+        }
+    };
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/map/basemap.pmtiles");
+    let anonymous = client
+        .get(&url)
+        .header("range", "bytes=0-6")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let login: serde_json::Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({ "username": "dispatcher", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let config: serde_json::Value = client
+        .get(format!("{base}/api/console/config"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["basemap_url"], "/api/map/basemap.pmtiles");
+
+    let head = client
+        .get(&url)
+        .bearer_auth(token)
+        .header("range", "bytes=0-6")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        head.headers()["content-range"],
+        format!("bytes 0-6/{size}").as_str()
+    );
+    assert_eq!(head.headers()["accept-ranges"], "bytes");
+    assert_eq!(&head.bytes().await.unwrap()[..], b"PMTiles");
+    let tail = client
+        .get(&url)
+        .bearer_auth(token)
+        .header("range", "bytes=-4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        &tail.bytes().await.unwrap()[..],
+        &[0xae, 0x42, 0x60, 0x82],
+        "the PNG's last bytes"
+    );
+    let outside = client
+        .get(&url)
+        .bearer_auth(token)
+        .header("range", format!("bytes={size}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let body: serde_json::Value = outside.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_range");
+    let whole = client.get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(
+        whole.status(),
+        StatusCode::OK,
+        "a small file may be read whole"
+    );
+    assert_eq!(whole.bytes().await.unwrap().len() as u64, size);
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -15,6 +15,8 @@ mod instances;
 mod live_stream;
 mod migrate;
 mod operations;
+#[path = "../support/pmtiles.rs"]
+mod pmtiles;
 mod roads;
 mod simulator;
 #[path = "../support/sse.rs"]
