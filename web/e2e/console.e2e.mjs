@@ -130,7 +130,12 @@ try {
   const cc110 = await apiLogin("cc110");
 
   // ---- The dispatcher's console: login failure, language switch, login.
-  const command = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
+  // The browser runs in UTC: the console must still show the station's time (Asia/Shanghai).
+  const command = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
+    locale: "zh-CN",
+    timezoneId: "UTC",
+  });
   watch(command, "console");
   const console_ = await command.newPage();
   const basemapRanges = [];
@@ -245,6 +250,10 @@ try {
   await officer.locator("[data-testid=field-view][data-unit-status=on_scene]").waitFor();
   await officer.screenshot({ path: join(OUT, "field-officer.png") });
 
+  // The volunteers leave a note; the command room sees it.
+  await volunteer.fill("[data-testid=note-input]", "双方已隔开，一人轻伤");
+  await volunteer.press("[data-testid=note-input]", "Enter");
+
   // The volunteers' page learns live that police are on scene; they hand over.
   await volunteer.locator("[data-testid=hand-over]:not([disabled])").waitFor();
   await volunteer.click("[data-testid=hand-over]");
@@ -252,14 +261,90 @@ try {
 
   // ---- The dispatcher sees every step and closes it as referred to mediation.
   const timeline = console_.locator("[data-testid=timeline]");
-  for (const step of ["units_dispatched", "first_response_accepted", "handed_over"]) {
+  for (const step of ["units_dispatched", "first_response_accepted", "note_added", "handed_over"]) {
     await timeline.locator(`li[data-type=${step}]`).first().waitFor();
   }
+  // Times are the station's (Asia/Shanghai), whatever the browser's zone.
+  const shown = (await timeline.locator("li[data-type=incident_received] time").textContent()).trim();
+  const expected = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).format(new Date(intake.incident.received_at));
+  check(shown === expected, `received at ${shown}, expected ${expected} (Asia/Shanghai)`);
   await console_.selectOption("[data-testid=close-form] select[name=disposition]", "referred_to_mediation");
   await console_.click("[data-testid=close-incident]");
   await console_.locator(`[data-testid=incident-detail][data-status=closed]`).waitFor();
   await row.waitFor({ state: "detached" });
   await console_.screenshot({ path: join(OUT, "console-closed.png") });
+
+  // ---- Intake in the console: partial Chinese finds the place.
+  await console_.click("[data-testid=new-incident]");
+  const form = console_.locator("[data-testid=intake-form]");
+  await form.locator("select[name=category]").selectOption("commercial_debt_dispute");
+  await form.locator("select[name=priority]").selectOption("2");
+  await form.locator("input[name=place]").fill("皮具");
+  const suggestion = console_.locator("[data-testid=place-suggestions] li", { hasText: "皮具" }).first();
+  await suggestion.waitFor();
+  await suggestion.click();
+  await form.locator("input[name=caller_name]").fill("王某");
+  await form.locator("input[name=caller_phone]").fill("13800138000");
+  await form.locator("textarea[name=summary]").fill("商户之间货款纠纷，双方争执");
+  await console_.click("[data-testid=submit-incident]");
+  const walkIn = console_.locator("[data-testid=incident-detail][data-status=received]");
+  await walkIn.waitFor();
+  check((await walkIn.locator(".address").textContent()).includes("皮具"), "the chosen place's address");
+  const debtId = Number(await walkIn.getAttribute("data-incident-id"));
+  await console_.locator(`[data-testid=queue-row][data-incident-id="${debtId}"]`).waitFor();
+
+  // The plan can be changed before sending: drop a proposed unit, add another.
+  const candidates = walkIn.locator("[data-testid=candidate]:has(input:checked)");
+  await candidates.first().waitFor();
+  const dropped = Number(await candidates.first().getAttribute("data-unit-id"));
+  await candidates.first().locator("input").uncheck();
+  const addSelect = walkIn.locator(".add-unit select");
+  const added = Number(await addSelect.locator("option").nth(1).getAttribute("value"));
+  await addSelect.selectOption(String(added));
+  await walkIn.locator(".extra-unit").waitFor();
+  await console_.click("[data-testid=dispatch-plan]");
+  const debtDetail = console_.locator(`[data-testid=incident-detail][data-incident-id="${debtId}"][data-status=dispatched]`);
+  await debtDetail.waitFor();
+  await debtDetail.locator(`[data-testid=assignment][data-unit-id="${added}"]`).waitFor();
+  check((await debtDetail.locator(`[data-testid=assignment][data-unit-id="${dropped}"]`).count()) === 0, "the dropped unit stays free");
+
+  // A second report of the same dispute is linked as a likely duplicate and merged in one click.
+  const second = await apiCall(cc110, "POST", "/api/incidents", {
+    source: "phone",
+    category: "commercial_debt_dispute",
+    priority: 3,
+    location: (await apiCall(cc110, "GET", `/api/incidents/${debtId}`)).location,
+    summary: "皮具城有商户吵架",
+  });
+  check(second.incident.duplicate_of === debtId, `linked to #${debtId}: ${JSON.stringify(second.incident)}`);
+  await console_.click(`[data-testid=queue-row][data-incident-id="${second.incident.id}"]`);
+  await console_.click("[data-testid=merge]");
+  await console_.locator(`[data-testid=incident-detail][data-incident-id="${second.incident.id}"][data-status=closed]`).waitFor();
+  await console_.locator(`[data-testid=queue-row][data-incident-id="${second.incident.id}"]`).waitFor({ state: "detached" });
+
+  // An intake located by a click on the map.
+  await console_.click("[data-testid=new-incident]");
+  const map = console_.locator("[data-testid=map] canvas");
+  const box = await map.boundingBox();
+  await console_.mouse.click(box.x + box.width * 0.6, box.y + box.height * 0.6);
+  await form.locator(".hint", { hasText: "地图选点" }).waitFor();
+  await form.locator("textarea[name=summary]").fill("群众求助：老人走失");
+  await form.locator("select[name=category]").selectOption("help_request");
+  await console_.click("[data-testid=submit-incident]");
+  await console_.locator("[data-testid=incident-detail][data-status=received]", { hasText: "老人走失" }).waitFor();
+
+  // The units board, by zone and post, live.
+  await console_.click("[data-testid=tab-units]");
+  await console_.locator(`[data-testid=unit-row][data-unit-id="${added}"][data-status=dispatched]`).waitFor();
+  check((await console_.locator("[data-testid=unit-row]").count()) > 500, "every unit is on the board");
+  await console_.screenshot({ path: join(OUT, "console-units.png") });
+  await console_.click("[data-testid=tab-queue]");
 
   // ---- A dropped and restored event stream loses nothing.
   const seen = () => console_.evaluate(() => [...window.__precinct.model.stream.received]);
