@@ -6,8 +6,11 @@
 
 use crate::Timestamp;
 use crate::error::{DomainError, Entity};
+use crate::ids::{CommunityId, DisputeId, IncidentId, OrganisationId, UserId};
 use crate::incident::{Category, CategoryFamily, PhoneNumber};
 use crate::text::string_enum;
+use precinct_geo::Coordinates;
+use serde::{Deserialize, Serialize};
 
 string_enum! {
     /// Bodies that take part in mediation (三所一庭, the property council, …).
@@ -148,7 +151,7 @@ string_enum! {
 
 /// A party to a dispute: a person (personal data: masked and audited like
 /// callers) or an organisation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Party {
     pub name: String,
     pub phone: Option<PhoneNumber>,
@@ -156,6 +159,19 @@ pub struct Party {
     pub vulnerable: bool,
     /// Set when the party is an organisation rather than a person.
     pub organisation: Option<OrganisationKind>,
+}
+
+impl Party {
+    /// A person's phone shown as `138****8000`; organisations' are public.
+    pub fn masked_phone(&self) -> Option<String> {
+        self.phone.as_ref().map(|p| {
+            if self.organisation.is_some() {
+                p.as_str().to_owned()
+            } else {
+                p.masked()
+            }
+        })
+    }
 }
 
 string_enum! {
@@ -226,6 +242,475 @@ pub fn assess_risk(facts: &RiskFacts) -> (RiskLevel, Vec<RiskReason>) {
         (false, _) => RiskLevel::High,
     };
     (level, reasons)
+}
+
+string_enum! {
+    /// How a mediation session ended.
+    pub enum SessionOutcome {
+        /// The parties agreed; the agreement is written next.
+        Agreement = "agreement",
+        /// No agreement; another round may follow, or a referral.
+        Failed = "failed",
+        /// Adjourned: another session is needed.
+        Continued = "continued",
+    }
+}
+
+/// Someone at a mediation session, from whichever organisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Participant {
+    pub name: String,
+    /// 社区干部, 物业经理, 业委会主任, 律师 … as said at the session.
+    pub role: String,
+    pub organisation_id: Option<OrganisationId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediationSession {
+    pub at: Timestamp,
+    pub venue: Venue,
+    pub participants: Vec<Participant>,
+    pub notes: String,
+    pub outcome: SessionOutcome,
+    pub recorded_by: String,
+}
+
+/// A party's signature on the agreement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    pub party: String,
+    pub signed_at: Timestamp,
+}
+
+/// The mediation agreement (调解协议).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    pub facts: String,
+    pub terms: Vec<String>,
+    pub drafted_at: Timestamp,
+    pub signatures: Vec<Signature>,
+    /// When the last party signed: the agreement is in force.
+    pub signed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub due_at: Timestamp,
+    pub visited_at: Option<Timestamp>,
+    pub visited_by: Option<String>,
+    pub outcome: Option<FollowUpOutcome>,
+    pub notes: Option<String>,
+}
+
+/// One line of a dispute's history: every change, with who and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisputeChange {
+    pub at: Timestamp,
+    pub actor: String,
+    pub status: DisputeStatus,
+    pub what: String,
+}
+
+/// A dispute case file. It is stored whole and saved with a version check,
+/// so two mediators changing one case cannot overwrite each other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dispute {
+    /// 0 until stored.
+    pub id: DisputeId,
+    /// Raised by every save; a save expecting another version is refused.
+    pub version: i64,
+    pub source: DisputeSource,
+    pub category: DisputeCategory,
+    pub status: DisputeStatus,
+    pub summary: String,
+    pub address: String,
+    pub location: Option<Coordinates>,
+    pub community_id: Option<CommunityId>,
+    pub incident_ids: Vec<IncidentId>,
+    pub parties: Vec<Party>,
+    pub risk: RiskLevel,
+    pub risk_reasons: Vec<RiskReason>,
+    /// The organisation that leads the case.
+    pub responsible_org: OrganisationId,
+    /// Every other organisation taking part (三所一庭, companies …).
+    pub participating_orgs: Vec<OrganisationId>,
+    pub mediators: Vec<UserId>,
+    pub sessions: Vec<MediationSession>,
+    pub agreement: Option<Agreement>,
+    pub follow_ups: Vec<FollowUp>,
+    pub referral: Option<Referral>,
+    pub history: Vec<DisputeChange>,
+    pub opened_at: Timestamp,
+    /// When an agreement was reached (for time to resolution).
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+}
+
+/// What opening a dispute needs; the rest is decided by [`Dispute::open`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDispute {
+    pub source: DisputeSource,
+    pub category: DisputeCategory,
+    pub summary: String,
+    pub address: String,
+    pub location: Option<Coordinates>,
+    pub community_id: Option<CommunityId>,
+    pub incident_ids: Vec<IncidentId>,
+    pub parties: Vec<Party>,
+    pub responsible_org: OrganisationId,
+    pub participating_orgs: Vec<OrganisationId>,
+}
+
+/// Lowercased, without spaces: how addresses are compared for repeats.
+pub fn address_key(address: &str) -> String {
+    address
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl Dispute {
+    /// A registered case. `facts` carries what the store knows of the
+    /// incidents and of earlier disputes (see [`repeat_facts`]).
+    pub fn open(
+        new: NewDispute,
+        mut facts: RiskFacts,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<Dispute, DomainError> {
+        if new.summary.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "summary",
+                "say what the dispute is about",
+            ));
+        }
+        if new.parties.is_empty() {
+            return Err(DomainError::invalid(
+                "parties",
+                "a dispute has at least one party",
+            ));
+        }
+        if new.parties.iter().any(|p| p.name.trim().is_empty()) {
+            return Err(DomainError::invalid("parties", "every party has a name"));
+        }
+        facts.parties = new.parties.len();
+        facts.any_vulnerable_party = new.parties.iter().any(|p| p.vulnerable);
+        let (risk, risk_reasons) = assess_risk(&facts);
+        let mut participating = new.participating_orgs;
+        participating.retain(|o| *o != new.responsible_org);
+        participating.sort();
+        participating.dedup();
+        Ok(Dispute {
+            id: DisputeId(0),
+            version: 0,
+            source: new.source,
+            category: new.category,
+            status: DisputeStatus::Registered,
+            summary: new.summary.trim().to_owned(),
+            address: new.address.trim().to_owned(),
+            location: new.location,
+            community_id: new.community_id,
+            incident_ids: new.incident_ids,
+            parties: new.parties,
+            risk,
+            risk_reasons,
+            responsible_org: new.responsible_org,
+            participating_orgs: participating,
+            mediators: Vec::new(),
+            sessions: Vec::new(),
+            agreement: None,
+            follow_ups: Vec::new(),
+            referral: None,
+            history: vec![DisputeChange {
+                at,
+                actor: actor.to_owned(),
+                status: DisputeStatus::Registered,
+                what: "registered".into(),
+            }],
+            opened_at: at,
+            resolved_at: None,
+            closed_at: None,
+        })
+    }
+
+    /// Every organisation taking part, the responsible one first.
+    pub fn organisations(&self) -> impl Iterator<Item = OrganisationId> + '_ {
+        std::iter::once(self.responsible_org).chain(self.participating_orgs.iter().copied())
+    }
+
+    /// Open, or opened within the repeat window before `at`.
+    pub fn is_recent(&self, at: Timestamp) -> bool {
+        self.status != DisputeStatus::Closed
+            || at - self.opened_at <= chrono::Duration::days(REPEAT_WINDOW_DAYS)
+    }
+
+    fn note(&mut self, at: Timestamp, actor: &str, what: impl Into<String>) {
+        self.history.push(DisputeChange {
+            at,
+            actor: actor.to_owned(),
+            status: self.status,
+            what: what.into(),
+        });
+    }
+
+    fn become_(&mut self, to: DisputeStatus, at: Timestamp) -> Result<(), DomainError> {
+        self.status = self.status.transition(to)?;
+        match to {
+            DisputeStatus::AgreementReached => self.resolved_at = Some(at),
+            DisputeStatus::Closed => self.closed_at = Some(at),
+            DisputeStatus::InMediation => {
+                self.resolved_at = None;
+                self.closed_at = None;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The responsible organisation takes the case on, with its mediators.
+    pub fn accept(
+        &mut self,
+        mediators: Vec<UserId>,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<(), DomainError> {
+        self.become_(DisputeStatus::Accepted, at)?;
+        self.mediators = mediators;
+        self.note(at, actor, "accepted");
+        Ok(())
+    }
+
+    /// Not a matter for mediation (withdrawn, out of scope).
+    pub fn dismiss(&mut self, reason: &str, at: Timestamp, actor: &str) -> Result<(), DomainError> {
+        self.become_(DisputeStatus::Closed, at)?;
+        self.note(at, actor, format!("dismissed: {reason}"));
+        Ok(())
+    }
+
+    /// A mediation session took place. Its outcome moves the case on.
+    pub fn record_session(
+        &mut self,
+        session: MediationSession,
+        actor: &str,
+    ) -> Result<(), DomainError> {
+        if session.participants.is_empty() {
+            return Err(DomainError::invalid(
+                "participants",
+                "a session has participants",
+            ));
+        }
+        let at = session.at;
+        if self.status != DisputeStatus::InMediation {
+            self.become_(DisputeStatus::InMediation, at)?;
+        }
+        match session.outcome {
+            SessionOutcome::Agreement => self.become_(DisputeStatus::AgreementReached, at)?,
+            SessionOutcome::Failed => self.become_(DisputeStatus::MediationFailed, at)?,
+            SessionOutcome::Continued => {}
+        }
+        let what = format!("session ({}): {}", session.venue, session.outcome);
+        self.sessions.push(session);
+        self.note(at, actor, what);
+        Ok(())
+    }
+
+    /// Writes the agreement the parties reached (not yet signed).
+    pub fn draft_agreement(
+        &mut self,
+        facts: String,
+        terms: Vec<String>,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<(), DomainError> {
+        if self.status != DisputeStatus::AgreementReached {
+            return Err(DomainError::invalid(
+                "status",
+                "an agreement is written once the parties agreed at a session",
+            ));
+        }
+        if self
+            .agreement
+            .as_ref()
+            .is_some_and(|a| a.signed_at.is_some())
+        {
+            return Err(DomainError::invalid(
+                "agreement",
+                "the agreement is already signed",
+            ));
+        }
+        let terms: Vec<String> = terms
+            .into_iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if terms.is_empty() || facts.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "agreement",
+                "an agreement states the facts and at least one term",
+            ));
+        }
+        self.agreement = Some(Agreement {
+            facts: facts.trim().to_owned(),
+            terms,
+            drafted_at: at,
+            signatures: Vec::new(),
+            signed_at: None,
+        });
+        self.note(at, actor, "agreement drafted");
+        Ok(())
+    }
+
+    /// Records a party's signature. When every party has signed, the
+    /// agreement is in force and the follow-up visits are scheduled.
+    pub fn sign(&mut self, party: &str, at: Timestamp, actor: &str) -> Result<(), DomainError> {
+        let names: Vec<String> = self.parties.iter().map(|p| p.name.clone()).collect();
+        let agreement = self
+            .agreement
+            .as_mut()
+            .ok_or_else(|| DomainError::invalid("agreement", "there is no agreement to sign"))?;
+        if agreement.signed_at.is_some() {
+            return Err(DomainError::invalid(
+                "agreement",
+                "the agreement is already signed by every party",
+            ));
+        }
+        if !names.iter().any(|n| n == party) {
+            return Err(DomainError::invalid(
+                "party",
+                format!("{party} is not a party to this dispute"),
+            ));
+        }
+        if agreement.signatures.iter().any(|s| s.party == party) {
+            return Err(DomainError::invalid(
+                "party",
+                format!("{party} has already signed"),
+            ));
+        }
+        agreement.signatures.push(Signature {
+            party: party.to_owned(),
+            signed_at: at,
+        });
+        let complete = names
+            .iter()
+            .all(|n| agreement.signatures.iter().any(|s| &s.party == n));
+        if complete {
+            agreement.signed_at = Some(at);
+            self.follow_ups = follow_up_schedule(at)
+                .into_iter()
+                .map(|due_at| FollowUp {
+                    due_at,
+                    visited_at: None,
+                    visited_by: None,
+                    outcome: None,
+                    notes: None,
+                })
+                .collect();
+            self.become_(DisputeStatus::FollowUp, at)?;
+        }
+        self.note(at, actor, format!("signed by {party}"));
+        Ok(())
+    }
+
+    /// Failed mediation goes to the court, the petition office or arbitration.
+    pub fn refer(
+        &mut self,
+        referral: Referral,
+        at: Timestamp,
+        actor: &str,
+    ) -> Result<(), DomainError> {
+        self.become_(DisputeStatus::Referred, at)?;
+        self.referral = Some(referral);
+        self.note(at, actor, format!("referred to {referral}"));
+        Ok(())
+    }
+
+    /// A referred case is closed once handed on.
+    pub fn close_referred(&mut self, at: Timestamp, actor: &str) -> Result<(), DomainError> {
+        if self.status != DisputeStatus::Referred {
+            return Err(DomainError::invalid(
+                "status",
+                "only a referred case is closed this way",
+            ));
+        }
+        self.become_(DisputeStatus::Closed, at)?;
+        self.note(at, actor, "closed after referral");
+        Ok(())
+    }
+
+    /// The next follow-up visit not yet made, by index.
+    pub fn next_follow_up(&self) -> Option<usize> {
+        self.follow_ups.iter().position(|f| f.visited_at.is_none())
+    }
+
+    /// Records the next due visit. A relapse reopens the case; the last
+    /// stable visit closes it.
+    pub fn record_follow_up(
+        &mut self,
+        outcome: FollowUpOutcome,
+        notes: Option<String>,
+        at: Timestamp,
+        visitor: &str,
+    ) -> Result<(), DomainError> {
+        if self.status != DisputeStatus::FollowUp {
+            return Err(DomainError::invalid("status", "no follow-up visit is due"));
+        }
+        let next = self
+            .next_follow_up()
+            .ok_or_else(|| DomainError::invalid("follow_up", "every visit is already recorded"))?;
+        let visit = &mut self.follow_ups[next];
+        visit.visited_at = Some(at);
+        visit.visited_by = Some(visitor.to_owned());
+        visit.outcome = Some(outcome);
+        visit.notes = notes;
+        match outcome {
+            FollowUpOutcome::Relapsed => {
+                // The remaining visits are moot: the case is open again.
+                self.follow_ups.retain(|f| f.visited_at.is_some());
+                self.become_(DisputeStatus::InMediation, at)?;
+                self.note(at, visitor, "relapse found at follow-up: reopened");
+            }
+            FollowUpOutcome::Stable if self.next_follow_up().is_none() => {
+                self.become_(DisputeStatus::Closed, at)?;
+                self.note(at, visitor, "follow-up: stable; closed");
+            }
+            FollowUpOutcome::Stable => self.note(at, visitor, "follow-up: stable"),
+        }
+        Ok(())
+    }
+}
+
+/// Whether `new` repeats an earlier dispute: at the same address, or between
+/// the same parties (a shared name or phone), among those open or opened
+/// within [`REPEAT_WINDOW_DAYS`] before `at`. Returns the facts and the ids.
+pub fn repeat_facts(
+    address: &str,
+    parties: &[Party],
+    earlier: &[Dispute],
+    at: Timestamp,
+) -> (bool, bool, Vec<DisputeId>) {
+    let key = address_key(address);
+    let mut at_address = false;
+    let mut between_parties = false;
+    let mut ids = Vec::new();
+    for d in earlier.iter().filter(|d| d.is_recent(at)) {
+        let same_address = !key.is_empty() && address_key(&d.address) == key;
+        let same_party = parties
+            .iter()
+            .filter(|p| p.organisation.is_none())
+            .any(|p| {
+                d.parties.iter().any(|q| {
+                    q.organisation.is_none()
+                        && (q.name == p.name || (p.phone.is_some() && q.phone == p.phone))
+                })
+            });
+        at_address |= same_address;
+        between_parties |= same_party;
+        if same_address || same_party {
+            ids.push(d.id);
+        }
+    }
+    (at_address, between_parties, ids)
 }
 
 /// Days after an agreement at which follow-up visits are due.
@@ -359,5 +844,231 @@ mod tests {
         for (incident, dispute) in cases {
             assert_eq!(DisputeCategory::from_incident(incident), dispute);
         }
+    }
+
+    fn t(hours: i64) -> Timestamp {
+        use chrono::TimeZone;
+        chrono::Utc.with_ymd_and_hms(2026, 11, 1, 1, 0, 0).unwrap() + chrono::Duration::hours(hours)
+    }
+
+    fn person(name: &str, phone: &str) -> Party {
+        Party {
+            name: name.into(),
+            phone: Some(PhoneNumber::parse(phone).unwrap()),
+            vulnerable: false,
+            organisation: None,
+        }
+    }
+
+    fn debt_case() -> Dispute {
+        let new = NewDispute {
+            source: DisputeSource::Incident,
+            category: DisputeCategory::CommercialDebt,
+            summary: " 供货商上门讨要货款 ".into(),
+            address: "高桥皮具饰品城 A12".into(),
+            location: None,
+            community_id: None,
+            incident_ids: vec![IncidentId(9)],
+            parties: vec![person("张某", "13800000001"), person("刘某", "13800000002")],
+            responsible_org: OrganisationId(2),
+            participating_orgs: vec![
+                OrganisationId(3),
+                OrganisationId(2),
+                OrganisationId(20),
+                OrganisationId(3),
+            ],
+        };
+        Dispute::open(new, RiskFacts::default(), t(0), "民警").unwrap()
+    }
+
+    fn session(outcome: SessionOutcome, at: Timestamp) -> MediationSession {
+        MediationSession {
+            at,
+            venue: Venue::LegalServiceStation,
+            participants: vec![Participant {
+                name: "李律师".into(),
+                role: "律师".into(),
+                organisation_id: Some(OrganisationId(3)),
+            }],
+            notes: "双方陈述".into(),
+            outcome,
+            recorded_by: "司法所调解员".into(),
+        }
+    }
+
+    #[test]
+    fn opening_checks_and_normalises() {
+        let case = debt_case();
+        assert_eq!(case.status, Registered);
+        assert_eq!(case.summary, "供货商上门讨要货款");
+        assert_eq!(
+            case.participating_orgs,
+            [OrganisationId(3), OrganisationId(20)],
+            "deduplicated, without the responsible one"
+        );
+        assert_eq!(
+            case.organisations().collect::<Vec<_>>(),
+            [OrganisationId(2), OrganisationId(3), OrganisationId(20)]
+        );
+        assert_eq!(case.risk, RiskLevel::Low);
+        let mut bad = NewDispute {
+            parties: vec![],
+            ..debt_case_new()
+        };
+        assert!(Dispute::open(bad.clone(), RiskFacts::default(), t(0), "x").is_err());
+        bad.parties = vec![person(" ", "13800000001")];
+        assert!(Dispute::open(bad, RiskFacts::default(), t(0), "x").is_err());
+    }
+
+    fn debt_case_new() -> NewDispute {
+        NewDispute {
+            source: DisputeSource::WalkIn,
+            category: DisputeCategory::Other,
+            summary: "s".into(),
+            address: String::new(),
+            location: None,
+            community_id: None,
+            incident_ids: vec![],
+            parties: vec![person("甲", "13800000003")],
+            responsible_org: OrganisationId(1),
+            participating_orgs: vec![],
+        }
+    }
+
+    #[test]
+    fn mediation_to_signed_agreement_to_closed_after_follow_ups() {
+        let mut case = debt_case();
+        assert!(
+            case.draft_agreement("f".into(), vec!["t".into()], t(1), "x")
+                .is_err(),
+            "no agreement before a session"
+        );
+        case.accept(vec![UserId(5)], t(1), "司法所").unwrap();
+        case.record_session(session(SessionOutcome::Continued, t(2)), "司法所")
+            .unwrap();
+        assert_eq!(case.status, InMediation);
+        case.record_session(session(SessionOutcome::Agreement, t(5)), "司法所")
+            .unwrap();
+        assert_eq!(
+            (case.status, case.resolved_at),
+            (AgreementReached, Some(t(5)))
+        );
+        assert!(
+            case.draft_agreement("欠款两万元".into(), vec![" ".into()], t(5), "x")
+                .is_err(),
+            "a term is needed"
+        );
+        case.draft_agreement(
+            "刘某欠张某货款两万元".into(),
+            vec!["十日内分两次付清".into()],
+            t(5),
+            "司法所",
+        )
+        .unwrap();
+        assert!(case.sign("王某", t(6), "x").is_err(), "not a party");
+        case.sign("张某", t(6), "司法所").unwrap();
+        assert!(case.sign("张某", t(6), "x").is_err(), "signs once");
+        assert_eq!(
+            case.status, AgreementReached,
+            "in force only when every party signed"
+        );
+        case.sign("刘某", t(6), "司法所").unwrap();
+        assert_eq!(case.status, FollowUp);
+        assert_eq!(case.agreement.as_ref().unwrap().signed_at, Some(t(6)));
+        let due: Vec<_> = case.follow_ups.iter().map(|f| f.due_at).collect();
+        assert_eq!(due, follow_up_schedule(t(6)));
+        case.record_follow_up(FollowUpOutcome::Stable, None, t(24 * 7), "社区民警")
+            .unwrap();
+        assert_eq!(case.status, FollowUp);
+        case.record_follow_up(
+            FollowUpOutcome::Stable,
+            Some("已付清".into()),
+            t(24 * 30),
+            "社区民警",
+        )
+        .unwrap();
+        assert_eq!((case.status, case.closed_at), (Closed, Some(t(24 * 30))));
+        assert!(
+            case.record_follow_up(FollowUpOutcome::Stable, None, t(24 * 31), "x")
+                .is_err()
+        );
+        let whats: Vec<&str> = case.history.iter().map(|h| h.what.as_str()).collect();
+        assert_eq!(whats.first(), Some(&"registered"));
+        assert_eq!(whats.last(), Some(&"follow-up: stable; closed"));
+    }
+
+    #[test]
+    fn a_relapse_reopens_and_failure_is_referred() {
+        let mut case = debt_case();
+        case.accept(vec![], t(1), "x").unwrap();
+        case.record_session(session(SessionOutcome::Agreement, t(2)), "x")
+            .unwrap();
+        case.draft_agreement("f".into(), vec!["t".into()], t(2), "x")
+            .unwrap();
+        case.sign("张某", t(2), "x").unwrap();
+        case.sign("刘某", t(2), "x").unwrap();
+        case.record_follow_up(
+            FollowUpOutcome::Relapsed,
+            Some("又吵起来了".into()),
+            t(24 * 7),
+            "网格员",
+        )
+        .unwrap();
+        assert_eq!((case.status, case.resolved_at), (InMediation, None));
+        assert_eq!(case.follow_ups.len(), 1, "the later visit is dropped");
+        case.record_session(session(SessionOutcome::Failed, t(24 * 8)), "x")
+            .unwrap();
+        assert_eq!(case.status, MediationFailed);
+        assert!(case.close_referred(t(24 * 8), "x").is_err());
+        case.refer(Referral::Court, t(24 * 9), "x").unwrap();
+        case.close_referred(t(24 * 10), "x").unwrap();
+        assert_eq!(
+            (case.status, case.referral),
+            (Closed, Some(Referral::Court))
+        );
+        let mut other = debt_case();
+        other.dismiss("撤回", t(1), "x").unwrap();
+        assert!(
+            other.accept(vec![], t(2), "x").is_err(),
+            "closed stays closed"
+        );
+    }
+
+    #[test]
+    fn repeats_by_address_or_party_within_ninety_days() {
+        let mut earlier = debt_case();
+        earlier.id = DisputeId(1);
+        earlier.dismiss("x", t(1), "x").unwrap();
+        let at = |days: i64| t(24 * days);
+        let other_party = [person("赵某", "13900000000")];
+        // The same address, written with other spacing.
+        assert_eq!(
+            repeat_facts(
+                "高桥皮具饰品城A12",
+                &other_party,
+                std::slice::from_ref(&earlier),
+                at(30)
+            ),
+            (true, false, vec![DisputeId(1)])
+        );
+        // The same person by phone, elsewhere.
+        let same_phone = [person("张先生", "138 0000 0001")];
+        assert_eq!(
+            repeat_facts("别处", &same_phone, std::slice::from_ref(&earlier), at(30)),
+            (false, true, vec![DisputeId(1)])
+        );
+        // A closed case older than 90 days is not a repeat; an open one always is.
+        assert_eq!(
+            repeat_facts(
+                "高桥皮具饰品城A12",
+                &other_party,
+                std::slice::from_ref(&earlier),
+                at(91)
+            ),
+            (false, false, vec![])
+        );
+        let mut open = debt_case();
+        open.id = DisputeId(2);
+        assert!(repeat_facts("高桥皮具饰品城A12", &other_party, &[open], at(400)).0);
     }
 }

@@ -1,7 +1,10 @@
 //! The station's ground (辖区): zones, communities, grid cells, posts, places,
 //! property companies and cameras, and resolving a point to where it lies.
 
-use crate::ids::{CameraId, CommunityId, GridCellId, PlaceId, PostId, PropertyCompanyId, ZoneId};
+use crate::dispute::OrganisationKind;
+use crate::ids::{
+    CameraId, CommunityId, GridCellId, OrganisationId, PlaceId, PostId, PropertyCompanyId, ZoneId,
+};
 use precinct_geo::{Coordinates, Polygon};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +19,25 @@ pub struct Jurisdiction {
     pub places: Vec<Place>,
     pub property_companies: Vec<PropertyCompany>,
     pub cameras: Vec<Camera>,
+    /// Bodies that take part in mediation (the station itself, the judicial
+    /// office, law firms, the court, residents' committees, companies …).
+    #[serde(default)]
+    pub organisations: Vec<Organisation>,
+}
+
+/// A body that takes part in dispute mediation. Its mediators and staff are
+/// users belonging to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub id: OrganisationId,
+    pub kind: OrganisationKind,
+    pub name: String,
+    /// The community a residents' committee serves.
+    #[serde(default)]
+    pub community_id: Option<CommunityId>,
+    /// The property or market company this organisation is, if it is one.
+    #[serde(default)]
+    pub property_company_id: Option<PropertyCompanyId>,
 }
 
 /// A defence zone (防区): north or south.
@@ -159,6 +181,10 @@ impl Jurisdiction {
             community_id: community.map(|c| c.id),
             grid_cell_id: grid_cell.map(|g| g.id),
         }
+    }
+
+    pub fn organisation(&self, id: OrganisationId) -> Option<&Organisation> {
+        self.organisations.iter().find(|o| o.id == id)
     }
 
     pub fn zone(&self, id: ZoneId) -> Option<&Zone> {

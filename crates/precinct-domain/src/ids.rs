@@ -29,4 +29,6 @@ id_type!(
     IncidentId,
     UserId,
     EventId,
+    OrganisationId,
+    DisputeId,
 );

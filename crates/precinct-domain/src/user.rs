@@ -1,7 +1,7 @@
 //! Users and roles, and what each role may see.
 
 use crate::error::DomainError;
-use crate::ids::{UnitId, UserId};
+use crate::ids::{OrganisationId, UnitId, UserId};
 use crate::text::string_enum;
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,9 @@ pub struct User {
     pub role: Role,
     /// The unit a field user belongs to (their incidents are that unit's).
     pub unit_id: Option<UnitId>,
+    /// The organisation a mediator or company staff member belongs to
+    /// (they see the disputes it takes part in).
+    pub organisation_id: Option<OrganisationId>,
 }
 
 #[cfg(test)]

@@ -22,9 +22,10 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use precinct_domain::Coordinates;
 use precinct_domain::Timestamp;
+use precinct_domain::dispute::Dispute;
 use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
-use precinct_domain::ids::{EventId, IncidentId, UnitId, UserId};
+use precinct_domain::ids::{DisputeId, EventId, IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
@@ -35,6 +36,7 @@ use precinct_storage::rows::{
     audit_from_row, event_from_row, ms, unit_from_row, user_from_row,
 };
 use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
+use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, dispute_from_row};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, RoadClosure, Store,
@@ -345,14 +347,15 @@ impl Store for PgStore {
                 let row = ctx
                     .client
                     .query_one(
-                        "INSERT INTO users (username, display_name, role, password_hash, unit_id) \
-                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                         &[
                             &user.username.as_str(),
                             &user.display_name,
                             &user.role.as_str(),
                             &user.password_hash,
                             &user.unit_id.map(|u| u.0),
+                            &user.organisation_id.map(|o| o.0),
                         ],
                     )
                     .await
@@ -369,6 +372,7 @@ impl Store for PgStore {
                     display_name: user.display_name,
                     role: user.role,
                     unit_id: user.unit_id,
+                    organisation_id: user.organisation_id,
                 })
             })
         })
@@ -553,6 +557,65 @@ impl Store for PgStore {
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    async fn create_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                let mut dispute = dispute;
+                dispute.version = 1;
+                let body = dispute_body(&dispute)?;
+                let row = ctx
+                    .client
+                    .query_one(
+                        "INSERT INTO disputes (status, version, opened_at, body) VALUES ($1, 1, $2, $3) RETURNING id",
+                        &[&dispute.status.as_str(), &ms(dispute.opened_at), &body],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                dispute.id = DisputeId(row.get(0));
+                Ok(dispute)
+            })
+        })
+        .await
+    }
+
+    async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute> {
+        let sql = format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = $1");
+        let rows = self.read_rows(&sql, &[&id.0]).await?;
+        match rows.first() {
+            Some(row) => dispute_from_row(&PgRow(row)),
+            None => Err(StoreError::not_found("dispute", id)),
+        }
+    }
+
+    async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {
+        let sql = format!("SELECT {DISPUTE_COLUMNS} FROM disputes ORDER BY id DESC");
+        map_rows(&self.read_rows(&sql, &[]).await?, dispute_from_row)
+    }
+
+    async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                let mut dispute = dispute;
+                let expected = dispute.version;
+                dispute.version = expected + 1;
+                let body = dispute_body(&dispute)?;
+                let changed = ctx
+                    .client
+                    .execute(
+                        "UPDATE disputes SET status = $1, version = $2, body = $3 WHERE id = $4 AND version = $5",
+                        &[&dispute.status.as_str(), &dispute.version, &body, &dispute.id.0, &expected],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                if changed == 0 {
+                    return Err(dispute_conflict(dispute.id));
+                }
+                Ok(dispute)
+            })
+        })
+        .await
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {

@@ -130,6 +130,16 @@ CREATE TABLE road_closures (
     reason TEXT
 );
 "#,
+    r#"
+ALTER TABLE users ADD COLUMN organisation_id BIGINT;
+CREATE TABLE disputes (
+    id BIGSERIAL PRIMARY KEY,
+    status TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -90,6 +90,8 @@ pub struct DemoAccount {
     pub display_name: &'static str,
     pub role: Role,
     pub unit_call_sign: Option<&'static str>,
+    /// The organisation a mediator or company staff member belongs to, by name.
+    pub organisation: Option<&'static str>,
 }
 
 /// Call sign of the north zone post's team (怡园警务点).
@@ -104,48 +106,70 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
         display_name: "系统管理员",
         role: Role::Admin,
         unit_call_sign: None,
+        organisation: None,
     },
     DemoAccount {
         username: "dispatcher",
         display_name: "指挥室值班员",
         role: Role::Dispatcher,
         unit_call_sign: None,
+        organisation: None,
     },
     DemoAccount {
         username: "dispatcher2",
         display_name: "指挥室副班",
         role: Role::Dispatcher,
         unit_call_sign: None,
+        organisation: None,
     },
     DemoAccount {
         username: "cc110",
         display_name: "市110指挥中心接口",
         role: Role::Dispatcher,
         unit_call_sign: None,
+        organisation: None,
     },
     DemoAccount {
         username: "officer",
         display_name: "怡园警务点民警",
         role: Role::Officer,
         unit_call_sign: Some(YIYUAN_POST_TEAM),
+        organisation: None,
     },
     DemoAccount {
         username: "volunteer",
         display_name: "夜市义警队长",
         role: Role::Volunteer,
         unit_call_sign: Some(NIGHT_MARKET_VOLUNTEERS),
+        organisation: None,
     },
     DemoAccount {
         username: "mediator",
         display_name: "司法所调解员",
         role: Role::Mediator,
         unit_call_sign: None,
+        organisation: Some(JUDICIAL_OFFICE),
+    },
+    DemoAccount {
+        username: "lawyer",
+        display_name: "湘楚律所驻站律师",
+        role: Role::Mediator,
+        unit_call_sign: None,
+        organisation: Some(LAW_FIRM),
+    },
+    DemoAccount {
+        username: "market",
+        display_name: "皮具饰品城市场管理员",
+        role: Role::Mediator,
+        unit_call_sign: None,
+        organisation: Some(LEATHER_MARKET_COMPANY),
     },
     DemoAccount {
         username: "analyst",
         display_name: "情报研判员",
         role: Role::Analyst,
         unit_call_sign: None,
+        organisation: None,
     },
 ];
 
@@ -462,12 +486,76 @@ pub fn generate(seed: u64) -> District {
         });
     }
 
+    generate_organisations(&mut b);
     generate_units(&mut b);
     District {
         ground: b.ground,
         roads: streets(),
         units: b.units,
         accounts: DEMO_ACCOUNTS,
+    }
+}
+
+/// The management company of the leather-goods market (story 3).
+pub const LEATHER_MARKET_COMPANY: &str = "高桥皮具饰品城市场管理有限公司";
+/// The judicial office of the street (司法所), for demo accounts and tests.
+pub const JUDICIAL_OFFICE: &str = "高桥街道司法所";
+/// The law firm on duty at the legal service station.
+pub const LAW_FIRM: &str = "湘楚律师事务所";
+
+/// The bodies that mediate disputes: the station itself, 三所一庭 (judicial
+/// office, law firm, court) with the petition office, a residents'
+/// committee per community, an owners' committee, and every property or
+/// market company (the property council, 物业议事会).
+fn generate_organisations(b: &mut Builder) {
+    use precinct_domain::dispute::OrganisationKind as Kind;
+    use precinct_domain::ground::Organisation;
+    use precinct_domain::ids::OrganisationId;
+    let add = |b: &mut Builder, kind, name: String, community_id, property_company_id| {
+        let id = OrganisationId(b.ground.organisations.len() as i64 + 1);
+        b.ground.organisations.push(Organisation {
+            id,
+            kind,
+            name,
+            community_id,
+            property_company_id,
+        });
+    };
+    add(b, Kind::PoliceStation, "高桥派出所".into(), None, None);
+    add(b, Kind::JudicialOffice, JUDICIAL_OFFICE.into(), None, None);
+    add(b, Kind::LawFirm, LAW_FIRM.into(), None, None);
+    add(
+        b,
+        Kind::Court,
+        "雨花区人民法院高桥人民法庭".into(),
+        None,
+        None,
+    );
+    add(b, Kind::PetitionOffice, "高桥街道信访办".into(), None, None);
+    for (index, (name, _)) in COMMUNITIES.iter().enumerate() {
+        let community = CommunityId(index as i64 + 1);
+        add(
+            b,
+            Kind::ResidentsCommittee,
+            format!("{name}居委会"),
+            Some(community),
+            None,
+        );
+    }
+    add(
+        b,
+        Kind::OwnersCommittee,
+        "怡园社区业主委员会".into(),
+        Some(CommunityId(3)),
+        None,
+    );
+    let companies = b.ground.property_companies.clone();
+    for company in companies {
+        let kind = match company.kind {
+            precinct_domain::ground::CompanyKind::PropertyManagement => Kind::PropertyCompany,
+            precinct_domain::ground::CompanyKind::MarketManagement => Kind::MarketManagement,
+        };
+        add(b, kind, company.name.clone(), None, Some(company.id));
     }
 }
 

@@ -11,9 +11,10 @@ mod schema;
 mod writer;
 
 use async_trait::async_trait;
+use precinct_domain::dispute::Dispute;
 use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
-use precinct_domain::ids::{EventId, IncidentId, UnitId, UserId};
+use precinct_domain::ids::{DisputeId, EventId, IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
@@ -25,6 +26,7 @@ use precinct_storage::rows::{
     event_from_row, unit_from_row, user_from_row,
 };
 use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
+use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, dispute_from_row};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, RoadClosure, Store,
@@ -376,13 +378,14 @@ impl Store for SqliteStore {
         self.write(move |ctx| {
             ctx.conn
                 .execute(
-                    "INSERT INTO users (username, display_name, role, password_hash, unit_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
                         user.username.as_str(),
                         user.display_name,
                         user.role.as_str(),
                         user.password_hash,
-                        user.unit_id.map(|u| u.0)
+                        user.unit_id.map(|u| u.0),
+                        user.organisation_id.map(|o| o.0)
                     ],
                 )
                 .map_err(|e| match store_error(e) {
@@ -397,6 +400,7 @@ impl Store for SqliteStore {
                 display_name: user.display_name,
                 role: user.role,
                 unit_id: user.unit_id,
+                organisation_id: user.organisation_id,
             })
         })
         .await
@@ -577,6 +581,67 @@ impl Store for SqliteStore {
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    async fn create_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
+        self.write(move |ctx| {
+            let mut dispute = dispute;
+            dispute.version = 1;
+            ctx.conn
+                .execute(
+                    "INSERT INTO disputes (status, version, opened_at, body) VALUES (?1, 1, ?2, ?3)",
+                    params![dispute.status.as_str(), ms(dispute.opened_at), dispute_body(&dispute)?],
+                )
+                .map_err(store_error)?;
+            dispute.id = DisputeId(ctx.conn.last_insert_rowid());
+            Ok(dispute)
+        })
+        .await
+    }
+
+    async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute> {
+        self.read(move |conn| {
+            rows::query_first(
+                conn,
+                &format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = ?1"),
+                [id.0],
+                dispute_from_row,
+            )?
+            .ok_or_else(|| StoreError::not_found("dispute", id))
+        })
+        .await
+    }
+
+    async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {
+        self.read(|conn| {
+            rows::query_all(
+                conn,
+                &format!("SELECT {DISPUTE_COLUMNS} FROM disputes ORDER BY id DESC"),
+                [],
+                dispute_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
+        self.write(move |ctx| {
+            let mut dispute = dispute;
+            let expected = dispute.version;
+            dispute.version = expected + 1;
+            let changed = ctx
+                .conn
+                .execute(
+                    "UPDATE disputes SET status = ?1, version = ?2, body = ?3 WHERE id = ?4 AND version = ?5",
+                    params![dispute.status.as_str(), dispute.version, dispute_body(&dispute)?, dispute.id.0, expected],
+                )
+                .map_err(store_error)?;
+            if changed == 0 {
+                return Err(dispute_conflict(dispute.id));
+            }
+            Ok(dispute)
+        })
+        .await
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {

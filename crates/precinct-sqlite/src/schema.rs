@@ -125,6 +125,16 @@ CREATE TABLE road_closures (
     reason TEXT
 );
 "#,
+    r#"
+ALTER TABLE users ADD COLUMN organisation_id INTEGER;
+CREATE TABLE disputes (
+    id INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    opened_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -16,9 +16,10 @@ pub mod suite;
 pub mod transfer;
 
 use async_trait::async_trait;
+use precinct_domain::dispute::Dispute;
 use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
-use precinct_domain::ids::{EventId, IncidentId, UnitId, UserId};
+use precinct_domain::ids::{DisputeId, EventId, IncidentId, OrganisationId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, IncidentStatus, Intake};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{Role, User, Username};
@@ -141,6 +142,7 @@ pub struct NewUser {
     /// A PHC string (argon2id); the store never sees a password.
     pub password_hash: String,
     pub unit_id: Option<UnitId>,
+    pub organisation_id: Option<OrganisationId>,
 }
 
 /// A user with the hash to check a password against.
@@ -274,6 +276,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Committed events, in commit order. A lagging receiver must catch up
     /// with [`Store::events_after`].
     fn subscribe(&self) -> broadcast::Receiver<Event>;
+
+    /// Stores a newly opened dispute; returns it with its id and version 1.
+    async fn create_dispute(&self, dispute: Dispute) -> StoreResult<Dispute>;
+    /// `NotFound` if there is no such dispute.
+    async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute>;
+    /// Every dispute, newest first.
+    async fn list_disputes(&self) -> StoreResult<Vec<Dispute>>;
+    /// Saves a changed dispute if the stored one is still at
+    /// `dispute.version` (else `Conflict`: someone else changed it first);
+    /// returns it at the next version.
+    async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute>;
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;

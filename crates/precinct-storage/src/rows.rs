@@ -3,6 +3,7 @@
 //! the column lists, are written once here. Times are Unix milliseconds.
 
 use crate::{AuditEntry, StoreError, StoreResult};
+use precinct_domain::dispute::Dispute;
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Resolution;
 use precinct_domain::ids::*;
@@ -220,7 +221,7 @@ pub fn event_data(kind: &EventKind) -> StoreResult<String> {
     serde_json::to_string(kind).map_err(|e| StoreError::Other(e.to_string()))
 }
 
-pub const USER_COLUMNS: &str = "id, username, display_name, role, unit_id";
+pub const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, organisation_id";
 
 pub fn user_from_row(row: &dyn SqlRow) -> StoreResult<User> {
     Ok(User {
@@ -229,6 +230,7 @@ pub fn user_from_row(row: &dyn SqlRow) -> StoreResult<User> {
         display_name: row.text("display_name")?,
         role: text_enum(row, "role", Role::parse)?,
         unit_id: opt_id(row, "unit_id", UnitId)?,
+        organisation_id: opt_id(row, "organisation_id", OrganisationId)?,
     })
 }
 
@@ -253,4 +255,27 @@ pub fn closure_from_row(row: &dyn SqlRow) -> StoreResult<crate::RoadClosure> {
         closed_by: row.text("closed_by")?,
         reason: row.opt_text("reason")?,
     })
+}
+
+pub const DISPUTE_COLUMNS: &str = "id, version, body";
+
+/// A dispute is stored as its case file (JSON) beside the columns that are
+/// queried; the id and version columns are the truth.
+pub fn dispute_from_row(row: &dyn SqlRow) -> StoreResult<Dispute> {
+    let mut dispute: Dispute = serde_json::from_str(&row.text("body")?)
+        .map_err(|e| unreadable(format!("dispute body: {e}")))?;
+    dispute.id = DisputeId(row.i64("id")?);
+    dispute.version = row.i64("version")?;
+    Ok(dispute)
+}
+
+pub fn dispute_body(dispute: &Dispute) -> StoreResult<String> {
+    serde_json::to_string(dispute).map_err(|e| StoreError::Other(format!("dispute body: {e}")))
+}
+
+/// The error for a save that lost the race (or names no dispute).
+pub fn dispute_conflict(id: DisputeId) -> StoreError {
+    StoreError::Conflict(format!(
+        "dispute {id} was changed by someone else; reload it and try again"
+    ))
 }

@@ -8,7 +8,9 @@ use crate::{AuditEntry, IncidentFilter, NewUser, SharedStore, StoreError};
 use chrono::{Duration, TimeZone, Utc};
 use precinct_domain::event::{Actor, EventKind};
 use precinct_domain::ground::{Community, GridCell, Jurisdiction, Post, PostKind, Zone};
-use precinct_domain::ids::{CommunityId, EventId, GridCellId, IncidentId, PostId, UnitId, ZoneId};
+use precinct_domain::ids::{
+    CommunityId, EventId, GridCellId, IncidentId, PostId, UnitId, UserId, ZoneId,
+};
 use precinct_domain::incident::{
     Caller, Category, Disposition, IncidentStatus, Intake, IntakeSource, PhoneNumber, Priority,
 };
@@ -45,6 +47,8 @@ macro_rules! store_suite {
             ground_round_trip,
             roads_round_trip,
             road_closures_round_trip,
+            disputes_are_saved_with_a_version_check,
+            users_belong_to_organisations,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -860,6 +864,7 @@ pub async fn users_and_sessions(store: SharedStore) {
         role: Role::Volunteer,
         password_hash: "$argon2id$stub".into(),
         unit_id: Some(units[1]),
+        organisation_id: None,
     };
     let user = store.create_user(new_user.clone()).await.unwrap();
     assert_eq!(user.unit_id, Some(units[1]));
@@ -1093,4 +1098,95 @@ pub async fn road_closures_round_trip(store: SharedStore) {
         matches!(empty, StoreError::Rule(DomainError::InvalidInput { .. })),
         "{empty:?}"
     );
+}
+
+fn noise_dispute(at: Timestamp) -> precinct_domain::dispute::Dispute {
+    use precinct_domain::dispute::*;
+    use precinct_domain::ids::OrganisationId;
+    let new = NewDispute {
+        source: DisputeSource::Screening,
+        category: DisputeCategory::NeighbourNoise,
+        summary: "广场舞噪音".into(),
+        address: "怡园小区中心广场".into(),
+        location: Some(origin()),
+        community_id: Some(CommunityId(1)),
+        incident_ids: vec![],
+        parties: vec![Party {
+            name: "业主代表".into(),
+            phone: Some(precinct_domain::incident::PhoneNumber::parse("13800138000").unwrap()),
+            vulnerable: false,
+            organisation: None,
+        }],
+        responsible_org: OrganisationId(1),
+        participating_orgs: vec![OrganisationId(2)],
+    };
+    Dispute::open(new, RiskFacts::default(), at, "网格员").unwrap()
+}
+
+pub async fn disputes_are_saved_with_a_version_check(store: SharedStore) {
+    let at = Utc.with_ymd_and_hms(2026, 6, 1, 11, 0, 0).unwrap();
+    let created = store.create_dispute(noise_dispute(at)).await.unwrap();
+    assert!(created.id.0 > 0);
+    assert_eq!(created.version, 1);
+    let read = store.get_dispute(created.id).await.unwrap();
+    assert_eq!(read, created, "the case file round-trips whole");
+
+    // Two mediators load version 1; the first save wins, the second is refused.
+    let mut first = read.clone();
+    first
+        .accept(vec![UserId(7)], at + Duration::hours(1), "调解员甲")
+        .unwrap();
+    let mut second = read.clone();
+    second
+        .dismiss("撤回", at + Duration::hours(1), "调解员乙")
+        .unwrap();
+    let saved = store.save_dispute(first).await.unwrap();
+    assert_eq!(saved.version, 2);
+    assert!(matches!(
+        store.save_dispute(second).await.unwrap_err(),
+        StoreError::Conflict(_)
+    ));
+    let now = store.get_dispute(created.id).await.unwrap();
+    assert_eq!(
+        now.status,
+        precinct_domain::dispute::DisputeStatus::Accepted
+    );
+    assert_eq!(now.mediators, [UserId(7)]);
+
+    let other = store.create_dispute(noise_dispute(at)).await.unwrap();
+    let all = store.list_disputes().await.unwrap();
+    assert_eq!(
+        all.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [other.id, created.id],
+        "newest first"
+    );
+    assert!(matches!(
+        store
+            .get_dispute(precinct_domain::ids::DisputeId(999_999))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+}
+
+pub async fn users_belong_to_organisations(store: SharedStore) {
+    use precinct_domain::ids::OrganisationId;
+    let user = store
+        .create_user(NewUser {
+            username: Username::parse("mediator.sfs").unwrap(),
+            display_name: "司法所调解员".into(),
+            role: Role::Mediator,
+            password_hash: "$argon2id$stub".into(),
+            unit_id: None,
+            organisation_id: Some(OrganisationId(2)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(user.organisation_id, Some(OrganisationId(2)));
+    store
+        .create_session("tok".into(), user.id, Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    let again = store.session_user("tok".into()).await.unwrap().unwrap();
+    assert_eq!(again.organisation_id, Some(OrganisationId(2)));
 }

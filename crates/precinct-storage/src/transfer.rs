@@ -29,12 +29,13 @@ pub enum Table {
     Assignments,
     Events,
     AuditLog,
+    Disputes,
 }
 
 use ColumnKind::{Bool, Int, Real, Text};
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Ground,
         Table::Roads,
         Table::RoadClosures,
@@ -45,6 +46,7 @@ impl Table {
         Table::Assignments,
         Table::Events,
         Table::AuditLog,
+        Table::Disputes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +61,7 @@ impl Table {
             Table::Assignments => "assignments",
             Table::Events => "events",
             Table::AuditLog => "audit_log",
+            Table::Disputes => "disputes",
         }
     }
 
@@ -96,6 +99,7 @@ impl Table {
                 ("role", Text),
                 ("password_hash", Text),
                 ("unit_id", Int),
+                ("organisation_id", Int),
             ],
             Table::Sessions => &[("token_hash", Text), ("user_id", Int), ("expires_at", Int)],
             Table::Incidents => &[
@@ -156,6 +160,13 @@ impl Table {
                 ("action", Text),
                 ("subject", Text),
             ],
+            Table::Disputes => &[
+                ("id", Int),
+                ("status", Text),
+                ("version", Int),
+                ("opened_at", Int),
+                ("body", Text),
+            ],
         }
     }
 
@@ -175,7 +186,12 @@ impl Table {
         // Named positively: a new table without an id sequence must not be assumed to have one.
         matches!(
             self,
-            Table::Units | Table::Users | Table::Incidents | Table::Events | Table::AuditLog
+            Table::Units
+                | Table::Users
+                | Table::Incidents
+                | Table::Events
+                | Table::AuditLog
+                | Table::Disputes
         )
     }
 

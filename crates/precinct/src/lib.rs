@@ -113,6 +113,18 @@ pub async fn seed_demo(
             ),
             None => None,
         };
+        let organisation_id = match account.organisation {
+            Some(name) => Some(
+                district
+                    .ground
+                    .organisations
+                    .iter()
+                    .find(|o| o.name == name)
+                    .with_context(|| format!("no organisation {name}"))?
+                    .id,
+            ),
+            None => None,
+        };
         store
             .create_user(NewUser {
                 username: Username::parse(account.username)?,
@@ -120,6 +132,7 @@ pub async fn seed_demo(
                 role: account.role,
                 password_hash: hash.clone(),
                 unit_id,
+                organisation_id,
             })
             .await?;
     }
@@ -155,6 +168,7 @@ pub async fn add_user(
     role: &str,
     password: &str,
     unit_call_sign: Option<&str>,
+    organisation: Option<&str>,
 ) -> anyhow::Result<precinct_domain::user::User> {
     let username = Username::parse(username)?;
     let role = Role::parse(role).with_context(|| {
@@ -176,6 +190,19 @@ pub async fn add_user(
         ),
         None => None,
     };
+    let organisation_id = match organisation {
+        Some(name) => Some(
+            store
+                .jurisdiction()
+                .await?
+                .organisations
+                .iter()
+                .find(|o| o.name == name)
+                .with_context(|| format!("no organisation named {name:?}"))?
+                .id,
+        ),
+        None => None,
+    };
     let password_hash =
         precinct_api::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     let user = store
@@ -185,6 +212,7 @@ pub async fn add_user(
             role,
             password_hash,
             unit_id,
+            organisation_id,
         })
         .await?;
     Ok(user)

@@ -127,6 +127,9 @@ enum UserCommand {
         /// The call sign of the unit a field user belongs to.
         #[arg(long)]
         unit: Option<String>,
+        /// The organisation (by name) a mediator or company staff member belongs to.
+        #[arg(long)]
+        organisation: Option<String>,
     },
 }
 
@@ -243,6 +246,7 @@ async fn main() -> anyhow::Result<()> {
                     role,
                     display_name,
                     unit,
+                    organisation,
                 },
         } => {
             let password = match std::env::var("PRECINCT_PASSWORD") {
@@ -263,6 +267,7 @@ async fn main() -> anyhow::Result<()> {
                 &role,
                 &password,
                 unit.as_deref(),
+                organisation.as_deref(),
             )
             .await?;
             store.shutdown().await;

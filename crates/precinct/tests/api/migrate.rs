@@ -58,8 +58,39 @@ async fn busy_station(dir: &std::path::Path) -> DatabaseUrl {
         })
         .await
         .unwrap();
+    // A dispute case file, changed once (version 2).
+    let mut dispute = store
+        .create_dispute(debt_dispute(clock.now()))
+        .await
+        .unwrap();
+    dispute
+        .accept(vec![admin.user.id], clock.now(), "admin")
+        .unwrap();
+    store.save_dispute(dispute).await.unwrap();
     store.shutdown().await;
     url
+}
+
+fn debt_dispute(at: chrono::DateTime<chrono::Utc>) -> precinct_domain::dispute::Dispute {
+    use precinct_domain::dispute::*;
+    let new = NewDispute {
+        source: DisputeSource::WalkIn,
+        category: DisputeCategory::CommercialDebt,
+        summary: "货款纠纷".into(),
+        address: "高桥皮具饰品城".into(),
+        location: None,
+        community_id: None,
+        incident_ids: vec![],
+        parties: vec![Party {
+            name: "供货商张某".into(),
+            phone: None,
+            vulnerable: false,
+            organisation: None,
+        }],
+        responsible_org: precinct_domain::ids::OrganisationId(2),
+        participating_orgs: vec![],
+    };
+    Dispute::open(new, RiskFacts::default(), at, "admin").unwrap()
 }
 
 async fn open(url: &DatabaseUrl) -> SharedStore {
@@ -81,13 +112,18 @@ async fn copies_everything(backend: Backend) {
         precinct::migrate_data(&source, &destination, |line| progress.push(line.to_owned()))
             .await
             .unwrap();
-    assert_eq!(report.tables.len(), 10);
+    assert_eq!(report.tables.len(), 11);
     let rows = |name: &str| report.tables.iter().find(|t| t.0 == name).unwrap().1;
     assert_eq!(rows("units"), 564);
     assert!(rows("incidents") > 0 && rows("events") > rows("incidents") && rows("assignments") > 0);
     assert_eq!(
-        (rows("sessions"), rows("audit_log"), rows("ground")),
-        (1, 1, 1)
+        (
+            rows("sessions"),
+            rows("audit_log"),
+            rows("ground"),
+            rows("disputes")
+        ),
+        (1, 1, 1, 1)
     );
     assert!(
         progress
@@ -135,6 +171,17 @@ async fn copies_everything(backend: Backend) {
     .await
     .unwrap();
     assert!(to.events_after(last_event, 10).await.unwrap()[0].id > last_event);
+    let copied = to.list_disputes().await.unwrap();
+    assert_eq!(copied, from.list_disputes().await.unwrap());
+    assert_eq!(copied[0].version, 2);
+    let next = to
+        .create_dispute(debt_dispute(chrono::Utc::now()))
+        .await
+        .unwrap();
+    assert!(
+        next.id > copied[0].id,
+        "dispute ids continue after the copied ones"
+    );
     from.shutdown().await;
     to.shutdown().await;
 
