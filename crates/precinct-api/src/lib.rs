@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod console;
 pub mod dispatch;
+pub mod disputes;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -223,6 +224,31 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/roads/closures/reopen", post(roads::reopen_roads))
         .route("/api/figures/response", get(figures::response_figures))
+        .route("/api/organisations", get(disputes::list_organisations))
+        .route(
+            "/api/disputes",
+            post(disputes::open_dispute).get(disputes::list_disputes),
+        )
+        .route("/api/disputes/{id}", get(disputes::get_dispute))
+        .route("/api/disputes/{id}/accept", post(disputes::accept_dispute))
+        .route(
+            "/api/disputes/{id}/sessions",
+            post(disputes::record_session),
+        )
+        .route(
+            "/api/disputes/{id}/agreement",
+            post(disputes::record_agreement),
+        )
+        .route(
+            "/api/disputes/{id}/signatures",
+            post(disputes::sign_agreement),
+        )
+        .route(
+            "/api/disputes/{id}/follow-ups",
+            post(disputes::record_follow_up),
+        )
+        .route("/api/disputes/{id}/refer", post(disputes::refer_dispute))
+        .route("/api/disputes/{id}/close", post(disputes::close_dispute))
         .route("/api/units", get(units::list_units))
         .route("/api/units/{id}/status", post(units::update_unit_status))
         .route(

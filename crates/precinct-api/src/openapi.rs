@@ -1,6 +1,6 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
-use crate::{auth, console, dispatch, figures, ground, incidents, roads, stream, units};
+use crate::{auth, console, dispatch, disputes, figures, ground, incidents, roads, stream, units};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -44,6 +44,17 @@ use utoipa::{Modify, OpenApi};
         roads::map_roads,
         console::get_console_config,
         console::get_basemap,
+        disputes::list_organisations,
+        disputes::open_dispute,
+        disputes::list_disputes,
+        disputes::get_dispute,
+        disputes::accept_dispute,
+        disputes::record_session,
+        disputes::record_agreement,
+        disputes::sign_agreement,
+        disputes::record_follow_up,
+        disputes::refer_dispute,
+        disputes::close_dispute,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -54,6 +65,7 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "Live stream of committed events"),
         (name = "roads", description = "道路: closures that routing avoids"),
         (name = "figures", description = "统计: the station's figures over a period"),
+        (name = "disputes", description = "矛盾纠纷: cases, mediation sessions, agreements, follow-up visits"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -9,6 +9,7 @@ mod concurrency;
 mod console;
 mod crash;
 mod demo;
+mod disputes;
 mod dual_reception;
 mod figures;
 mod instances;

@@ -1,0 +1,767 @@
+//! Disputes (矛盾纠纷) and their mediation: open a case (from an incident
+//! referred to mediation, from screening, or a walk-in), follow it through
+//! sessions, the agreement and its signatures, and the follow-up visits.
+//!
+//! Access: the police station (admin, dispatcher, officer) sees every case.
+//! A mediator or company staff member sees only cases their organisation
+//! takes part in; any other id answers 404, as if it did not exist. Parties'
+//! contact details are shown in full only to those who work the case, and
+//! every such read is audited. Analysts use the figures, not case files.
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::dto::LocationInput;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{JsonBody, PathId, QueryParams};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use precinct_domain::dispute::*;
+use precinct_domain::ground::Organisation;
+use precinct_domain::ids::{DisputeId, IncidentId, OrganisationId, UserId};
+use precinct_domain::incident::{Disposition, IncidentStatus, PhoneNumber, mask_name};
+use precinct_domain::user::{Role, User};
+use precinct_storage::{AuditEntry, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Roles that work cases (each within what they may see).
+const CASE_WORKERS: &[Role] = &[
+    Role::Admin,
+    Role::Dispatcher,
+    Role::Officer,
+    Role::Mediator,
+    Role::Volunteer,
+];
+
+/// Sees every case: the police station itself.
+fn sees_all(user: &User) -> bool {
+    matches!(user.role, Role::Admin | Role::Dispatcher | Role::Officer)
+}
+
+/// Whether `user` may see (and work) this case.
+fn may_see(user: &User, dispute: &Dispute) -> bool {
+    sees_all(user)
+        || (CASE_WORKERS.contains(&user.role)
+            && user
+                .organisation_id
+                .is_some_and(|org| dispute.organisations().any(|o| o == org)))
+}
+
+fn not_found(id: DisputeId) -> ApiError {
+    ApiError::from(StoreError::not_found("dispute", id))
+}
+
+/// The case if this user may see it; otherwise 404, as if it did not exist.
+async fn load(state: &AppState, user: &User, id: i64) -> Result<Dispute, ApiError> {
+    let dispute = state.store.get_dispute(DisputeId(id)).await?;
+    if may_see(user, &dispute) {
+        Ok(dispute)
+    } else {
+        Err(not_found(DisputeId(id)))
+    }
+}
+
+async fn save(state: &AppState, dispute: Dispute) -> Result<Dispute, ApiError> {
+    state
+        .store
+        .save_dispute(dispute)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                message,
+                "该案件已被他人修改，请刷新后重试",
+            ),
+            other => other.into(),
+        })
+}
+
+// ---------------------------------------------------------------- wire types
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganisationDto {
+    pub id: i64,
+    /// police_station, judicial_office, law_firm, court, residents_committee,
+    /// petition_office, property_company, market_management, owners_committee, other
+    pub kind: String,
+    pub name: String,
+    pub community_id: Option<i64>,
+    pub property_company_id: Option<i64>,
+}
+
+impl From<&Organisation> for OrganisationDto {
+    fn from(o: &Organisation) -> Self {
+        OrganisationDto {
+            id: o.id.0,
+            kind: o.kind.as_str().into(),
+            name: o.name.clone(),
+            community_id: o.community_id.map(|c| c.0),
+            property_company_id: o.property_company_id.map(|p| p.0),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PartyInput {
+    pub name: String,
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub vulnerable: bool,
+    /// Set when the party is an organisation (its kind).
+    pub organisation_kind: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartyDto {
+    pub name: String,
+    pub phone: Option<String>,
+    pub vulnerable: bool,
+    pub organisation_kind: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OpenDisputeRequest {
+    /// incident, screening or walk_in
+    pub source: String,
+    /// Required when `source` is `incident`: an incident closed as referred to mediation.
+    pub incident_id: Option<i64>,
+    /// neighbour_noise, family_marital, commercial_debt, labour, property_management, consumer, land, other
+    /// (default for an incident: from its category)
+    pub category: Option<String>,
+    /// Default for an incident: its summary.
+    pub summary: Option<String>,
+    /// Default for an incident: its address.
+    pub address: Option<String>,
+    pub location: Option<LocationInput>,
+    pub parties: Vec<PartyInput>,
+    pub responsible_org_id: i64,
+    #[serde(default)]
+    pub participating_org_ids: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisputeDto {
+    pub id: i64,
+    /// Send it back unchanged with a change: the store refuses a stale one.
+    pub version: i64,
+    pub source: String,
+    pub category: String,
+    pub status: String,
+    pub summary: String,
+    pub address: String,
+    pub community_id: Option<i64>,
+    pub incident_ids: Vec<i64>,
+    pub parties: Vec<PartyDto>,
+    /// True when names and phones are masked for this reader.
+    pub parties_masked: bool,
+    /// low, medium or high
+    pub risk: String,
+    /// violence_in_incident, repeat_at_address, repeat_between_parties, many_parties, vulnerable_party
+    pub risk_reasons: Vec<String>,
+    /// Earlier disputes this one repeats (same address or people, within 90 days).
+    pub repeats: Vec<i64>,
+    pub responsible_org: OrganisationDto,
+    pub participating_orgs: Vec<OrganisationDto>,
+    pub mediator_ids: Vec<i64>,
+    #[schema(value_type = Vec<Object>)]
+    pub sessions: Vec<MediationSession>,
+    #[schema(value_type = Option<Object>)]
+    pub agreement: Option<Agreement>,
+    #[schema(value_type = Vec<Object>)]
+    pub follow_ups: Vec<FollowUp>,
+    /// court, petition_office or arbitration
+    pub referral: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub history: Vec<DisputeChange>,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+fn organisation_dto(state: &AppState, id: OrganisationId) -> OrganisationDto {
+    match state.ground().organisation(id) {
+        Some(o) => OrganisationDto::from(o),
+        None => OrganisationDto {
+            id: id.0,
+            kind: "other".into(),
+            name: format!("#{id}"),
+            community_id: None,
+            property_company_id: None,
+        },
+    }
+}
+
+fn dispute_dto(state: &AppState, d: &Dispute, masked: bool, repeats: Vec<DisputeId>) -> DisputeDto {
+    let parties = d
+        .parties
+        .iter()
+        .map(|p| {
+            let person = p.organisation.is_none();
+            PartyDto {
+                name: if masked && person {
+                    mask_name(&p.name)
+                } else {
+                    p.name.clone()
+                },
+                phone: if masked {
+                    p.masked_phone()
+                } else {
+                    p.phone.as_ref().map(|n| n.as_str().to_owned())
+                },
+                vulnerable: p.vulnerable,
+                organisation_kind: p.organisation.map(|k| k.as_str().to_owned()),
+            }
+        })
+        .collect();
+    DisputeDto {
+        id: d.id.0,
+        version: d.version,
+        source: d.source.as_str().into(),
+        category: d.category.as_str().into(),
+        status: d.status.as_str().into(),
+        summary: d.summary.clone(),
+        address: d.address.clone(),
+        community_id: d.community_id.map(|c| c.0),
+        incident_ids: d.incident_ids.iter().map(|i| i.0).collect(),
+        parties,
+        parties_masked: masked,
+        risk: d.risk.as_str().into(),
+        risk_reasons: d.risk_reasons.iter().map(|r| r.as_str().into()).collect(),
+        repeats: repeats.iter().map(|r| r.0).collect(),
+        responsible_org: organisation_dto(state, d.responsible_org),
+        participating_orgs: d
+            .participating_orgs
+            .iter()
+            .map(|&o| organisation_dto(state, o))
+            .collect(),
+        mediator_ids: d.mediators.iter().map(|u| u.0).collect(),
+        sessions: d.sessions.clone(),
+        agreement: d.agreement.clone(),
+        follow_ups: d.follow_ups.clone(),
+        referral: d.referral.map(|r| r.as_str().into()),
+        history: d.history.clone(),
+        opened_at: d.opened_at,
+        resolved_at: d.resolved_at,
+        closed_at: d.closed_at,
+    }
+}
+
+/// The full case for one who works it (reads of people's details audited).
+async fn shown(state: &AppState, user: &User, d: &Dispute) -> Result<DisputeDto, ApiError> {
+    let has_people = d.parties.iter().any(|p| p.organisation.is_none());
+    if has_people {
+        state
+            .store
+            .record_audit(AuditEntry {
+                at: state.clock.now(),
+                user_id: Some(user.id),
+                username: user.username.as_str().to_owned(),
+                action: "read_parties".into(),
+                subject: format!("dispute {}", d.id),
+            })
+            .await?;
+    }
+    let others = state.store.list_disputes().await?;
+    let earlier: Vec<Dispute> = others.into_iter().filter(|o| o.id < d.id).collect();
+    let (_, _, repeats) = repeat_facts(&d.address, &d.parties, &earlier, d.opened_at);
+    Ok(dispute_dto(state, d, false, repeats))
+}
+
+fn unknown(field: &'static str, value: &str) -> ApiError {
+    ApiError::unprocessable(
+        "invalid_field",
+        format!("unknown {field} {value:?}"),
+        format!("{field} 取值无效:{value}"),
+    )
+}
+
+fn parse<T>(field: &'static str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(value).ok_or_else(|| unknown(field, value))
+}
+
+fn organisation(state: &AppState, id: i64) -> Result<OrganisationId, ApiError> {
+    let id = OrganisationId(id);
+    state
+        .ground()
+        .organisation(id)
+        .map(|o| o.id)
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "unknown_organisation",
+                format!("organisation {id} does not exist"),
+                format!("组织 {id} 不存在"),
+            )
+        })
+}
+
+fn parties(input: Vec<PartyInput>) -> Result<Vec<Party>, ApiError> {
+    input
+        .into_iter()
+        .map(|p| {
+            let phone = match p.phone.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(text) => Some(PhoneNumber::parse(text).map_err(|_| {
+                    ApiError::unprocessable(
+                        "invalid_phone",
+                        format!(
+                            "the phone number of party {:?} is not a phone number",
+                            p.name
+                        ),
+                        format!("当事人“{}”的电话号码无效", p.name),
+                    )
+                })?),
+                None => None,
+            };
+            let organisation = match p.organisation_kind.as_deref() {
+                Some(kind) => Some(parse("organisation_kind", kind, OrganisationKind::parse)?),
+                None => None,
+            };
+            Ok(Party {
+                name: p.name.trim().to_owned(),
+                phone,
+                vulnerable: p.vulnerable,
+                organisation,
+            })
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------ handlers
+
+#[utoipa::path(
+    get, path = "/api/organisations", operation_id = "list_organisations", tag = "disputes",
+    responses((status = 200, body = [OrganisationDto])),
+    security(("bearer" = []))
+)]
+pub async fn list_organisations(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<Vec<OrganisationDto>>, ApiError> {
+    authed.require(Role::ALL)?;
+    Ok(Json(
+        state
+            .ground()
+            .organisations
+            .iter()
+            .map(OrganisationDto::from)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes", operation_id = "open_dispute", tag = "disputes",
+    request_body = OpenDisputeRequest,
+    responses(
+        (status = 201, description = "Registered, with its risk and reasons", body = DisputeDto),
+        (status = 422, description = "Unknown organisation or category, no party, an incident not referred to mediation", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn open_dispute(
+    State(state): State<AppState>,
+    authed: Authed,
+    JsonBody(request): JsonBody<OpenDisputeRequest>,
+) -> Result<(StatusCode, Json<DisputeDto>), ApiError> {
+    let user = authed.require(CASE_WORKERS)?.clone();
+    let source = parse("source", &request.source, DisputeSource::parse)?;
+    let responsible = organisation(&state, request.responsible_org_id)?;
+    let participating = request
+        .participating_org_ids
+        .iter()
+        .map(|&id| organisation(&state, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let takes_part = user
+        .organisation_id
+        .is_some_and(|org| org == responsible || participating.contains(&org));
+    if !sees_all(&user) && !takes_part {
+        return Err(ApiError::forbidden());
+    }
+    let ground = state.ground();
+    let mut facts = RiskFacts::default();
+    let (mut summary, mut address, mut location, mut community_id, mut incident_ids) =
+        (request.summary, request.address, None, None, Vec::new());
+    let mut category = None;
+    if let Some(point) = request.location {
+        let point = point.parse()?;
+        location = Some(point);
+        community_id = ground.resolve(point).community_id;
+    }
+    match (source, request.incident_id) {
+        (DisputeSource::Incident, Some(id)) => {
+            let incident = state.store.get_incident(IncidentId(id)).await?;
+            if incident.status != IncidentStatus::Closed
+                || incident.disposition != Some(Disposition::ReferredToMediation)
+            {
+                return Err(ApiError::unprocessable(
+                    "not_referred",
+                    format!("incident {id} was not closed as referred to mediation"),
+                    format!("警情 {id} 未以“移交调解”结案"),
+                ));
+            }
+            facts.incident_families.push(incident.category.family());
+            summary.get_or_insert_with(|| incident.summary.clone());
+            address.get_or_insert_with(|| incident.address.clone());
+            location.get_or_insert(incident.location);
+            community_id = community_id.or(incident.resolution.community_id);
+            category = Some(DisputeCategory::from_incident(incident.category));
+            incident_ids.push(incident.id);
+        }
+        (DisputeSource::Incident, None) => {
+            return Err(ApiError::unprocessable(
+                "missing_incident",
+                "a dispute from an incident names the incident",
+                "请指明来源警情",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "only a dispute from an incident names one",
+                "仅“警情移交”来源可关联警情",
+            ));
+        }
+        (_, None) => {}
+    }
+    let category = match request.category.as_deref() {
+        Some(text) => parse("category", text, DisputeCategory::parse)?,
+        None => category.unwrap_or(DisputeCategory::Other),
+    };
+    let parties = parties(request.parties)?;
+    let address = address.unwrap_or_default();
+    let now = state.clock.now();
+    let earlier = state.store.list_disputes().await?;
+    let (at_address, between_parties, repeats) = repeat_facts(&address, &parties, &earlier, now);
+    facts.repeat_at_address = at_address;
+    facts.repeat_between_parties = between_parties;
+    let new = NewDispute {
+        source,
+        category,
+        summary: summary.unwrap_or_default(),
+        address,
+        location,
+        community_id,
+        incident_ids,
+        parties,
+        responsible_org: responsible,
+        participating_orgs: participating,
+    };
+    let dispute = Dispute::open(new, facts, now, &user.display_name)?;
+    let stored = state.store.create_dispute(dispute).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(dispute_dto(&state, &stored, false, repeats)),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListDisputesQuery {
+    /// One status (registered, accepted, in_mediation, …), `open` (not closed, the default) or `all`.
+    pub status: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/api/disputes", operation_id = "list_disputes", tag = "disputes",
+    params(ListDisputesQuery),
+    responses((status = 200, description = "The cases this user may see, newest first; parties masked", body = [DisputeDto])),
+    security(("bearer" = []))
+)]
+pub async fn list_disputes(
+    State(state): State<AppState>,
+    authed: Authed,
+    QueryParams(query): QueryParams<ListDisputesQuery>,
+) -> Result<Json<Vec<DisputeDto>>, ApiError> {
+    let user = authed.require(CASE_WORKERS)?;
+    let wanted = match query.status.as_deref() {
+        None | Some("open") => None,
+        Some("all") => Some(None),
+        Some(text) => Some(Some(parse("status", text, DisputeStatus::parse)?)),
+    };
+    let all = state.store.list_disputes().await?;
+    Ok(Json(
+        all.iter()
+            .filter(|d| may_see(user, d))
+            .filter(|d| match wanted {
+                None => d.status != DisputeStatus::Closed,
+                Some(None) => true,
+                Some(Some(status)) => d.status == status,
+            })
+            .map(|d| dispute_dto(&state, d, true, Vec::new()))
+            .collect(),
+    ))
+}
+
+#[utoipa::path(
+    get, path = "/api/disputes/{id}", operation_id = "get_dispute", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    responses((status = 200, description = "The whole case; reading the parties' details is audited", body = DisputeDto), (status = 404, description = "No such case, or not one of yours", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get_dispute(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let user = authed.require(CASE_WORKERS)?;
+    let dispute = load(&state, user, id).await?;
+    Ok(Json(shown(&state, user, &dispute).await?))
+}
+
+/// Runs one change on a case the user works, saves it with the version check.
+async fn change(
+    state: &AppState,
+    authed: &Authed,
+    id: i64,
+    apply: impl FnOnce(&mut Dispute, &User) -> Result<(), ApiError>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let user = authed.require(CASE_WORKERS)?;
+    let mut dispute = load(state, user, id).await?;
+    apply(&mut dispute, user)?;
+    let saved = save(state, dispute).await?;
+    Ok(Json(shown(state, user, &saved).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AcceptRequest {
+    /// Users who mediate (default: the one accepting).
+    #[serde(default)]
+    pub mediator_ids: Vec<i64>,
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes/{id}/accept", operation_id = "accept_dispute", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    request_body = AcceptRequest,
+    responses((status = 200, body = DisputeDto), (status = 409, description = "Illegal transition, or changed meanwhile", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn accept_dispute(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<AcceptRequest>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let now = state.clock.now();
+    change(&state, &authed, id, |d, user| {
+        let mut mediators: Vec<UserId> = request.mediator_ids.iter().map(|&u| UserId(u)).collect();
+        if mediators.is_empty() {
+            mediators.push(user.id);
+        }
+        Ok(d.accept(mediators, now, &user.display_name)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ParticipantInput {
+    pub name: String,
+    pub role: String,
+    pub organisation_id: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SessionRequest {
+    /// Default: now.
+    pub at: Option<DateTime<Utc>>,
+    /// mediation_room, legal_service_station or on_site
+    pub venue: String,
+    pub participants: Vec<ParticipantInput>,
+    #[serde(default)]
+    pub notes: String,
+    /// agreement, failed or continued
+    pub outcome: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes/{id}/sessions", operation_id = "record_session", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    request_body = SessionRequest,
+    responses((status = 200, description = "Recorded; its outcome moves the case on", body = DisputeDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn record_session(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<SessionRequest>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let venue = parse("venue", &request.venue, Venue::parse)?;
+    let outcome = parse("outcome", &request.outcome, SessionOutcome::parse)?;
+    let participants = request
+        .participants
+        .into_iter()
+        .map(|p| {
+            let organisation_id = p
+                .organisation_id
+                .map(|o| organisation(&state, o))
+                .transpose()?;
+            Ok(Participant {
+                name: p.name.trim().to_owned(),
+                role: p.role.trim().to_owned(),
+                organisation_id,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let at = request.at.unwrap_or_else(|| state.clock.now());
+    change(&state, &authed, id, |d, user| {
+        let session = MediationSession {
+            at,
+            venue,
+            participants,
+            notes: request.notes.trim().to_owned(),
+            outcome,
+            recorded_by: user.display_name.clone(),
+        };
+        Ok(d.record_session(session, &user.display_name)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AgreementRequest {
+    /// The facts as the parties accept them.
+    pub facts: String,
+    /// What each party undertakes, one term each.
+    pub terms: Vec<String>,
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes/{id}/agreement", operation_id = "record_agreement", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    request_body = AgreementRequest,
+    responses((status = 200, body = DisputeDto), (status = 422, description = "No agreement reached yet, or no term", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn record_agreement(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<AgreementRequest>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let now = state.clock.now();
+    change(&state, &authed, id, |d, user| {
+        Ok(d.draft_agreement(request.facts, request.terms, now, &user.display_name)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignRequest {
+    /// The party's name, as on the case.
+    pub party: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes/{id}/signatures", operation_id = "sign_agreement", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    request_body = SignRequest,
+    responses((status = 200, description = "Signed; when every party has signed, the 7- and 30-day follow-ups are scheduled", body = DisputeDto), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn sign_agreement(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<SignRequest>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let now = state.clock.now();
+    change(&state, &authed, id, |d, user| {
+        Ok(d.sign(request.party.trim(), now, &user.display_name)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct FollowUpRequest {
+    /// stable or relapsed (a relapse reopens the case)
+    pub outcome: String,
+    pub notes: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes/{id}/follow-ups", operation_id = "record_follow_up", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    request_body = FollowUpRequest,
+    responses((status = 200, description = "The next due visit recorded", body = DisputeDto), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn record_follow_up(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<FollowUpRequest>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let outcome = parse("outcome", &request.outcome, FollowUpOutcome::parse)?;
+    let now = state.clock.now();
+    change(&state, &authed, id, |d, user| {
+        Ok(d.record_follow_up(outcome, request.notes, now, &user.display_name)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReferRequest {
+    /// court, petition_office or arbitration
+    pub to: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes/{id}/refer", operation_id = "refer_dispute", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    request_body = ReferRequest,
+    responses((status = 200, body = DisputeDto), (status = 409, description = "Only failed mediation is referred", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn refer_dispute(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<ReferRequest>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let to = parse("to", &request.to, Referral::parse)?;
+    let now = state.clock.now();
+    change(&state, &authed, id, |d, user| {
+        Ok(d.refer(to, now, &user.display_name)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CloseDisputeRequest {
+    /// Why a registered case is not for mediation (withdrawn, out of scope).
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes/{id}/close", operation_id = "close_dispute", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    request_body = CloseDisputeRequest,
+    responses((status = 200, description = "A registered case dismissed, or a referred one closed", body = DisputeDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn close_dispute(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<CloseDisputeRequest>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let now = state.clock.now();
+    change(&state, &authed, id, |d, user| {
+        if d.status == DisputeStatus::Referred {
+            Ok(d.close_referred(now, &user.display_name)?)
+        } else {
+            let reason = request.reason.as_deref().map(str::trim).unwrap_or("");
+            if reason.is_empty() {
+                return Err(ApiError::unprocessable(
+                    "invalid_field",
+                    "say why the case is not for mediation",
+                    "请说明不予调解的原因",
+                ));
+            }
+            Ok(d.dismiss(reason, now, &user.display_name)?)
+        }
+    })
+    .await
+}

@@ -1,0 +1,366 @@
+//! Disputes through the HTTP API: stories 1 and 3 of DOMAIN.md from the
+//! first report to the signed agreement and its follow-up visits, and who may
+//! see which case (object-level access, masking, audit).
+
+use crate::common::*;
+use chrono::Duration;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Organisation ids by name.
+async fn org(app: &TestApp, token: &str, name: &str) -> i64 {
+    let (status, orgs) = app.get(Some(token), "/api/organisations").await;
+    assert_eq!(status, StatusCode::OK);
+    orgs.as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == name)
+        .unwrap_or_else(|| panic!("no organisation {name}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Story 1, registered by the community officer after screening.
+async fn square_dance(app: &TestApp, officer: &str) -> Value {
+    let committee = org(app, officer, "怡园社区居委会").await;
+    let station = org(app, officer, "高桥派出所").await;
+    let owners = org(app, officer, "怡园社区业主委员会").await;
+    let (_, orgs) = app.get(Some(officer), "/api/organisations").await;
+    let property = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "property_company")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, case) = app
+        .post(
+            Some(officer),
+            "/api/disputes",
+            json!({
+                "source": "screening",
+                "category": "neighbour_noise",
+                "summary": "居民每天清晨在楼下跳广场舞，业主李某无法休息，双方争吵",
+                "address": "怡园社区怡园小区3栋楼下广场",
+                "parties": [
+                    { "name": "李某", "phone": "13907310001" },
+                    { "name": "广场舞队王某", "phone": "13907310002" }
+                ],
+                "responsible_org_id": committee,
+                "participating_org_ids": [station, property, owners],
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    case
+}
+
+api_test! {
+    async fn story_one_square_dance_noise_to_an_agreement_and_follow_ups(app) {
+        let officer = app.login("officer").await;
+        let case = square_dance(&app, &officer).await;
+        let id = case["id"].as_i64().unwrap();
+        assert_eq!((case["status"].as_str(), case["risk"].as_str()), (Some("registered"), Some("low")));
+        assert_eq!(case["responsible_org"]["name"], "怡园社区居委会");
+        assert_eq!(case["participating_orgs"].as_array().unwrap().len(), 3);
+
+        // The community officer gathers cadres, property manager, owners' committee chair
+        // and resident representatives; they mediate on site and agree.
+        let (status, accepted) = app.post(Some(&officer), &format!("/api/disputes/{id}/accept"), json!({})).await;
+        assert_eq!((status, accepted["status"].as_str()), (StatusCode::OK, Some("accepted")), "{accepted}");
+        let committee = case["responsible_org"]["id"].clone();
+        let orgs = case["participating_orgs"].as_array().unwrap().clone();
+        app.clock.advance(Duration::days(1));
+        let (status, after) = app
+            .post(
+                Some(&officer),
+                &format!("/api/disputes/{id}/sessions"),
+                json!({
+                    "venue": "on_site",
+                    "participants": [
+                        { "name": "社区主任", "role": "社区干部", "organisation_id": committee },
+                        { "name": "物业经理", "role": "物业经理", "organisation_id": orgs.iter().find(|o| o["kind"] == "property_company").unwrap()["id"] },
+                        { "name": "业委会主任", "role": "业主委员会主任", "organisation_id": orgs.iter().find(|o| o["kind"] == "owners_committee").unwrap()["id"] },
+                        { "name": "居民代表两名", "role": "居民代表" },
+                        { "name": "社区民警", "role": "社区民警", "organisation_id": orgs.iter().find(|o| o["kind"] == "police_station").unwrap()["id"] }
+                    ],
+                    "notes": "各方听取意见，广场舞队同意调整时间",
+                    "outcome": "agreement",
+                }),
+            )
+            .await;
+        assert_eq!((status, after["status"].as_str()), (StatusCode::OK, Some("agreement_reached")), "{after}");
+        assert_eq!(after["sessions"][0]["participants"].as_array().unwrap().len(), 5);
+
+        let term = "广场舞活动时间调整为每日19:00–21:00，音量不超过规定标准";
+        let (status, drafted) = app
+            .post(
+                Some(&officer),
+                &format!("/api/disputes/{id}/agreement"),
+                json!({ "facts": "广场舞噪音影响业主休息，双方发生争执", "terms": [term, "业主李某不再与舞队争吵"] }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{drafted}");
+        for party in ["李某", "广场舞队王某"] {
+            let (status, signed) = app.post(Some(&officer), &format!("/api/disputes/{id}/signatures"), json!({ "party": party })).await;
+            assert_eq!(status, StatusCode::OK, "{signed}");
+        }
+        let (_, signed) = app.get(Some(&officer), &format!("/api/disputes/{id}")).await;
+        assert_eq!(signed["status"], "follow_up");
+        assert_eq!(signed["agreement"]["terms"][0], term);
+        let signed_at = signed["agreement"]["signed_at"].as_str().unwrap().to_owned();
+        let due: Vec<&str> = signed["follow_ups"].as_array().unwrap().iter().map(|f| f["due_at"].as_str().unwrap()).collect();
+        let at = |days: i64| (chrono::DateTime::parse_from_rfc3339(&signed_at).unwrap() + Duration::days(days)).with_timezone(&chrono::Utc);
+        assert_eq!(due.len(), 2);
+        assert_eq!(chrono::DateTime::parse_from_rfc3339(due[0]).unwrap(), at(7));
+        assert_eq!(chrono::DateTime::parse_from_rfc3339(due[1]).unwrap(), at(30));
+
+        // The visits: stable twice, and the case is closed.
+        app.clock.advance(Duration::days(7));
+        let (status, _) = app.post(Some(&officer), &format!("/api/disputes/{id}/follow-ups"), json!({ "outcome": "stable" })).await;
+        assert_eq!(status, StatusCode::OK);
+        app.clock.advance(Duration::days(23));
+        let (status, done) = app.post(Some(&officer), &format!("/api/disputes/{id}/follow-ups"), json!({ "outcome": "stable", "notes": "已按约定时间活动" })).await;
+        assert_eq!((status, done["status"].as_str()), (StatusCode::OK, Some("closed")), "{done}");
+        let (status, again) = app.post(Some(&officer), &format!("/api/disputes/{id}/follow-ups"), json!({ "outcome": "stable" })).await;
+        assert_eq!((status, again["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")));
+    }
+}
+
+api_test! {
+    async fn story_three_market_debt_from_the_incident_to_a_settlement(app) {
+        let center = app.login("cc110").await;
+        let dispatcher = app.login("dispatcher").await;
+        let officer = app.login("officer").await;
+        let mediator = app.login("mediator").await;
+        let lawyer = app.login("lawyer").await;
+        let market = app.login("market").await;
+
+        // 1 Nov ~09:00: trouble in a leather-goods shop; the community police office goes.
+        let shop = app.place(&center, "皮具饰品城").await;
+        let (status, body) = app
+            .post(
+                Some(&center),
+                "/api/incidents",
+                json!({
+                    "source": "instruction_110", "external_id": "110-20261101-0900-0007",
+                    "category": "commercial_debt_dispute", "priority": 3, "place_id": shop["id"],
+                    "caller_name": "刘某", "caller_phone": "13607310003",
+                    "summary": "皮具饰品城一店铺有供货商上门讨要货款，发生争执",
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let incident = body["incident"]["id"].as_i64().unwrap();
+        let (status, early) = app
+            .post(Some(&officer), "/api/disputes", json!({ "source": "incident", "incident_id": incident, "parties": [{ "name": "张某" }], "responsible_org_id": 2 }))
+            .await;
+        assert_eq!((status, early["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_referred")), "{early}");
+        let (status, sent) = app.post(Some(&dispatcher), &format!("/api/incidents/{incident}/dispatch-plan"), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{sent}");
+        app.clock.advance(Duration::minutes(8));
+        let (status, closed) = app
+            .post(Some(&dispatcher), &format!("/api/incidents/{incident}/close"), json!({ "disposition": "referred_to_mediation", "remark": "带至法治高桥服务站调解" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{closed}");
+
+        // The officer opens the case from the incident: 三所一庭 with the market management.
+        let judicial = org(&app, &officer, "高桥街道司法所").await;
+        let firm = org(&app, &officer, "湘楚律师事务所").await;
+        let management = org(&app, &officer, "高桥皮具饰品城市场管理有限公司").await;
+        let station = org(&app, &officer, "高桥派出所").await;
+        let (status, case) = app
+            .post(
+                Some(&officer),
+                "/api/disputes",
+                json!({
+                    "source": "incident",
+                    "incident_id": incident,
+                    "parties": [
+                        { "name": "供货商张某", "phone": "13607310004" },
+                        { "name": "刘某", "phone": "13607310003" }
+                    ],
+                    "responsible_org_id": judicial,
+                    "participating_org_ids": [firm, management, station],
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        let id = case["id"].as_i64().unwrap();
+        assert_eq!(case["category"], "commercial_debt", "from the incident's category");
+        assert_eq!(case["incident_ids"], json!([incident]));
+        assert!(case["address"].as_str().unwrap().contains("皮具"), "{case}");
+        assert_eq!(case["summary"], "皮具饰品城一店铺有供货商上门讨要货款，发生争执");
+
+        // The judicial office's mediator takes it; the lawyer and the market management
+        // see it too, because their organisations take part.
+        let (status, accepted) = app.post(Some(&mediator), &format!("/api/disputes/{id}/accept"), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{accepted}");
+        for token in [&lawyer, &market] {
+            let (status, seen) = app.get(Some(token), &format!("/api/disputes/{id}")).await;
+            assert_eq!(status, StatusCode::OK, "{seen}");
+            assert_eq!(seen["parties"][0]["phone"], "13607310004", "those who work the case see contacts");
+        }
+
+        // Hours at the legal service station: a first round adjourned, then a settlement.
+        app.clock.advance(Duration::hours(1));
+        let people = json!([
+            { "name": "司法所调解员", "role": "人民调解员", "organisation_id": judicial },
+            { "name": "驻站律师", "role": "律师", "organisation_id": firm },
+            { "name": "市场管理员", "role": "市场管理方", "organisation_id": management }
+        ]);
+        let (status, _) = app
+            .post(Some(&mediator), &format!("/api/disputes/{id}/sessions"), json!({ "venue": "legal_service_station", "participants": people, "notes": "核对账目", "outcome": "continued" }))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        app.clock.advance(Duration::hours(3));
+        let (status, agreed) = app
+            .post(Some(&lawyer), &format!("/api/disputes/{id}/sessions"), json!({ "venue": "legal_service_station", "participants": people, "notes": "双方确认欠款金额", "outcome": "agreement" }))
+            .await;
+        assert_eq!((status, agreed["status"].as_str()), (StatusCode::OK, Some("agreement_reached")), "{agreed}");
+        let (status, _) = app
+            .post(Some(&mediator), &format!("/api/disputes/{id}/agreement"), json!({ "facts": "刘某欠供货商张某货款人民币两万元", "terms": ["刘某于十日内分两期付清货款", "张某不再到店铺讨要"] }))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        for party in ["供货商张某", "刘某"] {
+            let (status, _) = app.post(Some(&mediator), &format!("/api/disputes/{id}/signatures"), json!({ "party": party })).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (_, settled) = app.get(Some(&mediator), &format!("/api/disputes/{id}")).await;
+        assert_eq!(settled["status"], "follow_up");
+        assert_eq!(settled["sessions"].as_array().unwrap().len(), 2);
+        assert_eq!(settled["agreement"]["signatures"].as_array().unwrap().len(), 2);
+        let history: Vec<&str> = settled["history"].as_array().unwrap().iter().map(|h| h["what"].as_str().unwrap()).collect();
+        assert_eq!(history.first(), Some(&"registered"));
+        assert!(history.contains(&"signed by 刘某"), "{history:?}");
+
+        // A relapse found at the 7-day visit reopens the case.
+        app.clock.advance(Duration::days(7));
+        let (status, reopened) = app.post(Some(&mediator), &format!("/api/disputes/{id}/follow-ups"), json!({ "outcome": "relapsed", "notes": "未按期付款，再起争执" })).await;
+        assert_eq!((status, reopened["status"].as_str()), (StatusCode::OK, Some("in_mediation")), "{reopened}");
+    }
+}
+
+api_test! {
+    async fn who_sees_which_case(app) {
+        let officer = app.login("officer").await;
+        let case = square_dance(&app, &officer).await;
+        let id = case["id"].as_i64().unwrap();
+
+        // The judicial office, the law firm and the market take no part in story 1:
+        // the case does not exist for them, by id or in their lists.
+        for username in ["mediator", "lawyer", "market"] {
+            let token = app.login(username).await;
+            let (status, body) = app.get(Some(&token), &format!("/api/disputes/{id}")).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{username}: {body}");
+            let (_, list) = app.get(Some(&token), "/api/disputes").await;
+            assert_eq!(list, json!([]), "{username}");
+            let (status, _) = app.post(Some(&token), &format!("/api/disputes/{id}/accept"), json!({})).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{username} cannot change it either");
+        }
+        // A volunteer without an organisation sees none; an analyst reads figures, not cases.
+        let volunteer = app.login("volunteer").await;
+        let (status, _) = app.get(Some(&volunteer), &format!("/api/disputes/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let analyst = app.login("analyst").await;
+        for path in [format!("/api/disputes/{id}"), "/api/disputes".to_owned()] {
+            let (status, body) = app.get(Some(&analyst), &path).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+        }
+        let (status, _) = app.get(None, "/api/disputes").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        // The station sees it; lists mask the parties, the case file shows them and is audited.
+        let dispatcher = app.login("dispatcher").await;
+        let (_, list) = app.get(Some(&dispatcher), "/api/disputes").await;
+        let listed = &list.as_array().unwrap()[0];
+        assert_eq!(listed["parties_masked"], true);
+        assert_eq!(listed["parties"][0]["name"], "李*");
+        assert_eq!(listed["parties"][0]["phone"], "139****0001");
+        let (_, full) = app.get(Some(&dispatcher), &format!("/api/disputes/{id}")).await;
+        assert_eq!((full["parties"][0]["name"].as_str(), full["parties_masked"].as_bool()), (Some("李某"), Some(false)));
+        let audit = app.store.audit_log(10).await.unwrap();
+        assert!(
+            audit.iter().any(|e| e.action == "read_parties" && e.username == "dispatcher" && e.subject == format!("dispute {id}")),
+            "{audit:?}"
+        );
+
+        // A mediator may not open a case for organisations they do not belong to.
+        let mediator = app.login("mediator").await;
+        let (status, body) = app
+            .post(Some(&mediator), "/api/disputes", json!({ "source": "walk_in", "summary": "s", "parties": [{ "name": "甲" }], "responsible_org_id": case["responsible_org"]["id"] }))
+            .await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    }
+}
+
+api_test! {
+    async fn bad_dispute_input_changes_nothing(app) {
+        let officer = app.login("officer").await;
+        let base = json!({ "source": "walk_in", "summary": "邻里纠纷", "parties": [{ "name": "甲" }], "responsible_org_id": 2 });
+        let cases = [
+            (json!({ "category": "gossip" }), "invalid_field"),
+            (json!({ "source": "rumour" }), "invalid_field"),
+            (json!({ "responsible_org_id": 9999 }), "unknown_organisation"),
+            (json!({ "participating_org_ids": [9999] }), "unknown_organisation"),
+            (json!({ "parties": [] }), "invalid_input"),
+            (json!({ "parties": [{ "name": "甲", "phone": "call me" }] }), "invalid_phone"),
+            (json!({ "source": "incident" }), "missing_incident"),
+            (json!({ "incident_id": 1 }), "invalid_field"),
+            (json!({ "summary": "  " }), "invalid_input"),
+        ];
+        for (change, code) in cases {
+            let mut body = base.clone();
+            for (k, v) in change.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            let (status, error) = app.post(Some(&officer), "/api/disputes", body.clone()).await;
+            assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "{body} → {error}");
+        }
+        let (_, list) = app.get(Some(&officer), "/api/disputes?status=all").await;
+        assert_eq!(list, json!([]), "nothing was stored");
+
+        // Illegal steps are refused with the table's code and change nothing.
+        let (_, case) = app.post(Some(&officer), "/api/disputes", base.clone()).await;
+        let id = case["id"].as_i64().unwrap();
+        let (status, body) = app.post(Some(&officer), &format!("/api/disputes/{id}/refer"), json!({ "to": "court" })).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("illegal_transition")), "{body}");
+        let (status, body) = app.post(Some(&officer), &format!("/api/disputes/{id}/sessions"), json!({ "venue": "bar", "participants": [], "outcome": "agreement" })).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")));
+        let (status, body) = app.post(Some(&officer), &format!("/api/disputes/{id}/close"), json!({})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "a reason is needed");
+        let (_, same) = app.get(Some(&officer), &format!("/api/disputes/{id}")).await;
+        assert_eq!((same["status"].as_str(), same["version"].as_i64()), (Some("registered"), Some(1)));
+        let (status, closed) = app.post(Some(&officer), &format!("/api/disputes/{id}/close"), json!({ "reason": "当事人撤回" })).await;
+        assert_eq!((status, closed["status"].as_str()), (StatusCode::OK, Some("closed")));
+    }
+}
+
+api_test! {
+    async fn two_mediators_racing_on_one_case_cannot_both_win(app) {
+        let officer = app.login("officer").await;
+        let case = square_dance(&app, &officer).await;
+        let id = case["id"].as_i64().unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|k| {
+                let client = app.client.clone();
+                let url = format!("{}/api/disputes/{id}/{}", app.base, if k % 2 == 0 { "accept" } else { "close" });
+                let token = officer.clone();
+                tokio::spawn(async move {
+                    client.post(url).bearer_auth(token).json(&json!({ "reason": "重复登记" })).send().await.unwrap().status()
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for task in tasks {
+            let status = task.await.unwrap();
+            assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status}");
+            ok += usize::from(status == StatusCode::OK);
+        }
+        assert_eq!(ok, 1, "exactly one change from registered wins");
+        let (_, now) = app.get(Some(&officer), &format!("/api/disputes/{id}")).await;
+        assert_eq!(now["version"], 2);
+        assert_eq!(now["history"].as_array().unwrap().len(), 2);
+    }
+}
