@@ -765,3 +765,104 @@ pub async fn close_dispute(
     })
     .await
 }
+
+/// A date in the station's time zone, as printed: 2026年11月1日.
+fn chinese_date(state: &AppState, at: DateTime<Utc>) -> String {
+    at.with_timezone(&state.tz())
+        .format("%Y年%-m月%-d日")
+        .to_string()
+}
+
+#[utoipa::path(
+    get, path = "/api/disputes/{id}/agreement.pdf", operation_id = "print_agreement", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    responses(
+        (status = 200, description = "The mediation agreement (调解协议书), A4, Chinese text in an embedded font (extractable)", content_type = "application/pdf"),
+        (status = 404, description = "No such case (or not one of yours), or no agreement yet", body = ErrorBody),
+        (status = 503, description = "No CJK font on the server (`fonts-wqy-microhei`, or `--cjk-font`)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn print_agreement(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let user = authed.require(CASE_WORKERS)?;
+    let dispute = load(&state, user, id).await?;
+    let agreement = dispute
+        .agreement
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found(&format!("agreement of dispute {id}")))?;
+    let font = state.cjk_font().map_err(|message| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_cjk_font",
+            message,
+            "服务器未安装中文字体，无法生成协议书",
+        )
+    })?;
+    // The printed agreement names the parties: a read of their details.
+    shown(&state, user, &dispute).await?;
+    let responsible = organisation_dto(&state, dispute.responsible_org).name;
+    let mediators = dispute
+        .organisations()
+        .map(|o| organisation_dto(&state, o).name)
+        .collect();
+    let parties = dispute
+        .parties
+        .iter()
+        .map(|p| match &p.phone {
+            Some(phone) => format!("{}，联系电话 {}", p.name, phone.as_str()),
+            None => p.name.clone(),
+        })
+        .collect();
+    let signatures = dispute
+        .parties
+        .iter()
+        .map(
+            |p| match agreement.signatures.iter().find(|s| s.party == p.name) {
+                Some(s) => format!("{}（已签字） {}", p.name, chinese_date(&state, s.signed_at)),
+                None => format!("{}：＿＿＿＿＿＿＿＿", p.name),
+            },
+        )
+        .collect();
+    let dated = agreement.signed_at.unwrap_or(agreement.drafted_at);
+    let text = precinct_pdf::AgreementText {
+        title: "人民调解协议书".into(),
+        number: format!(
+            "{responsible}〔{}〕调字第 {} 号",
+            dated.with_timezone(&state.tz()).format("%Y"),
+            dispute.id
+        ),
+        parties,
+        mediators,
+        facts: agreement.facts.clone(),
+        terms: agreement.terms.clone(),
+        signatures,
+        date: chinese_date(&state, dated),
+    };
+    let pdf = tokio::task::spawn_blocking(move || precinct_pdf::agreement_pdf(&text, &font))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|error| {
+            tracing::error!(%error, "rendering an agreement");
+            ApiError::internal()
+        })?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"agreement-{id}.pdf\""),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        pdf,
+    )
+        .into_response())
+}

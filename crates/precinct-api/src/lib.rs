@@ -55,6 +55,8 @@ pub struct AppState {
     pub stale_after: chrono::Duration,
     /// IANA time zone the console shows times in.
     pub time_zone: String,
+    tz: chrono_tz::Tz,
+    cjk_font: Arc<std::sync::OnceLock<Result<precinct_pdf::CjkFont, String>>>,
     /// The city's PMTiles base map, if configured (checked at start-up).
     basemap: Option<Arc<std::path::PathBuf>>,
     sessions: Arc<auth::SessionCache>,
@@ -82,6 +84,8 @@ impl AppState {
             scratches: Arc::default(),
             stale_after: chrono::Duration::minutes(10),
             time_zone: "Asia/Shanghai".into(),
+            tz: chrono_tz::Asia::Shanghai,
+            cjk_font: Arc::default(),
             basemap: None,
             sessions: Arc::default(),
             metrics: Arc::default(),
@@ -95,9 +99,33 @@ impl AppState {
     }
 
     /// Shows times in this IANA time zone (the console; storage stays UTC).
-    pub fn with_time_zone(mut self, time_zone: impl Into<String>) -> AppState {
-        self.time_zone = time_zone.into();
-        self
+    /// Errors when `time_zone` is not an IANA zone name.
+    pub fn with_time_zone(mut self, time_zone: &str) -> Result<AppState, String> {
+        self.tz = time_zone.parse().map_err(|_| {
+            format!("unknown time zone {time_zone:?} (use an IANA name such as Asia/Shanghai)")
+        })?;
+        self.time_zone = time_zone.to_owned();
+        Ok(self)
+    }
+
+    /// The station's time zone, for what the server itself prints (documents).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.tz
+    }
+
+    /// Uses this CJK font for printed documents instead of the system's.
+    pub fn with_cjk_font(mut self, path: std::path::PathBuf) -> Result<AppState, String> {
+        let font = precinct_pdf::CjkFont::load(&path).map_err(|e| e.to_string())?;
+        self.cjk_font = Arc::new(std::sync::OnceLock::from(Ok(font)));
+        Ok(self)
+    }
+
+    /// The CJK font for printed documents: the one configured, else the
+    /// system's (looked for once).
+    pub fn cjk_font(&self) -> Result<precinct_pdf::CjkFont, String> {
+        self.cjk_font
+            .get_or_init(|| precinct_pdf::CjkFont::find(None).map_err(|e| e.to_string()))
+            .clone()
     }
 
     /// Serves this PMTiles file as an extra base layer under the station's
@@ -249,6 +277,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/disputes/{id}/refer", post(disputes::refer_dispute))
         .route("/api/disputes/{id}/close", post(disputes::close_dispute))
+        .route(
+            "/api/disputes/{id}/agreement.pdf",
+            get(disputes::print_agreement),
+        )
         .route("/api/units", get(units::list_units))
         .route("/api/units/{id}/status", post(units::update_unit_status))
         .route(

@@ -55,6 +55,7 @@ use utoipa::{Modify, OpenApi};
         disputes::record_follow_up,
         disputes::refer_dispute,
         disputes::close_dispute,
+        disputes::print_agreement,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -57,6 +57,9 @@ enum Command {
         /// A PMTiles file of the city, drawn under the station's own map layers.
         #[arg(long, env = "PRECINCT_MAP__BASEMAP")]
         basemap: Option<PathBuf>,
+        /// The CJK font for printed agreements (default: fonts-wqy-microhei or Noto CJK).
+        #[arg(long, env = "PRECINCT_DOCS__CJK_FONT")]
+        cjk_font: Option<PathBuf>,
         /// Response plans (TOML) to use instead of the shipped ones.
         #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
         plans: Option<PathBuf>,
@@ -88,6 +91,9 @@ enum Command {
         /// A PMTiles file of the city, drawn under the station's own map layers.
         #[arg(long, env = "PRECINCT_MAP__BASEMAP")]
         basemap: Option<PathBuf>,
+        /// The CJK font for printed agreements (default: fonts-wqy-microhei or Noto CJK).
+        #[arg(long, env = "PRECINCT_DOCS__CJK_FONT")]
+        cjk_font: Option<PathBuf>,
     },
     /// Copy a station into an empty database (e.g. SQLite to PostgreSQL), verified by counts and hashes.
     MigrateData {
@@ -155,6 +161,7 @@ struct DemoConfig {
     plans: Option<PathBuf>,
     time_zone: String,
     basemap: Option<PathBuf>,
+    cjk_font: Option<PathBuf>,
 }
 
 /// Reads the station's plans file, if one is given; errors name the file and the line.
@@ -183,6 +190,7 @@ async fn main() -> anyhow::Result<()> {
             plans,
             time_zone,
             basemap,
+            cjk_font,
         } => {
             let database = match database {
                 Some(url) => DatabaseUrl::parse(&url)?,
@@ -199,6 +207,7 @@ async fn main() -> anyhow::Result<()> {
                 plans,
                 time_zone,
                 basemap,
+                cjk_font,
             };
             demo(config).await
         }
@@ -209,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
             stale_after_minutes,
             time_zone,
             basemap,
+            cjk_font,
         } => {
             serve(
                 addr,
@@ -217,6 +227,7 @@ async fn main() -> anyhow::Result<()> {
                 stale_after_minutes,
                 time_zone,
                 basemap,
+                cjk_font,
             )
             .await
         }
@@ -289,6 +300,7 @@ async fn serve(
     stale_after_minutes: u32,
     time_zone: String,
     basemap: Option<PathBuf>,
+    cjk_font: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let plans = read_plans(plans.as_ref())?;
     tracing::info!(?database, "opening the station's database");
@@ -300,9 +312,13 @@ async fn serve(
     }
     let mut state = AppState::new(store.clone(), Arc::new(SystemClock))
         .await?
-        .with_time_zone(time_zone);
+        .with_time_zone(&time_zone)
+        .map_err(anyhow::Error::msg)?;
     if let Some(path) = basemap {
         state = state.with_basemap(path).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(path) = cjk_font {
+        state = state.with_cjk_font(path).map_err(anyhow::Error::msg)?;
     }
     state.stale_after = chrono::Duration::minutes(i64::from(stale_after_minutes));
     if let Some(plans) = plans {
@@ -322,9 +338,13 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
     let fresh = seed_demo(&store, &district, &config.password).await?;
     let mut state = AppState::new(store.clone(), clock.clone())
         .await?
-        .with_time_zone(config.time_zone.clone());
+        .with_time_zone(&config.time_zone)
+        .map_err(anyhow::Error::msg)?;
     if let Some(path) = config.basemap.clone() {
         state = state.with_basemap(path).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(path) = config.cjk_font.clone() {
+        state = state.with_cjk_font(path).map_err(anyhow::Error::msg)?;
     }
     if let Some(plans) = plans {
         state = state.with_plans(plans);

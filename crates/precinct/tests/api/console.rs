@@ -127,6 +127,28 @@ async fn a_configured_base_map_is_served_by_byte_ranges() {
     assert!(!refused.status.success());
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(said.contains("not a PMTiles"), "{said}");
+    // A wrong time zone or font is refused at start-up too, not at first use.
+    for (flag, value, message) in [
+        ("--time-zone", "Mars/Olympus", "unknown time zone"),
+        ("--cjk-font", "/nonexistent/font.ttc", "reading the font"),
+    ] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_precinct"))
+            .args([
+                "demo",
+                "--addr",
+                "127.0.0.1:0",
+                "--no-simulator",
+                flag,
+                value,
+            ])
+            .arg("--data-dir")
+            .arg(dir.path().join(flag.trim_start_matches('-')))
+            .output()
+            .unwrap();
+        assert!(!refused.status.success(), "{flag}");
+        let said = String::from_utf8_lossy(&refused.stderr);
+        assert!(said.contains(message), "{flag}: {said}");
+    }
 
     let map = dir.path().join("city.pmtiles");
     crate::pmtiles::write_raster_pmtiles(&map);
