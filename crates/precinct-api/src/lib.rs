@@ -252,6 +252,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/roads/closures/reopen", post(roads::reopen_roads))
         .route("/api/figures/response", get(figures::response_figures))
+        .route("/api/figures/disputes", get(figures::dispute_figures))
         .route("/api/organisations", get(disputes::list_organisations))
         .route(
             "/api/disputes",

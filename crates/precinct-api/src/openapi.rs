@@ -38,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         units::hand_over,
         stream::stream_events,
         figures::response_figures,
+        figures::dispute_figures,
         roads::list_road_closures,
         roads::close_roads,
         roads::reopen_roads,

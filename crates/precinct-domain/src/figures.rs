@@ -1,7 +1,9 @@
 //! The station's response figures, with their definitions. Computed from
 //! incidents alone, so any period, zone or community is a filter away.
 
-use crate::incident::{Disposition, Incident, IncidentStatus};
+use crate::dispute::{Dispute, DisputeStatus, FollowUpOutcome};
+use crate::incident::{CategoryFamily, Disposition, Incident, IncidentStatus};
+use std::collections::BTreeMap;
 
 /// Summary statistics of a set of durations, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +92,154 @@ impl ResponseFigures {
     }
 }
 
+/// How a dispute stands for the resolution rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An agreement was reached and has not relapsed since (化解).
+    Resolved,
+    /// Mediation failed or the case was referred on, with no agreement.
+    Unresolved,
+    /// Still being worked, or dismissed as not for mediation: not counted.
+    Pending,
+}
+
+/// A dispute's outcome as the figures count it.
+pub fn outcome(d: &Dispute) -> Outcome {
+    if d.resolved_at.is_some() {
+        Outcome::Resolved
+    } else if d.referral.is_some() || d.status == DisputeStatus::MediationFailed {
+        Outcome::Unresolved
+    } else {
+        Outcome::Pending
+    }
+}
+
+/// Dispute counts of one group (all, a category, a community, an organisation).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DisputeCounts {
+    pub taken_in: usize,
+    pub resolved: usize,
+    pub unresolved: usize,
+}
+
+impl DisputeCounts {
+    fn add(&mut self, d: &Dispute) {
+        self.taken_in += 1;
+        match outcome(d) {
+            Outcome::Resolved => self.resolved += 1,
+            Outcome::Unresolved => self.unresolved += 1,
+            Outcome::Pending => {}
+        }
+    }
+
+    /// resolved ÷ (resolved + unresolved); None when nothing has concluded.
+    pub fn resolution_rate(&self) -> Option<f64> {
+        let concluded = self.resolved + self.unresolved;
+        (concluded > 0).then(|| self.resolved as f64 / concluded as f64)
+    }
+}
+
+/// Dispute figures over the disputes taken in during a period.
+///
+/// Definitions (also on the API):
+/// - `taken_in`: disputes opened (registered) in the period, from any source.
+/// - `resolved` (化解): of those, the ones whose parties reached an agreement
+///   that has not relapsed since. A relapse found at a follow-up visit
+///   un-resolves the case until a new agreement.
+/// - `unresolved`: of those, the ones where mediation failed or that were
+///   referred to the court, the petition office or arbitration without an
+///   agreement.
+/// - `resolution_rate` (矛盾纠纷化解率): resolved ÷ (resolved + unresolved).
+///   Cases still being worked, and those dismissed as not for mediation,
+///   are in neither term.
+/// - `time_to_resolution`: seconds from registration to the agreement, over
+///   resolved cases.
+/// - `relapse_rate`: among cases with at least one follow-up visit recorded,
+///   the share where a visit found a relapse.
+/// - The same counts by category, community and responsible organisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisputeFigures {
+    pub all: DisputeCounts,
+    pub time_to_resolution: Durations,
+    pub visited: usize,
+    pub relapsed: usize,
+    pub by_category: BTreeMap<String, DisputeCounts>,
+    pub by_community: BTreeMap<Option<i64>, DisputeCounts>,
+    pub by_organisation: BTreeMap<i64, DisputeCounts>,
+}
+
+impl DisputeFigures {
+    /// Over `disputes` opened in `[from, until)` (others are ignored).
+    pub fn of(
+        disputes: &[Dispute],
+        from: crate::Timestamp,
+        until: crate::Timestamp,
+    ) -> DisputeFigures {
+        let mut f = DisputeFigures {
+            all: DisputeCounts::default(),
+            time_to_resolution: Durations::of(Vec::new()),
+            visited: 0,
+            relapsed: 0,
+            by_category: BTreeMap::new(),
+            by_community: BTreeMap::new(),
+            by_organisation: BTreeMap::new(),
+        };
+        let mut seconds = Vec::new();
+        for d in disputes
+            .iter()
+            .filter(|d| d.opened_at >= from && d.opened_at < until)
+        {
+            f.all.add(d);
+            f.by_category
+                .entry(d.category.as_str().to_owned())
+                .or_default()
+                .add(d);
+            f.by_community
+                .entry(d.community_id.map(|c| c.0))
+                .or_default()
+                .add(d);
+            f.by_organisation
+                .entry(d.responsible_org.0)
+                .or_default()
+                .add(d);
+            if let Some(at) = d.resolved_at {
+                seconds.push((at - d.opened_at).num_seconds());
+            }
+            if d.follow_ups.iter().any(|v| v.visited_at.is_some()) {
+                f.visited += 1;
+                if d.follow_ups
+                    .iter()
+                    .any(|v| v.outcome == Some(FollowUpOutcome::Relapsed))
+                {
+                    f.relapsed += 1;
+                }
+            }
+        }
+        f.time_to_resolution = Durations::of(seconds);
+        f
+    }
+
+    pub fn relapse_rate(&self) -> Option<f64> {
+        (self.visited > 0).then(|| self.relapsed as f64 / self.visited as f64)
+    }
+}
+
+/// Dispute-type incidents (纠纷类警情) in a period against the same period a
+/// year earlier (同比): (this period, a year earlier, change as a fraction).
+pub fn dispute_incidents_year_on_year(
+    this: &[Incident],
+    last: &[Incident],
+) -> (usize, usize, Option<f64>) {
+    let count = |list: &[Incident]| {
+        list.iter()
+            .filter(|i| i.merged_into.is_none() && i.category.family() == CategoryFamily::Dispute)
+            .count()
+    };
+    let (now, before) = (count(this), count(last));
+    let change = (before > 0).then(|| (now as f64 - before as f64) / before as f64);
+    (now, before, change)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +266,167 @@ mod tests {
             let d = Durations::of(seconds.clone());
             assert_eq!((d.count, d.mean, d.median, d.p90), expected, "{seconds:?}");
         }
+    }
+
+    /// A year's disputes, generated by a rule whose outcome is easy to count
+    /// by hand: case i (0..100) is opened on day i of 2026 and
+    /// - i % 25 == 0: dismissed (4 cases: 0, 25, 50, 75);
+    /// - else i % 10 == 9: mediation failed, referred to court (10);
+    /// - else i % 10 == 8: accepted, still being worked (10);
+    /// - else an agreement after (i % 3 + 1) days, signed by both (76), then
+    ///   i % 7 == 0: a relapse at the 7-day visit (11: 7, 14, 21, 35, 42,
+    ///   56, 63, 70, 77, 84, 91); else i % 5 == 0: a stable visit (14).
+    ///
+    /// Resolved 76 − 11 = 65, unresolved 10, rate 65 / 75; visited 25,
+    /// relapsed 11.
+    fn a_year_of_disputes() -> Vec<Dispute> {
+        use crate::dispute::*;
+        use crate::ids::{CommunityId, DisputeId, OrganisationId};
+        use chrono::{Duration, TimeZone};
+        let start = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 1, 0, 0).unwrap();
+        let party = |name: &str| Party {
+            name: name.into(),
+            phone: None,
+            vulnerable: false,
+            organisation: None,
+        };
+        (0..100)
+            .map(|i: i64| {
+                let opened = start + Duration::days(i);
+                let category = [
+                    DisputeCategory::NeighbourNoise,
+                    DisputeCategory::CommercialDebt,
+                    DisputeCategory::FamilyMarital,
+                    DisputeCategory::Labour,
+                ][(i % 4) as usize];
+                let new = NewDispute {
+                    source: DisputeSource::Screening,
+                    category,
+                    summary: format!("case {i}"),
+                    address: format!("address {i}"),
+                    location: None,
+                    community_id: Some(CommunityId(i % 10 + 1)),
+                    incident_ids: vec![],
+                    parties: vec![party("甲"), party("乙")],
+                    responsible_org: OrganisationId(if i % 2 == 0 { 2 } else { 6 }),
+                    participating_orgs: vec![],
+                };
+                let mut d = Dispute::open(new, RiskFacts::default(), opened, "t").unwrap();
+                d.id = DisputeId(i + 1);
+                if i % 25 == 0 {
+                    d.dismiss("撤回", opened, "t").unwrap();
+                    return d;
+                }
+                d.accept(vec![], opened, "t").unwrap();
+                let session = |outcome, at| MediationSession {
+                    at,
+                    venue: Venue::MediationRoom,
+                    participants: vec![Participant {
+                        name: "调解员".into(),
+                        role: "调解员".into(),
+                        organisation_id: None,
+                    }],
+                    notes: String::new(),
+                    outcome,
+                    recorded_by: "t".into(),
+                };
+                match i % 10 {
+                    9 => {
+                        d.record_session(
+                            session(SessionOutcome::Failed, opened + Duration::days(1)),
+                            "t",
+                        )
+                        .unwrap();
+                        d.refer(Referral::Court, opened + Duration::days(2), "t")
+                            .unwrap();
+                        return d;
+                    }
+                    8 => return d,
+                    _ => {}
+                }
+                let agreed = opened + Duration::days(i % 3 + 1);
+                d.record_session(session(SessionOutcome::Agreement, agreed), "t")
+                    .unwrap();
+                d.draft_agreement("f".into(), vec!["t".into()], agreed, "t")
+                    .unwrap();
+                d.sign("甲", agreed, "t").unwrap();
+                d.sign("乙", agreed, "t").unwrap();
+                let visit = agreed + Duration::days(7);
+                if i % 7 == 0 {
+                    d.record_follow_up(FollowUpOutcome::Relapsed, None, visit, "t")
+                        .unwrap();
+                } else if i % 5 == 0 {
+                    d.record_follow_up(FollowUpOutcome::Stable, None, visit, "t")
+                        .unwrap();
+                }
+                d
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dispute_figures_match_the_hand_count() {
+        use chrono::TimeZone;
+        let year = a_year_of_disputes();
+        let from = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let until = chrono::Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        let f = DisputeFigures::of(&year, from, until);
+        assert_eq!(
+            f.all,
+            DisputeCounts {
+                taken_in: 100,
+                resolved: 65,
+                unresolved: 10
+            }
+        );
+        assert_eq!(f.all.resolution_rate(), Some(65.0 / 75.0));
+        assert_eq!(
+            (f.visited, f.relapsed, f.relapse_rate()),
+            (25, 11, Some(0.44))
+        );
+        let day = 86_400.0;
+        let t = f.time_to_resolution;
+        assert_eq!(
+            (t.count, t.mean, t.median, t.p90),
+            (65, Some(2.0 * day), Some(2.0 * day), Some(3.0 * day))
+        );
+        let counts = |taken_in, resolved, unresolved| DisputeCounts {
+            taken_in,
+            resolved,
+            unresolved,
+        };
+        assert_eq!(f.by_category["neighbour_noise"], counts(25, 17, 0));
+        assert_eq!(f.by_category["commercial_debt"], counts(25, 17, 5));
+        assert_eq!(f.by_category["family_marital"], counts(25, 16, 0));
+        assert_eq!(f.by_category["labour"], counts(25, 15, 5));
+        assert_eq!(f.by_organisation[&2], counts(50, 33, 0));
+        assert_eq!(f.by_organisation[&6], counts(50, 32, 10));
+        assert_eq!(
+            f.by_community.values().map(|c| c.taken_in).sum::<usize>(),
+            100
+        );
+
+        // The first 90 days only: cases 0..90.
+        let q = DisputeFigures::of(&year, from, from + chrono::Duration::days(90));
+        assert_eq!(
+            q.all,
+            DisputeCounts {
+                taken_in: 90,
+                resolved: 58,
+                unresolved: 9
+            }
+        );
+        assert_eq!((q.visited, q.relapsed), (22, 10));
+        assert_eq!(q.by_category["labour"], counts(22, 14, 4));
+        // An empty period has no rates, not zero ones.
+        let none = DisputeFigures::of(&year, until, until + chrono::Duration::days(1));
+        assert_eq!(
+            (
+                none.all.taken_in,
+                none.all.resolution_rate(),
+                none.relapse_rate()
+            ),
+            (0, None, None)
+        );
     }
 }

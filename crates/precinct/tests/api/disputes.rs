@@ -401,3 +401,58 @@ api_test! {
         assert_eq!(now["history"].as_array().unwrap().len(), 2);
     }
 }
+
+api_test! {
+    async fn dispute_figures_over_a_period_with_their_definitions(app) {
+        let officer = app.login("officer").await;
+        let analyst = app.login("analyst").await;
+        let open = |summary: &str, category: &str| {
+            json!({ "source": "walk_in", "category": category, "summary": summary, "parties": [{ "name": "甲" }, { "name": "乙" }], "responsible_org_id": 2 })
+        };
+        let mut ids = Vec::new();
+        for (summary, category) in [("a", "neighbour_noise"), ("b", "commercial_debt"), ("c", "commercial_debt")] {
+            let (_, case) = app.post(Some(&officer), "/api/disputes", open(summary, category)).await;
+            let id = case["id"].as_i64().unwrap();
+            app.post(Some(&officer), &format!("/api/disputes/{id}/accept"), json!({})).await;
+            ids.push(id);
+        }
+        let people = json!([{ "name": "调解员", "role": "调解员", "organisation_id": 2 }]);
+        // a: agreement after 2 hours, signed; b: failed and referred; c: still being worked.
+        app.clock.advance(Duration::hours(2));
+        app.post(Some(&officer), &format!("/api/disputes/{}/sessions", ids[0]), json!({ "venue": "mediation_room", "participants": people, "outcome": "agreement" })).await;
+        app.post(Some(&officer), &format!("/api/disputes/{}/agreement", ids[0]), json!({ "facts": "f", "terms": ["t"] })).await;
+        for party in ["甲", "乙"] {
+            app.post(Some(&officer), &format!("/api/disputes/{}/signatures", ids[0]), json!({ "party": party })).await;
+        }
+        app.post(Some(&officer), &format!("/api/disputes/{}/sessions", ids[1]), json!({ "venue": "mediation_room", "participants": people, "outcome": "failed" })).await;
+        let (status, _) = app.post(Some(&officer), &format!("/api/disputes/{}/refer", ids[1]), json!({ "to": "court" })).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // Dispute-type incidents: 2 in this period, 4 in the same period last year.
+        let now = story_time();
+        for (k, at) in [now, now, now - Duration::days(365), now - Duration::days(365), now - Duration::days(364), now - Duration::days(366)].into_iter().enumerate() {
+            let (status, body) = app
+                .post(Some(&officer), "/api/incidents", json!({ "source": "phone", "category": "neighbour_noise_dispute", "priority": 4, "location": { "lat": 28.15 + k as f64 * 0.01, "lon": 113.02 }, "summary": "噪音", "reported_at": at }))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+
+        let path = "/api/figures/disputes?from=2026-10-01T00:00:00Z&until=2026-11-30T00:00:00Z";
+        let (status, f) = app.get(Some(&analyst), path).await;
+        assert_eq!(status, StatusCode::OK, "{f}");
+        assert_eq!((f["taken_in"].as_u64(), f["resolved"].as_u64(), f["unresolved"].as_u64()), (Some(3), Some(1), Some(1)));
+        assert_eq!(f["resolution_rate"], 0.5);
+        assert_eq!(f["time_to_resolution"]["median_seconds"], 7200.0);
+        assert_eq!(f["relapse_rate"], Value::Null, "no visit yet");
+        let debt = f["by_category"].as_array().unwrap().iter().find(|c| c["key"] == "commercial_debt").unwrap();
+        assert_eq!((debt["taken_in"].as_u64(), debt["unresolved"].as_u64()), (Some(2), Some(1)));
+        assert_eq!(f["by_organisation"][0]["name"], "高桥街道司法所");
+        assert_eq!(f["dispute_incidents"], json!({ "this_period": 2, "same_period_last_year": 4, "change": -0.5 }));
+        assert!(f["definitions"].as_str().unwrap().contains("resolved ÷ (resolved + unresolved)"));
+
+        let (status, _) = app.get(Some(&app.login("mediator").await), path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, body) = app.get(Some(&analyst), "/api/figures/disputes?from=2026-11-30T00:00:00Z&until=2026-10-01T00:00:00Z").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_period")));
+    }
+}
