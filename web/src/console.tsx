@@ -1,7 +1,7 @@
 // The command-room console: live queue, intake, incident detail with the
 // recommended plan, units board, map.
 
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   ApiError,
   get,
@@ -334,13 +334,17 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
   const [busy, setBusy] = useState(false);
   const [extra, setExtra] = useState("");
 
+  const latest = useRef(0);
   const load = async () => {
+    const ticket = ++latest.current;
     try {
       const r = await get<Recommendation>(`/api/incidents/${incident.id}/recommendation`);
+      if (ticket !== latest.current) return;
       setPlan(r);
       setChosen(r.proposed_unit_ids);
       setError(null);
     } catch (e) {
+      if (ticket !== latest.current) return;
       setPlan(null);
       setError(asApiError(e));
     }
@@ -451,12 +455,18 @@ function IncidentPanel(props: { id: number; model: ConsoleModel; units: Map<numb
   const [remark, setRemark] = useState("");
   const [note, setNote] = useState("");
 
+  // Responses may come back out of order: only the latest request's counts.
+  const latest = useRef(0);
   const load = async () => {
+    const ticket = ++latest.current;
     try {
-      setDetail(await get<IncidentDetail>(`/api/incidents/${props.id}`));
-      setError(null);
+      const fresh = await get<IncidentDetail>(`/api/incidents/${props.id}`);
+      if (ticket === latest.current) {
+        setDetail(fresh);
+        setError(null);
+      }
     } catch (e) {
-      setError(asApiError(e));
+      if (ticket === latest.current) setError(asApiError(e));
     }
   };
   useEffect(() => {

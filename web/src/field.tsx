@@ -25,10 +25,17 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
   const liveState = useMemo(() => new Observable<LiveState>("connecting"), []);
   const live = useObservable(liveState);
   const loading = useRef(false);
+  const again = useRef(false);
   const unitId = user.unit_id;
 
-  const load = async () => {
-    if (unitId === null || loading.current) return;
+  // One load at a time; a load asked for meanwhile runs right after, so the
+  // page never settles on data read before the latest change.
+  const load = async (): Promise<void> => {
+    if (unitId === null) return;
+    if (loading.current) {
+      again.current = true;
+      return;
+    }
     loading.current = true;
     try {
       const units = await get<Unit[]>("/api/units");
@@ -55,6 +62,10 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
       setError(e instanceof ApiError ? e : new ApiError(0, "unknown", String(e), String(e)));
     } finally {
       loading.current = false;
+      if (again.current) {
+        again.current = false;
+        void load();
+      }
     }
   };
 

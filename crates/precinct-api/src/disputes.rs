@@ -866,3 +866,53 @@ pub async fn print_agreement(
     )
         .into_response())
 }
+
+/// Whether a new incident recurs an open or recent dispute (the same address,
+/// or the caller is a party, within 90 days). If so, the incident is flagged
+/// (an event on its timeline) and each dispute lists it. Runs after intake
+/// has been acknowledged; failures are logged.
+pub async fn check_recurrence(state: AppState, incident: precinct_domain::incident::Incident) {
+    let actor = precinct_domain::event::Actor::system("recurrence check");
+    let result: Result<(), StoreError> = async {
+        let disputes = state.store.list_disputes().await?;
+        if disputes.is_empty() {
+            return Ok(());
+        }
+        let caller: Vec<Party> = match (&incident.caller.name, &incident.caller.phone) {
+            (None, None) => Vec::new(),
+            (name, phone) => vec![Party {
+                name: name.clone().unwrap_or_default(),
+                phone: phone.clone(),
+                vulnerable: false,
+                organisation: None,
+            }],
+        };
+        let (_, _, ids) = repeat_facts(&incident.address, &caller, &disputes, incident.received_at);
+        if ids.is_empty() {
+            return Ok(());
+        }
+        state
+            .store
+            .flag_recurrence(incident.id, ids.clone(), actor.clone())
+            .await?;
+        for id in ids {
+            // A mediator may be saving the same case: reload and retry.
+            for _ in 0..3 {
+                let mut dispute = state.store.get_dispute(id).await?;
+                dispute.link_incident(incident.id, state.clock.now(), &actor.name);
+                match state.store.save_dispute(dispute).await {
+                    Err(StoreError::Conflict(_)) => continue,
+                    other => {
+                        other?;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(%error, incident = %incident.id, "recurrence check failed");
+    }
+}

@@ -356,6 +356,9 @@ pub struct IncidentDetail {
     pub incident: IncidentDto,
     /// Every event of the incident (and of incidents merged into it), oldest first.
     pub timeline: Vec<EventDto>,
+    /// Open or recent disputes this incident recurs (same address or people
+    /// within 90 days), found just after intake.
+    pub recurrent_dispute_ids: Vec<i64>,
 }
 
 /// One committed change.

@@ -90,6 +90,13 @@ pub async fn create_incident(
     let intake = request.into_intake(&ground, state.clock.now())?;
     let outcome = state.store.intake(intake, authed.actor()).await?;
     state.metrics.observe_intake(started.elapsed());
+    if outcome.created {
+        // Off the intake path: the flag follows within moments, on the timeline.
+        tokio::spawn(crate::disputes::check_recurrence(
+            state.clone(),
+            outcome.incident.clone(),
+        ));
+    }
     let personal = if user.role.sees_personal_data() {
         PersonalData::Shown
     } else {
@@ -127,9 +134,23 @@ pub async fn get_incident(
     let incident = visible_incident(&state, user, IncidentId(id)).await?;
     let personal = personal_data_for(&state, user, &incident).await?;
     let timeline = state.store.timeline(incident.id).await?;
+    let mut recurrent_dispute_ids: Vec<i64> = timeline
+        .iter()
+        .filter_map(|e| match &e.kind {
+            precinct_domain::event::EventKind::DisputeRecurrence { dispute_ids } => {
+                Some(dispute_ids)
+            }
+            _ => None,
+        })
+        .flatten()
+        .map(|d| d.0)
+        .collect();
+    recurrent_dispute_ids.sort_unstable();
+    recurrent_dispute_ids.dedup();
     Ok(Json(IncidentDetail {
         incident: IncidentDto::new(&incident, &state.ground(), personal),
         timeline: timeline.iter().map(EventDto::from).collect(),
+        recurrent_dispute_ids,
     }))
 }
 

@@ -468,6 +468,14 @@ impl Dispute {
         Ok(())
     }
 
+    /// A later incident recurs this dispute: it is listed with the case.
+    pub fn link_incident(&mut self, incident: IncidentId, at: Timestamp, actor: &str) {
+        if !self.incident_ids.contains(&incident) {
+            self.incident_ids.push(incident);
+            self.note(at, actor, format!("recurred: incident {incident}"));
+        }
+    }
+
     /// The responsible organisation takes the case on, with its mediators.
     pub fn accept(
         &mut self,

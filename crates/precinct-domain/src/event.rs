@@ -84,6 +84,11 @@ pub enum EventKind {
         duplicate_id: IncidentId,
         into_id: IncidentId,
     },
+    /// The incident recurs an open or recent dispute (same address or
+    /// people within 90 days); the disputes now list it too.
+    DisputeRecurrence {
+        dispute_ids: Vec<crate::ids::DisputeId>,
+    },
 }
 
 impl EventKind {
@@ -104,6 +109,7 @@ impl EventKind {
             EventKind::NoteAdded { .. } => "note_added",
             EventKind::IncidentClosed { .. } => "incident_closed",
             EventKind::IncidentsMerged { .. } => "incidents_merged",
+            EventKind::DisputeRecurrence { .. } => "dispute_recurrence",
         }
     }
 }

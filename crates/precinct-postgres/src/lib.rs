@@ -498,6 +498,18 @@ impl Store for PgStore {
         .await
     }
 
+    async fn flag_recurrence(
+        &self,
+        id: IncidentId,
+        dispute_ids: Vec<DisputeId>,
+        actor: Actor,
+    ) -> StoreResult<Event> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::flag_recurrence(ctx, id, dispute_ids, &actor).await })
+        })
+        .await
+    }
+
     async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
         self.write(move |ctx| Box::pin(async move { apply::add_note(ctx, id, text, &actor).await }))
             .await

@@ -521,6 +521,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn flag_recurrence(
+        &self,
+        id: IncidentId,
+        dispute_ids: Vec<DisputeId>,
+        actor: Actor,
+    ) -> StoreResult<Event> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::flag_recurrence(ctx, id, dispute_ids, &actor))
+        })
+        .await
+    }
+
     async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
         self.write(move |ctx| apply::run_ready(apply::add_note(ctx, id, text, &actor)))
             .await

@@ -280,6 +280,26 @@ pub async fn add_note(
         .await
 }
 
+/// Flags an incident as recurring these disputes (an event on its timeline).
+pub async fn flag_recurrence(
+    tx: &mut impl WriteTx,
+    id: IncidentId,
+    dispute_ids: Vec<precinct_domain::ids::DisputeId>,
+    actor: &Actor,
+) -> StoreResult<Event> {
+    if dispute_ids.is_empty() {
+        return Err(DomainError::invalid("dispute_ids", "name at least one dispute").into());
+    }
+    tx.load_incident(id).await?;
+    tx.emit(
+        actor,
+        Some(id),
+        None,
+        EventKind::DisputeRecurrence { dispute_ids },
+    )
+    .await
+}
+
 /// Releases every unit still assigned to `incident` back to patrol.
 async fn release_units(
     tx: &mut impl WriteTx,

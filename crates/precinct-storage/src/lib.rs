@@ -254,6 +254,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         actor: Actor,
     ) -> StoreResult<Incident>;
     async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event>;
+    /// Records on an incident's timeline that it recurs these disputes.
+    async fn flag_recurrence(
+        &self,
+        id: IncidentId,
+        dispute_ids: Vec<DisputeId>,
+        actor: Actor,
+    ) -> StoreResult<Event>;
     /// Closes an incident; its units are released back to patrol.
     async fn close_incident(
         &self,

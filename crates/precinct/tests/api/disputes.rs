@@ -456,3 +456,51 @@ api_test! {
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_period")));
     }
 }
+
+api_test! {
+    async fn a_new_incident_recurring_an_open_dispute_is_flagged_and_linked(app) {
+        let officer = app.login("officer").await;
+        let case = square_dance(&app, &officer).await;
+        let id = case["id"].as_i64().unwrap();
+        let report = |address: &str, name: &str, phone: &str| {
+            json!({
+                "source": "phone", "category": "neighbour_noise_dispute", "priority": 3,
+                "location": { "lat": 28.16, "lon": 113.015 }, "address": address,
+                "caller_name": name, "caller_phone": phone, "summary": "楼下又在跳广场舞",
+            })
+        };
+        // The same owner calls again (phone written differently), from home.
+        let (status, again) = app.post(Some(&officer), "/api/incidents", report("怡园社区怡园小区5栋", "李先生", "139-0731-0001")).await;
+        assert_eq!(status, StatusCode::CREATED, "{again}");
+        let incident = again["incident"]["id"].as_i64().unwrap();
+        // Someone else, elsewhere: no flag.
+        let (_, other) = app.post(Some(&officer), "/api/incidents", report("泉塘社区某小区", "赵某", "13500000000")).await;
+        let unrelated = other["incident"]["id"].as_i64().unwrap();
+
+        let mut flagged = Value::Null;
+        for _ in 0..50 {
+            let (_, detail) = app.get(Some(&officer), &format!("/api/incidents/{incident}")).await;
+            if detail["recurrent_dispute_ids"] != json!([]) {
+                flagged = detail;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(flagged["recurrent_dispute_ids"], json!([id]), "flagged shortly after intake");
+        assert!(flagged["timeline"].as_array().unwrap().iter().any(|e| e["type"] == "dispute_recurrence"));
+        let mut linked = Value::Null;
+        for _ in 0..50 {
+            let (_, dispute) = app.get(Some(&officer), &format!("/api/disputes/{id}")).await;
+            if dispute["incident_ids"] == json!([incident]) {
+                linked = dispute;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(linked["incident_ids"], json!([incident]), "the case lists the new incident");
+        let history: Vec<&str> = linked["history"].as_array().unwrap().iter().map(|h| h["what"].as_str().unwrap()).collect();
+        assert!(history.contains(&format!("recurred: incident {incident}").as_str()), "{history:?}");
+        let (_, detail) = app.get(Some(&officer), &format!("/api/incidents/{unrelated}")).await;
+        assert_eq!(detail["recurrent_dispute_ids"], json!([]));
+    }
+}
