@@ -280,6 +280,51 @@ try {
   await row.waitFor({ state: "detached" });
   await console_.screenshot({ path: join(OUT, "console-closed.png") });
 
+  // ---- Mediation: the command room opens a case from the closed incident;
+  // the judicial office's mediator mediates in the 三所一庭 room to a signed
+  // agreement and prints it.
+  await console_.click(`[data-testid=incident-detail][data-incident-id="${id}"] [data-testid=open-case-from-incident]`);
+  const caseForm = console_.locator("[data-testid=open-case]");
+  await caseForm.waitFor();
+  check((await caseForm.locator("textarea[name=summary]").inputValue()).includes("打架"), "prefilled from the incident");
+  await caseForm.locator("textarea[name=parties]").fill("谢某某 13907312223\n食客陈某 13907310009");
+  await console_.click("[data-testid=submit-case]");
+  const registered = console_.locator("[data-testid=case-detail][data-status=registered]");
+  await registered.waitFor();
+  const caseId = Number(await registered.getAttribute("data-case-id"));
+  await console_.click("[data-testid=view-command]");
+  await console_.locator("[data-testid=queue]").waitFor();
+
+  const mediatorContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  watch(mediatorContext, "mediator");
+  const mediator = await mediatorContext.newPage();
+  await mediator.goto(BASE + "/");
+  await loginIn(mediator, "mediator");
+  await mediator.click(`[data-testid=case-row][data-case-id="${caseId}"]`);
+  await mediator.click("[data-testid=accept-case]");
+  await mediator.locator("[data-testid=case-detail][data-status=accepted]").waitFor();
+  const sessionForm = mediator.locator("[data-testid=session-form]");
+  await sessionForm.locator("select[name=venue]").selectOption("mediation_room");
+  await sessionForm.locator("textarea[name=participants]").fill("司法所调解员 人民调解员\n驻站律师 律师\n怡园警务点民警 民警");
+  await sessionForm.locator("select[name=outcome]").selectOption("agreement");
+  await mediator.click("[data-testid=submit-session]");
+  await mediator.locator("[data-testid=case-detail][data-status=agreement_reached]").waitFor();
+  const agreementForm = mediator.locator("[data-testid=agreement-form]");
+  await agreementForm.locator("textarea[name=facts]").fill("双方在夜宵店因琐事发生口角并互相推搡，均受轻微伤");
+  await agreementForm.locator("textarea[name=terms]").fill("陈某赔偿谢某某医药费人民币800元\n双方互不追究，不再发生冲突");
+  await mediator.click("[data-testid=submit-agreement]");
+  await mediator.locator("[data-testid=agreement]").waitFor();
+  for (const party of ["谢某某", "食客陈某"]) {
+    await mediator.click(`[data-testid=sign][data-party="${party}"]`);
+    await mediator.locator(`[data-testid=sign][data-party="${party}"]`).waitFor({ state: "detached" });
+  }
+  await mediator.locator("[data-testid=case-detail][data-status=follow_up]").waitFor();
+  const pdfPath = await mediator.getAttribute("[data-testid=print-pdf]", "href");
+  const pdf = await mediator.request.get(BASE + pdfPath);
+  check(pdf.status() === 200 && pdf.headers()["content-type"] === "application/pdf", `the agreement prints: ${pdf.status()}`);
+  check((await pdf.body()).subarray(0, 5).toString() === "%PDF-", "a PDF");
+  await mediator.screenshot({ path: join(OUT, "mediation-case.png") });
+
   // ---- Intake in the console: partial Chinese finds the place.
   await console_.click("[data-testid=new-incident]");
   const form = console_.locator("[data-testid=intake-form]");

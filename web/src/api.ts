@@ -65,6 +65,7 @@ export interface TimelineEvent {
 
 export interface IncidentDetail extends Incident {
   timeline: TimelineEvent[];
+  recurrent_dispute_ids: number[];
 }
 
 export interface Unit {

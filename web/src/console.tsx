@@ -21,6 +21,7 @@ import { errorText, formatDuration, formatTime, label, labelKeys, t, currentLang
 import { MapView } from "./map";
 import { ConsoleModel } from "./model";
 import { Header } from "./header";
+import { DisputesView, type FromIncident } from "./disputes";
 
 declare global {
   interface Window {
@@ -447,7 +448,12 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
   );
 }
 
-function IncidentPanel(props: { id: number; model: ConsoleModel; units: Map<number, Unit> }) {
+function IncidentPanel(props: {
+  id: number;
+  model: ConsoleModel;
+  units: Map<number, Unit>;
+  onOpenCase: (from: FromIncident) => void;
+}) {
   const touched = useObservable(props.model.touched);
   const [detail, setDetail] = useState<IncidentDetail | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -548,6 +554,31 @@ function IncidentPanel(props: { id: number; model: ConsoleModel; units: Map<numb
           </ul>
         </section>
       )}
+      {i.recurrent_dispute_ids.length > 0 && (
+        <p data-testid="recurrence">
+          <span class="badge recurrence">
+            {t("recurrence")} {i.recurrent_dispute_ids.map((d) => `#${d}`).join(" ")}
+          </span>
+        </p>
+      )}
+      {i.disposition === "referred_to_mediation" && (
+        <button
+          type="button"
+          class="primary"
+          data-testid="open-case-from-incident"
+          onClick={() =>
+            props.onOpenCase({
+              incident_id: i.id,
+              category: i.category,
+              summary: i.summary,
+              address: i.address,
+              caller: i.caller.name && i.caller.phone ? `${i.caller.name} ${i.caller.phone}` : i.caller.name,
+            })
+          }
+        >
+          {t("open_case_from_incident")}
+        </button>
+      )}
       {open && <Recommend incident={i} units={props.units} onDone={load} />}
       {open && (
         <form
@@ -610,6 +641,8 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
   const [picking, setPicking] = useState(false);
   const [picked, setPicked] = useState<Point | null>(null);
   const [loaded, setLoaded] = useState(false);
+  const [view, setView] = useState<"command" | "disputes">("command");
+  const [fromIncident, setFromIncident] = useState<FromIncident | null>(null);
 
   useEffect(() => {
     window.__precinct = { model };
@@ -625,8 +658,16 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
   const unitList = useMemo(() => [...units.values()], [units]);
   return (
     <div class="console">
-      <Header user={props.user} title={props.config.station_name} live={live} onLogout={props.onLogout} />
-      <main class="console-main">
+      <Header
+        user={props.user}
+        title={props.config.station_name}
+        live={live}
+        onLogout={props.onLogout}
+        view={view}
+        onView={setView}
+      />
+      {view === "disputes" && <DisputesView from={fromIncident} onFromUsed={() => setFromIncident(null)} />}
+      <main class="console-main" hidden={view !== "command"}>
         <aside class="left">
           <nav class="tabs">
             <button type="button" class={tab === "queue" ? "on" : ""} onClick={() => setTab("queue")} data-testid="tab-queue">
@@ -688,7 +729,15 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
               onCancel={() => setIntake(false)}
             />
           ) : selected !== null ? (
-            <IncidentPanel id={selected} model={model} units={units} />
+            <IncidentPanel
+              id={selected}
+              model={model}
+              units={units}
+              onOpenCase={(from) => {
+                setFromIncident(from);
+                setView("disputes");
+              }}
+            />
           ) : (
             <p class="panel hint">{t("select_incident")}</p>
           )}

@@ -17,13 +17,31 @@ export function LangSwitch() {
   );
 }
 
-export function Header(props: { user: User; title: string; live: LiveState; onLogout: () => void }) {
+export function Header(props: {
+  user: User;
+  title: string;
+  live?: LiveState;
+  onLogout: () => void;
+  view?: "command" | "disputes";
+  onView?: (view: "command" | "disputes") => void;
+}) {
   return (
     <header class="top">
       <h1>{props.title}</h1>
-      <span class={`live ${props.live}`} data-testid="live-state" data-state={props.live}>
-        ● {props.live === "live" ? t("live") : t("reconnecting")}
-      </span>
+      {props.onView && (
+        <nav class="views">
+          {(["command", "disputes"] as const).map((v) => (
+            <button type="button" class={props.view === v ? "on" : ""} data-testid={`view-${v}`} onClick={() => props.onView!(v)}>
+              {v === "command" ? t("view_command") : t("view_disputes")}
+            </button>
+          ))}
+        </nav>
+      )}
+      {props.live && (
+        <span class={`live ${props.live}`} data-testid="live-state" data-state={props.live}>
+          ● {props.live === "live" ? t("live") : t("reconnecting")}
+        </span>
+      )}
       <span class="who">
         {props.user.display_name} <small>{label("role", props.user.role)}</small>
       </span>

@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   "note_added",
   "incident_closed",
   "incidents_merged",
+  "dispute_recurrence",
 ] as const;
 
 export type LiveState = "connecting" | "live" | "reconnecting";

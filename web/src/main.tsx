@@ -9,6 +9,8 @@ import { Field } from "./field";
 import { useLang } from "./hooks";
 import { errorText, setLang, currentLang, setTimeZone, t } from "./i18n";
 import { Login } from "./login";
+import { DisputesView } from "./disputes";
+import { Header } from "./header";
 import "./styles.css";
 
 const COMMAND_ROLES = new Set(["admin", "dispatcher"]);
@@ -55,6 +57,15 @@ function App() {
   if (error) return <p class="error">{errorText(error)}</p>;
   if (session === undefined) return <p class="hint">…</p>;
   if (session === null) return <Login onLogin={enter} />;
+  if (session.user.role === "mediator") {
+    // The mediator's own view: the cases their organisation takes part in.
+    return (
+      <div class="console">
+        <Header user={session.user} title={session.config.station_name} onLogout={logout} />
+        <DisputesView />
+      </div>
+    );
+  }
   const field = location.pathname.startsWith("/field");
   if (field || !COMMAND_ROLES.has(session.user.role)) {
     if (session.user.unit_id !== null) return <Field user={session.user} onLogout={logout} />;

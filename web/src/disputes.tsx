@@ -1,0 +1,559 @@
+// Dispute mediation (矛盾纠纷调解): the case list with follow-ups due, a case
+// with its sessions, agreement, signatures, printed agreement and visits,
+// and registering a case (also straight from an incident referred to
+// mediation). Mediators get this as their whole console; the command room
+// reaches it from the header.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, get, post } from "./api";
+import { errorText, formatTime, label, labelKeys, t } from "./i18n";
+
+interface Org {
+  id: number;
+  kind: string;
+  name: string;
+}
+
+interface Party {
+  name: string;
+  phone: string | null;
+  vulnerable: boolean;
+}
+
+interface Case {
+  id: number;
+  version: number;
+  source: string;
+  category: string;
+  status: string;
+  summary: string;
+  address: string;
+  incident_ids: number[];
+  parties: Party[];
+  parties_masked: boolean;
+  risk: string;
+  risk_reasons: string[];
+  repeats: number[];
+  responsible_org: Org;
+  participating_orgs: Org[];
+  sessions: { at: string; venue: string; participants: { name: string; role: string }[]; notes: string; outcome: string }[];
+  agreement: { facts: string; terms: string[]; signatures: { party: string; signed_at: string }[]; signed_at: string | null } | null;
+  follow_ups: { due_at: string; visited_at: string | null; outcome: string | null }[];
+  history: { at: string; actor: string; what: string }[];
+  opened_at: string;
+}
+
+/** What to prefill when opening a case from an incident. */
+export interface FromIncident {
+  incident_id: number;
+  category: string;
+  summary: string;
+  address: string;
+  caller: string | null;
+}
+
+function asError(e: unknown): ApiError {
+  return e instanceof ApiError ? e : new ApiError(0, "unknown", String(e), String(e));
+}
+
+function Err({ error }: { error: ApiError | null }) {
+  return error ? (
+    <p class="error" role="alert" data-testid="error" data-code={error.code}>
+      {errorText(error)}
+    </p>
+  ) : null;
+}
+
+const DISPUTE_FROM_INCIDENT: Record<string, string> = {
+  neighbour_noise_dispute: "neighbour_noise",
+  family_dispute: "family_marital",
+  domestic_violence: "family_marital",
+  commercial_debt_dispute: "commercial_debt",
+};
+
+/** Lines of "name rest" into pairs. */
+function lines(text: string): [string, string][] {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const [first, ...rest] = l.split(/\s+/);
+      return [first, rest.join(" ")];
+    });
+}
+
+/** A history line in the reader's language (the server records English). */
+function historyText(what: string): string {
+  const rules: [RegExp, (m: RegExpMatchArray) => string][] = [
+    [/^registered$/, () => label("dispute_status", "registered")],
+    [/^accepted$/, () => label("dispute_status", "accepted")],
+    [/^session \((\w+)\): (\w+)$/, (m) => `${t("record_session")}（${label("venue", m[1])}）：${label("session_outcome", m[2])}`],
+    [/^agreement drafted$/, () => `${t("agreement")} ✓`],
+    [/^signed by (.+)$/, (m) => `${t("sign_for")}${m[1]}`],
+    [/^recurred: incident (\d+)$/, (m) => `${t("recurrence")}：#${m[1]}`],
+    [/^follow-up: stable; closed$/, () => `${t("record_stable")} · ${label("dispute_status", "closed")}`],
+    [/^follow-up: stable$/, () => t("record_stable")],
+    [/^relapse found at follow-up: reopened$/, () => `${t("record_relapse")} · ${label("dispute_status", "in_mediation")}`],
+    [/^dismissed: (.*)$/, (m) => `${t("dismiss")}：${m[1]}`],
+    [/^referred to (\w+)$/, (m) => `${t("refer_to")}${label("referral", m[1])}`],
+    [/^closed after referral$/, () => label("dispute_status", "closed")],
+  ];
+  for (const [pattern, render] of rules) {
+    const m = what.match(pattern);
+    if (m) return render(m);
+  }
+  return what;
+}
+
+function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id: number) => void; onCancel: () => void }) {
+  const from = props.from;
+  const [source, setSource] = useState(from ? "incident" : "screening");
+  const [category, setCategory] = useState(from ? (DISPUTE_FROM_INCIDENT[from.category] ?? "other") : "neighbour_noise");
+  const [summary, setSummary] = useState(from?.summary ?? "");
+  const [address, setAddress] = useState(from?.address ?? "");
+  const [parties, setParties] = useState(from?.caller ? `${from.caller}\n` : "");
+  const [responsible, setResponsible] = useState(String(props.orgs.find((o) => o.kind === "judicial_office")?.id ?? ""));
+  const [taking, setTaking] = useState<string[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const body: Record<string, unknown> = {
+      source,
+      category,
+      summary,
+      address,
+      parties: lines(parties).map(([name, phone]) => ({ name, phone: phone || undefined })),
+      responsible_org_id: Number(responsible),
+      participating_org_ids: taking.map(Number),
+    };
+    if (from && source === "incident") body["incident_id"] = from.incident_id;
+    try {
+      const opened = await post<Case>("/api/disputes", body);
+      props.onOpened(opened.id);
+    } catch (err) {
+      setError(asError(err));
+    }
+  };
+  return (
+    <form class="panel" data-testid="open-case" onSubmit={submit}>
+      <h2>{t("new_case")}</h2>
+      {from && (
+        <p class="meta">
+          {t("linked_incidents")}: #{from.incident_id}
+        </p>
+      )}
+      <label>
+        {t("source")}
+        <select name="source" value={source} onChange={(e) => setSource(e.currentTarget.value)}>
+          {labelKeys("dispute_source")
+            .filter((k) => k !== "incident" || from)
+            .map((k) => (
+              <option value={k}>{label("dispute_source", k)}</option>
+            ))}
+        </select>
+      </label>
+      <label>
+        {t("category")}
+        <select name="category" value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
+          {labelKeys("dispute_category").map((k) => (
+            <option value={k}>{label("dispute_category", k)}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("summary")}
+        <textarea name="summary" value={summary} onInput={(e) => setSummary(e.currentTarget.value)} />
+      </label>
+      <label>
+        {t("address")}
+        <input name="address" value={address} onInput={(e) => setAddress(e.currentTarget.value)} />
+      </label>
+      <label>
+        {t("parties")} <small>{t("parties_hint")}</small>
+        <textarea name="parties" value={parties} onInput={(e) => setParties(e.currentTarget.value)} />
+      </label>
+      <label>
+        {t("responsible_org")}
+        <select name="responsible" value={responsible} onChange={(e) => setResponsible(e.currentTarget.value)}>
+          {props.orgs.map((o) => (
+            <option value={o.id}>{o.name}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("participating_orgs")}
+        <select
+          name="participating"
+          multiple
+          size={6}
+          onChange={(e) => setTaking([...e.currentTarget.selectedOptions].map((o) => o.value))}
+        >
+          {props.orgs.map((o) => (
+            <option value={o.id} selected={taking.includes(String(o.id))}>
+              {o.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <Err error={error} />
+      <div class="actions">
+        <button type="submit" class="primary" data-testid="submit-case">
+          {t("submit")}
+        </button>
+        <button type="button" onClick={props.onCancel}>
+          {t("cancel")}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
+  const [c, setCase] = useState<Case | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [venue, setVenue] = useState("mediation_room");
+  const [people, setPeople] = useState("");
+  const [peopleOrgs, setPeopleOrgs] = useState("");
+  const [notes, setNotes] = useState("");
+  const [outcome, setOutcome] = useState("agreement");
+  const [facts, setFacts] = useState("");
+  const [terms, setTerms] = useState("");
+  const [reason, setReason] = useState("");
+  const [referral, setReferral] = useState("court");
+  const latest = useRef(0);
+
+  const load = async () => {
+    const ticket = ++latest.current;
+    try {
+      const fresh = await get<Case>(`/api/disputes/${props.id}`);
+      if (ticket === latest.current) {
+        setCase(fresh);
+        setError(null);
+      }
+    } catch (e) {
+      if (ticket === latest.current) setError(asError(e));
+    }
+  };
+  useEffect(() => {
+    setCase(null);
+    void load();
+  }, [props.id]);
+
+  const act = async (path: string, body: unknown = {}) => {
+    try {
+      await post(`/api/disputes/${props.id}/${path}`, body);
+      setError(null);
+      props.onChanged();
+    } catch (e) {
+      setError(asError(e));
+    }
+    await load();
+  };
+
+  if (!c) return <div class="panel">{error ? <Err error={error} /> : "…"}</div>;
+  const orgIds = peopleOrgs.split(",").map((s) => s.trim());
+  const s = c.status;
+  return (
+    <div class="panel detail" data-testid="case-detail" data-case-id={c.id} data-status={s}>
+      <h2>
+        #{c.id} {label("dispute_category", c.category)}{" "}
+        <span class={`badge case-${s}`} data-testid="case-status">
+          {label("dispute_status", s)}
+        </span>{" "}
+        <span class={`badge risk-${c.risk}`}>
+          {t("risk")} {label("risk", c.risk)}
+        </span>
+      </h2>
+      {c.risk_reasons.length > 0 && <p class="meta">{c.risk_reasons.map((r) => label("risk", r)).join("；")}</p>}
+      <p class="address">{c.address}</p>
+      <p>{c.summary}</p>
+      <p class="meta">
+        {label("dispute_source", c.source)} · {formatTime(c.opened_at, true)}
+        {c.incident_ids.length > 0 && ` · ${t("linked_incidents")} ${c.incident_ids.map((i) => `#${i}`).join(" ")}`}
+        {c.repeats.length > 0 && ` · ${t("recurrence")} ${c.repeats.map((i) => `#${i}`).join(" ")}`}
+      </p>
+      <h3>{t("parties")}</h3>
+      <ul>
+        {c.parties.map((p) => (
+          <li key={p.name}>
+            {p.name} {p.phone ?? ""}
+          </li>
+        ))}
+      </ul>
+      <p class="meta">
+        {t("responsible_org")}: {c.responsible_org.name}
+        <br />
+        {t("participating_orgs")}: {c.participating_orgs.map((o) => o.name).join("、") || "—"}
+      </p>
+      <Err error={error} />
+      {s === "registered" && (
+        <div class="actions">
+          <button type="button" class="primary" data-testid="accept-case" onClick={() => act("accept")}>
+            {t("accept_case")}
+          </button>
+          <input value={reason} placeholder={t("reason")} onInput={(e) => setReason(e.currentTarget.value)} />
+          <button type="button" onClick={() => act("close", { reason })}>
+            {t("dismiss")}
+          </button>
+        </div>
+      )}
+      <h3>{t("sessions")}</h3>
+      <ol>
+        {c.sessions.map((x) => (
+          <li>
+            {formatTime(x.at, true)} {label("venue", x.venue)} · {label("session_outcome", x.outcome)} ·{" "}
+            {x.participants.map((p) => `${p.name}(${p.role})`).join("、")} {x.notes}
+          </li>
+        ))}
+      </ol>
+      {["accepted", "in_mediation", "mediation_failed"].includes(s) && (
+        <form
+          class="session"
+          data-testid="session-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act("sessions", {
+              venue,
+              outcome,
+              notes,
+              participants: lines(people).map(([name, role], k) => ({
+                name,
+                role: role || "—",
+                organisation_id: orgIds[k] ? Number(orgIds[k]) : undefined,
+              })),
+            });
+          }}
+        >
+          <h4>{t("record_session")}</h4>
+          <label>
+            {t("venue")}
+            <select name="venue" value={venue} onChange={(e) => setVenue(e.currentTarget.value)}>
+              {labelKeys("venue").map((k) => (
+                <option value={k}>{label("venue", k)}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t("participants")} <small>{t("participants_hint")}</small>
+            <textarea name="participants" value={people} onInput={(e) => setPeople(e.currentTarget.value)} />
+          </label>
+          <label>
+            {t("participant_org")}
+            <input name="participant_orgs" value={peopleOrgs} placeholder="2,3,21" onInput={(e) => setPeopleOrgs(e.currentTarget.value)} />
+          </label>
+          <label>
+            {t("notes")}
+            <input name="notes" value={notes} onInput={(e) => setNotes(e.currentTarget.value)} />
+          </label>
+          <label>
+            {t("outcome")}
+            <select name="outcome" value={outcome} onChange={(e) => setOutcome(e.currentTarget.value)}>
+              {labelKeys("session_outcome").map((k) => (
+                <option value={k}>{label("session_outcome", k)}</option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" class="primary" data-testid="submit-session">
+            {t("record_session")}
+          </button>
+        </form>
+      )}
+      {s === "mediation_failed" && (
+        <div class="actions">
+          <select value={referral} onChange={(e) => setReferral(e.currentTarget.value)}>
+            {labelKeys("referral").map((k) => (
+              <option value={k}>{label("referral", k)}</option>
+            ))}
+          </select>
+          <button type="button" onClick={() => act("refer", { to: referral })}>
+            {t("refer_to")}
+          </button>
+        </div>
+      )}
+      {s === "referred" && (
+        <button type="button" onClick={() => act("close", {})}>
+          {t("close_case")}
+        </button>
+      )}
+      <h3>{t("agreement")}</h3>
+      {c.agreement && (
+        <div class="agreement" data-testid="agreement">
+          <p>{c.agreement.facts}</p>
+          <ol>
+            {c.agreement.terms.map((term) => (
+              <li>{term}</li>
+            ))}
+          </ol>
+          <ul>
+            {c.parties.map((p) => {
+              const signature = c.agreement!.signatures.find((x) => x.party === p.name);
+              return (
+                <li key={p.name}>
+                  {p.name}:{" "}
+                  {signature ? (
+                    `${t("signed")} ${formatTime(signature.signed_at, true)}`
+                  ) : (
+                    <button type="button" data-testid="sign" data-party={p.name} onClick={() => act("signatures", { party: p.name })}>
+                      {t("sign_for")}
+                      {p.name}
+                    </button>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+          <a href={`/api/disputes/${c.id}/agreement.pdf`} target="_blank" rel="noopener" data-testid="print-pdf">
+            {t("print_pdf")}
+          </a>
+        </div>
+      )}
+      {s === "agreement_reached" && !c.agreement?.signatures.length && (
+        <form
+          data-testid="agreement-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act("agreement", { facts, terms: terms.split("\n").filter((x) => x.trim()) });
+          }}
+        >
+          <label>
+            {t("facts")}
+            <textarea name="facts" value={facts} onInput={(e) => setFacts(e.currentTarget.value)} />
+          </label>
+          <label>
+            {t("terms")}
+            <textarea name="terms" value={terms} onInput={(e) => setTerms(e.currentTarget.value)} />
+          </label>
+          <button type="submit" class="primary" data-testid="submit-agreement">
+            {t("save_agreement")}
+          </button>
+        </form>
+      )}
+      {c.follow_ups.length > 0 && (
+        <section>
+          <h3>{t("follow_ups")}</h3>
+          <ul>
+            {c.follow_ups.map((f) => (
+              <li>
+                {t("due")} {formatTime(f.due_at, true)}{" "}
+                {f.visited_at ? `· ${t("visited")} ${formatTime(f.visited_at, true)} ${f.outcome ?? ""}` : ""}
+              </li>
+            ))}
+          </ul>
+          {s === "follow_up" && (
+            <div class="actions">
+              <button type="button" data-testid="visit-stable" onClick={() => act("follow-ups", { outcome: "stable" })}>
+                {t("record_stable")}
+              </button>
+              <button type="button" onClick={() => act("follow-ups", { outcome: "relapsed" })}>
+                {t("record_relapse")}
+              </button>
+            </div>
+          )}
+        </section>
+      )}
+      <h3>{t("history")}</h3>
+      <ol class="timeline">
+        {c.history.map((h) => (
+          <li>
+            <time>{formatTime(h.at, true)}</time> {historyText(h.what)} <small>{h.actor}</small>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: () => void }) {
+  const [orgs, setOrgs] = useState<Org[]>([]);
+  const [cases, setCases] = useState<Case[]>([]);
+  const [filter, setFilter] = useState<"open" | "all" | "due">("open");
+  const [selected, setSelected] = useState<number | null>(null);
+  const [opening, setOpening] = useState<boolean>(Boolean(props.from));
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const refresh = async () => {
+    try {
+      setCases(await get<Case[]>(`/api/disputes?status=${filter === "all" ? "all" : "open"}`));
+    } catch (e) {
+      setError(asError(e));
+    }
+  };
+  useEffect(() => {
+    get<Org[]>("/api/organisations").then(setOrgs, (e) => setError(asError(e)));
+  }, []);
+  useEffect(() => {
+    void refresh();
+  }, [filter]);
+  useEffect(() => {
+    if (props.from) setOpening(true);
+  }, [props.from]);
+
+  const soon = Date.now() + 24 * 3600 * 1000;
+  const due = (c: Case) => c.status === "follow_up" && c.follow_ups.some((f) => !f.visited_at && Date.parse(f.due_at) <= soon);
+  const shown = filter === "due" ? cases.filter(due) : cases;
+  return (
+    <main class="disputes" data-testid="disputes-view">
+      <aside class="left">
+        <nav class="tabs">
+          {(["open", "all", "due"] as const).map((f) => (
+            <button type="button" class={filter === f ? "on" : ""} onClick={() => setFilter(f)} data-testid={`cases-${f}`}>
+              {f === "open" ? t("open_cases") : f === "all" ? t("all_cases") : t("follow_ups_due")}
+            </button>
+          ))}
+          <button type="button" class="primary" data-testid="new-case" onClick={() => setOpening(true)}>
+            + {t("new_case")}
+          </button>
+        </nav>
+        <Err error={error} />
+        <ul class="queue" data-testid="cases">
+          {shown.length === 0 && <li class="empty">{t("no_cases")}</li>}
+          {shown.map((c) => (
+            <li
+              key={c.id}
+              class={`queue-row ${c.id === selected ? "selected" : ""} ${due(c) ? "late" : ""}`}
+              data-testid="case-row"
+              data-case-id={c.id}
+              onClick={() => {
+                setOpening(false);
+                setSelected(c.id);
+              }}
+            >
+              <span class={`badge risk-${c.risk}`}>{label("risk", c.risk)}</span>
+              <span class="what">
+                <b>{label("dispute_category", c.category)}</b> {c.address}
+                <small>
+                  #{c.id} · {label("dispute_status", c.status)} · {c.parties.map((p) => p.name).join("、")}
+                </small>
+              </span>
+              <span class="age">{formatTime(c.opened_at, true).slice(0, 10)}</span>
+            </li>
+          ))}
+        </ul>
+      </aside>
+      <section class="right wide">
+        {opening && orgs.length > 0 ? (
+          <OpenCase
+            orgs={orgs}
+            from={props.from ?? null}
+            onOpened={(id) => {
+              setOpening(false);
+              props.onFromUsed?.();
+              setSelected(id);
+              void refresh();
+            }}
+            onCancel={() => {
+              setOpening(false);
+              props.onFromUsed?.();
+            }}
+          />
+        ) : selected !== null ? (
+          <CaseDetail id={selected} orgs={orgs} onChanged={refresh} />
+        ) : (
+          <p class="panel hint">{t("no_cases")}</p>
+        )}
+      </section>
+    </main>
+  );
+}
