@@ -308,6 +308,11 @@ api_test! {
         let (status, _) = app.get(None, "/api/disputes").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
 
+        // An admin sees every case.
+        let admin = app.login("admin").await;
+        let (status, _) = app.get(Some(&admin), &format!("/api/disputes/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+
         // The station sees it; lists mask the parties, the case file shows them and is audited.
         let dispatcher = app.login("dispatcher").await;
         let (_, list) = app.get(Some(&dispatcher), "/api/disputes").await;
