@@ -49,6 +49,11 @@ fn may_see(user: &User, dispute: &Dispute) -> bool {
                 .is_some_and(|org| dispute.organisations().any(|o| o == org)))
 }
 
+/// Disputes opened before this are repeats only while still open.
+fn repeat_window_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    at - chrono::Duration::days(REPEAT_WINDOW_DAYS)
+}
+
 fn not_found(id: DisputeId) -> ApiError {
     ApiError::from(StoreError::not_found("dispute", id))
 }
@@ -264,7 +269,10 @@ async fn shown(state: &AppState, user: &User, d: &Dispute) -> Result<DisputeDto,
             })
             .await?;
     }
-    let others = state.store.list_disputes().await?;
+    let others = state
+        .store
+        .recent_disputes(repeat_window_start(d.opened_at))
+        .await?;
     let earlier: Vec<Dispute> = others.into_iter().filter(|o| o.id < d.id).collect();
     let (_, _, repeats) = repeat_facts(&d.address, &d.parties, &earlier, d.opened_at);
     Ok(dispute_dto(state, d, false, repeats))
@@ -432,7 +440,10 @@ pub async fn open_dispute(
     let parties = parties(request.parties)?;
     let address = address.unwrap_or_default();
     let now = state.clock.now();
-    let earlier = state.store.list_disputes().await?;
+    let earlier = state
+        .store
+        .recent_disputes(repeat_window_start(now))
+        .await?;
     let (at_address, between_parties, repeats) = repeat_facts(&address, &parties, &earlier, now);
     facts.repeat_at_address = at_address;
     facts.repeat_between_parties = between_parties;
@@ -874,7 +885,10 @@ pub async fn print_agreement(
 pub async fn check_recurrence(state: AppState, incident: precinct_domain::incident::Incident) {
     let actor = precinct_domain::event::Actor::system("recurrence check");
     let result: Result<(), StoreError> = async {
-        let disputes = state.store.list_disputes().await?;
+        let disputes = state
+            .store
+            .recent_disputes(repeat_window_start(incident.received_at))
+            .await?;
         if disputes.is_empty() {
             return Ok(());
         }

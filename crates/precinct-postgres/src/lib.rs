@@ -606,6 +606,17 @@ impl Store for PgStore {
         map_rows(&self.read_rows(&sql, &[]).await?, dispute_from_row)
     }
 
+    async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {
+        let sql = format!(
+            "SELECT {DISPUTE_COLUMNS} FROM disputes \
+             WHERE status <> 'closed' OR opened_at >= $1 ORDER BY id DESC"
+        );
+        map_rows(
+            &self.read_rows(&sql, &[&ms(since)]).await?,
+            dispute_from_row,
+        )
+    }
+
     async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
         self.write(move |ctx| {
             Box::pin(async move {

@@ -139,6 +139,7 @@ CREATE TABLE disputes (
     opened_at BIGINT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE INDEX disputes_opened ON disputes (opened_at);
 "#,
 ];
 

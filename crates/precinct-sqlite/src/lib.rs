@@ -636,6 +636,21 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {
+        self.read(move |conn| {
+            rows::query_all(
+                conn,
+                &format!(
+                    "SELECT {DISPUTE_COLUMNS} FROM disputes \
+                     WHERE status <> 'closed' OR opened_at >= ?1 ORDER BY id DESC"
+                ),
+                [ms(since)],
+                dispute_from_row,
+            )
+        })
+        .await
+    }
+
     async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
         self.write(move |ctx| {
             let mut dispute = dispute;

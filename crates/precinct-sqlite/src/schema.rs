@@ -134,6 +134,7 @@ CREATE TABLE disputes (
     opened_at INTEGER NOT NULL,
     body TEXT NOT NULL
 );
+CREATE INDEX disputes_opened ON disputes (opened_at);
 "#,
 ];
 

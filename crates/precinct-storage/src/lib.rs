@@ -290,6 +290,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute>;
     /// Every dispute, newest first.
     async fn list_disputes(&self) -> StoreResult<Vec<Dispute>>;
+    /// The disputes still open, or opened at or after `since`, newest first
+    /// (what a repeat or a recurrence is looked for among).
+    async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>>;
     /// Saves a changed dispute if the stored one is still at
     /// `dispute.version` (else `Conflict`: someone else changed it first);
     /// returns it at the next version.

@@ -1154,11 +1154,31 @@ pub async fn disputes_are_saved_with_a_version_check(store: SharedStore) {
     assert_eq!(now.mediators, [UserId(7)]);
 
     let other = store.create_dispute(noise_dispute(at)).await.unwrap();
+    // Recent: still open, or opened since; a closed old case is not.
+    let mut old = store
+        .create_dispute(noise_dispute(at - Duration::days(200)))
+        .await
+        .unwrap();
+    old.dismiss("撤回", at, "t").unwrap();
+    let old = store.save_dispute(old).await.unwrap();
+    let recent: Vec<_> = store
+        .recent_disputes(at - Duration::days(90))
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(recent, [other.id, created.id]);
+    let all_since_long_ago = store
+        .recent_disputes(at - Duration::days(365))
+        .await
+        .unwrap();
+    assert_eq!(all_since_long_ago.len(), 3);
     let all = store.list_disputes().await.unwrap();
     assert_eq!(
         all.iter().map(|d| d.id).collect::<Vec<_>>(),
-        [other.id, created.id],
-        "newest first"
+        [old.id, other.id, created.id],
+        "every case, newest first"
     );
     assert!(matches!(
         store
