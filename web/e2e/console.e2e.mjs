@@ -295,7 +295,7 @@ try {
   await console_.click("[data-testid=view-command]");
   await console_.locator("[data-testid=queue]").waitFor();
 
-  const mediatorContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  const mediatorContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", timezoneId: "Europe/London" });
   watch(mediatorContext, "mediator");
   const mediator = await mediatorContext.newPage();
   await mediator.goto(BASE + "/");
@@ -303,6 +303,14 @@ try {
   await mediator.click(`[data-testid=case-row][data-case-id="${caseId}"]`);
   await mediator.click("[data-testid=accept-case]");
   await mediator.locator("[data-testid=case-detail][data-status=accepted]").waitFor();
+  // The session is arranged first (in the station's time), then held.
+  const planForm = mediator.locator("[data-testid=plan-form]");
+  await planForm.locator("input[name=at]").fill("2030-11-01T09:30");
+  await planForm.locator("select[name=venue]").selectOption("mediation_room");
+  await mediator.click("[data-testid=submit-plan]");
+  const planned = mediator.locator("[data-testid=planned-sessions]");
+  await planned.waitFor();
+  check((await planned.textContent()).includes("2030/11/01 09:30:00"), `arranged for 09:30 station time: ${await planned.textContent()}`);
   const sessionForm = mediator.locator("[data-testid=session-form]");
   await sessionForm.locator("select[name=venue]").selectOption("mediation_room");
   await sessionForm.locator("textarea[name=participants]").fill("司法所调解员 人民调解员\n驻站律师 律师\n怡园警务点民警 民警");

@@ -6,7 +6,7 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, get, post } from "./api";
-import { errorText, formatTime, label, labelKeys, t } from "./i18n";
+import { errorText, formatTime, label, labelKeys, stationTimeToIso, t } from "./i18n";
 
 interface Org {
   id: number;
@@ -37,6 +37,7 @@ interface Case {
   responsible_org: Org;
   participating_orgs: Org[];
   sessions: { at: string; venue: string; participants: { name: string; role: string }[]; notes: string; outcome: string }[];
+  planned_sessions: { at: string; venue: string; organisations: number[]; notes: string }[];
   agreement: { facts: string; terms: string[]; signatures: { party: string; signed_at: string }[]; signed_at: string | null } | null;
   follow_ups: { due_at: string; visited_at: string | null; outcome: string | null }[];
   history: { at: string; actor: string; what: string }[];
@@ -90,6 +91,7 @@ function historyText(what: string): string {
     [/^accepted$/, () => label("dispute_status", "accepted")],
     [/^session \((\w+)\): (\w+)$/, (m) => `${t("record_session")}（${label("venue", m[1])}）：${label("session_outcome", m[2])}`],
     [/^agreement drafted$/, () => `${t("agreement")} ✓`],
+    [/^session planned \((\w+)\) for (.+)$/, (m) => `${t("plan_session")}：${label("venue", m[1])} ${formatTime(m[2], true)}`],
     [/^signed by (.+)$/, (m) => `${t("sign_for")}${m[1]}`],
     [/^recurred: incident (\d+)$/, (m) => `${t("recurrence")}：#${m[1]}`],
     [/^follow-up: stable; closed$/, () => `${t("record_stable")} · ${label("dispute_status", "closed")}`],
@@ -222,6 +224,9 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
   const [terms, setTerms] = useState("");
   const [reason, setReason] = useState("");
   const [referral, setReferral] = useState("court");
+  const [planAt, setPlanAt] = useState("");
+  const [planVenue, setPlanVenue] = useState("legal_service_station");
+  const [planOrgs, setPlanOrgs] = useState<string[]>([]);
   const latest = useRef(0);
 
   const load = async () => {
@@ -298,6 +303,64 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
             {t("dismiss")}
           </button>
         </div>
+      )}
+      {c.planned_sessions.length > 0 && (
+        <section data-testid="planned-sessions">
+          <h3>{t("planned_sessions")}</h3>
+          <ul>
+            {c.planned_sessions.map((p) => (
+              <li>
+                {formatTime(p.at, true)} {label("venue", p.venue)} ·{" "}
+                {p.organisations.map((o) => props.orgs.find((x) => x.id === o)?.name ?? `#${o}`).join("、")} {p.notes}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {["accepted", "in_mediation", "mediation_failed"].includes(s) && (
+        <form
+          class="session"
+          data-testid="plan-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!planAt) return;
+            void act("planned-sessions", {
+              at: stationTimeToIso(planAt),
+              venue: planVenue,
+              organisation_ids: planOrgs.map(Number),
+            });
+          }}
+        >
+          <h4>{t("plan_session")}</h4>
+          <label>
+            {t("when")}
+            <input type="datetime-local" name="at" value={planAt} onInput={(e) => setPlanAt(e.currentTarget.value)} />
+          </label>
+          <label>
+            {t("venue")}
+            <select name="venue" value={planVenue} onChange={(e) => setPlanVenue(e.currentTarget.value)}>
+              {labelKeys("venue").map((k) => (
+                <option value={k}>{label("venue", k)}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t("participating_orgs")}
+            <select
+              name="organisations"
+              multiple
+              size={4}
+              onChange={(e) => setPlanOrgs([...e.currentTarget.selectedOptions].map((o) => o.value))}
+            >
+              {[c.responsible_org, ...c.participating_orgs].map((o) => (
+                <option value={o.id}>{o.name}</option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" data-testid="submit-plan">
+            {t("plan_session")}
+          </button>
+        </form>
       )}
       <h3>{t("sessions")}</h3>
       <ol>
@@ -525,6 +588,7 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
                 <b>{label("dispute_category", c.category)}</b> {c.address}
                 <small>
                   #{c.id} · {label("dispute_status", c.status)} · {c.parties.map((p) => p.name).join("、")}
+                  {c.planned_sessions.length > 0 && ` · ${t("next_session")} ${formatTime(c.planned_sessions[0].at, true)}`}
                 </small>
               </span>
               <span class="age">{formatTime(c.opened_at, true).slice(0, 10)}</span>

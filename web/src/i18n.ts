@@ -29,6 +29,27 @@ export function setTimeZone(zone: string): void {
   timeZone = zone;
 }
 
+/** A wall-clock time typed in the station's zone ("2026-11-01T09:30") as UTC ISO. */
+export function stationTimeToIso(local: string): string {
+  const [date, time] = local.split("T");
+  const [y, mo, d] = date.split("-").map(Number);
+  const [h, mi] = time.split(":").map(Number);
+  const guess = Date.UTC(y, mo - 1, d, h, mi);
+  // The zone's offset at that moment, read back through Intl.
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).formatToParts(new Date(guess));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const shown = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"));
+  return new Date(guess - (shown - guess)).toISOString();
+}
+
 type Pair = [zh: string, en: string];
 
 const TEXT = {
@@ -168,6 +189,10 @@ const TEXT = {
   history: ["办理经过", "History"],
   submit: ["提交", "Submit"],
   no_cases: ["暂无案件", "No cases"],
+  plan_session: ["安排调解", "Arrange a session"],
+  planned_sessions: ["已安排的调解", "Arranged sessions"],
+  when: ["时间", "When"],
+  next_session: ["下次调解", "Next session"],
 } satisfies Record<string, Pair>;
 
 export type TextKey = keyof typeof TEXT;

@@ -171,6 +171,9 @@ pub struct DisputeDto {
     pub responsible_org: OrganisationDto,
     pub participating_orgs: Vec<OrganisationDto>,
     pub mediator_ids: Vec<i64>,
+    /// Sessions arranged ahead, earliest first.
+    #[schema(value_type = Vec<Object>)]
+    pub planned_sessions: Vec<PlannedSession>,
     #[schema(value_type = Vec<Object>)]
     pub sessions: Vec<MediationSession>,
     #[schema(value_type = Option<Object>)]
@@ -243,6 +246,7 @@ fn dispute_dto(state: &AppState, d: &Dispute, masked: bool, repeats: Vec<Dispute
             .map(|&o| organisation_dto(state, o))
             .collect(),
         mediator_ids: d.mediators.iter().map(|u| u.0).collect(),
+        planned_sessions: d.planned_sessions.clone(),
         sessions: d.sessions.clone(),
         agreement: d.agreement.clone(),
         follow_ups: d.follow_ups.clone(),
@@ -561,6 +565,52 @@ pub async fn accept_dispute(
             mediators.push(user.id);
         }
         Ok(d.accept(mediators, now, &user.display_name)?)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PlanSessionRequest {
+    /// When (RFC 3339, not in the past).
+    pub at: DateTime<Utc>,
+    /// mediation_room, legal_service_station or on_site
+    pub venue: String,
+    /// The organisations asked to attend.
+    #[serde(default)]
+    pub organisation_ids: Vec<i64>,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/disputes/{id}/planned-sessions", operation_id = "plan_session", tag = "disputes",
+    params(("id" = i64, Path, description = "Dispute id")),
+    request_body = PlanSessionRequest,
+    responses((status = 200, description = "Arranged; shown on the case until a session is recorded", body = DisputeDto), (status = 422, description = "In the past, unknown venue or organisation, or the case is not being mediated", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn plan_session(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<PlanSessionRequest>,
+) -> Result<Json<DisputeDto>, ApiError> {
+    let venue = parse("venue", &request.venue, Venue::parse)?;
+    let organisations = request
+        .organisation_ids
+        .iter()
+        .map(|&o| organisation(&state, o))
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = state.clock.now();
+    change(&state, &authed, id, |d, user| {
+        let planned = PlannedSession {
+            at: request.at,
+            venue,
+            organisations,
+            notes: request.notes.trim().to_owned(),
+            planned_by: user.display_name.clone(),
+        };
+        Ok(d.plan_session(planned, now)?)
     })
     .await
 }

@@ -265,6 +265,10 @@ pub fn app(state: AppState) -> Router {
             post(disputes::record_session),
         )
         .route(
+            "/api/disputes/{id}/planned-sessions",
+            post(disputes::plan_session),
+        )
+        .route(
             "/api/disputes/{id}/agreement",
             post(disputes::record_agreement),
         )

@@ -50,6 +50,7 @@ use utoipa::{Modify, OpenApi};
         disputes::list_disputes,
         disputes::get_dispute,
         disputes::accept_dispute,
+        disputes::plan_session,
         disputes::record_session,
         disputes::record_agreement,
         disputes::sign_agreement,

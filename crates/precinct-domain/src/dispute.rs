@@ -275,6 +275,16 @@ pub struct MediationSession {
     pub recorded_by: String,
 }
 
+/// A session arranged ahead: when, where, and which organisations come.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedSession {
+    pub at: Timestamp,
+    pub venue: Venue,
+    pub organisations: Vec<OrganisationId>,
+    pub notes: String,
+    pub planned_by: String,
+}
+
 /// A party's signature on the agreement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signature {
@@ -335,6 +345,10 @@ pub struct Dispute {
     /// Every other organisation taking part (三所一庭, companies …).
     pub participating_orgs: Vec<OrganisationId>,
     pub mediators: Vec<UserId>,
+    /// Sessions arranged ahead, earliest first; recording a session takes
+    /// the one it fulfils off the list.
+    #[serde(default)]
+    pub planned_sessions: Vec<PlannedSession>,
     pub sessions: Vec<MediationSession>,
     pub agreement: Option<Agreement>,
     pub follow_ups: Vec<FollowUp>,
@@ -418,6 +432,7 @@ impl Dispute {
             responsible_org: new.responsible_org,
             participating_orgs: participating,
             mediators: Vec::new(),
+            planned_sessions: Vec::new(),
             sessions: Vec::new(),
             agreement: None,
             follow_ups: Vec::new(),
@@ -496,6 +511,40 @@ impl Dispute {
         Ok(())
     }
 
+    /// Arranges a session ahead (the case must be accepted and not settled).
+    pub fn plan_session(
+        &mut self,
+        planned: PlannedSession,
+        now: Timestamp,
+    ) -> Result<(), DomainError> {
+        if !matches!(
+            self.status,
+            DisputeStatus::Accepted | DisputeStatus::InMediation | DisputeStatus::MediationFailed
+        ) {
+            return Err(DomainError::invalid(
+                "status",
+                "sessions are arranged for an accepted case still being mediated",
+            ));
+        }
+        if planned.at < now {
+            return Err(DomainError::invalid(
+                "at",
+                "a session is arranged for a time to come",
+            ));
+        }
+        let what = format!(
+            "session planned ({}) for {}",
+            planned.venue,
+            planned.at.to_rfc3339()
+        );
+        let actor = planned.planned_by.clone();
+        let at = planned.at;
+        let index = self.planned_sessions.partition_point(|p| p.at <= at);
+        self.planned_sessions.insert(index, planned);
+        self.note(now, &actor, what);
+        Ok(())
+    }
+
     /// A mediation session took place. Its outcome moves the case on.
     pub fn record_session(
         &mut self,
@@ -518,6 +567,12 @@ impl Dispute {
             SessionOutcome::Continued => {}
         }
         let what = format!("session ({}): {}", session.venue, session.outcome);
+        // It fulfils the earliest planned session due by then (a day's grace).
+        if let Some(first) = self.planned_sessions.first()
+            && first.at <= at + chrono::Duration::days(1)
+        {
+            self.planned_sessions.remove(0);
+        }
         self.sessions.push(session);
         self.note(at, actor, what);
         Ok(())
@@ -1078,5 +1133,31 @@ mod tests {
         let mut open = debt_case();
         open.id = DisputeId(2);
         assert!(repeat_facts("高桥皮具饰品城A12", &other_party, &[open], at(400)).0);
+    }
+
+    #[test]
+    fn sessions_are_planned_ahead_and_fulfilled_when_held() {
+        let mut case = debt_case();
+        let plan = |at| PlannedSession {
+            at,
+            venue: Venue::LegalServiceStation,
+            organisations: vec![OrganisationId(2), OrganisationId(3)],
+            notes: "三方到场".into(),
+            planned_by: "司法所".into(),
+        };
+        assert!(case.plan_session(plan(t(3)), t(1)).is_err(), "accept first");
+        case.accept(vec![], t(1), "司法所").unwrap();
+        assert!(
+            case.plan_session(plan(t(0)), t(1)).is_err(),
+            "not in the past"
+        );
+        case.plan_session(plan(t(48)), t(1)).unwrap();
+        case.plan_session(plan(t(3)), t(1)).unwrap();
+        let times: Vec<_> = case.planned_sessions.iter().map(|p| p.at).collect();
+        assert_eq!(times, [t(3), t(48)], "earliest first");
+        case.record_session(session(SessionOutcome::Continued, t(4)), "司法所")
+            .unwrap();
+        let times: Vec<_> = case.planned_sessions.iter().map(|p| p.at).collect();
+        assert_eq!(times, [t(48)], "the held session took the first off");
     }
 }

@@ -238,6 +238,18 @@ api_test! {
             assert_eq!(seen["parties"][0]["phone"], "13607310004", "those who work the case see contacts");
         }
 
+        // The session is arranged for an hour later, at the legal service station.
+        let at = story_time() + Duration::hours(1);
+        let (status, planned) = app
+            .post(Some(&mediator), &format!("/api/disputes/{id}/planned-sessions"), json!({ "at": at, "venue": "legal_service_station", "organisation_ids": [judicial, firm, management], "notes": "请双方携带账目" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{planned}");
+        assert_eq!(planned["planned_sessions"][0]["organisations"], json!([judicial, firm, management]));
+        let (status, body) = app
+            .post(Some(&mediator), &format!("/api/disputes/{id}/planned-sessions"), json!({ "at": story_time() - Duration::days(1), "venue": "legal_service_station" }))
+            .await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "not in the past");
+
         // Hours at the legal service station: a first round adjourned, then a settlement.
         app.clock.advance(Duration::hours(1));
         let people = json!([
@@ -264,6 +276,7 @@ api_test! {
         }
         let (_, settled) = app.get(Some(&mediator), &format!("/api/disputes/{id}")).await;
         assert_eq!(settled["status"], "follow_up");
+        assert_eq!(settled["planned_sessions"], json!([]), "the arranged session was held");
         assert_eq!(settled["sessions"].as_array().unwrap().len(), 2);
         assert_eq!(settled["agreement"]["signatures"].as_array().unwrap().len(), 2);
         let history: Vec<&str> = settled["history"].as_array().unwrap().iter().map(|h| h["what"].as_str().unwrap()).collect();
