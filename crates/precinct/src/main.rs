@@ -25,8 +25,8 @@ struct Cli {
 enum Command {
     /// Run a demo station: a generated district, demo accounts and a live incident simulator.
     Demo {
-        #[arg(long, env = "PRECINCT_SERVER__ADDR", default_value = "127.0.0.1:8080")]
-        addr: String,
+        #[command(flatten)]
+        station: StationArgs,
         /// Where the demo keeps its SQLite database.
         #[arg(long, env = "PRECINCT_DEMO__DATA_DIR", default_value = "precinct-demo")]
         data_dir: PathBuf,
@@ -47,33 +47,14 @@ enum Command {
         /// Serve the district without simulated incidents.
         #[arg(long)]
         no_simulator: bool,
-        /// IANA time zone the console shows times in.
-        #[arg(
-            long,
-            env = "PRECINCT_STATION__TIME_ZONE",
-            default_value = "Asia/Shanghai"
-        )]
-        time_zone: String,
-        /// A PMTiles file of the city, drawn under the station's own map layers.
-        #[arg(long, env = "PRECINCT_MAP__BASEMAP")]
-        basemap: Option<PathBuf>,
-        /// The CJK font for printed agreements (default: fonts-wqy-microhei or Noto CJK).
-        #[arg(long, env = "PRECINCT_DOCS__CJK_FONT")]
-        cjk_font: Option<PathBuf>,
-        /// Response plans (TOML) to use instead of the shipped ones.
-        #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
-        plans: Option<PathBuf>,
     },
     /// Run a real station against a database.
     Serve {
-        #[arg(long, env = "PRECINCT_SERVER__ADDR", default_value = "127.0.0.1:8080")]
-        addr: String,
+        #[command(flatten)]
+        station: StationArgs,
         /// sqlite://PATH or postgres://USER@HOST/DB
         #[arg(long, env = "PRECINCT_DATABASE__URL")]
         database: String,
-        /// Response plans (TOML) to use instead of the shipped ones.
-        #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
-        plans: Option<PathBuf>,
         /// A unit position older than this many minutes is shown as stale.
         #[arg(
             long,
@@ -81,19 +62,6 @@ enum Command {
             default_value_t = 10
         )]
         stale_after_minutes: u32,
-        /// IANA time zone the console shows times in.
-        #[arg(
-            long,
-            env = "PRECINCT_STATION__TIME_ZONE",
-            default_value = "Asia/Shanghai"
-        )]
-        time_zone: String,
-        /// A PMTiles file of the city, drawn under the station's own map layers.
-        #[arg(long, env = "PRECINCT_MAP__BASEMAP")]
-        basemap: Option<PathBuf>,
-        /// The CJK font for printed agreements (default: fonts-wqy-microhei or Noto CJK).
-        #[arg(long, env = "PRECINCT_DOCS__CJK_FONT")]
-        cjk_font: Option<PathBuf>,
     },
     /// Copy a station into an empty database (e.g. SQLite to PostgreSQL), verified by counts and hashes.
     MigrateData {
@@ -139,6 +107,53 @@ enum UserCommand {
     },
 }
 
+/// What `demo` and `serve` both take: where to listen and how the station
+/// is set up.
+#[derive(Debug, clap::Args)]
+struct StationArgs {
+    #[arg(long, env = "PRECINCT_SERVER__ADDR", default_value = "127.0.0.1:8080")]
+    addr: String,
+    /// Response plans (TOML) to use instead of the shipped ones.
+    #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
+    plans: Option<PathBuf>,
+    /// IANA time zone the console and printed documents show times in.
+    #[arg(
+        long,
+        env = "PRECINCT_STATION__TIME_ZONE",
+        default_value = "Asia/Shanghai"
+    )]
+    time_zone: String,
+    /// A PMTiles file of the city, drawn under the station's own map layers.
+    #[arg(long, env = "PRECINCT_MAP__BASEMAP")]
+    basemap: Option<PathBuf>,
+    /// The CJK font for printed agreements (default: fonts-wqy-microhei or Noto CJK).
+    #[arg(long, env = "PRECINCT_DOCS__CJK_FONT")]
+    cjk_font: Option<PathBuf>,
+}
+
+impl StationArgs {
+    /// Applies these settings, refusing a wrong file, zone or plan at start-up.
+    fn apply(&self, mut state: AppState) -> anyhow::Result<AppState> {
+        state = state
+            .with_time_zone(&self.time_zone)
+            .map_err(anyhow::Error::msg)?;
+        if let Some(path) = &self.basemap {
+            state = state
+                .with_basemap(path.clone())
+                .map_err(anyhow::Error::msg)?;
+        }
+        if let Some(path) = &self.cjk_font {
+            state = state
+                .with_cjk_font(path.clone())
+                .map_err(anyhow::Error::msg)?;
+        }
+        if let Some(plans) = read_plans(self.plans.as_ref())? {
+            state = state.with_plans(plans);
+        }
+        Ok(state)
+    }
+}
+
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("PRECINCT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
@@ -151,17 +166,13 @@ fn init_tracing() {
 /// What the demo runs with.
 #[derive(Debug)]
 struct DemoConfig {
-    addr: String,
+    station: StationArgs,
     database: DatabaseUrl,
     seed: u64,
     password: String,
     speed: f64,
     intensity: f64,
     simulator: bool,
-    plans: Option<PathBuf>,
-    time_zone: String,
-    basemap: Option<PathBuf>,
-    cjk_font: Option<PathBuf>,
 }
 
 /// Reads the station's plans file, if one is given; errors name the file and the line.
@@ -179,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     match Cli::parse().command {
         Command::Demo {
-            addr,
+            station,
             data_dir,
             database,
             seed,
@@ -187,50 +198,27 @@ async fn main() -> anyhow::Result<()> {
             speed,
             intensity,
             no_simulator,
-            plans,
-            time_zone,
-            basemap,
-            cjk_font,
         } => {
             let database = match database {
                 Some(url) => DatabaseUrl::parse(&url)?,
                 None => DatabaseUrl::Sqlite(data_dir.join("precinct.db")),
             };
             let config = DemoConfig {
-                addr,
+                station,
                 database,
                 seed,
                 password: demo_password,
                 speed,
                 intensity,
                 simulator: !no_simulator,
-                plans,
-                time_zone,
-                basemap,
-                cjk_font,
             };
             demo(config).await
         }
         Command::Serve {
-            addr,
+            station,
             database,
-            plans,
             stale_after_minutes,
-            time_zone,
-            basemap,
-            cjk_font,
-        } => {
-            serve(
-                addr,
-                DatabaseUrl::parse(&database)?,
-                plans,
-                stale_after_minutes,
-                time_zone,
-                basemap,
-                cjk_font,
-            )
-            .await
-        }
+        } => serve(station, DatabaseUrl::parse(&database)?, stale_after_minutes).await,
         Command::ImportRoads { file, database } => {
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
             let (nodes, segments) =
@@ -294,15 +282,10 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(
-    addr: String,
+    station: StationArgs,
     database: DatabaseUrl,
-    plans: Option<PathBuf>,
     stale_after_minutes: u32,
-    time_zone: String,
-    basemap: Option<PathBuf>,
-    cjk_font: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let plans = read_plans(plans.as_ref())?;
     tracing::info!(?database, "opening the station's database");
     let store = open_store(&database, Arc::new(SystemClock)).await?;
     if store.count_users().await? == 0 {
@@ -310,45 +293,22 @@ async fn serve(
             "this station has no users yet: add an admin with `precinct user add --role admin`"
         );
     }
-    let mut state = AppState::new(store.clone(), Arc::new(SystemClock))
-        .await?
-        .with_time_zone(&time_zone)
-        .map_err(anyhow::Error::msg)?;
-    if let Some(path) = basemap {
-        state = state.with_basemap(path).map_err(anyhow::Error::msg)?;
-    }
-    if let Some(path) = cjk_font {
-        state = state.with_cjk_font(path).map_err(anyhow::Error::msg)?;
-    }
+    let mut state = station.apply(AppState::new(store.clone(), Arc::new(SystemClock)).await?)?;
     state.stale_after = chrono::Duration::minutes(i64::from(stale_after_minutes));
-    if let Some(plans) = plans {
-        state = state.with_plans(plans);
-    }
-    precinct::run_server(&addr, state, precinct::shutdown_signal()).await?;
+    precinct::run_server(&station.addr, state, precinct::shutdown_signal()).await?;
     // In-flight requests have finished; let the writer drain and stop.
     store.shutdown().await;
     Ok(())
 }
 
 async fn demo(config: DemoConfig) -> anyhow::Result<()> {
-    let plans = read_plans(config.plans.as_ref())?;
     let clock = Arc::new(ScaledClock::new(chrono::Utc::now(), config.speed));
     let store = open_store(&config.database, clock.clone()).await?;
     let district = precinct_sim::generate(config.seed);
     let fresh = seed_demo(&store, &district, &config.password).await?;
-    let mut state = AppState::new(store.clone(), clock.clone())
-        .await?
-        .with_time_zone(&config.time_zone)
-        .map_err(anyhow::Error::msg)?;
-    if let Some(path) = config.basemap.clone() {
-        state = state.with_basemap(path).map_err(anyhow::Error::msg)?;
-    }
-    if let Some(path) = config.cjk_font.clone() {
-        state = state.with_cjk_font(path).map_err(anyhow::Error::msg)?;
-    }
-    if let Some(plans) = plans {
-        state = state.with_plans(plans);
-    }
+    let state = config
+        .station
+        .apply(AppState::new(store.clone(), clock.clone()).await?)?;
 
     println!(
         "Precinct demo — {} (seed {}, speed {}x)",
@@ -392,7 +352,7 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
         precinct::shutdown_signal().await;
         let _ = stop.send(true);
     };
-    precinct::run_server(&config.addr, state, shutdown).await?;
+    precinct::run_server(&config.station.addr, state, shutdown).await?;
     if let Some(simulator) = simulator {
         let _ = simulator.await;
     }
