@@ -7,12 +7,13 @@
 //! Needs Debian's `chromium` (`.ci/run` installs it). Without it the test
 //! says so and passes, except under CI (`CI` set), where it fails.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[path = "support/pmtiles.rs"]
 mod pmtiles;
+#[path = "support/spawn.rs"]
+mod spawn;
 use pmtiles::write_raster_pmtiles;
 
 const PASSWORD: &str = "browser-e2e-pass";
@@ -43,31 +44,32 @@ fn story_two_through_the_console_and_the_field_view() {
     let data = tempfile::tempdir().unwrap();
     let basemap = data.path().join("city.pmtiles");
     write_raster_pmtiles(&basemap);
-    let mut server = Command::new(env!("CARGO_BIN_EXE_precinct"))
-        .args([
-            "demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--no-simulator",
-            "--demo-password",
-            PASSWORD,
-        ])
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--basemap")
-        .arg(&basemap)
-        .env("PRECINCT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the precinct binary starts");
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("the demo prints its address").unwrap();
-        if let Some(address) = line.strip_prefix("listening on ") {
-            break address.to_owned();
-        }
-    };
+    let mut args: Vec<std::ffi::OsString> = [
+        "demo",
+        "--addr",
+        "127.0.0.1:0",
+        "--no-simulator",
+        "--demo-password",
+        PASSWORD,
+        "--basemap",
+    ]
+    .map(Into::into)
+    .to_vec();
+    args.push(basemap.into());
+    args.push("--data-dir".into());
+    args.push(data.path().into());
+    let server = spawn::precinct(args);
+    let base = server.base.clone();
+    for account in ["dispatcher", "cc110", "volunteer", "officer", "mediator"] {
+        assert!(
+            server
+                .printed
+                .iter()
+                .any(|l| l.trim_start().starts_with(account)),
+            "the demo has a {account} account: {:?}",
+            server.printed
+        );
+    }
     let run = Command::new("node")
         .arg("e2e/console.e2e.mjs")
         .current_dir(&web)
@@ -77,8 +79,7 @@ fn story_two_through_the_console_and_the_field_view() {
         .env("PRECINCT_CHROMIUM", &chromium)
         .env("PRECINCT_EXPECT_BASEMAP", "1")
         .output();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let run = run.expect("node runs (Node.js is needed to build the console anyway)");
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);

@@ -106,8 +106,7 @@ api_test! {
 /// when it is not PMTiles; otherwise read by byte ranges, behind login.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_base_map_is_served_by_byte_ranges() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let dir = tempfile::tempdir().unwrap();
     let wrong = dir.path().join("not-a-map.pmtiles");
     std::fs::write(&wrong, b"hello").unwrap();
@@ -153,31 +152,22 @@ async fn a_configured_base_map_is_served_by_byte_ranges() {
     let map = dir.path().join("city.pmtiles");
     crate::pmtiles::write_raster_pmtiles(&map);
     let size = std::fs::metadata(&map).unwrap().len();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_precinct"))
-        .args([
-            "demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--no-simulator",
-            "--demo-password",
-            PASSWORD,
-        ])
-        .arg("--basemap")
-        .arg(&map)
-        .arg("--data-dir")
-        .arg(dir.path().join("b"))
-        .env("PRECINCT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("the demo prints its address").unwrap();
-        if let Some(address) = line.strip_prefix("listening on ") {
-            break address.to_owned();
-        }
-    };
+    let mut args: Vec<std::ffi::OsString> = [
+        "demo",
+        "--addr",
+        "127.0.0.1:0",
+        "--no-simulator",
+        "--demo-password",
+        PASSWORD,
+        "--basemap",
+    ]
+    .map(Into::into)
+    .to_vec();
+    args.push(map.clone().into());
+    args.push("--data-dir".into());
+    args.push(dir.path().join("b").into());
+    let demo = crate::spawn::precinct(args);
+    let base = demo.base.clone();
     let client = reqwest::Client::new();
     let url = format!("{base}/api/map/basemap.pmtiles");
     let anonymous = client
@@ -252,6 +242,5 @@ async fn a_configured_base_map_is_served_by_byte_ranges() {
         "a small file may be read whole"
     );
     assert_eq!(whole.bytes().await.unwrap().len() as u64, size);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(demo);
 }

@@ -2,43 +2,32 @@
 //! prints its accounts, serves, simulates incidents, and stops cleanly.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_a_live_district_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_precinct"))
-        .args([
-            "demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--seed",
-            "7",
-            "--speed",
-            "120",
-            "--intensity",
-            "30",
-            "--demo-password",
-            "demo-pass-1",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env("PRECINCT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    let base = loop {
-        let line = lines.next().expect("the demo prints its address").unwrap();
-        if let Some(address) = line.strip_prefix("listening on ") {
-            break address.to_owned();
-        }
-        printed.push(line);
-    };
+    let mut args: Vec<std::ffi::OsString> = [
+        "demo",
+        "--addr",
+        "127.0.0.1:0",
+        "--seed",
+        "7",
+        "--speed",
+        "120",
+        "--intensity",
+        "30",
+        "--demo-password",
+        "demo-pass-1",
+        "--data-dir",
+    ]
+    .map(Into::into)
+    .to_vec();
+    args.push(dir.path().into());
+    let mut demo = crate::spawn::precinct(args);
+    let base = demo.base.clone();
+    let printed = std::mem::take(&mut demo.printed);
     let printed = printed.join("\n");
     assert!(
         printed.contains("高桥派出所") && printed.contains("password: demo-pass-1"),
@@ -84,12 +73,12 @@ async fn the_demo_serves_a_live_district_and_stops_cleanly() {
     assert_eq!(units.as_array().unwrap().len(), 564);
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &demo.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     assert!(
-        child.wait().unwrap().success(),
+        demo.child.wait().unwrap().success(),
         "SIGTERM stops the demo cleanly"
     );
 }

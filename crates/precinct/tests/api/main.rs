@@ -20,6 +20,8 @@ mod operations;
 mod pmtiles;
 mod roads;
 mod simulator;
+#[path = "../support/spawn.rs"]
+mod spawn;
 #[path = "../support/sse.rs"]
 mod sse;
 mod story_night_food_street;
