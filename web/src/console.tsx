@@ -17,11 +17,12 @@ import {
   type User,
 } from "./api";
 import { useNow, useObservable } from "./hooks";
-import { errorText, formatDuration, formatTime, label, labelKeys, t, currentLang } from "./i18n";
+import { formatDuration, formatTime, label, labelKeys, t, currentLang } from "./i18n";
 import { MapView } from "./map";
 import { ConsoleModel } from "./model";
 import { Header } from "./header";
 import { DisputesView, type FromIncident } from "./disputes";
+import { ErrorLine, asApiError, useResource } from "./ui";
 
 declare global {
   interface Window {
@@ -30,19 +31,6 @@ declare global {
 }
 
 const FREE = new Set(["on_patrol", "at_post"]);
-
-function ErrorLine({ error }: { error: ApiError | null }) {
-  if (!error) return null;
-  return (
-    <p class="error" role="alert" data-testid="error" data-code={error.code}>
-      {errorText(error)}
-    </p>
-  );
-}
-
-function asApiError(e: unknown): ApiError {
-  return e instanceof ApiError ? e : new ApiError(0, "unknown", String(e), String(e));
-}
 
 /** How late an incident is against the station's targets, if it is. */
 function lateness(i: Incident, now: number, config: ConsoleConfig): string | null {
@@ -455,28 +443,14 @@ function IncidentPanel(props: {
   onOpenCase: (from: FromIncident) => void;
 }) {
   const touched = useObservable(props.model.touched);
-  const [detail, setDetail] = useState<IncidentDetail | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const resource = useResource<IncidentDetail>(`/api/incidents/${props.id}`);
+  const { value: detail, error, setError, load } = resource;
   const [disposition, setDisposition] = useState("resolved_on_scene");
   const [remark, setRemark] = useState("");
   const [note, setNote] = useState("");
 
-  // Responses may come back out of order: only the latest request's counts.
-  const latest = useRef(0);
-  const load = async () => {
-    const ticket = ++latest.current;
-    try {
-      const fresh = await get<IncidentDetail>(`/api/incidents/${props.id}`);
-      if (ticket === latest.current) {
-        setDetail(fresh);
-        setError(null);
-      }
-    } catch (e) {
-      if (ticket === latest.current) setError(asApiError(e));
-    }
-  };
   useEffect(() => {
-    setDetail(null);
+    resource.reset();
     void load();
   }, [props.id]);
   useEffect(() => {

@@ -4,9 +4,10 @@
 // mediation). Mediators get this as their whole console; the command room
 // reaches it from the header.
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ApiError, get, post } from "./api";
-import { errorText, formatTime, label, labelKeys, stationTimeToIso, t } from "./i18n";
+import { formatTime, label, labelKeys, stationTimeToIso, t } from "./i18n";
+import { ErrorLine, asApiError, useResource } from "./ui";
 
 interface Org {
   id: number;
@@ -53,17 +54,6 @@ export interface FromIncident {
   caller: string | null;
 }
 
-function asError(e: unknown): ApiError {
-  return e instanceof ApiError ? e : new ApiError(0, "unknown", String(e), String(e));
-}
-
-function Err({ error }: { error: ApiError | null }) {
-  return error ? (
-    <p class="error" role="alert" data-testid="error" data-code={error.code}>
-      {errorText(error)}
-    </p>
-  ) : null;
-}
 
 const DISPUTE_FROM_INCIDENT: Record<string, string> = {
   neighbour_noise_dispute: "neighbour_noise",
@@ -135,7 +125,7 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
       const opened = await post<Case>("/api/disputes", body);
       props.onOpened(opened.id);
     } catch (err) {
-      setError(asError(err));
+      setError(asApiError(err));
     }
   };
   return (
@@ -199,7 +189,7 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
           ))}
         </select>
       </label>
-      <Err error={error} />
+      <ErrorLine error={error} />
       <div class="actions">
         <button type="submit" class="primary" data-testid="submit-case">
           {t("submit")}
@@ -213,8 +203,8 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
 }
 
 function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
-  const [c, setCase] = useState<Case | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const resource = useResource<Case>(`/api/disputes/${props.id}`);
+  const { value: c, error, setError, load } = resource;
   const [venue, setVenue] = useState("mediation_room");
   const [people, setPeople] = useState("");
   const [peopleOrgs, setPeopleOrgs] = useState("");
@@ -227,22 +217,8 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
   const [planAt, setPlanAt] = useState("");
   const [planVenue, setPlanVenue] = useState("legal_service_station");
   const [planOrgs, setPlanOrgs] = useState<string[]>([]);
-  const latest = useRef(0);
-
-  const load = async () => {
-    const ticket = ++latest.current;
-    try {
-      const fresh = await get<Case>(`/api/disputes/${props.id}`);
-      if (ticket === latest.current) {
-        setCase(fresh);
-        setError(null);
-      }
-    } catch (e) {
-      if (ticket === latest.current) setError(asError(e));
-    }
-  };
   useEffect(() => {
-    setCase(null);
+    resource.reset();
     void load();
   }, [props.id]);
 
@@ -252,12 +228,12 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
       setError(null);
       props.onChanged();
     } catch (e) {
-      setError(asError(e));
+      setError(asApiError(e));
     }
     await load();
   };
 
-  if (!c) return <div class="panel">{error ? <Err error={error} /> : "…"}</div>;
+  if (!c) return <div class="panel">{error ? <ErrorLine error={error} /> : "…"}</div>;
   const orgIds = peopleOrgs.split(",").map((s) => s.trim());
   const s = c.status;
   return (
@@ -292,7 +268,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
         <br />
         {t("participating_orgs")}: {c.participating_orgs.map((o) => o.name).join("、") || "—"}
       </p>
-      <Err error={error} />
+      <ErrorLine error={error} />
       {s === "registered" && (
         <div class="actions">
           <button type="button" class="primary" data-testid="accept-case" onClick={() => act("accept")}>
@@ -540,11 +516,11 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
     try {
       setCases(await get<Case[]>(`/api/disputes?status=${filter === "all" ? "all" : "open"}`));
     } catch (e) {
-      setError(asError(e));
+      setError(asApiError(e));
     }
   };
   useEffect(() => {
-    get<Org[]>("/api/organisations").then(setOrgs, (e) => setError(asError(e)));
+    get<Org[]>("/api/organisations").then(setOrgs, (e) => setError(asApiError(e)));
   }, []);
   useEffect(() => {
     void refresh();
@@ -569,7 +545,7 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
             + {t("new_case")}
           </button>
         </nav>
-        <Err error={error} />
+        <ErrorLine error={error} />
         <ul class="queue" data-testid="cases">
           {shown.length === 0 && <li class="empty">{t("no_cases")}</li>}
           {shown.map((c) => (
