@@ -17,12 +17,12 @@ import {
   type User,
 } from "./api";
 import { useNow, useObservable } from "./hooks";
-import { formatDuration, formatTime, label, labelKeys, t, currentLang } from "./i18n";
+import { formatDuration, formatTime, label, t, currentLang } from "./i18n";
 import { MapView } from "./map";
 import { ConsoleModel } from "./model";
 import { Header } from "./header";
 import { DisputesView, type FromIncident } from "./disputes";
-import { ErrorLine, asApiError, useResource } from "./ui";
+import { EnumSelect, ErrorLine, asApiError, useResource } from "./ui";
 
 declare global {
   interface Window {
@@ -199,19 +199,11 @@ function IntakeForm(props: {
       <h2>{t("new_incident")}</h2>
       <label>
         {t("source")}
-        <select value={source} onChange={(e) => setSource(e.currentTarget.value)} name="source">
-          {labelKeys("source").map((k) => (
-            <option value={k}>{label("source", k)}</option>
-          ))}
-        </select>
+        <EnumSelect kind="source" name="source" value={source} onChange={setSource} />
       </label>
       <label>
         {t("category")}
-        <select value={category} onChange={(e) => setCategory(e.currentTarget.value)} name="category">
-          {labelKeys("category").map((k) => (
-            <option value={k}>{label("category", k)}</option>
-          ))}
-        </select>
+        <EnumSelect kind="category" name="category" value={category} onChange={setCategory} />
       </label>
       <label>
         {t("priority")}
@@ -575,13 +567,7 @@ function IncidentPanel(props: {
             void act(`/api/incidents/${i.id}/close`, { disposition, remark: remark.trim() || undefined });
           }}
         >
-          <select name="disposition" value={disposition} onChange={(e) => setDisposition(e.currentTarget.value)}>
-            {labelKeys("disposition")
-              .filter((d) => d !== "merged_as_duplicate")
-              .map((d) => (
-                <option value={d}>{label("disposition", d)}</option>
-              ))}
-          </select>
+          <EnumSelect kind="disposition" name="disposition" value={disposition} onChange={setDisposition} only={(d) => d !== "merged_as_duplicate"} />
           <input value={remark} placeholder={t("remark")} onInput={(e) => setRemark(e.currentTarget.value)} />
           <button type="submit" data-testid="close-incident">
             {t("close_incident")}

@@ -6,8 +6,8 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, get, post } from "./api";
-import { formatTime, label, labelKeys, stationTimeToIso, t } from "./i18n";
-import { ErrorLine, asApiError, useResource } from "./ui";
+import { formatTime, label, stationTimeToIso, t } from "./i18n";
+import { EnumSelect, ErrorLine, asApiError, useResource } from "./ui";
 
 interface Org {
   id: number;
@@ -138,21 +138,11 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
       )}
       <label>
         {t("source")}
-        <select name="source" value={source} onChange={(e) => setSource(e.currentTarget.value)}>
-          {labelKeys("dispute_source")
-            .filter((k) => k !== "incident" || from)
-            .map((k) => (
-              <option value={k}>{label("dispute_source", k)}</option>
-            ))}
-        </select>
+        <EnumSelect kind="dispute_source" name="source" value={source} onChange={setSource} only={(k) => k !== "incident" || from !== null} />
       </label>
       <label>
         {t("category")}
-        <select name="category" value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
-          {labelKeys("dispute_category").map((k) => (
-            <option value={k}>{label("dispute_category", k)}</option>
-          ))}
-        </select>
+        <EnumSelect kind="dispute_category" name="category" value={category} onChange={setCategory} />
       </label>
       <label>
         {t("summary")}
@@ -314,11 +304,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
           </label>
           <label>
             {t("venue")}
-            <select name="venue" value={planVenue} onChange={(e) => setPlanVenue(e.currentTarget.value)}>
-              {labelKeys("venue").map((k) => (
-                <option value={k}>{label("venue", k)}</option>
-              ))}
-            </select>
+            <EnumSelect kind="venue" name="venue" value={planVenue} onChange={setPlanVenue} />
           </label>
           <label>
             {t("participating_orgs")}
@@ -368,11 +354,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
           <h4>{t("record_session")}</h4>
           <label>
             {t("venue")}
-            <select name="venue" value={venue} onChange={(e) => setVenue(e.currentTarget.value)}>
-              {labelKeys("venue").map((k) => (
-                <option value={k}>{label("venue", k)}</option>
-              ))}
-            </select>
+            <EnumSelect kind="venue" name="venue" value={venue} onChange={setVenue} />
           </label>
           <label>
             {t("participants")} <small>{t("participants_hint")}</small>
@@ -388,11 +370,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
           </label>
           <label>
             {t("outcome")}
-            <select name="outcome" value={outcome} onChange={(e) => setOutcome(e.currentTarget.value)}>
-              {labelKeys("session_outcome").map((k) => (
-                <option value={k}>{label("session_outcome", k)}</option>
-              ))}
-            </select>
+            <EnumSelect kind="session_outcome" name="outcome" value={outcome} onChange={setOutcome} />
           </label>
           <button type="submit" class="primary" data-testid="submit-session">
             {t("record_session")}
@@ -401,11 +379,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
       )}
       {s === "mediation_failed" && (
         <div class="actions">
-          <select value={referral} onChange={(e) => setReferral(e.currentTarget.value)}>
-            {labelKeys("referral").map((k) => (
-              <option value={k}>{label("referral", k)}</option>
-            ))}
-          </select>
+          <EnumSelect kind="referral" value={referral} onChange={setReferral} />
           <button type="button" onClick={() => act("refer", { to: referral })}>
             {t("refer_to")}
           </button>

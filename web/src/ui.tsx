@@ -2,7 +2,7 @@
 
 import { useRef, useState } from "preact/hooks";
 import { ApiError, get } from "./api";
-import { errorText } from "./i18n";
+import { errorText, label, labelKeys, type LabelKind } from "./i18n";
 
 /** Any failure as an ApiError (what the pages show). */
 export function asApiError(e: unknown): ApiError {
@@ -46,4 +46,23 @@ export function useResource<T>(path: string): {
     }
   };
   return { value, error, setError, load, reset: () => setValue(null) };
+}
+
+/** A choice among a label kind's values (categories, venues …), labelled in the reader's language. */
+export function EnumSelect(props: {
+  kind: LabelKind;
+  name?: string;
+  value: string;
+  onChange: (value: string) => void;
+  only?: (value: string) => boolean;
+}) {
+  return (
+    <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+      {labelKeys(props.kind)
+        .filter(props.only ?? (() => true))
+        .map((k) => (
+          <option value={k}>{label(props.kind, k)}</option>
+        ))}
+    </select>
+  );
 }
