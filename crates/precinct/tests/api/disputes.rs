@@ -22,7 +22,7 @@ async fn org(app: &TestApp, token: &str, name: &str) -> i64 {
 
 /// The text of a PDF, extracted by poppler's `pdftotext` (installed by
 /// `.ci/run`; without it outside CI, the check is skipped with a message).
-fn pdf_text(pdf: &[u8]) -> String {
+fn pdf_text(pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.pdf");
     std::fs::write(&path, pdf).unwrap();
@@ -34,11 +34,11 @@ fn pdf_text(pdf: &[u8]) -> String {
         Ok(out) => {
             assert!(out.status.success(), "pdftotext failed");
             // Lines may wrap anywhere; compare without line breaks.
-            String::from_utf8(out.stdout).unwrap().replace('\n', "")
+            Some(String::from_utf8(out.stdout).unwrap().replace('\n', ""))
         }
         Err(_) if std::env::var_os("CI").is_none() => {
             eprintln!("skipped the PDF text check: no pdftotext (apt-get install poppler-utils)");
-            "人民调解协议书 19:00–21:00 李某（已签字） 怡园社区居委会".into()
+            None
         }
         Err(e) => panic!("CI needs pdftotext: {e}"),
     }
@@ -146,9 +146,10 @@ api_test! {
         assert_eq!(response.headers()["content-type"], "application/pdf");
         let pdf = response.bytes().await.unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
-        let text = pdf_text(&pdf);
-        for expected in ["人民调解协议书", "19:00–21:00", "李某（已签字）", "怡园社区居委会"] {
-            assert!(text.contains(expected), "{expected} in:\n{text}");
+        if let Some(text) = pdf_text(&pdf) {
+            for expected in ["人民调解协议书", "19:00–21:00", "李某（已签字）", "怡园社区居委会"] {
+                assert!(text.contains(expected), "{expected} in:\n{text}");
+            }
         }
 
         // The visits: stable twice, and the case is closed.
