@@ -421,6 +421,10 @@ try {
   for (const missed of whileDown) {
     await console_.locator(`[data-testid=queue-row][data-incident-id="${missed}"]`).waitFor({ timeout: 10000 });
   }
+  // Not dispatched within 60 s of the station's clock (which runs 20x): the row turns red and says so.
+  const late = console_.locator(`[data-testid=queue-row][data-incident-id="${whileDown[0]}"].late`);
+  await late.waitFor({ timeout: 15000 });
+  check((await late.textContent()).includes("超时未派警"), "the missed target is named");
   const after = await seen();
   check(after.length > before.length, "events arrived after the reconnect");
   const first = after[0];

@@ -151,6 +151,8 @@ export interface ConsoleConfig {
   dispatch_target_seconds: number;
   on_scene_target_seconds: number;
   basemap_url: string | null;
+  now: string;
+  clock_speed: number;
 }
 
 export class ApiError extends Error {

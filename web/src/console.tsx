@@ -17,7 +17,7 @@ import {
   type User,
 } from "./api";
 import { useNow, useObservable } from "./hooks";
-import { formatDuration, formatTime, label, t, currentLang } from "./i18n";
+import { formatDuration, formatTime, label, stationNow, t, currentLang } from "./i18n";
 import { MapView } from "./map";
 import { ConsoleModel } from "./model";
 import { Header } from "./header";
@@ -47,7 +47,8 @@ function Queue(props: {
   selected: number | null;
   onSelect: (id: number) => void;
 }) {
-  const now = useNow(1000);
+  useNow(1000);
+  const now = stationNow();
   const rows = [...props.incidents].sort(
     (a, b) =>
       Number(b.status === "received") - Number(a.status === "received") ||
@@ -367,7 +368,13 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
           <h4>
             {label("force", force.role)} ×{force.count} <small>{label("travel", force.travel)}</small>
           </h4>
-          {force.candidates.length === 0 && <p class="hint">{force.shortfall ?? t("no_candidates")}</p>}
+          {force.shortfall ? (
+            <p class="hint" data-testid="shortfall">
+              {label("shortfall", force.shortfall)}
+            </p>
+          ) : (
+            force.candidates.length === 0 && <p class="hint">{t("no_candidates")}</p>
+          )}
           <ul>
             {force.candidates.slice(0, Math.max(force.count + 2, 3)).map((c) => (
               <li key={c.unit_id} data-testid="candidate" data-unit-id={c.unit_id}>

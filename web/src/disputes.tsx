@@ -6,7 +6,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, get, post } from "./api";
-import { formatTime, label, stationTimeToIso, t } from "./i18n";
+import { formatTime, label, stationNow, stationTimeToIso, t } from "./i18n";
 import { EnumSelect, ErrorLine, asApiError, useResource } from "./ui";
 
 interface Org {
@@ -503,7 +503,7 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
     if (props.from) setOpening(true);
   }, [props.from]);
 
-  const soon = Date.now() + 24 * 3600 * 1000;
+  const soon = stationNow() + 24 * 3600 * 1000;
   const due = (c: Case) => c.status === "follow_up" && c.follow_ups.some((f) => !f.visited_at && Date.parse(f.due_at) <= soon);
   const shown = filter === "due" ? cases.filter(due) : cases;
   return (

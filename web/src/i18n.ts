@@ -29,6 +29,18 @@ export function setTimeZone(zone: string): void {
   timeZone = zone;
 }
 
+/** The station's clock as last read from the server, and how fast it runs. */
+let clock = { server: Date.now(), local: Date.now(), speed: 1 };
+
+export function setStationClock(nowIso: string, speed: number): void {
+  clock = { server: Date.parse(nowIso), local: Date.now(), speed };
+}
+
+/** Now on the station's clock (a demo may run faster than real time). */
+export function stationNow(): number {
+  return clock.server + (Date.now() - clock.local) * clock.speed;
+}
+
 /** A wall-clock time typed in the station's zone ("2026-11-01T09:30") as UTC ISO. */
 export function stationTimeToIso(local: string): string {
   const [date, time] = local.split("T");
@@ -271,6 +283,11 @@ const LABELS: Record<string, Record<string, Pair>> = {
     community_police: ["社区民警", "Community police"],
     first_response: ["先期处置力量", "First response"],
     property_company: ["物业/市场管理方", "Property company"],
+  },
+  shortfall: {
+    too_few_available: ["可用警力不足", "too few units available"],
+    too_few_within_distance: ["范围内可用警力不足", "too few units within reach"],
+    no_managing_company_nearby: ["附近无该处的物业/市场管理方", "no managing company nearby"],
   },
   travel: {
     driving: ["驾车", "driving"],

@@ -7,7 +7,7 @@ import { ApiError, get, post, type ConsoleConfig, type Jurisdiction, type User }
 import { Console } from "./console";
 import { Field } from "./field";
 import { useLang } from "./hooks";
-import { errorText, setLang, currentLang, setTimeZone, t } from "./i18n";
+import { errorText, setLang, currentLang, setStationClock, setTimeZone, t } from "./i18n";
 import { Login } from "./login";
 import { DisputesView } from "./disputes";
 import { Header } from "./header";
@@ -24,6 +24,7 @@ interface Session {
 async function loadSession(user: User): Promise<Session> {
   const config = await get<ConsoleConfig>("/api/console/config");
   setTimeZone(config.time_zone);
+  setStationClock(config.now, config.clock_speed);
   const ground = COMMAND_ROLES.has(user.role) ? await get<Jurisdiction>("/api/jurisdiction") : null;
   return { user, config, ground };
 }

@@ -37,6 +37,11 @@ pub struct ConsoleConfig {
     pub dispatch_target_seconds: u32,
     /// Seconds within which someone should be on scene.
     pub on_scene_target_seconds: u32,
+    /// The station's clock when this answer was made, and how fast it runs
+    /// (a demo may run faster than real time): ages and time targets are
+    /// measured on it, not on the browser's clock.
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub clock_speed: f64,
     /// A PMTiles file of the city to draw under the station's own layers
     /// (`/api/map/basemap.pmtiles`), when the admin configured one.
     pub basemap_url: Option<String>,
@@ -58,6 +63,8 @@ pub async fn get_console_config(
         time_zone: state.time_zone.clone(),
         dispatch_target_seconds: 60,
         on_scene_target_seconds: 600,
+        now: state.clock.now(),
+        clock_speed: state.clock.speed(),
         basemap_url: state
             .basemap
             .as_ref()

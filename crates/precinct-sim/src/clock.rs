@@ -27,6 +27,10 @@ impl Clock for ScaledClock {
         let elapsed = self.started.elapsed().as_secs_f64() * self.speed;
         self.origin + chrono::Duration::microseconds((elapsed * 1e6) as i64)
     }
+
+    fn speed(&self) -> f64 {
+        self.speed
+    }
 }
 
 #[cfg(test)]
@@ -43,5 +47,6 @@ mod tests {
             simulated >= 3000,
             "50 ms at 60x should be ≥3 s, got {simulated} ms"
         );
+        assert_eq!(clock.speed(), 60.0, "the console reads it to age incidents");
     }
 }

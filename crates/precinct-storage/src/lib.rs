@@ -59,6 +59,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// run faster than real time) control what "now" is.
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now(&self) -> Timestamp;
+    /// Clock seconds per real second: 1 for wall-clock time, more for a
+    /// demo that runs fast, 0 for a clock only moved by hand.
+    fn speed(&self) -> f64 {
+        1.0
+    }
 }
 
 /// Wall-clock time.
@@ -96,6 +101,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         *self.now.lock().expect("clock lock")
+    }
+
+    fn speed(&self) -> f64 {
+        0.0
     }
 }
 

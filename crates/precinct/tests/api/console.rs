@@ -57,6 +57,8 @@ api_test! {
         assert_eq!(config["time_zone"], "Asia/Shanghai");
         assert_eq!(config["station_name"], "高桥派出所");
         assert_eq!(config["dispatch_target_seconds"], 60);
+        assert_eq!(config["now"], "2026-10-30T14:23:00Z", "the station's clock (story time in tests)");
+        assert_eq!(config["clock_speed"], 0.0, "a hand-moved clock");
 
         let (status, _) = app.get(None, "/api/map/roads").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
