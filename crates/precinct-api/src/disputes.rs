@@ -258,10 +258,9 @@ fn dispute_dto(state: &AppState, d: &Dispute, masked: bool, repeats: Vec<Dispute
     }
 }
 
-/// The full case for one who works it (reads of people's details audited).
-async fn shown(state: &AppState, user: &User, d: &Dispute) -> Result<DisputeDto, ApiError> {
-    let has_people = d.parties.iter().any(|p| p.organisation.is_none());
-    if has_people {
+/// Records that `user` read the people's details of a case (if it has any).
+async fn audit_parties_read(state: &AppState, user: &User, d: &Dispute) -> Result<(), ApiError> {
+    if d.parties.iter().any(|p| p.organisation.is_none()) {
         state
             .store
             .record_audit(AuditEntry {
@@ -273,6 +272,12 @@ async fn shown(state: &AppState, user: &User, d: &Dispute) -> Result<DisputeDto,
             })
             .await?;
     }
+    Ok(())
+}
+
+/// The full case for one who works it (reads of people's details audited).
+async fn shown(state: &AppState, user: &User, d: &Dispute) -> Result<DisputeDto, ApiError> {
+    audit_parties_read(state, user, d).await?;
     let others = state
         .store
         .recent_disputes(repeat_window_start(d.opened_at))
@@ -865,7 +870,7 @@ pub async fn print_agreement(
         )
     })?;
     // The printed agreement names the parties: a read of their details.
-    shown(&state, user, &dispute).await?;
+    audit_parties_read(&state, user, &dispute).await?;
     let responsible = organisation_dto(&state, dispute.responsible_org).name;
     let mediators = dispute
         .organisations()

@@ -140,12 +140,15 @@ api_test! {
         assert_eq!(chrono::DateTime::parse_from_rfc3339(due[0]).unwrap(), at(7));
         assert_eq!(chrono::DateTime::parse_from_rfc3339(due[1]).unwrap(), at(30));
 
-        // The agreement prints as a Chinese PDF whose text holds the term.
+        // The agreement prints as a Chinese PDF whose text holds the term; printing reads the parties (audited).
+        let reads = |log: &[precinct_storage::AuditEntry]| log.iter().filter(|e| e.action == "read_parties").count();
+        let before = reads(&app.store.audit_log(1000).await.unwrap());
         let response = app.client.get(format!("{}/api/disputes/{id}/agreement.pdf", app.base)).bearer_auth(&officer).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "application/pdf");
         let pdf = response.bytes().await.unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
+        assert_eq!(reads(&app.store.audit_log(1000).await.unwrap()), before + 1, "the print is audited once");
         if let Some(text) = pdf_text(&pdf) {
             for expected in ["人民调解协议书", "19:00–21:00", "李某（已签字）", "怡园社区居委会"] {
                 assert!(text.contains(expected), "{expected} in:\n{text}");
