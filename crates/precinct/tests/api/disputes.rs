@@ -144,14 +144,21 @@ api_test! {
         let reads = |log: &[precinct_storage::AuditEntry]| log.iter().filter(|e| e.action == "read_parties").count();
         let before = reads(&app.store.audit_log(1000).await.unwrap());
         let response = app.client.get(format!("{}/api/disputes/{id}/agreement.pdf", app.base)).bearer_auth(&officer).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["content-type"], "application/pdf");
-        let pdf = response.bytes().await.unwrap();
-        assert!(pdf.starts_with(b"%PDF-"));
-        assert_eq!(reads(&app.store.audit_log(1000).await.unwrap()), before + 1, "the print is audited once");
-        if let Some(text) = pdf_text(&pdf) {
-            for expected in ["人民调解协议书", "19:00–21:00", "李某（已签字）", "怡园社区居委会"] {
-                assert!(text.contains(expected), "{expected} in:\n{text}");
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE && std::env::var_os("CI").is_none() {
+            // A machine without a CJK font cannot print Chinese; CI installs one.
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "no_cjk_font", "{body}");
+            eprintln!("skipped the PDF checks: no CJK font here (apt-get install fonts-wqy-microhei)");
+        } else {
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()["content-type"], "application/pdf");
+            let pdf = response.bytes().await.unwrap();
+            assert!(pdf.starts_with(b"%PDF-"));
+            assert_eq!(reads(&app.store.audit_log(1000).await.unwrap()), before + 1, "the print is audited once");
+            if let Some(text) = pdf_text(&pdf) {
+                for expected in ["人民调解协议书", "19:00–21:00", "李某（已签字）", "怡园社区居委会"] {
+                    assert!(text.contains(expected), "{expected} in:\n{text}");
+                }
             }
         }
 
