@@ -7,20 +7,19 @@ use crate::rows::{PgRow, map_rows, store_error};
 use crate::writer::WriteCtx;
 use chrono::{Duration, SubsecRound};
 use deadpool_postgres::ClientWrapper;
-use precinct_domain::event::{Actor, Event, EventKind};
-use precinct_domain::ids::{IncidentId, UnitId};
+use precinct_domain::event::{Actor, Event, EventKind, NewEvent};
+use precinct_domain::ids::{EventId, IncidentId, UnitId};
 use precinct_domain::incident::{
-    DUPLICATE_WINDOW_MINUTES, Disposition, DuplicateCandidate, Incident, IncidentStatus, Intake,
-    likely_duplicate,
+    DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_MINUTES, Disposition, DuplicateCandidate, Incident,
+    IncidentStatus, Intake,
 };
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
 use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
 use precinct_storage::rows::{
-    ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, assignment_from_row,
-    candidate_from_row, capabilities_text, duplicate_search_cells, incident_from_row, ms,
-    unit_from_row,
+    ASSIGNMENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, assignment_from_row, capabilities_text,
+    duplicate_search_cells, event_data, incident_from_row, ms, unit_from_row,
 };
 use precinct_storage::{IntakeOutcome, StoreError, StoreResult};
 use tokio_postgres::types::ToSql;
@@ -352,167 +351,38 @@ impl WriteTx for WriteCtx {
     }
 }
 
-/// What a report in an intake run turned out to be.
-enum Decision {
-    /// The same instruction is already stored.
-    Existing(IncidentId),
-    /// The same instruction came earlier in this run (its index).
-    SameAsEarlier(usize),
-    /// A new incident, possibly linked to an earlier primary report.
-    New {
-        id: IncidentId,
-        duplicate: Option<(IncidentId, f64)>,
-    },
+const INTAKE_SQL: &str = "SELECT incident_id, created, duplicate_of, distance, received_event, \
+     linked_event FROM precinct_intake($1, $2, $3, $4, $5, $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], \
+     $10::BIGINT[], $11::FLOAT8[], $12::FLOAT8[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BIGINT[], \
+     $17::BIGINT[], $18::TEXT[], $19::TEXT[], $20::TEXT[], $21::TEXT[], $22::BIGINT[], $23::BIGINT[], \
+     $24::TEXT[], $25::TEXT[], $26::INT[], $27::INT[], $28::INT[], $29::FLOAT8[])";
+
+/// What an intake run wrote and answers: the events to publish, and each
+/// report's outcome in order.
+pub(crate) struct IntakeRun {
+    pub events: Vec<Event>,
+    pub outcomes: Vec<StoreResult<IntakeOutcome>>,
 }
 
-const NEW_IDS_SQL: &str =
-    "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, $1::BIGINT)";
-const NEW_EVENT_IDS_SQL: &str =
-    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1::BIGINT)";
-const EXISTING_SQL: &str = "SELECT i.source, i.external_id, i.id FROM incidents i \
-     JOIN UNNEST($1::TEXT[], $2::TEXT[]) AS k(source, external_id) \
-     ON i.source = k.source AND i.external_id = k.external_id";
-const INSERT_INCIDENTS_SQL: &str = "INSERT INTO incidents (id, source, external_id, category, family, priority, \
-     lat, lon, cell, zone_id, community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at, \
-     duplicate_of, status, received_at) SELECT u.*, 'received', $19 FROM UNNEST($1::BIGINT[], $2::TEXT[], \
-     $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], $7::FLOAT8[], $8::FLOAT8[], $9::BIGINT[], $10::BIGINT[], \
-     $11::BIGINT[], $12::BIGINT[], $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::TEXT[], $17::BIGINT[], \
-     $18::BIGINT[]) AS u";
-const INSERT_EVENTS_SQL: &str = "INSERT INTO events (id, actor_user_id, actor_name, incident_id, kind, data, at) \
-     SELECT u.*, $7 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::TEXT[]) AS u";
-
-/// Takes in a run of reports together, with the same rules as one-by-one
-/// intake, in a fixed number of statements whatever the run's length.
+/// Takes in a run of reports together, in one statement: the server-side
+/// function `precinct_intake` (migration 6) takes the writers' lock, looks
+/// each instruction up, picks each report's likely duplicate and writes the
+/// incidents, their events and the notification, in arrival order, so a
+/// later report sees the earlier ones of the same run. Event ids are taken
+/// under the writers' lock, so they still follow commit order.
 ///
-/// Round one (pipelined reads): ids for the new incidents and their events,
-/// every external-id lookup in one query, and every report's duplicate
-/// candidates in one query (probed per report, cell and window; the domain's
-/// rule then picks exactly among them).
-/// Then the reports are decided in memory, in arrival order, so a later
-/// report sees the earlier ones of the same run. Round two (pipelined
-/// writes): all incidents in one multi-row insert, all events in another.
-/// Ids are taken under the writers' lock, so they still follow commit
-/// order; ids left unused only leave gaps. Any database error fails the
-/// whole run (and its batch).
+/// Called alone (no transaction open), the statement is its own transaction:
+/// one round trip and one commit for the whole run. Inside a batch's
+/// transaction it is one statement of it. Any database error in the
+/// statement fails the whole run and writes nothing.
 pub(crate) async fn intake_run(
-    ctx: &mut WriteCtx,
+    client: &ClientWrapper,
+    now: Timestamp,
     run: Vec<(Intake, Actor)>,
-) -> StoreResult<Vec<IntakeOutcome>> {
-    let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
-    // One probe key per report and nearby cell: (cell, family, window).
-    // LATERAL with OFFSET 0 keeps PostgreSQL from turning the probes into a
-    // hash join over the whole table: each key is one index range scan.
-    let candidate_sql = format!(
-        "SELECT DISTINCT c.* FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
-         AS k(cell, family, from_ms, to_ms), LATERAL (SELECT {CANDIDATE_COLUMNS} FROM incidents \
-         WHERE cell = k.cell AND family = k.family AND reported_at BETWEEN k.from_ms AND k.to_ms \
-         AND merged_into IS NULL AND duplicate_of IS NULL OFFSET 0) AS c"
-    );
-    let client = &ctx.client;
-    let count = run.len() as i64;
-    let event_count = 2 * count;
-    let (keyed_sources, keyed_ids): (Vec<&str>, Vec<&str>) = run
+) -> StoreResult<IntakeRun> {
+    let received: Vec<EventKind> = run
         .iter()
-        .filter_map(|(i, _)| i.external_id.as_deref().map(|e| (i.source.as_str(), e)))
-        .unzip();
-    let (mut probe_cells, mut probe_families) = (Vec::new(), Vec::new());
-    let (mut probe_from, mut probe_to) = (Vec::new(), Vec::new());
-    for (intake, _) in &run {
-        let (from, to) = (
-            ms(intake.reported_at - window),
-            ms(intake.reported_at + window),
-        );
-        for cell in duplicate_search_cells(intake.location) {
-            probe_cells.push(cell);
-            probe_families.push(intake.category.family().as_str());
-            probe_from.push(from);
-            probe_to.push(to);
-        }
-    }
-
-    let (new_ids, event_ids, existing_rows, candidate_rows) = tokio::try_join!(
-        async {
-            let statement = client.prepare_cached(NEW_IDS_SQL).await?;
-            client.query(&statement, &[&count]).await
-        },
-        async {
-            let statement = client.prepare_cached(NEW_EVENT_IDS_SQL).await?;
-            client.query(&statement, &[&event_count]).await
-        },
-        async {
-            if keyed_ids.is_empty() {
-                Ok(Vec::new())
-            } else {
-                let statement = client.prepare_cached(EXISTING_SQL).await?;
-                client
-                    .query(&statement, &[&keyed_sources, &keyed_ids])
-                    .await
-            }
-        },
-        async {
-            let statement = client.prepare_cached(&candidate_sql).await?;
-            client
-                .query(
-                    &statement,
-                    &[&probe_cells, &probe_families, &probe_from, &probe_to],
-                )
-                .await
-        },
-    )
-    .map_err(store_error)?;
-    let new_ids: Vec<i64> = new_ids.iter().map(|r| r.get(0)).collect();
-    let mut event_ids = event_ids.iter().map(|r| r.get::<_, i64>(0));
-    let existing: Vec<(String, String, i64)> = existing_rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
-    let mut candidates = map_rows(&candidate_rows, candidate_from_row)?;
-
-    // Decisions, in arrival order.
-    let mut decisions = Vec::with_capacity(run.len());
-    for (k, (intake, _)) in run.iter().enumerate() {
-        let stored = intake.external_id.as_ref().and_then(|external_id| {
-            existing
-                .iter()
-                .find(|(s, e, _)| s == intake.source.as_str() && e == external_id)
-                .map(|x| x.2)
-        });
-        let earlier = run[..k].iter().position(|(other, _)| {
-            intake.external_id.is_some()
-                && other.source == intake.source
-                && other.external_id == intake.external_id
-        });
-        let decision = match (stored, earlier) {
-            (Some(id), _) => Decision::Existing(IncidentId(id)),
-            (None, Some(j)) => Decision::SameAsEarlier(j),
-            (None, None) => {
-                let duplicate = likely_duplicate(intake, &candidates)
-                    .map(|d| (d.id, d.location.distance_m(intake.location)));
-                let id = IncidentId(new_ids[k]);
-                if duplicate.is_none() {
-                    // A new primary report: later reports in this run may link to it.
-                    candidates.push(DuplicateCandidate {
-                        id,
-                        category: intake.category,
-                        location: intake.location,
-                        reported_at: intake.reported_at.trunc_subsecs(3),
-                    });
-                }
-                Decision::New { id, duplicate }
-            }
-        };
-        decisions.push(decision);
-    }
-
-    // Round two: the rows to write, column by column, and the events in order.
-    let mut rows = IncidentColumns::default();
-    let mut events: Vec<Event> = Vec::new();
-    for ((intake, actor), decision) in run.iter().zip(&decisions) {
-        let Decision::New { id, duplicate } = decision else {
-            continue;
-        };
-        rows.push(*id, intake, duplicate.map(|d| d.0));
-        let mut kinds = vec![EventKind::IncidentReceived {
+        .map(|(intake, _)| EventKind::IncidentReceived {
             source: intake.source,
             external_id: intake.external_id.clone(),
             category: intake.category,
@@ -520,74 +390,187 @@ pub(crate) async fn intake_run(
             location: intake.location,
             address: intake.address.clone(),
             summary: intake.summary.clone(),
-        }];
-        if let Some((duplicate_of, distance_m)) = duplicate {
-            kinds.push(EventKind::DuplicateLinked {
-                duplicate_of: *duplicate_of,
-                distance_m: distance_m.round(),
-            });
+        })
+        .collect();
+    let mut columns = IncidentColumns::default();
+    for ((intake, actor), kind) in run.iter().zip(&received) {
+        columns.push(intake, actor, kind)?;
+    }
+    let relations = BatchRelations::of(&run);
+    let now_ms = ms(now);
+    let fixed = IntakeFixed {
+        lock_key: crate::writer::WRITE_LOCK,
+        channel: crate::writer::EVENTS_CHANNEL,
+        window_ms: Duration::minutes(DUPLICATE_WINDOW_MINUTES).num_milliseconds(),
+        radius_m: DUPLICATE_RADIUS_M,
+    };
+    let statement = client
+        .prepare_cached(INTAKE_SQL)
+        .await
+        .map_err(store_error)?;
+    let row = client
+        .query_one(&statement, &columns.params(&fixed, &now_ms, &relations))
+        .await
+        .map_err(store_error)?;
+    let answers = IntakeAnswers {
+        incident: row.try_get(0).map_err(store_error)?,
+        created: row.try_get(1).map_err(store_error)?,
+        duplicate_of: row.try_get(2).map_err(store_error)?,
+        distance_m: row.try_get(3).map_err(store_error)?,
+        received_event: row.try_get(4).map_err(store_error)?,
+        linked_event: row.try_get(5).map_err(store_error)?,
+    };
+    if answers.incident.len() != run.len() {
+        return Err(StoreError::Other(format!(
+            "intake: {} answers for {} reports",
+            answers.incident.len(),
+            run.len()
+        )));
+    }
+
+    let mut events = Vec::new();
+    let mut outcomes: Vec<StoreResult<IntakeOutcome>> = Vec::with_capacity(run.len());
+    let missing = |what: &str| StoreError::Other(format!("intake: no {what} in the answer"));
+    for (k, ((intake, actor), kind)) in run.into_iter().zip(received).enumerate() {
+        let id = IncidentId(answers.incident[k].ok_or_else(|| missing("incident id"))?);
+        if answers.created[k] != Some(true) {
+            // Already stored, by an earlier report of this run or before it.
+            let earlier = outcomes
+                .iter()
+                .flatten()
+                .find(|o| o.incident.id == id)
+                .map(|o| o.incident.clone());
+            let incident = match earlier {
+                Some(incident) => Ok(incident),
+                None => load_incident(client, id).await,
+            };
+            outcomes.push(incident.map(|incident| IntakeOutcome {
+                incident,
+                created: false,
+            }));
+            continue;
         }
-        for kind in kinds {
-            let event_id = event_ids
-                .next()
-                .ok_or_else(|| StoreError::Other("intake run: too few event ids".into()))?;
-            let new_event = precinct_domain::event::NewEvent {
-                at: ctx.now,
+        let duplicate_of: Option<IncidentId> = answers.duplicate_of[k].map(IncidentId);
+        let event = |kind, event_id: i64| {
+            NewEvent {
+                at: now,
                 actor: actor.clone(),
-                incident_id: Some(*id),
+                incident_id: Some(id),
                 unit_id: None,
                 kind,
-            };
-            events.push(new_event.committed(precinct_domain::ids::EventId(event_id)));
-        }
-    }
-    if !events.is_empty() {
-        let event_columns = EventColumns::of(&events)?;
-        let now = ms(ctx.now);
-        tokio::try_join!(
-            async {
-                let statement = client.prepare_cached(INSERT_INCIDENTS_SQL).await?;
-                client.execute(&statement, &rows.params(&now)).await
-            },
-            async {
-                let statement = client.prepare_cached(INSERT_EVENTS_SQL).await?;
-                client
-                    .execute(&statement, &event_columns.params(&now))
-                    .await
-            },
-        )
-        .map_err(store_error)?;
-    }
-
-    // Outcomes, in order; already-stored instructions are read back.
-    let mut outcomes: Vec<IntakeOutcome> = Vec::with_capacity(run.len());
-    for ((intake, _), decision) in run.into_iter().zip(decisions) {
-        let outcome = match decision {
-            Decision::Existing(id) => IntakeOutcome {
-                incident: load_incident(&ctx.client, id).await?,
-                created: false,
-            },
-            Decision::SameAsEarlier(j) => IntakeOutcome {
-                incident: outcomes[j].incident.clone(),
-                created: false,
-            },
-            Decision::New { id, duplicate } => IntakeOutcome {
-                incident: intake.into_incident(id, ctx.now, duplicate.map(|d| d.0)),
-                created: true,
-            },
+            }
+            .committed(EventId(event_id))
         };
-        outcomes.push(outcome);
+        let received_event = answers.received_event[k].ok_or_else(|| missing("event id"))?;
+        events.push(event(kind, received_event));
+        if let (Some(duplicate_of), Some(distance_m), Some(linked)) =
+            (duplicate_of, answers.distance_m[k], answers.linked_event[k])
+        {
+            let kind = EventKind::DuplicateLinked {
+                duplicate_of,
+                distance_m,
+            };
+            events.push(event(kind, linked));
+        }
+        outcomes.push(Ok(IntakeOutcome {
+            incident: intake.into_incident(id, now, duplicate_of),
+            created: true,
+        }));
     }
-    for event in events {
-        ctx.push_event(event);
-    }
-    Ok(outcomes)
+    Ok(IntakeRun { events, outcomes })
 }
 
-/// New incidents as one array per column, for a multi-row insert.
+/// `precinct_intake`'s answer: one array per output, one element per report.
+struct IntakeAnswers {
+    incident: Vec<Option<i64>>,
+    created: Vec<Option<bool>>,
+    duplicate_of: Vec<Option<i64>>,
+    distance_m: Vec<Option<f64>>,
+    received_event: Vec<Option<i64>>,
+    linked_event: Vec<Option<i64>>,
+}
+
+/// What a batch says about itself, by the domain's rules, for
+/// `precinct_intake`: positions are 1-based, as in SQL arrays.
+struct BatchRelations {
+    /// The earlier report of the batch carrying the same instruction.
+    same_as: Vec<Option<i32>>,
+    /// (report, earlier report, metres apart) for every earlier report the
+    /// report likely duplicates, by report, then nearest, then earliest.
+    pair_report: Vec<i32>,
+    pair_earlier: Vec<i32>,
+    pair_distance: Vec<f64>,
+}
+
+impl BatchRelations {
+    fn of(run: &[(Intake, Actor)]) -> BatchRelations {
+        use std::collections::HashMap;
+        let mut relations = BatchRelations {
+            same_as: Vec::with_capacity(run.len()),
+            pair_report: Vec::new(),
+            pair_earlier: Vec::new(),
+            pair_distance: Vec::new(),
+        };
+        let mut instructions: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut by_cell: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (k, (intake, _)) in run.iter().enumerate() {
+            let same = intake.external_id.as_deref().and_then(|external_id| {
+                let key = (intake.source.as_str(), external_id);
+                match instructions.get(&key) {
+                    Some(&first) => Some(first as i32 + 1),
+                    None => {
+                        instructions.insert(key, k);
+                        None
+                    }
+                }
+            });
+            relations.same_as.push(same);
+            let mut cells = duplicate_search_cells(intake.location).to_vec();
+            cells.sort_unstable();
+            cells.dedup();
+            let mut pairs: Vec<(f64, usize)> = cells
+                .iter()
+                .filter_map(|cell| by_cell.get(cell))
+                .flatten()
+                .filter_map(|&j| {
+                    let earlier = &run[j].0;
+                    let candidate = DuplicateCandidate {
+                        id: IncidentId(0),
+                        category: earlier.category,
+                        location: earlier.location,
+                        reported_at: earlier.reported_at.trunc_subsecs(3),
+                    };
+                    candidate
+                        .likely_same_event(intake)
+                        .then(|| (candidate.location.distance_m(intake.location), j))
+                })
+                .collect();
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (distance, j) in pairs {
+                relations.pair_report.push(k as i32 + 1);
+                relations.pair_earlier.push(j as i32 + 1);
+                relations.pair_distance.push(distance);
+            }
+            by_cell
+                .entry(cell_key(intake.location))
+                .or_default()
+                .push(k);
+        }
+        relations
+    }
+}
+
+/// The parameters of `precinct_intake` that are the same for every report.
+struct IntakeFixed {
+    lock_key: i64,
+    channel: &'static str,
+    window_ms: i64,
+    radius_m: f64,
+}
+
+/// The reports of a run as one array per column, for `precinct_intake`.
 #[derive(Default)]
 struct IncidentColumns {
-    id: Vec<i64>,
     source: Vec<&'static str>,
     external_id: Vec<Option<String>>,
     category: Vec<&'static str>,
@@ -596,6 +579,7 @@ struct IncidentColumns {
     lat: Vec<f64>,
     lon: Vec<f64>,
     cell: Vec<i64>,
+    probe_cells: Vec<i64>,
     zone_id: Vec<Option<i64>>,
     community_id: Vec<Option<i64>>,
     grid_cell_id: Vec<Option<i64>>,
@@ -604,12 +588,13 @@ struct IncidentColumns {
     caller_phone: Vec<Option<String>>,
     summary: Vec<String>,
     reported_at: Vec<i64>,
-    duplicate_of: Vec<Option<i64>>,
+    actor_user_id: Vec<Option<i64>>,
+    actor_name: Vec<String>,
+    received_data: Vec<String>,
 }
 
 impl IncidentColumns {
-    fn push(&mut self, id: IncidentId, intake: &Intake, duplicate_of: Option<IncidentId>) {
-        self.id.push(id.0);
+    fn push(&mut self, intake: &Intake, actor: &Actor, received: &EventKind) -> StoreResult<()> {
         self.source.push(intake.source.as_str());
         self.external_id.push(intake.external_id.clone());
         self.category.push(intake.category.as_str());
@@ -618,6 +603,9 @@ impl IncidentColumns {
         self.lat.push(intake.location.lat());
         self.lon.push(intake.location.lon());
         self.cell.push(cell_key(intake.location));
+        // Always nine probe cells per report (padded with repeats).
+        self.probe_cells
+            .extend(duplicate_search_cells(intake.location));
         self.zone_id.push(intake.resolution.zone_id.map(|z| z.0));
         self.community_id
             .push(intake.resolution.community_id.map(|c| c.0));
@@ -629,12 +617,24 @@ impl IncidentColumns {
             .push(intake.caller.phone.as_ref().map(|p| p.as_str().to_owned()));
         self.summary.push(intake.summary.clone());
         self.reported_at.push(ms(intake.reported_at));
-        self.duplicate_of.push(duplicate_of.map(|d| d.0));
+        self.actor_user_id.push(actor.user_id.map(|u| u.0));
+        self.actor_name.push(actor.name.clone());
+        self.received_data.push(event_data(received)?);
+        Ok(())
     }
 
-    fn params<'a>(&'a self, received_at: &'a i64) -> [&'a (dyn ToSql + Sync); 19] {
+    fn params<'a>(
+        &'a self,
+        fixed: &'a IntakeFixed,
+        now: &'a i64,
+        relations: &'a BatchRelations,
+    ) -> [&'a (dyn ToSql + Sync); 29] {
         [
-            &self.id,
+            &fixed.lock_key,
+            &fixed.channel,
+            now,
+            &fixed.window_ms,
+            &fixed.radius_m,
             &self.source,
             &self.external_id,
             &self.category,
@@ -643,6 +643,7 @@ impl IncidentColumns {
             &self.lat,
             &self.lon,
             &self.cell,
+            &self.probe_cells,
             &self.zone_id,
             &self.community_id,
             &self.grid_cell_id,
@@ -651,49 +652,13 @@ impl IncidentColumns {
             &self.caller_phone,
             &self.summary,
             &self.reported_at,
-            &self.duplicate_of,
-            received_at,
-        ]
-    }
-}
-
-/// Events as one array per column, for a multi-row insert.
-struct EventColumns {
-    id: Vec<i64>,
-    actor_user_id: Vec<Option<i64>>,
-    actor_name: Vec<String>,
-    incident_id: Vec<Option<i64>>,
-    kind: Vec<&'static str>,
-    data: Vec<String>,
-}
-
-impl EventColumns {
-    fn of(events: &[Event]) -> StoreResult<EventColumns> {
-        Ok(EventColumns {
-            id: events.iter().map(|e| e.id.0).collect(),
-            actor_user_id: events
-                .iter()
-                .map(|e| e.actor.user_id.map(|u| u.0))
-                .collect(),
-            actor_name: events.iter().map(|e| e.actor.name.clone()).collect(),
-            incident_id: events.iter().map(|e| e.incident_id.map(|i| i.0)).collect(),
-            kind: events.iter().map(|e| e.kind.name()).collect(),
-            data: events
-                .iter()
-                .map(|e| precinct_storage::rows::event_data(&e.kind))
-                .collect::<StoreResult<_>>()?,
-        })
-    }
-
-    fn params<'a>(&'a self, at: &'a i64) -> [&'a (dyn ToSql + Sync); 7] {
-        [
-            &self.id,
             &self.actor_user_id,
             &self.actor_name,
-            &self.incident_id,
-            &self.kind,
-            &self.data,
-            at,
+            &self.received_data,
+            &relations.same_as,
+            &relations.pair_report,
+            &relations.pair_earlier,
+            &relations.pair_distance,
         ]
     }
 }

@@ -141,6 +141,176 @@ CREATE TABLE disputes (
 );
 CREATE INDEX disputes_opened ON disputes (opened_at);
 "#,
+    // One statement takes in a batch of reports: the writers' lock, the
+    // dual-reception lookup, the duplicate candidates, both inserts and the
+    // notification, on the server, in one round trip and one commit, with a
+    // fixed number of set-based statements whatever the batch's size.
+    //
+    // What the caller works out beforehand, with the domain's own rules: which
+    // report repeats an earlier instruction of the batch (`p_same_as`), and
+    // which earlier reports of the batch each report likely duplicates, with
+    // their distances (`p_pair_*`, sorted by report, distance, earlier report).
+    // Stored candidates are chosen here as `likely_duplicate` does (same family,
+    // within the window and radius, primary reports only, nearest then lowest
+    // id); the shared storage suite checks the outcome against that rule.
+    r#"
+CREATE FUNCTION precinct_intake(
+    p_lock_key BIGINT, p_channel TEXT, p_now BIGINT, p_window_ms BIGINT, p_radius_m DOUBLE PRECISION,
+    p_source TEXT[], p_external_id TEXT[], p_category TEXT[], p_family TEXT[], p_priority BIGINT[],
+    p_lat DOUBLE PRECISION[], p_lon DOUBLE PRECISION[], p_cell BIGINT[], p_probe_cells BIGINT[],
+    p_zone_id BIGINT[], p_community_id BIGINT[], p_grid_cell_id BIGINT[], p_address TEXT[],
+    p_caller_name TEXT[], p_caller_phone TEXT[], p_summary TEXT[], p_reported_at BIGINT[],
+    p_actor_user_id BIGINT[], p_actor_name TEXT[], p_received_data TEXT[], p_same_as INT[],
+    p_pair_report INT[], p_pair_earlier INT[], p_pair_distance DOUBLE PRECISION[],
+    OUT incident_id BIGINT[], OUT created BOOLEAN[], OUT duplicate_of BIGINT[],
+    OUT distance DOUBLE PRECISION[], OUT received_event BIGINT[], OUT linked_event BIGINT[])
+LANGUAGE plpgsql
+-- Its statements are planned once per connection, not at every call, and
+-- the plan must stay right as the tables grow from empty: every lookup is
+-- by index.
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+    n INT := coalesce(cardinality(p_source), 0);
+    per_report INT := cardinality(p_probe_cells) / greatest(n, 1);
+    pairs INT := coalesce(cardinality(p_pair_report), 0);
+    existing BIGINT[];
+    stored_id BIGINT[];
+    stored_distance DOUBLE PRECISION[];
+    primary_report BOOLEAN[] := array_fill(false, ARRAY[n]);
+    earlier_dup INT[] := array_fill(NULL::INT, ARRAY[n]);
+    last_event BIGINT;
+    k INT;
+    p INT := 1;
+    j INT;
+    best_j INT;
+    best_d DOUBLE PRECISION;
+    new_count INT := 0;
+BEGIN
+    incident_id := array_fill(NULL::BIGINT, ARRAY[n]);
+    created := array_fill(false, ARRAY[n]);
+    duplicate_of := array_fill(NULL::BIGINT, ARRAY[n]);
+    distance := array_fill(NULL::DOUBLE PRECISION, ARRAY[n]);
+    received_event := array_fill(NULL::BIGINT, ARRAY[n]);
+    linked_event := array_fill(NULL::BIGINT, ARRAY[n]);
+    PERFORM pg_advisory_xact_lock(p_lock_key);
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+
+    -- For each report: the incident already stored for its instruction, and
+    -- its nearest stored primary report, if any is close enough (the
+    -- distance is Coordinates::distance_m, operation for operation).
+    SELECT array_agg((SELECT x.id FROM incidents x WHERE x.source = u.source
+                AND x.external_id = u.external_id AND x.external_id IS NOT NULL) ORDER BY u.k),
+           array_agg(b.id ORDER BY u.k), array_agg(b.d ORDER BY u.k)
+        INTO existing, stored_id, stored_distance
+    FROM unnest(p_source, p_external_id, p_lat, p_lon, p_family, p_reported_at) WITH ORDINALITY
+        AS u(source, external_id, lat, lon, family, reported_at, k)
+    LEFT JOIN LATERAL (
+        SELECT c.id, c.d FROM (
+            SELECT i.id, 2.0::FLOAT8 * 6371008.8::FLOAT8 * asin(least(1.0::FLOAT8, sqrt(
+                sin((radians(u.lat) - radians(i.lat)) / 2) * sin((radians(u.lat) - radians(i.lat)) / 2)
+                + cos(radians(i.lat)) * cos(radians(u.lat))
+                  * (sin(radians(u.lon - i.lon) / 2) * sin(radians(u.lon - i.lon) / 2))))) AS d
+            FROM incidents i
+            WHERE i.cell = ANY (p_probe_cells[(u.k::INT - 1) * per_report + 1 : u.k::INT * per_report])
+              AND i.family = u.family
+              AND i.reported_at BETWEEN u.reported_at - p_window_ms AND u.reported_at + p_window_ms
+              AND i.merged_into IS NULL AND i.duplicate_of IS NULL
+        ) c WHERE c.d <= p_radius_m ORDER BY c.d, c.id LIMIT 1
+    ) b ON true;
+
+    -- Decisions, in arrival order: a later report sees the earlier ones.
+    FOR k IN 1 .. n LOOP
+        WHILE p <= pairs AND p_pair_report[p] < k LOOP
+            p := p + 1;
+        END LOOP;
+        CONTINUE WHEN existing[k] IS NOT NULL OR p_same_as[k] IS NOT NULL;
+        new_count := new_count + 1;
+        best_j := NULL;
+        best_d := stored_distance[k];
+        -- Earlier reports of the batch have higher ids than any stored one,
+        -- so one wins only when strictly nearer; pairs come nearest first.
+        WHILE p <= pairs AND p_pair_report[p] = k LOOP
+            j := p_pair_earlier[p];
+            IF best_j IS NULL AND primary_report[j]
+                AND (stored_id[k] IS NULL OR p_pair_distance[p] < stored_distance[k]) THEN
+                best_j := j;
+                best_d := p_pair_distance[p];
+            END IF;
+            p := p + 1;
+        END LOOP;
+        IF best_j IS NOT NULL THEN
+            earlier_dup[k] := best_j;
+        ELSIF stored_id[k] IS NOT NULL THEN
+            duplicate_of[k] := stored_id[k];
+        ELSE
+            primary_report[k] := true;
+        END IF;
+        IF NOT primary_report[k] THEN
+            distance[k] := floor(best_d + 0.5);
+        END IF;
+    END LOOP;
+
+    -- Ids, in arrival order, under the writers' lock, so they follow commit
+    -- order (nextval as an expression costs no statement).
+    FOR k IN 1 .. n LOOP
+        IF existing[k] IS NOT NULL THEN
+            incident_id[k] := existing[k];
+        ELSIF p_same_as[k] IS NOT NULL THEN
+            incident_id[k] := incident_id[p_same_as[k]];
+        ELSE
+            incident_id[k] := nextval('incidents_id_seq');
+            created[k] := true;
+            IF earlier_dup[k] IS NOT NULL THEN
+                duplicate_of[k] := incident_id[earlier_dup[k]];
+            END IF;
+            received_event[k] := nextval('events_id_seq');
+            last_event := received_event[k];
+            IF duplicate_of[k] IS NOT NULL THEN
+                linked_event[k] := nextval('events_id_seq');
+                last_event := linked_event[k];
+            END IF;
+        END IF;
+    END LOOP;
+
+    IF new_count > 0 THEN
+        -- Both inserts in one statement (the incidents as a data-modifying
+        -- CTE; foreign keys are checked at the statement's end).
+        WITH new_incidents AS (
+        INSERT INTO incidents (id, source, external_id, category, family, priority, lat, lon, cell, zone_id,
+            community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at,
+            duplicate_of, status, received_at)
+        SELECT u.id, u.source, u.external_id, u.category, u.family, u.priority, u.lat, u.lon, u.cell,
+            u.zone_id, u.community_id, u.grid_cell_id, u.address, u.caller_name, u.caller_phone, u.summary,
+            u.reported_at, u.duplicate_of, 'received', p_now
+        FROM unnest(incident_id, created, p_source, p_external_id, p_category, p_family, p_priority, p_lat,
+            p_lon, p_cell, p_zone_id, p_community_id, p_grid_cell_id, p_address, p_caller_name,
+            p_caller_phone, p_summary, p_reported_at, duplicate_of)
+            AS u(id, created, source, external_id, category, family, priority, lat, lon, cell, zone_id,
+                community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at,
+                duplicate_of)
+        WHERE u.created
+        )
+        INSERT INTO events (id, at, actor_user_id, actor_name, incident_id, kind, data)
+        SELECT u.received_event, p_now, u.actor_user_id, u.actor_name, u.incident_id, 'incident_received', u.data
+        FROM unnest(received_event, p_actor_user_id, p_actor_name, incident_id, p_received_data)
+            AS u(received_event, actor_user_id, actor_name, incident_id, data)
+        WHERE u.received_event IS NOT NULL
+        UNION ALL
+        SELECT u.linked_event, p_now, u.actor_user_id, u.actor_name, u.incident_id, 'duplicate_linked',
+            json_build_object('type', 'duplicate_linked', 'duplicate_of', u.duplicate_of,
+                'distance_m', u.distance)::TEXT
+        FROM unnest(linked_event, p_actor_user_id, p_actor_name, incident_id, duplicate_of, distance)
+            AS u(linked_event, actor_user_id, actor_name, incident_id, duplicate_of, distance)
+        WHERE u.linked_event IS NOT NULL;
+        PERFORM pg_notify(p_channel, last_event::TEXT);
+    END IF;
+END
+$fn$;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

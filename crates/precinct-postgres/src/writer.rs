@@ -31,7 +31,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Advisory lock key every writer holds while its batch commits ("PRCTWRIT").
-const WRITE_LOCK: i64 = 0x5052_4354_5752_4954;
+pub(crate) const WRITE_LOCK: i64 = 0x5052_4354_5752_4954;
 /// The notification channel carrying the newest committed event id.
 pub(crate) const EVENTS_CHANNEL: &str = "precinct_events";
 /// Most jobs folded into one commit.
@@ -62,11 +62,6 @@ pub(crate) struct WriteCtx {
 }
 
 impl WriteCtx {
-    /// Records an event already written in the current transaction.
-    pub fn push_event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-
     /// Writes an event in the current transaction; it is published after commit.
     pub async fn emit(
         &mut self,
@@ -182,6 +177,9 @@ async fn fail(ctx: &mut WriteCtx, completions: Vec<Completion>, error: StoreErro
 }
 
 async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
+    if batch.iter().all(|job| matches!(job, Job::Intake { .. })) {
+        return intakes_alone(ctx, batch, publisher).await;
+    }
     let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})");
     if let Err(e) = ctx.client.batch_execute(&begin).await {
         fail(ctx, Vec::new(), store_error(e)).await;
@@ -217,10 +215,16 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
                         replies.push(reply);
                     }
                 }
-                ctx.events.clear();
-                match crate::ops::intake_run(ctx, run).await {
-                    Ok(outcomes) => {
-                        committed.append(&mut ctx.events);
+                let answer = crate::ops::intake_run(&ctx.client, ctx.now, run)
+                    .await
+                    .and_then(|run| {
+                        // A failed read inside the transaction aborted it.
+                        let outcomes = run.outcomes.into_iter().collect::<StoreResult<Vec<_>>>()?;
+                        Ok((run.events, outcomes))
+                    });
+                match answer {
+                    Ok((mut events, outcomes)) => {
+                        committed.append(&mut events);
                         for (outcome, reply) in outcomes.into_iter().zip(replies) {
                             completions.push(Box::new(move |error| {
                                 let _ = reply.send(match error {
@@ -299,6 +303,45 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
             tracing::error!(%error, "commit failed");
             for completion in completions {
                 completion(Some(error.clone()));
+            }
+        }
+    }
+}
+
+/// A batch of nothing but intakes (the common case under load): the intake
+/// statement runs on its own, as its own transaction, so the whole batch
+/// takes one round trip and one commit.
+async fn intakes_alone(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
+    let mut run = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Job::Intake {
+            intake,
+            actor,
+            reply,
+        } = job
+        {
+            run.push((*intake, actor));
+            replies.push(reply);
+        }
+    }
+    match crate::ops::intake_run(&ctx.client, ctx.now, run).await {
+        Ok(run) => {
+            // Committed: publish before acknowledging, as the storage
+            // contract requires. A report whose stored incident could not be
+            // read back gets that error; its write (if any) stands.
+            publisher.publish_local(run.events).await;
+            for (outcome, reply) in run.outcomes.into_iter().zip(replies) {
+                let _ = reply.send(outcome);
+            }
+        }
+        Err(error) => {
+            // The statement failed as a whole and wrote nothing, or the
+            // connection broke and the outcome is unknown: intakes are safe
+            // to retry (same external id).
+            tracing::error!(%error, "intake batch failed");
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
             }
         }
     }

@@ -28,6 +28,7 @@ macro_rules! store_suite {
     ($factory:expr) => {
         $crate::store_suite!(@cases $factory;
             intake_resolves_and_records_event,
+            duplicate_links_follow_the_domain_rule,
             same_instruction_twice_is_one_incident,
             near_duplicate_is_linked_then_merged,
             distant_or_late_report_is_not_linked,
@@ -428,6 +429,118 @@ pub async fn concurrent_reports_are_decided_as_if_one_by_one(store: SharedStore)
             "what intake answered is what was stored"
         );
     }
+}
+
+/// A busy night, replayed: reports close together in space and time, of
+/// several families, some of them the same 110 instruction sent again,
+/// arriving in concurrent waves (so batching backends decide many together).
+/// Whatever a backend does inside, every stored decision must be the one the
+/// domain rule (`likely_duplicate`) makes when the reports are taken one by
+/// one in id order, and every link must be on the timeline.
+pub async fn duplicate_links_follow_the_domain_rule(store: SharedStore) {
+    use precinct_domain::incident::{DuplicateCandidate, Incident, likely_duplicate};
+    seeded(&store).await;
+    // A fixed pseudo-random sequence (xorshift), so a failure can be replayed.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    let categories = [
+        Category::Fire,
+        Category::Theft,
+        Category::FightAssault,
+        Category::NeighbourNoiseDispute,
+    ];
+    for wave in 0..6 {
+        let mut tasks = Vec::new();
+        for n in 0..25 {
+            let category = categories[next(categories.len() as u64) as usize];
+            // Within 900 m of each other, so the 300 m radius cuts both ways.
+            let location = point(next(900) as f64, next(900) as f64);
+            let mut report = intake(None, category, location, 0);
+            report.reported_at = at(0) + Duration::seconds(next(2400) as i64);
+            if next(4) == 0 {
+                report.external_id = Some(format!("110-{}", next(12)));
+            } else {
+                report.source = IntakeSource::Phone;
+                report.summary = format!("wave {wave} call {n}");
+            }
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store.intake(report, dispatcher()).await
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().expect("intake");
+        }
+    }
+    let mut stored = store
+        .list_incidents(IncidentFilter::default())
+        .await
+        .unwrap();
+    stored.sort_by_key(|i| i.id);
+    let external: Vec<_> = stored
+        .iter()
+        .filter_map(|i| i.external_id.clone())
+        .collect();
+    let mut unique = external.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(external.len(), unique.len(), "one incident per instruction");
+    let as_intake = |i: &Incident| Intake {
+        source: i.source,
+        external_id: i.external_id.clone(),
+        category: i.category,
+        priority: i.priority,
+        location: i.location,
+        resolution: i.resolution,
+        address: i.address.clone(),
+        caller: i.caller.clone(),
+        summary: i.summary.clone(),
+        reported_at: i.reported_at,
+    };
+    let mut primaries: Vec<DuplicateCandidate> = Vec::new();
+    let mut links = 0;
+    for incident in &stored {
+        let expected = likely_duplicate(&as_intake(incident), &primaries).map(|c| c.id);
+        assert_eq!(
+            incident.duplicate_of,
+            expected,
+            "incident {} (of {}) is linked as the domain rule says",
+            incident.id,
+            stored.len()
+        );
+        match expected {
+            None => primaries.push(DuplicateCandidate::from(incident)),
+            Some(first) => {
+                links += 1;
+                let timeline = store.timeline(incident.id).await.unwrap();
+                let linked = timeline.iter().find_map(|e| match &e.kind {
+                    EventKind::DuplicateLinked {
+                        duplicate_of,
+                        distance_m,
+                    } => Some((*duplicate_of, *distance_m)),
+                    _ => None,
+                });
+                let primary = stored.iter().find(|i| i.id == first).unwrap();
+                let distance = primary.location.distance_m(incident.location);
+                let (linked_to, linked_m) = linked.expect("the link is on the timeline");
+                assert_eq!(linked_to, first);
+                assert!(
+                    (linked_m - distance).abs() <= 0.5,
+                    "the timeline says {linked_m} m, the points are {distance} m apart"
+                );
+            }
+        }
+    }
+    assert!(
+        links >= 20 && primaries.len() >= 20,
+        "the burst has both links ({links}) and primaries ({})",
+        primaries.len()
+    );
 }
 
 pub async fn dispatch_arrival_and_close(store: SharedStore) {
