@@ -20,10 +20,13 @@ use chrono::{DateTime, Utc};
 use precinct_domain::dispute::*;
 use precinct_domain::ground::Organisation;
 use precinct_domain::ids::{DisputeId, IncidentId, OrganisationId, UserId};
+use precinct_domain::incident::Incident;
 use precinct_domain::incident::{Disposition, IncidentStatus, PhoneNumber, mask_name};
 use precinct_domain::user::{Role, User};
-use precinct_storage::{AuditEntry, StoreError};
+use precinct_storage::{AuditEntry, Clock, SharedStore, StoreError};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
 /// Roles that work cases (each within what they may see).
@@ -933,55 +936,91 @@ pub async fn print_agreement(
         .into_response())
 }
 
-/// Whether a new incident recurs an open or recent dispute (the same address,
-/// or the caller is a party, within 90 days). If so, the incident is flagged
-/// (an event on its timeline) and each dispute lists it. Runs after intake
-/// has been acknowledged; failures are logged.
-pub async fn check_recurrence(state: AppState, incident: precinct_domain::incident::Incident) {
+/// Starts the recurrence checks of one API state and returns where new
+/// incidents go. Whether a new incident recurs an open or recent dispute
+/// (the same address, or the caller is a party, within 90 days) is checked
+/// after its intake was acknowledged, off the intake path. Incidents that
+/// arrive while a check runs wait and are checked together against one read
+/// of the disputes, so under load the checks cost one read per batch, not
+/// one per intake. The task ends when the last sender (the state) is dropped.
+pub(crate) fn spawn_recurrence_checks(
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+) -> mpsc::UnboundedSender<Incident> {
+    let (sender, mut incidents) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut batch = Vec::new();
+        while incidents.recv_many(&mut batch, 1024).await > 0 {
+            check_recurrences(&store, clock.as_ref(), std::mem::take(&mut batch)).await;
+        }
+    });
+    sender
+}
+
+/// Checks a batch of new incidents. A recurring incident is flagged (an
+/// event on its timeline) and each dispute it recurs lists it. Failures are
+/// logged.
+async fn check_recurrences(store: &SharedStore, clock: &dyn Clock, incidents: Vec<Incident>) {
+    let Some(since) = incidents
+        .iter()
+        .map(|i| repeat_window_start(i.received_at))
+        .min()
+    else {
+        return;
+    };
+    let disputes = match store.recent_disputes(since).await {
+        Ok(disputes) => disputes,
+        Err(error) => {
+            tracing::warn!(%error, count = incidents.len(), "recurrence check failed");
+            return;
+        }
+    };
+    if disputes.is_empty() {
+        return;
+    }
+    for incident in incidents {
+        if let Err(error) = check_recurrence(store, clock, &disputes, &incident).await {
+            tracing::warn!(%error, incident = %incident.id, "recurrence check failed");
+        }
+    }
+}
+
+async fn check_recurrence(
+    store: &SharedStore,
+    clock: &dyn Clock,
+    disputes: &[Dispute],
+    incident: &Incident,
+) -> Result<(), StoreError> {
     let actor = precinct_domain::event::Actor::system("recurrence check");
-    let result: Result<(), StoreError> = async {
-        let disputes = state
-            .store
-            .recent_disputes(repeat_window_start(incident.received_at))
-            .await?;
-        if disputes.is_empty() {
-            return Ok(());
-        }
-        let caller: Vec<Party> = match (&incident.caller.name, &incident.caller.phone) {
-            (None, None) => Vec::new(),
-            (name, phone) => vec![Party {
-                name: name.clone().unwrap_or_default(),
-                phone: phone.clone(),
-                vulnerable: false,
-                organisation: None,
-            }],
-        };
-        let (_, _, ids) = repeat_facts(&incident.address, &caller, &disputes, incident.received_at);
-        if ids.is_empty() {
-            return Ok(());
-        }
-        state
-            .store
-            .flag_recurrence(incident.id, ids.clone(), actor.clone())
-            .await?;
-        for id in ids {
-            // A mediator may be saving the same case: reload and retry.
-            for _ in 0..3 {
-                let mut dispute = state.store.get_dispute(id).await?;
-                dispute.link_incident(incident.id, state.clock.now(), &actor.name);
-                match state.store.save_dispute(dispute).await {
-                    Err(StoreError::Conflict(_)) => continue,
-                    other => {
-                        other?;
-                        break;
-                    }
+    let caller: Vec<Party> = match (&incident.caller.name, &incident.caller.phone) {
+        (None, None) => Vec::new(),
+        (name, phone) => vec![Party {
+            name: name.clone().unwrap_or_default(),
+            phone: phone.clone(),
+            vulnerable: false,
+            organisation: None,
+        }],
+    };
+    let (_, _, ids) = repeat_facts(&incident.address, &caller, disputes, incident.received_at);
+    if ids.is_empty() {
+        return Ok(());
+    }
+    store
+        .flag_recurrence(incident.id, ids.clone(), actor.clone())
+        .await?;
+    for id in ids {
+        // A mediator may be saving the same case: reload and retry.
+        for _ in 0..3 {
+            let mut dispute = store.get_dispute(id).await?;
+            dispute.link_incident(incident.id, clock.now(), &actor.name);
+            match store.save_dispute(dispute).await {
+                Err(StoreError::Conflict(_)) => continue,
+                other => {
+                    other?;
+                    break;
                 }
             }
         }
-        Ok(())
     }
-    .await;
-    if let Err(error) = result {
-        tracing::warn!(%error, incident = %incident.id, "recurrence check failed");
-    }
+    Ok(())
 }

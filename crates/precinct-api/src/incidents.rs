@@ -92,10 +92,7 @@ pub async fn create_incident(
     state.metrics.observe_intake(started.elapsed());
     if outcome.created {
         // Off the intake path: the flag follows within moments, on the timeline.
-        tokio::spawn(crate::disputes::check_recurrence(
-            state.clone(),
-            outcome.incident.clone(),
-        ));
+        state.check_recurrence(outcome.incident.clone());
     }
     let personal = if user.role.sees_personal_data() {
         PersonalData::Shown

@@ -61,6 +61,8 @@ pub struct AppState {
     basemap: Option<Arc<std::path::PathBuf>>,
     sessions: Arc<auth::SessionCache>,
     pub metrics: Arc<metrics::Metrics>,
+    /// New incidents, for the recurrence checks (`disputes`).
+    recurrence: tokio::sync::mpsc::UnboundedSender<precinct_domain::incident::Incident>,
 }
 
 /// Reads and checks response plans (TOML). Errors say where the problem is.
@@ -75,7 +77,9 @@ impl AppState {
         let ground = store.jurisdiction().await?;
         let roads = RoadNetwork::build(&store.roads().await?);
         let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
+        let recurrence = disputes::spawn_recurrence_checks(store.clone(), clock.clone());
         Ok(AppState {
+            recurrence,
             store,
             clock,
             ground: Arc::new(RwLock::new(Arc::new(ground))),
@@ -90,6 +94,12 @@ impl AppState {
             sessions: Arc::default(),
             metrics: Arc::default(),
         })
+    }
+
+    /// Queues a new incident for the recurrence checks (`disputes`).
+    pub(crate) fn check_recurrence(&self, incident: precinct_domain::incident::Incident) {
+        // The checks end only when every state is dropped.
+        let _ = self.recurrence.send(incident);
     }
 
     /// Uses the station's own response plans instead of the shipped ones.
