@@ -137,14 +137,11 @@ pub(crate) async fn run(
     clock: Arc<dyn Clock>,
 ) {
     let mut connection: Option<Object> = None;
+    let mut last_batch = 0;
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        gather(&mut jobs, &mut batch, last_batch).await;
+        last_batch = batch.len();
         let client = match connection.take() {
             Some(client) if !client.is_closed() => client,
             _ => match pool.get().await {
@@ -165,6 +162,38 @@ pub(crate) async fn run(
         };
         run_batch(&mut ctx, batch, &publisher).await;
         connection = Some(ctx.client);
+    }
+}
+
+/// How long a batch may wait for the writers of the previous batch to come
+/// back (see [`gather`]).
+const LINGER: std::time::Duration = std::time::Duration::from_micros(250);
+
+/// Adds every waiting job to `batch`. When the previous batch was larger,
+/// its callers are likely about to write again: it keeps looking, for at
+/// most [`LINGER`], until the batch is as large as the last one. A batch's
+/// fixed cost (the round trip, the commit) is then shared by more writes
+/// instead of splitting one wave of writers into many small commits. A lone
+/// writer (previous batch of one) never waits.
+async fn gather(jobs: &mut mpsc::UnboundedReceiver<Job>, batch: &mut Vec<Job>, last_batch: usize) {
+    let drain = |jobs: &mut mpsc::UnboundedReceiver<Job>, batch: &mut Vec<Job>| {
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+    };
+    drain(jobs, batch);
+    let target = last_batch.min(MAX_BATCH);
+    if batch.len() >= target {
+        return;
+    }
+    // Timers are too coarse for this; yielding lets the callers run.
+    let started = std::time::Instant::now();
+    while batch.len() < target && started.elapsed() < LINGER {
+        tokio::task::yield_now().await;
+        drain(jobs, batch);
     }
 }
 

@@ -110,14 +110,11 @@ pub(crate) fn run(
     events: broadcast::Sender<Event>,
     clock: Arc<dyn Clock>,
 ) {
+    let mut last_batch = 0;
     while let Some(first) = next_job(&jobs) {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        gather(&jobs, &mut batch, last_batch);
+        last_batch = batch.len();
         // Stored times have millisecond precision; stamp with exactly that.
         let now = clock.now().trunc_subsecs(3);
         run_batch(&conn, batch, &events, now);
@@ -140,6 +137,33 @@ fn next_job(jobs: &mpsc::Receiver<Job>) -> Option<Job> {
         }
     }
     jobs.recv().ok()
+}
+
+/// How long a batch may wait for the writers of the previous batch to come
+/// back (see [`gather`]).
+const LINGER: std::time::Duration = std::time::Duration::from_micros(250);
+
+/// Adds every waiting job to `batch`. When the previous batch was larger,
+/// its callers are likely about to write again: it keeps looking, for at
+/// most [`LINGER`], until the batch is as large as the last one, so one wave
+/// of writers shares one commit instead of splitting into many small ones.
+/// A lone writer (previous batch of one) never waits.
+fn gather(jobs: &mpsc::Receiver<Job>, batch: &mut Vec<Job>, last_batch: usize) {
+    let drain = |batch: &mut Vec<Job>| {
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+    };
+    drain(batch);
+    let target = last_batch.min(MAX_BATCH);
+    let started = std::time::Instant::now();
+    while batch.len() < target && started.elapsed() < LINGER {
+        std::thread::yield_now();
+        drain(batch);
+    }
 }
 
 /// Runs one of the fixed transaction-control statements, prepared once.
