@@ -29,6 +29,7 @@ macro_rules! store_suite {
         $crate::store_suite!(@cases $factory;
             intake_resolves_and_records_event,
             duplicate_links_follow_the_domain_rule,
+            intakes_and_other_writes_share_batches,
             same_instruction_twice_is_one_incident,
             near_duplicate_is_linked_then_merged,
             distant_or_late_report_is_not_linked,
@@ -541,6 +542,69 @@ pub async fn duplicate_links_follow_the_domain_rule(store: SharedStore) {
         "the burst has both links ({links}) and primaries ({})",
         primaries.len()
     );
+}
+
+/// Intakes arriving together with other writes (so batching backends run
+/// them in one batch, intakes among other jobs): each gets its own answer,
+/// a failing job fails alone, and the live stream carries every committed
+/// event once, in id order, exactly as stored.
+pub async fn intakes_and_other_writes_share_batches(store: SharedStore) {
+    let units = seeded(&store).await;
+    let mut live = store.subscribe();
+    let mut tasks = Vec::new();
+    for n in 0..12_i32 {
+        let intakes = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let report = intake(
+                Some(&format!("110-MIXED-{}", n % 8)),
+                Category::Theft,
+                point(f64::from(n) * 400.0, 0.0),
+                0,
+            );
+            intakes.intake(report, dispatcher()).await.map(|_| ())
+        }));
+        let moves = store.clone();
+        let unit = units[n as usize % units.len()];
+        tasks.push(tokio::spawn(async move {
+            moves
+                .report_unit_position(unit, point(f64::from(n), 50.0), Actor::system("gps"))
+                .await
+                .map(|_| ())
+        }));
+        // An unknown unit fails, alone.
+        let fails = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let missing = fails
+                .report_unit_position(
+                    UnitId(9_000 + i64::from(n)),
+                    point(0.0, 0.0),
+                    Actor::system("gps"),
+                )
+                .await;
+            assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+            Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("every valid write succeeds");
+    }
+    let incidents = store
+        .list_incidents(IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(incidents.len(), 8, "eight distinct instructions");
+    let stored = store.events_after(EventId(0), 1000).await.unwrap();
+    assert_eq!(stored.len(), 8 + 12, "one event per intake and per move");
+    let mut received = Vec::new();
+    while received.len() < stored.len() {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), live.recv())
+            .await
+            .expect("every committed event is published")
+            .expect("no lag");
+        received.push(event);
+    }
+    assert_eq!(received, stored, "published as stored, in id order");
+    assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
 }
 
 pub async fn dispatch_arrival_and_close(store: SharedStore) {
