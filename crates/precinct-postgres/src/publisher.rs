@@ -22,6 +22,9 @@ pub(crate) struct Publisher {
     pool: Pool,
     sender: broadcast::Sender<Event>,
     last_sent: Mutex<i64>,
+    /// Held by this instance's writer from sending a batch until it has
+    /// published the batch's events (see [`Publisher::batch`]).
+    batch: Mutex<()>,
 }
 
 impl Publisher {
@@ -39,7 +42,17 @@ impl Publisher {
             pool,
             sender,
             last_sent: Mutex::new(last),
+            batch: Mutex::new(()),
         })
+    }
+
+    /// Marks a batch of this instance's writer as under way until the guard
+    /// is dropped. A notification arriving meanwhile (most likely for this
+    /// very batch) waits for it, so the writer publishes its own events from
+    /// memory and the listener reads from the database only what other
+    /// instances committed.
+    pub async fn batch(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.batch.lock().await
     }
 
     /// Events this instance's writer just committed, in id order.
@@ -59,6 +72,7 @@ impl Publisher {
 
     /// Everything up to `id` is committed (a notification, or a catch-up).
     pub async fn advance_to(&self, id: i64) {
+        drop(self.batch.lock().await);
         let mut last = self.last_sent.lock().await;
         if id > *last {
             self.send_stored(&mut last, id).await;

@@ -160,7 +160,9 @@ pub(crate) async fn run(
             now: clock.now().trunc_subsecs(3),
             events: Vec::new(),
         };
+        let under_way = publisher.batch().await;
         run_batch(&mut ctx, batch, &publisher).await;
+        drop(under_way);
         connection = Some(ctx.client);
     }
 }
