@@ -662,3 +662,71 @@ impl IncidentColumns {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use precinct_domain::ground::Resolution;
+    use precinct_domain::incident::{Caller, Category, IntakeSource, Priority};
+
+    fn report(external_id: Option<&str>, category: Category, east_m: f64, minute: i64) -> Intake {
+        let origin = Coordinates::new(28.1, 113.0).unwrap();
+        Intake {
+            source: IntakeSource::Instruction110,
+            external_id: external_id.map(str::to_owned),
+            category,
+            priority: Priority::new(2).unwrap(),
+            location: origin.offset_m(east_m, 0.0),
+            resolution: Resolution::OUTSIDE,
+            address: "Food Street".into(),
+            caller: Caller::default(),
+            summary: "test".into(),
+            reported_at: chrono::Utc.with_ymd_and_hms(2026, 11, 1, 22, 0, 0).unwrap()
+                + Duration::minutes(minute),
+        }
+    }
+
+    /// What a batch says about itself: repeats of an instruction point at
+    /// its first report; each report lists the earlier reports it likely
+    /// duplicates (same family, radius, window), nearest first.
+    #[test]
+    fn a_batch_knows_its_repeats_and_close_pairs() {
+        let actor = Actor::system("test");
+        let run: Vec<(Intake, Actor)> = [
+            report(Some("110-1"), Category::Theft, 0.0, 0),
+            report(None, Category::FightAssault, 200.0, 1), // criminal, 200 m from 1
+            report(None, Category::Theft, 100.0, 2),        // 100 m from 1, 100 m from 2
+            report(Some("110-1"), Category::Theft, 0.0, 3), // the first instruction again
+            report(None, Category::Fire, 50.0, 4),          // another family
+            report(None, Category::Theft, 1_000.0, 5),      // too far
+            report(None, Category::Theft, 10.0, 40),        // too late
+        ]
+        .into_iter()
+        .map(|intake| (intake, actor.clone()))
+        .collect();
+        let relations = BatchRelations::of(&run);
+        assert_eq!(
+            relations.same_as,
+            [None, None, None, Some(1), None, None, None]
+        );
+        let pairs: Vec<(i32, i32, i64)> = relations
+            .pair_report
+            .iter()
+            .zip(&relations.pair_earlier)
+            .zip(&relations.pair_distance)
+            .map(|((k, j), d)| (*k, *j, d.round() as i64))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (2, 1, 200),
+                (3, 1, 100),
+                (3, 2, 100),
+                (4, 1, 0),
+                (4, 3, 100),
+                (4, 2, 200),
+            ]
+        );
+    }
+}
