@@ -183,6 +183,23 @@ async fn take_in(store: &SharedStore, report: Intake) -> precinct_domain::incide
         .incident
 }
 
+/// The next `count` events from a live subscription; each must come within
+/// five seconds.
+async fn next_events(
+    live: &mut tokio::sync::broadcast::Receiver<precinct_domain::event::Event>,
+    count: usize,
+) -> Vec<precinct_domain::event::Event> {
+    let mut received = Vec::with_capacity(count);
+    while received.len() < count {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), live.recv())
+            .await
+            .expect("every committed event is published")
+            .expect("no lag");
+        received.push(event);
+    }
+    received
+}
+
 async fn event_count(store: &SharedStore) -> usize {
     store
         .events_after(EventId(0), 100_000)
@@ -595,14 +612,7 @@ pub async fn intakes_and_other_writes_share_batches(store: SharedStore) {
     assert_eq!(incidents.len(), 8, "eight distinct instructions");
     let stored = store.events_after(EventId(0), 1000).await.unwrap();
     assert_eq!(stored.len(), 8 + 12, "one event per intake and per move");
-    let mut received = Vec::new();
-    while received.len() < stored.len() {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(5), live.recv())
-            .await
-            .expect("every committed event is published")
-            .expect("no lag");
-        received.push(event);
-    }
+    let received = next_events(&mut live, stored.len()).await;
     assert_eq!(received, stored, "published as stored, in id order");
     assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
 }
@@ -920,14 +930,7 @@ pub async fn events_are_published_in_commit_order(store: SharedStore) {
         .unwrap();
     let stored = store.events_after(EventId(0), 1000).await.unwrap();
     assert!(!stored.is_empty());
-    let mut received = Vec::new();
-    while received.len() < stored.len() {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(5), live.recv())
-            .await
-            .expect("every committed event is published")
-            .expect("no lag");
-        received.push(event);
-    }
+    let received = next_events(&mut live, stored.len()).await;
     assert_eq!(
         received, stored,
         "published events equal stored events, in order"
