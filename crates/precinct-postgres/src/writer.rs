@@ -14,6 +14,12 @@
 //!
 //! The commit also sends `NOTIFY precinct_events, '<last event id>'`, which
 //! the other instances' listeners turn into re-reads of the new events.
+//!
+//! A batch of nothing but intakes skips all that: it is one call of the
+//! server-side function `precinct_intake`, which takes the same lock and
+//! sends the same notification, as its own transaction (see
+//! `ops::intake_run`). Between batches the writer lingers briefly for the
+//! previous wave of writers (see [`gather`]).
 
 use crate::publisher::Publisher;
 use crate::rows::store_error;
