@@ -86,6 +86,7 @@ pub(crate) fn intake(
         intake.category.family().as_str(),
         ms(intake.reported_at - window),
         ms(intake.reported_at + window),
+        intake.location,
         &cells,
     )?;
     let duplicate = likely_duplicate(&intake, &candidates)

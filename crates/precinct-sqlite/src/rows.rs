@@ -1,6 +1,7 @@
 //! [`SqlRow`] for SQLite rows, query helpers, and the incident and unit
 //! loaders both the writer and the readers use.
 
+use precinct_domain::Coordinates;
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{DuplicateCandidate, Incident};
 use precinct_domain::unit::Unit;
@@ -138,11 +139,24 @@ pub(crate) fn duplicate_candidates(
     family: &str,
     from_ms: i64,
     to_ms: i64,
+    near: Coordinates,
     cells: &[i64; 9],
 ) -> StoreResult<Vec<DuplicateCandidate>> {
+    // The cells find the index ranges; the bounding box (a little wider than
+    // the radius) drops, inside the index, the rows that cannot be close
+    // enough, so only plausible candidates are read out. The domain's rule
+    // then decides exactly.
+    let (south_west, north_east) =
+        near.bounding_box_m(precinct_domain::incident::DUPLICATE_RADIUS_M);
+    let (west, east) = if south_west.lon() < -180.0 || north_east.lon() > 180.0 {
+        (-180.0, 180.0) // the box wraps the antimeridian: no longitude filter
+    } else {
+        (south_west.lon(), north_east.lon())
+    };
     let sql = format!(
         "SELECT {CANDIDATE_COLUMNS} FROM incidents WHERE family = ?1 \
          AND cell IN (?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) AND reported_at BETWEEN ?2 AND ?3 \
+         AND lat BETWEEN ?13 AND ?14 AND lon BETWEEN ?15 AND ?16 \
          AND merged_into IS NULL AND duplicate_of IS NULL"
     );
     let c = cells;
@@ -150,7 +164,22 @@ pub(crate) fn duplicate_candidates(
         conn,
         &sql,
         rusqlite::params![
-            family, from_ms, to_ms, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+            family,
+            from_ms,
+            to_ms,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            c[6],
+            c[7],
+            c[8],
+            south_west.lat(),
+            north_east.lat(),
+            west,
+            east
         ],
         candidate_from_row,
     )
