@@ -22,21 +22,35 @@ fn key(row: i64, column: i64) -> i64 {
     (row << 32) ^ (column & 0xffff_ffff)
 }
 
+/// Most cells a 300 m search can touch below 80° of latitude: three rows of
+/// three, or of four where the search crosses the antimeridian (the columns
+/// do not line up there).
+pub const MAX_CELLS_WITHIN_300_M: usize = 12;
+
 /// The cell a point lies in.
 pub fn cell_key(c: Coordinates) -> i64 {
     let row = row_of(c.lat());
     key(row, (c.lon() / column_width(row)).floor() as i64)
 }
 
-/// Every cell that holds a point within `radius_m` of `c`.
+/// Every cell that holds a point within `radius_m` of `c`. Never empty: at
+/// least the cell of `c` itself.
 pub fn cell_keys_within(c: Coordinates, radius_m: f64) -> Vec<i64> {
     let (south_west, north_east) = c.bounding_box_m(radius_m);
     let mut keys = Vec::new();
     for row in row_of(south_west.lat())..=row_of(north_east.lat()) {
         let width = column_width(row);
-        let first = (south_west.lon() / width).floor() as i64;
-        let last = (north_east.lon() / width).floor() as i64;
-        keys.extend((first..=last).map(|column| key(row, column)));
+        let column = |lon: f64| (lon / width).floor() as i64;
+        let mut span = |west: f64, east: f64| {
+            keys.extend((column(west)..=column(east)).map(|col| key(row, col)));
+        };
+        if south_west.lon() <= north_east.lon() {
+            span(south_west.lon(), north_east.lon());
+        } else {
+            // Longitudes wrap: the box crosses the antimeridian.
+            span(south_west.lon(), 180.0);
+            span(-180.0, north_east.lon());
+        }
     }
     keys
 }
@@ -46,19 +60,27 @@ mod tests {
     use super::*;
 
     /// Whatever the latitude, every point within the radius is in one of the
-    /// cells listed, and the list stays small.
+    /// cells listed, and the list stays small; across the antimeridian too.
     #[test]
     fn neighbours_cover_the_radius() {
-        for lat in [-60.0, -10.0, 0.0, 28.15, 43.73, 59.9] {
-            let c = Coordinates::new(lat, 113.02).unwrap();
+        let places = [-60.0, -10.0, 0.0, 28.15, 43.73, 59.9]
+            .into_iter()
+            .flat_map(|lat| [(lat, 113.02), (lat, 179.9995), (lat, -179.9995), (lat, 0.0)]);
+        for (lat, lon) in places {
+            let c = Coordinates::new(lat, lon).unwrap();
             let keys = cell_keys_within(c, 300.0);
-            assert!(keys.len() <= 9, "{lat}: {} cells", keys.len());
+            assert!(
+                (1..=MAX_CELLS_WITHIN_300_M).contains(&keys.len()),
+                "{lat},{lon}: {} cells",
+                keys.len()
+            );
+            assert!(keys.contains(&cell_key(c)), "{lat},{lon}: own cell missed");
             for step in 0..36 {
                 let angle = f64::from(step) * 10f64.to_radians();
                 let p = c.offset_m(299.0 * angle.cos(), 299.0 * angle.sin());
                 assert!(
                     keys.contains(&cell_key(p)),
-                    "{lat}: point at {step}0° missed"
+                    "{lat},{lon}: point at {step}0° missed"
                 );
             }
         }

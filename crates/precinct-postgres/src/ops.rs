@@ -603,7 +603,7 @@ impl IncidentColumns {
         self.lat.push(intake.location.lat());
         self.lon.push(intake.location.lon());
         self.cell.push(cell_key(intake.location));
-        // Always nine probe cells per report (padded with repeats).
+        // Always SEARCH_CELLS probe cells per report (padded with repeats).
         self.probe_cells
             .extend(duplicate_search_cells(intake.location));
         self.zone_id.push(intake.resolution.zone_id.map(|z| z.0));

@@ -78,7 +78,7 @@ pub(crate) fn intake(
     // domain then applies the exact rule. Linking only to primary reports
     // keeps a burst of reports about one event from growing the candidate set.
     let window = Duration::minutes(DUPLICATE_WINDOW_MINUTES);
-    // Always nine cell parameters (padded with repeats), so the statement is
+    // Always SEARCH_CELLS cell parameters (padded with repeats), so the statement is
     // prepared once and cached.
     let cells = duplicate_search_cells(intake.location);
     let candidates = rows::duplicate_candidates(

@@ -6,7 +6,7 @@ use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{DuplicateCandidate, Incident};
 use precinct_domain::unit::Unit;
 use precinct_storage::rows::{
-    ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS,
+    ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, SEARCH_CELLS, SqlRow, UNIT_COLUMNS,
     assignment_from_row, candidate_from_row, incident_from_row, unit_from_row, unreadable,
 };
 use precinct_storage::{StoreError, StoreResult};
@@ -132,7 +132,7 @@ pub(crate) fn query_incidents(
 }
 
 /// Primary reports (not merged, not themselves duplicates) of a family in a
-/// time window and in the given nine spatial cells. Served from the partial
+/// time window and in the given spatial cells. Served from the partial
 /// covering index `incidents_primary_reports`.
 pub(crate) fn duplicate_candidates(
     conn: &Connection,
@@ -140,7 +140,7 @@ pub(crate) fn duplicate_candidates(
     from_ms: i64,
     to_ms: i64,
     near: Coordinates,
-    cells: &[i64; 9],
+    cells: &[i64; SEARCH_CELLS],
 ) -> StoreResult<Vec<DuplicateCandidate>> {
     // The cells find the index ranges; the bounding box (a little wider than
     // the radius) drops, inside the index, the rows that cannot be close
@@ -148,15 +148,16 @@ pub(crate) fn duplicate_candidates(
     // then decides exactly.
     let (south_west, north_east) =
         near.bounding_box_m(precinct_domain::incident::DUPLICATE_RADIUS_M);
-    let (west, east) = if south_west.lon() < -180.0 || north_east.lon() > 180.0 {
-        (-180.0, 180.0) // the box wraps the antimeridian: no longitude filter
+    let (west, east) = if south_west.lon() > north_east.lon() {
+        (-180.0, 180.0) // the box crosses the antimeridian: no longitude filter
     } else {
         (south_west.lon(), north_east.lon())
     };
     let sql = format!(
         "SELECT {CANDIDATE_COLUMNS} FROM incidents WHERE family = ?1 \
-         AND cell IN (?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) AND reported_at BETWEEN ?2 AND ?3 \
-         AND lat BETWEEN ?13 AND ?14 AND lon BETWEEN ?15 AND ?16 \
+         AND cell IN (?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+         AND reported_at BETWEEN ?2 AND ?3 \
+         AND lat BETWEEN ?16 AND ?17 AND lon BETWEEN ?18 AND ?19 \
          AND merged_into IS NULL AND duplicate_of IS NULL"
     );
     let c = cells;
@@ -176,6 +177,9 @@ pub(crate) fn duplicate_candidates(
             c[6],
             c[7],
             c[8],
+            c[9],
+            c[10],
+            c[11],
             south_west.lat(),
             north_east.lat(),
             west,

@@ -175,16 +175,22 @@ pub fn assignment_from_row(row: &dyn SqlRow) -> StoreResult<Assignment> {
     })
 }
 
-/// The spatial cells a duplicate search must look in: always nine (padded by
-/// repeating the first), so backends can keep one prepared statement.
-pub fn duplicate_search_cells(location: Coordinates) -> [i64; 9] {
+/// How many cells every duplicate search names (see [`duplicate_search_cells`]).
+pub const SEARCH_CELLS: usize = precinct_geo::MAX_CELLS_WITHIN_300_M;
+
+/// The spatial cells a duplicate search must look in: always
+/// [`SEARCH_CELLS`] (padded by repeating the first), so backends can keep one
+/// prepared statement. Only a search within 300 m of a pole could touch more
+/// cells; it looks in the first [`SEARCH_CELLS`] of them.
+pub fn duplicate_search_cells(location: Coordinates) -> [i64; SEARCH_CELLS] {
+    const _: () = assert!(precinct_domain::incident::DUPLICATE_RADIUS_M <= 300.0);
     let cells =
         precinct_geo::cell_keys_within(location, precinct_domain::incident::DUPLICATE_RADIUS_M);
-    let mut nine = [cells[0]; 9];
-    for (slot, cell) in nine.iter_mut().zip(cells) {
+    let mut all = [cells[0]; SEARCH_CELLS];
+    for (slot, cell) in all.iter_mut().zip(cells) {
         *slot = cell;
     }
-    nine
+    all
 }
 
 pub const CANDIDATE_COLUMNS: &str = "id, category, lat, lon, reported_at";

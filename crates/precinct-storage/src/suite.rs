@@ -33,6 +33,7 @@ macro_rules! store_suite {
             same_instruction_twice_is_one_incident,
             near_duplicate_is_linked_then_merged,
             distant_or_late_report_is_not_linked,
+            reports_across_the_antimeridian_are_linked,
             a_burst_of_reports_links_to_the_first,
             concurrent_reports_are_decided_as_if_one_by_one,
             dispatch_arrival_and_close,
@@ -350,6 +351,28 @@ pub async fn distant_or_late_report_is_not_linked(store: SharedStore) {
         other.duplicate_of, None,
         "another category family is another event"
     );
+}
+
+/// Outside the ground is still a place: a report a few metres west of the
+/// antimeridian and one 150 m east of it (longitude wrapped to -179.99…) are
+/// taken in and linked, one after the other and arriving together.
+pub async fn reports_across_the_antimeridian_are_linked(store: SharedStore) {
+    seeded(&store).await;
+    let west = Coordinates::new(-16.5, 179.9995).unwrap();
+    let east = west.offset_m(150.0, 0.0);
+    assert!(east.lon() < 0.0, "the second report is across the line");
+    let first = take_in(&store, intake(None, Category::Theft, west, 0)).await;
+    let second = take_in(&store, intake(None, Category::Theft, east, 1)).await;
+    assert_eq!(second.duplicate_of, Some(first.id), "one after the other");
+
+    let (a, b) = tokio::join!(
+        store.intake(intake(None, Category::Fire, west, 2), dispatcher()),
+        store.intake(intake(None, Category::Fire, east, 2), dispatcher()),
+    );
+    let (a, b) = (a.expect("intake").incident, b.expect("intake").incident);
+    let (earlier, later) = if a.id < b.id { (a, b) } else { (b, a) };
+    assert_eq!(earlier.duplicate_of, None);
+    assert_eq!(later.duplicate_of, Some(earlier.id), "arriving together");
 }
 
 pub async fn a_burst_of_reports_links_to_the_first(store: SharedStore) {
