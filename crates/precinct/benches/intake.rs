@@ -11,7 +11,8 @@
 //!
 //! Run: `cargo bench -p precinct --bench intake` (optional env: BENCH_SECONDS,
 //! BENCH_CONCURRENCY, BENCH_DIR for where the databases go; default: a
-//! temporary directory under `target/`, i.e. the project's disk).
+//! temporary directory under `target/`, i.e. the project's disk;
+//! BENCH_ONLY=sqlite or BENCH_ONLY=postgres to run one backend's phases).
 
 #[allow(dead_code)]
 #[path = "../tests/support/sse.rs"]
@@ -225,10 +226,22 @@ fn main() {
         .build()
         .unwrap();
     let writers = concurrency();
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only != "postgres" {
+        sqlite_phases(dir.path(), &runtime, writers);
+    }
+    if only != "sqlite" {
+        if let Some(admin) = precinct_postgres::testing::test_database_url() {
+            runtime.block_on(postgres_phases(&admin, dir.path()));
+        }
+    }
+}
 
-    let floor = floor(dir.path());
+/// The floor, then the SQLite store and HTTP phases.
+fn sqlite_phases(dir: &std::path::Path, runtime: &tokio::runtime::Runtime, writers: usize) {
+    let floor = floor(dir);
     let rows = runtime.block_on(async {
-        let url = precinct::DatabaseUrl::Sqlite(dir.path().join("store.db"));
+        let url = precinct::DatabaseUrl::Sqlite(dir.join("store.db"));
         let store = precinct::open_store(&url, Arc::new(SystemClock))
             .await
             .unwrap();
@@ -293,10 +306,6 @@ fn main() {
         delays.percentile(0.99).as_secs_f64() * 1e3,
         delays.percentile(1.0).as_secs_f64() * 1e3,
     );
-
-    if let Some(admin) = precinct_postgres::testing::test_database_url() {
-        runtime.block_on(postgres_phases(&admin, dir.path()));
-    }
 }
 
 /// Runs pgbench with a single-row INSERT script against a scratch database
