@@ -769,6 +769,49 @@ mod tests {
 
     precinct_storage::store_suite!(fresh_store);
 
+    /// A write that panics fails, with its batch; later writes go on, and
+    /// nothing it wrote stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_write_does_not_stop_the_writer() {
+        let Some(admin) = testing::test_database_url() else {
+            eprintln!("skipped: PRECINCT_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let url = testing::scratch_database(&admin).await.unwrap();
+        let store = PgStore::open(&url, Arc::new(SystemClock)).await.unwrap();
+        let audit = |who: &'static str, panics: bool| {
+            store.write(move |ctx| {
+                Box::pin(async move {
+                    ctx.client
+                        .batch_execute(&format!(
+                            "INSERT INTO audit_log (at, username, action, subject) VALUES (0, '{who}', 'x', 'x')"
+                        ))
+                        .await
+                        .map_err(crate::rows::store_error)?;
+                    assert!(!panics, "a bug in a write job");
+                    Ok(())
+                })
+            })
+        };
+        assert!(audit("panicked", true).await.is_err());
+        audit("after", false)
+            .await
+            .expect("the writer still writes");
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let names: Vec<String> = client
+            .query("SELECT username FROM audit_log", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(names, ["after"]);
+        store.shutdown().await;
+    }
+
     #[tokio::test]
     async fn a_session_that_would_not_wait_for_commits_is_refused() {
         let Some(admin) = testing::test_database_url() else {

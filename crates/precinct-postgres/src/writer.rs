@@ -25,6 +25,7 @@ use crate::publisher::Publisher;
 use crate::rows::store_error;
 use chrono::SubsecRound;
 use deadpool_postgres::{Object, Pool};
+use futures_util::FutureExt;
 use precinct_domain::Timestamp;
 use precinct_domain::event::{Actor, Event, EventKind, NewEvent};
 use precinct_domain::ids::{EventId, IncidentId, UnitId};
@@ -167,9 +168,22 @@ pub(crate) async fn run(
             events: Vec::new(),
         };
         let under_way = publisher.batch().await;
-        run_batch(&mut ctx, batch, &publisher).await;
+        // A job that panics must not take the writer task, and with it every
+        // later write, down. Its batch's callers get an error (their reply
+        // channels went with it), and its connection, in an unknown state, is
+        // closed rather than reused: the server rolls back whatever was open.
+        let done = std::panic::AssertUnwindSafe(run_batch(&mut ctx, batch, &publisher))
+            .catch_unwind()
+            .await;
         drop(under_way);
-        connection = Some(ctx.client);
+        if done.is_ok() {
+            connection = Some(ctx.client);
+        } else {
+            tracing::error!(
+                "a write batch panicked; its connection is closed and the batch failed"
+            );
+            drop(Object::take(ctx.client));
+        }
     }
 }
 

@@ -768,6 +768,39 @@ mod tests {
 
     precinct_storage::store_suite!(fresh_store);
 
+    /// A write that panics fails alone: its batch-mates and later writes go
+    /// on, and nothing it wrote stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_write_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("p.db"), Arc::new(SystemClock)).unwrap();
+        let panicking = || {
+            store.write(|ctx| -> StoreResult<()> {
+                ctx.run("INSERT INTO audit_log (at, username, action, subject) VALUES (0, 'x', 'x', 'x')", [])?;
+                panic!("a bug in a write job")
+            })
+        };
+        let fine = || {
+            store.write(|ctx| {
+                ctx.run("INSERT INTO audit_log (at, username, action, subject) VALUES (0, 'ok', 'x', 'x')", [])
+            })
+        };
+        // Alone in its batch, then beside others in one batch.
+        assert!(panicking().await.is_err());
+        let (a, b, c) = tokio::join!(fine(), panicking(), fine());
+        assert!(a.is_ok() && b.is_err() && c.is_ok(), "{a:?} {b:?} {c:?}");
+        fine().await.expect("the writer still writes");
+        let rows: Vec<String> = store
+            .read(|conn| {
+                let mut statement = conn.prepare("SELECT username FROM audit_log").unwrap();
+                let rows = statement.query_map([], |r| r.get(0)).unwrap();
+                Ok(rows.map(Result::unwrap).collect())
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, ["ok", "ok", "ok"]);
+    }
+
     #[test]
     fn a_fresh_file_opens_in_wal_mode() {
         let dir = tempfile::tempdir().unwrap();

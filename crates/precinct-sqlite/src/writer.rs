@@ -166,6 +166,22 @@ fn gather(jobs: &mpsc::Receiver<Job>, batch: &mut Vec<Job>, last_batch: usize) {
     }
 }
 
+/// Runs a job; a job that panics fails alone, as if it had returned an error
+/// (its writes are rolled back with its savepoint, or with the transaction
+/// when it is alone), instead of taking the writer thread, and with it every
+/// later write, down. Its caller's reply channel went with it: the caller
+/// gets an error.
+fn run_contained(job: Job, ctx: &mut WriteCtx<'_>) -> (bool, Completion) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(ctx))) {
+        Ok(done) => done,
+        Err(_) => {
+            tracing::error!("a write job panicked; it is rolled back and fails alone");
+            ctx.events.clear();
+            (false, Box::new(|_| {}))
+        }
+    }
+}
+
 /// Runs one of the fixed transaction-control statements, prepared once.
 fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
@@ -202,7 +218,7 @@ fn run_batch(
             now,
             events: Vec::new(),
         };
-        let (ok, completion) = job(&mut ctx);
+        let (ok, completion) = run_contained(job, &mut ctx);
         let finish = if savepoint.is_err() {
             savepoint
         } else if !isolate {
