@@ -17,6 +17,9 @@ use precinct_domain::{Coordinates, Datum};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// How far back a report's time may lie (ten years).
+const REPORTED_AT_MAX_AGE_DAYS: i64 = 3653;
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub username: String,
@@ -115,7 +118,8 @@ pub struct CreateIncidentRequest {
     pub caller_name: Option<String>,
     pub caller_phone: Option<String>,
     pub summary: String,
-    /// When the caller reported it; defaults to now.
+    /// When the caller reported it; defaults to now. At most 5 minutes
+    /// ahead of the server's clock and at most ten years ago.
     pub reported_at: Option<DateTime<Utc>>,
 }
 
@@ -190,6 +194,15 @@ impl CreateIncidentRequest {
                 "invalid_input",
                 "reported_at is in the future",
                 "报警时间不能晚于当前时间",
+            ));
+        }
+        // Older than any report a station would still take in: a mistyped
+        // year (0026 for 2026), not a report.
+        if reported_at < now - chrono::Duration::days(REPORTED_AT_MAX_AGE_DAYS) {
+            return Err(ApiError::unprocessable(
+                "invalid_input",
+                "reported_at is more than ten years ago",
+                "报警时间早于十年前",
             ));
         }
         Ok(Intake {

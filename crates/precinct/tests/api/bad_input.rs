@@ -123,7 +123,13 @@ api_test! {
             ),
             (
                 "reported in the future",
-                with(valid_intake(), "reported_at", json!("2030-01-01T00:00:00Z")),
+                with(valid_intake(), "reported_at", json!("2999-01-01T00:00:00Z")),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+            ),
+            (
+                "reported with a mistyped year",
+                with(valid_intake(), "reported_at", json!("0026-10-30T14:23:00Z")),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_input",
             ),
