@@ -116,6 +116,8 @@ impl Coordinates {
 
     /// The (south-west, north-east) corners of a box that contains every
     /// point within `radius_m` of this one (a cheap prefilter for queries).
+    /// Longitudes wrap: across the antimeridian the west corner's longitude
+    /// is greater than the east one's.
     pub fn bounding_box_m(self, radius_m: f64) -> (Coordinates, Coordinates) {
         // A little slack so rounding never drops a point exactly on the radius.
         let r = radius_m * 1.01;
