@@ -22,9 +22,10 @@ fn key(row: i64, column: i64) -> i64 {
     (row << 32) ^ (column & 0xffff_ffff)
 }
 
-/// Most cells a 300 m search can touch below 80° of latitude: three rows of
-/// three, or of four where the search crosses the antimeridian (the columns
-/// do not line up there).
+/// Most cells a 300 m search can touch up to 85° of latitude (tested): three
+/// rows of three, or of four where the search crosses the antimeridian (the
+/// columns do not line up there). Only nearer the poles does the box, wide
+/// in degrees of longitude there, cover more.
 pub const MAX_CELLS_WITHIN_300_M: usize = 12;
 
 /// The cell a point lies in.
@@ -63,7 +64,7 @@ mod tests {
     /// cells listed, and the list stays small; across the antimeridian too.
     #[test]
     fn neighbours_cover_the_radius() {
-        let places = [-60.0, -10.0, 0.0, 28.15, 43.73, 59.9]
+        let places = [-85.0, -60.0, -10.0, 0.0, 28.15, 43.73, 59.9, 80.0]
             .into_iter()
             .flat_map(|lat| [(lat, 113.02), (lat, 179.9995), (lat, -179.9995), (lat, 0.0)]);
         for (lat, lon) in places {

@@ -180,7 +180,7 @@ pub const SEARCH_CELLS: usize = precinct_geo::MAX_CELLS_WITHIN_300_M;
 
 /// The spatial cells a duplicate search must look in: always
 /// [`SEARCH_CELLS`] (padded by repeating the first), so backends can keep one
-/// prepared statement. Only a search within 300 m of a pole could touch more
+/// prepared statement. Only a search beyond 85° of latitude could touch more
 /// cells; it looks in the first [`SEARCH_CELLS`] of them.
 pub fn duplicate_search_cells(location: Coordinates) -> [i64; SEARCH_CELLS] {
     const _: () = assert!(precinct_domain::incident::DUPLICATE_RADIUS_M <= 300.0);
