@@ -230,10 +230,10 @@ fn main() {
     if only != "postgres" {
         sqlite_phases(dir.path(), &runtime, writers);
     }
-    if only != "sqlite" {
-        if let Some(admin) = precinct_postgres::testing::test_database_url() {
-            runtime.block_on(postgres_phases(&admin, dir.path()));
-        }
+    if only != "sqlite"
+        && let Some(admin) = precinct_postgres::testing::test_database_url()
+    {
+        runtime.block_on(postgres_phases(&admin, dir.path()));
     }
 }
 
