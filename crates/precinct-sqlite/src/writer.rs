@@ -9,6 +9,7 @@
 //! atomic with respect to every other write: two dispatchers can never both
 //! see a unit as free.
 
+use crate::checkpoint::Checkpointer;
 use crate::rows::{ms, store_error};
 use chrono::SubsecRound;
 use precinct_domain::Timestamp;
@@ -109,7 +110,9 @@ pub(crate) fn run(
     jobs: mpsc::Receiver<Job>,
     events: broadcast::Sender<Event>,
     clock: Arc<dyn Clock>,
+    checkpointer: Checkpointer,
 ) {
+    checkpointer.install(&conn);
     let mut last_batch = 0;
     while let Some(first) = next_job(&jobs) {
         let mut batch = vec![first];
@@ -118,7 +121,11 @@ pub(crate) fn run(
         // Stored times have millisecond precision; stamp with exactly that.
         let now = clock.now().trunc_subsecs(3);
         run_batch(&conn, batch, &events, now);
+        checkpointer.after_commit(&conn);
     }
+    // Stop the background checkpoints before the connection closes (closing
+    // the last connection checkpoints the rest).
+    drop(checkpointer);
 }
 
 /// How long the writer keeps looking for the next job before it sleeps.

@@ -124,6 +124,8 @@ where
     F: Fn(u64, u64) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
+    // Progress on stderr, so a profiler can be attached to one phase.
+    eprintln!("bench: {name}");
     let started = Instant::now();
     let deadline = started + seconds();
     let tasks: Vec<_> = (0..workers as u64)
