@@ -9,11 +9,12 @@ use crate::extract::JsonBody;
 use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Extension;
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use precinct_domain::event::Actor;
@@ -89,6 +90,175 @@ impl SessionCache {
     }
 }
 
+/// Password guessing, slowed down: failed logins are counted per username
+/// and client address. The first [`FREE_FAILURES`] cost nothing; after that,
+/// each further failure closes the pair for a cool-down that doubles with
+/// every failure (1 s, 2 s, 4 s … up to [`MAX_COOL_DOWN`]), during which its
+/// attempts get 429 without a password check. A success clears the pair;
+/// failures are forgotten [`FORGET_AFTER`] after the last one. Attempts in
+/// flight count as failures until they end, so a burst of parallel guesses
+/// gets no more tries than a sequence. Kept in memory, per instance, in real
+/// time (whatever clock the station runs on).
+///
+/// The address is the TCP peer's: behind a reverse proxy every client has
+/// the proxy's, and the count is then per username.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    entries: Mutex<HashMap<ThrottleKey, Failures>>,
+}
+
+/// Failures before a cool-down starts.
+pub const FREE_FAILURES: u32 = 5;
+/// The longest cool-down.
+pub const MAX_COOL_DOWN: Duration = Duration::from_secs(300);
+/// Failures are forgotten this long after the last one.
+pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
+/// Pairs tracked at most; when full, the least recently active is dropped.
+const MAX_TRACKED: usize = 10_000;
+
+type ThrottleKey = (String, Option<std::net::IpAddr>);
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    failed: u32,
+    in_flight: u32,
+    last: Instant,
+    closed_until: Option<Instant>,
+}
+
+impl LoginThrottle {
+    /// Admits an attempt, or says how long to wait. The attempt counts as in
+    /// flight until it is finished (or dropped, when the client goes away).
+    fn begin(&self, key: ThrottleKey, now: Instant) -> Result<Attempt<'_>, Duration> {
+        self.admit(&key, now)?;
+        Ok(Attempt {
+            throttle: self,
+            key,
+            finished: false,
+        })
+    }
+
+    fn admit(&self, key: &ThrottleKey, now: Instant) -> Result<(), Duration> {
+        let mut entries = self.entries.lock().expect("login throttle");
+        if let Some(f) = entries.get_mut(key) {
+            if now.duration_since(f.last) >= FORGET_AFTER && f.in_flight == 0 {
+                entries.remove(key);
+            } else {
+                if let Some(until) = f.closed_until.filter(|until| *until > now) {
+                    return Err(until - now);
+                }
+                if f.failed + f.in_flight >= FREE_FAILURES && f.in_flight > 0 {
+                    // Another attempt of this pair may yet fail and start a
+                    // cool-down: wait for it.
+                    return Err(Duration::from_secs(1));
+                }
+                f.in_flight += 1;
+                f.last = now;
+                return Ok(());
+            }
+        }
+        if entries.len() >= MAX_TRACKED {
+            entries.retain(|_, f| f.in_flight > 0 || now.duration_since(f.last) < FORGET_AFTER);
+            if entries.len() >= MAX_TRACKED
+                && let Some(oldest) = entries
+                    .iter()
+                    .filter(|(_, f)| f.in_flight == 0)
+                    .min_by_key(|(_, f)| f.last)
+                    .map(|(k, _)| k.clone())
+            {
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(
+            key.clone(),
+            Failures {
+                failed: 0,
+                in_flight: 1,
+                last: now,
+                closed_until: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Ends an admitted attempt: a success clears the pair, a failure
+    /// counts, an attempt that could not be checked (a store error, a client
+    /// gone) only leaves.
+    fn end(&self, key: &ThrottleKey, outcome: Outcome, now: Instant) {
+        let mut entries = self.entries.lock().expect("login throttle");
+        let Some(f) = entries.get_mut(key) else {
+            return;
+        };
+        f.in_flight = f.in_flight.saturating_sub(1);
+        match outcome {
+            Outcome::Unchecked => {}
+            Outcome::Succeeded if f.in_flight == 0 => {
+                entries.remove(key);
+            }
+            Outcome::Succeeded => {
+                f.failed = 0;
+                f.closed_until = None;
+            }
+            Outcome::Failed => {
+                f.failed += 1;
+                f.last = now;
+                if f.failed >= FREE_FAILURES {
+                    let doublings = (f.failed - FREE_FAILURES).min(16);
+                    let cool_down = Duration::from_secs(1u64 << doublings).min(MAX_COOL_DOWN);
+                    f.closed_until = Some(now + cool_down);
+                }
+            }
+        }
+    }
+}
+
+/// How an admitted login attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Succeeded,
+    Failed,
+    Unchecked,
+}
+
+/// A login attempt admitted by the [`LoginThrottle`].
+struct Attempt<'t> {
+    throttle: &'t LoginThrottle,
+    key: ThrottleKey,
+    finished: bool,
+}
+
+impl Attempt<'_> {
+    fn finish(mut self, outcome: Outcome) {
+        self.finished = true;
+        self.throttle.end(&self.key, outcome, Instant::now());
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.throttle
+                .end(&self.key, Outcome::Unchecked, Instant::now());
+        }
+    }
+}
+
+fn too_many_attempts(wait: Duration) -> Response {
+    // Whole seconds, rounded up: a client that waits this long is admitted.
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!("too many failed logins; try again in {seconds} s"),
+        format!("登录失败次数过多,请在 {seconds} 秒后重试"),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
 /// The authenticated user of a request.
 #[derive(Debug, Clone)]
 pub struct Authed(pub User);
@@ -159,32 +329,60 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password").expect("hashing works"))
 }
 
+/// The user, when `password` is theirs. An unknown username costs the same
+/// hash check as a known one, so timing does not tell them apart.
+async fn check_password(
+    state: &AppState,
+    username: &Username,
+    password: String,
+) -> Result<Option<User>, ApiError> {
+    let credentials = state.store.credentials(username).await?;
+    let (hash, user) = match credentials {
+        Some(c) => (c.password_hash, Some(c.user)),
+        None => (decoy_hash().to_owned(), None),
+    };
+    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    Ok(user.filter(|_| verified))
+}
+
 #[utoipa::path(
     post, path = "/api/auth/login", operation_id = "login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the token also comes as a session cookie", body = LoginResponse),
         (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 429, description = "Too many failed logins for this username from this address; wait the seconds the Retry-After header gives", body = ErrorBody),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let username = Username::parse(&request.username).map_err(|_| invalid_credentials())?;
-    let credentials = state.store.credentials(&username).await?;
-    let (hash, user) = match credentials {
-        Some(c) => (c.password_hash, Some(c.user)),
-        None => (decoy_hash().to_owned(), None),
+    let key = (
+        username.as_str().to_owned(),
+        peer.map(|Extension(ConnectInfo(address))| address.ip()),
+    );
+    let attempt = match state.logins.begin(key, Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!(
+                username = username.as_str(),
+                "login refused: too many failed attempts"
+            );
+            return Ok(too_many_attempts(wait));
+        }
     };
-    let password = request.password;
-    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|_| ApiError::internal())?;
-    let user = match (verified, user) {
-        (true, Some(user)) => user,
-        _ => return Err(invalid_credentials()),
-    };
+    let checked = check_password(&state, &username, request.password).await;
+    attempt.finish(match &checked {
+        Ok(Some(_)) => Outcome::Succeeded,
+        Ok(None) => Outcome::Failed,
+        Err(_) => Outcome::Unchecked,
+    });
+    let user = checked?.ok_or_else(invalid_credentials)?;
     let token = new_token();
     // Sessions live in real time, whatever clock the station runs on (the demo may run faster).
     let expires_at = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
@@ -235,6 +433,113 @@ pub async fn me(authed: Authed) -> Json<UserDto> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(username: &str, address: [u8; 4]) -> ThrottleKey {
+        (username.to_owned(), Some(std::net::IpAddr::from(address)))
+    }
+
+    /// One attempt, begun and ended at `now`.
+    fn attempt(
+        throttle: &LoginThrottle,
+        key: &ThrottleKey,
+        outcome: Outcome,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        throttle.admit(key, now)?;
+        throttle.end(key, outcome, now);
+        Ok(())
+    }
+
+    #[test]
+    fn failures_beyond_the_free_ones_close_the_pair_for_a_doubling_cool_down() {
+        let throttle = LoginThrottle::default();
+        let dispatcher = key("dispatcher", [10, 0, 0, 7]);
+        let t0 = Instant::now();
+        for _ in 0..FREE_FAILURES {
+            attempt(&throttle, &dispatcher, Outcome::Failed, t0).unwrap();
+        }
+        assert_eq!(throttle.admit(&dispatcher, t0), Err(Duration::from_secs(1)));
+        // The same username from another address, and another username from
+        // this one, are not held up.
+        attempt(
+            &throttle,
+            &key("dispatcher", [10, 0, 0, 8]),
+            Outcome::Failed,
+            t0,
+        )
+        .unwrap();
+        attempt(
+            &throttle,
+            &key("analyst", [10, 0, 0, 7]),
+            Outcome::Failed,
+            t0,
+        )
+        .unwrap();
+        // Each further failure doubles the wait, up to the cap.
+        let mut now = t0;
+        let mut waits = Vec::new();
+        for _ in 0..12 {
+            now += throttle.admit(&dispatcher, now).unwrap_err();
+            attempt(&throttle, &dispatcher, Outcome::Failed, now).unwrap();
+            waits.push(throttle.admit(&dispatcher, now).unwrap_err().as_secs());
+        }
+        assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300, 300]);
+        // A success clears the count.
+        now += throttle.admit(&dispatcher, now).unwrap_err();
+        attempt(&throttle, &dispatcher, Outcome::Succeeded, now).unwrap();
+        for _ in 0..FREE_FAILURES {
+            attempt(&throttle, &dispatcher, Outcome::Failed, now).unwrap();
+        }
+        assert!(throttle.admit(&dispatcher, now).is_err());
+        // Failures are forgotten in time.
+        let later = now + FORGET_AFTER;
+        attempt(&throttle, &dispatcher, Outcome::Failed, later).unwrap();
+        attempt(&throttle, &dispatcher, Outcome::Failed, later).unwrap();
+    }
+
+    #[test]
+    fn parallel_guesses_get_no_more_tries_than_a_sequence() {
+        let throttle = LoginThrottle::default();
+        let pair = key("dispatcher", [10, 0, 0, 7]);
+        let now = Instant::now();
+        for _ in 0..FREE_FAILURES - 1 {
+            attempt(&throttle, &pair, Outcome::Failed, now).unwrap();
+        }
+        // One attempt in flight could be the fifth failure: the next waits.
+        throttle.admit(&pair, now).unwrap();
+        assert!(throttle.admit(&pair, now).is_err());
+        throttle.end(&pair, Outcome::Failed, now);
+        assert_eq!(throttle.admit(&pair, now), Err(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn an_attempt_that_was_not_checked_does_not_count() {
+        let throttle = LoginThrottle::default();
+        let pair = key("dispatcher", [10, 0, 0, 7]);
+        let now = Instant::now();
+        for _ in 0..FREE_FAILURES - 1 {
+            attempt(&throttle, &pair, Outcome::Failed, now).unwrap();
+        }
+        // A store error, and a client that went away mid-check (the attempt
+        // dropped unfinished), leave the count as it was.
+        attempt(&throttle, &pair, Outcome::Unchecked, now).unwrap();
+        drop(throttle.begin(pair.clone(), now).unwrap());
+        attempt(&throttle, &pair, Outcome::Failed, now).unwrap();
+        assert!(
+            throttle.admit(&pair, now).is_err(),
+            "the fifth failure counts"
+        );
+    }
+
+    #[test]
+    fn the_tracked_pairs_are_bounded() {
+        let throttle = LoginThrottle::default();
+        let now = Instant::now();
+        for n in 0..MAX_TRACKED as u32 + 100 {
+            attempt(&throttle, &(format!("user{n}"), None), Outcome::Failed, now).unwrap();
+        }
+        assert!(throttle.entries.lock().unwrap().len() <= MAX_TRACKED);
+    }
 
     #[test]
     fn hashes_are_argon2id_and_verify() {

@@ -60,6 +60,7 @@ pub struct AppState {
     /// The city's PMTiles base map, if configured (checked at start-up).
     basemap: Option<Arc<std::path::PathBuf>>,
     sessions: Arc<auth::SessionCache>,
+    logins: Arc<auth::LoginThrottle>,
     pub metrics: Arc<metrics::Metrics>,
     /// New incidents, for the recurrence checks (`disputes`).
     recurrence: tokio::sync::mpsc::UnboundedSender<precinct_domain::incident::Incident>,
@@ -92,6 +93,7 @@ impl AppState {
             cjk_font: Arc::default(),
             basemap: None,
             sessions: Arc::default(),
+            logins: Arc::default(),
             metrics: Arc::default(),
         })
     }
@@ -323,7 +325,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer's address is what the login throttle counts failures by.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

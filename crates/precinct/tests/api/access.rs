@@ -254,3 +254,52 @@ api_test! {
         assert_eq!(audit[0].subject, format!("incident {}", other["id"]));
     }
 }
+
+api_test! {
+    async fn password_guessing_is_slowed_down(app) {
+        let login = |username: &'static str, password: &'static str| {
+            let request = app
+                .client
+                .post(format!("{}/api/auth/login", app.base))
+                .json(&json!({ "username": username, "password": password }));
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                let body: serde_json::Value = response.json().await.unwrap();
+                (status, body, retry_after)
+            }
+        };
+        // Five wrong passwords are refused as such.
+        for _ in 0..5 {
+            let (status, body, _) = login("dispatcher", "wrong-password").await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("invalid_credentials"))
+            );
+        }
+        // Then the username waits out a cool-down, even with its right
+        // password, and is told how long.
+        let (status, body, retry_after) = login("dispatcher", PASSWORD).await;
+        assert_eq!(
+            (status, body["code"].as_str(), retry_after.as_deref()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"), Some("1")),
+            "{body}"
+        );
+        assert!(body["message_zh"].as_str().unwrap().contains("1 秒"), "{body}");
+        // Other users are not held up.
+        app.login("analyst").await;
+        // After the cool-down the right password works, and clears the count.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        app.login("dispatcher").await;
+        let (status, body, _) = login("dispatcher", "wrong-password").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_credentials"))
+        );
+        app.login("dispatcher").await;
+    }
+}
