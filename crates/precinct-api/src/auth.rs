@@ -497,14 +497,20 @@ mod tests {
         attempt(&throttle, &dispatcher, Outcome::Failed, later).unwrap();
     }
 
-    #[test]
-    fn parallel_guesses_get_no_more_tries_than_a_sequence() {
+    /// A pair with one failure fewer than the free ones.
+    fn one_failure_short_of_a_cool_down() -> (LoginThrottle, ThrottleKey, Instant) {
         let throttle = LoginThrottle::default();
         let pair = key("dispatcher", [10, 0, 0, 7]);
         let now = Instant::now();
         for _ in 0..FREE_FAILURES - 1 {
             attempt(&throttle, &pair, Outcome::Failed, now).unwrap();
         }
+        (throttle, pair, now)
+    }
+
+    #[test]
+    fn parallel_guesses_get_no_more_tries_than_a_sequence() {
+        let (throttle, pair, now) = one_failure_short_of_a_cool_down();
         // One attempt in flight could be the fifth failure: the next waits.
         throttle.admit(&pair, now).unwrap();
         assert!(throttle.admit(&pair, now).is_err());
@@ -514,12 +520,7 @@ mod tests {
 
     #[test]
     fn an_attempt_that_was_not_checked_does_not_count() {
-        let throttle = LoginThrottle::default();
-        let pair = key("dispatcher", [10, 0, 0, 7]);
-        let now = Instant::now();
-        for _ in 0..FREE_FAILURES - 1 {
-            attempt(&throttle, &pair, Outcome::Failed, now).unwrap();
-        }
+        let (throttle, pair, now) = one_failure_short_of_a_cool_down();
         // A store error, and a client that went away mid-check (the attempt
         // dropped unfinished), leave the count as it was.
         attempt(&throttle, &pair, Outcome::Unchecked, now).unwrap();
