@@ -812,6 +812,169 @@ mod tests {
         store.shutdown().await;
     }
 
+    /// A report at `east_m` metres east of a point in Changsha, a fight.
+    fn report(external_id: &str, east_m: f64) -> Intake {
+        use precinct_domain::incident::{Caller, Category, IntakeSource, Priority};
+        Intake {
+            source: IntakeSource::Instruction110,
+            external_id: Some(external_id.to_owned()),
+            category: Category::FightAssault,
+            priority: Priority::new(1).unwrap(),
+            location: Coordinates::new(28.15, 113.02)
+                .unwrap()
+                .offset_m(east_m, 0.0),
+            resolution: precinct_domain::ground::Resolution::OUTSIDE,
+            address: "Food Street 7".into(),
+            caller: Caller::default(),
+            summary: "a fight".into(),
+            reported_at: chrono::Utc::now(),
+        }
+    }
+
+    /// Holds the writers' lock on a connection of its own until released,
+    /// and counts the writers of this database queued behind it.
+    struct HeldLock {
+        client: tokio_postgres::Client,
+    }
+
+    impl HeldLock {
+        async fn take(url: &str) -> HeldLock {
+            let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({})",
+                    writer::WRITE_LOCK
+                ))
+                .await
+                .unwrap();
+            HeldLock { client }
+        }
+
+        /// Waits until `count` writers wait for the lock (tests on other
+        /// databases run meanwhile: each has its own advisory locks).
+        async fn wait_for_waiters(&self, count: i64) {
+            for _ in 0..500 {
+                let waiting: i64 = self
+                    .client
+                    .query_one(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                if waiting >= count {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("{count} writers never queued for the lock");
+        }
+
+        async fn release(self) {
+            self.client.batch_execute("ROLLBACK").await.unwrap();
+        }
+    }
+
+    /// An intake arriving at one instance while another instance's write is
+    /// about to commit is decided over what that write committed: a nearer
+    /// report, the same instruction, a merge of the nearest candidate. The
+    /// writers' lock is what makes this hold (`precinct_intake` looks up only
+    /// once it holds the lock); a design that looks up earlier must keep it.
+    /// Lock waiters are served in order, so queueing the other instance's
+    /// write first makes it commit just before the intake decides.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_intake_is_decided_over_what_another_instance_just_committed() {
+        let Some(admin) = testing::test_database_url() else {
+            eprintln!("skipped: PRECINCT_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let url = testing::scratch_database(&admin).await.unwrap();
+        let here = Arc::new(PgStore::open(&url, Arc::new(SystemClock)).await.unwrap());
+        let there = Arc::new(PgStore::open(&url, Arc::new(SystemClock)).await.unwrap());
+        let actor = || Actor::system("test");
+        // Queues `other` (on the other instance) for the lock, then an intake
+        // here, and lets both go: `other` commits first.
+        async fn one_after_the_other<T: Send + 'static>(
+            url: &str,
+            other: impl std::future::Future<Output = T> + Send + 'static,
+            intake: impl std::future::Future<Output = StoreResult<IntakeOutcome>> + Send + 'static,
+        ) -> (T, IntakeOutcome) {
+            let lock = HeldLock::take(url).await;
+            let other = tokio::spawn(other);
+            lock.wait_for_waiters(1).await;
+            let intake = tokio::spawn(intake);
+            lock.wait_for_waiters(2).await;
+            lock.release().await;
+            (other.await.unwrap(), intake.await.unwrap().unwrap())
+        }
+
+        let far = here
+            .intake(report("110-far", 250.0), actor())
+            .await
+            .unwrap();
+        assert!(far.incident.duplicate_of.is_none());
+
+        // A new primary report committed just before, nearer than the stored one.
+        let (store, intake) = (there.clone(), here.clone());
+        let (west, linked) = one_after_the_other(
+            &url,
+            async move { store.intake(report("110-west", -200.0), actor()).await },
+            async move { intake.intake(report("110-probe-2", -120.0), actor()).await },
+        )
+        .await;
+        let west = west.unwrap().incident;
+        assert!(west.duplicate_of.is_none(), "450 m from the first: primary");
+        assert_eq!(
+            linked.incident.duplicate_of,
+            Some(west.id),
+            "80 m from the report committed just before, 370 m from the first"
+        );
+
+        // The same instruction committed just before: one incident.
+        let (store, intake) = (there.clone(), here.clone());
+        let (first, second) = one_after_the_other(
+            &url,
+            async move { store.intake(report("110-twice", 5000.0), actor()).await },
+            async move { intake.intake(report("110-twice", 5000.0), actor()).await },
+        )
+        .await;
+        let first = first.unwrap();
+        assert!(first.created);
+        assert!(!second.created, "the second report is the same instruction");
+        assert_eq!(second.incident.id, first.incident.id);
+
+        // The only candidate is merged away just before: the intake does
+        // not link to a merged incident.
+        let target = here
+            .intake(report("110-target", 9000.0), actor())
+            .await
+            .unwrap();
+        let chosen = here
+            .intake(report("110-chosen", 9400.0), actor())
+            .await
+            .unwrap();
+        assert!(chosen.incident.duplicate_of.is_none());
+        let (store, intake) = (there.clone(), here.clone());
+        let (target_id, chosen_id) = (target.incident.id, chosen.incident.id);
+        let (merged, linked) = one_after_the_other(
+            &url,
+            async move { store.merge_incidents(chosen_id, target_id, actor()).await },
+            async move { intake.intake(report("110-probe-3", 9500.0), actor()).await },
+        )
+        .await;
+        assert_eq!(merged.unwrap().id, target_id);
+        assert_eq!(
+            linked.incident.duplicate_of, None,
+            "the only report within 300 m was merged just before"
+        );
+
+        here.shutdown().await;
+        there.shutdown().await;
+    }
+
     #[tokio::test]
     async fn a_session_that_would_not_wait_for_commits_is_refused() {
         let Some(admin) = testing::test_database_url() else {
