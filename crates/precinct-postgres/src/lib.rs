@@ -756,10 +756,7 @@ mod tests {
 
     /// A store on a fresh database, when a test server is configured.
     async fn fresh_store() -> Option<SharedStore> {
-        let admin = testing::test_database_url()?;
-        let url = testing::scratch_database(&admin)
-            .await
-            .expect("create a scratch database");
+        let url = scratch_url().await?;
         Some(Arc::new(
             PgStore::open(&url, Arc::new(SystemClock))
                 .await
@@ -769,15 +766,26 @@ mod tests {
 
     precinct_storage::store_suite!(fresh_store);
 
+    /// A fresh database's URL, when a test server is configured.
+    async fn scratch_url() -> Option<String> {
+        let Some(admin) = testing::test_database_url() else {
+            eprintln!("skipped: PRECINCT_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        Some(
+            testing::scratch_database(&admin)
+                .await
+                .expect("create a scratch database"),
+        )
+    }
+
     /// A write that panics fails, with its batch; later writes go on, and
     /// nothing it wrote stays.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panicking_write_does_not_stop_the_writer() {
-        let Some(admin) = testing::test_database_url() else {
-            eprintln!("skipped: PRECINCT_TEST_DATABASE_URL is not set");
+        let Some(url) = scratch_url().await else {
             return;
         };
-        let url = testing::scratch_database(&admin).await.unwrap();
         let store = PgStore::open(&url, Arc::new(SystemClock)).await.unwrap();
         let audit = |who: &'static str, panics: bool| {
             store.write(move |ctx| {
@@ -887,11 +895,9 @@ mod tests {
     /// write first makes it commit just before the intake decides.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_intake_is_decided_over_what_another_instance_just_committed() {
-        let Some(admin) = testing::test_database_url() else {
-            eprintln!("skipped: PRECINCT_TEST_DATABASE_URL is not set");
+        let Some(url) = scratch_url().await else {
             return;
         };
-        let url = testing::scratch_database(&admin).await.unwrap();
         let here = Arc::new(PgStore::open(&url, Arc::new(SystemClock)).await.unwrap());
         let there = Arc::new(PgStore::open(&url, Arc::new(SystemClock)).await.unwrap());
         let actor = || Actor::system("test");
@@ -911,10 +917,16 @@ mod tests {
             (other.await.unwrap(), intake.await.unwrap().unwrap())
         }
 
-        let far = here
-            .intake(report("110-far", 250.0), actor())
-            .await
-            .unwrap();
+        // An intake here that nothing races.
+        let stored = |external_id: &'static str, east_m: f64| {
+            let here = here.clone();
+            async move {
+                here.intake(report(external_id, east_m), actor())
+                    .await
+                    .unwrap()
+            }
+        };
+        let far = stored("110-far", 250.0).await;
         assert!(far.incident.duplicate_of.is_none());
 
         // A new primary report committed just before, nearer than the stored one.
@@ -948,14 +960,8 @@ mod tests {
 
         // The only candidate is merged away just before: the intake does
         // not link to a merged incident.
-        let target = here
-            .intake(report("110-target", 9000.0), actor())
-            .await
-            .unwrap();
-        let chosen = here
-            .intake(report("110-chosen", 9400.0), actor())
-            .await
-            .unwrap();
+        let target = stored("110-target", 9000.0).await;
+        let chosen = stored("110-chosen", 9400.0).await;
         assert!(chosen.incident.duplicate_of.is_none());
         let (store, intake) = (there.clone(), here.clone());
         let (target_id, chosen_id) = (target.incident.id, chosen.incident.id);
@@ -977,11 +983,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_session_that_would_not_wait_for_commits_is_refused() {
-        let Some(admin) = testing::test_database_url() else {
-            eprintln!("skipped: PRECINCT_TEST_DATABASE_URL is not set");
+        let Some(url) = scratch_url().await else {
             return;
         };
-        let url = testing::scratch_database(&admin).await.unwrap();
         // synchronous_commit can be turned off per session: acknowledged
         // writes could then be lost on a crash, so the store must refuse.
         let separator = if url.contains('?') { '&' } else { '?' };
