@@ -8,6 +8,6 @@ pub mod clock;
 pub mod district;
 pub mod simulator;
 
-pub use clock::ScaledClock;
+pub use clock::{DemoClock, ScaledClock};
 pub use district::{DemoAccount, District, generate};
 pub use simulator::{Simulator, SimulatorConfig};

@@ -8,6 +8,7 @@
 //! Everything goes through the [`Store`](precinct_storage::Store), exactly
 //! like the API, so the simulator's changes are events on the live stream.
 
+use crate::clock::DemoClock;
 use chrono::{FixedOffset, Timelike};
 use precinct_domain::event::Actor;
 use precinct_domain::ground::{Jurisdiction, Place, PlaceKind};
@@ -50,6 +51,11 @@ impl Default for SimulatorConfig {
         }
     }
 }
+
+/// Simulated seconds per step while a demo warms up (see
+/// [`Simulator::warm_up`]): coarse enough to play hours in seconds, fine
+/// enough that units still arrive and incidents wait for dispatch as live.
+pub const WARM_UP_STEP_S: i64 = 30;
 
 /// Where a scenario's incidents happen.
 #[derive(Debug, Clone, Copy)]
@@ -252,6 +258,31 @@ impl Simulator {
                 tracing::warn!(%error, "simulator step failed");
             }
         }
+    }
+
+    /// Plays the station's time from `from` to `to` as fast as the store
+    /// takes it, in steps of [`WARM_UP_STEP_S`], with `clock` set to each
+    /// step's time, so everything written is stamped with that past time.
+    /// `clock` must be the clock this simulator and its store were given.
+    /// A new demo runs this before it opens, so it opens on a station in
+    /// the middle of its day (incidents handled and closed, some still open,
+    /// figures with something to show) rather than an empty one. Returns how
+    /// many reports it made.
+    pub async fn warm_up(
+        &mut self,
+        clock: &DemoClock,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<u64> {
+        let reported_before = self.reported;
+        let mut at = from;
+        while at < to {
+            clock.set(at);
+            self.step(WARM_UP_STEP_S as f64).await?;
+            at += chrono::Duration::seconds(WARM_UP_STEP_S);
+        }
+        clock.set(to);
+        Ok(self.reported - reported_before)
     }
 
     fn actor(name: &str) -> Actor {

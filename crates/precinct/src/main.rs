@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use precinct::{DatabaseUrl, open_store, seed_demo};
 use precinct_api::AppState;
-use precinct_sim::{ScaledClock, Simulator, SimulatorConfig};
+use precinct_sim::{DemoClock, Simulator, SimulatorConfig};
 use precinct_storage::SystemClock;
 use std::io::Read;
 use std::path::PathBuf;
@@ -47,6 +47,11 @@ enum Command {
         /// Serve the district without simulated incidents.
         #[arg(long)]
         no_simulator: bool,
+        /// Hours of the station's past the simulator plays before a new demo
+        /// opens, so it opens mid-shift with handled, closed and open
+        /// incidents (0: open on an empty station).
+        #[arg(long, env = "PRECINCT_DEMO__WARM_UP_HOURS", default_value_t = 8)]
+        warm_up_hours: u32,
     },
     /// Run a real station against a database.
     Serve {
@@ -173,6 +178,7 @@ struct DemoConfig {
     speed: f64,
     intensity: f64,
     simulator: bool,
+    warm_up_hours: u32,
 }
 
 /// Reads the station's plans file, if one is given; errors name the file and the line.
@@ -198,6 +204,7 @@ async fn main() -> anyhow::Result<()> {
             speed,
             intensity,
             no_simulator,
+            warm_up_hours,
         } => {
             let database = match database {
                 Some(url) => DatabaseUrl::parse(&url)?,
@@ -211,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
                 speed,
                 intensity,
                 simulator: !no_simulator,
+                warm_up_hours,
             };
             demo(config).await
         }
@@ -302,10 +310,24 @@ async fn serve(
 }
 
 async fn demo(config: DemoConfig) -> anyhow::Result<()> {
-    let clock = Arc::new(ScaledClock::new(chrono::Utc::now(), config.speed));
+    // A new demo with a simulator first plays the hours before now; the
+    // clock stands at the warm-up's start until then, so the district is
+    // seeded at that time too.
+    let opened_at = chrono::Utc::now();
+    let warm_up = config.simulator && config.warm_up_hours > 0;
+    let warm_up_from = opened_at - chrono::Duration::hours(i64::from(config.warm_up_hours));
+    let clock = Arc::new(if warm_up {
+        DemoClock::warming_up(warm_up_from, config.speed)
+    } else {
+        DemoClock::live(config.speed)
+    });
     let store = open_store(&config.database, clock.clone()).await?;
     let district = precinct_sim::generate(config.seed);
     let fresh = seed_demo(&store, &district, &config.password).await?;
+    if !fresh {
+        // Existing data goes on from now.
+        clock.go_live();
+    }
     let state = config
         .station
         .apply(AppState::new(store.clone(), clock.clone()).await?)?;
@@ -330,24 +352,33 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
     }
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let simulator = config.simulator.then(|| {
+    let simulator = if config.simulator {
         let settings = SimulatorConfig {
             seed: config.seed,
             intensity: config.intensity,
             ..SimulatorConfig::default()
         };
-        tokio::spawn(
-            Simulator::new(
-                store.clone(),
-                clock.clone(),
-                state.ground(),
-                state.roads(),
-                state.plans(),
-                settings,
-            )
-            .run(stopped),
-        )
-    });
+        let mut simulator = Simulator::new(
+            store.clone(),
+            clock.clone(),
+            state.ground(),
+            state.roads(),
+            state.plans(),
+            settings,
+        );
+        if warm_up && fresh {
+            println!(
+                "warming up: simulating the station's last {} hours…",
+                config.warm_up_hours
+            );
+            let reports = simulator.warm_up(&clock, warm_up_from, opened_at).await?;
+            println!("warmed up: reports in those hours: {reports}");
+        }
+        clock.go_live();
+        Some(tokio::spawn(simulator.run(stopped)))
+    } else {
+        None
+    };
     let shutdown = async move {
         precinct::shutdown_signal().await;
         let _ = stop.send(true);

@@ -1,5 +1,6 @@
 //! The README's main command, `precinct demo`, run as a user would: it
-//! prints its accounts, serves, simulates incidents, and stops cleanly.
+//! prints its accounts, plays the hours before it opens, serves, simulates
+//! incidents live, and stops cleanly.
 
 use serde_json::{Value, json};
 use std::process::Command;
@@ -20,11 +21,14 @@ async fn the_demo_serves_a_live_district_and_stops_cleanly() {
         "30",
         "--demo-password",
         "demo-pass-1",
+        "--warm-up-hours",
+        "1",
         "--data-dir",
     ]
     .map(Into::into)
     .to_vec();
     args.push(dir.path().into());
+    let spawned_at = chrono::Utc::now();
     let mut demo = crate::spawn::precinct(args);
     let base = demo.base.clone();
     let printed = std::mem::take(&mut demo.printed);
@@ -55,19 +59,69 @@ async fn the_demo_serves_a_live_district_and_stops_cleanly() {
         .as_str()
         .expect("the printed password works")
         .to_owned();
+
+    // It opens on a station that has had an hour of work: reports from that
+    // hour, stamped with their own times, some already handled and closed.
+    let warmed_up: usize = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("warmed up: reports in those hours: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the demo says how its warm-up went: {printed}"));
+    assert!(warmed_up > 0, "{printed}");
+    let time = |incident: &Value, field: &str| {
+        incident[field]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let reported_at = |incident: &Value| time(incident, "reported_at").expect("reported_at");
+    let all_incidents = || async {
+        let list: Value = crate::common::get_json(
+            &client,
+            &format!("{base}/api/incidents?status=all&limit=1000"),
+            &token,
+        )
+        .await;
+        list.as_array().unwrap().clone()
+    };
+    let opening = all_incidents().await;
+    let past: Vec<&Value> = opening
+        .iter()
+        .filter(|i| reported_at(i) < spawned_at)
+        .collect();
+    assert_eq!(
+        past.len(),
+        warmed_up,
+        "each of the warm-up's reports is an incident, stamped in the past"
+    );
+    assert!(
+        opening
+            .iter()
+            .all(|i| reported_at(i) >= spawned_at - chrono::Duration::minutes(61)),
+        "nothing before the hour it played"
+    );
+    assert!(
+        past.iter().any(|i| i["status"] == "closed"
+            && time(i, "closed_at").is_some_and(|closed| closed < spawned_at)),
+        "some were handled and closed during that hour"
+    );
+
+    // Then the simulator goes on live.
     let started = Instant::now();
-    let incidents = loop {
-        let list: Value =
-            crate::common::get_json(&client, &format!("{base}/api/incidents?status=all"), &token)
-                .await;
-        if !list.as_array().unwrap().is_empty() || started.elapsed() > Duration::from_secs(20) {
-            break list;
+    let live = loop {
+        let live = all_incidents()
+            .await
+            .into_iter()
+            .filter(|i| reported_at(i) > spawned_at)
+            .count();
+        if live > 0 || started.elapsed() > Duration::from_secs(20) {
+            break live;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert!(
-        !incidents.as_array().unwrap().is_empty(),
-        "the simulator brings incidents within seconds"
+        live > 0,
+        "the simulator brings new incidents within seconds"
     );
     let units: Value = crate::common::get_json(&client, &format!("{base}/api/units"), &token).await;
     assert_eq!(units.as_array().unwrap().len(), 564);
