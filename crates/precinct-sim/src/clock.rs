@@ -47,7 +47,7 @@ pub struct DemoClock {
     speed: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Phase {
     WarmingUp(Timestamp),
     Live(ScaledClock),

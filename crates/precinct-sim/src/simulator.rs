@@ -265,8 +265,8 @@ impl Simulator {
     /// step's time, so everything written is stamped with that past time.
     /// `clock` must be the clock this simulator and its store were given.
     /// A new demo runs this before it opens, so it opens on a station in
-    /// the middle of its day (incidents handled and closed, some still open,
-    /// figures with something to show) rather than an empty one. Returns how
+    /// the middle of its day (incidents reported, dispatched, handled and
+    /// closed, with figures to show) rather than an empty one. Returns how
     /// many reports it made.
     pub async fn warm_up(
         &mut self,
