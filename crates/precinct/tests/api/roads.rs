@@ -5,10 +5,10 @@ use std::process::Command;
 
 fn monaco() -> std::path::PathBuf {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/monaco.osm.pbf");
+        .join("../../testdata/monaco.osm.pbf");
     assert!(
         path.exists(),
-        "the Monaco extract is missing at {}; it ships in shared/data",
+        "the Monaco extract is missing at {}; it ships in testdata/",
         path.display()
     );
     path
