@@ -89,6 +89,10 @@ pub enum EventKind {
     DisputeRecurrence {
         dispute_ids: Vec<crate::ids::DisputeId>,
     },
+    /// A station package was imported: what it changed, layer by layer.
+    StationImported {
+        changes: Vec<crate::station::LayerChanges>,
+    },
 }
 
 impl EventKind {
@@ -110,6 +114,7 @@ impl EventKind {
             EventKind::IncidentClosed { .. } => "incident_closed",
             EventKind::IncidentsMerged { .. } => "incidents_merged",
             EventKind::DisputeRecurrence { .. } => "dispute_recurrence",
+            EventKind::StationImported { .. } => "station_imported",
         }
     }
 }

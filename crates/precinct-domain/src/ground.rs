@@ -5,6 +5,7 @@ use crate::dispute::OrganisationKind;
 use crate::ids::{
     CameraId, CommunityId, GridCellId, OrganisationId, PlaceId, PostId, PropertyCompanyId, ZoneId,
 };
+use crate::text::string_enum;
 use precinct_geo::{Coordinates, Polygon};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,41 @@ pub struct Jurisdiction {
     /// office, law firms, the court, residents' committees, companies …).
     #[serde(default)]
     pub organisations: Vec<Organisation>,
+    /// The station's IANA time zone, as its package gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// What a station package no longer lists: kept, never deleted, so past
+    /// incidents, disputes and figures keep their names and places. Not
+    /// resolved to, searched or shown on the map.
+    #[serde(default, skip_serializing_if = "RetiredGround::is_empty")]
+    pub retired: RetiredGround,
+}
+
+/// The retired part of the ground, by layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RetiredGround {
+    #[serde(default)]
+    pub zones: Vec<Zone>,
+    #[serde(default)]
+    pub communities: Vec<Community>,
+    #[serde(default)]
+    pub grid_cells: Vec<GridCell>,
+    #[serde(default)]
+    pub posts: Vec<Post>,
+    #[serde(default)]
+    pub places: Vec<Place>,
+    #[serde(default)]
+    pub property_companies: Vec<PropertyCompany>,
+    #[serde(default)]
+    pub cameras: Vec<Camera>,
+    #[serde(default)]
+    pub organisations: Vec<Organisation>,
+}
+
+impl RetiredGround {
+    pub fn is_empty(&self) -> bool {
+        *self == RetiredGround::default()
+    }
 }
 
 /// A body that takes part in dispute mediation. Its mediators and staff are
@@ -30,6 +66,9 @@ pub struct Jurisdiction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Organisation {
     pub id: OrganisationId,
+    /// The station's code for it, unique among organisations.
+    #[serde(default)]
+    pub code: String,
     pub kind: OrganisationKind,
     pub name: String,
     /// The community a residents' committee serves.
@@ -38,6 +77,9 @@ pub struct Organisation {
     /// The property or market company this organisation is, if it is one.
     #[serde(default)]
     pub property_company_id: Option<PropertyCompanyId>,
+    /// The places it manages (a company's compounds and markets).
+    #[serde(default)]
+    pub manages: Vec<PlaceId>,
 }
 
 /// A defence zone (防区): north or south.
@@ -53,6 +95,8 @@ pub struct Zone {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Community {
     pub id: CommunityId,
+    #[serde(default)]
+    pub code: String,
     pub zone_id: ZoneId,
     pub name: String,
     pub boundary: Polygon,
@@ -64,22 +108,26 @@ pub struct GridCell {
     pub id: GridCellId,
     pub community_id: CommunityId,
     pub code: String,
+    #[serde(default)]
+    pub name: String,
     pub boundary: Polygon,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PostKind {
-    /// 警务驻点: a zone's police post.
-    PolicePost,
-    /// 社区警务室: a community police office.
-    CommunityPoliceOffice,
+string_enum! {
+    pub enum PostKind {
+        /// 警务驻点: a zone's police post.
+        PolicePost = "police_post",
+        /// 社区警务室: a community police office.
+        CommunityPoliceOffice = "community_police_office",
+    }
 }
 
 /// A police post or community police office: a point in its zone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
     pub id: PostId,
+    #[serde(default)]
+    pub code: String,
     pub zone_id: ZoneId,
     pub community_id: Option<CommunityId>,
     pub kind: PostKind,
@@ -87,24 +135,31 @@ pub struct Post {
     pub location: Coordinates,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlaceKind {
-    WholesaleMarket,
-    Market,
-    ResidentialCompound,
-    Street,
-    Shop,
-    LegalServiceStation,
-    MediationRoom,
+string_enum! {
+    pub enum PlaceKind {
+        WholesaleMarket = "wholesale_market",
+        Market = "market",
+        ResidentialCompound = "residential_compound",
+        Street = "street",
+        Shop = "shop",
+        LegalServiceStation = "legal_service_station",
+        MediationRoom = "mediation_room",
+        /// Anything else people report at (a school, a park, a bus stop …).
+        Other = "other",
+    }
 }
 
 /// A named place people report incidents at.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Place {
     pub id: PlaceId,
+    #[serde(default)]
+    pub code: String,
     pub kind: PlaceKind,
     pub name: String,
+    /// Other names people use for it (searched like the name).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub address: String,
     pub location: Coordinates,
     pub community_id: Option<CommunityId>,
@@ -114,11 +169,11 @@ pub struct Place {
     pub parent_place_id: Option<PlaceId>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CompanyKind {
-    PropertyManagement,
-    MarketManagement,
+string_enum! {
+    pub enum CompanyKind {
+        PropertyManagement = "property_management",
+        MarketManagement = "market_management",
+    }
 }
 
 /// A member of the property council (物业议事会).
@@ -133,8 +188,18 @@ pub struct PropertyCompany {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Camera {
     pub id: CameraId,
+    #[serde(default)]
+    pub code: String,
     pub name: String,
     pub location: Coordinates,
+    #[serde(default)]
+    pub community_id: Option<CommunityId>,
+    /// Where it looks, degrees clockwise from north.
+    #[serde(default)]
+    pub direction: Option<f64>,
+    /// The video stream's address on the station's network.
+    #[serde(default)]
+    pub stream_url: Option<String>,
 }
 
 /// Where a point lies on the ground.
@@ -183,24 +248,55 @@ impl Jurisdiction {
         }
     }
 
+    // Lookups by id also find what was retired: past records keep their names.
+
     pub fn organisation(&self, id: OrganisationId) -> Option<&Organisation> {
-        self.organisations.iter().find(|o| o.id == id)
+        self.organisations
+            .iter()
+            .chain(&self.retired.organisations)
+            .find(|o| o.id == id)
     }
 
     pub fn zone(&self, id: ZoneId) -> Option<&Zone> {
-        self.zones.iter().find(|z| z.id == id)
+        self.zones
+            .iter()
+            .chain(&self.retired.zones)
+            .find(|z| z.id == id)
     }
 
     pub fn community(&self, id: CommunityId) -> Option<&Community> {
-        self.communities.iter().find(|c| c.id == id)
+        self.communities
+            .iter()
+            .chain(&self.retired.communities)
+            .find(|c| c.id == id)
     }
 
     pub fn grid_cell(&self, id: GridCellId) -> Option<&GridCell> {
-        self.grid_cells.iter().find(|g| g.id == id)
+        self.grid_cells
+            .iter()
+            .chain(&self.retired.grid_cells)
+            .find(|g| g.id == id)
     }
 
     pub fn post(&self, id: PostId) -> Option<&Post> {
-        self.posts.iter().find(|p| p.id == id)
+        self.posts
+            .iter()
+            .chain(&self.retired.posts)
+            .find(|p| p.id == id)
+    }
+
+    pub fn place(&self, id: PlaceId) -> Option<&Place> {
+        self.places
+            .iter()
+            .chain(&self.retired.places)
+            .find(|p| p.id == id)
+    }
+
+    pub fn property_company(&self, id: PropertyCompanyId) -> Option<&PropertyCompany> {
+        self.property_companies
+            .iter()
+            .chain(&self.retired.property_companies)
+            .find(|p| p.id == id)
     }
 
     pub fn place_by_name(&self, name: &str) -> Option<&Place> {
@@ -216,9 +312,11 @@ impl Jurisdiction {
         self.places
             .iter()
             .filter(|p| {
-                terms
-                    .iter()
-                    .all(|t| p.name.contains(t) || p.address.contains(t))
+                terms.iter().all(|t| {
+                    p.name.contains(t)
+                        || p.address.contains(t)
+                        || p.aliases.iter().any(|a| a.contains(t))
+                })
             })
             .take(limit)
             .collect()
@@ -254,6 +352,7 @@ mod tests {
             ],
             communities: vec![Community {
                 id: CommunityId(10),
+                code: "C".into(),
                 zone_id: ZoneId(1),
                 name: "c".into(),
                 boundary: north,
@@ -262,6 +361,7 @@ mod tests {
                 id: GridCellId(100),
                 community_id: CommunityId(10),
                 code: "g".into(),
+                name: "g".into(),
                 boundary: Polygon::rectangle(c(1.0, 0.0), c(2.0, 1.0)),
             }],
             ..Jurisdiction::default()

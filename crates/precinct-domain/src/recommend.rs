@@ -404,6 +404,7 @@ mod tests {
             }],
             communities: vec![Community {
                 id: CommunityId(1),
+                code: "YD".into(),
                 zone_id: ZoneId(1),
                 name: "永定".into(),
                 boundary: area,
@@ -411,6 +412,7 @@ mod tests {
             posts: vec![
                 Post {
                     id: PostId(1),
+                    code: "a".into(),
                     zone_id: ZoneId(1),
                     community_id: Some(CommunityId(1)),
                     kind: PostKind::CommunityPoliceOffice,
@@ -419,6 +421,7 @@ mod tests {
                 },
                 Post {
                     id: PostId(2),
+                    code: "b".into(),
                     zone_id: ZoneId(1),
                     community_id: Some(CommunityId(2)),
                     kind: PostKind::CommunityPoliceOffice,
@@ -428,6 +431,8 @@ mod tests {
             ],
             places: vec![Place {
                 id: PlaceId(1),
+                code: "YY".into(),
+                aliases: Vec::new(),
                 kind: PlaceKind::ResidentialCompound,
                 name: "怡园小区".into(),
                 address: "".into(),
@@ -478,6 +483,8 @@ mod tests {
             incident_id: None,
             member_count: 2,
             property_company_id: None,
+            phone: None,
+            retired: false,
         }
     }
 

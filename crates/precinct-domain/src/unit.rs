@@ -4,6 +4,7 @@
 use crate::Timestamp;
 use crate::error::{DomainError, Entity};
 use crate::ids::{IncidentId, PostId, PropertyCompanyId, UnitId, ZoneId};
+use crate::incident::PhoneNumber;
 use crate::text::string_enum;
 use precinct_geo::Coordinates;
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,13 @@ pub struct Unit {
     pub incident_id: Option<IncidentId>,
     pub member_count: u32,
     pub property_company_id: Option<PropertyCompanyId>,
+    /// The unit's duty phone.
+    #[serde(default)]
+    pub phone: Option<PhoneNumber>,
+    /// No longer in the station's package: kept for past records, never
+    /// recommended or listed as a force.
+    #[serde(default)]
+    pub retired: bool,
 }
 
 /// A unit to be created (its id is given by the store).
@@ -179,6 +187,8 @@ pub struct NewUnit {
     pub position: Option<Coordinates>,
     pub member_count: u32,
     pub property_company_id: Option<PropertyCompanyId>,
+    #[serde(default)]
+    pub phone: Option<PhoneNumber>,
 }
 
 #[cfg(test)]

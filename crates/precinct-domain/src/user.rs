@@ -2,6 +2,7 @@
 
 use crate::error::DomainError;
 use crate::ids::{OrganisationId, UnitId, UserId};
+use crate::incident::PhoneNumber;
 use crate::text::string_enum;
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +73,14 @@ pub struct User {
     /// The organisation a mediator or company staff member belongs to
     /// (they see the disputes it takes part in).
     pub organisation_id: Option<OrganisationId>,
+    #[serde(default)]
+    pub phone: Option<PhoneNumber>,
+    /// A disabled account cannot log in (it left the station's roster).
+    #[serde(default)]
+    pub disabled: bool,
+    /// Logged in with a one-time password: must set a new one before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 #[cfg(test)]

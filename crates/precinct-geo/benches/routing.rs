@@ -190,8 +190,8 @@ fn main() {
         .ok()
         .and_then(|q| q.parse().ok())
         .unwrap_or(200);
-    let monaco_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/monaco.osm.pbf");
+    let monaco_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/monaco.osm.pbf");
     let started = Instant::now();
     let file = std::fs::File::open(&monaco_path).expect("the Monaco extract ships in testdata/");
     let roads = precinct_geo::osm::read_roads(std::io::BufReader::new(file), |_| {})

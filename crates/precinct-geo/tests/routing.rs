@@ -158,8 +158,8 @@ fn generated_grid_equals_reference() {
 }
 
 fn monaco() -> RoadNetwork {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/monaco.osm.pbf");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/monaco.osm.pbf");
     let file = std::fs::File::open(&path).unwrap_or_else(|e| {
         panic!(
             "the Monaco extract is missing at {} ({e}); it ships in testdata/",

@@ -27,6 +27,7 @@ use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{DisputeId, EventId, IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, Intake};
+use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_geo::roads::RoadWay;
@@ -39,8 +40,8 @@ use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
 use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, dispute_from_row};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
-    AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, RoadClosure, Store,
-    StoreError, StoreResult,
+    AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
+    RoadClosure, Store, StoreError, StoreResult,
 };
 use rows::{PgRow, map_rows, store_error};
 use std::sync::{Arc, Mutex};
@@ -282,7 +283,7 @@ impl Store for PgStore {
         map_rows(
             &self
                 .read_rows(
-                    &format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id"),
+                    &format!("SELECT {UNIT_COLUMNS} FROM units WHERE NOT retired ORDER BY id"),
                     &[],
                 )
                 .await?,
@@ -341,6 +342,48 @@ impl Store for PgStore {
             .await
     }
 
+    async fn station_state(&self) -> StoreResult<StationState> {
+        let client = self.client().await?;
+        ops::load_station(&client).await
+    }
+
+    async fn import_station(
+        &self,
+        package: StationPackage,
+        passwords: InitialPasswords,
+        actor: Actor,
+    ) -> StoreResult<Vec<LayerChanges>> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::import_station(ctx, &package, &passwords, &actor).await })
+        })
+        .await
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: String,
+        must_change: bool,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                let changed = ctx
+                    .client
+                    .execute(
+                        "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
+                        &[&password_hash, &must_change, &id.0],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                if changed == 0 {
+                    return Err(StoreError::not_found("user", id));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         self.write(move |ctx| {
             Box::pin(async move {
@@ -373,6 +416,9 @@ impl Store for PgStore {
                     role: user.role,
                     unit_id: user.unit_id,
                     organisation_id: user.organisation_id,
+                    phone: None,
+                    disabled: false,
+                    must_change_password: false,
                 })
             })
         })
@@ -421,7 +467,7 @@ impl Store for PgStore {
 
     async fn session_user(&self, token_hash: String) -> StoreResult<Option<User>> {
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = \
+            "SELECT {USER_COLUMNS} FROM users WHERE NOT disabled AND id = \
              (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
         );
         let rows = self

@@ -311,6 +311,15 @@ BEGIN
 END
 $fn$;
 "#,
+    // Station packages: units and accounts carry a phone, and what a package
+    // no longer lists is retired (units) or disabled (accounts), never deleted.
+    r#"
+ALTER TABLE units ADD COLUMN phone TEXT;
+ALTER TABLE units ADD COLUMN retired BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE users ADD COLUMN phone TEXT;
+ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

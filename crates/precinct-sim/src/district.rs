@@ -210,7 +210,9 @@ impl Builder {
         let community_id = self.ground.resolve(location).community_id;
         self.ground.places.push(Place {
             id,
+            code: format!("PL{:04}", id.0),
             kind,
+            aliases: Vec::new(),
             name,
             address,
             location,
@@ -267,6 +269,7 @@ impl Builder {
             position: Some(position),
             member_count: members,
             property_company_id: company,
+            phone: None,
         });
     }
 }
@@ -309,6 +312,7 @@ pub fn generate(seed: u64) -> District {
         let (east0, north0) = community_origin(index);
         b.ground.communities.push(Community {
             id: community_id,
+            code: (*code).into(),
             zone_id: zone_of(index),
             name: (*name).into(),
             boundary: rect(
@@ -328,6 +332,7 @@ pub fn generate(seed: u64) -> District {
                 id: GridCellId(b.ground.grid_cells.len() as i64 + 1),
                 community_id,
                 code: format!("{code}-{}", cell + 1),
+                name: format!("{name}第{}网格", cell + 1),
                 boundary: rect(
                     east0 + dx,
                     north0 + dy,
@@ -341,6 +346,7 @@ pub fn generate(seed: u64) -> District {
     // Posts: the two zones' police posts, then a community police office per community.
     b.ground.posts.push(Post {
         id: PostId(1),
+        code: "P-N".into(),
         zone_id: ZoneId(1),
         community_id: Some(CommunityId(3)),
         kind: PostKind::PolicePost,
@@ -349,13 +355,14 @@ pub fn generate(seed: u64) -> District {
     });
     b.ground.posts.push(Post {
         id: PostId(2),
+        code: "P-S".into(),
         zone_id: ZoneId(2),
         community_id: Some(CommunityId(7)),
         kind: PostKind::PolicePost,
         name: "高桥警务点".into(),
         location: at(1250.0, 900.0),
     });
-    for (index, (name, _)) in COMMUNITIES.iter().enumerate() {
+    for (index, (name, code)) in COMMUNITIES.iter().enumerate() {
         let (east0, north0) = community_origin(index);
         let location = at(
             east0 + COMMUNITY_WIDTH_M / 2.0 + 40.0,
@@ -363,6 +370,7 @@ pub fn generate(seed: u64) -> District {
         );
         b.ground.posts.push(Post {
             id: PostId(index as i64 + 3),
+            code: format!("P-{code}"),
             zone_id: zone_of(index),
             community_id: Some(CommunityId(index as i64 + 1)),
             kind: PostKind::CommunityPoliceOffice,
@@ -481,8 +489,12 @@ pub fn generate(seed: u64) -> District {
         let location = b.point_in_community(community);
         b.ground.cameras.push(Camera {
             id: CameraId(n as i64 + 1),
+            code: format!("CAM{:03}", n + 1),
             name: format!("{}视频点{:02}", COMMUNITIES[community].0, n / 10 + 1),
             location,
+            community_id: Some(CommunityId(community as i64 + 1)),
+            direction: None,
+            stream_url: None,
         });
     }
 
@@ -515,7 +527,9 @@ fn generate_organisations(b: &mut Builder) {
         let id = OrganisationId(b.ground.organisations.len() as i64 + 1);
         b.ground.organisations.push(Organisation {
             id,
+            code: format!("ORG{:03}", id.0),
             kind,
+            manages: Vec::new(),
             name,
             community_id,
             property_company_id,

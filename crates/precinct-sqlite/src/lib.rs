@@ -17,6 +17,7 @@ use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{DisputeId, EventId, IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, Intake};
+use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_domain::{Coordinates, Timestamp};
@@ -30,8 +31,8 @@ use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
 use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, dispute_from_row};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
-    AuditEntry, Clock, Credentials, IncidentFilter, IntakeOutcome, NewUser, RoadClosure, Store,
-    StoreError, StoreResult,
+    AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
+    RoadClosure, Store, StoreError, StoreResult,
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
@@ -327,7 +328,7 @@ impl Store for SqliteStore {
         self.read(|conn| {
             rows::query_all(
                 conn,
-                &format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id"),
+                &format!("SELECT {UNIT_COLUMNS} FROM units WHERE retired = 0 ORDER BY id"),
                 [],
                 unit_from_row,
             )
@@ -381,6 +382,44 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn station_state(&self) -> StoreResult<StationState> {
+        self.read(|conn| rows::load_station(conn)).await
+    }
+
+    async fn import_station(
+        &self,
+        package: StationPackage,
+        passwords: InitialPasswords,
+        actor: Actor,
+    ) -> StoreResult<Vec<LayerChanges>> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::import_station(ctx, &package, &passwords, &actor))
+        })
+        .await
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: String,
+        must_change: bool,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let changed = ctx
+                .conn
+                .execute(
+                    "UPDATE users SET password_hash = ?1, must_change_password = ?2 WHERE id = ?3",
+                    params![password_hash, must_change, id.0],
+                )
+                .map_err(store_error)?;
+            if changed == 0 {
+                return Err(StoreError::not_found("user", id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
         self.write(move |ctx| {
             ctx.conn
@@ -408,6 +447,9 @@ impl Store for SqliteStore {
                 role: user.role,
                 unit_id: user.unit_id,
                 organisation_id: user.organisation_id,
+                phone: None,
+                disabled: false,
+                must_change_password: false,
             })
         })
         .await
@@ -463,7 +505,7 @@ impl Store for SqliteStore {
             rows::query_first(
                 conn,
                 &format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE id = \
+                    "SELECT {USER_COLUMNS} FROM users WHERE NOT disabled AND id = \
                      (SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2)"
                 ),
                 params![token_hash, now],

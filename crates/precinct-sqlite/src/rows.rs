@@ -4,15 +4,47 @@
 use precinct_domain::Coordinates;
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{DuplicateCandidate, Incident};
+use precinct_domain::station::StationState;
 use precinct_domain::unit::Unit;
 use precinct_storage::rows::{
     ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, SEARCH_CELLS, SqlRow, UNIT_COLUMNS,
-    assignment_from_row, candidate_from_row, incident_from_row, unit_from_row, unreadable,
+    USER_COLUMNS, assignment_from_row, candidate_from_row, incident_from_row, unit_from_row,
+    unreadable, user_from_row,
 };
 use precinct_storage::{StoreError, StoreResult};
 use rusqlite::{Connection, Params, Row};
 
 pub(crate) use precinct_storage::rows::ms;
+
+/// The stored station: ground, every unit, every account.
+pub(crate) fn load_station(conn: &Connection) -> StoreResult<StationState> {
+    use rusqlite::OptionalExtension;
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM ground WHERE id = 1", [], |r| r.get(0))
+        .optional()
+        .map_err(store_error)?;
+    let ground = match body {
+        Some(body) => {
+            serde_json::from_str(&body).map_err(|e| StoreError::Other(format!("ground: {e}")))?
+        }
+        None => Default::default(),
+    };
+    Ok(StationState {
+        ground,
+        units: query_all(
+            conn,
+            &format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id"),
+            [],
+            unit_from_row,
+        )?,
+        users: query_all(
+            conn,
+            &format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"),
+            [],
+            user_from_row,
+        )?,
+    })
+}
 
 /// A borrowed SQLite row.
 pub(crate) struct LiteRow<'a, 'b>(pub &'a Row<'b>);

@@ -136,6 +136,15 @@ CREATE TABLE disputes (
 );
 CREATE INDEX disputes_opened ON disputes (opened_at);
 "#,
+    // Station packages: units and accounts carry a phone, and what a package
+    // no longer lists is retired (units) or disabled (accounts), never deleted.
+    r#"
+ALTER TABLE units ADD COLUMN phone TEXT;
+ALTER TABLE units ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN phone TEXT;
+ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -7,10 +7,15 @@
 //! make it through those primitives. A backend thus decides *how* rows are
 //! stored, never *what* a dispatch or a close does.
 
-use crate::StoreResult;
+use crate::{InitialPasswords, StoreError, StoreResult};
 use precinct_domain::event::{Actor, Event, EventKind};
-use precinct_domain::ids::{IncidentId, UnitId};
+use precinct_domain::ground::Jurisdiction;
+use precinct_domain::ids::{IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, IncidentStatus, check_merge, checked_text};
+use precinct_domain::station::{
+    self, Checks, LayerChanges, PersonChange, PersonFields, StationPackage, StationState,
+    UnitChange, UnitFields,
+};
 use precinct_domain::unit::{Unit, UnitStatus};
 use precinct_domain::{Coordinates, DomainError, Timestamp};
 
@@ -102,6 +107,34 @@ pub trait WriteTx {
         remark: Option<&str>,
     ) -> StoreResult<()>;
     async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()>;
+    /// The ground, every unit (retired too) and every account (disabled too).
+    async fn load_station(&mut self) -> StoreResult<StationState>;
+    async fn save_ground(&mut self, ground: &Jurisdiction) -> StoreResult<()>;
+    async fn insert_unit(
+        &mut self,
+        fields: &UnitFields,
+        status: UnitStatus,
+        position: Option<Coordinates>,
+    ) -> StoreResult<UnitId>;
+    /// New record fields for a unit; a retired unit is listed again.
+    async fn update_unit_record(&mut self, id: UnitId, fields: &UnitFields) -> StoreResult<()>;
+    async fn retire_unit(&mut self, id: UnitId) -> StoreResult<()>;
+    async fn insert_user(
+        &mut self,
+        fields: &PersonFields,
+        unit: Option<UnitId>,
+        password_hash: &str,
+        must_change_password: bool,
+    ) -> StoreResult<UserId>;
+    /// New fields for an account; a disabled account is enabled again.
+    async fn update_user_record(
+        &mut self,
+        id: UserId,
+        fields: &PersonFields,
+        unit: Option<UnitId>,
+    ) -> StoreResult<()>;
+    /// Disables an account and ends its sessions.
+    async fn disable_user(&mut self, id: UserId) -> StoreResult<()>;
     /// Writes an event in this transaction; it is published after commit.
     async fn emit(
         &mut self,
@@ -536,6 +569,94 @@ pub async fn reopen_roads(
     tx.emit(actor, None, None, EventKind::RoadsReopened { segments })
         .await?;
     Ok(())
+}
+
+/// Imports a station package: checked again and planned against the
+/// station as this transaction sees it (so a change committed since the
+/// caller's preview is taken into account), then written, with one event.
+pub async fn import_station(
+    tx: &mut impl WriteTx,
+    package: &StationPackage,
+    passwords: &InitialPasswords,
+    actor: &Actor,
+) -> StoreResult<Vec<LayerChanges>> {
+    let state = tx.load_station().await?;
+    // Shapes were checked when the package was validated; what the plan
+    // needs is that every reference is known in the station as it is now.
+    let whole = package.over(StationPackage::of_station(&state));
+    let problems = station::check(&whole, Checks::References);
+    if let Some(first) = problems.first() {
+        return Err(StoreError::Conflict(format!(
+            "the station changed since the package was validated ({} problems, first: {first}); validate it again",
+            problems.len()
+        )));
+    }
+    let plan = station::plan(package, &state);
+    for username in plan.new_usernames() {
+        if !passwords.hashes.contains_key(username.as_str()) {
+            return Err(StoreError::Conflict(format!(
+                "account {} is new since the package was validated; validate it again",
+                username.as_str()
+            )));
+        }
+    }
+    tx.save_ground(&plan.ground).await?;
+    let mut unit_ids: std::collections::HashMap<String, UnitId> = state
+        .units
+        .iter()
+        .map(|u| (u.call_sign.clone(), u.id))
+        .collect();
+    for change in &plan.units {
+        match change {
+            UnitChange::Add { fields, start_at } => {
+                let status = if start_at.is_some() {
+                    UnitStatus::AtPost
+                } else {
+                    UnitStatus::OffDuty
+                };
+                let id = tx.insert_unit(fields, status, *start_at).await?;
+                unit_ids.insert(fields.call_sign.clone(), id);
+            }
+            UnitChange::Update { id, fields } => tx.update_unit_record(*id, fields).await?,
+            UnitChange::Retire { id } => {
+                let unit = tx.load_unit(*id).await?;
+                // A free unit goes off duty; one working an incident finishes it.
+                if unit.status.can_be_dispatched() {
+                    change_unit_status(tx, &unit, UnitStatus::OffDuty, None, actor).await?;
+                }
+                tx.retire_unit(*id).await?;
+            }
+        }
+    }
+    for change in &plan.people {
+        let unit_of = |fields: &PersonFields| {
+            fields
+                .unit_call_sign
+                .as_ref()
+                .and_then(|c| unit_ids.get(c).copied())
+        };
+        match change {
+            PersonChange::Add(fields) => {
+                let hash = &passwords.hashes[fields.username.as_str()];
+                tx.insert_user(fields, unit_of(fields), hash, passwords.must_change)
+                    .await?;
+            }
+            PersonChange::Update { id, fields } => {
+                tx.update_user_record(*id, fields, unit_of(fields)).await?
+            }
+            PersonChange::Disable { id } => tx.disable_user(*id).await?,
+        }
+    }
+    tx.emit(
+        actor,
+        None,
+        None,
+        EventKind::StationImported {
+            changes: plan.changes.clone(),
+        },
+    )
+    .await?;
+    Ok(plan.changes)
 }
 
 /// Runs a future that never waits (a backend whose primitives complete

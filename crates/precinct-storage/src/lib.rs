@@ -21,6 +21,7 @@ use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{DisputeId, EventId, IncidentId, OrganisationId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, IncidentStatus, Intake};
+use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{Role, User, Username};
 use precinct_domain::{Coordinates, DomainError, Timestamp};
@@ -179,6 +180,24 @@ pub struct RoadClosure {
     pub reason: Option<String>,
 }
 
+/// The passwords new accounts of an import start with, by username.
+#[derive(Clone, PartialEq, Default)]
+pub struct InitialPasswords {
+    /// PHC strings; the store never sees a password.
+    pub hashes: std::collections::HashMap<String, String>,
+    /// One-time passwords: the account must set its own at first login.
+    pub must_change: bool,
+}
+
+impl std::fmt::Debug for InitialPasswords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitialPasswords")
+            .field("accounts", &self.hashes.len())
+            .field("must_change", &self.must_change)
+            .finish()
+    }
+}
+
 /// One read of personal data, or another action worth a trail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
@@ -209,6 +228,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn road_closures(&self) -> StoreResult<Vec<RoadClosure>>;
 
     async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>>;
+    /// The station's forces: every unit not retired.
     async fn list_units(&self) -> StoreResult<Vec<Unit>>;
     async fn get_unit(&self, id: UnitId) -> StoreResult<Unit>;
     /// A status change reported by (or for) a unit; arrival and release
@@ -236,6 +256,28 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<Unit>;
     /// A helper on scene hands over to the police on scene (and is released).
     async fn hand_over(&self, id: UnitId, actor: Actor) -> StoreResult<Unit>;
+
+    /// The station as stored: ground, every unit (retired too), every
+    /// account (disabled too). What an import is planned against.
+    async fn station_state(&self) -> StoreResult<StationState>;
+    /// Imports a station package in one transaction: checked again and
+    /// planned against the station as it is inside the transaction, then
+    /// written with one `station_imported` event. New accounts take their
+    /// password from `passwords` (`Conflict` if one is missing: the station
+    /// changed since the caller planned).
+    async fn import_station(
+        &self,
+        package: StationPackage,
+        passwords: InitialPasswords,
+        actor: Actor,
+    ) -> StoreResult<Vec<LayerChanges>>;
+    /// Sets an account's password (and clears "must change").
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: String,
+        must_change: bool,
+    ) -> StoreResult<()>;
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;

@@ -70,7 +70,7 @@ fn opt_id<T>(row: &dyn SqlRow, column: &str, id: fn(i64) -> T) -> StoreResult<Op
 }
 
 pub const UNIT_COLUMNS: &str = "id, call_sign, name, kind, home_post_id, zone_id, capabilities, status, \
-     lat, lon, position_at, incident_id, member_count, property_company_id";
+     lat, lon, position_at, incident_id, member_count, property_company_id, phone, retired";
 
 pub fn unit_from_row(row: &dyn SqlRow) -> StoreResult<Unit> {
     let capabilities = row
@@ -100,7 +100,15 @@ pub fn unit_from_row(row: &dyn SqlRow) -> StoreResult<Unit> {
         member_count: u32::try_from(row.i64("member_count")?)
             .map_err(|e| unreadable(e.to_string()))?,
         property_company_id: opt_id(row, "property_company_id", PropertyCompanyId)?,
+        phone: opt_phone(row, "phone")?,
+        retired: row.boolean("retired")?,
     })
+}
+
+fn opt_phone(row: &dyn SqlRow, column: &str) -> StoreResult<Option<PhoneNumber>> {
+    row.opt_text(column)?
+        .map(|p| PhoneNumber::parse(&p).map_err(|e| unreadable(e.to_string())))
+        .transpose()
 }
 
 pub fn capabilities_text(capabilities: &[Capability]) -> String {
@@ -227,7 +235,7 @@ pub fn event_data(kind: &EventKind) -> StoreResult<String> {
     serde_json::to_string(kind).map_err(|e| StoreError::Other(e.to_string()))
 }
 
-pub const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, organisation_id";
+pub const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, organisation_id, phone, disabled, must_change_password";
 
 pub fn user_from_row(row: &dyn SqlRow) -> StoreResult<User> {
     Ok(User {
@@ -237,6 +245,9 @@ pub fn user_from_row(row: &dyn SqlRow) -> StoreResult<User> {
         role: text_enum(row, "role", Role::parse)?,
         unit_id: opt_id(row, "unit_id", UnitId)?,
         organisation_id: opt_id(row, "organisation_id", OrganisationId)?,
+        phone: opt_phone(row, "phone")?,
+        disabled: row.boolean("disabled")?,
+        must_change_password: row.boolean("must_change_password")?,
     })
 }
 

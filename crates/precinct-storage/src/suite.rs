@@ -93,6 +93,7 @@ pub fn fixture_ground() -> Jurisdiction {
         }],
         communities: vec![Community {
             id: CommunityId(1),
+            code: "YD".into(),
             zone_id: ZoneId(1),
             name: "Yongding".into(),
             boundary: area.clone(),
@@ -101,10 +102,12 @@ pub fn fixture_ground() -> Jurisdiction {
             id: GridCellId(1),
             community_id: CommunityId(1),
             code: "G1".into(),
+            name: "G1".into(),
             boundary: area,
         }],
         posts: vec![Post {
             id: PostId(1),
+            code: "YY".into(),
             zone_id: ZoneId(1),
             community_id: Some(CommunityId(1)),
             kind: PostKind::PolicePost,
@@ -127,6 +130,7 @@ fn new_unit(call_sign: &str, kind: UnitKind) -> NewUnit {
         position: Some(point(100.0, 100.0)),
         member_count: 3,
         property_company_id: None,
+        phone: None,
     }
 }
 

@@ -91,6 +91,8 @@ impl Table {
                 ("incident_id", Int),
                 ("member_count", Int),
                 ("property_company_id", Int),
+                ("phone", Text),
+                ("retired", Bool),
             ],
             Table::Users => &[
                 ("id", Int),
@@ -100,6 +102,9 @@ impl Table {
                 ("password_hash", Text),
                 ("unit_id", Int),
                 ("organisation_id", Int),
+                ("phone", Text),
+                ("disabled", Bool),
+                ("must_change_password", Bool),
             ],
             Table::Sessions => &[("token_hash", Text), ("user_id", Int), ("expires_at", Int)],
             Table::Incidents => &[

@@ -4,8 +4,8 @@
 use std::process::Command;
 
 fn monaco() -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/monaco.osm.pbf");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/monaco.osm.pbf");
     assert!(
         path.exists(),
         "the Monaco extract is missing at {}; it ships in testdata/",
