@@ -3,7 +3,7 @@
 //! to require an allowed role.
 
 use crate::AppState;
-use crate::dto::{LoginRequest, LoginResponse, UserDto};
+use crate::dto::{ChangePasswordRequest, LoginRequest, LoginResponse, UserDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
 use argon2::Argon2;
@@ -37,6 +37,61 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
     Ok(Argon2::default()
         .hash_password(password.as_bytes(), &salt)?
         .to_string())
+}
+
+/// Letters and digits that cannot be mistaken for one another when read
+/// out or copied from paper (no 0/O, 1/I/L).
+const ONE_TIME_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// A one-time password: 12 characters from 31 (59 bits), as XXXX-XXXX-XXXX.
+pub fn new_one_time_password() -> String {
+    let mut bytes = [0u8; 12];
+    OsRng.fill_bytes(&mut bytes);
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ONE_TIME_ALPHABET[usize::from(*b) % ONE_TIME_ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Hashes a one-time password. A random password of 59 bits needs no slow
+/// hash to be safe from guessing, and it lives only until the first login
+/// replaces it; so argon2id runs with small parameters here, and an import
+/// of thousands of accounts takes a second, not minutes. The PHC string
+/// carries its parameters, so login verifies it like any other.
+pub fn hash_one_time_password(password: &str) -> String {
+    let params = argon2::Params::new(256, 1, 1, None).expect("valid argon2 parameters");
+    let hasher = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = SaltString::generate(&mut OsRng);
+    hasher
+        .hash_password(password.as_bytes(), &salt)
+        .expect("hashing a short password works")
+        .to_string()
+}
+
+/// One-time passwords for new accounts: what to hand out (username,
+/// password) and what the store keeps.
+pub fn issue_one_time_passwords(
+    usernames: &[Username],
+) -> (Vec<(Username, String)>, precinct_storage::InitialPasswords) {
+    let mut handed_out = Vec::with_capacity(usernames.len());
+    let mut passwords = precinct_storage::InitialPasswords {
+        must_change: true,
+        ..Default::default()
+    };
+    for username in usernames {
+        let password = new_one_time_password();
+        passwords.hashes.insert(
+            username.as_str().to_owned(),
+            hash_one_time_password(&password),
+        );
+        handed_out.push((username.clone(), password));
+    }
+    (handed_out, passwords)
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
@@ -295,21 +350,35 @@ fn presented_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// What an account that must change its one-time password may still call.
+const WHILE_PASSWORD_MUST_CHANGE: &[&str] = &["/api/me", "/api/auth/password", "/api/auth/logout"];
+
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = presented_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
         let hash = token_hash(&token);
-        if let Some(user) = state.sessions.get(&hash) {
-            return Ok(Authed(user));
+        let user = match state.sessions.get(&hash) {
+            Some(user) => user,
+            None => {
+                let user = state
+                    .store
+                    .session_user(hash.clone())
+                    .await?
+                    .ok_or_else(ApiError::unauthenticated)?;
+                state.sessions.put(hash, user.clone());
+                user
+            }
+        };
+        if user.must_change_password && !WHILE_PASSWORD_MUST_CHANGE.contains(&parts.uri.path()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "set your own password first (POST /api/auth/password)",
+                "请先修改初始密码",
+            ));
         }
-        let user = state
-            .store
-            .session_user(hash.clone())
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?;
-        state.sessions.put(hash, user.clone());
         Ok(Authed(user))
     }
 }
@@ -344,7 +413,9 @@ async fn check_password(
     let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|_| ApiError::internal())?;
-    Ok(user.filter(|_| verified))
+    // A disabled account fails like a wrong password: the answer does not
+    // tell a guesser which usernames exist.
+    Ok(user.filter(|u| verified && !u.disabled))
 }
 
 #[utoipa::path(
@@ -430,9 +501,79 @@ pub async fn me(authed: Authed) -> Json<UserDto> {
     Json(UserDto::from(&authed.0))
 }
 
+/// The shortest password an account may set.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+#[utoipa::path(
+    post, path = "/api/auth/password", operation_id = "change_password", tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; the session goes on"),
+        (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody),
+        (status = 422, description = "The new password is too short or the same as the current one", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    let user = authed.0;
+    if request.new_password.chars().count() < MIN_PASSWORD_CHARS
+        || request.new_password.chars().count() > 256
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("new_password must have {MIN_PASSWORD_CHARS} to 256 characters"),
+            format!("新密码须为 {MIN_PASSWORD_CHARS} 到 256 个字符"),
+        ));
+    }
+    if request.new_password == request.current_password {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "new_password must differ from the current one",
+            "新密码不能与当前密码相同",
+        ));
+    }
+    if check_password(&state, &user.username, request.current_password)
+        .await?
+        .is_none()
+    {
+        return Err(invalid_credentials());
+    }
+    let new_password = request.new_password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&new_password))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|_| ApiError::internal())?;
+    state.store.set_password(user.id, hash, false).await?;
+    if let Some(token) = presented_token(&headers) {
+        state.sessions.remove(&token_hash(&token));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_time_passwords_verify_and_are_readable() {
+        let password = new_one_time_password();
+        assert_eq!(password.len(), 14, "{password}");
+        assert!(
+            password
+                .chars()
+                .all(|c| c == '-' || ONE_TIME_ALPHABET.contains(&(c as u8)))
+        );
+        let hash = hash_one_time_password(&password);
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password(&password, &hash));
+        assert!(!verify_password("ABCD-EFGH-JKMN", &hash));
+        assert_ne!(new_one_time_password(), password);
+    }
 
     fn key(username: &str, address: [u8; 4]) -> ThrottleKey {
         (username.to_owned(), Some(std::net::IpAddr::from(address)))

@@ -42,6 +42,10 @@ pub struct UserDto {
     /// admin, dispatcher, officer, volunteer, mediator or analyst.
     pub role: String,
     pub unit_id: Option<i64>,
+    /// Logged in with a one-time password: everything but changing it
+    /// (`change_password`), `get_me` and logout answers 403
+    /// `password_change_required` until then.
+    pub must_change_password: bool,
 }
 
 impl From<&User> for UserDto {
@@ -52,8 +56,18 @@ impl From<&User> for UserDto {
             display_name: user.display_name.clone(),
             role: user.role.as_str().to_owned(),
             unit_id: user.unit_id.map(|u| u.0),
+            must_change_password: user.must_change_password,
         }
     }
+}
+
+/// Changing one's own password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 10 characters.
+    pub new_password: String,
 }
 
 /// A point as given by a client.

@@ -24,6 +24,7 @@ pub mod incidents;
 pub mod metrics;
 pub mod openapi;
 pub mod roads;
+pub mod station;
 pub mod stream;
 pub mod units;
 
@@ -41,6 +42,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use utoipa::OpenApi;
 
 pub use auth::hash_password;
+pub use station::{
+    FirstPasswords, PackageRefusal, StationReport, import_package, validate_package,
+};
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -79,11 +83,13 @@ impl AppState {
         let roads = RoadNetwork::build(&store.roads().await?);
         let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
         let recurrence = disputes::spawn_recurrence_checks(store.clone(), clock.clone());
+        let ground = Arc::new(RwLock::new(Arc::new(ground)));
+        spawn_ground_reloads(store.clone(), Arc::downgrade(&ground));
         Ok(AppState {
             recurrence,
             store,
             clock,
-            ground: Arc::new(RwLock::new(Arc::new(ground))),
+            ground,
             roads: Arc::new(RwLock::new(Arc::new(roads))),
             plans: Arc::new(plans),
             scratches: Arc::default(),
@@ -172,10 +178,43 @@ impl AppState {
         result
     }
 
+    /// Reads the ground again (after a station package was imported).
+    pub async fn reload_ground(&self) -> Result<(), StoreError> {
+        let ground = self.store.jurisdiction().await?;
+        *self.ground.write().expect("ground lock") = Arc::new(ground);
+        Ok(())
+    }
+
     /// The ground as last loaded (read-only and cheap to clone).
     pub fn ground(&self) -> Arc<Jurisdiction> {
         self.ground.read().expect("ground lock").clone()
     }
+}
+
+/// Reloads the ground whenever a station package is imported, through this
+/// instance or another on the same database; ends with the last state.
+fn spawn_ground_reloads(store: SharedStore, ground: std::sync::Weak<RwLock<Arc<Jurisdiction>>>) {
+    use precinct_domain::event::EventKind;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut events = store.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) if matches!(event.kind, EventKind::StationImported { .. }) => {}
+                Ok(_) => continue,
+                // Missed events may have held an import.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            }
+            let Some(ground) = ground.upgrade() else {
+                return;
+            };
+            match store.jurisdiction().await {
+                Ok(fresh) => *ground.write().expect("ground lock") = Arc::new(fresh),
+                Err(error) => tracing::error!(%error, "reloading the ground after an import"),
+            }
+        }
+    });
 }
 
 #[utoipa::path(
@@ -226,6 +265,24 @@ pub fn app(state: AppState) -> Router {
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
+        .route("/api/auth/password", post(auth::change_password))
+        .route(
+            "/api/station/validate",
+            post(station::validate_station_package).layer(axum::extract::DefaultBodyLimit::max(
+                station::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route(
+            "/api/station/import",
+            post(station::import_station_package).layer(axum::extract::DefaultBodyLimit::max(
+                station::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route("/api/station/export", get(station::export_station_package))
+        .route(
+            "/api/station/template",
+            get(station::station_package_template),
+        )
         .route("/api/jurisdiction", get(ground::get_jurisdiction))
         .route("/api/jurisdiction/resolve", get(ground::resolve_location))
         .route("/api/places", get(ground::search_places))

@@ -1,6 +1,8 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
-use crate::{auth, console, dispatch, disputes, figures, ground, incidents, roads, stream, units};
+use crate::{
+    auth, console, dispatch, disputes, figures, ground, incidents, roads, station, stream, units,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -17,6 +19,11 @@ use utoipa::{Modify, OpenApi};
         auth::login,
         auth::logout,
         auth::me,
+        auth::change_password,
+        station::validate_station_package,
+        station::import_station_package,
+        station::export_station_package,
+        station::station_package_template,
         ground::get_jurisdiction,
         ground::resolve_location,
         ground::search_places,
@@ -69,6 +76,7 @@ use utoipa::{Modify, OpenApi};
         (name = "roads", description = "道路: closures that routing avoids"),
         (name = "figures", description = "统计: the station's figures over a period"),
         (name = "disputes", description = "矛盾纠纷: cases, mediation sessions, agreements, follow-up visits"),
+        (name = "station", description = "站点数据包: set the station up from its own files (administrators)"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -182,6 +182,70 @@ pub struct District {
     pub accounts: &'static [DemoAccount],
 }
 
+impl District {
+    /// The district as a station package: how the demo enters it, through
+    /// the same door (`precinct station import`) a real station uses.
+    pub fn package(&self) -> precinct_domain::station::StationPackage {
+        use precinct_domain::station::{StationPackage, StationState};
+        use precinct_domain::unit::Unit;
+        use precinct_domain::user::{User, Username};
+        let units = self
+            .units
+            .iter()
+            .enumerate()
+            .map(|(index, u)| Unit {
+                id: UnitId(index as i64 + 1),
+                call_sign: u.call_sign.clone(),
+                name: u.name.clone(),
+                kind: u.kind,
+                home_post_id: u.home_post_id,
+                zone_id: u.zone_id,
+                capabilities: u.capabilities.clone(),
+                status: u.status,
+                position: u.position,
+                position_at: None,
+                incident_id: None,
+                member_count: u.member_count,
+                property_company_id: u.property_company_id,
+                phone: u.phone.clone(),
+                retired: false,
+            })
+            .collect::<Vec<_>>();
+        let users = self
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(index, a)| User {
+                id: UserId(index as i64 + 1),
+                username: Username::parse(a.username).expect("demo usernames are valid"),
+                display_name: a.display_name.to_owned(),
+                role: a.role,
+                unit_id: a.unit_call_sign.and_then(|call_sign| {
+                    units
+                        .iter()
+                        .find(|u| u.call_sign == call_sign)
+                        .map(|u| u.id)
+                }),
+                organisation_id: a.organisation.and_then(|name| {
+                    self.ground
+                        .organisations
+                        .iter()
+                        .find(|o| o.name == name)
+                        .map(|o| o.id)
+                }),
+                phone: None,
+                disabled: false,
+                must_change_password: false,
+            })
+            .collect();
+        StationPackage::of_station(&StationState {
+            ground: self.ground.clone(),
+            units,
+            users,
+        })
+    }
+}
+
 /// The district's streets: a 100 m grid over the whole ground, every fourth
 /// street one-way (alternating direction), every fifth a primary road.
 pub fn streets() -> Vec<RoadWay> {

@@ -383,7 +383,7 @@ impl Store for SqliteStore {
     }
 
     async fn station_state(&self) -> StoreResult<StationState> {
-        self.read(|conn| rows::load_station(conn)).await
+        self.read(rows::load_station).await
     }
 
     async fn import_station(

@@ -167,8 +167,16 @@ fn gcj02_packages_are_converted_to_wgs84() {
 /// feature, column, and a word of the message.
 #[test]
 fn problems_are_named_where_they_are() {
+    /// (label, file, content).
     type Case = (&'static str, &'static str, &'static [u8]);
-    let cases: &[(Case, (Option<&str>, u32, Option<&str>, &str))] = &[
+    /// (sheet, row or feature, column, part of the message).
+    type Expected = (
+        Option<&'static str>,
+        u32,
+        Option<&'static str>,
+        &'static str,
+    );
+    let cases: &[(Case, Expected)] = &[
         (
             ("units", "units.csv", b"call_sign,name,kind\nA1,a,tank\n"),
             (None, 2, Some("kind"), "unknown kind \"tank\""),

@@ -279,7 +279,7 @@ fn sqlite_phases(dir: &std::path::Path, runtime: &tokio::runtime::Runtime, write
             .unwrap();
         let shared: SharedStore = store.clone();
         let district = precinct_sim::generate(1);
-        precinct::seed_demo(&shared, &district, "bench-password")
+        precinct::seed_demo(&shared, &district, "bench-password", None)
             .await
             .unwrap();
         let one = store_phase(shared.clone(), "store: 1 writer", 1, 0).await;
@@ -395,7 +395,7 @@ async fn postgres_phases(admin: &str, dir: &std::path::Path) {
     )
     .await
     .unwrap();
-    precinct::seed_demo(&store, &precinct_sim::generate(1), "bench-password")
+    precinct::seed_demo(&store, &precinct_sim::generate(1), "bench-password", None)
         .await
         .unwrap();
 

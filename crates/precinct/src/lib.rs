@@ -4,15 +4,19 @@
 //! binary runs.
 
 use anyhow::{Context, bail};
-use precinct_api::AppState;
+use precinct_api::{AppState, FirstPasswords, PackageRefusal};
+use precinct_domain::event::Actor;
+use precinct_domain::ids::UnitId;
+use precinct_domain::unit::UnitStatus;
 use precinct_domain::user::{Role, Username};
 use precinct_postgres::PgStore;
 use precinct_sim::District;
 use precinct_sqlite::SqliteStore;
+use precinct_station::PackageFiles;
 use precinct_storage::transfer::{ContentHash, Table};
 use precinct_storage::{Clock, NewUser, SharedStore, SystemClock};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Where the station's data lives.
@@ -86,57 +90,104 @@ pub async fn open_store(url: &DatabaseUrl, clock: Arc<dyn Clock>) -> anyhow::Res
     }
 }
 
-/// Loads a generated district and its demo accounts into an empty store.
-/// Returns false (and changes nothing) when the store already holds a station.
+/// Loads a generated district and its demo accounts into an empty store,
+/// through the door a real station uses: the district is written as a
+/// station package (into `package_dir` when given, so an administrator can
+/// look at it, and read back from there) and imported. Units then come on
+/// duty where the district puts them. Returns false (and changes nothing)
+/// when the store already holds a station.
 pub async fn seed_demo(
     store: &SharedStore,
     district: &District,
     password: &str,
+    package_dir: Option<&Path>,
 ) -> anyhow::Result<bool> {
     if store.count_users().await? > 0 || !store.jurisdiction().await?.zones.is_empty() {
         return Ok(false);
     }
-    store.replace_jurisdiction(district.ground.clone()).await?;
-    store.replace_roads(district.roads.clone()).await?;
-    let units = store.create_units(district.units.clone()).await?;
-    let by_call_sign: HashMap<&str, _> =
-        units.iter().map(|u| (u.call_sign.as_str(), u.id)).collect();
+    let mut files = precinct_station::write_package(&district.package())?;
+    if let Some(dir) = package_dir {
+        files.write_dir(dir)?;
+        files = PackageFiles::open(dir)?;
+    }
     // Every demo account shares the printed demo password, so one hash serves all.
     let hash =
         precinct_api::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
-    for account in district.accounts {
-        let unit_id = match account.unit_call_sign {
-            Some(call_sign) => Some(
-                *by_call_sign
-                    .get(call_sign)
-                    .with_context(|| format!("no unit {call_sign}"))?,
-            ),
-            None => None,
-        };
-        let organisation_id = match account.organisation {
-            Some(name) => Some(
-                district
-                    .ground
-                    .organisations
-                    .iter()
-                    .find(|o| o.name == name)
-                    .with_context(|| format!("no organisation {name}"))?
-                    .id,
-            ),
-            None => None,
-        };
-        store
-            .create_user(NewUser {
-                username: Username::parse(account.username)?,
-                display_name: account.display_name.into(),
-                role: account.role,
-                password_hash: hash.clone(),
-                unit_id,
-                organisation_id,
-            })
-            .await?;
-    }
+    precinct_api::import_package(
+        store,
+        &files,
+        FirstPasswords::Shared(hash),
+        Actor::system("demo"),
+    )
+    .await
+    .map_err(refusal)?;
+    store.replace_roads(district.roads.clone()).await?;
+    deploy_units(store, district).await?;
     Ok(true)
+}
+
+/// Puts the district's units where it says: imported units wait at their
+/// post; the demo's patrols, volunteers and grid workers are out on patrol
+/// around the ground. Concurrent, so the writers commit them in a few batches.
+async fn deploy_units(store: &SharedStore, district: &District) -> anyhow::Result<()> {
+    let stored: HashMap<String, UnitId> = store
+        .list_units()
+        .await?
+        .into_iter()
+        .map(|u| (u.call_sign, u.id))
+        .collect();
+    let mut deployments = tokio::task::JoinSet::new();
+    for unit in &district.units {
+        let id = *stored
+            .get(&unit.call_sign)
+            .with_context(|| format!("unit {} was not imported", unit.call_sign))?;
+        let (store, status, position) = (store.clone(), unit.status, unit.position);
+        deployments.spawn(async move {
+            let actor = Actor::system("demo");
+            if status != UnitStatus::AtPost {
+                store.update_unit_status(id, status, actor.clone()).await?;
+            }
+            if let Some(position) = position {
+                store.report_unit_position(id, position, actor).await?;
+            }
+            Ok::<_, precinct_storage::StoreError>(())
+        });
+    }
+    while let Some(done) = deployments.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// Creates a file only its owner may read, refusing one that exists.
+pub fn create_secret_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))
+}
+
+/// A refused package as an error that lists its problems.
+pub fn refusal(refusal: PackageRefusal) -> anyhow::Error {
+    match refusal {
+        PackageRefusal::Unreadable(reason) => {
+            anyhow::anyhow!("the package cannot be opened: {reason}")
+        }
+        PackageRefusal::Problems(problems) => {
+            let mut text = format!(
+                "the package has {} problems; nothing was applied:",
+                problems.len()
+            );
+            for problem in &problems {
+                text.push_str(&format!("\n  {problem}"));
+            }
+            anyhow::anyhow!(text)
+        }
+        PackageRefusal::Store(e) => e.into(),
+    }
 }
 
 /// Imports an OpenStreetMap PBF extract as the station's road network,

@@ -88,6 +88,41 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Set a station up from its own files: a station package (see the README).
+    Station {
+        #[command(subcommand)]
+        command: StationCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StationCommand {
+    /// Write an example package (one of everything, Chinese headers) into DIR.
+    Template { dir: PathBuf },
+    /// Check a package (a directory or a .zip) against the station: every
+    /// problem, or the changes an import would make. Changes nothing.
+    Validate {
+        path: PathBuf,
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: String,
+    },
+    /// Import a package in one transaction (all or nothing). New accounts get
+    /// one-time passwords, written once to --passwords.
+    Import {
+        path: PathBuf,
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: String,
+        /// Where to write the new accounts' one-time passwords (CSV); it must
+        /// not exist yet. Default: one-time-passwords-<time>.csv here.
+        #[arg(long)]
+        passwords: Option<PathBuf>,
+    },
+    /// Write the station as a package: DEST ending in .zip, else a directory.
+    Export {
+        dest: PathBuf,
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +208,8 @@ fn init_tracing() {
 struct DemoConfig {
     station: StationArgs,
     database: DatabaseUrl,
+    /// Where the demo writes its district as a station package.
+    data_dir: PathBuf,
     seed: u64,
     password: String,
     speed: f64,
@@ -210,9 +247,12 @@ async fn main() -> anyhow::Result<()> {
                 Some(url) => DatabaseUrl::parse(&url)?,
                 None => DatabaseUrl::Sqlite(data_dir.join("precinct.db")),
             };
+            std::fs::create_dir_all(&data_dir)
+                .with_context(|| format!("creating {}", data_dir.display()))?;
             let config = DemoConfig {
                 station,
                 database,
+                data_dir,
                 seed,
                 password: demo_password,
                 speed,
@@ -238,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Station { command } => station(command).await,
         Command::MigrateData { from, to } => {
             let (from, to) = (DatabaseUrl::parse(&from)?, DatabaseUrl::parse(&to)?);
             eprintln!("copying {from:?} into {to:?}");
@@ -289,6 +330,109 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+async fn station(command: StationCommand) -> anyhow::Result<()> {
+    use precinct_station::PackageFiles;
+    match command {
+        StationCommand::Template { dir } => {
+            precinct_station::template()?.write_dir(&dir)?;
+            println!("wrote an example station package into {}", dir.display());
+            Ok(())
+        }
+        StationCommand::Validate { path, database } => {
+            let files = PackageFiles::open(&path)?;
+            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
+            let result = precinct_api::validate_package(&store, &files).await;
+            store.shutdown().await;
+            let (_, plan) = result.map_err(precinct::refusal)?;
+            println!(
+                "{} is valid; importing it would make these changes:",
+                path.display()
+            );
+            for change in &plan.changes {
+                println!("  {change}");
+            }
+            Ok(())
+        }
+        StationCommand::Import {
+            path,
+            database,
+            passwords,
+        } => {
+            let files = PackageFiles::open(&path)?;
+            let passwords = passwords.unwrap_or_else(|| {
+                PathBuf::from(format!(
+                    "one-time-passwords-{}.csv",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+                ))
+            });
+            // Refused before anything is imported: the passwords must have a
+            // place to go, and an older file is never overwritten.
+            let mut out = precinct::create_secret_file(&passwords)?;
+            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
+            let result = precinct_api::import_package(
+                &store,
+                &files,
+                precinct_api::FirstPasswords::OneTime,
+                precinct_domain::event::Actor::system("station import"),
+            )
+            .await;
+            store.shutdown().await;
+            let report = match result {
+                Ok(report) => report,
+                Err(refusal) => {
+                    drop(out);
+                    let _ = std::fs::remove_file(&passwords);
+                    return Err(precinct::refusal(refusal));
+                }
+            };
+            for change in &report.changes {
+                println!("  {}", change.summary);
+            }
+            if report.accounts.is_empty() {
+                drop(out);
+                std::fs::remove_file(&passwords)?;
+                println!("imported {}; no new accounts", path.display());
+            } else {
+                use std::io::Write;
+                writeln!(out, "username,name,one_time_password")?;
+                for account in &report.accounts {
+                    writeln!(
+                        out,
+                        "{},{},{}",
+                        account.username, account.display_name, account.one_time_password
+                    )?;
+                }
+                out.sync_all()?;
+                println!(
+                    "imported {}; {} new accounts: their one-time passwords are in {} (hand them out, then delete the file; each must be changed at first login)",
+                    path.display(),
+                    report.accounts.len(),
+                    passwords.display()
+                );
+            }
+            Ok(())
+        }
+        StationCommand::Export { dest, database } => {
+            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
+            let state = store.station_state().await;
+            store.shutdown().await;
+            let package = precinct_domain::station::StationPackage::of_station(&state?);
+            let files = precinct_station::write_package(&package)?;
+            if dest
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+            {
+                std::fs::write(&dest, files.to_zip()?)
+                    .with_context(|| format!("writing {}", dest.display()))?;
+            } else {
+                files.write_dir(&dest)?;
+            }
+            println!("exported the station into {}", dest.display());
+            Ok(())
+        }
+    }
+}
+
 async fn serve(
     station: StationArgs,
     database: DatabaseUrl,
@@ -323,7 +467,8 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
     });
     let store = open_store(&config.database, clock.clone()).await?;
     let district = precinct_sim::generate(config.seed);
-    let fresh = seed_demo(&store, &district, &config.password).await?;
+    let package_dir = config.data_dir.join("station-package");
+    let fresh = seed_demo(&store, &district, &config.password, Some(&package_dir)).await?;
     if !fresh {
         // Existing data goes on from now.
         clock.go_live();

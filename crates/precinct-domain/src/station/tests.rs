@@ -324,7 +324,9 @@ fn administrators_are_never_disabled_by_an_import() {
 #[test]
 fn every_problem_is_named_where_it_is() {
     type Breakage = fn(&mut StationPackage);
-    let cases: &[(&str, Breakage, &[(&str, u32, &str, &str)])] = &[
+    /// (file, row or feature, column, part of the English message).
+    type Expected = (&'static str, u32, &'static str, &'static str);
+    let cases: &[(&str, Breakage, &[Expected])] = &[
         (
             "unknown parent zone",
             |p| p.communities.as_mut().unwrap()[1].parent = "X".into(),

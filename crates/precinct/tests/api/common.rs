@@ -58,7 +58,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let store: SharedStore = precinct::open_store(&url, clock.clone()).await.unwrap();
     let district = precinct_sim::generate(1);
     assert!(
-        precinct::seed_demo(&store, &district, PASSWORD)
+        precinct::seed_demo(&store, &district, PASSWORD, None)
             .await
             .unwrap()
     );

@@ -24,7 +24,7 @@ async fn two_instances() -> Option<(String, Server, Server)> {
     )
     .await
     .unwrap();
-    precinct::seed_demo(&store, &precinct_sim::generate(1), PASSWORD)
+    precinct::seed_demo(&store, &precinct_sim::generate(1), PASSWORD, None)
         .await
         .unwrap();
     store.shutdown().await;

@@ -16,7 +16,7 @@ async fn busy_station(dir: &std::path::Path) -> DatabaseUrl {
     let clock = Arc::new(ManualClock::new(story_time() - chrono::Duration::hours(1)));
     let store = precinct::open_store(&url, clock.clone()).await.unwrap();
     let district = precinct_sim::generate(3);
-    precinct::seed_demo(&store, &district, PASSWORD)
+    precinct::seed_demo(&store, &district, PASSWORD, None)
         .await
         .unwrap();
     let clock_dyn: Arc<dyn Clock> = clock.clone();
