@@ -163,17 +163,25 @@ pub async fn validate_package(
     store: &SharedStore,
     files: &PackageFiles,
 ) -> Result<(StationPackage, StationPlan), PackageRefusal> {
-    let package = precinct_station::read_package(files).map_err(PackageRefusal::Problems)?;
+    let (package, mut problems) = precinct_station::read_package_with_problems(files);
     let state = store.station_state().await?;
     // Shapes are checked over thousands of polygons: off the async threads.
+    // What was read is checked too, even when reading met problems, so the
+    // report lists every problem at once.
     let checked = {
         let package = package.clone();
         tokio::task::spawn_blocking(move || station::validate(&package, &state))
             .await
             .map_err(|_| PackageRefusal::Store(StoreError::Other("validation panicked".into())))?
     };
-    let plan = checked.map_err(PackageRefusal::Problems)?;
-    Ok((package, plan))
+    match checked {
+        Ok(plan) if problems.is_empty() => Ok((package, plan)),
+        Ok(_) => Err(PackageRefusal::Problems(problems)),
+        Err(more) => {
+            problems.extend(more);
+            Err(PackageRefusal::Problems(problems))
+        }
+    }
 }
 
 /// How new accounts of an import get their first password.

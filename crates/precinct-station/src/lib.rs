@@ -15,7 +15,7 @@ mod read;
 mod tests;
 mod write;
 
-pub use read::read_package;
+pub use read::{read_package, read_package_with_problems};
 pub use write::{template, write_package};
 
 use std::collections::BTreeMap;

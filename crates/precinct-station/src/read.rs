@@ -28,6 +28,19 @@ enum Geometry {
 
 /// Reads a whole package. Layers and tables it does not hold are `None`.
 pub fn read_package(files: &PackageFiles) -> Result<StationPackage, Vec<Problem>> {
+    let (package, problems) = read_package_with_problems(files);
+    if problems.is_empty() {
+        Ok(package)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Reads what can be read of a package, and every problem met. A record
+/// with a bad cell is kept with that cell left out (so checks of the whole
+/// station can still run and report everything at once); one without its
+/// code, name or geometry is left out.
+pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<Problem>) {
     let mut problems = Vec::new();
     let manifest = read_manifest(files, &mut problems);
     let datum = manifest.as_ref().map(|m| m.datum).unwrap_or_default();
@@ -58,11 +71,7 @@ pub fn read_package(files: &PackageFiles) -> Result<StationPackage, Vec<Problem>
     package.units = units.map(|items| convert(items, p, unit));
     package.people = people.map(|items| convert(items, p, person));
     package.organisations = organisations.map(|items| convert(items, p, organisation));
-    if problems.is_empty() {
-        Ok(package)
-    } else {
-        Err(problems)
-    }
+    (package, problems)
 }
 
 fn file_problem(file: &str, en: String, zh: String) -> Problem {
@@ -469,43 +478,75 @@ fn shape_geometry(shape: shapefile::Shape, areas: bool, datum: Datum) -> Result<
     }
 }
 
+/// A table may come in several files: `units.xlsx`, and `units-*.csv` or
+/// `units_*.xlsx` beside it (a station keeps a roster per force). Their
+/// rows are taken together, in file-name order.
 fn read_table(
     files: &PackageFiles,
     table: TableFile,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<Item>> {
-    let xlsx = format!("{}.xlsx", table.name);
-    let csv = format!("{}.csv", table.name);
-    let (file, sheet, rows) = if let Some(bytes) = files.get(&xlsx) {
+    let names: Vec<&str> = files
+        .names()
+        .filter(|name| {
+            let Some(stem) = name
+                .strip_suffix(".xlsx")
+                .or_else(|| name.strip_suffix(".csv"))
+            else {
+                return false;
+            };
+            stem == table.name
+                || stem
+                    .strip_prefix(table.name)
+                    .is_some_and(|rest| rest.starts_with(['-', '_']))
+        })
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let mut items = Vec::new();
+    for name in names {
+        items.extend(read_table_file(files, name, table, problems));
+    }
+    Some(items)
+}
+
+fn read_table_file(
+    files: &PackageFiles,
+    file: &str,
+    table: TableFile,
+    problems: &mut Vec<Problem>,
+) -> Vec<Item> {
+    let bytes = files.get(file).unwrap_or_default();
+    let file = file.to_owned();
+    let (sheet, rows) = if file.ends_with(".xlsx") {
         match xlsx_rows(bytes) {
-            Ok((sheet, rows)) => (xlsx, Some(sheet), rows),
+            Ok((sheet, rows)) => (Some(sheet), rows),
             Err(e) => {
                 problems.push(file_problem(
-                    &xlsx,
+                    &file,
                     format!("not a readable .xlsx workbook: {e}"),
                     format!("无法读取 .xlsx 工作簿：{e}"),
                 ));
-                return Some(Vec::new());
-            }
-        }
-    } else if let Some(bytes) = files.get(&csv) {
-        match csv_rows(bytes) {
-            Ok(rows) => (csv, None, rows),
-            Err(e) => {
-                problems.push(file_problem(
-                    &csv,
-                    format!("not a readable CSV file: {e}"),
-                    format!("无法读取 CSV 文件：{e}"),
-                ));
-                return Some(Vec::new());
+                return Vec::new();
             }
         }
     } else {
-        return None;
+        match csv_rows(bytes) {
+            Ok(rows) => (None, rows),
+            Err(e) => {
+                problems.push(file_problem(
+                    &file,
+                    format!("not a readable CSV file: {e}"),
+                    format!("无法读取 CSV 文件：{e}"),
+                ));
+                return Vec::new();
+            }
+        }
     };
     // rows[i] is spreadsheet row i + 1; the first is the header.
     let Some(header) = rows.first() else {
-        return Some(Vec::new());
+        return Vec::new();
     };
     let mut columns: Vec<Option<&'static Column>> = Vec::new();
     for cell in header {
@@ -528,7 +569,7 @@ fn read_table(
         }
     }
     if missing {
-        return Some(Vec::new());
+        return Vec::new();
     }
     let mut items = Vec::new();
     for (index, row) in rows.iter().enumerate().skip(1) {
@@ -550,7 +591,7 @@ fn read_table(
             geometry: None,
         });
     }
-    Some(items)
+    items
 }
 
 /// The first sheet's rows as text, from the sheet's first row (so index i
@@ -618,12 +659,12 @@ fn csv_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
 struct Cells<'a> {
     item: &'a Item,
     problems: &'a mut Vec<Problem>,
-    ok: bool,
+    /// A required cell was empty: the record is left out.
+    incomplete: bool,
 }
 
 impl Cells<'_> {
     fn fail(&mut self, column: &str, en: String, zh: String) {
-        self.ok = false;
         self.problems
             .push(Problem::new(&self.item.at, Some(column), en, zh));
     }
@@ -636,6 +677,7 @@ impl Cells<'_> {
         match self.optional(key) {
             Some(value) => value,
             None => {
+                self.incomplete = true;
                 self.fail(key, format!("{key} is empty"), format!("“{key}” 不能为空"));
                 String::new()
             }
@@ -717,13 +759,11 @@ fn convert<R>(
         let mut cells = Cells {
             item,
             problems,
-            ok: true,
+            incomplete: false,
         };
         let record = make(&mut cells);
-        if cells.ok
-            && let Some(record) = record
-        {
-            records.push(record);
+        if !cells.incomplete {
+            records.extend(record);
         }
     }
     records
@@ -904,7 +944,9 @@ fn organisation(c: &mut Cells<'_>) -> Option<OrganisationRecord> {
         at: c.item.at.clone(),
         code,
         name,
-        kind: kind?,
+        // Kept with an unknown kind (already reported), so what refers to
+        // it is not reported as well.
+        kind: kind.unwrap_or(OrganisationKind::Other),
         manages: c
             .optional("manages")
             .map(|m| split_list(&m))

@@ -24,4 +24,5 @@ mod simulator;
 mod spawn;
 #[path = "../support/sse.rs"]
 mod sse;
+mod station;
 mod story_night_food_street;
