@@ -12,6 +12,56 @@ export interface User {
   display_name: string;
   role: string;
   unit_id: number | null;
+  /** Logged in with a one-time password: it must be changed first. */
+  must_change_password: boolean;
+}
+
+/** An account as the administrator sees it. */
+export interface Account {
+  id: number;
+  username: string;
+  display_name: string;
+  role: string;
+  unit_id: number | null;
+  unit_call_sign: string | null;
+  organisation_id: number | null;
+  organisation_name: string | null;
+  phone: string | null;
+  disabled: boolean;
+  must_change_password: boolean;
+}
+
+export interface OneTimePassword {
+  username: string;
+  display_name: string;
+  one_time_password: string;
+}
+
+export interface PackageProblem {
+  file: string;
+  sheet: string | null;
+  row: number | null;
+  feature: number | null;
+  column: string | null;
+  message: string;
+  message_zh: string;
+}
+
+export interface LayerChanges {
+  layer: string;
+  layer_zh: string;
+  added: number;
+  changed: number;
+  retired: number;
+  unchanged: number;
+  summary: string;
+}
+
+export interface StationReport {
+  valid: boolean;
+  problems: PackageProblem[];
+  changes: LayerChanges[];
+  accounts: OneTimePassword[];
 }
 
 export interface Assignment {
@@ -81,6 +131,7 @@ export interface Unit {
   position_at: string | null;
   incident_id: number | null;
   member_count: number;
+  phone: string | null;
 }
 
 export interface Candidate {
@@ -120,9 +171,12 @@ export interface Task {
 
 export interface Place {
   id: number;
+  code?: string;
   kind: string;
   name: string;
   address: string;
+  aliases?: string[];
+  community_id?: number | null;
   location: Point;
 }
 
@@ -133,10 +187,12 @@ export interface Polygon {
 export interface Jurisdiction {
   station_name: string;
   zones: { id: number; code: string; name: string; boundary: unknown }[];
-  communities: { id: number; zone_id: number; name: string; boundary: unknown }[];
-  grid_cells: { id: number; community_id: number; code: string; boundary: unknown }[];
-  posts: { id: number; zone_id: number; kind: string; name: string; location: Point }[];
+  communities: { id: number; code?: string; zone_id: number; name: string; boundary: unknown }[];
+  grid_cells: { id: number; community_id: number; code: string; name?: string; boundary: unknown }[];
+  posts: { id: number; code?: string; zone_id: number; kind: string; name: string; location: Point }[];
   places: Place[];
+  cameras?: { id: number; code?: string; name: string; community_id?: number | null; stream_url?: string | null; location: Point }[];
+  organisations?: { id: number; code?: string; kind: string; name: string }[];
 }
 
 export interface Closure {
@@ -161,20 +217,26 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly message_zh: string,
+    /** The whole error body (e.g. a refused package's `problems`). */
+    readonly body: unknown = null,
   ) {
     super(message);
   }
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return request<T>(path, {
+    method,
+    credentials: "same-origin",
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function request<T>(path: string, init: RequestInit): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    response = await fetch(path, init);
   } catch {
     throw new ApiError(0, "network", "network error, please retry", "网络错误，请重试");
   }
@@ -193,9 +255,17 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
       e.code ?? "http_" + response.status,
       e.message ?? response.statusText,
       e.message_zh ?? e.message ?? response.statusText,
+      json,
     );
   }
   return json as T;
+}
+
+/** Uploads a file as multipart/form-data (field `package`). */
+export async function upload<T>(path: string, file: File): Promise<T> {
+  const form = new FormData();
+  form.append("package", file, file.name);
+  return request<T>(path, { method: "POST", credentials: "same-origin", body: form });
 }
 
 export const get = <T>(path: string) => api<T>("GET", path);

@@ -20,7 +20,8 @@ import { useNow, useObservable } from "./hooks";
 import { formatDuration, formatTime, label, stationNow, t, currentLang } from "./i18n";
 import { MapView } from "./map";
 import { ConsoleModel } from "./model";
-import { Header } from "./header";
+import { Header, type View } from "./header";
+import { StationAdmin } from "./admin";
 import { DisputesView, type FromIncident } from "./disputes";
 import { EnumSelect, ErrorLine, asApiError, useResource } from "./ui";
 
@@ -608,7 +609,13 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
   const [picking, setPicking] = useState(false);
   const [picked, setPicked] = useState<Point | null>(null);
   const [loaded, setLoaded] = useState(false);
-  const [view, setView] = useState<"command" | "disputes">("command");
+  const [view, setView] = useState<View>("command");
+  // The ground as last read: an imported station package replaces it.
+  const [ground, setGround] = useState(props.ground);
+  const stationImports = useObservable(model.stationImports);
+  useEffect(() => {
+    if (stationImports > 0) void get<Jurisdiction>("/api/jurisdiction").then(setGround);
+  }, [stationImports]);
   const [fromIncident, setFromIncident] = useState<FromIncident | null>(null);
 
   useEffect(() => {
@@ -634,6 +641,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
         onView={setView}
       />
       {view === "disputes" && <DisputesView from={fromIncident} onFromUsed={() => setFromIncident(null)} />}
+      {view === "station" && <StationAdmin onImported={() => model.refreshUnits()} />}
       <main class="console-main" hidden={view !== "command"}>
         <aside class="left">
           <nav class="tabs">
@@ -666,11 +674,12 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
               }}
             />
           )}
-          {loaded && tab === "units" && <UnitsBoard units={unitList} ground={props.ground} />}
+          {loaded && tab === "units" && <UnitsBoard units={unitList} ground={ground} />}
         </aside>
         <section class="center">
           <MapView
-            ground={props.ground}
+            key={stationImports}
+            ground={ground}
             incidents={incidents}
             units={unitList}
             closures={closures}

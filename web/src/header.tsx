@@ -17,22 +17,26 @@ export function LangSwitch() {
   );
 }
 
+export type View = "command" | "disputes" | "station";
+
 export function Header(props: {
   user: User;
   title: string;
   live?: LiveState;
   onLogout: () => void;
-  view?: "command" | "disputes";
-  onView?: (view: "command" | "disputes") => void;
+  view?: View;
+  onView?: (view: View) => void;
 }) {
+  // The station pages are the administrator's.
+  const views: View[] = props.user.role === "admin" ? ["command", "disputes", "station"] : ["command", "disputes"];
   return (
     <header class="top">
       <h1>{props.title}</h1>
       {props.onView && (
         <nav class="views">
-          {(["command", "disputes"] as const).map((v) => (
+          {views.map((v) => (
             <button type="button" class={props.view === v ? "on" : ""} data-testid={`view-${v}`} onClick={() => props.onView!(v)}>
-              {v === "command" ? t("view_command") : t("view_disputes")}
+              {t(`view_${v}`)}
             </button>
           ))}
         </nav>

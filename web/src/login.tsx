@@ -52,3 +52,55 @@ export function Login({ onLogin }: { onLogin: (user: User) => void }) {
     </div>
   );
 }
+
+/** First login with a one-time password: the user sets their own before anything else. */
+export function ChangePassword({ user, onChanged, onLogout }: { user: User; onChanged: () => void; onLogout: () => void }) {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [again, setAgain] = useState("");
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (next !== again) {
+      setError(new ApiError(0, "passwords_differ", t("passwords_differ"), t("passwords_differ")));
+      return;
+    }
+    try {
+      await post("/api/auth/password", { current_password: current, new_password: next });
+      onChanged();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, "unknown", String(err), String(err)));
+    }
+  };
+  return (
+    <div class="login-page">
+      <form class="login" onSubmit={submit} data-testid="change-password-form">
+        <h1>{t("change_password_title")}</h1>
+        <p>{user.display_name}</p>
+        <label>
+          {t("current_password")}
+          <input name="current" type="password" autocomplete="current-password" value={current} onInput={(e) => setCurrent(e.currentTarget.value)} />
+        </label>
+        <label>
+          {t("new_password")}
+          <input name="new" type="password" autocomplete="new-password" value={next} onInput={(e) => setNext(e.currentTarget.value)} />
+        </label>
+        <label>
+          {t("new_password_again")}
+          <input name="again" type="password" autocomplete="new-password" value={again} onInput={(e) => setAgain(e.currentTarget.value)} />
+        </label>
+        {error && (
+          <p class="error" role="alert" data-testid="change-password-error" data-code={error.code}>
+            {errorText(error)}
+          </p>
+        )}
+        <button type="submit" class="primary" data-testid="change-password-submit">
+          {t("change_password")}
+        </button>
+        <button type="button" onClick={onLogout}>
+          {t("logout")}
+        </button>
+      </form>
+    </div>
+  );
+}

@@ -8,7 +8,7 @@ import { Console } from "./console";
 import { Field } from "./field";
 import { useLang } from "./hooks";
 import { errorText, setLang, currentLang, setStationClock, setTimeZone, t } from "./i18n";
-import { Login } from "./login";
+import { ChangePassword, Login } from "./login";
 import { DisputesView } from "./disputes";
 import { Header } from "./header";
 import "./styles.css";
@@ -33,8 +33,15 @@ function App() {
   useLang();
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<ApiError | null>(null);
+  const [mustChange, setMustChange] = useState<User | null>(null);
 
   const enter = async (user: User) => {
+    if (user.must_change_password) {
+      setMustChange(user);
+      setSession(null);
+      return;
+    }
+    setMustChange(null);
     try {
       setSession(await loadSession(user));
     } catch (e) {
@@ -56,6 +63,17 @@ function App() {
   };
 
   if (error) return <p class="error">{errorText(error)}</p>;
+  if (mustChange)
+    return (
+      <ChangePassword
+        user={mustChange}
+        onChanged={() => void get<User>("/api/me").then(enter)}
+        onLogout={() => {
+          setMustChange(null);
+          void logout();
+        }}
+      />
+    );
   if (session === undefined) return <p class="hint">…</p>;
   if (session === null) return <Login onLogin={enter} />;
   if (session.user.role === "mediator") {

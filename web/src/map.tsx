@@ -28,10 +28,15 @@ const ring = (points: Point[]): number[][] => {
   if (coordinates.length > 0) coordinates.push(coordinates[0]);
   return coordinates;
 };
+/** An area as stored: one ring of points, or several (holes, parts) read by the even-odd rule. */
+const rings = (boundary: unknown): Point[][] => {
+  const list = boundary as unknown[];
+  return Array.isArray(list[0]) ? (list as Point[][]) : [list as Point[]];
+};
 const polygon = (boundary: unknown, properties: Record<string, unknown>): Feature => ({
   type: "Feature",
   properties,
-  geometry: { type: "Polygon", coordinates: [ring(boundary as Point[])] },
+  geometry: { type: "Polygon", coordinates: rings(boundary).map(ring) },
 });
 
 maplibregl.setWorkerUrl(workerUrl);
@@ -187,7 +192,7 @@ export function MapView(props: MapProps) {
       m.addLayer({ id: "picked-circle", type: "circle", source: "picked", paint: { "circle-radius": 8, "circle-color": "#000", "circle-stroke-width": 3, "circle-stroke-color": "#fff" } });
 
       const bounds = new maplibregl.LngLatBounds();
-      for (const z of g.zones) for (const p of z.boundary as Point[]) bounds.extend([p.lon, p.lat]);
+      for (const z of g.zones) for (const r of rings(z.boundary)) for (const p of r) bounds.extend([p.lon, p.lat]);
       if (!bounds.isEmpty()) m.fitBounds(bounds, { padding: 20, duration: 0 });
 
       m.on("click", "incidents-circle", (e: MapLayerMouseEvent) => {
@@ -240,6 +245,9 @@ export function MapView(props: MapProps) {
 
 function draw(m: maplibregl.Map, props: MapProps): void {
   const set = (id: string, features: Feature[]) => (m.getSource(id) as GeoJSONSource | undefined)?.setData(collection(features));
+  // What is drawn, for tests and for a glance in the inspector.
+  m.getContainer().setAttribute("data-units", String(props.units.filter((u) => u.position).length));
+  m.getContainer().setAttribute("data-unit-call-signs", props.units.filter((u) => u.position).map((u) => u.call_sign).join(","));
   set(
     "incidents",
     props.incidents.map((i) =>

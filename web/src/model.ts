@@ -42,6 +42,8 @@ export class ConsoleModel {
   readonly live = new Observable<LiveState>("connecting");
   /** Bumped by every event that touches an incident, with its id. */
   readonly touched = new Observable<{ id: number; n: number }>({ id: 0, n: 0 });
+  /** Bumped by every station package imported (the ground and units changed). */
+  readonly stationImports = new Observable<number>(0);
   readonly stream: LiveStream;
   /** When the first queue was shown (ms since navigation start). */
   firstRender: number | null = null;
@@ -95,6 +97,10 @@ export class ConsoleModel {
       if (into) this.touched.set({ id: into, n: this.touched.value.n + 1 });
     }
     if (event.type === "units_dispatched") this.refreshUnits();
+    if (event.type === "station_imported") {
+      this.refreshUnits();
+      this.stationImports.set(this.stationImports.value + 1);
+    }
     if (event.type === "roads_closed" || event.type === "roads_reopened") this.refreshClosures();
     if (event.unit_id !== null) {
       const unit = this.units.value.get(event.unit_id);

@@ -507,6 +507,8 @@ pub struct UnitDto {
     pub incident_id: Option<i64>,
     pub member_count: u32,
     pub property_company_id: Option<i64>,
+    /// The unit's duty phone.
+    pub phone: Option<String>,
 }
 
 impl From<&Unit> for UnitDto {
@@ -530,6 +532,7 @@ impl From<&Unit> for UnitDto {
             incident_id: unit.incident_id.map(|i| i.0),
             member_count: unit.member_count,
             property_company_id: unit.property_company_id.map(|p| p.0),
+            phone: unit.phone.as_ref().map(|p| p.as_str().to_owned()),
         }
     }
 }

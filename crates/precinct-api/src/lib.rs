@@ -11,6 +11,7 @@
 //! - Request bodies are parsed into domain types here (see [`dto`]); the
 //!   store receives only valid values.
 
+pub mod admin;
 pub mod auth;
 pub mod console;
 pub mod dispatch;
@@ -279,6 +280,13 @@ pub fn app(state: AppState) -> Router {
             )),
         )
         .route("/api/station/export", get(station::export_station_package))
+        .route("/api/admin/users", get(admin::list_users))
+        .route("/api/admin/users/{id}", post(admin::update_user))
+        .route(
+            "/api/admin/users/{id}/reset-password",
+            post(admin::reset_password),
+        )
+        .route("/api/admin/units/{id}", post(admin::update_unit))
         .route(
             "/api/station/template",
             get(station::station_package_template),

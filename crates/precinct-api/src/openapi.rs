@@ -1,7 +1,8 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
 use crate::{
-    auth, console, dispatch, disputes, figures, ground, incidents, roads, station, stream, units,
+    admin, auth, console, dispatch, disputes, figures, ground, incidents, roads, station, stream,
+    units,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -24,6 +25,10 @@ use utoipa::{Modify, OpenApi};
         station::import_station_package,
         station::export_station_package,
         station::station_package_template,
+        admin::list_users,
+        admin::update_user,
+        admin::update_unit,
+        admin::reset_password,
         ground::get_jurisdiction,
         ground::resolve_location,
         ground::search_places,

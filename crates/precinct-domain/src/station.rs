@@ -435,7 +435,14 @@ impl StationPackage {
                 .map(|c| c.code.clone())
                 .unwrap_or_default()
         };
-        let place_code = |id: PlaceId| ground.place(id).map(|p| p.code.clone());
+        // Lookups by id through maps: a city has tens of thousands of places.
+        let place_codes: HashMap<PlaceId, &str> = ground
+            .places
+            .iter()
+            .chain(&ground.retired.places)
+            .map(|p| (p.id, p.code.as_str()))
+            .collect();
+        let place_code = |id: PlaceId| place_codes.get(&id).map(|c| (*c).to_owned());
         let zones = ground
             .zones
             .iter()
@@ -511,6 +518,12 @@ impl StationPackage {
                 location: c.location,
             })
             .collect();
+        let mut managed_places: HashMap<PropertyCompanyId, Vec<PlaceId>> = HashMap::new();
+        for place in &ground.places {
+            if let Some(company) = place.managed_by {
+                managed_places.entry(company).or_default().push(place.id);
+            }
+        }
         let organisations = ground
             .organisations
             .iter()
@@ -1067,9 +1080,10 @@ fn merge_layer<T: Clone + PartialEq>(
 ) -> (Vec<T>, Vec<T>, LayerChanges) {
     let mut changes = LayerChanges::new(layer);
     let new_ids: HashSet<i64> = new.iter().map(&id).collect();
+    let active_by_id: HashMap<i64, &T> = active.iter().map(|a| (id(a), a)).collect();
     for item in &new {
-        match active.iter().find(|a| id(a) == id(item)) {
-            Some(old) if old == item => changes.unchanged += 1,
+        match active_by_id.get(&id(item)) {
+            Some(old) if *old == item => changes.unchanged += 1,
             Some(_) => changes.changed += 1,
             None => changes.added += 1,
         }

@@ -108,3 +108,84 @@ fn story_two_through_the_console_and_the_field_view() {
         out.display()
     );
 }
+
+/// The administrator's station pages: a package with two errors is shown
+/// with its rows, the fixed one imported, its new units seen on the map.
+#[test]
+fn the_admin_sets_the_station_up_from_a_package() {
+    let Some(chromium) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser tests: install Debian's chromium (see .ci/run)"
+        );
+        eprintln!("SKIPPED: no Chromium (apt-get install chromium, or set PRECINCT_CHROMIUM)");
+        return;
+    };
+    let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    let out = std::env::var_os("PRECINCT_E2E_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e"));
+    let data = tempfile::tempdir().unwrap();
+    let server = spawn::precinct([
+        "demo".as_ref(),
+        "--addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--no-simulator".as_ref(),
+        "--demo-password".as_ref(),
+        PASSWORD.as_ref(),
+        "--data-dir".as_ref(),
+        data.path().as_os_str(),
+    ]);
+    // The demo's own district, as the package it imported, plus a roster of
+    // two new patrol cars and an account for one of them.
+    let package = data.path().join("station-package");
+    let with_new_units = |units: &str| {
+        let mut files = precinct_station::PackageFiles::open(&package).unwrap();
+        files.insert("units-new.csv", units.as_bytes().to_vec());
+        assert!(
+            files.get("people.xlsx").is_some(),
+            "the demo's package has its people"
+        );
+        files.insert(
+            "people-new.csv",
+            "username,name,role,unit\nxin.xun,新巡逻员,officer,新巡1\n"
+                .as_bytes()
+                .to_vec(),
+        );
+        files.to_zip().unwrap()
+    };
+    let broken = data.path().join("broken.zip");
+    let fixed = data.path().join("fixed.zip");
+    std::fs::write(
+        &broken,
+        with_new_units(
+            "呼号,名称,类型,警务点\n新巡1,新巡逻车1,patrol_car,P-XX\n新巡2,新巡逻车2,tank,P-N\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &fixed,
+        with_new_units("呼号,名称,类型,警务点\n新巡1,新巡逻车1,patrol_car,P-N\n新巡2,新巡逻车2,patrol_car,P-S\n"),
+    )
+    .unwrap();
+    let run = Command::new("node")
+        .arg("e2e/admin.e2e.mjs")
+        .current_dir(&web)
+        .env("PRECINCT_URL", &server.base)
+        .env("PRECINCT_PASSWORD", PASSWORD)
+        .env("PRECINCT_BROKEN", &broken)
+        .env("PRECINCT_FIXED", &fixed)
+        .env("PRECINCT_E2E_OUT", &out)
+        .env("PRECINCT_CHROMIUM", &chromium)
+        .output();
+    drop(server);
+    let run = run.expect("node runs");
+    assert!(
+        run.status.success(),
+        "the admin browser test failed; screenshots in {}\n{}\n{}",
+        out.display(),
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.join("admin-ground.png").exists());
+}

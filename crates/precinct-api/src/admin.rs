@@ -1,0 +1,372 @@
+//! The administrator's records: every account (with its phone, an audited
+//! read), editing one account or one unit, disabling and enabling an
+//! account, resetting a password to a one-time one.
+//!
+//! An edit is an import of the station with that one record changed: it is
+//! checked like a package (an unknown post or unit is refused, naming it),
+//! planned and written in one transaction with its `station_imported`
+//! event, so there is one write path for the station's records.
+
+use crate::AppState;
+use crate::auth::{Authed, hash_one_time_password, new_one_time_password};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{JsonBody, PathId};
+use crate::station::{LayerChangesDto, OneTimePasswordDto};
+use axum::Json;
+use axum::extract::State;
+use precinct_domain::ids::{UnitId, UserId};
+use precinct_domain::incident::PhoneNumber;
+use precinct_domain::station::{self, StationPackage, StationState};
+use precinct_domain::unit::{Capability, UnitKind};
+use precinct_domain::user::Role;
+use precinct_storage::{AuditEntry, InitialPasswords};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An account as the administrator sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccountDto {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub unit_id: Option<i64>,
+    pub unit_call_sign: Option<String>,
+    pub organisation_id: Option<i64>,
+    pub organisation_name: Option<String>,
+    pub phone: Option<String>,
+    pub disabled: bool,
+    pub must_change_password: bool,
+}
+
+#[utoipa::path(
+    get, path = "/api/admin/users", operation_id = "list_users", tag = "station",
+    responses(
+        (status = 200, description = "Every account, disabled ones too, with their phones (the read is audited)", body = [AccountDto]),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<Vec<AccountDto>>, ApiError> {
+    let admin = authed.require(&[Role::Admin])?;
+    let station = state.store.station_state().await?;
+    state
+        .store
+        .record_audit(AuditEntry {
+            at: state.clock.now(),
+            user_id: Some(admin.id),
+            username: admin.username.as_str().to_owned(),
+            action: "list_users".into(),
+            subject: format!("{} accounts", station.users.len()),
+        })
+        .await?;
+    let accounts = station
+        .users
+        .iter()
+        .map(|u| AccountDto {
+            id: u.id.0,
+            username: u.username.as_str().to_owned(),
+            display_name: u.display_name.clone(),
+            role: u.role.as_str().to_owned(),
+            unit_id: u.unit_id.map(|id| id.0),
+            unit_call_sign: u
+                .unit_id
+                .and_then(|id| station.units.iter().find(|unit| unit.id == id))
+                .map(|unit| unit.call_sign.clone()),
+            organisation_id: u.organisation_id.map(|id| id.0),
+            organisation_name: u
+                .organisation_id
+                .and_then(|id| station.ground.organisation(id))
+                .map(|o| o.name.clone()),
+            phone: u.phone.as_ref().map(|p| p.as_str().to_owned()),
+            disabled: u.disabled,
+            must_change_password: u.must_change_password,
+        })
+        .collect();
+    Ok(Json(accounts))
+}
+
+/// Changes to one account; what is left out stays as it is.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    pub display_name: Option<String>,
+    pub role: Option<String>,
+    /// The call sign of the unit a field user belongs to; "" for none.
+    pub unit_call_sign: Option<String>,
+    /// "" for none.
+    pub phone: Option<String>,
+    /// Disable (true) or enable again (false).
+    pub disabled: Option<bool>,
+}
+
+/// Changes to one unit's record; what is left out stays as it is.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUnitRequest {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    /// The code of its post; "" for none.
+    pub post: Option<String>,
+    pub capabilities: Option<Vec<String>>,
+    /// "" for none.
+    pub phone: Option<String>,
+}
+
+fn invalid(field: &str, message: String, message_zh: String) -> ApiError {
+    ApiError::unprocessable("invalid_field", format!("{field}: {message}"), message_zh)
+}
+
+fn phone(text: &str) -> Result<Option<PhoneNumber>, ApiError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    PhoneNumber::parse(text).map(Some).map_err(|e| {
+        invalid(
+            "phone",
+            e.to_string(),
+            format!("电话号码 “{text}” 格式错误"),
+        )
+    })
+}
+
+fn text(field: &str, value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > 100 {
+        return Err(invalid(
+            field,
+            "must have 1 to 100 characters".into(),
+            format!("{field} 须为 1 到 100 个字符"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Imports the station with one edit made to its records (only the layers
+/// given are re-planned), in one transaction.
+async fn edit_station(
+    state: &AppState,
+    authed: &Authed,
+    edit: impl FnOnce(&StationState, &mut StationPackage) -> Result<(), ApiError>,
+) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
+    let current = state.store.station_state().await?;
+    let whole = StationPackage::of_station(&current);
+    let mut package = StationPackage {
+        name: whole.name.clone(),
+        time_zone: whole.time_zone.clone(),
+        units: whole.units.clone(),
+        people: whole.people.clone(),
+        ..StationPackage::default()
+    };
+    edit(&current, &mut package)?;
+    if let Err(problems) = station::validate(&package, &current) {
+        let first = &problems[0];
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            first.message.clone(),
+            first.message_zh.clone(),
+        ));
+    }
+    let changes = state
+        .store
+        .import_station(package, InitialPasswords::default(), authed.actor())
+        .await?;
+    Ok(Json(changes.iter().map(LayerChangesDto::from).collect()))
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/users/{id}", operation_id = "update_user", tag = "station",
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "Changed in one transaction (an event records it)", body = [LayerChangesDto]),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 422, description = "An unknown role or unit, a malformed phone; nothing changed", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_user(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<UpdateUserRequest>,
+) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
+    let admin = authed.require(&[Role::Admin])?.clone();
+    if request.disabled == Some(true) && id == admin.id.0 {
+        return Err(invalid(
+            "disabled",
+            "you cannot disable your own account".into(),
+            "不能停用自己的账号".into(),
+        ));
+    }
+    edit_station(&state, &authed, |current, package| {
+        let user = current
+            .users
+            .iter()
+            .find(|u| u.id == UserId(id))
+            .ok_or_else(|| ApiError::not_found("user"))?;
+        if user.role == Role::Admin && request.disabled == Some(true) {
+            return Err(invalid(
+                "disabled",
+                "an administrator's account is not disabled from the console".into(),
+                "管理员账号不能在控制台停用".into(),
+            ));
+        }
+        let people = package.people.get_or_insert_with(Vec::new);
+        // A disabled account is not in the roster: it comes back to be enabled.
+        let mut record = match people.iter().position(|p| p.username == user.username) {
+            Some(index) => people.remove(index),
+            None => StationPackage::of_station(&StationState {
+                users: vec![precinct_domain::user::User {
+                    disabled: false,
+                    ..user.clone()
+                }],
+                ..current.clone()
+            })
+            .people
+            .into_iter()
+            .flatten()
+            .next()
+            .expect("one person"),
+        };
+        if let Some(name) = &request.display_name {
+            record.name = text("display_name", name)?;
+        }
+        if let Some(role) = &request.role {
+            record.role = Role::parse(role).ok_or_else(|| {
+                invalid(
+                    "role",
+                    format!("unknown role {role:?}"),
+                    format!("未知角色 “{role}”"),
+                )
+            })?;
+        }
+        if let Some(unit) = &request.unit_call_sign {
+            record.unit = (!unit.trim().is_empty()).then(|| unit.trim().to_owned());
+        }
+        if let Some(text) = &request.phone {
+            record.phone = phone(text)?;
+        }
+        if request.disabled != Some(true) {
+            people.push(record);
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/units/{id}", operation_id = "update_unit", tag = "station",
+    params(("id" = i64, Path, description = "The unit's id")),
+    request_body = UpdateUnitRequest,
+    responses(
+        (status = 200, description = "Changed in one transaction (an event records it)", body = [LayerChangesDto]),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 404, description = "No such unit (or a retired one)", body = ErrorBody),
+        (status = 422, description = "An unknown kind, post or capability, a malformed phone; nothing changed", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_unit(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<UpdateUnitRequest>,
+) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
+    authed.require(&[Role::Admin])?;
+    edit_station(&state, &authed, |current, package| {
+        let unit = current
+            .units
+            .iter()
+            .find(|u| u.id == UnitId(id) && !u.retired)
+            .ok_or_else(|| ApiError::not_found("unit"))?;
+        let record = package
+            .units
+            .get_or_insert_with(Vec::new)
+            .iter_mut()
+            .find(|r| r.call_sign == unit.call_sign)
+            .ok_or_else(|| ApiError::not_found("unit"))?;
+        if let Some(name) = &request.name {
+            record.name = text("name", name)?;
+        }
+        if let Some(kind) = &request.kind {
+            record.kind = UnitKind::parse(kind).ok_or_else(|| {
+                invalid(
+                    "kind",
+                    format!("unknown kind {kind:?}"),
+                    format!("未知类型 “{kind}”"),
+                )
+            })?;
+        }
+        if let Some(post) = &request.post {
+            record.post = (!post.trim().is_empty()).then(|| post.trim().to_owned());
+        }
+        if let Some(capabilities) = &request.capabilities {
+            record.capabilities = capabilities
+                .iter()
+                .map(|c| {
+                    Capability::parse(c).ok_or_else(|| {
+                        invalid(
+                            "capabilities",
+                            format!("unknown capability {c:?}"),
+                            format!("未知能力 “{c}”"),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(text) = &request.phone {
+            record.phone = phone(text)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/users/{id}/reset-password", operation_id = "reset_password", tag = "station",
+    params(("id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "A new one-time password, shown only now; it must be changed at the next login", body = OneTimePasswordDto),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<Json<OneTimePasswordDto>, ApiError> {
+    let admin = authed.require(&[Role::Admin])?;
+    let station = state.store.station_state().await?;
+    let user = station
+        .users
+        .iter()
+        .find(|u| u.id == UserId(id))
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    let password = new_one_time_password();
+    state
+        .store
+        .set_password(user.id, hash_one_time_password(&password), true)
+        .await?;
+    state
+        .store
+        .record_audit(AuditEntry {
+            at: state.clock.now(),
+            user_id: Some(admin.id),
+            username: admin.username.as_str().to_owned(),
+            action: "reset_password".into(),
+            subject: format!("user {}", user.username.as_str()),
+        })
+        .await?;
+    Ok(Json(OneTimePasswordDto {
+        username: user.username.as_str().to_owned(),
+        display_name: user.display_name.clone(),
+        one_time_password: password,
+    }))
+}
