@@ -71,7 +71,7 @@ try {
   rows.sort();
   check(JSON.stringify(rows) === JSON.stringify([["units-new.csv", "2"], ["units-new.csv", "3"]]), `rows ${JSON.stringify(rows)}`);
   const text = await page.locator("[data-testid=problems]").textContent();
-  check(text.includes("P-XX") && text.includes("tank"), `the problems name the values: ${text}`);
+  check(text.includes("P-ZZ") && text.includes("tank"), `the problems name the values: ${text}`);
   check(await page.locator("[data-testid=import-package]").isDisabled(), "a package with problems cannot be imported");
   await page.screenshot({ path: join(OUT, "admin-problems.png") });
 

@@ -1115,62 +1115,26 @@ pub fn plan(package: &StationPackage, state: &StationState) -> StationPlan {
     let organisations: Vec<OrganisationRecord> = station.organisations.clone().unwrap_or_default();
 
     let retired = &current.retired;
-    let zone_ids = assign_ids(
-        current
-            .zones
-            .iter()
-            .chain(&retired.zones)
-            .map(|z| (z.code.as_str(), z.id.0)),
-        zones.iter().map(|r| r.code.as_str()),
-    );
-    let community_ids = assign_ids(
-        current
-            .communities
-            .iter()
-            .chain(&retired.communities)
-            .map(|c| (c.code.as_str(), c.id.0)),
-        communities.iter().map(|r| r.code.as_str()),
-    );
-    let cell_ids = assign_ids(
-        current
-            .grid_cells
-            .iter()
-            .chain(&retired.grid_cells)
-            .map(|c| (c.code.as_str(), c.id.0)),
-        grid_cells.iter().map(|r| r.code.as_str()),
-    );
-    let post_ids = assign_ids(
-        current
-            .posts
-            .iter()
-            .chain(&retired.posts)
-            .map(|p| (p.code.as_str(), p.id.0)),
-        posts.iter().map(|r| r.code.as_str()),
-    );
-    let place_ids = assign_ids(
-        current
-            .places
-            .iter()
-            .chain(&retired.places)
-            .map(|p| (p.code.as_str(), p.id.0)),
-        places.iter().map(|r| r.code.as_str()),
-    );
-    let camera_ids = assign_ids(
-        current
-            .cameras
-            .iter()
-            .chain(&retired.cameras)
-            .map(|c| (c.code.as_str(), c.id.0)),
-        cameras.iter().map(|r| r.code.as_str()),
-    );
-    let organisation_ids = assign_ids(
-        current
-            .organisations
-            .iter()
-            .chain(&retired.organisations)
-            .map(|o| (o.code.as_str(), o.id.0)),
-        organisations.iter().map(|r| r.code.as_str()),
-    );
+    // Ids by code for each layer, from every stored item, retired ones too.
+    macro_rules! ids {
+        ($field:ident, $records:expr) => {
+            assign_ids(
+                current
+                    .$field
+                    .iter()
+                    .chain(&retired.$field)
+                    .map(|x| (x.code.as_str(), x.id.0)),
+                $records.iter().map(|r| r.code.as_str()),
+            )
+        };
+    }
+    let zone_ids = ids!(zones, zones);
+    let community_ids = ids!(communities, communities);
+    let cell_ids = ids!(grid_cells, grid_cells);
+    let post_ids = ids!(posts, posts);
+    let place_ids = ids!(places, places);
+    let camera_ids = ids!(cameras, cameras);
+    let organisation_ids = ids!(organisations, organisations);
     // A company organisation keeps the company it had; new ones are numbered on.
     let mut next_company = current
         .property_companies

@@ -166,6 +166,16 @@ fn find_column(columns: &'static [Column], header: &str) -> Option<&'static Colu
         .find(|c| c.key.eq_ignore_ascii_case(header) || c.label_zh == header)
 }
 
+/// The Chinese label of a column key, for messages ("kind" → 类型).
+pub fn label_zh(key: &str) -> &str {
+    LAYERS
+        .iter()
+        .flat_map(|l| l.columns)
+        .chain(TABLES.iter().flat_map(|t| t.columns))
+        .find(|c| c.key == key)
+        .map_or(key, |c| c.label_zh)
+}
+
 /// Splits a cell holding a list: `;`, `；`, `、`, `,` or `，` between items.
 pub fn split_list(cell: &str) -> Vec<String> {
     cell.split([';', '；', '、', ',', '，'])

@@ -678,7 +678,11 @@ impl Cells<'_> {
             Some(value) => value,
             None => {
                 self.incomplete = true;
-                self.fail(key, format!("{key} is empty"), format!("“{key}” 不能为空"));
+                self.fail(
+                    key,
+                    format!("{key} is empty"),
+                    format!("“{}” 不能为空", columns::label_zh(key)),
+                );
                 String::new()
             }
         }
@@ -698,7 +702,11 @@ impl Cells<'_> {
             self.fail(
                 key,
                 format!("unknown {key} {value:?}; use one of {}", allowed.join(", ")),
-                format!("未知的{key} “{value}”，可用值：{}", allowed.join("、")),
+                format!(
+                    "未知的{} “{value}”，可用值：{}",
+                    columns::label_zh(key),
+                    allowed.join("、")
+                ),
             );
         }
         parsed
@@ -727,7 +735,7 @@ impl Cells<'_> {
                 self.fail(
                     key,
                     format!("{key} {text:?} is not a number"),
-                    format!("“{key}” 的值 “{text}” 不是数字"),
+                    format!("“{}” 的值 “{text}” 不是数字", columns::label_zh(key)),
                 );
                 None
             }

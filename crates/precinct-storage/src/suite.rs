@@ -52,6 +52,7 @@ macro_rules! store_suite {
             road_closures_round_trip,
             disputes_are_saved_with_a_version_check,
             users_belong_to_organisations,
+            station_import_retires_disables_and_publishes,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -1416,4 +1417,186 @@ pub async fn users_belong_to_organisations(store: SharedStore) {
         .unwrap();
     let again = store.session_user("tok".into()).await.unwrap().unwrap();
     assert_eq!(again.organisation_id, Some(OrganisationId(2)));
+}
+
+/// A station package imported in one transaction: a unit renamed, one added
+/// at its post, one left out and retired (off duty, still readable); a new
+/// account with its given password to change, one left out disabled with
+/// its sessions ended, the administrator untouched; one `station_imported`
+/// event published. The same package again changes nothing; a package
+/// whose new account has no password changes nothing either.
+pub async fn station_import_retires_disables_and_publishes(store: SharedStore) {
+    use crate::InitialPasswords;
+    use precinct_domain::station::{Layer, PersonRecord, Source, StationPackage, UnitRecord};
+    let units = seeded(&store).await;
+    let unit_user = |username: &str, role: Role, unit: Option<UnitId>| NewUser {
+        username: Username::parse(username).unwrap(),
+        display_name: username.into(),
+        role,
+        password_hash: "$argon2id$stub".into(),
+        unit_id: unit,
+        organisation_id: None,
+    };
+    let leaving = store
+        .create_user(unit_user("li.wei", Role::Volunteer, Some(units[1])))
+        .await
+        .unwrap();
+    store
+        .create_user(unit_user("chief", Role::Admin, None))
+        .await
+        .unwrap();
+    let future = Utc::now() + Duration::hours(1);
+    store
+        .create_session("li-wei-session".into(), leaving.id, future)
+        .await
+        .unwrap();
+    let record = |call_sign: &str, name: &str, kind: UnitKind| UnitRecord {
+        at: Source::row("units.csv", None, 2),
+        call_sign: call_sign.into(),
+        name: name.into(),
+        kind,
+        post: Some("YY".into()),
+        zone: None,
+        capabilities: Vec::new(),
+        phone: None,
+        organisation: None,
+        members: 2,
+    };
+    let package = StationPackage {
+        name: "Suite station".into(),
+        time_zone: "Asia/Shanghai".into(),
+        units: Some(vec![
+            record("POST-1", "Yiyuan post team", UnitKind::PostTeam),
+            record("CAR-1", "CAR-1", UnitKind::PatrolCar),
+            record("GRID-1", "Grid worker 1", UnitKind::GridWorker),
+        ]),
+        people: Some(vec![PersonRecord {
+            at: Source::row("people.csv", None, 2),
+            username: Username::parse("zhang.san").unwrap(),
+            name: "张三".into(),
+            role: Role::Volunteer,
+            unit: Some("GRID-1".into()),
+            organisation: None,
+            phone: Some(PhoneNumber::parse("13800138000").unwrap()),
+        }]),
+        ..StationPackage::default()
+    };
+    let passwords = InitialPasswords {
+        hashes: [("zhang.san".to_owned(), "$argon2id$one-time".to_owned())].into(),
+        must_change: true,
+    };
+    let mut live = store.subscribe();
+    let changes = store
+        .import_station(package.clone(), passwords.clone(), dispatcher())
+        .await
+        .unwrap();
+    let counted = |layer: Layer| {
+        let c = changes.iter().find(|c| c.layer == layer).unwrap();
+        (c.added, c.changed, c.retired, c.unchanged)
+    };
+    assert_eq!(counted(Layer::Units), (1, 2, 1, 0), "{changes:?}");
+    assert_eq!(counted(Layer::People), (1, 0, 1, 0), "{changes:?}");
+    assert_eq!(
+        counted(Layer::Zones),
+        (0, 0, 0, 1),
+        "a layer left out is kept"
+    );
+
+    let listed = store.list_units().await.unwrap();
+    let call_signs: Vec<&str> = listed.iter().map(|u| u.call_sign.as_str()).collect();
+    assert_eq!(
+        call_signs,
+        ["POST-1", "CAR-1", "GRID-1"],
+        "a retired unit is no longer listed"
+    );
+    let retired = store.get_unit(units[1]).await.unwrap();
+    assert!(retired.retired);
+    assert_eq!(
+        retired.status,
+        UnitStatus::OffDuty,
+        "a free unit goes off duty"
+    );
+    let grid = listed.iter().find(|u| u.call_sign == "GRID-1").unwrap();
+    assert_eq!(
+        (grid.status, grid.position),
+        (UnitStatus::AtPost, Some(point(0.0, 0.0)))
+    );
+    assert_eq!(listed[0].name, "Yiyuan post team");
+
+    let new = store
+        .credentials(&Username::parse("zhang.san").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(new.password_hash, "$argon2id$one-time");
+    assert!(new.user.must_change_password);
+    assert_eq!(new.user.unit_id, Some(grid.id));
+    assert_eq!(new.user.phone.as_ref().unwrap().as_str(), "13800138000");
+    let gone = store.credentials(&leaving.username).await.unwrap().unwrap();
+    assert!(gone.user.disabled);
+    assert_eq!(
+        store.session_user("li-wei-session".into()).await.unwrap(),
+        None
+    );
+    let chief = store
+        .credentials(&Username::parse("chief").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !chief.user.disabled,
+        "administrators are never disabled by an import"
+    );
+
+    let published: Vec<_> = next_events(&mut live, 1)
+        .await
+        .into_iter()
+        .chain(std::iter::from_fn(|| live.try_recv().ok()))
+        .collect();
+    let imported = published
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::StationImported { .. }))
+        .expect("a station_imported event is published");
+    assert!(matches!(&imported.kind, EventKind::StationImported { changes: c } if *c == changes));
+
+    // Again: nothing changes, no password is needed.
+    let again = store
+        .import_station(package.clone(), InitialPasswords::default(), dispatcher())
+        .await
+        .unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|c| c.added == 0 && c.changed == 0 && c.retired == 0),
+        "{again:?}"
+    );
+
+    // A new account without a password: refused, nothing written.
+    let mut more = package;
+    let people = more.people.as_mut().unwrap();
+    let mut wang = people[0].clone();
+    wang.username = Username::parse("wang.wu").unwrap();
+    people.push(wang);
+    more.units.as_mut().unwrap().pop();
+    let events = event_count(&store).await;
+    assert!(matches!(
+        store
+            .import_station(more, InitialPasswords::default(), dispatcher())
+            .await
+            .unwrap_err(),
+        StoreError::Conflict(_)
+    ));
+    assert_eq!(
+        store.list_units().await.unwrap().len(),
+        3,
+        "GRID-1 was not retired"
+    );
+    assert_eq!(event_count(&store).await, events);
+    assert!(
+        store
+            .credentials(&Username::parse("wang.wu").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -159,7 +159,7 @@ fn the_admin_sets_the_station_up_from_a_package() {
     std::fs::write(
         &broken,
         with_new_units(
-            "呼号,名称,类型,警务点\n新巡1,新巡逻车1,patrol_car,P-XX\n新巡2,新巡逻车2,tank,P-N\n",
+            "呼号,名称,类型,警务点\n新巡1,新巡逻车1,patrol_car,P-ZZ\n新巡2,新巡逻车2,tank,P-N\n",
         ),
     )
     .unwrap();
