@@ -193,6 +193,16 @@ export interface Jurisdiction {
   places: Place[];
   cameras?: { id: number; code?: string; name: string; community_id?: number | null; stream_url?: string | null; location: Point }[];
   organisations?: { id: number; code?: string; kind: string; name: string }[];
+  /** The station's incident code table in force. */
+  categories?: CategoryDef[];
+}
+
+export interface CategoryDef {
+  code: string;
+  name_zh: string;
+  name_en: string;
+  family: string;
+  default_priority: number;
 }
 
 export interface Closure {

@@ -17,7 +17,7 @@ import {
   type User,
 } from "./api";
 import { useNow, useObservable } from "./hooks";
-import { formatDuration, formatTime, label, stationNow, t, currentLang } from "./i18n";
+import { formatDuration, formatTime, label, labelKeys, setCategories, stationNow, t, currentLang } from "./i18n";
 import { MapView } from "./map";
 import { ConsoleModel } from "./model";
 import { Header, type View } from "./header";
@@ -141,7 +141,10 @@ function IntakeForm(props: {
   onCancel: () => void;
 }) {
   const [source, setSource] = useState("phone");
-  const [category, setCategory] = useState("fight_assault");
+  // The station's table may not have the shipped codes.
+  const [category, setCategory] = useState(() =>
+    labelKeys("category").includes("fight_assault") ? "fight_assault" : labelKeys("category")[0],
+  );
   const [priority, setPriority] = useState(2);
   const [query, setQuery] = useState("");
   const [places, setPlaces] = useState<Place[]>([]);
@@ -614,7 +617,11 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
   const [ground, setGround] = useState(props.ground);
   const stationImports = useObservable(model.stationImports);
   useEffect(() => {
-    if (stationImports > 0) void get<Jurisdiction>("/api/jurisdiction").then(setGround);
+    if (stationImports > 0)
+      void get<Jurisdiction>("/api/jurisdiction").then((fresh) => {
+        setCategories(fresh.categories);
+        setGround(fresh);
+      });
   }, [stationImports]);
   const [fromIncident, setFromIncident] = useState<FromIncident | null>(null);
 

@@ -454,15 +454,23 @@ const LABELS: Record<string, Record<string, Pair>> = {
 
 export type LabelKind = keyof typeof LABELS;
 
+/** The station's own incident code table, once the ground is loaded. */
+let stationCategories: Record<string, Pair> | null = null;
+
+export function setCategories(table: { code: string; name_zh: string; name_en: string }[] | undefined): void {
+  stationCategories = table ? Object.fromEntries(table.map((c) => [c.code, [c.name_zh, c.name_en] as Pair])) : null;
+}
+
 /** The label of a wire value (category, status…), or the value itself. */
 export function label(kind: LabelKind, value: string | null | undefined): string {
   if (!value) return "";
-  const pair = LABELS[kind]?.[value];
+  const pair = (kind === "category" ? stationCategories?.[value] : undefined) ?? LABELS[kind]?.[value];
   if (!pair) return value;
   return lang === "zh" ? pair[0] : pair[1];
 }
 
 export function labelKeys(kind: LabelKind): string[] {
+  if (kind === "category" && stationCategories) return Object.keys(stationCategories);
   return Object.keys(LABELS[kind] ?? {});
 }
 

@@ -7,7 +7,7 @@ import { ApiError, get, post, type ConsoleConfig, type Jurisdiction, type User }
 import { Console } from "./console";
 import { Field } from "./field";
 import { useLang } from "./hooks";
-import { errorText, setLang, currentLang, setStationClock, setTimeZone, t } from "./i18n";
+import { errorText, setCategories, setLang, currentLang, setStationClock, setTimeZone, t } from "./i18n";
 import { ChangePassword, Login } from "./login";
 import { DisputesView } from "./disputes";
 import { Header } from "./header";
@@ -26,6 +26,7 @@ async function loadSession(user: User): Promise<Session> {
   setTimeZone(config.time_zone);
   setStationClock(config.now, config.clock_speed);
   const ground = COMMAND_ROLES.has(user.role) ? await get<Jurisdiction>("/api/jurisdiction") : null;
+  setCategories(ground?.categories);
   return { user, config, ground };
 }
 

@@ -213,7 +213,7 @@ async fn compute(
         open.iter().map(|i| (i.id, i.priority)).collect();
     let plans = state.plans();
     let plan = plans
-        .plan_for(incident.category, incident.priority)
+        .plan_for(&incident.category, incident.priority)
         .ok_or_else(ApiError::internal)?;
     let mut closures = Closures::default();
     for closure in state.store.road_closures().await? {

@@ -426,7 +426,7 @@ pub async fn open_dispute(
             address.get_or_insert_with(|| incident.address.clone());
             location.get_or_insert(incident.location);
             community_id = community_id.or(incident.resolution.community_id);
-            category = Some(DisputeCategory::from_incident(incident.category));
+            category = Some(DisputeCategory::from_incident(&incident.category));
             incident_ids.push(incident.id);
         }
         (DisputeSource::Incident, None) => {

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use precinct_domain::event::Event;
 use precinct_domain::ground::{Jurisdiction, Resolution};
 use precinct_domain::incident::{
-    Caller, Category, Disposition, Incident, IncidentStatus, Intake, IntakeSource, PhoneNumber,
-    Priority, checked_text,
+    Caller, Disposition, Incident, IncidentStatus, Intake, IntakeSource, PhoneNumber, Priority,
+    checked_text,
 };
 use precinct_domain::unit::{Unit, UnitStatus};
 use precinct_domain::user::User;
@@ -121,10 +121,12 @@ pub struct CreateIncidentRequest {
     /// The sender's id for this report (e.g. the 110 instruction number): the
     /// same source and external id always mean the same incident.
     pub external_id: Option<String>,
-    /// One of the category codes (see `Category` in the docs), e.g. fight_assault.
+    /// A code of the station's incident code table (`get_jurisdiction`'s
+    /// `categories`; the shipped table until a station package gives its
+    /// own), e.g. fight_assault.
     pub category: String,
-    /// 1 (highest) to 4.
-    pub priority: i64,
+    /// 1 (highest) to 4; default: the category's default priority.
+    pub priority: Option<i64>,
     pub location: Option<LocationInput>,
     /// A place of the ground; its location and address are used when not given.
     pub place_id: Option<i64>,
@@ -151,16 +153,27 @@ impl CreateIncidentRequest {
                 "接警来源无效",
             )
         })?;
-        let category = Category::parse(&self.category).ok_or_else(|| {
-            ApiError::unprocessable(
-                "unknown_category",
-                format!("unknown category {:?}", self.category),
-                "警情类别无效",
-            )
-        })?;
-        let priority = Priority::new(self.priority).map_err(|e| {
-            ApiError::unprocessable("invalid_priority", e.to_string(), "优先级须为 1 至 4")
-        })?;
+        let table = ground.category_table();
+        let definition = table
+            .iter()
+            .find(|c| c.code.as_str() == self.category)
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "unknown_category",
+                    format!(
+                        "unknown category {:?}: not in the station's code table",
+                        self.category
+                    ),
+                    "警情类别无效：不在本所警情类别表中",
+                )
+            })?;
+        let category = definition.category();
+        let priority = match self.priority {
+            Some(value) => Priority::new(value).map_err(|e| {
+                ApiError::unprocessable("invalid_priority", e.to_string(), "优先级须为 1 至 4")
+            })?,
+            None => definition.default_priority,
+        };
         let place = match self.place_id {
             Some(id) => Some(ground.places.iter().find(|p| p.id.0 == id).ok_or_else(|| {
                 ApiError::unprocessable("unknown_place", format!("no place {id}"), "地点不存在")
@@ -319,7 +332,9 @@ impl IncidentDto {
             source: incident.source.as_str().into(),
             external_id: incident.external_id.clone(),
             category: incident.category.as_str().into(),
-            category_label_zh: incident.category.label_zh().into(),
+            category_label_zh: ground
+                .category_def(incident.category.as_str())
+                .map_or_else(|| incident.category.to_string(), |c| c.name_zh),
             family: incident.category.family().as_str().into(),
             priority: incident.priority.get(),
             status: incident.status.as_str().into(),

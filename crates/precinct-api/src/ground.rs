@@ -12,7 +12,7 @@ use precinct_domain::user::Role;
 
 #[utoipa::path(
     get, path = "/api/jurisdiction", operation_id = "get_jurisdiction", tag = "ground",
-    responses((status = 200, description = "Zones, communities and grid cells (polygons of {lat, lon}), posts, places, property companies, cameras", body = Object)),
+    responses((status = 200, description = "Zones, communities and grid cells (polygons of {lat, lon}), posts, places, property companies, cameras, organisations, and `categories`: the station's incident code table in force (code, name_zh, name_en, family, default_priority)", body = Object)),
     security(("bearer" = []))
 )]
 pub async fn get_jurisdiction(
@@ -21,9 +21,12 @@ pub async fn get_jurisdiction(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authed.require(Role::ALL)?;
     let ground = state.ground();
-    serde_json::to_value(&*ground)
-        .map(Json)
-        .map_err(|_| ApiError::internal())
+    let mut value = serde_json::to_value(&*ground).map_err(|_| ApiError::internal())?;
+    // The code table in force, the shipped one included, so clients list
+    // exactly what intake accepts.
+    value["categories"] =
+        serde_json::to_value(&*ground.category_table()).map_err(|_| ApiError::internal())?;
+    Ok(Json(value))
 }
 
 #[utoipa::path(

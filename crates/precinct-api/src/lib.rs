@@ -113,6 +113,9 @@ impl AppState {
 
     /// Uses the station's own response plans instead of the shipped ones.
     pub fn with_plans(mut self, plans: Plans) -> AppState {
+        for code in plans.unknown_codes(&self.ground().category_table()) {
+            tracing::warn!(%code, "a response plan names a category the station's code table does not have; it never applies");
+        }
         self.plans = Arc::new(plans);
         self
     }

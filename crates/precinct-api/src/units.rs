@@ -135,7 +135,7 @@ pub async fn get_unit_task(
         .active_assignment(unit.id)
         .ok_or_else(|| no_task(id))?
         .clone();
-    let (zh, en) = precinct_domain::incident::first_response_instruction(incident.category);
+    let (zh, en) = precinct_domain::incident::first_response_instruction(&incident.category);
     Ok(Json(TaskDto {
         unit_id: id,
         incident: IncidentDto::new(&incident, &state.ground(), PersonalData::Masked),

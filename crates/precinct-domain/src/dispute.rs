@@ -7,7 +7,7 @@
 use crate::Timestamp;
 use crate::error::{DomainError, Entity};
 use crate::ids::{CommunityId, DisputeId, IncidentId, OrganisationId, UserId};
-use crate::incident::{Category, CategoryFamily, PhoneNumber};
+use crate::incident::{Category, CategoryFamily, DefaultCategory, PhoneNumber};
 use crate::text::string_enum;
 use precinct_geo::Coordinates;
 use serde::{Deserialize, Serialize};
@@ -43,11 +43,17 @@ string_enum! {
 
 impl DisputeCategory {
     /// The dispute category an incident referred to mediation starts with.
-    pub fn from_incident(category: Category) -> DisputeCategory {
-        match category {
-            Category::NeighbourNoiseDispute => DisputeCategory::NeighbourNoise,
-            Category::FamilyDispute | Category::DomesticViolence => DisputeCategory::FamilyMarital,
-            Category::CommercialDebtDispute => DisputeCategory::CommercialDebt,
+    /// A station's own codes map by their family.
+    pub fn from_incident(category: &Category) -> DisputeCategory {
+        match category.shipped() {
+            Some(DefaultCategory::NeighbourNoiseDispute) => DisputeCategory::NeighbourNoise,
+            Some(DefaultCategory::FamilyDispute | DefaultCategory::DomesticViolence) => {
+                DisputeCategory::FamilyMarital
+            }
+            Some(DefaultCategory::CommercialDebtDispute) => DisputeCategory::CommercialDebt,
+            _ if category.family() == CategoryFamily::DomesticViolence => {
+                DisputeCategory::FamilyMarital
+            }
             _ => DisputeCategory::Other,
         }
     }
@@ -892,20 +898,34 @@ mod tests {
 
     #[test]
     fn incidents_referred_to_mediation_map_to_dispute_categories() {
-        let cases = [
+        use crate::incident::CategoryCode;
+        let own = |code: &str, family| Category::new(CategoryCode::parse(code).unwrap(), family);
+        let cases: [(Category, DisputeCategory); 6] = [
             (
-                Category::NeighbourNoiseDispute,
+                DefaultCategory::NeighbourNoiseDispute.into(),
                 DisputeCategory::NeighbourNoise,
             ),
             (
-                Category::CommercialDebtDispute,
+                DefaultCategory::CommercialDebtDispute.into(),
                 DisputeCategory::CommercialDebt,
             ),
-            (Category::FamilyDispute, DisputeCategory::FamilyMarital),
-            (Category::FightAssault, DisputeCategory::Other),
+            (
+                DefaultCategory::FamilyDispute.into(),
+                DisputeCategory::FamilyMarital,
+            ),
+            (DefaultCategory::FightAssault.into(), DisputeCategory::Other),
+            // A station's own codes map by family.
+            (
+                own("jiabao-2", CategoryFamily::DomesticViolence),
+                DisputeCategory::FamilyMarital,
+            ),
+            (
+                own("linli", CategoryFamily::Dispute),
+                DisputeCategory::Other,
+            ),
         ];
         for (incident, dispute) in cases {
-            assert_eq!(DisputeCategory::from_incident(incident), dispute);
+            assert_eq!(DisputeCategory::from_incident(&incident), dispute);
         }
     }
 

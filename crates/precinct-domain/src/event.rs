@@ -3,7 +3,7 @@
 
 use crate::Timestamp;
 use crate::ids::{EventId, IncidentId, UnitId, UserId};
-use crate::incident::{Category, Disposition, IncidentStatus, IntakeSource, Priority};
+use crate::incident::{CategoryCode, Disposition, IncidentStatus, IntakeSource, Priority};
 use crate::unit::UnitStatus;
 use precinct_geo::Coordinates;
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ pub enum EventKind {
     IncidentReceived {
         source: IntakeSource,
         external_id: Option<String>,
-        category: Category,
+        category: CategoryCode,
         priority: Priority,
         location: Coordinates,
         address: String,

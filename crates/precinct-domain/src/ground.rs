@@ -5,6 +5,7 @@ use crate::dispute::OrganisationKind;
 use crate::ids::{
     CameraId, CommunityId, GridCellId, OrganisationId, PlaceId, PostId, PropertyCompanyId, ZoneId,
 };
+use crate::incident::{Category, CategoryDef};
 use crate::text::string_enum;
 use precinct_geo::{Coordinates, Polygon};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,9 @@ pub struct Jurisdiction {
     /// office, law firms, the court, residents' committees, companies …).
     #[serde(default)]
     pub organisations: Vec<Organisation>,
+    /// The station's incident code table; empty means the shipped one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<CategoryDef>,
     /// The station's IANA time zone, as its package gives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
@@ -53,6 +57,9 @@ pub struct RetiredGround {
     pub cameras: Vec<Camera>,
     #[serde(default)]
     pub organisations: Vec<Organisation>,
+    /// Codes a station no longer uses: past incidents keep their names.
+    #[serde(default)]
+    pub categories: Vec<CategoryDef>,
 }
 
 impl RetiredGround {
@@ -246,6 +253,33 @@ impl Jurisdiction {
             community_id: community.map(|c| c.id),
             grid_cell_id: grid_cell.map(|g| g.id),
         }
+    }
+
+    /// The station's incident code table (the shipped one until a package
+    /// gives its own).
+    pub fn category_table(&self) -> std::borrow::Cow<'_, [CategoryDef]> {
+        if self.categories.is_empty() {
+            std::borrow::Cow::Owned(CategoryDef::shipped())
+        } else {
+            std::borrow::Cow::Borrowed(&self.categories)
+        }
+    }
+
+    /// A category the station takes in now (`None`: unknown or retired).
+    pub fn category(&self, code: &str) -> Option<Category> {
+        self.category_table()
+            .iter()
+            .find(|c| c.code.as_str() == code)
+            .map(CategoryDef::category)
+    }
+
+    /// A category's entry, retired ones too (for past incidents' names).
+    pub fn category_def(&self, code: &str) -> Option<CategoryDef> {
+        self.category_table()
+            .iter()
+            .chain(&self.retired.categories)
+            .find(|c| c.code.as_str() == code)
+            .cloned()
     }
 
     // Lookups by id also find what was retired: past records keep their names.

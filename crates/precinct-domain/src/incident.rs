@@ -39,9 +39,111 @@ string_enum! {
     }
 }
 
+/// A code of the station's incident code table (e.g. `theft`): letters,
+/// digits, `_`, `-` and `.`, 1 to 40 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CategoryCode(String);
+
+impl CategoryCode {
+    pub fn parse(text: &str) -> Result<CategoryCode, DomainError> {
+        let text = text.trim();
+        if text.is_empty()
+            || text.len() > 40
+            || !text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return Err(DomainError::invalid(
+                "category",
+                format!("{text:?} is not a category code (1 to 40 of a-z, 0-9, _, -, .)"),
+            ));
+        }
+        Ok(CategoryCode(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CategoryCode {
+    type Error = DomainError;
+    fn try_from(text: String) -> Result<Self, DomainError> {
+        CategoryCode::parse(&text)
+    }
+}
+
+impl From<CategoryCode> for String {
+    fn from(code: CategoryCode) -> String {
+        code.0
+    }
+}
+
+impl std::fmt::Display for CategoryCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What happened: a code of the station's incident code table, with the
+/// family it belongs to (statistics and duplicate detection work on
+/// families). Made from the table (`Jurisdiction::category`) or from a
+/// stored row; so it is always a code the station has, or had.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Category {
+    code: CategoryCode,
+    family: CategoryFamily,
+}
+
+impl Category {
+    pub fn new(code: CategoryCode, family: CategoryFamily) -> Category {
+        Category { code, family }
+    }
+
+    pub fn code(&self) -> &CategoryCode {
+        &self.code
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.code.as_str()
+    }
+
+    pub fn family(&self) -> CategoryFamily {
+        self.family
+    }
+
+    /// This category if it is one of the shipped table's.
+    pub fn shipped(&self) -> Option<DefaultCategory> {
+        DefaultCategory::parse(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<DefaultCategory> for Category {
+    fn eq(&self, other: &DefaultCategory) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl From<DefaultCategory> for Category {
+    fn from(category: DefaultCategory) -> Category {
+        Category::new(
+            CategoryCode(category.as_str().to_owned()),
+            category.family(),
+        )
+    }
+}
+
 string_enum! {
-    /// What happened.
-    pub enum Category {
+    /// The incident code table Precinct ships: a station without its own
+    /// table (or whose package gives none) uses it.
+    pub enum DefaultCategory {
         Theft = "theft",
         Burglary = "burglary",
         FightAssault = "fight_assault",
@@ -62,9 +164,9 @@ string_enum! {
     }
 }
 
-impl Category {
+impl DefaultCategory {
     pub fn family(self) -> CategoryFamily {
-        use Category::*;
+        use DefaultCategory::*;
         match self {
             Theft | Burglary | FightAssault | Robbery | Fraud | OtherCriminal => {
                 CategoryFamily::Criminal
@@ -83,7 +185,7 @@ impl Category {
 
     /// The category's name as the station says it.
     pub fn label_zh(self) -> &'static str {
-        use Category::*;
+        use DefaultCategory::*;
         match self {
             Theft => "盗窃",
             Burglary => "入室盗窃",
@@ -103,6 +205,71 @@ impl Category {
             Fire => "火情",
             Other => "其他",
         }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        use DefaultCategory::*;
+        match self {
+            Theft => "Theft",
+            Burglary => "Burglary",
+            FightAssault => "Fight / assault",
+            Robbery => "Robbery",
+            Fraud => "Fraud",
+            OtherCriminal => "Other criminal",
+            PublicDisturbance => "Public disturbance",
+            Gambling => "Gambling",
+            NeighbourNoiseDispute => "Neighbour / noise dispute",
+            CommercialDebtDispute => "Commercial / debt dispute",
+            FamilyDispute => "Family dispute",
+            OtherDispute => "Other dispute",
+            HelpRequest => "Help request",
+            DomesticViolence => "Domestic violence",
+            TrafficAccident => "Traffic accident",
+            Fire => "Fire",
+            Other => "Other",
+        }
+    }
+
+    /// The priority an incident of this category gets when none is given.
+    pub fn default_priority(self) -> Priority {
+        use DefaultCategory::*;
+        let value = match self {
+            FightAssault | Robbery | DomesticViolence | Fire => 1,
+            Theft | Burglary | Fraud | OtherCriminal | PublicDisturbance | TrafficAccident => 2,
+            Gambling | CommercialDebtDispute | FamilyDispute | HelpRequest => 3,
+            NeighbourNoiseDispute | OtherDispute | Other => 3,
+        };
+        Priority::new(value).expect("1..=4")
+    }
+}
+
+/// One entry of the station's incident code table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryDef {
+    pub code: CategoryCode,
+    pub name_zh: String,
+    pub name_en: String,
+    pub family: CategoryFamily,
+    pub default_priority: Priority,
+}
+
+impl CategoryDef {
+    pub fn category(&self) -> Category {
+        Category::new(self.code.clone(), self.family)
+    }
+
+    /// The shipped table.
+    pub fn shipped() -> Vec<CategoryDef> {
+        DefaultCategory::ALL
+            .iter()
+            .map(|c| CategoryDef {
+                code: CategoryCode(c.as_str().to_owned()),
+                name_zh: c.label_zh().to_owned(),
+                name_en: c.label_en().to_owned(),
+                family: c.family(),
+                default_priority: c.default_priority(),
+            })
+            .collect()
     }
 }
 
@@ -359,7 +526,7 @@ pub struct Assignment {
 }
 
 /// The short instruction a first-response helper gets, in Chinese and English.
-pub fn first_response_instruction(category: Category) -> (&'static str, &'static str) {
+pub fn first_response_instruction(category: &Category) -> (&'static str, &'static str) {
     match category.family() {
         CategoryFamily::Criminal | CategoryFamily::PublicOrder => (
             "隔开当事双方,控制现场,保护证据,等待民警到场,不要与对方冲突。",
@@ -447,7 +614,7 @@ impl From<&Incident> for DuplicateCandidate {
     fn from(incident: &Incident) -> DuplicateCandidate {
         DuplicateCandidate {
             id: incident.id,
-            category: incident.category,
+            category: incident.category.clone(),
             location: incident.location,
             reported_at: incident.reported_at,
         }
@@ -561,13 +728,28 @@ mod tests {
 
     #[test]
     fn every_category_has_a_family_and_a_label() {
-        for c in Category::ALL {
-            assert!(!c.label_zh().is_empty());
-            let _ = c.family();
+        for c in DefaultCategory::ALL {
+            assert!(!c.label_zh().is_empty() && !c.label_en().is_empty());
+            let category = Category::from(*c);
+            assert_eq!(category.family(), c.family());
+            assert_eq!(category.shipped(), Some(*c));
         }
-        assert_eq!(Category::FightAssault.family(), CategoryFamily::Criminal);
+        assert_eq!(CategoryDef::shipped().len(), DefaultCategory::ALL.len());
+        for (code, ok) in [
+            ("theft", true),
+            ("jia-bao.2", true),
+            ("", false),
+            ("盗窃", false),
+            ("a b", false),
+        ] {
+            assert_eq!(CategoryCode::parse(code).is_ok(), ok, "{code}");
+        }
         assert_eq!(
-            Category::NeighbourNoiseDispute.family(),
+            DefaultCategory::FightAssault.family(),
+            CategoryFamily::Criminal
+        );
+        assert_eq!(
+            DefaultCategory::NeighbourNoiseDispute.family(),
             CategoryFamily::Dispute
         );
     }
@@ -657,7 +839,7 @@ mod tests {
         Intake {
             source: IntakeSource::Instruction110,
             external_id: None,
-            category: i.category,
+            category: i.category.clone(),
             priority: i.priority,
             location: i.location,
             resolution: i.resolution,
@@ -671,7 +853,7 @@ mod tests {
     /// Duplicate rule as data: (existing, new report, same event?).
     #[test]
     fn duplicate_rule_table() {
-        let fight = |minute, east| incident(0, Category::FightAssault, minute, east);
+        let fight = |minute, east| incident(0, DefaultCategory::FightAssault.into(), minute, east);
         let cases = [
             ("same place and time", fight(0, 0.0), fight(0, 0.0), true),
             ("299 m away", fight(0, 0.0), fight(0, 299.0), true),
@@ -682,13 +864,13 @@ mod tests {
             (
                 "same family other category",
                 fight(0, 0.0),
-                incident(0, Category::Robbery, 2, 50.0),
+                incident(0, DefaultCategory::Robbery.into(), 2, 50.0),
                 true,
             ),
             (
                 "other family",
                 fight(0, 0.0),
-                incident(0, Category::NeighbourNoiseDispute, 0, 0.0),
+                incident(0, DefaultCategory::NeighbourNoiseDispute.into(), 0, 0.0),
                 false,
             ),
         ];
@@ -709,9 +891,9 @@ mod tests {
 
     #[test]
     fn likely_duplicate_prefers_nearest() {
-        let far = incident(1, Category::Theft, 0, 250.0);
-        let near = incident(2, Category::Theft, 0, 20.0);
-        let probe = intake_like(&incident(0, Category::Theft, 1, 0.0));
+        let far = incident(1, DefaultCategory::Theft.into(), 0, 250.0);
+        let near = incident(2, DefaultCategory::Theft.into(), 0, 20.0);
+        let probe = intake_like(&incident(0, DefaultCategory::Theft.into(), 1, 0.0));
         let candidates = [
             DuplicateCandidate::from(&far),
             DuplicateCandidate::from(&near),
@@ -724,8 +906,8 @@ mod tests {
 
     #[test]
     fn merge_rules() {
-        let a = incident(1, Category::Theft, 0, 0.0);
-        let mut b = incident(2, Category::Theft, 0, 0.0);
+        let a = incident(1, DefaultCategory::Theft.into(), 0, 0.0);
+        let mut b = incident(2, DefaultCategory::Theft.into(), 0, 0.0);
         assert!(check_merge(&a, &a).is_err());
         assert!(check_merge(&a, &b).is_ok());
         b.merged_into = Some(IncidentId(3));
@@ -733,7 +915,7 @@ mod tests {
         let mut closed = a.clone();
         closed.status = Closed;
         assert_eq!(
-            check_merge(&closed, &incident(5, Category::Theft, 0, 0.0)),
+            check_merge(&closed, &incident(5, DefaultCategory::Theft.into(), 0, 0.0)),
             Err(DomainError::IncidentClosed { incident: 1 })
         );
     }

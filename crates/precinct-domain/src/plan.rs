@@ -3,7 +3,7 @@
 //! plan means, checks it, and picks the plan for an incident.
 
 use crate::error::DomainError;
-use crate::incident::{Category, Priority};
+use crate::incident::{Category, CategoryCode, CategoryDef, Priority};
 use serde::Deserialize;
 
 /// Which kind of force a plan asks for.
@@ -65,9 +65,9 @@ impl ForceRequirement {
 #[serde(deny_unknown_fields)]
 pub struct ResponsePlan {
     pub name: String,
-    /// Categories covered; empty means every category.
+    /// Category codes covered; empty means every category.
     #[serde(default)]
-    pub categories: Vec<Category>,
+    pub categories: Vec<CategoryCode>,
     /// Priorities covered; empty means every priority.
     #[serde(default)]
     pub priorities: Vec<Priority>,
@@ -79,8 +79,8 @@ pub struct ResponsePlan {
 }
 
 impl ResponsePlan {
-    pub fn covers(&self, category: Category, priority: Priority) -> bool {
-        (self.categories.is_empty() || self.categories.contains(&category))
+    pub fn covers(&self, category: &Category, priority: Priority) -> bool {
+        (self.categories.is_empty() || self.categories.contains(category.code()))
             && (self.priorities.is_empty() || self.priorities.contains(&priority))
     }
 }
@@ -117,23 +117,37 @@ impl Plans {
                 }
             }
         }
-        for &category in Category::ALL {
-            for p in 1..=4 {
-                let priority = Priority::new(p).expect("1..=4 are priorities");
-                if self.plan_for(category, priority).is_none() {
-                    return Err(DomainError::invalid(
-                        "plans",
-                        format!(
-                            "no plan covers {category} at priority {p}; end with a plan for every category"
-                        ),
-                    ));
-                }
-            }
+        // The last plan must cover every category and priority, so that a
+        // code a station adds later (its package's table) always has a plan.
+        if self
+            .plans
+            .last()
+            .is_none_or(|last| !last.categories.is_empty() || !last.priorities.is_empty())
+        {
+            return Err(DomainError::invalid(
+                "plans",
+                "the last plan must cover every category and priority (no `categories`, no `priorities`)",
+            ));
         }
         Ok(self)
     }
 
-    pub fn plan_for(&self, category: Category, priority: Priority) -> Option<&ResponsePlan> {
+    /// Codes the plans name that the station's code table does not have
+    /// (worth a warning: those plans never apply).
+    pub fn unknown_codes(&self, table: &[CategoryDef]) -> Vec<CategoryCode> {
+        let mut unknown: Vec<CategoryCode> = self
+            .plans
+            .iter()
+            .flat_map(|p| &p.categories)
+            .filter(|code| !table.iter().any(|def| def.code == **code))
+            .cloned()
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        unknown
+    }
+
+    pub fn plan_for(&self, category: &Category, priority: Priority) -> Option<&ResponsePlan> {
         self.plans.iter().find(|p| p.covers(category, priority))
     }
 }
@@ -148,6 +162,7 @@ pub const DEFAULT_PLANS: &str = include_str!("default_plans.toml");
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incident::DefaultCategory;
 
     fn parse(text: &str) -> Result<Plans, String> {
         let plans: Plans = toml::from_str(text).map_err(|e| e.to_string())?;
@@ -158,7 +173,9 @@ mod tests {
     fn the_shipped_plans_are_valid_and_follow_the_method() {
         let plans = parse(DEFAULT_PLANS).expect("the shipped plans check");
         let p = |n| Priority::new(n).unwrap();
-        let fight = plans.plan_for(Category::FightAssault, p(1)).unwrap();
+        let fight = plans
+            .plan_for(&DefaultCategory::FightAssault.into(), p(1))
+            .unwrap();
         assert!(fight.coordinated);
         assert_eq!(
             fight.forces.iter().map(|f| f.role).collect::<Vec<_>>(),
@@ -166,17 +183,33 @@ mod tests {
         );
         assert_eq!(fight.forces[1].within_m, Some(800.0));
         assert_eq!(fight.forces[1].travel(), TravelMode::Walking);
-        let dv = plans.plan_for(Category::DomesticViolence, p(2)).unwrap();
+        let dv = plans
+            .plan_for(&DefaultCategory::DomesticViolence.into(), p(2))
+            .unwrap();
         assert_eq!(dv.forces[1].role, ForceRole::PropertyCompany);
         let noise = plans
-            .plan_for(Category::NeighbourNoiseDispute, p(3))
+            .plan_for(&DefaultCategory::NeighbourNoiseDispute.into(), p(3))
             .unwrap();
         assert_eq!(noise.forces[0].role, ForceRole::CommunityPolice);
-        let theft = plans.plan_for(Category::Theft, p(2)).unwrap();
+        let theft = plans
+            .plan_for(&DefaultCategory::Theft.into(), p(2))
+            .unwrap();
         assert_eq!(
             theft.forces.iter().map(|f| f.role).collect::<Vec<_>>(),
             [ForceRole::Police]
         );
+    }
+
+    #[test]
+    fn codes_the_table_lacks_are_named() {
+        let plans = parse(
+            "[[plan]]\nname = \"x\"\ncategories = [\"alien\", \"theft\"]\n[[plan.force]]\nrole = \"police\"\n\n[[plan]]\nname = \"rest\"\n[[plan.force]]\nrole = \"police\"\n",
+        )
+        .unwrap();
+        let unknown = plans.unknown_codes(&CategoryDef::shipped());
+        assert_eq!(unknown, [CategoryCode::parse("alien").unwrap()]);
+        let shipped = parse(DEFAULT_PLANS).unwrap();
+        assert!(shipped.unknown_codes(&CategoryDef::shipped()).is_empty());
     }
 
     /// Bad plan files as data: (file, what the error must say).
@@ -184,13 +217,13 @@ mod tests {
     fn bad_plans_name_the_place_of_the_problem() {
         let catch_all = "\n[[plan]]\nname = \"rest\"\n[[plan.force]]\nrole = \"police\"\n";
         let cases: Vec<(String, &[&str])> = vec![
-            ("[[plan]]\nname = \"x\"\ncategories = [\"alien\"]\n[[plan.force]]\nrole = \"police\"\n".into(), &["line 3", "alien"]),
+            ("[[plan]]\nname = \"x\"\ncategories = [\"外星 人\"]\n[[plan.force]]\nrole = \"police\"\n".into(), &["line 3", "外星 人"]),
             ("[[plan]]\nname = \"x\"\n[[plan.force]]\nrole = \"army\"\n".into(), &["line 4", "army"]),
             ("[[plan]]\nname = \"x\"\npriority = 1\n[[plan.force]]\nrole = \"police\"\n".into(), &["line 3", "priority"]),
             ("[[plan]]\nname = \"x\"\nforce = []\n".to_string() + catch_all, &["plan 1", "\"x\"", "sends no force"]),
             ("[[plan]]\nname = \"x\"\n[[plan.force]]\nrole = \"police\"\ncount = 0\n".into(), &["plan 1", "count 0"]),
             ("[[plan]]\nname = \"x\"\n[[plan.force]]\nrole = \"police\"\nwithin_m = -5\n".into(), &["within_m -5"]),
-            ("[[plan]]\nname = \"thefts only\"\ncategories = [\"theft\"]\n[[plan.force]]\nrole = \"police\"\n".into(), &["no plan covers burglary"]),
+            ("[[plan]]\nname = \"thefts only\"\ncategories = [\"theft\"]\n[[plan.force]]\nrole = \"police\"\n".into(), &["the last plan must cover every category"]),
             ("[[plan]\nname = ".into(), &["line 1"]),
         ];
         for (file, expected) in cases {

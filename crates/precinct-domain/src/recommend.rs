@@ -371,7 +371,7 @@ mod tests {
     use super::*;
     use crate::ground::{Community, Place, PlaceKind, Post, PostKind, Resolution, Zone};
     use crate::ids::*;
-    use crate::incident::{Caller, Category, IncidentStatus, IntakeSource};
+    use crate::incident::{Caller, DefaultCategory, IncidentStatus, IntakeSource};
     use crate::plan::ForceRequirement;
     use chrono::TimeZone;
     use precinct_geo::roads::grid_ways;
@@ -450,7 +450,7 @@ mod tests {
         let intake = crate::incident::Intake {
             source: IntakeSource::Instruction110,
             external_id: None,
-            category: Category::FightAssault,
+            category: DefaultCategory::FightAssault.into(),
             priority: Priority::new(i64::from(priority)).unwrap(),
             location,
             resolution: Resolution {

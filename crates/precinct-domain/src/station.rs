@@ -18,7 +18,7 @@ use crate::ids::{
     CameraId, CommunityId, GridCellId, OrganisationId, PlaceId, PostId, PropertyCompanyId, UnitId,
     UserId, ZoneId,
 };
-use crate::incident::PhoneNumber;
+use crate::incident::{CategoryCode, CategoryDef, CategoryFamily, PhoneNumber, Priority};
 use crate::text::string_enum;
 use crate::unit::{Capability, Unit, UnitKind};
 use crate::user::{Role, User, Username};
@@ -223,6 +223,16 @@ pub struct PersonRecord {
     pub phone: Option<PhoneNumber>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryRecord {
+    pub at: Source,
+    pub code: CategoryCode,
+    pub name_zh: String,
+    pub name_en: String,
+    pub family: CategoryFamily,
+    pub default_priority: Priority,
+}
+
 /// A station package's content. `None` layers were not in the package.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StationPackage {
@@ -237,6 +247,8 @@ pub struct StationPackage {
     pub organisations: Option<Vec<OrganisationRecord>>,
     pub units: Option<Vec<UnitRecord>>,
     pub people: Option<Vec<PersonRecord>>,
+    /// The incident code table.
+    pub categories: Option<Vec<CategoryRecord>>,
 }
 
 string_enum! {
@@ -251,6 +263,7 @@ string_enum! {
         Cameras = "cameras",
         Units = "units",
         People = "people",
+        Categories = "categories",
     }
 }
 
@@ -266,6 +279,7 @@ impl Layer {
             Layer::Cameras => "摄像头",
             Layer::Units => "力量",
             Layer::People => "人员",
+            Layer::Categories => "警情类别",
         }
     }
 }
@@ -601,6 +615,18 @@ impl StationPackage {
                 phone: u.phone.clone(),
             })
             .collect();
+        let categories = ground
+            .category_table()
+            .iter()
+            .map(|c| CategoryRecord {
+                at: at("categories"),
+                code: c.code.clone(),
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                family: c.family,
+                default_priority: c.default_priority,
+            })
+            .collect();
         StationPackage {
             name: ground.station_name.clone(),
             time_zone: ground
@@ -616,6 +642,7 @@ impl StationPackage {
             organisations: Some(organisations),
             units: Some(units),
             people: Some(people),
+            categories: Some(categories),
         }
     }
 
@@ -633,6 +660,7 @@ impl StationPackage {
             organisations: self.organisations.clone().or(base.organisations),
             units: self.units.clone().or(base.units),
             people: self.people.clone().or(base.people),
+            categories: self.categories.clone().or(base.categories),
         }
     }
 }
@@ -775,6 +803,22 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
         "call_sign",
         &mut problems,
     );
+    let categories = station.categories.as_deref().unwrap_or_default();
+    duplicates(
+        categories,
+        |r| r.code.as_str(),
+        |r| &r.at,
+        "code",
+        &mut problems,
+    );
+    if station.categories.as_ref().is_some_and(Vec::is_empty) {
+        problems.push(bilingual(
+            &Source::file("categories"),
+            "code",
+            "the incident code table is empty".into(),
+            "警情类别表为空".into(),
+        ));
+    }
     duplicates(
         people,
         |r| r.username.as_str(),
@@ -1328,6 +1372,12 @@ pub fn plan(package: &StationPackage, state: &StationState) -> StationPlan {
     changes.push(merge!(Layer::Cameras, cameras, new_cameras));
     // Companies follow their organisations; their count is the organisations'.
     let _ = merge!(Layer::Organisations, property_companies, new_companies);
+    changes.push(merge_categories(
+        &station,
+        current,
+        &mut ground,
+        &mut retired_ground,
+    ));
     ground.retired = retired_ground;
 
     let (units, unit_changes) = plan_units(&station, state, &ground);
@@ -1340,6 +1390,56 @@ pub fn plan(package: &StationPackage, state: &StationState) -> StationPlan {
         people,
         changes,
     }
+}
+
+/// The code table: matched by code, what a given table no longer lists
+/// retired (past incidents keep their names).
+fn merge_categories(
+    station: &StationPackage,
+    current: &Jurisdiction,
+    ground: &mut Jurisdiction,
+    retired: &mut RetiredGround,
+) -> LayerChanges {
+    let mut changes = LayerChanges::new(Layer::Categories);
+    let active = current.category_table();
+    let new: Vec<CategoryDef> = station
+        .categories
+        .iter()
+        .flatten()
+        .map(|r| CategoryDef {
+            code: r.code.clone(),
+            name_zh: r.name_zh.clone(),
+            name_en: r.name_en.clone(),
+            family: r.family,
+            default_priority: r.default_priority,
+        })
+        .collect();
+    for def in &new {
+        match active.iter().find(|a| a.code == def.code) {
+            Some(old) if old == def => changes.unchanged += 1,
+            Some(_) => changes.changed += 1,
+            None => changes.added += 1,
+        }
+    }
+    let listed = |code: &CategoryCode| new.iter().any(|d| d.code == *code);
+    retired.categories = current
+        .retired
+        .categories
+        .iter()
+        .filter(|c| !listed(&c.code))
+        .cloned()
+        .collect();
+    for old in active.iter().filter(|a| !listed(&a.code)) {
+        changes.retired += 1;
+        retired.categories.push(old.clone());
+    }
+    // The shipped table stays implicit while the station uses it unchanged.
+    ground.categories = if new == CategoryDef::shipped() {
+        Vec::new()
+    } else {
+        new
+    };
+    changes
 }
 
 fn plan_units(

@@ -868,11 +868,11 @@ mod tests {
 
     /// A report at `east_m` metres east of a point in Changsha, a fight.
     fn report(external_id: &str, east_m: f64) -> Intake {
-        use precinct_domain::incident::{Caller, Category, IntakeSource, Priority};
+        use precinct_domain::incident::{Caller, DefaultCategory, IntakeSource, Priority};
         Intake {
             source: IntakeSource::Instruction110,
             external_id: Some(external_id.to_owned()),
-            category: Category::FightAssault,
+            category: DefaultCategory::FightAssault.into(),
             priority: Priority::new(1).unwrap(),
             location: Coordinates::new(28.15, 113.02)
                 .unwrap()

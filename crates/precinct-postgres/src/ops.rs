@@ -563,7 +563,7 @@ pub(crate) async fn intake_run(
         .map(|(intake, _)| EventKind::IncidentReceived {
             source: intake.source,
             external_id: intake.external_id.clone(),
-            category: intake.category,
+            category: intake.category.code().clone(),
             priority: intake.priority,
             location: intake.location,
             address: intake.address.clone(),
@@ -714,7 +714,7 @@ impl BatchRelations {
                     let earlier = &run[j].0;
                     let candidate = DuplicateCandidate {
                         id: IncidentId(0),
-                        category: earlier.category,
+                        category: earlier.category.clone(),
                         location: earlier.location,
                         reported_at: earlier.reported_at.trunc_subsecs(3),
                     };
@@ -751,7 +751,7 @@ struct IntakeFixed {
 struct IncidentColumns {
     source: Vec<&'static str>,
     external_id: Vec<Option<String>>,
-    category: Vec<&'static str>,
+    category: Vec<String>,
     family: Vec<&'static str>,
     priority: Vec<i64>,
     lat: Vec<f64>,
@@ -775,7 +775,7 @@ impl IncidentColumns {
     fn push(&mut self, intake: &Intake, actor: &Actor, received: &EventKind) -> StoreResult<()> {
         self.source.push(intake.source.as_str());
         self.external_id.push(intake.external_id.clone());
-        self.category.push(intake.category.as_str());
+        self.category.push(intake.category.as_str().to_owned());
         self.family.push(intake.category.family().as_str());
         self.priority.push(i64::from(intake.priority.get()));
         self.lat.push(intake.location.lat());
@@ -846,7 +846,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use precinct_domain::ground::Resolution;
-    use precinct_domain::incident::{Caller, Category, IntakeSource, Priority};
+    use precinct_domain::incident::{Caller, Category, DefaultCategory, IntakeSource, Priority};
 
     fn report(external_id: Option<&str>, category: Category, east_m: f64, minute: i64) -> Intake {
         let origin = Coordinates::new(28.1, 113.0).unwrap();
@@ -872,13 +872,13 @@ mod tests {
     fn a_batch_knows_its_repeats_and_close_pairs() {
         let actor = Actor::system("test");
         let run: Vec<(Intake, Actor)> = [
-            report(Some("110-1"), Category::Theft, 0.0, 0),
-            report(None, Category::FightAssault, 200.0, 1), // criminal, 200 m from 1
-            report(None, Category::Theft, 100.0, 2),        // 100 m from 1, 100 m from 2
-            report(Some("110-1"), Category::Theft, 0.0, 3), // the first instruction again
-            report(None, Category::Fire, 50.0, 4),          // another family
-            report(None, Category::Theft, 1_000.0, 5),      // too far
-            report(None, Category::Theft, 10.0, 40),        // too late
+            report(Some("110-1"), DefaultCategory::Theft.into(), 0.0, 0),
+            report(None, DefaultCategory::FightAssault.into(), 200.0, 1), // criminal, 200 m from 1
+            report(None, DefaultCategory::Theft.into(), 100.0, 2), // 100 m from 1, 100 m from 2
+            report(Some("110-1"), DefaultCategory::Theft.into(), 0.0, 3), // the first instruction again
+            report(None, DefaultCategory::Fire.into(), 50.0, 4),          // another family
+            report(None, DefaultCategory::Theft.into(), 1_000.0, 5),      // too far
+            report(None, DefaultCategory::Theft.into(), 10.0, 40),        // too late
         ]
         .into_iter()
         .map(|intake| (intake, actor.clone()))

@@ -14,8 +14,8 @@ use precinct_domain::event::Actor;
 use precinct_domain::ground::{Jurisdiction, Place, PlaceKind};
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
-    Caller, Category, Disposition, Incident, IncidentStatus, Intake, IntakeSource, PhoneNumber,
-    Priority,
+    Caller, DefaultCategory, Disposition, Incident, IncidentStatus, Intake, IntakeSource,
+    PhoneNumber, Priority,
 };
 use precinct_domain::plan::Plans;
 use precinct_domain::recommend::{RecommendContext, Why, recommend};
@@ -69,7 +69,8 @@ enum Setting {
 /// A kind of incident the simulator produces, and when.
 #[derive(Debug, Clone, Copy)]
 struct Scenario {
-    category: Category,
+    /// The demo's district uses the shipped code table.
+    category: DefaultCategory,
     priority: u8,
     setting: Setting,
     /// Expected incidents per hour, by hour of day (station time).
@@ -79,21 +80,21 @@ struct Scenario {
 
 const SCENARIOS: &[Scenario] = &[
     Scenario {
-        category: Category::FightAssault,
+        category: DefaultCategory::FightAssault,
         priority: 1,
         setting: Setting::FoodStreet,
         rate: |h| if !(2..20).contains(&h) { 0.6 } else { 0.03 },
         summary: "美食街夜宵店有人酒后打架",
     },
     Scenario {
-        category: Category::CommercialDebtDispute,
+        category: DefaultCategory::CommercialDebtDispute,
         priority: 2,
         setting: Setting::Market,
         rate: |h| if (9..17).contains(&h) { 0.7 } else { 0.02 },
         summary: "市场门店因索要货款发生争执",
     },
     Scenario {
-        category: Category::NeighbourNoiseDispute,
+        category: DefaultCategory::NeighbourNoiseDispute,
         priority: 3,
         setting: Setting::Compound,
         rate: |h| match h {
@@ -104,35 +105,35 @@ const SCENARIOS: &[Scenario] = &[
         summary: "小区楼下广场舞噪音扰民,居民发生争吵",
     },
     Scenario {
-        category: Category::Theft,
+        category: DefaultCategory::Theft,
         priority: 2,
         setting: Setting::Market,
         rate: |h| if (9..19).contains(&h) { 0.35 } else { 0.05 },
         summary: "市场内顾客手机被盗",
     },
     Scenario {
-        category: Category::Burglary,
+        category: DefaultCategory::Burglary,
         priority: 2,
         setting: Setting::Compound,
         rate: |h| if h < 6 { 0.1 } else { 0.02 },
         summary: "小区住户反映家中被盗",
     },
     Scenario {
-        category: Category::HelpRequest,
+        category: DefaultCategory::HelpRequest,
         priority: 3,
         setting: Setting::Anywhere,
         rate: |h| if (7..22).contains(&h) { 0.3 } else { 0.05 },
         summary: "群众求助:老人走失",
     },
     Scenario {
-        category: Category::DomesticViolence,
+        category: DefaultCategory::DomesticViolence,
         priority: 1,
         setting: Setting::Compound,
         rate: |h| if (19..24).contains(&h) { 0.08 } else { 0.01 },
         summary: "小区住户报称遭家暴",
     },
     Scenario {
-        category: Category::TrafficAccident,
+        category: DefaultCategory::TrafficAccident,
         priority: 3,
         setting: Setting::Anywhere,
         rate: |h| if (7..20).contains(&h) { 0.2 } else { 0.03 },
@@ -172,25 +173,28 @@ fn handling_minutes(incident: &Incident) -> i64 {
 
 fn closing_disposition(incident: &Incident) -> Disposition {
     let coin = incident.id.0 % 2 == 0;
-    match incident.category {
-        Category::FightAssault | Category::DomesticViolence => {
+    match incident.category.shipped() {
+        Some(DefaultCategory::FightAssault | DefaultCategory::DomesticViolence) => {
             if coin {
                 Disposition::ReferredToMediation
             } else {
                 Disposition::PublicOrderCaseOpened
             }
         }
-        Category::Theft | Category::Burglary | Category::Robbery | Category::Fraud => {
-            Disposition::CriminalCaseOpened
-        }
-        Category::TrafficAccident => {
+        Some(
+            DefaultCategory::Theft
+            | DefaultCategory::Burglary
+            | DefaultCategory::Robbery
+            | DefaultCategory::Fraud,
+        ) => Disposition::CriminalCaseOpened,
+        Some(DefaultCategory::TrafficAccident) => {
             if coin {
                 Disposition::ResolvedOnScene
             } else {
                 Disposition::TransferredToAgency
             }
         }
-        c if c.family() == precinct_domain::incident::CategoryFamily::Dispute => {
+        _ if incident.category.family() == precinct_domain::incident::CategoryFamily::Dispute => {
             if coin {
                 Disposition::ResolvedOnScene
             } else {
@@ -364,7 +368,7 @@ impl Simulator {
                     },
                     external_id: from_110
                         .then(|| format!("SIM{}-{:06}", self.config.seed, self.reported)),
-                    category: scenario.category,
+                    category: scenario.category.into(),
                     priority: Priority::new(i64::from(scenario.priority)).expect("valid"),
                     location,
                     resolution: self.ground.resolve(location),
@@ -411,7 +415,7 @@ impl Simulator {
             if (now - incident.received_at).num_seconds() < self.config.auto_dispatch_after_s {
                 continue;
             }
-            let Some(plan) = self.plans.plan_for(incident.category, incident.priority) else {
+            let Some(plan) = self.plans.plan_for(&incident.category, incident.priority) else {
                 continue;
             };
             let free: Vec<Unit> = units
@@ -581,12 +585,12 @@ mod tests {
     fn night_fights_happen_at_night() {
         let fight = SCENARIOS
             .iter()
-            .find(|s| s.category == Category::FightAssault)
+            .find(|s| s.category == DefaultCategory::FightAssault)
             .unwrap();
         assert!((fight.rate)(22) > 10.0 * (fight.rate)(15));
         let noise = SCENARIOS
             .iter()
-            .find(|s| s.category == Category::NeighbourNoiseDispute)
+            .find(|s| s.category == DefaultCategory::NeighbourNoiseDispute)
             .unwrap();
         assert!((noise.rate)(7) > (noise.rate)(14));
     }

@@ -132,7 +132,7 @@ pub(crate) fn intake(
         EventKind::IncidentReceived {
             source: intake.source,
             external_id: intake.external_id.clone(),
-            category: intake.category,
+            category: intake.category.code().clone(),
             priority: intake.priority,
             location: intake.location,
             address: intake.address.clone(),

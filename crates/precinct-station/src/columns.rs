@@ -144,7 +144,19 @@ pub const ORGANISATIONS: TableFile = TableFile {
     ],
 };
 
-pub const TABLES: [TableFile; 3] = [UNITS, PEOPLE, ORGANISATIONS];
+pub const CATEGORIES: TableFile = TableFile {
+    name: "categories",
+    label_zh: "警情类别",
+    columns: &[
+        CODE,
+        required("name_zh", "中文名称"),
+        optional("name_en", "英文名称"),
+        required("family", "类别"),
+        optional("default_priority", "默认优先级"),
+    ],
+};
+
+pub const TABLES: [TableFile; 4] = [UNITS, PEOPLE, ORGANISATIONS, CATEGORIES];
 
 impl TableFile {
     /// The column a header names (its key or Chinese label, any case).

@@ -7,7 +7,7 @@ use crate::PackageFiles;
 use crate::columns::{self, Column, LayerFile, TableFile, split_list};
 use precinct_domain::dispute::OrganisationKind;
 use precinct_domain::ground::{PlaceKind, PostKind};
-use precinct_domain::incident::PhoneNumber;
+use precinct_domain::incident::{CategoryCode, CategoryFamily, PhoneNumber, Priority};
 use precinct_domain::station::*;
 use precinct_domain::unit::{Capability, UnitKind};
 use precinct_domain::user::{Role, Username};
@@ -55,6 +55,7 @@ pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<
     let units = table(columns::UNITS);
     let people = table(columns::PEOPLE);
     let organisations = table(columns::ORGANISATIONS);
+    let categories = table(columns::CATEGORIES);
 
     let mut package = StationPackage::default();
     if let Some(manifest) = manifest {
@@ -71,6 +72,7 @@ pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<
     package.units = units.map(|items| convert(items, p, unit));
     package.people = people.map(|items| convert(items, p, person));
     package.organisations = organisations.map(|items| convert(items, p, organisation));
+    package.categories = categories.map(|items| convert(items, p, category));
     (package, problems)
 }
 
@@ -960,5 +962,51 @@ fn organisation(c: &mut Cells<'_>) -> Option<OrganisationRecord> {
             .map(|m| split_list(&m))
             .unwrap_or_default(),
         community: c.optional("community"),
+    })
+}
+
+fn category(c: &mut Cells<'_>) -> Option<CategoryRecord> {
+    let text = c.required("code");
+    let code = match CategoryCode::parse(&text) {
+        Ok(code) => Some(code),
+        Err(_) => {
+            if !text.is_empty() {
+                c.fail(
+                    "code",
+                    format!("category code {text:?}: use 1 to 40 of a-z, 0-9, _, - and ."),
+                    format!("类别编码 “{text}” 无效：只能用 1 到 40 个 a-z、0-9、_、-、."),
+                );
+            }
+            None
+        }
+    };
+    let name_zh = c.required("name_zh");
+    let family = c.parsed("family", CategoryFamily::parse, CategoryFamily::ALL, |f| {
+        f.as_str()
+    });
+    if c.optional("family").is_none() {
+        c.required("family");
+    }
+    let default_priority = match c.number("default_priority") {
+        None => Priority::new(3).ok(),
+        Some(n) => match Priority::new(n as i64).ok().filter(|_| n.fract() == 0.0) {
+            Some(p) => Some(p),
+            None => {
+                c.fail(
+                    "default_priority",
+                    format!("default_priority {n} is not 1 (highest) to 4"),
+                    format!("默认优先级 {n} 须为 1（最高）到 4"),
+                );
+                None
+            }
+        },
+    };
+    Some(CategoryRecord {
+        at: c.item.at.clone(),
+        code: code?,
+        name_en: c.optional("name_en").unwrap_or_else(|| name_zh.clone()),
+        name_zh,
+        family: family?,
+        default_priority: default_priority?,
     })
 }

@@ -194,6 +194,22 @@ fn problems_are_named_where_they_are() {
             (None, 1, Some("role"), "no column role"),
         ),
         (
+            (
+                "categories",
+                "categories.csv",
+                "code,name_zh,family,default_priority\nqiang-jie,抢劫,alien,1\n".as_bytes(),
+            ),
+            (None, 2, Some("family"), "unknown family \"alien\""),
+        ),
+        (
+            (
+                "categories",
+                "categories.csv",
+                "编码,中文名称,类别,默认优先级\nqiang-jie,抢劫,criminal,7\n".as_bytes(),
+            ),
+            (None, 2, Some("default_priority"), "not 1 (highest) to 4"),
+        ),
+        (
             ("units", "units.csv", b"call_sign,name,kind,capabilities\nA1,a,patrol_car,patrol;flying\n"),
             (None, 2, Some("capabilities"), "unknown capability \"flying\""),
         ),

@@ -189,6 +189,18 @@ pub fn write_package(package: &StationPackage) -> Result<PackageFiles, PackageEr
         });
         table(&mut files, columns::ORGANISATIONS, rows)?;
     }
+    if let Some(categories) = &package.categories {
+        let rows = categories.iter().map(|r| {
+            vec![
+                r.code.as_str().to_owned(),
+                r.name_zh.clone(),
+                r.name_en.clone(),
+                r.family.as_str().to_owned(),
+                r.default_priority.get().to_string(),
+            ]
+        });
+        table(&mut files, columns::CATEGORIES, rows)?;
+    }
     Ok(files)
 }
 
@@ -365,6 +377,20 @@ pub fn template() -> Result<PackageFiles, PackageError> {
             organisation: None,
             phone: PhoneNumber::parse("13800138000").ok(),
         }]),
+        // The shipped code table, to edit: a station keeps the codes it uses.
+        categories: Some(
+            precinct_domain::incident::CategoryDef::shipped()
+                .into_iter()
+                .map(|c| CategoryRecord {
+                    at: at("categories"),
+                    code: c.code,
+                    name_zh: c.name_zh,
+                    name_en: c.name_en,
+                    family: c.family,
+                    default_priority: c.default_priority,
+                })
+                .collect(),
+        ),
     };
     write_package(&package)
 }

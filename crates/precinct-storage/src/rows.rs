@@ -8,8 +8,8 @@ use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Resolution;
 use precinct_domain::ids::*;
 use precinct_domain::incident::{
-    Assignment, Caller, Category, Disposition, DuplicateCandidate, Incident, IncidentStatus,
-    IntakeSource, PhoneNumber, Priority,
+    Assignment, Caller, Category, CategoryCode, CategoryFamily, Disposition, DuplicateCandidate,
+    Incident, IncidentStatus, IntakeSource, PhoneNumber, Priority,
 };
 use precinct_domain::unit::{Capability, Unit, UnitKind, UnitStatus};
 use precinct_domain::user::{Role, User, Username};
@@ -59,6 +59,16 @@ fn opt_ts(row: &dyn SqlRow, column: &str) -> StoreResult<Option<Timestamp>> {
 fn text_enum<T>(row: &dyn SqlRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
     let text = row.text(column)?;
     parse(&text).ok_or_else(|| unreadable(format!("unknown {column} {text:?}")))
+}
+
+/// A stored incident's category: its code and the family it was taken in as.
+fn category(row: &dyn SqlRow) -> StoreResult<Category> {
+    let code =
+        CategoryCode::parse(&row.text("category")?).map_err(|e| unreadable(e.to_string()))?;
+    Ok(Category::new(
+        code,
+        text_enum(row, "family", CategoryFamily::parse)?,
+    ))
 }
 
 fn coordinates(lat: f64, lon: f64) -> StoreResult<Coordinates> {
@@ -120,7 +130,7 @@ pub fn capabilities_text(capabilities: &[Capability]) -> String {
 }
 
 pub const INCIDENT_COLUMNS: &str = "id, source, external_id, category, priority, status, disposition, \
-     closing_remark, lat, lon, zone_id, community_id, grid_cell_id, address, caller_name, caller_phone, summary, \
+     closing_remark, family, lat, lon, zone_id, community_id, grid_cell_id, address, caller_name, caller_phone, summary, \
      reported_at, received_at, dispatched_at, first_on_scene_at, first_police_on_scene_at, \
      first_helper_on_scene_at, closed_at, duplicate_of, merged_into";
 
@@ -130,7 +140,7 @@ pub fn incident_from_row(row: &dyn SqlRow) -> StoreResult<Incident> {
         id: IncidentId(row.i64("id")?),
         source: text_enum(row, "source", IntakeSource::parse)?,
         external_id: row.opt_text("external_id")?,
-        category: text_enum(row, "category", Category::parse)?,
+        category: category(row)?,
         priority: Priority::new(row.i64("priority")?).map_err(|e| unreadable(e.to_string()))?,
         status: text_enum(row, "status", IncidentStatus::parse)?,
         disposition: row
@@ -201,12 +211,12 @@ pub fn duplicate_search_cells(location: Coordinates) -> [i64; SEARCH_CELLS] {
     all
 }
 
-pub const CANDIDATE_COLUMNS: &str = "id, category, lat, lon, reported_at";
+pub const CANDIDATE_COLUMNS: &str = "id, category, family, lat, lon, reported_at";
 
 pub fn candidate_from_row(row: &dyn SqlRow) -> StoreResult<DuplicateCandidate> {
     Ok(DuplicateCandidate {
         id: IncidentId(row.i64("id")?),
-        category: text_enum(row, "category", Category::parse)?,
+        category: category(row)?,
         location: coordinates(row.f64("lat")?, row.f64("lon")?)?,
         reported_at: ts(row.i64("reported_at")?)?,
     })

@@ -12,7 +12,8 @@ use precinct_domain::ids::{
     CommunityId, EventId, GridCellId, IncidentId, PostId, UnitId, UserId, ZoneId,
 };
 use precinct_domain::incident::{
-    Caller, Category, Disposition, IncidentStatus, Intake, IntakeSource, PhoneNumber, Priority,
+    Caller, Category, DefaultCategory, Disposition, IncidentStatus, Intake, IntakeSource,
+    PhoneNumber, Priority,
 };
 use precinct_domain::unit::{NewUnit, UnitKind, UnitStatus};
 use precinct_domain::user::{Role, Username};
@@ -218,7 +219,12 @@ pub async fn intake_resolves_and_records_event(store: SharedStore) {
     seeded(&store).await;
     let outcome = store
         .intake(
-            intake(Some("110-1"), Category::FightAssault, point(10.0, 10.0), 0),
+            intake(
+                Some("110-1"),
+                DefaultCategory::FightAssault.into(),
+                point(10.0, 10.0),
+                0,
+            ),
             dispatcher(),
         )
         .await
@@ -248,7 +254,12 @@ pub async fn same_instruction_twice_is_one_incident(store: SharedStore) {
     seeded(&store).await;
     let first = store
         .intake(
-            intake(Some("110-7"), Category::FightAssault, point(0.0, 0.0), 0),
+            intake(
+                Some("110-7"),
+                DefaultCategory::FightAssault.into(),
+                point(0.0, 0.0),
+                0,
+            ),
             dispatcher(),
         )
         .await
@@ -256,7 +267,12 @@ pub async fn same_instruction_twice_is_one_incident(store: SharedStore) {
     let events = event_count(&store).await;
     let again = store
         .intake(
-            intake(Some("110-7"), Category::FightAssault, point(0.0, 0.0), 1),
+            intake(
+                Some("110-7"),
+                DefaultCategory::FightAssault.into(),
+                point(0.0, 0.0),
+                1,
+            ),
             dispatcher(),
         )
         .await
@@ -274,7 +290,12 @@ pub async fn same_instruction_twice_is_one_incident(store: SharedStore) {
         .unwrap();
     assert_eq!(all.len(), 1);
     // The same external id from another source is another incident.
-    let mut other = intake(Some("110-7"), Category::FightAssault, point(0.0, 0.0), 0);
+    let mut other = intake(
+        Some("110-7"),
+        DefaultCategory::FightAssault.into(),
+        point(0.0, 0.0),
+        0,
+    );
     other.source = IntakeSource::Phone;
     assert!(store.intake(other, dispatcher()).await.unwrap().created);
 }
@@ -283,10 +304,20 @@ pub async fn near_duplicate_is_linked_then_merged(store: SharedStore) {
     seeded(&store).await;
     let first = take_in(
         &store,
-        intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+        intake(
+            Some("110-1"),
+            DefaultCategory::FightAssault.into(),
+            point(0.0, 0.0),
+            0,
+        ),
     )
     .await;
-    let mut local = intake(None, Category::FightAssault, point(120.0, 0.0), 4);
+    let mut local = intake(
+        None,
+        DefaultCategory::FightAssault.into(),
+        point(120.0, 0.0),
+        4,
+    );
     local.source = IntakeSource::Phone;
     let second = take_in(&store, local).await;
     assert_ne!(second.id, first.id);
@@ -338,18 +369,31 @@ pub async fn distant_or_late_report_is_not_linked(store: SharedStore) {
     seeded(&store).await;
     store
         .intake(
-            intake(None, Category::Theft, point(0.0, 0.0), 0),
+            intake(None, DefaultCategory::Theft.into(), point(0.0, 0.0), 0),
             dispatcher(),
         )
         .await
         .unwrap();
-    let far = take_in(&store, intake(None, Category::Theft, point(400.0, 0.0), 1)).await;
+    let far = take_in(
+        &store,
+        intake(None, DefaultCategory::Theft.into(), point(400.0, 0.0), 1),
+    )
+    .await;
     assert_eq!(far.duplicate_of, None, "400 m away is another event");
-    let late = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 20)).await;
+    let late = take_in(
+        &store,
+        intake(None, DefaultCategory::Theft.into(), point(0.0, 0.0), 20),
+    )
+    .await;
     assert_eq!(late.duplicate_of, None, "20 minutes later is another event");
     let other = take_in(
         &store,
-        intake(None, Category::NeighbourNoiseDispute, point(0.0, 0.0), 1),
+        intake(
+            None,
+            DefaultCategory::NeighbourNoiseDispute.into(),
+            point(0.0, 0.0),
+            1,
+        ),
     )
     .await;
     assert_eq!(
@@ -366,13 +410,19 @@ pub async fn reports_across_the_antimeridian_are_linked(store: SharedStore) {
     let west = Coordinates::new(-16.5, 179.9995).unwrap();
     let east = west.offset_m(150.0, 0.0);
     assert!(east.lon() < 0.0, "the second report is across the line");
-    let first = take_in(&store, intake(None, Category::Theft, west, 0)).await;
-    let second = take_in(&store, intake(None, Category::Theft, east, 1)).await;
+    let first = take_in(&store, intake(None, DefaultCategory::Theft.into(), west, 0)).await;
+    let second = take_in(&store, intake(None, DefaultCategory::Theft.into(), east, 1)).await;
     assert_eq!(second.duplicate_of, Some(first.id), "one after the other");
 
     let (a, b) = tokio::join!(
-        store.intake(intake(None, Category::Fire, west, 2), dispatcher()),
-        store.intake(intake(None, Category::Fire, east, 2), dispatcher()),
+        store.intake(
+            intake(None, DefaultCategory::Fire.into(), west, 2),
+            dispatcher()
+        ),
+        store.intake(
+            intake(None, DefaultCategory::Fire.into(), east, 2),
+            dispatcher()
+        ),
     );
     let (a, b) = (a.expect("intake").incident, b.expect("intake").incident);
     let (earlier, later) = if a.id < b.id { (a, b) } else { (b, a) };
@@ -382,13 +432,17 @@ pub async fn reports_across_the_antimeridian_are_linked(store: SharedStore) {
 
 pub async fn a_burst_of_reports_links_to_the_first(store: SharedStore) {
     seeded(&store).await;
-    let first = take_in(&store, intake(None, Category::Fire, point(0.0, 0.0), 0)).await;
+    let first = take_in(
+        &store,
+        intake(None, DefaultCategory::Fire.into(), point(0.0, 0.0), 0),
+    )
+    .await;
     for n in 1..=5 {
         let report = store
             .intake(
                 intake(
                     None,
-                    Category::Fire,
+                    DefaultCategory::Fire.into(),
                     point(f64::from(n) * 20.0, 0.0),
                     n.into(),
                 ),
@@ -415,7 +469,12 @@ pub async fn concurrent_reports_are_decided_as_if_one_by_one(store: SharedStore)
         tasks.push(tokio::spawn(async move {
             first
                 .intake(
-                    intake(Some("110-SAME"), Category::Theft, point(0.0, 0.0), 0),
+                    intake(
+                        Some("110-SAME"),
+                        DefaultCategory::Theft.into(),
+                        point(0.0, 0.0),
+                        0,
+                    ),
                     dispatcher(),
                 )
                 .await
@@ -424,7 +483,12 @@ pub async fn concurrent_reports_are_decided_as_if_one_by_one(store: SharedStore)
         let second = store.clone();
         // Ten phone calls about one fire, a few metres apart.
         tasks.push(tokio::spawn(async move {
-            let mut call = intake(None, Category::Fire, point(500.0 + f64::from(n), 500.0), 1);
+            let mut call = intake(
+                None,
+                DefaultCategory::Fire.into(),
+                point(500.0 + f64::from(n), 500.0),
+                1,
+            );
             call.source = IntakeSource::Phone;
             second
                 .intake(call, dispatcher())
@@ -494,16 +558,16 @@ pub async fn duplicate_links_follow_the_domain_rule(store: SharedStore) {
         state ^= state << 17;
         state % bound
     };
-    let categories = [
-        Category::Fire,
-        Category::Theft,
-        Category::FightAssault,
-        Category::NeighbourNoiseDispute,
+    let categories: [Category; 4] = [
+        DefaultCategory::Fire.into(),
+        DefaultCategory::Theft.into(),
+        DefaultCategory::FightAssault.into(),
+        DefaultCategory::NeighbourNoiseDispute.into(),
     ];
     for wave in 0..6 {
         let mut tasks = Vec::new();
         for n in 0..25 {
-            let category = categories[next(categories.len() as u64) as usize];
+            let category = categories[next(categories.len() as u64) as usize].clone();
             // Within 900 m of each other, so the 300 m radius cuts both ways.
             let location = point(next(900) as f64, next(900) as f64);
             let mut report = intake(None, category, location, 0);
@@ -539,7 +603,7 @@ pub async fn duplicate_links_follow_the_domain_rule(store: SharedStore) {
     let as_intake = |i: &Incident| Intake {
         source: i.source,
         external_id: i.external_id.clone(),
-        category: i.category,
+        category: i.category.clone(),
         priority: i.priority,
         location: i.location,
         resolution: i.resolution,
@@ -602,7 +666,7 @@ pub async fn intakes_and_other_writes_share_batches(store: SharedStore) {
         tasks.push(tokio::spawn(async move {
             let report = intake(
                 Some(&format!("110-MIXED-{}", n % 8)),
-                Category::Theft,
+                DefaultCategory::Theft.into(),
                 point(f64::from(n) * 400.0, 0.0),
                 0,
             );
@@ -650,7 +714,12 @@ pub async fn dispatch_arrival_and_close(store: SharedStore) {
     let (post, volunteers) = (units[0], units[1]);
     let incident = take_in(
         &store,
-        intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+        intake(
+            Some("110-1"),
+            DefaultCategory::FightAssault.into(),
+            point(0.0, 0.0),
+            0,
+        ),
     )
     .await;
 
@@ -764,7 +833,12 @@ pub async fn dispatch_race_has_one_winner(store: SharedStore) {
     let mut incidents = Vec::new();
     for i in 0..16 {
         let location = point(f64::from(i) * 50.0 - 400.0, 0.0);
-        let mut report = intake(None, Category::Theft, location, i64::from(i) * 20);
+        let mut report = intake(
+            None,
+            DefaultCategory::Theft.into(),
+            location,
+            i64::from(i) * 20,
+        );
         report.source = IntakeSource::Phone;
         incidents.push(take_in(&store, report).await.id);
     }
@@ -802,10 +876,14 @@ pub async fn dispatch_race_has_one_winner(store: SharedStore) {
 
 pub async fn dispatch_is_all_or_nothing(store: SharedStore) {
     let units = seeded(&store).await;
-    let a = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 0)).await;
+    let a = take_in(
+        &store,
+        intake(None, DefaultCategory::Theft.into(), point(0.0, 0.0), 0),
+    )
+    .await;
     let b = take_in(
         &store,
-        intake(None, Category::Robbery, point(900.0, 0.0), 40),
+        intake(None, DefaultCategory::Robbery.into(), point(900.0, 0.0), 40),
     )
     .await;
     store
@@ -894,7 +972,11 @@ pub async fn illegal_unit_transition_changes_nothing(store: SharedStore) {
 
 pub async fn closed_incident_rejects_changes(store: SharedStore) {
     let units = seeded(&store).await;
-    let incident = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 0)).await;
+    let incident = take_in(
+        &store,
+        intake(None, DefaultCategory::Theft.into(), point(0.0, 0.0), 0),
+    )
+    .await;
     store
         .close_incident(incident.id, Disposition::NoActionNeeded, None, dispatcher())
         .await
@@ -951,7 +1033,11 @@ pub async fn closed_incident_rejects_changes(store: SharedStore) {
 pub async fn events_are_published_in_commit_order(store: SharedStore) {
     let units = seeded(&store).await;
     let mut live = store.subscribe();
-    let incident = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 0)).await;
+    let incident = take_in(
+        &store,
+        intake(None, DefaultCategory::Theft.into(), point(0.0, 0.0), 0),
+    )
+    .await;
     store
         .dispatch(incident.id, vec![units[0]], dispatcher())
         .await
@@ -996,11 +1082,24 @@ pub async fn position_report_moves_unit(store: SharedStore) {
 
 pub async fn list_filters(store: SharedStore) {
     let units = seeded(&store).await;
-    let a = take_in(&store, intake(None, Category::Theft, point(0.0, 0.0), 0)).await;
-    let b = take_in(&store, intake(None, Category::Fire, point(0.0, 0.0), 1)).await;
+    let a = take_in(
+        &store,
+        intake(None, DefaultCategory::Theft.into(), point(0.0, 0.0), 0),
+    )
+    .await;
+    let b = take_in(
+        &store,
+        intake(None, DefaultCategory::Fire.into(), point(0.0, 0.0), 1),
+    )
+    .await;
     let c = take_in(
         &store,
-        intake(None, Category::HelpRequest, point(0.0, 0.0), 2),
+        intake(
+            None,
+            DefaultCategory::HelpRequest.into(),
+            point(0.0, 0.0),
+            2,
+        ),
     )
     .await;
     store
@@ -1159,7 +1258,12 @@ pub async fn first_response_task_flow(store: SharedStore) {
     let actor = Actor::system("field");
     let incident = take_in(
         &store,
-        intake(Some("110-1"), Category::FightAssault, point(0.0, 0.0), 0),
+        intake(
+            Some("110-1"),
+            DefaultCategory::FightAssault.into(),
+            point(0.0, 0.0),
+            0,
+        ),
     )
     .await;
     store
@@ -1243,7 +1347,11 @@ pub async fn first_response_task_flow(store: SharedStore) {
     }
 
     // Another helper, sent and declining: released at once.
-    let other = take_in(&store, intake(None, Category::Theft, point(900.0, 0.0), 30)).await;
+    let other = take_in(
+        &store,
+        intake(None, DefaultCategory::Theft.into(), point(900.0, 0.0), 30),
+    )
+    .await;
     store
         .dispatch(other.id, vec![volunteers], dispatcher())
         .await

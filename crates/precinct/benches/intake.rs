@@ -20,7 +20,7 @@ mod sse;
 
 use precinct_api::AppState;
 use precinct_domain::event::Actor;
-use precinct_domain::incident::{Caller, Category, Intake, IntakeSource, Priority};
+use precinct_domain::incident::{Caller, DefaultCategory, Intake, IntakeSource, Priority};
 use precinct_storage::{SharedStore, SystemClock};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -135,7 +135,7 @@ fn random_intake(rng: &mut rand::rngs::StdRng, n: u64) -> Intake {
     Intake {
         source: IntakeSource::Instruction110,
         external_id: Some(format!("bench-{n}")),
-        category: Category::ALL[rng.random_range(0..Category::ALL.len())],
+        category: DefaultCategory::ALL[rng.random_range(0..DefaultCategory::ALL.len())].into(),
         priority: Priority::new(2).unwrap(),
         location,
         resolution: precinct_domain::ground::Resolution::OUTSIDE,
@@ -223,7 +223,7 @@ async fn http_phase(base: &str, token: &str, name: &str, clients: usize, offset:
         let body = json!({
             "source": "instruction_110",
             "external_id": format!("http-{id}"),
-            "category": Category::ALL[rng.random_range(0..Category::ALL.len())].as_str(),
+            "category": DefaultCategory::ALL[rng.random_range(0..DefaultCategory::ALL.len())].as_str(),
             "priority": 2,
             "location": { "lat": p.lat(), "lon": p.lon() },
             "summary": "benchmark intake",

@@ -220,6 +220,7 @@ fn city() -> StationPackage {
         organisations: Some(organisations),
         units: Some(units),
         people: Some(people),
+        categories: None,
     }
 }
 

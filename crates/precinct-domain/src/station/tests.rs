@@ -118,6 +118,7 @@ fn package() -> StationPackage {
             organisation: None,
             phone: None,
         }]),
+        categories: None,
     }
 }
 
@@ -450,4 +451,67 @@ fn every_problem_is_named_where_it_is() {
         }
         assert!(problems.iter().all(|p| !p.message_zh.is_empty()));
     }
+}
+
+#[test]
+fn the_station_code_table_replaces_the_shipped_one() {
+    use crate::incident::{CategoryCode, CategoryFamily, Priority};
+    let code = |c: &str| CategoryCode::parse(c).unwrap();
+    let record = |c: &str, name: &str, family, priority| CategoryRecord {
+        at: at("categories.csv", 2),
+        code: code(c),
+        name_zh: name.into(),
+        name_en: c.into(),
+        family,
+        default_priority: Priority::new(priority).unwrap(),
+    };
+    let empty = StationState::default();
+    assert!(
+        empty.ground.category("theft").is_some(),
+        "the shipped table until a package gives one"
+    );
+    let mut package = package();
+    package.categories = Some(vec![
+        record("theft", "盗窃案件", CategoryFamily::Criminal, 2),
+        record("dian-dong-che", "电动车被盗", CategoryFamily::Criminal, 2),
+        record("ye-xiao", "夜宵摊纠纷", CategoryFamily::Dispute, 3),
+    ]);
+    let plan = validate(&package, &empty).unwrap();
+    assert_eq!(counts(&plan, Layer::Categories), (2, 1, 16, 0));
+    let ground = &plan.ground;
+    assert_eq!(
+        ground.category("ye-xiao").unwrap().family(),
+        CategoryFamily::Dispute
+    );
+    assert!(
+        ground.category("fire").is_none(),
+        "a code left out is no longer taken in"
+    );
+    assert_eq!(
+        ground.category_def("fire").unwrap().name_zh,
+        "火情",
+        "but keeps its name"
+    );
+    assert_eq!(ground.category_def("theft").unwrap().name_zh, "盗窃案件");
+
+    // Listed again, a retired code comes back; a code twice is a problem.
+    let state = applied(&plan, &empty);
+    let mut again = package.clone();
+    again
+        .categories
+        .as_mut()
+        .unwrap()
+        .push(record("fire", "火情", CategoryFamily::Fire, 1));
+    let plan = validate(&again, &state).unwrap();
+    assert_eq!(counts(&plan, Layer::Categories), (1, 0, 0, 3));
+    assert!(plan.ground.category("fire").is_some());
+    let mut twice = package;
+    twice
+        .categories
+        .as_mut()
+        .unwrap()
+        .push(record("theft", "x", CategoryFamily::Criminal, 1));
+    let problems = validate(&twice, &state).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].message.contains("given twice"));
 }

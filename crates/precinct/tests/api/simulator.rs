@@ -47,7 +47,7 @@ async fn simulate_night(
     );
     let fights: Vec<_> = incidents
         .iter()
-        .filter(|i| i.category == precinct_domain::incident::Category::FightAssault)
+        .filter(|i| i.category == precinct_domain::incident::DefaultCategory::FightAssault)
         .collect();
     assert!(!fights.is_empty(), "night fights happen");
     assert!(

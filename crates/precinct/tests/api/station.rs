@@ -325,6 +325,16 @@ fn write_monaco_package(dir: &Path) {
             .as_bytes(),
     );
     write("people.csv", &people);
+    // The station's own incident code table: two shipped codes kept, one of
+    // its own added, the rest retired.
+    write(
+        "categories.csv",
+        "code,name_zh,name_en,family,default_priority\n\
+         theft,盗窃,Theft,criminal,2\n\
+         fight_assault,打架斗殴,Fight / assault,criminal,1\n\
+         dian-dong-che,电动车被盗,E-bike theft,criminal,2\n"
+            .as_bytes(),
+    );
     write(
         "organisations.csv",
         "编码,名称,类型,管理地点\n\
@@ -605,6 +615,52 @@ async fn a_real_city_station_goes_live_from_its_files(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{dispatched}");
     assert_eq!(dispatched["incident"]["status"], "dispatched");
     assert_eq!(dispatched["dispatched_unit_ids"], plan["proposed_unit_ids"]);
+
+    // Categories are the station's: its own code is taken in (with its
+    // default priority and family, and a plan: the last plan covers every
+    // code), a shipped code it left out is refused.
+    let report = |category: &str| {
+        json!({"source": "phone", "category": category, "location": {"lat": scene.lat(), "lon": scene.lon()},
+               "summary": "电动车在楼下被盗"})
+    };
+    let (status, own) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/api/incidents"),
+        &token,
+        Some(report("dian-dong-che")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    assert_eq!(own["incident"]["family"], "criminal");
+    assert_eq!(
+        own["incident"]["priority"], 2,
+        "the category's default priority"
+    );
+    assert_eq!(own["incident"]["category_label_zh"], "电动车被盗");
+    let own_id = own["incident"]["id"].as_i64().unwrap();
+    let (status, _) = get(&format!("/api/incidents/{own_id}/recommendation"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/api/incidents"),
+        &token,
+        Some(report("fire")),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_category"))
+    );
+    let (_, ground) = get("/api/jurisdiction", &token).await;
+    let codes: Vec<&str> = ground["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["theft", "fight_assault", "dian-dong-che"]);
     drop(server);
 
     // Importing the same package again changes nothing.
