@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::auth::{Authed, issue_one_time_passwords};
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -247,7 +248,9 @@ pub async fn import_package(
 }
 
 /// The uploaded package: the first file field of the multipart body.
-async fn uploaded(mut multipart: Multipart) -> Result<PackageFiles, Response> {
+async fn uploaded(
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<PackageFiles, Response> {
     let bad = |message: String| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -257,6 +260,7 @@ async fn uploaded(mut multipart: Multipart) -> Result<PackageFiles, Response> {
         )
         .into_response()
     };
+    let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
     loop {
         let field = multipart
             .next_field()
@@ -321,7 +325,7 @@ fn report_of(
 pub async fn validate_station_package(
     State(state): State<AppState>,
     authed: Authed,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<StationReport>, Response> {
     authed
         .require(&[Role::Admin])
@@ -349,7 +353,7 @@ pub async fn validate_station_package(
 pub async fn import_station_package(
     State(state): State<AppState>,
     authed: Authed,
-    multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<StationReport>, Response> {
     authed
         .require(&[Role::Admin])

@@ -187,7 +187,22 @@ impl StationArgs {
                 .with_cjk_font(path.clone())
                 .map_err(anyhow::Error::msg)?;
         }
-        if let Some(plans) = read_plans(self.plans.as_ref())? {
+        if let Some((path, text, plans)) = read_plans(self.plans.as_ref())? {
+            // A plan naming a code the station does not have is a typo
+            // until proved otherwise: refused, with where it is.
+            if let Some(code) = plans
+                .unknown_codes(&state.ground().category_table())
+                .first()
+            {
+                let line = text
+                    .lines()
+                    .position(|l| l.contains(&format!("\"{code}\"")))
+                    .map_or(String::new(), |n| format!(" (line {})", n + 1));
+                anyhow::bail!(
+                    "plans file {}{line}: category {code:?} is not in the station's code table",
+                    path.display()
+                );
+            }
             state = state.with_plans(plans);
         }
         Ok(state)
@@ -219,13 +234,16 @@ struct DemoConfig {
 }
 
 /// Reads the station's plans file, if one is given; errors name the file and the line.
-fn read_plans(path: Option<&PathBuf>) -> anyhow::Result<Option<precinct_domain::plan::Plans>> {
+/// The plans file (with its text, for naming lines later), if one is given.
+fn read_plans(
+    path: Option<&PathBuf>,
+) -> anyhow::Result<Option<(&PathBuf, String, precinct_domain::plan::Plans)>> {
     let Some(path) = path else { return Ok(None) };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading plans file {}", path.display()))?;
     let plans = precinct_api::load_plans(&text)
         .map_err(|e| anyhow::anyhow!("plans file {}: {e}", path.display()))?;
-    Ok(Some(plans))
+    Ok(Some((path, text, plans)))
 }
 
 #[tokio::main]

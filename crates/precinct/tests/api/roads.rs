@@ -75,21 +75,41 @@ async fn monaco_imports_with_progress_and_a_bad_file_changes_nothing() {
 async fn a_bad_plans_file_stops_the_server_naming_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let plans = dir.path().join("plans.toml");
-    std::fs::write(&plans, "[[plan]]\nname = \"x\"\ncategories = [\"alien_invasion\"]\n[[plan.force]]\nrole = \"police\"\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_precinct"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--plans"])
-        .arg(&plans)
-        .arg("--database")
-        .arg(format!("sqlite://{}", dir.path().join("p.db").display()))
-        .env("PRECINCT_LOG", "warn")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "the server refuses to start");
+    let serve = |text: &str| {
+        std::fs::write(&plans, text).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_precinct"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--plans"])
+            .arg(&plans)
+            .arg("--database")
+            .arg(format!("sqlite://{}", dir.path().join("p.db").display()))
+            .env("PRECINCT_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "the server refuses to start");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let catch_all = "\n[[plan]]\nname = \"rest\"\n[[plan.force]]\nrole = \"police\"\n";
+    // A category the station's code table does not have.
+    let stderr = serve(&format!(
+        "[[plan]]\nname = \"x\"\ncategories = [\"alien_invasion\"]\n[[plan.force]]\nrole = \"police\"\n{catch_all}"
+    ));
     assert!(
         stderr.contains("plans.toml")
             && stderr.contains("line 3")
             && stderr.contains("alien_invasion"),
+        "{stderr}"
+    );
+    // A file that is not TOML, and one whose last plan does not cover every code.
+    let stderr = serve("[[plan]]\nname = \"x\"\npriority = 1\n[[plan.force]]\nrole = \"police\"\n");
+    assert!(
+        stderr.contains("plans.toml") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+    let stderr = serve(
+        "[[plan]]\nname = \"thefts\"\ncategories = [\"theft\"]\n[[plan.force]]\nrole = \"police\"\n",
+    );
+    assert!(
+        stderr.contains("the last plan must cover every category"),
         "{stderr}"
     );
 }

@@ -994,3 +994,71 @@ async fn retiring_a_unit_that_past_incidents_name() {
     );
     store.shutdown().await;
 }
+
+/// What is not a package gets a clear error and changes nothing: no file,
+/// not a zip, a refused import with its problems (422 with every one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_uploads_get_clear_errors_and_change_nothing() {
+    let app = crate::common::spawn_app(Backend::Sqlite).await.unwrap();
+    let admin = app.login("admin").await;
+    let units_before = app.get(Some(&admin), "/api/units").await.1;
+    let send = |form: reqwest::multipart::Form, path: &str| {
+        app.client
+            .post(format!("{}{path}", app.base))
+            .bearer_auth(&admin)
+            .multipart(form)
+            .send()
+    };
+    let file = |bytes: Vec<u8>| {
+        reqwest::multipart::Form::new().part(
+            "package",
+            reqwest::multipart::Part::bytes(bytes).file_name("station.zip"),
+        )
+    };
+    // No file at all.
+    let response = send(
+        reqwest::multipart::Form::new().text("note", "x"),
+        "/api/station/import",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_upload");
+    // Not a zip.
+    let response = send(file(b"PK not really".to_vec()), "/api/station/import")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_station_package");
+    assert!(!body["message_zh"].as_str().unwrap().is_empty());
+    // A package with a problem: every one listed, nothing applied.
+    let mut files = precinct_station::PackageFiles::new();
+    files.insert("station.toml", b"name = \"x\"\n".to_vec());
+    files.insert(
+        "units.csv",
+        "call_sign,name,kind,post\nA1,a,patrol_car,NOPE\nA2,b,patrol_car,\n"
+            .as_bytes()
+            .to_vec(),
+    );
+    let response = send(file(files.to_zip().unwrap()), "/api/station/import")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_station_package");
+    assert_eq!(body["problems"][0]["file"], "units.csv");
+    assert_eq!(body["problems"][0]["row"], 2);
+    assert_eq!(body["problems"][0]["column"], "post");
+    assert_eq!(
+        app.get(Some(&admin), "/api/units").await.1,
+        units_before,
+        "nothing applied"
+    );
+    // A JSON body is not an upload.
+    let (status, body) = app
+        .post(Some(&admin), "/api/station/validate", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
