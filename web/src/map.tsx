@@ -146,6 +146,10 @@ export function MapView(props: MapProps) {
         type: "geojson",
         data: collection(g.places.map((p) => point(p.location, { name: p.name, address: p.address }))),
       });
+      m.addSource("cameras", {
+        type: "geojson",
+        data: collection((g.cameras ?? []).map((c) => point(c.location, { name: c.name, detail: c.code ?? "" }))),
+      });
       m.addSource("units", { type: "geojson", data: collection([]) });
       m.addSource("incidents", { type: "geojson", data: collection([]) });
       m.addSource("picked", { type: "geojson", data: collection([]) });
@@ -165,6 +169,7 @@ export function MapView(props: MapProps) {
       m.addLayer({ id: "zones-line", type: "line", source: "zones", paint: { "line-color": "#2d4a6b", "line-width": 2.5 } });
       m.addLayer({ id: "closures-line", type: "line", source: "closures", paint: { "line-color": "#c0392b", "line-width": 5, "line-dasharray": [1, 1] } });
       m.addLayer({ id: "places-circle", type: "circle", source: "places", paint: { "circle-radius": 3, "circle-color": "#8e7cc3" } });
+      m.addLayer({ id: "cameras-circle", type: "circle", source: "cameras", minzoom: 14, paint: { "circle-radius": 2.5, "circle-color": "#5f6b7a" } });
       m.addLayer({ id: "posts-circle", type: "circle", source: "posts", paint: { "circle-radius": 7, "circle-color": "#1f4e8c", "circle-stroke-width": 2, "circle-stroke-color": "#fff" } });
       m.addLayer({
         id: "units-circle",
@@ -199,7 +204,7 @@ export function MapView(props: MapProps) {
         const id = Number(e.features?.[0]?.properties?.["id"]);
         if (id) latest.current.onSelectIncident(id);
       });
-      for (const layer of ["units-circle", "posts-circle", "places-circle"]) {
+      for (const layer of ["units-circle", "posts-circle", "places-circle", "cameras-circle"]) {
         m.on("click", layer, (e: MapLayerMouseEvent) => {
           const p = e.features?.[0]?.properties ?? {};
           const text = [p["name"], p["detail"] ?? p["address"]].filter(Boolean).join(" · ");

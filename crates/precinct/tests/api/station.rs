@@ -97,7 +97,7 @@ const COMMUNITIES: [(&str, &str, &str, f64, f64, f64, f64); 4] = [
 ];
 
 /// Grid cells as a zipped Shapefile whose `.dbf` is GBK with no `.cpg`.
-fn grid_cells_shapefile(dir: &Path) -> Vec<u8> {
+fn grid_cells_shapefile() -> Vec<u8> {
     use shapefile::dbase::{self, FieldValue, Record, TableWriterBuilder};
     let scratch = tempfile::tempdir().unwrap();
     {
@@ -144,7 +144,6 @@ fn grid_cells_shapefile(dir: &Path) -> Vec<u8> {
         let name = format!("grid_cells.{extension}");
         inner.insert(&name, std::fs::read(scratch.path().join(&name)).unwrap());
     }
-    let _ = dir;
     inner.to_zip().unwrap()
 }
 
@@ -260,7 +259,7 @@ fn write_monaco_package(dir: &Path) {
         )
         .as_bytes(),
     );
-    write("grid_cells.zip", &grid_cells_shapefile(dir));
+    write("grid_cells.zip", &grid_cells_shapefile());
     // Posts and places on real streets.
     let spots = on_streets(&[
         (43.7320, 7.4170), // Fontvieille
