@@ -309,6 +309,20 @@ impl LayerChanges {
     pub fn is_empty(&self) -> bool {
         self.added == 0 && self.changed == 0 && self.retired == 0
     }
+
+    /// Counts a stored record listed in the package: one that was retired
+    /// (or disabled) comes back as added. True when it must be written.
+    fn count_stored(&mut self, gone: bool, same: bool) -> bool {
+        if gone {
+            self.added += 1;
+        } else if same {
+            self.unchanged += 1;
+            return false;
+        } else {
+            self.changed += 1;
+        }
+        true
+    }
 }
 
 impl std::fmt::Display for LayerChanges {
@@ -1512,18 +1526,12 @@ fn plan_units(
                     && unit.phone == fields.phone
                     && unit.member_count == fields.member_count
                     && unit.property_company_id == fields.property_company_id;
-                if unit.retired {
-                    changes.added += 1;
-                } else if same {
-                    changes.unchanged += 1;
-                    continue;
-                } else {
-                    changes.changed += 1;
+                if changes.count_stored(unit.retired, same) {
+                    plan.push(UnitChange::Update {
+                        id: unit.id,
+                        fields,
+                    });
                 }
-                plan.push(UnitChange::Update {
-                    id: unit.id,
-                    fields,
-                });
             }
         }
     }
@@ -1586,18 +1594,12 @@ fn plan_people(
                         == fields.unit_call_sign.as_deref()
                     && user.organisation_id == fields.organisation_id
                     && user.phone == fields.phone;
-                if user.disabled {
-                    changes.added += 1;
-                } else if same {
-                    changes.unchanged += 1;
-                    continue;
-                } else {
-                    changes.changed += 1;
+                if changes.count_stored(user.disabled, same) {
+                    plan.push(PersonChange::Update {
+                        id: user.id,
+                        fields,
+                    });
                 }
-                plan.push(PersonChange::Update {
-                    id: user.id,
-                    fields,
-                });
             }
         }
     }
