@@ -285,7 +285,12 @@ async fn shown(state: &AppState, user: &User, d: &Dispute) -> Result<DisputeDto,
         .store
         .recent_disputes(repeat_window_start(d.opened_at))
         .await?;
-    let earlier: Vec<Dispute> = others.into_iter().filter(|o| o.id < d.id).collect();
+    // Only cases the reader may see: a repeat must not reveal another
+    // organisation's case.
+    let earlier: Vec<Dispute> = others
+        .into_iter()
+        .filter(|o| o.id < d.id && may_see(user, o))
+        .collect();
     let (_, _, repeats) = repeat_facts(&d.address, &d.parties, &earlier, d.opened_at);
     Ok(dispute_dto(state, d, false, repeats))
 }
@@ -452,10 +457,16 @@ pub async fn open_dispute(
     let parties = parties(request.parties)?;
     let address = address.unwrap_or_default();
     let now = state.clock.now();
-    let earlier = state
+    // Repeats are looked for among the cases the opener may see: a name,
+    // a phone or an address must not reveal another organisation's case
+    // (its id, or that there is one).
+    let earlier: Vec<Dispute> = state
         .store
         .recent_disputes(repeat_window_start(now))
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|o| may_see(&user, o))
+        .collect();
     let (at_address, between_parties, repeats) = repeat_facts(&address, &parties, &earlier, now);
     facts.repeat_at_address = at_address;
     facts.repeat_between_parties = between_parties;

@@ -533,3 +533,38 @@ api_test! {
         assert_eq!(detail["recurrent_dispute_ids"], json!([]));
     }
 }
+
+api_test! {
+    async fn repeats_name_only_cases_the_opener_may_see(app) {
+        // Story 1's case: the residents' committee, the station, a company
+        // and the owners' committee take part; the law firm does not.
+        let officer = app.login("officer").await;
+        let case = square_dance(&app, &officer).await;
+        let walk_in = |org: i64| {
+            json!({
+                "source": "walk_in",
+                "summary": "咨询",
+                "address": "怡园社区怡园小区3栋楼下广场",
+                "parties": [{ "name": "李某", "phone": "13907310001" }],
+                "responsible_org_id": org,
+            })
+        };
+        // A law firm opening a case with the same person and address learns
+        // nothing of the other case: no id, no repeat among its reasons.
+        let lawyer = app.login("lawyer").await;
+        let firm = org(&app, &lawyer, "湘楚律师事务所").await;
+        let (status, opened) = app.post(Some(&lawyer), "/api/disputes", walk_in(firm)).await;
+        assert_eq!(status, StatusCode::CREATED, "{opened}");
+        assert_eq!(opened["repeats"], json!([]), "{opened}");
+        let reasons = opened["risk_reasons"].as_array().unwrap();
+        assert!(
+            !reasons.iter().any(|r| r == "repeat_between_parties" || r == "repeat_at_address"),
+            "{reasons:?}"
+        );
+        let (_, read) = app.get(Some(&lawyer), &format!("/api/disputes/{}", opened["id"])).await;
+        assert_eq!(read["repeats"], json!([]), "{read}");
+        // The station sees every case, so it sees the repeat.
+        let (_, station_view) = app.get(Some(&officer), &format!("/api/disputes/{}", opened["id"])).await;
+        assert_eq!(station_view["repeats"], json!([case["id"]]), "{station_view}");
+    }
+}
