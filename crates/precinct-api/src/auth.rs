@@ -104,6 +104,61 @@ fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// A few threads of their own that compute password hashes, one at a time
+/// each; requests queue for them. Each argon2 check takes 19 MiB: run on
+/// the async runtime's blocking pool, a storm of logins grew the server by
+/// gigabytes (a thread, and an allocator arena keeping its 19 MiB, per
+/// check at once). Here memory stays at a few threads' worth, and the other
+/// cores keep serving everything else.
+#[derive(Debug)]
+pub struct HashPool {
+    jobs: Mutex<std::sync::mpsc::Sender<HashJob>>,
+}
+
+impl HashPool {
+    pub fn new(threads: usize) -> HashPool {
+        let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
+        let queue = std::sync::Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{n}"))
+                .spawn(move || {
+                    loop {
+                        // The pool's sender is gone with its state: stop.
+                        let Ok(job) = queue.lock().expect("hash queue").recv() else {
+                            return;
+                        };
+                        job();
+                    }
+                })
+                .expect("a hashing thread starts");
+        }
+        HashPool {
+            jobs: Mutex::new(jobs),
+        }
+    }
+
+    /// Runs `work` on one of the pool's threads when one is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs
+            .lock()
+            .expect("hash queue")
+            .send(job)
+            .map_err(|_| ApiError::internal())?;
+        result.await.map_err(|_| ApiError::internal())
+    }
+}
+
 /// Tokens are stored only as their SHA-256, so a leaked database holds no
 /// usable session.
 fn token_hash(token: &str) -> String {
@@ -410,9 +465,10 @@ async fn check_password(
         Some(c) => (c.password_hash, Some(c.user)),
         None => (decoy_hash().to_owned(), None),
     };
-    let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let verified = state
+        .password_checks
+        .run(move || verify_password(&password, &hash))
+        .await?;
     // A disabled account fails like a wrong password: the answer does not
     // tell a guesser which usernames exist.
     Ok(user.filter(|u| verified && !u.disabled))
@@ -544,9 +600,10 @@ pub async fn change_password(
         return Err(invalid_credentials());
     }
     let new_password = request.new_password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&new_password))
-        .await
-        .map_err(|_| ApiError::internal())?
+    let hash = state
+        .password_checks
+        .run(move || hash_password(&new_password))
+        .await?
         .map_err(|_| ApiError::internal())?;
     state.store.set_password(user.id, hash, false).await?;
     if let Some(token) = presented_token(&headers) {

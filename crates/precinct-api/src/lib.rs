@@ -66,6 +66,8 @@ pub struct AppState {
     basemap: Option<Arc<std::path::PathBuf>>,
     sessions: Arc<auth::SessionCache>,
     logins: Arc<auth::LoginThrottle>,
+    /// Where password hashes are computed (see [`auth::HashPool`]).
+    password_checks: Arc<auth::HashPool>,
     pub metrics: Arc<metrics::Metrics>,
     /// New incidents, for the recurrence checks (`disputes`).
     recurrence: tokio::sync::mpsc::UnboundedSender<precinct_domain::incident::Incident>,
@@ -101,6 +103,9 @@ impl AppState {
             basemap: None,
             sessions: Arc::default(),
             logins: Arc::default(),
+            password_checks: Arc::new(auth::HashPool::new(
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            )),
             metrics: Arc::default(),
         })
     }
