@@ -161,6 +161,12 @@ impl From<JsonRejection> for ApiError {
                 ),
                 "请求内容字段缺失或类型错误",
             ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than this endpoint takes",
+                "请求内容过大",
+            ),
             JsonRejection::MissingJsonContentType(_) => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",

@@ -329,3 +329,36 @@ api_test! {
         assert_eq!(app.event_count().await, events);
     }
 }
+
+api_test! {
+    async fn oversized_bodies_and_invented_methods_are_bounded(app) {
+        let token = app.login("dispatcher").await;
+        let events = app.event_count().await;
+        // A body over the limit answers 413 with the error body, not 400.
+        let huge = "x".repeat(3 * 1024 * 1024);
+        let response = app
+            .client
+            .post(format!("{}/api/incidents", app.base))
+            .bearer_auth(&token)
+            .json(&with(valid_intake(), "summary", json!(huge)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "payload_too_large");
+        assert!(!body["message_zh"].as_str().unwrap().is_empty());
+        assert_eq!(app.event_count().await, events, "nothing changed");
+
+        // Invented methods do not become /metrics series of their own.
+        for n in 0..5 {
+            let method = reqwest::Method::from_bytes(format!("INVENTED{n}{}", "X".repeat(200)).as_bytes()).unwrap();
+            let response = app.client.request(method, format!("{}/api/incidents", app.base)).send().await.unwrap();
+            assert!(response.status().is_client_error());
+        }
+        let (_, metrics) = app.get(None, "/metrics").await;
+        let metrics = metrics.as_str().unwrap().to_owned();
+        assert!(!metrics.contains("INVENTED"), "invented methods are not labels");
+        assert!(metrics.contains("method=\"other\""), "they are counted as other");
+    }
+}
