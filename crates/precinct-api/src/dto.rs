@@ -20,6 +20,9 @@ use utoipa::{IntoParams, ToSchema};
 /// How far back a report's time may lie (ten years).
 const REPORTED_AT_MAX_AGE_DAYS: i64 = 3653;
 
+/// How far from the station's zones an incident may be reported.
+pub const MAX_DISTANCE_FROM_GROUND_M: f64 = 50_000.0;
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub username: String,
@@ -191,6 +194,26 @@ impl CreateIncidentRequest {
                 ));
             }
         };
+        // Outside the ground near a border is an incident the station may
+        // take; tens of kilometres away is a wrong coordinate (a swapped
+        // latitude and longitude, a 0 or a 90).
+        if let Some(distance) = ground.distance_from_ground_m(location)
+            && distance > MAX_DISTANCE_FROM_GROUND_M
+        {
+            return Err(ApiError::unprocessable(
+                "location_far_from_ground",
+                format!(
+                    "the location is {:.0} km from the station's ground (at most {:.0} km)",
+                    distance / 1000.0,
+                    MAX_DISTANCE_FROM_GROUND_M / 1000.0
+                ),
+                format!(
+                    "该位置距辖区 {:.0} 公里（最远 {:.0} 公里），请核对坐标",
+                    distance / 1000.0,
+                    MAX_DISTANCE_FROM_GROUND_M / 1000.0
+                ),
+            ));
+        }
         let address = match (self.address, place) {
             (Some(address), _) if !address.trim().is_empty() => bounded("address", &address, 200)?,
             (_, Some(place)) => place.address.clone(),

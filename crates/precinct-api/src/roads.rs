@@ -26,6 +26,9 @@ pub struct ClosureDto {
     pub line: Vec<crate::dto::Point>,
 }
 
+/// How far from a `near` point its junction may be.
+const MAX_JUNCTION_DISTANCE_M: f64 = 200.0;
+
 /// Close segments by id, or every road at the junction nearest a point.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CloseRoadsRequest {
@@ -146,6 +149,21 @@ pub async fn close_roads(
                 "没有可封闭的道路",
             )
         })?;
+        // A junction far from the point is not the one meant: refused,
+        // rather than closing some street of another district.
+        if junction.distance_m > MAX_JUNCTION_DISTANCE_M {
+            return Err(ApiError::unprocessable(
+                "no_road_nearby",
+                format!(
+                    "no junction within {MAX_JUNCTION_DISTANCE_M:.0} m of that point (the nearest is {:.1} km away)",
+                    junction.distance_m / 1000.0
+                ),
+                format!(
+                    "该点 {MAX_JUNCTION_DISTANCE_M:.0} 米内没有路口（最近的在 {:.1} 公里外）",
+                    junction.distance_m / 1000.0
+                ),
+            ));
+        }
         segments.extend(roads.segments_at(Profile::Driving, junction.node));
     }
     check_segments(&state, &segments)?;

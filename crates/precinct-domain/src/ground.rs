@@ -284,6 +284,23 @@ impl Jurisdiction {
 
     // Lookups by id also find what was retired: past records keep their names.
 
+    /// How far a point is from the station's zones (0 inside their bounding
+    /// boxes), in metres; `None` for a station without zones.
+    pub fn distance_from_ground_m(&self, point: Coordinates) -> Option<f64> {
+        self.zones
+            .iter()
+            .map(|z| {
+                let (south_west, north_east) = z.boundary.bounds();
+                let nearest = Coordinates::new(
+                    point.lat().clamp(south_west.lat(), north_east.lat()),
+                    point.lon().clamp(south_west.lon(), north_east.lon()),
+                )
+                .expect("a point clamped between valid points is valid");
+                point.distance_m(nearest)
+            })
+            .min_by(f64::total_cmp)
+    }
+
     pub fn organisation(&self, id: OrganisationId) -> Option<&Organisation> {
         self.organisations
             .iter()

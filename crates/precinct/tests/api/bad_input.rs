@@ -48,6 +48,26 @@ api_test! {
                 "invalid_priority",
             ),
             (
+                "the north pole, far from the ground",
+                with(
+                    valid_intake(),
+                    "location",
+                    json!({ "lat": 90.0, "lon": 180.0 }),
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "location_far_from_ground",
+            ),
+            (
+                "latitude and longitude swapped",
+                with(
+                    valid_intake(),
+                    "location",
+                    json!({ "lat": 113.02, "lon": 28.15 }),
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "coordinates_out_of_range",
+            ),
+            (
                 "latitude 91",
                 with(
                     valid_intake(),
@@ -360,5 +380,17 @@ api_test! {
         let metrics = metrics.as_str().unwrap().to_owned();
         assert!(!metrics.contains("INVENTED"), "invented methods are not labels");
         assert!(metrics.contains("method=\"other\""), "they are counted as other");
+    }
+}
+
+api_test! {
+    async fn closing_roads_near_a_point_far_from_any_junction_closes_nothing(app) {
+        let token = app.login("dispatcher").await;
+        let (status, body) = app
+            .post(Some(&token), "/api/roads/closures", json!({ "near": { "lat": 0.0, "lon": 0.0 }, "reason": "测试" }))
+            .await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("no_road_nearby")), "{body}");
+        let (_, closures) = app.get(Some(&token), "/api/roads/closures").await;
+        assert_eq!(closures, json!([]), "nothing closed");
     }
 }
