@@ -161,7 +161,7 @@ impl HashPool {
 
 /// Tokens are stored only as their SHA-256, so a leaked database holds no
 /// usable session.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -391,7 +391,7 @@ impl Authed {
     }
 }
 
-fn presented_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn presented_token(headers: &HeaderMap) -> Option<String> {
     if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         return value.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
     }
@@ -542,7 +542,9 @@ pub async fn logout(
     if let Some(token) = presented_token(&headers) {
         let hash = token_hash(&token);
         state.sessions.remove(&hash);
-        state.store.delete_session(hash).await?;
+        state.store.delete_session(hash.clone()).await?;
+        // Its open event streams end now.
+        let _ = state.ended_sessions.send(hash);
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())

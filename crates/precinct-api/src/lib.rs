@@ -66,6 +66,9 @@ pub struct AppState {
     basemap: Option<Arc<std::path::PathBuf>>,
     sessions: Arc<auth::SessionCache>,
     logins: Arc<auth::LoginThrottle>,
+    /// Sessions ended by logout on this instance (token hashes): their open
+    /// event streams close at once (other instances' within a recheck).
+    ended_sessions: tokio::sync::broadcast::Sender<String>,
     /// Where password hashes are computed (see [`auth::HashPool`]).
     password_checks: Arc<auth::HashPool>,
     pub metrics: Arc<metrics::Metrics>,
@@ -103,6 +106,7 @@ impl AppState {
             basemap: None,
             sessions: Arc::default(),
             logins: Arc::default(),
+            ended_sessions: tokio::sync::broadcast::channel(64).0,
             password_checks: Arc::new(auth::HashPool::new(
                 std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             )),

@@ -7,7 +7,7 @@
 //! event is skipped and none is sent twice.
 
 use crate::AppState;
-use crate::auth::Authed;
+use crate::auth::{Authed, presented_token, token_hash};
 use crate::dto::{EventDto, StreamQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
@@ -88,11 +88,17 @@ fn sse_event(event: &Event) -> SseEvent {
         .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"))
 }
 
+/// How often a stream checks that its session still stands (logged out on
+/// another instance, expired, its account disabled).
+const SESSION_RECHECK: Duration = Duration::from_secs(10);
+
 struct Forwarder {
     state: AppState,
     out: mpsc::Sender<SseEvent>,
     visibility: Visibility,
     last_sent: Option<EventId>,
+    /// The session's token hash: the stream lives as long as the session.
+    session: String,
 }
 
 impl Forwarder {
@@ -131,7 +137,18 @@ impl Forwarder {
         }
     }
 
+    async fn session_stands(&self) -> bool {
+        // An unreadable store is not a logout: the stream stays.
+        !matches!(
+            self.state.store.session_user(self.session.clone()).await,
+            Ok(None)
+        )
+    }
+
     async fn run(mut self, mut live: broadcast::Receiver<Event>) {
+        let mut ended = self.state.ended_sessions.subscribe();
+        let mut recheck = tokio::time::interval(SESSION_RECHECK);
+        recheck.tick().await;
         let ready = serde_json::json!({ "last_event_id": self.last_sent.map(|e| e.0) });
         if self
             .out
@@ -143,7 +160,22 @@ impl Forwarder {
             return;
         }
         loop {
-            match live.recv().await {
+            let received = tokio::select! {
+                received = live.recv() => received,
+                session = ended.recv() => {
+                    match session {
+                        Ok(hash) if hash == self.session => return,
+                        _ => continue,
+                    }
+                }
+                _ = recheck.tick() => {
+                    if self.session_stands().await {
+                        continue;
+                    }
+                    return;
+                }
+            };
+            match received {
                 Ok(event) => {
                     if !self.forward(&event).await {
                         return;
@@ -188,11 +220,15 @@ pub async fn stream_events(
     let live = state.store.subscribe();
     let visibility = Visibility::for_user(&state, &authed.0).await?;
     let (out, events) = mpsc::channel(256);
+    let session = presented_token(&headers)
+        .map(|token| token_hash(&token))
+        .unwrap_or_default();
     let forwarder = Forwarder {
         state,
         out,
         visibility,
         last_sent: after,
+        session,
     };
     tokio::spawn(forwarder.run(live));
     let stream = ReceiverStream::new(events).map(Ok::<_, Infallible>);

@@ -126,3 +126,21 @@ api_test! {
         );
     }
 }
+
+api_test! {
+    async fn logging_out_ends_the_open_stream(app) {
+        let token = app.login("dispatcher").await;
+        let other = app.login("dispatcher").await;
+        let mut ending = connect(&app, &token, None).await;
+        let mut staying = connect(&app, &other, None).await;
+        let (status, _) = app.post(Some(&token), "/api/auth/logout", json!({})).await;
+        assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+        assert!(
+            ending.ended(Duration::from_secs(5)).await,
+            "the logged-out session's stream is closed by the server"
+        );
+        // Another session of the same user keeps its stream.
+        app.instruction(&other, "after-logout", "theft", 28.15, 113.02).await;
+        assert_eq!(staying.next().await.event, "incident_received");
+    }
+}

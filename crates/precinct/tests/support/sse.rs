@@ -61,6 +61,21 @@ impl SseClient {
         tokio::time::timeout(wait, self.next_frame()).await.ok()
     }
 
+    /// True when the server ends the stream within `wait` (whatever frames
+    /// come before the end are dropped).
+    #[allow(dead_code)]
+    pub async fn ended(&mut self, wait: Duration) -> bool {
+        tokio::time::timeout(wait, async {
+            while let Some(chunk) = self.body.next().await {
+                if chunk.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+        .is_ok()
+    }
+
     async fn next_frame(&mut self) -> Frame {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
