@@ -568,7 +568,7 @@ pub struct AcceptRequest {
     post, path = "/api/disputes/{id}/accept", operation_id = "accept_dispute", tag = "disputes",
     params(("id" = i64, Path, description = "Dispute id")),
     request_body = AcceptRequest,
-    responses((status = 200, body = DisputeDto), (status = 409, description = "Illegal transition, or changed meanwhile", body = ErrorBody)),
+    responses((status = 200, body = DisputeDto), (status = 409, description = "Illegal transition, or changed meanwhile", body = ErrorBody), (status = 422, description = "`unknown_mediator`: a named mediator is no active account that works cases", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn accept_dispute(
@@ -578,6 +578,26 @@ pub async fn accept_dispute(
     JsonBody(request): JsonBody<AcceptRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
     let now = state.clock.now();
+    // Mediators named must be accounts that work cases, and still active.
+    if !request.mediator_ids.is_empty() {
+        let users = state.store.station_state().await?.users;
+        for &id in &request.mediator_ids {
+            // The station's own, or a member of a mediating organisation.
+            let works_cases = users.iter().any(|u| {
+                u.id == UserId(id)
+                    && !u.disabled
+                    && (sees_all(u)
+                        || (CASE_WORKERS.contains(&u.role) && u.organisation_id.is_some()))
+            });
+            if !works_cases {
+                return Err(ApiError::unprocessable(
+                    "unknown_mediator",
+                    format!("no active account {id} that works dispute cases"),
+                    format!("账号 {id} 不存在、已停用或不办理纠纷案件"),
+                ));
+            }
+        }
+    }
     change(&state, &authed, id, |d, user| {
         let mut mediators: Vec<UserId> = request.mediator_ids.iter().map(|&u| UserId(u)).collect();
         if mediators.is_empty() {

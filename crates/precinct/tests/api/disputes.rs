@@ -568,3 +568,28 @@ api_test! {
         assert_eq!(station_view["repeats"], json!([case["id"]]), "{station_view}");
     }
 }
+
+api_test! {
+    async fn accepting_with_mediators_that_do_not_exist_changes_nothing(app) {
+        let officer = app.login("officer").await;
+        let case = square_dance(&app, &officer).await;
+        let id = case["id"].as_i64().unwrap();
+        let (_, me) = app.get(Some(&officer), "/api/me").await;
+        // An account that does not exist, and one that works no cases (a volunteer).
+        let volunteer = app.login("volunteer").await;
+        let (_, volunteer) = app.get(Some(&volunteer), "/api/me").await;
+        for ids in [json!([99_999]), json!([me["id"], volunteer["id"]])] {
+            let (status, body) = app
+                .post(Some(&officer), &format!("/api/disputes/{id}/accept"), json!({ "mediator_ids": ids }))
+                .await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_mediator")), "{ids}: {body}");
+        }
+        let (_, read) = app.get(Some(&officer), &format!("/api/disputes/{id}")).await;
+        assert_eq!((read["status"].as_str(), read["version"].as_i64()), (Some("registered"), Some(1)), "unchanged");
+        let (status, accepted) = app
+            .post(Some(&officer), &format!("/api/disputes/{id}/accept"), json!({ "mediator_ids": [me["id"]] }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{accepted}");
+        assert_eq!(accepted["mediator_ids"], json!([me["id"]]));
+    }
+}
