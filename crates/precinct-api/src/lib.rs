@@ -6,8 +6,8 @@
 //!   driver type reaches this crate.
 //! - Every error leaves as [`error::ErrorBody`]: status, stable code, English
 //!   and Chinese message. Internals are logged, never sent.
-//! - Every endpoint but `/healthz`, `/metrics`, `/api/openapi.json` and login
-//!   requires a session and an allowed role.
+//! - Every endpoint but `/healthz`, `/api/openapi.json` and login requires
+//!   a session and an allowed role (`/metrics` also takes a scraper's token).
 //! - Request bodies are parsed into domain types here (see [`dto`]); the
 //!   store receives only valid values.
 
@@ -47,6 +47,22 @@ pub use station::{
     FirstPasswords, PackageRefusal, StationReport, import_package, validate_package,
 };
 
+/// A secret kept out of `Debug` output (and so out of logs).
+#[derive(Clone)]
+pub(crate) struct Secret(Arc<str>);
+
+impl Secret {
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// What every handler shares.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -72,6 +88,8 @@ pub struct AppState {
     /// Where password hashes are computed (see [`auth::HashPool`]).
     password_checks: Arc<auth::HashPool>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The bearer token `/metrics` answers to besides an admin's session.
+    metrics_token: Option<Secret>,
     /// New incidents, for the recurrence checks (`disputes`).
     recurrence: tokio::sync::mpsc::UnboundedSender<precinct_domain::incident::Incident>,
 }
@@ -111,6 +129,7 @@ impl AppState {
                 std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             )),
             metrics: Arc::default(),
+            metrics_token: None,
         })
     }
 
@@ -118,6 +137,16 @@ impl AppState {
     pub(crate) fn check_recurrence(&self, incident: precinct_domain::incident::Incident) {
         // The checks end only when every state is dropped.
         let _ = self.recurrence.send(incident);
+    }
+
+    /// Lets a scraper read `/metrics` with `Authorization: Bearer TOKEN`
+    /// (otherwise only an administrator's session may).
+    pub fn with_metrics_token(mut self, token: &str) -> Result<AppState, String> {
+        if token.len() < 16 {
+            return Err("the metrics token must have at least 16 characters".into());
+        }
+        self.metrics_token = Some(Secret(token.into()));
+        Ok(self)
     }
 
     /// Uses the station's own response plans instead of the shipped ones.

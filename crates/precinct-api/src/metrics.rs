@@ -2,10 +2,14 @@
 //! served in the OpenMetrics text format at `/metrics`.
 
 use crate::AppState;
+use crate::auth::{Authed, presented_token, token_hash};
+use crate::error::ApiError;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use precinct_domain::user::Role;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -143,7 +147,22 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-pub async fn render(State(state): State<AppState>) -> Response {
+/// `/metrics` answers to the metrics token (`Authorization: Bearer …`,
+/// configured for the scraper) or to an administrator's session: the
+/// figures say how busy the station is, which is not for anyone who asks.
+pub async fn render(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    authed: Result<Authed, ApiError>,
+) -> Response {
+    let by_token = match (&state.metrics_token, presented_token(&headers)) {
+        // Compared as hashes, so the time taken does not tell how much matched.
+        (Some(expected), Some(given)) => token_hash(expected.expose()) == token_hash(&given),
+        _ => false,
+    };
+    if !by_token && let Err(e) = authed.and_then(|a| a.require(&[Role::Admin]).map(drop)) {
+        return e.into_response();
+    }
     (
         [(
             CONTENT_TYPE,

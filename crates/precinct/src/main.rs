@@ -169,6 +169,10 @@ struct StationArgs {
     /// The CJK font for printed agreements (default: fonts-wqy-microhei or Noto CJK).
     #[arg(long, env = "PRECINCT_DOCS__CJK_FONT")]
     cjk_font: Option<PathBuf>,
+    /// A bearer token (16+ characters) that lets a scraper read /metrics;
+    /// without it only an administrator's session may.
+    #[arg(long, env = "PRECINCT_METRICS__TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 impl StationArgs {
@@ -180,6 +184,11 @@ impl StationArgs {
         if let Some(path) = &self.basemap {
             state = state
                 .with_basemap(path.clone())
+                .map_err(anyhow::Error::msg)?;
+        }
+        if let Some(token) = &self.metrics_token {
+            state = state
+                .with_metrics_token(token)
                 .map_err(anyhow::Error::msg)?;
         }
         if let Some(path) = &self.cjk_font {

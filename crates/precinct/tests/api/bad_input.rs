@@ -376,7 +376,8 @@ api_test! {
             let response = app.client.request(method, format!("{}/api/incidents", app.base)).send().await.unwrap();
             assert!(response.status().is_client_error());
         }
-        let (_, metrics) = app.get(None, "/metrics").await;
+        let admin = app.login("admin").await;
+        let (_, metrics) = app.get(Some(&admin), "/metrics").await;
         let metrics = metrics.as_str().unwrap().to_owned();
         assert!(!metrics.contains("INVENTED"), "invented methods are not labels");
         assert!(metrics.contains("method=\"other\""), "they are counted as other");

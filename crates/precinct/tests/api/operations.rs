@@ -49,7 +49,13 @@ api_test! {
         );
         let token = app.login("dispatcher").await;
         app.instruction(&token, "m-1", "theft", 28.15, 113.02).await;
-        let (status, text) = app.get(None, "/metrics").await;
+        // Metrics are for administrators (or a scraper's token), not anyone.
+        let (status, body) = app.get(None, "/metrics").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+        let (status, _) = app.get(Some(&token), "/metrics").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a dispatcher may not read them");
+        let admin = app.login("admin").await;
+        let (status, text) = app.get(Some(&admin), "/metrics").await;
         assert_eq!(status, StatusCode::OK);
         let text = text.as_str().unwrap().to_owned();
         assert!(text.contains("precinct_intakes_total 1"), "{text}");
@@ -107,4 +113,32 @@ api_test! {
             "partial Chinese input finds the leather hall and its shops"
         );
     }
+}
+
+/// A scraper reads `/metrics` with the configured token, and only with it.
+#[tokio::test]
+async fn a_scraper_reads_metrics_with_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("m.db").display());
+    let server = crate::spawn::precinct([
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--database",
+        &database,
+        "--metrics-token",
+        "scraper-token-0123456789",
+    ]);
+    let client = reqwest::Client::new();
+    let status = |token: &'static str| {
+        let request = client
+            .get(format!("{}/metrics", server.base))
+            .bearer_auth(token);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(status("scraper-token-0123456789").await, StatusCode::OK);
+    assert_eq!(
+        status("scraper-token-012345678X").await,
+        StatusCode::UNAUTHORIZED
+    );
 }
