@@ -87,6 +87,64 @@ async fn save(state: &AppState, dispute: Dispute) -> Result<Dispute, ApiError> {
         })
 }
 
+// ---------------------------------------------------------------- limits
+
+/// Longest texts and longest lists a case takes, field by field: a case is
+/// read whole by every list, so no field may grow it without bound.
+mod limits {
+    pub const SUMMARY: usize = 2_000;
+    pub const ADDRESS: usize = 200;
+    pub const NAME: usize = 100;
+    pub const PHONE: usize = 30;
+    pub const NOTES: usize = 5_000;
+    pub const FACTS: usize = 5_000;
+    pub const TERM: usize = 1_000;
+    pub const REASON: usize = 500;
+    pub const PARTIES: usize = 50;
+    pub const PARTICIPANTS: usize = 100;
+    pub const TERMS: usize = 50;
+    pub const ORGANISATIONS: usize = 50;
+    pub const MEDIATORS: usize = 20;
+}
+
+/// `invalid_field` naming a text over its limit.
+fn text_limit(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
+    let length = text.chars().count();
+    if length > max {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field}: {length} characters, at most {max}"),
+            format!("{field} 过长：{length} 个字符，最多 {max} 个"),
+        ));
+    }
+    Ok(())
+}
+
+/// `invalid_field` naming a list over its limit.
+fn count_limit(field: &str, count: usize, max: usize) -> Result<(), ApiError> {
+    if count > max {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field}: {count} items, at most {max}"),
+            format!("{field} 过多：{count} 项，最多 {max} 项"),
+        ));
+    }
+    Ok(())
+}
+
+fn party_limits(field: &str, parties: &[PartyInput]) -> Result<(), ApiError> {
+    count_limit(field, parties.len(), limits::PARTIES)?;
+    for party in parties {
+        text_limit(&format!("{field}.name"), &party.name, limits::NAME)?;
+        text_limit(
+            &format!("{field}.phone"),
+            party.phone.as_deref().unwrap_or_default(),
+            limits::PHONE,
+        )?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- wire types
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -390,6 +448,22 @@ pub async fn open_dispute(
     authed: Authed,
     JsonBody(request): JsonBody<OpenDisputeRequest>,
 ) -> Result<(StatusCode, Json<DisputeDto>), ApiError> {
+    text_limit(
+        "summary",
+        request.summary.as_deref().unwrap_or_default(),
+        limits::SUMMARY,
+    )?;
+    text_limit(
+        "address",
+        request.address.as_deref().unwrap_or_default(),
+        limits::ADDRESS,
+    )?;
+    party_limits("parties", &request.parties)?;
+    count_limit(
+        "participating_org_ids",
+        request.participating_org_ids.len(),
+        limits::ORGANISATIONS,
+    )?;
     let user = authed.require(CASE_WORKERS)?.clone();
     let source = parse("source", &request.source, DisputeSource::parse)?;
     let responsible = organisation(&state, request.responsible_org_id)?;
@@ -577,6 +651,11 @@ pub async fn accept_dispute(
     PathId(id): PathId,
     JsonBody(request): JsonBody<AcceptRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
+    count_limit(
+        "mediator_ids",
+        request.mediator_ids.len(),
+        limits::MEDIATORS,
+    )?;
     let now = state.clock.now();
     // Mediators named must be accounts that work cases, and still active.
     if !request.mediator_ids.is_empty() {
@@ -634,6 +713,12 @@ pub async fn plan_session(
     PathId(id): PathId,
     JsonBody(request): JsonBody<PlanSessionRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
+    text_limit("notes", &request.notes, limits::NOTES)?;
+    count_limit(
+        "organisation_ids",
+        request.organisation_ids.len(),
+        limits::ORGANISATIONS,
+    )?;
     let venue = parse("venue", &request.venue, Venue::parse)?;
     let organisations = request
         .organisation_ids
@@ -687,6 +772,16 @@ pub async fn record_session(
     PathId(id): PathId,
     JsonBody(request): JsonBody<SessionRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
+    text_limit("notes", &request.notes, limits::NOTES)?;
+    count_limit(
+        "participants",
+        request.participants.len(),
+        limits::PARTICIPANTS,
+    )?;
+    for participant in &request.participants {
+        text_limit("participants.name", &participant.name, limits::NAME)?;
+        text_limit("participants.role", &participant.role, limits::NAME)?;
+    }
     let venue = parse("venue", &request.venue, Venue::parse)?;
     let outcome = parse("outcome", &request.outcome, SessionOutcome::parse)?;
     let participants = request
@@ -740,6 +835,11 @@ pub async fn record_agreement(
     PathId(id): PathId,
     JsonBody(request): JsonBody<AgreementRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
+    text_limit("facts", &request.facts, limits::FACTS)?;
+    count_limit("terms", request.terms.len(), limits::TERMS)?;
+    for term in &request.terms {
+        text_limit("terms", term, limits::TERM)?;
+    }
     let now = state.clock.now();
     change(&state, &authed, id, |d, user| {
         Ok(d.draft_agreement(request.facts, request.terms, now, &user.display_name)?)
@@ -766,6 +866,7 @@ pub async fn sign_agreement(
     PathId(id): PathId,
     JsonBody(request): JsonBody<SignRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
+    text_limit("party", &request.party, limits::NAME)?;
     let now = state.clock.now();
     change(&state, &authed, id, |d, user| {
         Ok(d.sign(request.party.trim(), now, &user.display_name)?)
@@ -793,6 +894,11 @@ pub async fn record_follow_up(
     PathId(id): PathId,
     JsonBody(request): JsonBody<FollowUpRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
+    text_limit(
+        "notes",
+        request.notes.as_deref().unwrap_or_default(),
+        limits::NOTES,
+    )?;
     let outcome = parse("outcome", &request.outcome, FollowUpOutcome::parse)?;
     let now = state.clock.now();
     change(&state, &authed, id, |d, user| {
@@ -847,6 +953,11 @@ pub async fn close_dispute(
     PathId(id): PathId,
     JsonBody(request): JsonBody<CloseDisputeRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
+    text_limit(
+        "reason",
+        request.reason.as_deref().unwrap_or_default(),
+        limits::REASON,
+    )?;
     let now = state.clock.now();
     change(&state, &authed, id, |d, user| {
         if d.status == DisputeStatus::Referred {

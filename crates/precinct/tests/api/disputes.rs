@@ -375,6 +375,11 @@ api_test! {
             (json!({ "source": "incident" }), "missing_incident"),
             (json!({ "incident_id": 1 }), "invalid_field"),
             (json!({ "summary": "  " }), "invalid_input"),
+            // Sizes a case cannot grow past (an outside test stored 600k characters, 5,000 parties).
+            (json!({ "summary": "长".repeat(600_000) }), "invalid_field"),
+            (json!({ "address": "路".repeat(201) }), "invalid_field"),
+            (json!({ "parties": vec![json!({ "name": "甲" }); 5_000] }), "invalid_field"),
+            (json!({ "parties": [{ "name": "甲".repeat(101) }] }), "invalid_field"),
         ];
         for (change, code) in cases {
             let mut body = base.clone();
@@ -591,5 +596,31 @@ api_test! {
             .await;
         assert_eq!(status, StatusCode::OK, "{accepted}");
         assert_eq!(accepted["mediator_ids"], json!([me["id"]]));
+    }
+}
+
+api_test! {
+    async fn a_case_cannot_be_grown_without_bound(app) {
+        let officer = app.login("officer").await;
+        let case = square_dance(&app, &officer).await;
+        let id = case["id"].as_i64().unwrap();
+        app.post(Some(&officer), &format!("/api/disputes/{id}/accept"), json!({})).await;
+        let person = json!({ "name": "调解员", "role": "调解员" });
+        // (path, body, the field the error names)
+        let cases = [
+            ("sessions", json!({ "venue": "mediation_room", "participants": [person], "outcome": "continued", "notes": "记".repeat(5_001) }), "notes"),
+            ("sessions", json!({ "venue": "mediation_room", "participants": vec![person.clone(); 101], "outcome": "continued" }), "participants"),
+            ("agreement", json!({ "facts": "事".repeat(5_001), "terms": ["t"] }), "facts"),
+            ("agreement", json!({ "facts": "f", "terms": vec!["t"; 51] }), "terms"),
+            ("signatures", json!({ "party": "名".repeat(101) }), "party"),
+            ("close", json!({ "reason": "因".repeat(501) }), "reason"),
+        ];
+        for (path, body, field) in cases {
+            let (status, error) = app.post(Some(&officer), &format!("/api/disputes/{id}/{path}"), body).await;
+            assert_eq!((status, error["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{path}: {error}");
+            assert!(error["message"].as_str().unwrap().starts_with(field), "{path} names {field}: {error}");
+        }
+        let (_, read) = app.get(Some(&officer), &format!("/api/disputes/{id}")).await;
+        assert_eq!(read["version"], 2, "nothing changed: {read}");
     }
 }
