@@ -565,6 +565,7 @@ pub async fn open_dispute(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListDisputesQuery {
     /// One status (registered, accepted, in_mediation, …), `open` (not closed, the default) or `all`.
     pub status: Option<String>,

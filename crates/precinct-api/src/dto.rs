@@ -466,6 +466,7 @@ impl From<&Event> for EventDto {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListIncidentsQuery {
     /// `open` (default), `closed`, `all`, or one status.
     pub status: Option<String>,
@@ -584,6 +585,7 @@ pub struct PositionRequest {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResolveQuery {
     pub lat: f64,
     pub lon: f64,
@@ -602,6 +604,7 @@ pub struct ResolutionDto {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PlaceSearchQuery {
     /// Part of a place's name or address, e.g. 美食七街 or 皮具.
     pub q: String,
@@ -609,6 +612,7 @@ pub struct PlaceSearchQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// Replay events after this id first (or send the Last-Event-ID header).
     pub after: Option<i64>,

@@ -19,6 +19,7 @@ const READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Analyst];
 const MAX_INCIDENTS: u32 = 200_000;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// Start of the period (RFC 3339, inclusive).
     pub from: DateTime<Utc>,

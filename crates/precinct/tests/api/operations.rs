@@ -7,6 +7,23 @@ api_test! {
     async fn openapi_names_every_operation_of_the_contract(app) {
         let (status, doc) = app.get(None, "/api/openapi.json").await;
         assert_eq!(status, StatusCode::OK);
+        // Query parameters are declared in the query, and only path
+        // templates' own names are path parameters (a generated client must
+        // be able to call every operation).
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for parameter in op["parameters"].as_array().into_iter().flatten() {
+                    let name = parameter["name"].as_str().unwrap();
+                    let place = parameter["in"].as_str().unwrap();
+                    let in_template = path.contains(&format!("{{{name}}}"));
+                    assert_eq!(
+                        place == "path",
+                        in_template,
+                        "{method} {path}: parameter {name} is declared in {place}"
+                    );
+                }
+            }
+        }
         let mut ids: Vec<String> = Vec::new();
         for (_, item) in doc["paths"].as_object().unwrap() {
             for (_, op) in item.as_object().unwrap() {
@@ -29,6 +46,10 @@ api_test! {
             "list_units",
             "get_jurisdiction",
             "stream_events",
+            "validate_station_package",
+            "import_station_package",
+            "export_station_package",
+            "change_password",
         ] {
             assert!(
                 ids.iter().any(|id| id == required),
