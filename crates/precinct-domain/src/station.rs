@@ -440,6 +440,34 @@ fn bilingual(at: &Source, column: &str, en: String, zh: String) -> Problem {
     Problem::new(at, Some(column), en, zh)
 }
 
+/// What a record refers to by code, for the "unknown … code" problem.
+struct Refers<'a> {
+    column: &'a str,
+    what: &'a str,
+    what_zh: &'a str,
+}
+
+/// Reports `code` (when given) unless it is among `known`.
+fn check_reference(
+    problems: &mut Vec<Problem>,
+    at: &Source,
+    refers: Refers<'_>,
+    code: Option<&String>,
+    known: &HashSet<&str>,
+) {
+    if let Some(code) = code
+        && !known.contains(code.as_str())
+    {
+        problems.push(unknown_code(
+            at,
+            refers.column,
+            refers.what,
+            refers.what_zh,
+            code,
+        ));
+    }
+}
+
 fn unknown_code(at: &Source, column: &str, what: &str, what_zh: &str, code: &str) -> Problem {
     bilingual(
         at,
@@ -945,17 +973,18 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
         }
     }
     for place in places {
-        if let Some(parent) = &place.parent
-            && !community_codes.contains(parent.as_str())
-        {
-            problems.push(unknown_code(
-                &place.at,
-                "parent",
-                "community",
-                "社区",
-                parent,
-            ));
-        }
+        let community = Refers {
+            column: "parent",
+            what: "community",
+            what_zh: "社区",
+        };
+        check_reference(
+            &mut problems,
+            &place.at,
+            community,
+            place.parent.as_ref(),
+            &community_codes,
+        );
         if let Some(parent) = &place.parent_place
             && (!place_codes.contains(parent.as_str()) || *parent == place.code)
         {
@@ -972,17 +1001,18 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
         }
     }
     for camera in cameras {
-        if let Some(parent) = &camera.parent
-            && !community_codes.contains(parent.as_str())
-        {
-            problems.push(unknown_code(
-                &camera.at,
-                "parent",
-                "community",
-                "社区",
-                parent,
-            ));
-        }
+        let community = Refers {
+            column: "parent",
+            what: "community",
+            what_zh: "社区",
+        };
+        check_reference(
+            &mut problems,
+            &camera.at,
+            community,
+            camera.parent.as_ref(),
+            &community_codes,
+        );
         if let Some(direction) = camera.direction
             && !(0.0..=360.0).contains(&direction)
         {
@@ -996,27 +1026,31 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
     }
     for organisation in organisations {
         for place in &organisation.manages {
-            if !place_codes.contains(place.as_str()) {
-                problems.push(unknown_code(
-                    &organisation.at,
-                    "manages",
-                    "place",
-                    "地点",
-                    place,
-                ));
-            }
-        }
-        if let Some(community) = &organisation.community
-            && !community_codes.contains(community.as_str())
-        {
-            problems.push(unknown_code(
+            let managed = Refers {
+                column: "manages",
+                what: "place",
+                what_zh: "地点",
+            };
+            check_reference(
+                &mut problems,
                 &organisation.at,
-                "community",
-                "community",
-                "社区",
-                community,
-            ));
+                managed,
+                Some(place),
+                &place_codes,
+            );
         }
+        let community = Refers {
+            column: "community",
+            what: "community",
+            what_zh: "社区",
+        };
+        check_reference(
+            &mut problems,
+            &organisation.at,
+            community,
+            organisation.community.as_ref(),
+            &community_codes,
+        );
     }
     // Two companies cannot both manage one place.
     let mut manager: HashMap<&str, &str> = HashMap::new();
@@ -1039,16 +1073,28 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
         .map(|o| (o.code.as_str(), o.kind))
         .collect();
     for unit in units {
-        if let Some(post) = &unit.post
-            && !post_codes.contains(post.as_str())
-        {
-            problems.push(unknown_code(&unit.at, "post", "post", "警务点", post));
-        }
-        if let Some(zone) = &unit.zone
-            && !zone_codes.contains(zone.as_str())
-        {
-            problems.push(unknown_code(&unit.at, "zone", "zone", "防区", zone));
-        }
+        check_reference(
+            &mut problems,
+            &unit.at,
+            Refers {
+                column: "post",
+                what: "post",
+                what_zh: "警务点",
+            },
+            unit.post.as_ref(),
+            &post_codes,
+        );
+        check_reference(
+            &mut problems,
+            &unit.at,
+            Refers {
+                column: "zone",
+                what: "zone",
+                what_zh: "防区",
+            },
+            unit.zone.as_ref(),
+            &zone_codes,
+        );
         if let Some(organisation) = &unit.organisation {
             match organisation_kind.get(organisation.as_str()) {
                 None => problems.push(unknown_code(
@@ -1069,28 +1115,30 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
         }
     }
     for person in people {
-        if let Some(unit) = &person.unit
-            && !call_signs.contains(unit.as_str())
-        {
-            problems.push(unknown_code(
-                &person.at,
-                "unit",
-                "unit call sign",
-                "力量呼号",
-                unit,
-            ));
-        }
-        if let Some(organisation) = &person.organisation
-            && !organisation_codes.contains(organisation.as_str())
-        {
-            problems.push(unknown_code(
-                &person.at,
-                "organisation",
-                "organisation",
-                "组织",
-                organisation,
-            ));
-        }
+        let unit = Refers {
+            column: "unit",
+            what: "unit call sign",
+            what_zh: "力量呼号",
+        };
+        check_reference(
+            &mut problems,
+            &person.at,
+            unit,
+            person.unit.as_ref(),
+            &call_signs,
+        );
+        let organisation = Refers {
+            column: "organisation",
+            what: "organisation",
+            what_zh: "组织",
+        };
+        check_reference(
+            &mut problems,
+            &person.at,
+            organisation,
+            person.organisation.as_ref(),
+            &organisation_codes,
+        );
     }
     problems
 }

@@ -27,20 +27,38 @@ fn chromium() -> Option<PathBuf> {
     candidates.into_iter().flatten().find(|p| p.exists())
 }
 
-#[test]
-fn story_two_through_the_console_and_the_field_view() {
+/// What a browser test needs: Debian's Chromium, the web sources (with
+/// the e2e scripts), and where screenshots go.
+struct Browser {
+    chromium: PathBuf,
+    web: PathBuf,
+    out: PathBuf,
+}
+
+/// None (the test says it skipped) without Chromium, except under CI.
+fn browser() -> Option<Browser> {
     let Some(chromium) = chromium() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must run the browser tests: install Debian's chromium (see .ci/run)"
         );
         eprintln!("SKIPPED: no Chromium (apt-get install chromium, or set PRECINCT_CHROMIUM)");
+        return None;
+    };
+    Some(Browser {
+        chromium,
+        web: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web"),
+        out: std::env::var_os("PRECINCT_E2E_OUT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e")),
+    })
+}
+
+#[test]
+fn story_two_through_the_console_and_the_field_view() {
+    let Some(Browser { chromium, web, out }) = browser() else {
         return;
     };
-    let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web");
-    let out = std::env::var_os("PRECINCT_E2E_OUT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e"));
     let data = tempfile::tempdir().unwrap();
     let basemap = data.path().join("city.pmtiles");
     write_raster_pmtiles(&basemap);
@@ -113,18 +131,9 @@ fn story_two_through_the_console_and_the_field_view() {
 /// with its rows, the fixed one imported, its new units seen on the map.
 #[test]
 fn the_admin_sets_the_station_up_from_a_package() {
-    let Some(chromium) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser tests: install Debian's chromium (see .ci/run)"
-        );
-        eprintln!("SKIPPED: no Chromium (apt-get install chromium, or set PRECINCT_CHROMIUM)");
+    let Some(Browser { chromium, web, out }) = browser() else {
         return;
     };
-    let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web");
-    let out = std::env::var_os("PRECINCT_E2E_OUT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e"));
     let data = tempfile::tempdir().unwrap();
     let server = spawn::precinct([
         "demo".as_ref(),
