@@ -405,6 +405,43 @@ pub(crate) fn presented_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// A change made with the session cookie must come from the console's own
+/// pages: the browser says so with `Origin` (or `Sec-Fetch-Site`) on every
+/// non-GET request. SameSite=Strict already keeps the cookie off other
+/// sites' requests; this is the second lock, for bodiless POSTs (logout, task
+/// accept) that no JSON content type protects. Bearer tokens are not sent by
+/// browsers on their own and need no such check.
+fn same_origin(parts: &Parts) -> bool {
+    if matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) {
+        return true;
+    }
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return site == "same-origin";
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
+/// The request reached a proxy over HTTPS (`X-Forwarded-Proto: https`, or
+/// the standard `Forwarded: proto=https`).
+fn behind_tls(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"))
+        || header("forwarded").is_some_and(|f| f.to_ascii_lowercase().contains("proto=https"))
+}
+
+fn by_bearer(headers: &HeaderMap) -> bool {
+    headers.contains_key(AUTHORIZATION)
+}
+
 /// What an account that must change its one-time password may still call.
 const WHILE_PASSWORD_MUST_CHANGE: &[&str] = &["/api/me", "/api/auth/password", "/api/auth/logout"];
 
@@ -413,6 +450,14 @@ impl FromRequestParts<AppState> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = presented_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
+        if !by_bearer(&parts.headers) && !same_origin(parts) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross_site_request",
+                "a change made with the session cookie must come from Precinct's own pages",
+                "会话 Cookie 的修改请求须来自本系统页面",
+            ));
+        }
         let hash = token_hash(&token);
         let user = match state.sessions.get(&hash) {
             Some(user) => user,
@@ -486,6 +531,7 @@ async fn check_password(
 pub async fn login(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let username = Username::parse(&request.username).map_err(|_| invalid_credentials())?;
@@ -517,8 +563,11 @@ pub async fn login(
         .store
         .create_session(token_hash(&token), user.id, expires_at)
         .await?;
+    // Behind a TLS-terminating proxy the cookie is marked Secure, so it
+    // never travels in the clear.
+    let secure = if behind_tls(&headers) { "; Secure" } else { "" };
     let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         SESSION_HOURS * 3600
     );
     let body = LoginResponse {

@@ -303,3 +303,55 @@ api_test! {
         app.login("dispatcher").await;
     }
 }
+
+api_test! {
+    async fn cookie_sessions_change_things_only_from_precincts_own_pages(app) {
+        let login = |proto: Option<&'static str>| {
+            let mut request = app
+                .client
+                .post(format!("{}/api/auth/login", app.base))
+                .json(&json!({ "username": "volunteer", "password": PASSWORD }));
+            if let Some(proto) = proto {
+                request = request.header("X-Forwarded-Proto", proto);
+            }
+            request.send()
+        };
+        // Behind a TLS proxy the cookie is Secure; on plain HTTP it cannot be.
+        let response = login(Some("https")).await.unwrap();
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        let response = login(None).await.unwrap();
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(!cookie.contains("Secure"), "{cookie}");
+        let session = cookie.split(';').next().unwrap().to_owned();
+        let host = app.base.trim_start_matches("http://").to_owned();
+        let unit = app.get(Some(&app.login("volunteer").await), "/api/me").await.1["unit_id"].clone();
+        let accept = format!("{}/api/units/{unit}/task/accept", app.base);
+        let logout = format!("{}/api/auth/logout", app.base);
+        let send = |url: &str, headers: &[(&'static str, String)]| {
+            let mut request = app.client.post(url).header("cookie", &session);
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            request.send()
+        };
+        // A bodiless POST with the cookie and no sign of its origin, or from another site: refused.
+        for headers in [
+            vec![],
+            vec![("origin", "http://evil.example".to_owned())],
+            vec![("sec-fetch-site", "cross-site".to_owned())],
+        ] {
+            for url in [&accept, &logout] {
+                let response = send(url, &headers).await.unwrap();
+                assert_eq!(response.status(), StatusCode::FORBIDDEN, "{url} {headers:?}");
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(body["code"], "cross_site_request");
+            }
+        }
+        // Reads need no origin; the console's own pages may change things.
+        let response = app.client.get(format!("{}/api/me", app.base)).header("cookie", &session).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let response = send(&logout, &[("origin", format!("http://{host}"))]).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+}
