@@ -19,7 +19,7 @@ import {
 import { useLang } from "./hooks";
 import { currentLang, errorText, label, t } from "./i18n";
 import { MapView } from "./map";
-import { ErrorLine, asApiError } from "./ui";
+import { ErrorLine, asApiError, useResource } from "./ui";
 
 type Tab = "package" | "ground" | "units" | "people";
 
@@ -339,14 +339,9 @@ function GroundPanel() {
 }
 
 function UnitsPanel() {
-  const [units, setUnits] = useState<Unit[] | null>(null);
+  const { value: units, error, load } = useResource<Unit[]>("/api/units");
   const [query, setQuery] = useState("");
   const [editing, setEditing] = useState<number | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const load = () =>
-    get<Unit[]>("/api/units")
-      .then(setUnits)
-      .catch((e) => setError(asApiError(e)));
   useEffect(() => void load(), []);
   if (!units) return <ErrorLine error={error} />;
   const shown = units.filter((u) => !query || `${u.call_sign} ${u.name} ${u.kind} ${u.phone ?? ""}`.includes(query));
@@ -443,15 +438,10 @@ function EditRow(props: {
 }
 
 function PeoplePanel() {
-  const [accounts, setAccounts] = useState<Account[] | null>(null);
+  const { value: accounts, error, setError, load } = useResource<Account[]>("/api/admin/users");
   const [query, setQuery] = useState("");
   const [editing, setEditing] = useState<number | null>(null);
   const [reset, setReset] = useState<OneTimePassword | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const load = () =>
-    get<Account[]>("/api/admin/users")
-      .then(setAccounts)
-      .catch((e) => setError(asApiError(e)));
   useEffect(() => void load(), []);
   const act = async (work: () => Promise<unknown>) => {
     setError(null);

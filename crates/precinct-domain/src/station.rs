@@ -1206,11 +1206,10 @@ fn merge_layer<T: Clone + PartialEq>(
     (new, still_retired, changes)
 }
 
-/// Plans the import of `package` into the stored station `state`. The
-/// package must have passed [`check`] over the stored station (see
-/// [`validate`]); references are then known.
-pub fn plan(package: &StationPackage, state: &StationState) -> StationPlan {
-    let station = package.over(StationPackage::of_station(state));
+/// Plans bringing the stored station `state` to `station` (a package laid
+/// over the stored station, so every layer is given). The station must
+/// have passed [`check`]; references are then known.
+fn plan(station: &StationPackage, state: &StationState) -> StationPlan {
     let current = &state.ground;
     let zones: Vec<ZoneRecord> = station.zones.clone().unwrap_or_default();
     let communities: Vec<CommunityRecord> = station.communities.clone().unwrap_or_default();
@@ -1435,16 +1434,16 @@ pub fn plan(package: &StationPackage, state: &StationState) -> StationPlan {
     // Companies follow their organisations; their count is the organisations'.
     let _ = merge!(Layer::Organisations, property_companies, new_companies);
     changes.push(merge_categories(
-        &station,
+        station,
         current,
         &mut ground,
         &mut retired_ground,
     ));
     ground.retired = retired_ground;
 
-    let (units, unit_changes) = plan_units(&station, state, &ground);
+    let (units, unit_changes) = plan_units(station, state, &ground);
     changes.push(unit_changes);
-    let (people, people_changes) = plan_people(&station, state, &ground);
+    let (people, people_changes) = plan_people(station, state, &ground);
     changes.push(people_changes);
     StationPlan {
         ground,
@@ -1671,10 +1670,20 @@ pub fn validate(
     package: &StationPackage,
     state: &StationState,
 ) -> Result<StationPlan, Vec<Problem>> {
+    checked_plan(package, state, Checks::All)
+}
+
+/// Lays the package over the stored station once, checks the whole as far
+/// as `checks` says, and plans it.
+pub fn checked_plan(
+    package: &StationPackage,
+    state: &StationState,
+    checks: Checks,
+) -> Result<StationPlan, Vec<Problem>> {
     let station = package.over(StationPackage::of_station(state));
-    let problems = check(&station, Checks::All);
+    let problems = check(&station, checks);
     if problems.is_empty() {
-        Ok(plan(package, state))
+        Ok(plan(&station, state))
     } else {
         Err(problems)
     }

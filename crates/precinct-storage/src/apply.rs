@@ -583,15 +583,13 @@ pub async fn import_station(
     let state = tx.load_station().await?;
     // Shapes were checked when the package was validated; what the plan
     // needs is that every reference is known in the station as it is now.
-    let whole = package.over(StationPackage::of_station(&state));
-    let problems = station::check(&whole, Checks::References);
-    if let Some(first) = problems.first() {
-        return Err(StoreError::Conflict(format!(
-            "the station changed since the package was validated ({} problems, first: {first}); validate it again",
-            problems.len()
-        )));
-    }
-    let plan = station::plan(package, &state);
+    let plan = station::checked_plan(package, &state, Checks::References).map_err(|problems| {
+        StoreError::Conflict(format!(
+            "the station changed since the package was validated ({} problems, first: {}); validate it again",
+            problems.len(),
+            problems[0]
+        ))
+    })?;
     for username in plan.new_usernames() {
         if !passwords.hashes.contains_key(username.as_str()) {
             return Err(StoreError::Conflict(format!(
