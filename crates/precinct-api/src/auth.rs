@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 pub const SESSION_COOKIE: &str = "precinct_session";
 /// How long a login lasts.
 pub const SESSION_HOURS: i64 = 12;
+/// How long a device stays known after its last login.
+pub const DEVICE_DAYS: i64 = 365;
 /// How long a validated token is trusted without asking the store again.
 const CACHE_TTL: Duration = Duration::from_secs(10);
 
@@ -200,33 +202,86 @@ impl SessionCache {
     }
 }
 
-/// Password guessing, slowed down: failed logins are counted per username
-/// and client address. The first [`FREE_FAILURES`] cost nothing; after that,
-/// each further failure closes the pair for a cool-down that doubles with
-/// every failure (1 s, 2 s, 4 s … up to [`MAX_COOL_DOWN`]), during which its
-/// attempts get 429 without a password check. A success clears the pair;
-/// failures are forgotten [`FORGET_AFTER`] after the last one. Attempts in
-/// flight count as failures until they end, so a burst of parallel guesses
-/// gets no more tries than a sequence. Kept in memory, per instance, in real
-/// time (whatever clock the station runs on).
+/// Password guessing, slowed down. Failed logins are counted in budgets:
+///
+/// - per username and client address (the *pair*): [`LoginLimits::free_failures`]
+///   free, then each further failure closes the pair for a cool-down that
+///   doubles with every failure (1 s, 2 s, 4 s … up to `max_cool_down`);
+/// - per client address, over all usernames (password spraying), and per
+///   username, over all addresses (a guesser with many addresses): larger
+///   free budgets, the same doubling cool-downs.
+///
+/// A login from a **known device** (one that presents the device token an
+/// earlier successful login of this account gave it) is counted in that
+/// device's own budget instead of all three: a guesser on the same address
+/// (a station's NAT) or guessing the same username does not lock a user out
+/// of their own correct password.
+///
+/// During a cool-down attempts get 429 without a password check. A success
+/// clears the pair (or device) budget; the shared budgets are only forgotten
+/// `forget_after` the last failure, so logging into one's own account does
+/// not buy a guesser more tries. Attempts in flight count as failures until
+/// they end, so a burst of parallel guesses gets no more tries than a
+/// sequence: an attempt that might be the deciding one waits (a few seconds
+/// at most) for those in flight, so simultaneous correct logins all succeed
+/// instead of being refused. Kept in memory, per instance, in real time
+/// (whatever clock the station runs on).
 ///
 /// The address is the TCP peer's: behind a reverse proxy every client has
-/// the proxy's, and the count is then per username.
+/// the proxy's, and the pair is then per username.
 #[derive(Debug, Default)]
 pub struct LoginThrottle {
-    entries: Mutex<HashMap<ThrottleKey, Failures>>,
+    limits: LoginLimits,
+    entries: Mutex<HashMap<Budget, Failures>>,
+    /// Signalled whenever an attempt ends: waiting attempts look again.
+    ended: tokio::sync::Notify,
+    /// Attempts waiting for others to end, over all budgets.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
-/// Failures before a cool-down starts.
-pub const FREE_FAILURES: u32 = 5;
-/// The longest cool-down.
-pub const MAX_COOL_DOWN: Duration = Duration::from_secs(300);
-/// Failures are forgotten this long after the last one.
-pub const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
-/// Pairs tracked at most; when full, the least recently active is dropped.
-const MAX_TRACKED: usize = 10_000;
+/// The login throttle's budgets (see [`LoginThrottle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Failures of one username from one address (or one known device) before cool-downs start.
+    pub free_failures: u32,
+    /// Failures from one address, all usernames together, before its cool-downs start.
+    pub address_free_failures: u32,
+    /// Failures of one username, all addresses together, before its cool-downs start
+    /// (known devices are not held up by it).
+    pub username_free_failures: u32,
+    /// The longest cool-down.
+    pub max_cool_down: Duration,
+    /// Failures are forgotten this long after the last one.
+    pub forget_after: Duration,
+}
 
-type ThrottleKey = (String, Option<std::net::IpAddr>);
+impl Default for LoginLimits {
+    fn default() -> LoginLimits {
+        LoginLimits {
+            free_failures: 5,
+            address_free_failures: 300,
+            username_free_failures: 30,
+            max_cool_down: Duration::from_secs(300),
+            forget_after: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Budgets tracked at most; when full, the least recently active is dropped.
+const MAX_TRACKED: usize = 10_000;
+/// Attempts that may wait for others at once; beyond, they get 429.
+const MAX_WAITING: usize = 1024;
+/// How long an attempt waits for those in flight before it gets 429.
+const MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// What a failed login is counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Budget {
+    Pair(String, Option<std::net::IpAddr>),
+    Device(String, String),
+    Address(std::net::IpAddr),
+    Username(String),
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Failures {
@@ -236,89 +291,186 @@ struct Failures {
     closed_until: Option<Instant>,
 }
 
+/// Why an attempt is not admitted now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Cooling down: come back after this long.
+    Closed(Duration),
+    /// An attempt in flight may be the deciding failure: wait for it.
+    Busy,
+}
+
 impl LoginThrottle {
-    /// Admits an attempt, or says how long to wait. The attempt counts as in
-    /// flight until it is finished (or dropped, when the client goes away).
-    fn begin(&self, key: ThrottleKey, now: Instant) -> Result<Attempt<'_>, Duration> {
-        self.admit(&key, now)?;
-        Ok(Attempt {
-            throttle: self,
-            key,
-            finished: false,
-        })
+    pub fn new(limits: LoginLimits) -> LoginThrottle {
+        LoginThrottle {
+            limits,
+            ..LoginThrottle::default()
+        }
     }
 
-    fn admit(&self, key: &ThrottleKey, now: Instant) -> Result<(), Duration> {
+    /// The budgets an attempt counts against: its device's alone when it
+    /// comes from a known device, else its pair's, its address's and its
+    /// username's.
+    fn budgets(
+        username: &str,
+        address: Option<std::net::IpAddr>,
+        device: Option<String>,
+    ) -> Vec<Budget> {
+        match device {
+            Some(device) => vec![Budget::Device(username.to_owned(), device)],
+            None => {
+                let mut budgets = vec![
+                    Budget::Pair(username.to_owned(), address),
+                    Budget::Username(username.to_owned()),
+                ];
+                budgets.extend(address.map(Budget::Address));
+                budgets
+            }
+        }
+    }
+
+    fn free(&self, budget: &Budget) -> u32 {
+        match budget {
+            Budget::Pair(..) | Budget::Device(..) => self.limits.free_failures,
+            Budget::Address(_) => self.limits.address_free_failures,
+            Budget::Username(_) => self.limits.username_free_failures,
+        }
+    }
+
+    /// Admits an attempt, or says how long to wait. The attempt counts as in
+    /// flight until it is finished (or dropped, when the client goes away).
+    async fn begin(&self, budgets: Vec<Budget>) -> Result<Attempt<'_>, Duration> {
+        let deadline = Instant::now() + MAX_WAIT;
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            match self.admit(&budgets, Instant::now()) {
+                Ok(()) => {
+                    return Ok(Attempt {
+                        throttle: self,
+                        budgets,
+                        finished: false,
+                    });
+                }
+                Err(Refusal::Closed(wait)) => return Err(wait),
+                Err(Refusal::Busy) => {
+                    let now = Instant::now();
+                    let waiting = &self.waiting;
+                    if now >= deadline
+                        || waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_WAITING
+                    {
+                        if now < deadline {
+                            waiting.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        return Err(Duration::from_secs(1));
+                    }
+                    let _ = tokio::time::timeout(deadline - now, ended).await;
+                    waiting.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        }
+    }
+
+    fn admit(&self, budgets: &[Budget], now: Instant) -> Result<(), Refusal> {
         let mut entries = self.entries.lock().expect("login throttle");
-        if let Some(f) = entries.get_mut(key) {
-            if now.duration_since(f.last) >= FORGET_AFTER && f.in_flight == 0 {
-                entries.remove(key);
-            } else {
-                if let Some(until) = f.closed_until.filter(|until| *until > now) {
-                    return Err(until - now);
-                }
-                if f.failed + f.in_flight >= FREE_FAILURES && f.in_flight > 0 {
-                    // Another attempt of this pair may yet fail and start a
-                    // cool-down: wait for it.
-                    return Err(Duration::from_secs(1));
-                }
-                f.in_flight += 1;
-                f.last = now;
-                return Ok(());
+        let forget_after = self.limits.forget_after;
+        let mut refusal: Option<Refusal> = None;
+        for budget in budgets {
+            let Some(f) = entries.get(budget) else {
+                continue;
+            };
+            if now.duration_since(f.last) >= forget_after && f.in_flight == 0 {
+                entries.remove(budget);
+                continue;
+            }
+            if let Some(until) = f.closed_until.filter(|until| *until > now) {
+                let wait = until - now;
+                refusal = Some(match refusal {
+                    Some(Refusal::Closed(other)) => Refusal::Closed(other.max(wait)),
+                    _ => Refusal::Closed(wait),
+                });
+            } else if f.failed + f.in_flight >= self.free(budget) && f.in_flight > 0 {
+                // Another attempt may yet fail and start a cool-down. For
+                // one user's own budget, wait for it; a shared budget this
+                // close to its end is a storm: come back in a second.
+                let own = matches!(budget, Budget::Pair(..) | Budget::Device(..));
+                let this = if own {
+                    Refusal::Busy
+                } else {
+                    Refusal::Closed(Duration::from_secs(1))
+                };
+                refusal = Some(match refusal {
+                    Some(closed @ Refusal::Closed(_)) => closed,
+                    _ => this,
+                });
             }
         }
-        if entries.len() >= MAX_TRACKED {
-            entries.retain(|_, f| f.in_flight > 0 || now.duration_since(f.last) < FORGET_AFTER);
-            if entries.len() >= MAX_TRACKED
-                && let Some(oldest) = entries
-                    .iter()
-                    .filter(|(_, f)| f.in_flight == 0)
-                    .min_by_key(|(_, f)| f.last)
-                    .map(|(k, _)| k.clone())
-            {
-                entries.remove(&oldest);
-            }
+        if let Some(refusal) = refusal {
+            return Err(refusal);
         }
-        entries.insert(
-            key.clone(),
-            Failures {
+        for budget in budgets {
+            if !entries.contains_key(budget) && entries.len() >= MAX_TRACKED {
+                entries.retain(|_, f| f.in_flight > 0 || now.duration_since(f.last) < forget_after);
+                if entries.len() >= MAX_TRACKED
+                    && let Some(oldest) = entries
+                        .iter()
+                        .filter(|(_, f)| f.in_flight == 0)
+                        .min_by_key(|(_, f)| f.last)
+                        .map(|(k, _)| k.clone())
+                {
+                    entries.remove(&oldest);
+                }
+            }
+            let f = entries.entry(budget.clone()).or_insert(Failures {
                 failed: 0,
-                in_flight: 1,
+                in_flight: 0,
                 last: now,
                 closed_until: None,
-            },
-        );
+            });
+            f.in_flight += 1;
+            f.last = now;
+        }
         Ok(())
     }
 
-    /// Ends an admitted attempt: a success clears the pair, a failure
-    /// counts, an attempt that could not be checked (a store error, a client
-    /// gone) only leaves.
-    fn end(&self, key: &ThrottleKey, outcome: Outcome, now: Instant) {
-        let mut entries = self.entries.lock().expect("login throttle");
-        let Some(f) = entries.get_mut(key) else {
-            return;
-        };
-        f.in_flight = f.in_flight.saturating_sub(1);
-        match outcome {
-            Outcome::Unchecked => {}
-            Outcome::Succeeded if f.in_flight == 0 => {
-                entries.remove(key);
-            }
-            Outcome::Succeeded => {
-                f.failed = 0;
-                f.closed_until = None;
-            }
-            Outcome::Failed => {
-                f.failed += 1;
-                f.last = now;
-                if f.failed >= FREE_FAILURES {
-                    let doublings = (f.failed - FREE_FAILURES).min(16);
-                    let cool_down = Duration::from_secs(1u64 << doublings).min(MAX_COOL_DOWN);
-                    f.closed_until = Some(now + cool_down);
+    /// Ends an admitted attempt: a success clears the user's own budget, a
+    /// failure counts in every budget, an attempt that could not be checked
+    /// (a store error, a client gone) only leaves.
+    fn end(&self, budgets: &[Budget], outcome: Outcome, now: Instant) {
+        {
+            let mut entries = self.entries.lock().expect("login throttle");
+            for budget in budgets {
+                let free = self.free(budget);
+                let Some(f) = entries.get_mut(budget) else {
+                    continue;
+                };
+                f.in_flight = f.in_flight.saturating_sub(1);
+                let own = matches!(budget, Budget::Pair(..) | Budget::Device(..));
+                match outcome {
+                    Outcome::Unchecked => {}
+                    Outcome::Succeeded if !own => {}
+                    Outcome::Succeeded if f.in_flight == 0 => {
+                        entries.remove(budget);
+                    }
+                    Outcome::Succeeded => {
+                        f.failed = 0;
+                        f.closed_until = None;
+                    }
+                    Outcome::Failed => {
+                        f.failed += 1;
+                        f.last = now;
+                        if f.failed >= free {
+                            let doublings = (f.failed - free).min(16);
+                            let cool_down = Duration::from_secs(1u64 << doublings)
+                                .min(self.limits.max_cool_down);
+                            f.closed_until = Some(now + cool_down);
+                        }
+                    }
                 }
             }
         }
+        self.ended.notify_waiters();
     }
 }
 
@@ -333,14 +485,14 @@ enum Outcome {
 /// A login attempt admitted by the [`LoginThrottle`].
 struct Attempt<'t> {
     throttle: &'t LoginThrottle,
-    key: ThrottleKey,
+    budgets: Vec<Budget>,
     finished: bool,
 }
 
 impl Attempt<'_> {
     fn finish(mut self, outcome: Outcome) {
         self.finished = true;
-        self.throttle.end(&self.key, outcome, Instant::now());
+        self.throttle.end(&self.budgets, outcome, Instant::now());
     }
 }
 
@@ -348,9 +500,56 @@ impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.finished {
             self.throttle
-                .end(&self.key, Outcome::Unchecked, Instant::now());
+                .end(&self.budgets, Outcome::Unchecked, Instant::now());
         }
     }
+}
+
+/// Name of the cookie that marks a browser as a known device of an account.
+pub const DEVICE_COOKIE: &str = "precinct_device";
+
+/// A device token: a random nonce and a MAC of it over the account's
+/// current password hash. Any instance can check it without storing
+/// anything, and a password change makes every earlier one invalid.
+fn device_token(username: &str, password_hash: &str) -> String {
+    let mut nonce = [0u8; 16];
+    OsRng.fill_bytes(&mut nonce);
+    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(nonce);
+    let mac = device_mac(username, &nonce, password_hash);
+    format!("{nonce}.{mac}")
+}
+
+fn device_mac(username: &str, nonce: &str, password_hash: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in ["precinct device v1", username, nonce, password_hash] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hasher.finalize())
+}
+
+/// The device's nonce, when `token` is a device token this account gave out.
+fn known_device(token: &str, username: &str, password_hash: &str) -> Option<String> {
+    let (nonce, mac) = token.split_once('.')?;
+    let expected = device_mac(username, nonce, password_hash);
+    let same = expected.len() == mac.len()
+        && expected
+            .bytes()
+            .zip(mac.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    same.then(|| nonce.to_owned())
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 fn too_many_attempts(wait: Duration) -> Response {
@@ -395,14 +594,7 @@ pub(crate) fn presented_token(headers: &HeaderMap) -> Option<String> {
     if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         return value.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
     }
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    cookie_value(headers, SESSION_COOKIE)
 }
 
 /// A change made with the session cookie must come from the console's own
@@ -506,6 +698,15 @@ async fn check_password(
     password: String,
 ) -> Result<Option<User>, ApiError> {
     let credentials = state.store.credentials(username).await?;
+    check_credentials(state, credentials, password).await
+}
+
+/// As [`check_password`], with the account's credentials already read.
+async fn check_credentials(
+    state: &AppState,
+    credentials: Option<precinct_storage::Credentials>,
+    password: String,
+) -> Result<Option<User>, ApiError> {
     let (hash, user) = match credentials {
         Some(c) => (c.password_hash, Some(c.user)),
         None => (decoy_hash().to_owned(), None),
@@ -535,11 +736,20 @@ pub async fn login(
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let username = Username::parse(&request.username).map_err(|_| invalid_credentials())?;
-    let key = (
-        username.as_str().to_owned(),
+    let credentials = state.store.credentials(&username).await?;
+    // A device this account logged in from before has a budget of its own.
+    let device = request
+        .device_token
+        .clone()
+        .or_else(|| cookie_value(&headers, DEVICE_COOKIE))
+        .zip(credentials.as_ref())
+        .and_then(|(token, c)| known_device(&token, username.as_str(), &c.password_hash));
+    let budgets = LoginThrottle::budgets(
+        username.as_str(),
         peer.map(|Extension(ConnectInfo(address))| address.ip()),
+        device,
     );
-    let attempt = match state.logins.begin(key, Instant::now()) {
+    let attempt = match state.logins.begin(budgets).await {
         Ok(attempt) => attempt,
         Err(wait) => {
             tracing::warn!(
@@ -549,7 +759,8 @@ pub async fn login(
             return Ok(too_many_attempts(wait));
         }
     };
-    let checked = check_password(&state, &username, request.password).await;
+    let password_hash = credentials.as_ref().map(|c| c.password_hash.clone());
+    let checked = check_credentials(&state, credentials, request.password).await;
     attempt.finish(match &checked {
         Ok(Some(_)) => Outcome::Succeeded,
         Ok(None) => Outcome::Failed,
@@ -570,12 +781,27 @@ pub async fn login(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         SESSION_HOURS * 3600
     );
+    let device_token = device_token(
+        user.username.as_str(),
+        password_hash.as_deref().unwrap_or_default(),
+    );
+    let device_cookie = format!(
+        "{DEVICE_COOKIE}={device_token}; Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        DEVICE_DAYS * 24 * 3600
+    );
     let body = LoginResponse {
         token,
         expires_at,
         user: UserDto::from(&user),
+        device_token,
     };
-    Ok(([(SET_COOKIE, cookie)], Json(body)).into_response())
+    let mut response = Json(body).into_response();
+    for cookie in [cookie, device_cookie] {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    Ok(response)
 }
 
 #[utoipa::path(
@@ -683,20 +909,33 @@ mod tests {
         assert_ne!(new_one_time_password(), password);
     }
 
-    fn key(username: &str, address: [u8; 4]) -> ThrottleKey {
-        (username.to_owned(), Some(std::net::IpAddr::from(address)))
+    const FREE: u32 = 5;
+
+    fn key(username: &str, address: [u8; 4]) -> Vec<Budget> {
+        LoginThrottle::budgets(username, Some(std::net::IpAddr::from(address)), None)
     }
 
     /// One attempt, begun and ended at `now`.
     fn attempt(
         throttle: &LoginThrottle,
-        key: &ThrottleKey,
+        key: &[Budget],
         outcome: Outcome,
         now: Instant,
-    ) -> Result<(), Duration> {
+    ) -> Result<(), Refusal> {
         throttle.admit(key, now)?;
         throttle.end(key, outcome, now);
         Ok(())
+    }
+
+    fn closed(seconds: u64) -> Result<(), Refusal> {
+        Err(Refusal::Closed(Duration::from_secs(seconds)))
+    }
+
+    fn wait(refusal: Result<(), Refusal>) -> Duration {
+        match refusal {
+            Err(Refusal::Closed(wait)) => wait,
+            other => panic!("expected a cool-down, got {other:?}"),
+        }
     }
 
     #[test]
@@ -704,10 +943,10 @@ mod tests {
         let throttle = LoginThrottle::default();
         let dispatcher = key("dispatcher", [10, 0, 0, 7]);
         let t0 = Instant::now();
-        for _ in 0..FREE_FAILURES {
+        for _ in 0..FREE {
             attempt(&throttle, &dispatcher, Outcome::Failed, t0).unwrap();
         }
-        assert_eq!(throttle.admit(&dispatcher, t0), Err(Duration::from_secs(1)));
+        assert_eq!(throttle.admit(&dispatcher, t0), closed(1));
         // The same username from another address, and another username from
         // this one, are not held up.
         attempt(
@@ -728,30 +967,94 @@ mod tests {
         let mut now = t0;
         let mut waits = Vec::new();
         for _ in 0..12 {
-            now += throttle.admit(&dispatcher, now).unwrap_err();
+            now += wait(throttle.admit(&dispatcher, now));
             attempt(&throttle, &dispatcher, Outcome::Failed, now).unwrap();
-            waits.push(throttle.admit(&dispatcher, now).unwrap_err().as_secs());
+            waits.push(wait(throttle.admit(&dispatcher, now)).as_secs());
         }
         assert_eq!(waits, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300, 300]);
-        // A success clears the count.
-        now += throttle.admit(&dispatcher, now).unwrap_err();
+        // A success clears the pair's count.
+        now += wait(throttle.admit(&dispatcher, now));
         attempt(&throttle, &dispatcher, Outcome::Succeeded, now).unwrap();
-        for _ in 0..FREE_FAILURES {
+        for _ in 0..FREE {
             attempt(&throttle, &dispatcher, Outcome::Failed, now).unwrap();
         }
         assert!(throttle.admit(&dispatcher, now).is_err());
         // Failures are forgotten in time.
-        let later = now + FORGET_AFTER;
+        let later = now + LoginLimits::default().forget_after;
         attempt(&throttle, &dispatcher, Outcome::Failed, later).unwrap();
         attempt(&throttle, &dispatcher, Outcome::Failed, later).unwrap();
     }
 
+    #[test]
+    fn an_address_spraying_many_usernames_and_a_username_guessed_from_many_addresses_cool_down() {
+        let limits = LoginLimits {
+            address_free_failures: 20,
+            username_free_failures: 10,
+            ..LoginLimits::default()
+        };
+        let throttle = LoginThrottle::new(limits);
+        let now = Instant::now();
+        for n in 0..20 {
+            attempt(
+                &throttle,
+                &key(&format!("user{n}"), [10, 0, 0, 9]),
+                Outcome::Failed,
+                now,
+            )
+            .unwrap();
+        }
+        assert_eq!(throttle.admit(&key("other", [10, 0, 0, 9]), now), closed(1));
+        for n in 0..10u8 {
+            attempt(
+                &throttle,
+                &key("analyst", [10, 1, 0, n]),
+                Outcome::Failed,
+                now,
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            throttle.admit(&key("analyst", [10, 2, 0, 1]), now),
+            closed(1)
+        );
+        // A success of the user does not buy the guessers more tries.
+        let device = LoginThrottle::budgets("analyst", None, Some("nonce".into()));
+        attempt(&throttle, &device, Outcome::Succeeded, now).unwrap();
+        assert_eq!(
+            throttle.admit(&key("analyst", [10, 2, 0, 1]), now),
+            closed(1)
+        );
+    }
+
+    #[test]
+    fn a_known_device_has_a_budget_of_its_own() {
+        let throttle = LoginThrottle::default();
+        let now = Instant::now();
+        let pair = key("dispatcher", [10, 0, 0, 7]);
+        for _ in 0..FREE + 3 {
+            let _ = attempt(&throttle, &pair, Outcome::Failed, now);
+        }
+        assert!(throttle.admit(&pair, now).is_err());
+        let device = LoginThrottle::budgets("dispatcher", None, Some("nonce".into()));
+        attempt(&throttle, &device, Outcome::Succeeded, now).unwrap();
+        // Device tokens verify against the password hash they were made with.
+        let token = device_token("dispatcher", "$argon2id$hash-1");
+        let nonce = known_device(&token, "dispatcher", "$argon2id$hash-1").unwrap();
+        assert!(token.starts_with(&nonce));
+        assert_eq!(known_device(&token, "dispatcher", "$argon2id$hash-2"), None);
+        assert_eq!(known_device(&token, "analyst", "$argon2id$hash-1"), None);
+        assert_eq!(
+            known_device("nonce.forged", "dispatcher", "$argon2id$hash-1"),
+            None
+        );
+    }
+
     /// A pair with one failure fewer than the free ones.
-    fn one_failure_short_of_a_cool_down() -> (LoginThrottle, ThrottleKey, Instant) {
+    fn one_failure_short_of_a_cool_down() -> (LoginThrottle, Vec<Budget>, Instant) {
         let throttle = LoginThrottle::default();
         let pair = key("dispatcher", [10, 0, 0, 7]);
         let now = Instant::now();
-        for _ in 0..FREE_FAILURES - 1 {
+        for _ in 0..FREE - 1 {
             attempt(&throttle, &pair, Outcome::Failed, now).unwrap();
         }
         (throttle, pair, now)
@@ -762,9 +1065,9 @@ mod tests {
         let (throttle, pair, now) = one_failure_short_of_a_cool_down();
         // One attempt in flight could be the fifth failure: the next waits.
         throttle.admit(&pair, now).unwrap();
-        assert!(throttle.admit(&pair, now).is_err());
+        assert_eq!(throttle.admit(&pair, now), Err(Refusal::Busy));
         throttle.end(&pair, Outcome::Failed, now);
-        assert_eq!(throttle.admit(&pair, now), Err(Duration::from_secs(1)));
+        assert_eq!(throttle.admit(&pair, now), closed(1));
     }
 
     #[test]
@@ -773,7 +1076,12 @@ mod tests {
         // A store error, and a client that went away mid-check (the attempt
         // dropped unfinished), leave the count as it was.
         attempt(&throttle, &pair, Outcome::Unchecked, now).unwrap();
-        drop(throttle.begin(pair.clone(), now).unwrap());
+        throttle.admit(&pair, now).unwrap();
+        drop(Attempt {
+            throttle: &throttle,
+            budgets: pair.clone(),
+            finished: false,
+        });
         attempt(&throttle, &pair, Outcome::Failed, now).unwrap();
         assert!(
             throttle.admit(&pair, now).is_err(),
@@ -782,11 +1090,12 @@ mod tests {
     }
 
     #[test]
-    fn the_tracked_pairs_are_bounded() {
+    fn the_tracked_budgets_are_bounded() {
         let throttle = LoginThrottle::default();
         let now = Instant::now();
         for n in 0..MAX_TRACKED as u32 + 100 {
-            attempt(&throttle, &(format!("user{n}"), None), Outcome::Failed, now).unwrap();
+            let budgets = LoginThrottle::budgets(&format!("user{n}"), None, None);
+            attempt(&throttle, &budgets, Outcome::Failed, now).unwrap();
         }
         assert!(throttle.entries.lock().unwrap().len() <= MAX_TRACKED);
     }

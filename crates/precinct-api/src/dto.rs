@@ -27,6 +27,11 @@ pub const MAX_DISTANCE_FROM_GROUND_M: f64 = 50_000.0;
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The `device_token` an earlier login of this account answered (a
+    /// browser sends it as a cookie instead): failed logins of others do not
+    /// hold a known device up.
+    #[serde(default)]
+    pub device_token: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,6 +40,10 @@ pub struct LoginResponse {
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub user: UserDto,
+    /// Marks this client as a known device of the account: send it with
+    /// later logins (`device_token`) so others' failed logins do not lock
+    /// you out. Valid until the password changes.
+    pub device_token: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

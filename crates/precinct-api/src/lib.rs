@@ -22,6 +22,7 @@ pub mod extract;
 pub mod figures;
 pub mod ground;
 pub mod incidents;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod roads;
@@ -82,6 +83,8 @@ pub struct AppState {
     basemap: Option<Arc<std::path::PathBuf>>,
     sessions: Arc<auth::SessionCache>,
     logins: Arc<auth::LoginThrottle>,
+    limits: Arc<limits::Limits>,
+    streams: Arc<limits::OpenStreams>,
     /// Sessions ended by logout on this instance (token hashes): their open
     /// event streams close at once (other instances' within a recheck).
     ended_sessions: tokio::sync::broadcast::Sender<String>,
@@ -124,9 +127,11 @@ impl AppState {
             basemap: None,
             sessions: Arc::default(),
             logins: Arc::default(),
+            limits: Arc::default(),
+            streams: Arc::default(),
             ended_sessions: tokio::sync::broadcast::channel(64).0,
             password_checks: Arc::new(auth::HashPool::new(
-                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+                limits::Limits::default().password_checks,
             )),
             metrics: Arc::default(),
             metrics_token: None,
@@ -137,6 +142,19 @@ impl AppState {
     pub(crate) fn check_recurrence(&self, incident: precinct_domain::incident::Incident) {
         // The checks end only when every state is dropped.
         let _ = self.recurrence.send(incident);
+    }
+
+    /// Uses these abuse limits instead of the defaults.
+    pub fn with_limits(mut self, limits: limits::Limits) -> AppState {
+        self.logins = Arc::new(auth::LoginThrottle::new(limits.login));
+        self.password_checks = Arc::new(auth::HashPool::new(limits.password_checks));
+        self.limits = Arc::new(limits);
+        self
+    }
+
+    /// The abuse limits in force.
+    pub fn limits(&self) -> &limits::Limits {
+        &self.limits
     }
 
     /// Lets a scraper read `/metrics` with `Authorization: Bearer TOKEN`
@@ -418,24 +436,79 @@ pub fn app(state: AppState) -> Router {
         .fallback(console::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
+            state.limits.clone(),
+            limits::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
         .with_state(state)
 }
 
-/// Serves the app until `shutdown` resolves, then lets in-flight requests
-/// (and so their writes) finish before returning.
+/// How long shutdown waits for open connections (event streams never end
+/// by themselves) before it stops serving them.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves the app (HTTP/1.1) until `shutdown` resolves, then lets in-flight
+/// requests (and so their writes) finish before returning. A connection
+/// that does not send a request's headers within the header timeout is
+/// closed (hyper's header read timeout, which `axum::serve` leaves off).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer's address is what the login throttle counts failures by.
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let header_timeout = state.limits.header_timeout;
+    let router = app(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait, go on.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        // The peer's address is what the login throttle counts failures by.
+        let service = router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.map(axum::body::Body::new)
+            },
+        );
+        let connection = builder.serve_connection(
+            TokioIo::new(limits::JsonParseErrors::new(stream)),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the shutdown grace period; closing them");
+    }
+    Ok(())
 }

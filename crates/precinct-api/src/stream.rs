@@ -93,6 +93,8 @@ fn sse_event(event: &Event) -> SseEvent {
 const SESSION_RECHECK: Duration = Duration::from_secs(10);
 
 struct Forwarder {
+    /// Counts this stream against its session's cap while it runs.
+    _slot: crate::limits::StreamSlot,
     state: AppState,
     out: mpsc::Sender<SseEvent>,
     visibility: Visibility,
@@ -162,6 +164,8 @@ impl Forwarder {
         loop {
             let received = tokio::select! {
                 received = live.recv() => received,
+                // The client went away: free its slot now, not at the next event.
+                () = self.out.closed() => return,
                 session = ended.recv() => {
                     match session {
                         Ok(hash) if hash == self.session => return,
@@ -202,6 +206,7 @@ impl Forwarder {
     responses(
         (status = 200, description = "text/event-stream: first a `ready` event, then each committed event (id = event id, event = its type, data = EventDto JSON)", content_type = "text/event-stream", body = EventDto),
         (status = 401, body = ErrorBody),
+        (status = 429, description = "This session already holds as many live streams as it may (`too_many_streams`)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -216,14 +221,24 @@ pub async fn stream_events(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let after = header_id.or(query.after).map(EventId);
+    let session = presented_token(&headers)
+        .map(|token| token_hash(&token))
+        .unwrap_or_default();
+    let cap = state.limits.streams_per_session;
+    let Some(slot) = state.streams.open(&session, cap) else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!("this session already has {cap} live streams open; close one first"),
+            format!("此会话已打开 {cap} 个实时推送连接，请先关闭其中一个"),
+        ));
+    };
     // Subscribe before reading anything, so nothing committed meanwhile is missed.
     let live = state.store.subscribe();
     let visibility = Visibility::for_user(&state, &authed.0).await?;
     let (out, events) = mpsc::channel(256);
-    let session = presented_token(&headers)
-        .map(|token| token_hash(&token))
-        .unwrap_or_default();
     let forwarder = Forwarder {
+        _slot: slot,
         state,
         out,
         visibility,

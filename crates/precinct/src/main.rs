@@ -173,12 +173,97 @@ struct StationArgs {
     /// without it only an administrator's session may.
     #[arg(long, env = "PRECINCT_METRICS__TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Abuse limits (see the README, "Limits").
+#[derive(Debug, clap::Args)]
+struct LimitArgs {
+    /// Seconds a client may take to send a request's headers.
+    #[arg(
+        long,
+        env = "PRECINCT_LIMITS__HEADER_TIMEOUT_SECS",
+        default_value_t = 10
+    )]
+    header_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body (else 408).
+    #[arg(long, env = "PRECINCT_LIMITS__BODY_TIMEOUT_SECS", default_value_t = 60)]
+    body_timeout_secs: u64,
+    /// Seconds a station package upload may take.
+    #[arg(
+        long,
+        env = "PRECINCT_LIMITS__UPLOAD_TIMEOUT_SECS",
+        default_value_t = 600
+    )]
+    upload_timeout_secs: u64,
+    /// Live event streams one session may hold open at once.
+    #[arg(
+        long,
+        env = "PRECINCT_LIMITS__STREAMS_PER_SESSION",
+        default_value_t = 8
+    )]
+    streams_per_session: usize,
+    /// Password checks computed at once (default: half the cores).
+    #[arg(long, env = "PRECINCT_LIMITS__PASSWORD_CHECKS")]
+    password_checks: Option<usize>,
+    /// Failed logins of one username from one address (or known device) before cool-downs.
+    #[arg(
+        long,
+        env = "PRECINCT_LIMITS__LOGIN_FREE_FAILURES",
+        default_value_t = 5
+    )]
+    login_free_failures: u32,
+    /// Failed logins from one address, all usernames, before its cool-downs.
+    #[arg(
+        long,
+        env = "PRECINCT_LIMITS__LOGIN_ADDRESS_FREE_FAILURES",
+        default_value_t = 300
+    )]
+    login_address_free_failures: u32,
+    /// Failed logins of one username, all addresses, before its cool-downs (known devices excepted).
+    #[arg(
+        long,
+        env = "PRECINCT_LIMITS__LOGIN_USERNAME_FREE_FAILURES",
+        default_value_t = 30
+    )]
+    login_username_free_failures: u32,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> anyhow::Result<precinct_api::limits::Limits> {
+        use std::time::Duration;
+        let defaults = precinct_api::limits::Limits::default();
+        if self.header_timeout_secs == 0
+            || self.body_timeout_secs == 0
+            || self.upload_timeout_secs == 0
+        {
+            anyhow::bail!("timeouts must be at least one second");
+        }
+        if self.streams_per_session == 0 || self.password_checks == Some(0) {
+            anyhow::bail!("--streams-per-session and --password-checks must be at least 1");
+        }
+        Ok(precinct_api::limits::Limits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_timeout: Duration::from_secs(self.body_timeout_secs),
+            upload_timeout: Duration::from_secs(self.upload_timeout_secs),
+            streams_per_session: self.streams_per_session,
+            password_checks: self.password_checks.unwrap_or(defaults.password_checks),
+            login: precinct_api::auth::LoginLimits {
+                free_failures: self.login_free_failures.max(1),
+                address_free_failures: self.login_address_free_failures.max(1),
+                username_free_failures: self.login_username_free_failures.max(1),
+                ..defaults.login
+            },
+        })
+    }
 }
 
 impl StationArgs {
     /// Applies these settings, refusing a wrong file, zone or plan at start-up.
     fn apply(&self, mut state: AppState) -> anyhow::Result<AppState> {
         state = state
+            .with_limits(self.limits.limits()?)
             .with_time_zone(&self.time_zone)
             .map_err(anyhow::Error::msg)?;
         if let Some(path) = &self.basemap {

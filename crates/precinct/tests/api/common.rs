@@ -52,6 +52,14 @@ pub async fn fresh_database(
 /// The real app on port 0, on a fresh database of `backend` holding the
 /// demo district (seed 1), with a manual clock at story 2's time.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |state| state).await
+}
+
+/// As [`spawn_app`], with the state configured by `configure` (limits and such).
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(backend, dir.path()).await?;
     let clock = Arc::new(ManualClock::new(story_time()));
@@ -63,7 +71,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
             .unwrap()
     );
     let clock_dyn: Arc<dyn Clock> = clock.clone();
-    let state = AppState::new(store.clone(), clock_dyn).await.unwrap();
+    let state = configure(AppState::new(store.clone(), clock_dyn).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();

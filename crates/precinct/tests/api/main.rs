@@ -13,6 +13,7 @@ mod disputes;
 mod dual_reception;
 mod figures;
 mod instances;
+mod limits;
 mod live_stream;
 mod migrate;
 mod operations;
