@@ -79,6 +79,17 @@ impl ApiError {
         )
     }
 
+    /// The disk is full: nothing was saved; writes work again by themselves
+    /// once space is freed.
+    pub fn storage_full() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_full",
+            "the server's storage is full: nothing was saved; try again once an administrator has freed space",
+            "服务器存储空间已满，本次操作未保存；请待管理员释放空间后重试",
+        )
+    }
+
     pub fn internal() -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -141,6 +152,10 @@ impl From<StoreError> for ApiError {
             StoreError::Rule(rule) => rule.into(),
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message, "记录已存在")
+            }
+            StoreError::StorageFull(detail) => {
+                tracing::error!(%detail, "storage full: writes fail until space is freed");
+                ApiError::storage_full()
             }
             StoreError::Other(detail) => {
                 tracing::error!(%detail, "storage failure");

@@ -37,6 +37,9 @@ pub struct Limits {
     /// other logins queue.
     pub password_checks: usize,
     pub login: LoginLimits,
+    /// `/readyz` says not ready below this much free space on the
+    /// database's disk (SQLite).
+    pub min_free_disk_bytes: u64,
 }
 
 impl Default for Limits {
@@ -49,6 +52,7 @@ impl Default for Limits {
             password_checks: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
             login: LoginLimits::default(),
+            min_free_disk_bytes: 256 * 1024 * 1024,
         }
     }
 }

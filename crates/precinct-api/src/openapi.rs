@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         crate::healthz,
+        crate::readyz,
         auth::login,
         auth::logout,
         auth::me,

@@ -41,7 +41,7 @@ use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, di
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
-    RoadClosure, Store, StoreError, StoreResult,
+    Readiness, RoadClosure, Store, StoreError, StoreResult,
 };
 use rows::{PgRow, map_rows, store_error};
 use std::sync::{Arc, Mutex};
@@ -437,6 +437,25 @@ impl Store for PgStore {
                 })
             })
             .transpose()
+    }
+
+    async fn readiness(&self) -> StoreResult<Readiness> {
+        self.write(|ctx| {
+            Box::pin(async move {
+                ctx.client
+                    .execute(
+                        "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
+                         ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
+                        &[&ms(ctx.now)],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                Ok(())
+            })
+        })
+        .await?;
+        // The server's disk is not ours to see; its own monitoring watches it.
+        Ok(Readiness { free_bytes: None })
     }
 
     async fn count_users(&self) -> StoreResult<u64> {

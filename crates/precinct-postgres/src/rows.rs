@@ -46,6 +46,8 @@ pub(crate) fn map_rows<T>(
 pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         StoreError::Conflict("already exists".into())
+    } else if e.code() == Some(&SqlState::DISK_FULL) {
+        StoreError::StorageFull(e.to_string())
     } else {
         // The driver's Display says only "db error"; keep the server's words for the logs.
         match e.as_db_error() {

@@ -320,6 +320,71 @@ ALTER TABLE users ADD COLUMN phone TEXT;
 ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users ADD COLUMN must_change_password BOOLEAN NOT NULL DEFAULT FALSE;
 "#,
+    // Readiness probes write here. Events and audit entries are chained by
+    // hash (precinct_storage::chain): a statement trigger seals the new rows
+    // in id order inside the inserting transaction, which holds the writers'
+    // advisory lock, so the chain follows commit order. Rows already there
+    // are sealed here.
+    r#"
+CREATE TABLE readiness (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    checked_at BIGINT NOT NULL
+);
+ALTER TABLE events ADD COLUMN prev_hash TEXT, ADD COLUMN hash TEXT;
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT, ADD COLUMN hash TEXT;
+CREATE INDEX events_unsealed ON events (id) WHERE hash IS NULL;
+CREATE INDEX audit_log_unsealed ON audit_log (id) WHERE hash IS NULL;
+CREATE FUNCTION precinct_chain(prev TEXT, parts TEXT[]) RETURNS TEXT
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT encode(sha256(convert_to(prev || E'\n' || coalesce(string_agg(
+        CASE WHEN p IS NULL THEN '-;' ELSE octet_length(p)::text || ':' || p || ';' END,
+        '' ORDER BY n), ''), 'UTF8')), 'hex')
+    FROM unnest(parts) WITH ORDINALITY AS u(p, n)
+$$;
+CREATE FUNCTION precinct_seal_events() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r RECORD;
+    prev TEXT;
+BEGIN
+    FOR r IN SELECT * FROM events WHERE hash IS NULL ORDER BY id LOOP
+        IF prev IS NULL THEN
+            prev := coalesce((SELECT hash FROM events WHERE id < r.id ORDER BY id DESC LIMIT 1), '');
+        END IF;
+        UPDATE events SET prev_hash = prev,
+            hash = precinct_chain(prev, ARRAY[r.id::text, r.at::text, r.actor_user_id::text,
+                r.actor_name, r.incident_id::text, r.unit_id::text, r.kind, r.data])
+        WHERE id = r.id
+        RETURNING hash INTO prev;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION precinct_seal_audit_log() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r RECORD;
+    prev TEXT;
+BEGIN
+    FOR r IN SELECT * FROM audit_log WHERE hash IS NULL ORDER BY id LOOP
+        IF prev IS NULL THEN
+            prev := coalesce((SELECT hash FROM audit_log WHERE id < r.id ORDER BY id DESC LIMIT 1), '');
+        END IF;
+        UPDATE audit_log SET prev_hash = prev,
+            hash = precinct_chain(prev, ARRAY[r.id::text, r.at::text, r.user_id::text,
+                r.username, r.action, r.subject])
+        WHERE id = r.id
+        RETURNING hash INTO prev;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER events_chain AFTER INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION precinct_seal_events();
+CREATE TRIGGER audit_log_chain AFTER INSERT ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION precinct_seal_audit_log();
+-- Seal what is already there: an insert of nothing fires the statement triggers.
+INSERT INTO events SELECT * FROM events WHERE false;
+INSERT INTO audit_log SELECT * FROM audit_log WHERE false;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

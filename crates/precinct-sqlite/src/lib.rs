@@ -32,11 +32,12 @@ use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, di
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
-    RoadClosure, Store, StoreError, StoreResult,
+    Readiness, RoadClosure, Store, StoreError, StoreResult,
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+pub use schema::register_functions;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::{broadcast, oneshot};
@@ -96,6 +97,7 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, OpenError
         .map_err(open_error)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(open_error)?;
+    schema::register_functions(&conn).map_err(open_error)?;
     Ok(conn)
 }
 
@@ -471,6 +473,25 @@ impl Store for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn readiness(&self) -> StoreResult<Readiness> {
+        self.write(|ctx| {
+            ctx.run(
+                "INSERT INTO readiness (id, checked_at) VALUES (1, ?1) \
+                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                [ms(ctx.now)],
+            )
+        })
+        .await?;
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let free_bytes = rustix::fs::statvfs(&dir)
+            .ok()
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize));
+        Ok(Readiness { free_bytes })
     }
 
     async fn count_users(&self) -> StoreResult<u64> {

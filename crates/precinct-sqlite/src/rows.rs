@@ -83,6 +83,9 @@ pub(crate) fn store_error(e: rusqlite::Error) -> StoreError {
         {
             StoreError::Conflict("already exists".into())
         }
+        rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::DiskFull => {
+            StoreError::StorageFull(e.to_string())
+        }
         _ => StoreError::Other(e.to_string()),
     }
 }

@@ -145,7 +145,92 @@ ALTER TABLE users ADD COLUMN phone TEXT;
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Readiness probes write here. Events and audit entries are chained by
+    // hash (precinct_storage::chain): a trigger seals each new row with the
+    // previous row's hash, computed by the precinct_chain function every
+    // connection registers; rows already there are sealed by `seal_existing`.
+    r#"
+CREATE TABLE readiness (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+);
+ALTER TABLE events ADD COLUMN prev_hash TEXT;
+ALTER TABLE events ADD COLUMN hash TEXT;
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN hash TEXT;
+CREATE TRIGGER events_chain AFTER INSERT ON events WHEN NEW.hash IS NULL
+BEGIN
+    UPDATE events SET prev_hash = p.h,
+        hash = precinct_chain(p.h, NEW.id, NEW.at, NEW.actor_user_id, NEW.actor_name,
+            NEW.incident_id, NEW.unit_id, NEW.kind, NEW.data)
+    FROM (SELECT coalesce((SELECT hash FROM events WHERE id < NEW.id ORDER BY id DESC LIMIT 1), '') AS h) AS p
+    WHERE events.id = NEW.id;
+END;
+CREATE TRIGGER audit_chain AFTER INSERT ON audit_log WHEN NEW.hash IS NULL
+BEGIN
+    UPDATE audit_log SET prev_hash = p.h,
+        hash = precinct_chain(p.h, NEW.id, NEW.at, NEW.user_id, NEW.username, NEW.action, NEW.subject)
+    FROM (SELECT coalesce((SELECT hash FROM audit_log WHERE id < NEW.id ORDER BY id DESC LIMIT 1), '') AS h) AS p
+    WHERE audit_log.id = NEW.id;
+END;
+"#,
 ];
+
+/// Registers `precinct_chain(prev, column…)`, the hash the chain triggers
+/// compute (see `precinct_storage::chain::link`).
+pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    conn.create_scalar_function(
+        "precinct_chain",
+        -1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let text = |i: usize| -> rusqlite::Result<Option<String>> {
+                Ok(match ctx.get_raw(i) {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(n) => Some(n.to_string()),
+                    ValueRef::Real(x) => Some(x.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                })
+            };
+            let prev = text(0)?.unwrap_or_default();
+            let parts = (1..ctx.len())
+                .map(text)
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(precinct_storage::chain::link(
+                &prev,
+                parts.iter().map(|p| p.as_deref()),
+            ))
+        },
+    )
+}
+
+/// Seals the rows written before the chain existed, in id order.
+fn seal_existing(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    for (table, columns) in [
+        (
+            "events",
+            "id, at, actor_user_id, actor_name, incident_id, unit_id, kind, data",
+        ),
+        ("audit_log", "id, at, user_id, username, action, subject"),
+    ] {
+        let ids: Vec<i64> = tx
+            .prepare(&format!("SELECT id FROM {table} ORDER BY id"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut prev = String::new();
+        let mut seal = tx.prepare(&format!(
+            "UPDATE {table} SET prev_hash = ?1, hash = precinct_chain(?1, {columns}) WHERE id = ?2 RETURNING hash"
+        ))?;
+        for id in ids {
+            prev = seal.query_row(rusqlite::params![prev, id], |r| r.get(0))?;
+        }
+    }
+    Ok(())
+}
 
 /// Brings the database up to the latest schema, one transaction per step.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -153,6 +238,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if sql.contains("CREATE TRIGGER events_chain") {
+            seal_existing(&tx)?;
+        }
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
     }

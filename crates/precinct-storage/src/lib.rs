@@ -11,6 +11,7 @@
 //!   before the write that made them is acknowledged.
 
 pub mod apply;
+pub mod chain;
 pub mod rows;
 pub mod suite;
 pub mod transfer;
@@ -40,6 +41,10 @@ pub enum StoreError {
     /// A uniqueness constraint: the thing already exists.
     #[error("{0}")]
     Conflict(String),
+    /// The disk (or the database server's) is full: nothing was written;
+    /// writes work again once space is freed.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     /// Anything else: I/O, corruption, a lost connection. Logged, not shown.
     #[error("storage failure: {0}")]
     Other(String),
@@ -282,6 +287,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
     async fn count_users(&self) -> StoreResult<u64>;
+    /// Whether the store takes writes now: a real (tiny) write through the
+    /// writer, and the free space where its files live.
+    async fn readiness(&self) -> StoreResult<Readiness>;
     async fn create_session(
         &self,
         token_hash: String,
@@ -371,6 +379,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stops taking writes, finishes every write already queued, and
     /// returns when they are durable. Called at graceful shutdown.
     async fn shutdown(&self);
+}
+
+/// What [`Store::readiness`] found (the write itself succeeded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// Bytes free on the disk holding the database, when this process can
+    /// see it (SQLite); None for a database server's disk.
+    pub free_bytes: Option<u64>,
 }
 
 /// A shared handle to whichever backend is in use.

@@ -156,6 +156,8 @@ impl Table {
                 ("unit_id", Int),
                 ("kind", Text),
                 ("data", Text),
+                ("prev_hash", Text),
+                ("hash", Text),
             ],
             Table::AuditLog => &[
                 ("id", Int),
@@ -164,6 +166,8 @@ impl Table {
                 ("username", Text),
                 ("action", Text),
                 ("subject", Text),
+                ("prev_hash", Text),
+                ("hash", Text),
             ],
             Table::Disputes => &[
                 ("id", Int),

@@ -368,6 +368,25 @@ pub async fn migrate_data(
     Ok(report)
 }
 
+/// Prints what `verify` found; true when every chain is whole.
+pub fn print_verification(reports: &[precinct_storage::chain::TableReport]) -> bool {
+    let mut whole = true;
+    for report in reports {
+        match (&report.broken, &report.head) {
+            (Some(broken), _) => {
+                whole = false;
+                println!("BROKEN  {broken}");
+            }
+            (None, Some((id, hash))) => println!(
+                "ok      {}: {} rows chained; head: row {id}, hash {hash}",
+                report.table, report.rows
+            ),
+            (None, None) => println!("ok      {}: empty", report.table),
+        }
+    }
+    whole
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -83,6 +83,12 @@ enum Command {
         #[arg(long, env = "PRECINCT_DATABASE__URL")]
         database: String,
     },
+    /// Check that the event log and the audit log are unbroken: recompute
+    /// every row's hash chain and report the first broken link (exit 1).
+    Verify {
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: String,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -228,6 +234,9 @@ struct LimitArgs {
         default_value_t = 30
     )]
     login_username_free_failures: u32,
+    /// /readyz says not ready below this many MiB free on the database's disk.
+    #[arg(long, env = "PRECINCT_LIMITS__MIN_FREE_DISK_MB", default_value_t = 256)]
+    min_free_disk_mb: u64,
 }
 
 impl LimitArgs {
@@ -255,6 +264,7 @@ impl LimitArgs {
                 username_free_failures: self.login_username_free_failures.max(1),
                 ..defaults.login
             },
+            min_free_disk_bytes: self.min_free_disk_mb.saturating_mul(1024 * 1024),
         })
     }
 }
@@ -391,6 +401,15 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Station { command } => station(command).await,
+        Command::Verify { database } => {
+            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
+            let reports = precinct_storage::chain::verify(store.as_ref()).await;
+            store.shutdown().await;
+            if !precinct::print_verification(&reports?) {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::MigrateData { from, to } => {
             let (from, to) = (DatabaseUrl::parse(&from)?, DatabaseUrl::parse(&to)?);
             eprintln!("copying {from:?} into {to:?}");

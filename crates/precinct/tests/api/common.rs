@@ -12,6 +12,8 @@ pub const PASSWORD: &str = "test-password";
 
 pub struct TestApp {
     pub base: String,
+    /// The station's database, for tests that must reach past the API.
+    pub url: precinct::DatabaseUrl,
     pub client: reqwest::Client,
     pub store: SharedStore,
     pub clock: Arc<ManualClock>,
@@ -79,6 +81,7 @@ pub async fn spawn_app_with(
         let _ = stopped.await;
     }));
     Some(TestApp {
+        url,
         base,
         client: reqwest::Client::new(),
         store,

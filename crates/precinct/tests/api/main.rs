@@ -9,6 +9,7 @@ mod concurrency;
 mod console;
 mod crash;
 mod demo;
+mod disk_full;
 mod disputes;
 mod dual_reception;
 mod figures;
@@ -19,6 +20,7 @@ mod migrate;
 mod operations;
 #[path = "../support/pmtiles.rs"]
 mod pmtiles;
+mod record;
 mod roads;
 mod simulator;
 #[path = "../support/spawn.rs"]
