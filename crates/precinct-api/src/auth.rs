@@ -744,11 +744,8 @@ pub async fn login(
         .or_else(|| cookie_value(&headers, DEVICE_COOKIE))
         .zip(credentials.as_ref())
         .and_then(|(token, c)| known_device(&token, username.as_str(), &c.password_hash));
-    let budgets = LoginThrottle::budgets(
-        username.as_str(),
-        peer.map(|Extension(ConnectInfo(address))| address.ip()),
-        device,
-    );
+    let address = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let budgets = LoginThrottle::budgets(username.as_str(), address, device);
     let attempt = match state.logins.begin(budgets).await {
         Ok(attempt) => attempt,
         Err(wait) => {
@@ -766,7 +763,29 @@ pub async fn login(
         Ok(None) => Outcome::Failed,
         Err(_) => Outcome::Unchecked,
     });
-    let user = checked?.ok_or_else(invalid_credentials)?;
+    let checked = checked?;
+    // Every checked login, good or bad, is in the audit log (those refused
+    // by the throttle are not: they cost nothing and would flood it).
+    let from = address.map_or_else(
+        || "from an unknown address".to_owned(),
+        |a| format!("from {a}"),
+    );
+    state
+        .store
+        .record_audit(precinct_storage::AuditEntry {
+            at: state.clock.now(),
+            user_id: checked.as_ref().map(|u| u.id),
+            username: username.as_str().to_owned(),
+            action: if checked.is_some() {
+                "login"
+            } else {
+                "login_failed"
+            }
+            .into(),
+            subject: from,
+        })
+        .await?;
+    let user = checked.ok_or_else(invalid_credentials)?;
     let token = new_token();
     // Sessions live in real time, whatever clock the station runs on (the demo may run faster).
     let expires_at = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);

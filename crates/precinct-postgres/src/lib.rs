@@ -98,6 +98,29 @@ async fn ensure_durable(client: &tokio_postgres::Client) -> Result<(), OpenError
     Ok(())
 }
 
+/// Whether the database at `url` holds no tables at all (a restore target).
+pub async fn database_is_empty(url: &str) -> Result<bool, OpenError> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e: tokio_postgres::Error| OpenError::Url(e.to_string()))?;
+    let (client, connection) = config
+        .connect(NoTls)
+        .await
+        .map_err(|e| OpenError::Connect(e.to_string()))?;
+    let driver = tokio::spawn(connection);
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await
+        .map_err(|e| OpenError::Connect(e.to_string()))?
+        .get(0);
+    drop(client);
+    let _ = driver.await;
+    Ok(tables == 0)
+}
+
 impl PgStore {
     /// Connects, checks durability, migrates, and starts the writer and the
     /// event listener. Must be called inside a tokio runtime.

@@ -63,6 +63,41 @@ pub enum OpenError {
     },
 }
 
+/// Copies the database at `source` into a new file `dest`, online: SQLite's
+/// backup API copies every page in one step, inside one read transaction,
+/// so the copy is one consistent moment even while a server writes (WAL
+/// readers do not block the writer). The copy is synced before returning.
+pub fn backup(source: &Path, dest: &Path) -> Result<(), OpenError> {
+    let open_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| OpenError::Open { path, source }
+    };
+    if dest.exists() {
+        return Err(OpenError::Open {
+            path: dest.to_owned(),
+            source: rusqlite::Error::InvalidPath(dest.to_owned()),
+        });
+    }
+    let from = open_connection(source, true)?;
+    {
+        let mut to = Connection::open(dest).map_err(open_error(dest))?;
+        let copy = rusqlite::backup::Backup::new(&from, &mut to).map_err(open_error(source))?;
+        // Every page at once (-1): one read transaction, one moment.
+        loop {
+            match copy.step(-1).map_err(open_error(source))? {
+                rusqlite::backup::StepResult::Done => break,
+                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+    }
+    std::fs::File::open(dest)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| OpenError::NotDurable {
+            path: dest.to_owned(),
+            detail: e.to_string(),
+        })
+}
+
 /// The SQLite store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     path: PathBuf,

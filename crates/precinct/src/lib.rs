@@ -3,6 +3,8 @@
 //! signal. Kept as a library so the integration tests drive exactly what the
 //! binary runs.
 
+pub mod backup;
+
 use anyhow::{Context, bail};
 use precinct_api::{AppState, FirstPasswords, PackageRefusal};
 use precinct_domain::event::Actor;

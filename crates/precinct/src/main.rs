@@ -89,6 +89,23 @@ enum Command {
         #[arg(long, env = "PRECINCT_DATABASE__URL")]
         database: String,
     },
+    /// Take an online, consistent copy of the station's database into DEST
+    /// (SQLite: the backup API, while the server runs; PostgreSQL: pg_dump).
+    Backup {
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: String,
+        dest: PathBuf,
+    },
+    /// Put a backup in place as the station's database, once its record
+    /// verifies (SQLite: stop the server first; PostgreSQL: into an empty database).
+    Restore {
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: String,
+        source: PathBuf,
+        /// Replace an existing SQLite database file.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -402,12 +419,27 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Station { command } => station(command).await,
         Command::Verify { database } => {
-            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
-            let reports = precinct_storage::chain::verify(store.as_ref()).await;
-            store.shutdown().await;
-            if !precinct::print_verification(&reports?) {
+            let reports = precinct::backup::verify(&DatabaseUrl::parse(&database)?).await?;
+            if !precinct::print_verification(&reports) {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Backup { database, dest } => {
+            let database = DatabaseUrl::parse(&database)?;
+            precinct::backup::backup(&database, &dest).await?;
+            println!("backed up {database:?} into {}", dest.display());
+            Ok(())
+        }
+        Command::Restore {
+            database,
+            source,
+            replace,
+        } => {
+            let database = DatabaseUrl::parse(&database)?;
+            let reports = precinct::backup::restore(&database, &source, replace).await?;
+            precinct::print_verification(&reports);
+            println!("restored {} into {database:?}", source.display());
             Ok(())
         }
         Command::MigrateData { from, to } => {
