@@ -109,6 +109,16 @@ try {
   await other.fill("input[name=again]", "a long new password");
   await other.click("[data-testid=change-password-submit]");
   await other.locator("[data-testid=change-password-form]").waitFor({ state: "detached" });
+
+  // The administrator sees the new account's session and ends it.
+  await page.click("[data-testid=admin-tab-sessions]");
+  const theirs = page.locator("[data-testid=session-row][data-username='xin.xun']");
+  await theirs.waitFor();
+  await theirs.locator("[data-testid=revoke-session]").click();
+  await theirs.waitFor({ state: "detached" });
+  const me = await other.evaluate(async () => (await fetch("/api/me")).status);
+  check(me === 401, `a revoked session answers 401, got ${me}`);
+  await page.screenshot({ path: join(OUT, "admin-sessions.png") });
   check(foreign.length === 0, `requests to other hosts: ${foreign}`);
   console.log("admin e2e: passed");
 } finally {

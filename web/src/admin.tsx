@@ -2,7 +2,8 @@
 // and read its validation report and diff, apply it, hand out one-time
 // passwords; the ground on the map with every layer; units and people as
 // searchable tables (edit one record, disable an account, reset a
-// password); download the template and the current station.
+// password or a second factor); open sessions, each revocable; download
+// the template and the current station.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
 import {
@@ -13,15 +14,16 @@ import {
   type Account,
   type Jurisdiction,
   type OneTimePassword,
+  type SessionInfo,
   type StationReport,
   type Unit,
 } from "./api";
 import { useLang } from "./hooks";
-import { currentLang, errorText, label, t } from "./i18n";
+import { currentLang, errorText, formatTime, label, t } from "./i18n";
 import { MapView } from "./map";
 import { ErrorLine, asApiError, useResource } from "./ui";
 
-type Tab = "package" | "ground" | "units" | "people";
+type Tab = "package" | "ground" | "units" | "people" | "sessions";
 
 export function StationAdmin(props: { onImported: () => void }) {
   useLang();
@@ -31,7 +33,7 @@ export function StationAdmin(props: { onImported: () => void }) {
   return (
     <main class="admin" data-testid="station-admin">
       <nav class="tabs">
-        {(["package", "ground", "units", "people"] as const).map((v) => (
+        {(["package", "ground", "units", "people", "sessions"] as const).map((v) => (
           <button type="button" class={tab === v ? "on" : ""} data-testid={`admin-tab-${v}`} onClick={() => setTab(v)}>
             {t(`admin_${v}`)}
           </button>
@@ -48,6 +50,7 @@ export function StationAdmin(props: { onImported: () => void }) {
       {tab === "ground" && <GroundPanel key={version} />}
       {tab === "units" && <UnitsPanel key={version} />}
       {tab === "people" && <PeoplePanel key={version} />}
+      {tab === "sessions" && <SessionsPanel />}
     </main>
   );
 }
@@ -474,6 +477,7 @@ function PeoplePanel() {
             <th>{t("unit")}</th>
             <th>{t("phone")}</th>
             <th>{t("status")}</th>
+            <th>{t("second_factor")}</th>
             <th />
           </tr>
         </thead>
@@ -498,6 +502,7 @@ function PeoplePanel() {
                 <td>{a.unit_call_sign ?? a.organisation_name ?? ""}</td>
                 <td>{a.phone ?? ""}</td>
                 <td>{a.disabled ? t("account_disabled") : a.must_change_password ? t("must_change_password") : t("account_active")}</td>
+                <td data-testid="second-factor">{a.second_factor ? "✓" : ""}</td>
                 <td>
                   <button type="button" onClick={() => setEditing(a.id)}>
                     {t("edit")}
@@ -514,6 +519,15 @@ function PeoplePanel() {
                   >
                     {t("reset_password")}
                   </button>
+                  {a.second_factor && (
+                    <button
+                      type="button"
+                      data-testid="reset-second-factor"
+                      onClick={() => act(() => post(`/api/admin/users/${a.id}/reset-second-factor`))}
+                    >
+                      {t("reset_second_factor")}
+                    </button>
+                  )}
                 </td>
               </tr>
             ),
@@ -523,6 +537,59 @@ function PeoplePanel() {
       <p class="hint">
         {shown.length} / {accounts.length}
       </p>
+    </section>
+  );
+}
+
+/** Every open session: who, from where, since when; the administrator ends one. */
+function SessionsPanel() {
+  const { value: sessions, error, setError, load } = useResource<SessionInfo[]>("/api/admin/sessions");
+  useEffect(() => void load(), []);
+  const revoke = async (id: string) => {
+    setError(null);
+    try {
+      await post(`/api/admin/sessions/${id}/revoke`);
+      await load();
+    } catch (e) {
+      setError(asApiError(e));
+    }
+  };
+  if (!sessions) return <ErrorLine error={error} />;
+  return (
+    <section class="panel">
+      <ErrorLine error={error} />
+      <table class="grid" data-testid="sessions-table">
+        <thead>
+          <tr>
+            <th>{t("session_user")}</th>
+            <th>{t("role")}</th>
+            <th>{t("session_address")}</th>
+            <th>{t("session_started")}</th>
+            <th>{t("session_last_seen")}</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {sessions.map((s) => (
+            <tr data-testid="session-row" data-username={s.username}>
+              <td>
+                {s.username} {s.current ? t("session_current") : ""}
+              </td>
+              <td>{label("role", s.role)}</td>
+              <td>{s.address ?? ""}</td>
+              <td>{formatTime(s.created_at, true)}</td>
+              <td>{formatTime(s.last_seen_at, true)}</td>
+              <td>
+                {!s.current && (
+                  <button type="button" data-testid="revoke-session" onClick={() => void revoke(s.id)}>
+                    {t("revoke_session")}
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </section>
   );
 }

@@ -14,6 +14,31 @@ export interface User {
   unit_id: number | null;
   /** Logged in with a one-time password: it must be changed first. */
   must_change_password: boolean;
+  /** A second factor (TOTP) is enrolled. */
+  second_factor: boolean;
+  /** This role must enrol a second factor before anything else. */
+  second_factor_enrolment_required: boolean;
+}
+
+/** A new TOTP secret to add to an authenticator app. */
+export interface Enrolment {
+  secret: string;
+  otpauth_url: string;
+  /** An SVG document drawn by the server. */
+  qr_svg: string;
+}
+
+/** A session, as the administrator sees it. */
+export interface SessionInfo {
+  id: string;
+  user_id: number;
+  username: string;
+  role: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  address: string | null;
+  current: boolean;
 }
 
 /** An account as the administrator sees it. */
@@ -29,6 +54,7 @@ export interface Account {
   phone: string | null;
   disabled: boolean;
   must_change_password: boolean;
+  second_factor: boolean;
 }
 
 export interface OneTimePassword {

@@ -210,6 +210,7 @@ const TEXT = {
   admin_ground: ["辖区", "Ground"],
   admin_units: ["警力", "Units"],
   admin_people: ["人员账号", "People"],
+  admin_sessions: ["在线会话", "Sessions"],
   station_package: ["站点数据包", "Station package"],
   station_package_hint: [
     "上传 .zip 数据包（station.toml、辖区 GeoJSON/Shapefile、力量/人员/组织表格 .xlsx 或 .csv）。先校验，无误后再导入；导入为整体生效，有任何错误则不做任何更改。",
@@ -262,6 +263,32 @@ const TEXT = {
   change_password: ["修改密码", "Change password"],
   passwords_differ: ["两次输入的新密码不一致", "The two new passwords differ"],
   role: ["角色", "Role"],
+  totp_code: ["动态口令（6位数字）", "Authenticator code (6 digits)"],
+  recovery_code: ["恢复码", "Recovery code"],
+  use_recovery_code: ["手机丢失？使用恢复码", "Lost your phone? Use a recovery code"],
+  use_totp_code: ["使用动态口令", "Use the authenticator code"],
+  enrol_title: ["绑定动态口令（双因素认证）", "Set up a second factor"],
+  enrol_why: [
+    "管理员和调度员账号须使用动态口令登录。请准备好手机上的身份验证器应用（如 FreeOTP、Google Authenticator、微信小程序“腾讯身份验证器”）。",
+    "Admin and dispatcher accounts log in with an authenticator code. Have an authenticator app ready on your phone (FreeOTP, Google Authenticator, Microsoft Authenticator…).",
+  ],
+  enrol_begin: ["开始绑定", "Begin"],
+  enrol_scan: ["用身份验证器应用扫描二维码，然后输入它显示的6位口令。", "Scan the QR code with the authenticator app, then type the 6-digit code it shows."],
+  enrol_secret: ["无法扫描时手动输入密钥：", "Cannot scan? Type the key:"],
+  enrol_confirm: ["确认绑定", "Confirm"],
+  recovery_codes_hint: [
+    "以下恢复码只显示这一次：请抄写或打印后妥善保管。手机丢失时，每个恢复码可代替动态口令登录一次。",
+    "These recovery codes are shown only now: write them down or print them and keep them safe. If the phone is lost, each logs in once instead of a code.",
+  ],
+  enrol_done: ["已保存恢复码，进入系统", "I have kept them: continue"],
+  second_factor: ["动态口令", "2FA"],
+  reset_second_factor: ["重置动态口令", "Reset 2FA"],
+  session_user: ["账号", "Account"],
+  session_address: ["地址", "Address"],
+  session_started: ["登录时间", "Logged in"],
+  session_last_seen: ["最近操作", "Last request"],
+  session_current: ["（本会话）", "(this session)"],
+  revoke_session: ["强制下线", "Revoke"],
 } satisfies Record<string, Pair>;
 
 export type TextKey = keyof typeof TEXT;

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, post, type User } from "./api";
+import { ApiError, post, type Enrolment, type User } from "./api";
 import { LangSwitch } from "./header";
 import { errorText, t } from "./i18n";
 
@@ -8,15 +8,26 @@ export function Login({ onLogin }: { onLogin: (user: User) => void }) {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  // Asked for once the password was right and the account has a second factor.
+  const [needsCode, setNeedsCode] = useState(false);
+  const [code, setCode] = useState("");
+  const [useRecovery, setUseRecovery] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
+    const body: Record<string, string> = { username, password };
+    if (needsCode && code.trim()) body[useRecovery ? "recovery_code" : "totp_code"] = code.trim();
     try {
-      const response = await post<{ user: User }>("/api/auth/login", { username, password });
+      const response = await post<{ user: User }>("/api/auth/login", body);
       onLogin(response.user);
     } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, "unknown", String(err), String(err)));
+      const apiError = err instanceof ApiError ? err : new ApiError(0, "unknown", String(err), String(err));
+      if (apiError.code === "second_factor_required") {
+        setNeedsCode(true);
+        if (!needsCode) return;
+      }
+      setError(apiError);
     } finally {
       setBusy(false);
     }
@@ -39,6 +50,22 @@ export function Login({ onLogin }: { onLogin: (user: User) => void }) {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
+        {needsCode && (
+          <label>
+            {useRecovery ? t("recovery_code") : t("totp_code")}
+            <input
+              name="code"
+              data-testid="login-code"
+              autocomplete="one-time-code"
+              inputMode={useRecovery ? "text" : "numeric"}
+              value={code}
+              onInput={(e) => setCode(e.currentTarget.value)}
+            />
+            <button type="button" class="link" onClick={() => setUseRecovery(!useRecovery)}>
+              {useRecovery ? t("use_totp_code") : t("use_recovery_code")}
+            </button>
+          </label>
+        )}
         {error && (
           <p class="error" role="alert" data-testid="login-error" data-code={error.code}>
             {errorText(error)}
@@ -97,6 +124,89 @@ export function ChangePassword({ user, onChanged, onLogout }: { user: User; onCh
         <button type="submit" class="primary" data-testid="change-password-submit">
           {t("change_password")}
         </button>
+        <button type="button" onClick={onLogout}>
+          {t("logout")}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+/** A command role's first login where the station requires a second factor:
+ * scan the QR code with an authenticator app, confirm with a code, keep the
+ * recovery codes. */
+export function EnrolSecondFactor({ user, onEnrolled, onLogout }: { user: User; onEnrolled: () => void; onLogout: () => void }) {
+  const [enrolment, setEnrolment] = useState<Enrolment | null>(null);
+  const [code, setCode] = useState("");
+  const [recovery, setRecovery] = useState<string[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const fail = (err: unknown) => setError(err instanceof ApiError ? err : new ApiError(0, "unknown", String(err), String(err)));
+  const begin = async () => {
+    setError(null);
+    try {
+      setEnrolment(await post<Enrolment>("/api/auth/totp/enrol"));
+    } catch (err) {
+      fail(err);
+    }
+  };
+  const confirm = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const answer = await post<{ recovery_codes: string[] }>("/api/auth/totp/confirm", { code: code.trim() });
+      setRecovery(answer.recovery_codes);
+    } catch (err) {
+      fail(err);
+    }
+  };
+  return (
+    <div class="login-page">
+      <form class="login enrol" onSubmit={confirm} data-testid="enrol-form">
+        <h1>{t("enrol_title")}</h1>
+        <p>{user.display_name}</p>
+        {recovery ? (
+          <div data-testid="recovery-codes">
+            <p>{t("recovery_codes_hint")}</p>
+            <ul class="codes">
+              {recovery.map((c) => (
+                <li>
+                  <code>{c}</code>
+                </li>
+              ))}
+            </ul>
+            <button type="button" class="primary" data-testid="enrol-done" onClick={onEnrolled}>
+              {t("enrol_done")}
+            </button>
+          </div>
+        ) : enrolment ? (
+          <>
+            <p>{t("enrol_scan")}</p>
+            {/* The SVG is drawn by the server from the secret; nothing is fetched. */}
+            <div class="qr" data-testid="enrol-qr" dangerouslySetInnerHTML={{ __html: enrolment.qr_svg }} />
+            <p class="hint">
+              {t("enrol_secret")} <code data-testid="enrol-secret">{enrolment.secret}</code>
+            </p>
+            <label>
+              {t("totp_code")}
+              <input name="code" data-testid="enrol-code" autocomplete="one-time-code" inputMode="numeric" value={code} onInput={(e) => setCode(e.currentTarget.value)} />
+            </label>
+            <button type="submit" class="primary" data-testid="enrol-confirm">
+              {t("enrol_confirm")}
+            </button>
+          </>
+        ) : (
+          <>
+            <p>{t("enrol_why")}</p>
+            <button type="button" class="primary" data-testid="enrol-begin" onClick={() => void begin()}>
+              {t("enrol_begin")}
+            </button>
+          </>
+        )}
+        {error && (
+          <p class="error" role="alert" data-testid="enrol-error" data-code={error.code}>
+            {errorText(error)}
+          </p>
+        )}
         <button type="button" onClick={onLogout}>
           {t("logout")}
         </button>

@@ -8,7 +8,7 @@ import { Console } from "./console";
 import { Field } from "./field";
 import { useLang } from "./hooks";
 import { errorText, setCategories, setLang, currentLang, setStationClock, setTimeZone, t } from "./i18n";
-import { ChangePassword, Login } from "./login";
+import { ChangePassword, EnrolSecondFactor, Login } from "./login";
 import { DisputesView } from "./disputes";
 import { Header } from "./header";
 import "./styles.css";
@@ -35,6 +35,7 @@ function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<ApiError | null>(null);
   const [mustChange, setMustChange] = useState<User | null>(null);
+  const [mustEnrol, setMustEnrol] = useState<User | null>(null);
 
   const enter = async (user: User) => {
     if (user.must_change_password) {
@@ -43,6 +44,12 @@ function App() {
       return;
     }
     setMustChange(null);
+    if (user.second_factor_enrolment_required) {
+      setMustEnrol(user);
+      setSession(null);
+      return;
+    }
+    setMustEnrol(null);
     try {
       setSession(await loadSession(user));
     } catch (e) {
@@ -71,6 +78,17 @@ function App() {
         onChanged={() => void get<User>("/api/me").then(enter)}
         onLogout={() => {
           setMustChange(null);
+          void logout();
+        }}
+      />
+    );
+  if (mustEnrol)
+    return (
+      <EnrolSecondFactor
+        user={mustEnrol}
+        onEnrolled={() => void get<User>("/api/me").then(enter)}
+        onLogout={() => {
+          setMustEnrol(null);
           void logout();
         }}
       />

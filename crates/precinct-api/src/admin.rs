@@ -37,6 +37,8 @@ pub struct AccountDto {
     pub phone: Option<String>,
     pub disabled: bool,
     pub must_change_password: bool,
+    /// A second factor (TOTP) is enrolled.
+    pub second_factor: bool,
 }
 
 #[utoipa::path(
@@ -84,6 +86,7 @@ pub async fn list_users(
             phone: u.phone.as_ref().map(|p| p.as_str().to_owned()),
             disabled: u.disabled,
             must_change_password: u.must_change_password,
+            second_factor: u.second_factor,
         })
         .collect();
     Ok(Json(accounts))
@@ -369,4 +372,154 @@ pub async fn reset_password(
         display_name: user.display_name.clone(),
         one_time_password: password,
     }))
+}
+
+/// A session, as the administrator sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionDto {
+    /// Names the session (the SHA-256 of its token; it opens nothing).
+    pub id: String,
+    pub user_id: i64,
+    pub username: String,
+    pub role: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The client's address at login.
+    pub address: Option<String>,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+fn audit(
+    state: &AppState,
+    admin: &precinct_domain::user::User,
+    action: &str,
+    subject: String,
+) -> AuditEntry {
+    AuditEntry {
+        at: state.clock.now(),
+        user_id: Some(admin.id),
+        username: admin.username.as_str().to_owned(),
+        action: action.into(),
+        subject,
+    }
+}
+
+#[utoipa::path(
+    get, path = "/api/admin/sessions", operation_id = "list_sessions", tag = "station",
+    responses(
+        (status = 200, description = "Every unexpired session, newest first (the read is audited)", body = [SessionDto]),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    authed: Authed,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Vec<SessionDto>>, ApiError> {
+    let admin = authed.require(&[Role::Admin])?;
+    let sessions = state.store.list_sessions().await?;
+    state
+        .store
+        .record_audit(audit(
+            &state,
+            admin,
+            "list_sessions",
+            format!("{} sessions", sessions.len()),
+        ))
+        .await?;
+    let current = crate::auth::presented_token(&headers).map(|t| crate::auth::token_hash(&t));
+    Ok(Json(
+        sessions
+            .into_iter()
+            .map(|s| SessionDto {
+                current: current.as_deref() == Some(s.token_hash.as_str()),
+                id: s.token_hash,
+                user_id: s.user_id.0,
+                username: s.username,
+                role: s.role.as_str().to_owned(),
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                expires_at: s.expires_at,
+                address: s.address,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/sessions/{id}/revoke", operation_id = "revoke_session", tag = "station",
+    params(("id" = String, Path, description = "The session's id, as listed")),
+    responses(
+        (status = 204, description = "Ended: its next request answers 401 and its live streams close"),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    authed: Authed,
+    path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let admin = authed.require(&[Role::Admin])?;
+    let axum::extract::Path(id) = path?;
+    let session = state
+        .store
+        .list_sessions()
+        .await?
+        .into_iter()
+        .find(|s| s.token_hash == id)
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    state.end_session(&session.token_hash).await?;
+    state
+        .store
+        .record_audit(audit(
+            &state,
+            admin,
+            "revoke_session",
+            format!("a session of {}", session.username),
+        ))
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post, path = "/api/admin/users/{id}/reset-second-factor", operation_id = "reset_second_factor", tag = "station",
+    params(("id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "The account's second factor and recovery codes are gone; it enrols again at its next login"),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reset_second_factor(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let admin = authed.require(&[Role::Admin])?;
+    // An unknown account answers 404.
+    state.store.second_factor(UserId(id)).await?;
+    state
+        .store
+        .set_second_factor(UserId(id), precinct_storage::SecondFactor::default())
+        .await?;
+    state.forget_session_cache();
+    state
+        .store
+        .record_audit(audit(
+            &state,
+            admin,
+            "reset_second_factor",
+            format!("user {id}"),
+        ))
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use precinct_domain::event::Actor;
 use precinct_domain::user::{Role, User, Username};
+use precinct_storage::Session;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,8 +27,6 @@ use std::time::{Duration, Instant};
 
 /// Name of the console's session cookie.
 pub const SESSION_COOKIE: &str = "precinct_session";
-/// How long a login lasts.
-pub const SESSION_HOURS: i64 = 12;
 /// How long a device stays known after its last login.
 pub const DEVICE_DAYS: i64 = 365;
 /// How long a validated token is trusted without asking the store again.
@@ -174,31 +173,36 @@ fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// A short-lived cache of validated tokens, keyed by token hash.
+/// A short-lived cache of validated sessions, keyed by token hash.
 #[derive(Debug, Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, (User, Instant)>>,
+    entries: Mutex<HashMap<String, (Session, Instant)>>,
 }
 
 impl SessionCache {
-    fn get(&self, hash: &str) -> Option<User> {
+    fn get(&self, hash: &str) -> Option<Session> {
         let entries = self.entries.lock().expect("session cache");
         entries
             .get(hash)
             .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(user, _)| user.clone())
+            .map(|(session, _)| session.clone())
     }
 
-    fn put(&self, hash: String, user: User) {
+    fn put(&self, hash: String, session: Session) {
         let mut entries = self.entries.lock().expect("session cache");
         if entries.len() > 10_000 {
             entries.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
         }
-        entries.insert(hash, (user, Instant::now()));
+        entries.insert(hash, (session, Instant::now()));
     }
 
-    fn remove(&self, hash: &str) {
+    pub(crate) fn remove(&self, hash: &str) {
         self.entries.lock().expect("session cache").remove(hash);
+    }
+
+    /// Forgets every cached session (an account changed).
+    pub(crate) fn clear(&self) {
+        self.entries.lock().expect("session cache").clear();
     }
 }
 
@@ -636,6 +640,16 @@ fn by_bearer(headers: &HeaderMap) -> bool {
 
 /// What an account that must change its one-time password may still call.
 const WHILE_PASSWORD_MUST_CHANGE: &[&str] = &["/api/me", "/api/auth/password", "/api/auth/logout"];
+/// What a command role without its required second factor may still call.
+const WHILE_SECOND_FACTOR_MISSING: &[&str] = &[
+    "/api/me",
+    "/api/auth/password",
+    "/api/auth/logout",
+    "/api/auth/totp/enrol",
+    "/api/auth/totp/confirm",
+];
+/// A session's last use is written at most this often.
+const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
@@ -651,24 +665,64 @@ impl FromRequestParts<AppState> for Authed {
             ));
         }
         let hash = token_hash(&token);
-        let user = match state.sessions.get(&hash) {
-            Some(user) => user,
+        let mut session = match state.sessions.get(&hash) {
+            Some(session) => session,
             None => {
-                let user = state
+                let session = state
                     .store
                     .session_user(hash.clone())
                     .await?
                     .ok_or_else(ApiError::unauthenticated)?;
-                state.sessions.put(hash, user.clone());
-                user
+                state.sessions.put(hash.clone(), session.clone());
+                session
             }
         };
+        // Sessions live in real time, whatever clock the station runs on.
+        let now = chrono::Utc::now();
+        if let Some(idle) = state.limits.idle_limit(session.user.role)
+            && now - session.last_seen_at > idle
+        {
+            state.end_session(&hash).await?;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "session_expired",
+                "the session ended after a time without use; log in again",
+                "长时间未操作，会话已结束，请重新登录",
+            ));
+        }
+        // Marked at most every minute (a quarter of a shorter idle limit).
+        let touch_every = state
+            .limits
+            .idle_limit(session.user.role)
+            .map_or(TOUCH_EVERY, |idle| (idle / 4).min(TOUCH_EVERY));
+        if now - session.last_seen_at > touch_every {
+            // Best effort: a request does not fail because its session's
+            // last use could not be written (a full disk says so elsewhere).
+            match state.store.touch_session(hash.clone(), now).await {
+                Ok(()) => {
+                    session.last_seen_at = now;
+                    state.sessions.put(hash, session.clone());
+                }
+                Err(error) => tracing::warn!(%error, "could not mark a session used"),
+            }
+        }
+        let user = session.user;
         if user.must_change_password && !WHILE_PASSWORD_MUST_CHANGE.contains(&parts.uri.path()) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "password_change_required",
                 "set your own password first (POST /api/auth/password)",
                 "请先修改初始密码",
+            ));
+        }
+        if state.second_factor_missing(&user)
+            && !WHILE_SECOND_FACTOR_MISSING.contains(&parts.uri.path())
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "second_factor_enrolment_required",
+                "this role needs a second factor: enrol one (POST /api/auth/totp/enrol, then /api/auth/totp/confirm)",
+                "该角色须绑定动态口令（双因素认证）后才能使用",
             ));
         }
         Ok(Authed(user))
@@ -725,7 +779,7 @@ async fn check_credentials(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the token also comes as a session cookie", body = LoginResponse),
-        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 401, description = "Wrong username or password (`invalid_credentials`); the account has a second factor and no code was sent (`second_factor_required`)", body = ErrorBody),
         (status = 429, description = "Too many failed logins for this username from this address; wait the seconds the Retry-After header gives", body = ErrorBody),
     )
 )]
@@ -758,11 +812,47 @@ pub async fn login(
     };
     let password_hash = credentials.as_ref().map(|c| c.password_hash.clone());
     let checked = check_credentials(&state, credentials, request.password).await;
+    // An account with a second factor needs its code (or a recovery code)
+    // too. A right password alone is neither a failure nor a success: the
+    // client is asked for the code, and a wrong code counts as a failure.
+    let mut missing_second_factor = false;
+    let checked = match checked {
+        Ok(Some(user)) if user.second_factor => {
+            let totp_code = request
+                .totp_code
+                .as_deref()
+                .filter(|c| !c.trim().is_empty());
+            let recovery = request
+                .recovery_code
+                .as_deref()
+                .filter(|c| !c.trim().is_empty());
+            if totp_code.is_none() && recovery.is_none() {
+                missing_second_factor = true;
+                Ok(None)
+            } else {
+                match crate::second_factor::prove(&state, &user, totp_code, recovery).await {
+                    Ok(true) => Ok(Some(user)),
+                    Ok(false) => Ok(None),
+                    Err(error) => Err(error),
+                }
+            }
+        }
+        other => other,
+    };
     attempt.finish(match &checked {
         Ok(Some(_)) => Outcome::Succeeded,
+        Ok(None) if missing_second_factor => Outcome::Unchecked,
         Ok(None) => Outcome::Failed,
         Err(_) => Outcome::Unchecked,
     });
+    if missing_second_factor {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "second_factor_required",
+            "send the code of your authenticator app (totp_code) or a recovery code (recovery_code) with the password",
+            "请输入动态口令（或一次性恢复码）",
+        ));
+    }
     let checked = checked?;
     // Every checked login, good or bad, is in the audit log (those refused
     // by the throttle are not: they cost nothing and would flood it).
@@ -788,17 +878,22 @@ pub async fn login(
     let user = checked.ok_or_else(invalid_credentials)?;
     let token = new_token();
     // Sessions live in real time, whatever clock the station runs on (the demo may run faster).
-    let expires_at = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
+    let expires_at = chrono::Utc::now() + state.limits.session_lifetime;
     state
         .store
-        .create_session(token_hash(&token), user.id, expires_at)
+        .create_session(
+            token_hash(&token),
+            user.id,
+            expires_at,
+            address.map(|a| a.to_string()),
+        )
         .await?;
     // Behind a TLS-terminating proxy the cookie is marked Secure, so it
     // never travels in the clear.
     let secure = if behind_tls(&headers) { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        SESSION_HOURS * 3600
+        state.limits.session_lifetime.num_seconds()
     );
     let device_token = device_token(
         user.username.as_str(),
@@ -811,7 +906,7 @@ pub async fn login(
     let body = LoginResponse {
         token,
         expires_at,
-        user: UserDto::from(&user),
+        user: state.user_dto(&user),
         device_token,
     };
     let mut response = Json(body).into_response();
@@ -834,11 +929,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(token) = presented_token(&headers) {
-        let hash = token_hash(&token);
-        state.sessions.remove(&hash);
-        state.store.delete_session(hash.clone()).await?;
-        // Its open event streams end now.
-        let _ = state.ended_sessions.send(hash);
+        state.end_session(&token_hash(&token)).await?;
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())
@@ -849,8 +940,8 @@ pub async fn logout(
     responses((status = 200, body = UserDto), (status = 401, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn me(authed: Authed) -> Json<UserDto> {
-    Json(UserDto::from(&authed.0))
+pub async fn me(State(state): State<AppState>, authed: Authed) -> Json<UserDto> {
+    Json(state.user_dto(&authed.0))
 }
 
 /// The shortest password an account may set.

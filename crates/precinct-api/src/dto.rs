@@ -32,6 +32,13 @@ pub struct LoginRequest {
     /// hold a known device up.
     #[serde(default)]
     pub device_token: Option<String>,
+    /// The 6-digit code of the authenticator app, for an account with a
+    /// second factor (see `second_factor_required`).
+    #[serde(default)]
+    pub totp_code: Option<String>,
+    /// Instead of `totp_code`: one of the recovery codes (each works once).
+    #[serde(default)]
+    pub recovery_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,6 +65,12 @@ pub struct UserDto {
     /// (`change_password`), `get_me` and logout answers 403
     /// `password_change_required` until then.
     pub must_change_password: bool,
+    /// A second factor (TOTP) is enrolled.
+    pub second_factor: bool,
+    /// This role must enrol a second factor before anything else (the
+    /// station requires it for admins and dispatchers): until then, other
+    /// calls answer 403 `second_factor_enrolment_required`.
+    pub second_factor_enrolment_required: bool,
 }
 
 impl From<&User> for UserDto {
@@ -69,6 +82,8 @@ impl From<&User> for UserDto {
             role: user.role.as_str().to_owned(),
             unit_id: user.unit_id.map(|u| u.0),
             must_change_password: user.must_change_password,
+            second_factor: user.second_factor,
+            second_factor_enrolment_required: false,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod roads;
+pub mod second_factor;
 pub mod station;
 pub mod stream;
 pub mod units;
@@ -150,6 +151,36 @@ impl AppState {
         self.password_checks = Arc::new(auth::HashPool::new(limits.password_checks));
         self.limits = Arc::new(limits);
         self
+    }
+
+    /// Ends a session now: its cache entry, its row, and its open streams
+    /// (on this instance at once, elsewhere within a recheck).
+    pub(crate) async fn end_session(&self, hash: &str) -> Result<(), StoreError> {
+        self.sessions.remove(hash);
+        self.store.delete_session(hash.to_owned()).await?;
+        let _ = self.ended_sessions.send(hash.to_owned());
+        Ok(())
+    }
+
+    /// Forgets cached sessions (an account's second factor changed).
+    pub(crate) fn forget_session_cache(&self) {
+        self.sessions.clear();
+    }
+
+    /// Whether `user` must enrol a second factor before anything else.
+    pub(crate) fn second_factor_missing(&self, user: &precinct_domain::user::User) -> bool {
+        use precinct_domain::user::Role;
+        self.limits.second_factor_required
+            && matches!(user.role, Role::Admin | Role::Dispatcher)
+            && !user.second_factor
+    }
+
+    /// The account as the API shows it to its owner.
+    pub(crate) fn user_dto(&self, user: &precinct_domain::user::User) -> dto::UserDto {
+        dto::UserDto {
+            second_factor_enrolment_required: self.second_factor_missing(user),
+            ..dto::UserDto::from(user)
+        }
     }
 
     /// The abuse limits in force.
@@ -395,6 +426,23 @@ pub fn app(state: AppState) -> Router {
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
         .route("/api/auth/password", post(auth::change_password))
+        .route(
+            "/api/auth/totp/enrol",
+            post(second_factor::enrol_second_factor),
+        )
+        .route(
+            "/api/auth/totp/confirm",
+            post(second_factor::confirm_second_factor),
+        )
+        .route("/api/admin/sessions", get(admin::list_sessions))
+        .route(
+            "/api/admin/sessions/{id}/revoke",
+            post(admin::revoke_session),
+        )
+        .route(
+            "/api/admin/users/{id}/reset-second-factor",
+            post(admin::reset_second_factor),
+        )
         .route(
             "/api/station/validate",
             post(station::validate_station_package).layer(axum::extract::DefaultBodyLimit::max(

@@ -40,6 +40,26 @@ pub struct Limits {
     /// `/readyz` says not ready below this much free space on the
     /// database's disk (SQLite).
     pub min_free_disk_bytes: u64,
+    /// A session ends this long after login, however busy.
+    pub session_lifetime: chrono::TimeDelta,
+    /// An administrator's session ends after this long without a request.
+    pub admin_idle: chrono::TimeDelta,
+    /// Other sessions end after this long without a request (None: only
+    /// the lifetime applies).
+    pub idle: Option<chrono::TimeDelta>,
+    /// Admins and dispatchers must enrol a second factor (TOTP) before
+    /// anything else.
+    pub second_factor_required: bool,
+}
+
+impl Limits {
+    /// How long a session of `role` may go without a request.
+    pub fn idle_limit(&self, role: precinct_domain::user::Role) -> Option<chrono::TimeDelta> {
+        match role {
+            precinct_domain::user::Role::Admin => Some(self.admin_idle),
+            _ => self.idle,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -53,6 +73,10 @@ impl Default for Limits {
                 .map_or(1, |n| (n.get() / 2).max(1)),
             login: LoginLimits::default(),
             min_free_disk_bytes: 256 * 1024 * 1024,
+            session_lifetime: chrono::TimeDelta::hours(12),
+            admin_idle: chrono::TimeDelta::minutes(30),
+            idle: None,
+            second_factor_required: false,
         }
     }
 }

@@ -81,6 +81,9 @@ pub struct User {
     /// Logged in with a one-time password: must set a new one before anything else.
     #[serde(default)]
     pub must_change_password: bool,
+    /// A second factor (TOTP) is enrolled: logins need a code.
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 #[cfg(test)]

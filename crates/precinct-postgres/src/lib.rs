@@ -38,10 +38,15 @@ use precinct_storage::rows::{
 };
 use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
 use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, dispute_from_row};
+use precinct_storage::rows::{
+    SECOND_FACTOR_COLUMNS, SESSION_USER_COLUMNS, second_factor_from_row, session_from_row,
+    session_record_from_row,
+};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
-    Readiness, RoadClosure, Store, StoreError, StoreResult,
+    Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session, SessionRecord, Store,
+    StoreError, StoreResult,
 };
 use rows::{PgRow, map_rows, store_error};
 use std::sync::{Arc, Mutex};
@@ -95,6 +100,28 @@ async fn ensure_durable(client: &tokio_postgres::Client) -> Result<(), OpenError
             )));
         }
     }
+    Ok(())
+}
+
+async fn write_second_factor(
+    client: &deadpool_postgres::Object,
+    user: UserId,
+    factor: &SecondFactor,
+) -> StoreResult<()> {
+    client
+        .execute(
+            "UPDATE users SET totp_secret = $2, totp_pending = $3, totp_last_step = $4, recovery_codes = $5 \
+             WHERE id = $1",
+            &[
+                &user.0,
+                &factor.secret,
+                &factor.pending,
+                &factor.last_step,
+                &precinct_storage::rows::recovery_codes_json(factor),
+            ],
+        )
+        .await
+        .map_err(store_error)?;
     Ok(())
 }
 
@@ -442,6 +469,7 @@ impl Store for PgStore {
                     phone: None,
                     disabled: false,
                     must_change_password: false,
+                    second_factor: false,
                 })
             })
         })
@@ -491,13 +519,16 @@ impl Store for PgStore {
         token_hash: String,
         user_id: UserId,
         expires_at: Timestamp,
+        address: Option<String>,
     ) -> StoreResult<()> {
+        let now = ms(chrono::Utc::now());
         self.write(move |ctx| {
             Box::pin(async move {
                 ctx.client
                     .execute(
-                        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-                        &[&token_hash, &user_id.0, &ms(expires_at)],
+                        "INSERT INTO sessions (token_hash, user_id, expires_at, created_at, last_seen_at, address) \
+                         VALUES ($1, $2, $3, $4, $4, $5)",
+                        &[&token_hash, &user_id.0, &ms(expires_at), &now, &address],
                     )
                     .await
                     .map_err(store_error)?;
@@ -507,17 +538,44 @@ impl Store for PgStore {
         .await
     }
 
-    async fn session_user(&self, token_hash: String) -> StoreResult<Option<User>> {
+    async fn session_user(&self, token_hash: String) -> StoreResult<Option<Session>> {
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE NOT disabled AND id = \
-             (SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2)"
+            "SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
         );
         let rows = self
             .read_rows(&sql, &[&token_hash, &ms(chrono::Utc::now())])
             .await?;
         rows.first()
-            .map(|row| user_from_row(&PgRow(row)))
+            .map(|row| session_from_row(&PgRow(row)))
             .transpose()
+    }
+
+    async fn touch_session(&self, token_hash: String, at: Timestamp) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                ctx.client
+                    .execute(
+                        "UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, $2) WHERE token_hash = $1",
+                        &[&token_hash, &ms(at)],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn list_sessions(&self) -> StoreResult<Vec<SessionRecord>> {
+        let sql = format!(
+            "SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.expires_at > $1 ORDER BY s.created_at DESC"
+        );
+        let rows = self.read_rows(&sql, &[&ms(chrono::Utc::now())]).await?;
+        rows.iter()
+            .map(|row| session_record_from_row(&PgRow(row)))
+            .collect()
     }
 
     async fn delete_session(&self, token_hash: String) -> StoreResult<()> {
@@ -528,6 +586,52 @@ impl Store for PgStore {
                     .await
                     .map_err(store_error)?;
                 Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn second_factor(&self, user: UserId) -> StoreResult<SecondFactor> {
+        let sql = format!("SELECT {SECOND_FACTOR_COLUMNS} FROM users WHERE id = $1");
+        let rows = self.read_rows(&sql, &[&user.0]).await?;
+        rows.first()
+            .map(|row| second_factor_from_row(&PgRow(row)))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("user", user.0))
+    }
+
+    async fn set_second_factor(&self, user: UserId, factor: SecondFactor) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move { write_second_factor(&ctx.client, user, &factor).await })
+        })
+        .await
+    }
+
+    async fn consume_second_factor(
+        &self,
+        user: UserId,
+        proof: SecondFactorProof,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                let sql =
+                    format!("SELECT {SECOND_FACTOR_COLUMNS} FROM users WHERE id = $1 FOR UPDATE");
+                let rows = ctx
+                    .client
+                    .query(&sql, &[&user.0])
+                    .await
+                    .map_err(store_error)?;
+                let factor = rows
+                    .first()
+                    .map(|row| second_factor_from_row(&PgRow(row)))
+                    .transpose()?
+                    .ok_or_else(|| StoreError::not_found("user", user.0))?;
+                match factor.accept(&proof) {
+                    Some(next) => write_second_factor(&ctx.client, user, &next)
+                        .await
+                        .map(|()| true),
+                    None => Ok(false),
+                }
             })
         })
         .await

@@ -385,6 +385,13 @@ CREATE TRIGGER audit_log_chain AFTER INSERT ON audit_log
 INSERT INTO events SELECT * FROM events WHERE false;
 INSERT INTO audit_log SELECT * FROM audit_log WHERE false;
 "#,
+    // Second factors (TOTP) and sessions that can be listed and expire when idle.
+    r#"
+ALTER TABLE users ADD COLUMN totp_secret TEXT, ADD COLUMN totp_pending TEXT,
+    ADD COLUMN totp_last_step BIGINT, ADD COLUMN recovery_codes TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE sessions ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0, ADD COLUMN address TEXT;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

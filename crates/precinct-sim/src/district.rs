@@ -236,6 +236,7 @@ impl District {
                 phone: None,
                 disabled: false,
                 must_change_password: false,
+                second_factor: false,
             })
             .collect();
         StationPackage::of_station(&StationState {

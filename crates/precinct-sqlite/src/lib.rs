@@ -29,10 +29,15 @@ use precinct_storage::rows::{
 };
 use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
 use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, dispute_from_row};
+use precinct_storage::rows::{
+    SECOND_FACTOR_COLUMNS, SESSION_USER_COLUMNS, second_factor_from_row, session_from_row,
+    session_record_from_row,
+};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
-    Readiness, RoadClosure, Store, StoreError, StoreResult,
+    Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session, SessionRecord, Store,
+    StoreError, StoreResult,
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
@@ -96,6 +101,24 @@ pub fn backup(source: &Path, dest: &Path) -> Result<(), OpenError> {
             path: dest.to_owned(),
             detail: e.to_string(),
         })
+}
+
+fn write_second_factor(
+    ctx: &writer::WriteCtx<'_>,
+    user: UserId,
+    factor: &SecondFactor,
+) -> StoreResult<()> {
+    ctx.run(
+        "UPDATE users SET totp_secret = ?2, totp_pending = ?3, totp_last_step = ?4, recovery_codes = ?5 \
+         WHERE id = ?1",
+        params![
+            user.0,
+            factor.secret,
+            factor.pending,
+            factor.last_step,
+            precinct_storage::rows::recovery_codes_json(factor)
+        ],
+    )
 }
 
 /// The SQLite store. Cheap to share behind an `Arc`.
@@ -487,6 +510,7 @@ impl Store for SqliteStore {
                 phone: None,
                 disabled: false,
                 must_change_password: false,
+                second_factor: false,
             })
         })
         .await
@@ -542,30 +566,56 @@ impl Store for SqliteStore {
         token_hash: String,
         user_id: UserId,
         expires_at: Timestamp,
+        address: Option<String>,
     ) -> StoreResult<()> {
+        let now = ms(chrono::Utc::now());
         self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
-                    params![token_hash, user_id.0, ms(expires_at)],
-                )
-                .map_err(store_error)?;
-            Ok(())
+            ctx.run(
+                "INSERT INTO sessions (token_hash, user_id, expires_at, created_at, last_seen_at, address) \
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                params![token_hash, user_id.0, ms(expires_at), now, address],
+            )
         })
         .await
     }
 
-    async fn session_user(&self, token_hash: String) -> StoreResult<Option<User>> {
+    async fn session_user(&self, token_hash: String) -> StoreResult<Option<Session>> {
         let now = ms(chrono::Utc::now());
         self.read(move |conn| {
             rows::query_first(
                 conn,
                 &format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE NOT disabled AND id = \
-                     (SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2)"
+                    "SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND NOT u.disabled"
                 ),
                 params![token_hash, now],
-                user_from_row,
+                session_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn touch_session(&self, token_hash: String, at: Timestamp) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.run(
+                "UPDATE sessions SET last_seen_at = max(last_seen_at, ?2) WHERE token_hash = ?1",
+                params![token_hash, ms(at)],
+            )
+        })
+        .await
+    }
+
+    async fn list_sessions(&self) -> StoreResult<Vec<SessionRecord>> {
+        let now = ms(chrono::Utc::now());
+        self.read(move |conn| {
+            rows::query_all(
+                conn,
+                &format!(
+                    "SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.expires_at > ?1 ORDER BY s.created_at DESC"
+                ),
+                [now],
+                session_record_from_row,
             )
         })
         .await
@@ -577,6 +627,45 @@ impl Store for SqliteStore {
                 .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
                 .map_err(store_error)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn second_factor(&self, user: UserId) -> StoreResult<SecondFactor> {
+        self.read(move |conn| {
+            rows::query_first(
+                conn,
+                &format!("SELECT {SECOND_FACTOR_COLUMNS} FROM users WHERE id = ?1"),
+                [user.0],
+                second_factor_from_row,
+            )?
+            .ok_or_else(|| StoreError::not_found("user", user.0))
+        })
+        .await
+    }
+
+    async fn set_second_factor(&self, user: UserId, factor: SecondFactor) -> StoreResult<()> {
+        self.write(move |ctx| write_second_factor(ctx, user, &factor))
+            .await
+    }
+
+    async fn consume_second_factor(
+        &self,
+        user: UserId,
+        proof: SecondFactorProof,
+    ) -> StoreResult<bool> {
+        self.write(move |ctx| {
+            let factor = rows::query_first(
+                ctx.conn,
+                &format!("SELECT {SECOND_FACTOR_COLUMNS} FROM users WHERE id = ?1"),
+                [user.0],
+                second_factor_from_row,
+            )?
+            .ok_or_else(|| StoreError::not_found("user", user.0))?;
+            match factor.accept(&proof) {
+                Some(next) => write_second_factor(ctx, user, &next).map(|()| true),
+                None => Ok(false),
+            }
         })
         .await
     }

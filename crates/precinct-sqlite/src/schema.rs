@@ -174,6 +174,16 @@ BEGIN
     WHERE audit_log.id = NEW.id;
 END;
 "#,
+    // Second factors (TOTP) and sessions that can be listed and expire when idle.
+    r#"
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_pending TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+ALTER TABLE users ADD COLUMN recovery_codes TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE sessions ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN address TEXT;
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers

@@ -176,6 +176,85 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// An account's second factor (TOTP, RFC 6238), as stored.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecondFactor {
+    /// The confirmed TOTP secret (base32); None when not enrolled.
+    pub secret: Option<String>,
+    /// A secret being enrolled, until a code from it confirms it.
+    pub pending: Option<String>,
+    /// The last TOTP time step accepted: a code is never accepted twice.
+    pub last_step: Option<i64>,
+    /// SHA-256 (hex) of each unused recovery code.
+    pub recovery_hashes: Vec<String>,
+}
+
+impl std::fmt::Debug for SecondFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecondFactor")
+            .field("enrolled", &self.secret.is_some())
+            .field("pending", &self.pending.is_some())
+            .field("last_step", &self.last_step)
+            .field("recovery_codes", &self.recovery_hashes.len())
+            .finish()
+    }
+}
+
+/// A proof of the second factor, accepted at most once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecondFactorProof {
+    /// A TOTP code valid at this time step (checked by the caller).
+    Step(i64),
+    /// A recovery code, by its SHA-256 (hex).
+    Recovery(String),
+}
+
+impl SecondFactor {
+    /// The factor after accepting `proof`, or None when it is refused: a
+    /// step not later than the last accepted one, or a recovery code that
+    /// is not (or no longer) the account's.
+    pub fn accept(&self, proof: &SecondFactorProof) -> Option<SecondFactor> {
+        let mut next = self.clone();
+        match proof {
+            SecondFactorProof::Step(step) => {
+                if self.last_step.is_some_and(|last| *step <= last) {
+                    return None;
+                }
+                next.last_step = Some(*step);
+            }
+            SecondFactorProof::Recovery(hash) => {
+                let at = self.recovery_hashes.iter().position(|h| h == hash)?;
+                next.recovery_hashes.remove(at);
+            }
+        }
+        Some(next)
+    }
+}
+
+/// A session: whose, since when, and when it was last used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub user: User,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A session as the administrator lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// The SHA-256 of the session's token: names the session, opens nothing.
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub username: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The client's address at login.
+    pub address: Option<String>,
+}
+
 /// A closed road segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoadClosure {
@@ -290,15 +369,32 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Whether the store takes writes now: a real (tiny) write through the
     /// writer, and the free space where its files live.
     async fn readiness(&self) -> StoreResult<Readiness>;
+    /// Starts a session now (real time), from `address`.
     async fn create_session(
         &self,
         token_hash: String,
         user_id: UserId,
         expires_at: Timestamp,
+        address: Option<String>,
     ) -> StoreResult<()>;
-    /// The user of an unexpired session.
-    async fn session_user(&self, token_hash: String) -> StoreResult<Option<User>>;
+    /// An unexpired session of an enabled account.
+    async fn session_user(&self, token_hash: String) -> StoreResult<Option<Session>>;
+    /// Marks a session used at `at`.
+    async fn touch_session(&self, token_hash: String, at: Timestamp) -> StoreResult<()>;
+    /// Every unexpired session, newest first.
+    async fn list_sessions(&self) -> StoreResult<Vec<SessionRecord>>;
     async fn delete_session(&self, token_hash: String) -> StoreResult<()>;
+    /// The account's second factor (all empty when it has none).
+    async fn second_factor(&self, user: UserId) -> StoreResult<SecondFactor>;
+    /// Replaces the account's second factor (enrolment begun or confirmed, or reset).
+    async fn set_second_factor(&self, user: UserId, factor: SecondFactor) -> StoreResult<()>;
+    /// Accepts a proof once (see [`SecondFactor::accept`]), in one
+    /// transaction; false when it is refused.
+    async fn consume_second_factor(
+        &self,
+        user: UserId,
+        proof: SecondFactorProof,
+    ) -> StoreResult<bool>;
 
     /// Takes in a report. The same source and external id return the existing
     /// incident and change nothing; a likely duplicate is linked.

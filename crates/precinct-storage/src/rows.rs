@@ -245,7 +245,7 @@ pub fn event_data(kind: &EventKind) -> StoreResult<String> {
     serde_json::to_string(kind).map_err(|e| StoreError::Other(e.to_string()))
 }
 
-pub const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, organisation_id, phone, disabled, must_change_password";
+pub const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, organisation_id, phone, disabled, must_change_password, (totp_secret IS NOT NULL) AS second_factor";
 
 pub fn user_from_row(row: &dyn SqlRow) -> StoreResult<User> {
     Ok(User {
@@ -258,7 +258,51 @@ pub fn user_from_row(row: &dyn SqlRow) -> StoreResult<User> {
         phone: opt_phone(row, "phone")?,
         disabled: row.boolean("disabled")?,
         must_change_password: row.boolean("must_change_password")?,
+        second_factor: row.boolean("second_factor")?,
     })
+}
+
+/// The columns of a session with its user (`users` joined as `u`, `sessions` as `s`).
+pub const SESSION_USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.unit_id, u.organisation_id, u.phone, u.disabled, u.must_change_password, (u.totp_secret IS NOT NULL) AS second_factor, s.created_at, s.last_seen_at, s.expires_at, s.token_hash, s.address";
+
+pub fn session_from_row(row: &dyn SqlRow) -> StoreResult<crate::Session> {
+    Ok(crate::Session {
+        user: user_from_row(row)?,
+        created_at: ts(row.i64("created_at")?)?,
+        last_seen_at: ts(row.i64("last_seen_at")?)?,
+        expires_at: ts(row.i64("expires_at")?)?,
+    })
+}
+
+pub fn session_record_from_row(row: &dyn SqlRow) -> StoreResult<crate::SessionRecord> {
+    let session = session_from_row(row)?;
+    Ok(crate::SessionRecord {
+        token_hash: row.text("token_hash")?,
+        user_id: session.user.id,
+        username: session.user.username.as_str().to_owned(),
+        role: session.user.role,
+        created_at: session.created_at,
+        last_seen_at: session.last_seen_at,
+        expires_at: session.expires_at,
+        address: row.opt_text("address")?,
+    })
+}
+
+pub const SECOND_FACTOR_COLUMNS: &str = "totp_secret, totp_pending, totp_last_step, recovery_codes";
+
+pub fn second_factor_from_row(row: &dyn SqlRow) -> StoreResult<crate::SecondFactor> {
+    Ok(crate::SecondFactor {
+        secret: row.opt_text("totp_secret")?,
+        pending: row.opt_text("totp_pending")?,
+        last_step: row.opt_i64("totp_last_step")?,
+        recovery_hashes: serde_json::from_str(&row.text("recovery_codes")?)
+            .map_err(|e| unreadable(format!("recovery_codes: {e}")))?,
+    })
+}
+
+/// The stored form of the recovery code hashes.
+pub fn recovery_codes_json(factor: &crate::SecondFactor) -> String {
+    serde_json::to_string(&factor.recovery_hashes).expect("strings serialize")
 }
 
 pub const AUDIT_COLUMNS: &str = "at, user_id, username, action, subject";

@@ -4,7 +4,9 @@
 //! Each case takes a fresh, empty store. Failures panic with a message that
 //! names the rule broken.
 
-use crate::{AuditEntry, IncidentFilter, NewUser, SharedStore, StoreError};
+use crate::{
+    AuditEntry, IncidentFilter, NewUser, SecondFactor, SecondFactorProof, SharedStore, StoreError,
+};
 use chrono::{Duration, TimeZone, Utc};
 use precinct_domain::event::{Actor, EventKind};
 use precinct_domain::ground::{Community, GridCell, Jurisdiction, Post, PostKind, Zone};
@@ -48,6 +50,7 @@ macro_rules! store_suite {
             list_filters,
             users_and_sessions,
             audit_round_trip,
+            second_factors_and_sessions,
             ground_round_trip,
             roads_round_trip,
             road_closures_round_trip,
@@ -1197,21 +1200,138 @@ pub async fn users_and_sessions(store: SharedStore) {
 
     let future = Utc::now() + Duration::hours(1);
     store
-        .create_session("live".into(), user.id, future)
+        .create_session("live".into(), user.id, future, Some("10.0.0.7".into()))
         .await
         .unwrap();
     store
-        .create_session("expired".into(), user.id, Utc::now() - Duration::seconds(1))
+        .create_session(
+            "expired".into(),
+            user.id,
+            Utc::now() - Duration::seconds(1),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(
-        store.session_user("live".into()).await.unwrap(),
+        store
+            .session_user("live".into())
+            .await
+            .unwrap()
+            .map(|s| s.user),
         Some(user.clone())
     );
     assert_eq!(store.session_user("expired".into()).await.unwrap(), None);
     assert_eq!(store.session_user("unknown".into()).await.unwrap(), None);
     store.delete_session("live".into()).await.unwrap();
     assert_eq!(store.session_user("live".into()).await.unwrap(), None);
+}
+
+/// A second factor enrolled, confirmed, used once per code; sessions listed,
+/// touched and ended.
+pub async fn second_factors_and_sessions(store: SharedStore) {
+    let user = store
+        .create_user(NewUser {
+            username: Username::parse("chief").unwrap(),
+            display_name: "Chief".into(),
+            role: Role::Admin,
+            password_hash: "$argon2id$x".into(),
+            unit_id: None,
+            organisation_id: None,
+        })
+        .await
+        .unwrap();
+    assert!(!user.second_factor);
+    assert_eq!(
+        store.second_factor(user.id).await.unwrap(),
+        SecondFactor::default()
+    );
+    let pending = SecondFactor {
+        pending: Some("JBSWY3DPEHPK3PXP".into()),
+        ..SecondFactor::default()
+    };
+    store
+        .set_second_factor(user.id, pending.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.second_factor(user.id).await.unwrap(), pending);
+    let enrolled = SecondFactor {
+        secret: Some("JBSWY3DPEHPK3PXP".into()),
+        pending: None,
+        last_step: Some(100),
+        recovery_hashes: vec!["r1".into(), "r2".into()],
+    };
+    store
+        .set_second_factor(user.id, enrolled.clone())
+        .await
+        .unwrap();
+    let credentials = store.credentials(&user.username).await.unwrap().unwrap();
+    assert!(credentials.user.second_factor);
+    // A code's step is accepted once, and never an earlier one.
+    use SecondFactorProof::{Recovery, Step};
+    assert!(
+        !store
+            .consume_second_factor(user.id, Step(100))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .consume_second_factor(user.id, Step(101))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .consume_second_factor(user.id, Step(101))
+            .await
+            .unwrap()
+    );
+    // A recovery code is used up.
+    assert!(
+        store
+            .consume_second_factor(user.id, Recovery("r2".into()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .consume_second_factor(user.id, Recovery("r2".into()))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.second_factor(user.id).await.unwrap().recovery_hashes,
+        ["r1"]
+    );
+
+    store
+        .create_session(
+            "s1".into(),
+            user.id,
+            Utc::now() + Duration::hours(12),
+            Some("10.1.1.1".into()),
+        )
+        .await
+        .unwrap();
+    let session = store.session_user("s1".into()).await.unwrap().unwrap();
+    assert!(session.user.second_factor);
+    assert_eq!(session.created_at, session.last_seen_at);
+    let later = session.last_seen_at + Duration::minutes(5);
+    store.touch_session("s1".into(), later).await.unwrap();
+    // Touches never move it back.
+    store
+        .touch_session("s1".into(), session.last_seen_at)
+        .await
+        .unwrap();
+    let session = store.session_user("s1".into()).await.unwrap().unwrap();
+    assert_eq!(session.last_seen_at, later);
+    let listed = store.list_sessions().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].token_hash, "s1");
+    assert_eq!(listed[0].username, "chief");
+    assert_eq!(listed[0].address.as_deref(), Some("10.1.1.1"));
+    store.delete_session("s1".into()).await.unwrap();
+    assert!(store.list_sessions().await.unwrap().is_empty());
 }
 
 pub async fn audit_round_trip(store: SharedStore) {
@@ -1520,11 +1640,11 @@ pub async fn users_belong_to_organisations(store: SharedStore) {
         .unwrap();
     assert_eq!(user.organisation_id, Some(OrganisationId(2)));
     store
-        .create_session("tok".into(), user.id, Utc::now() + Duration::hours(1))
+        .create_session("tok".into(), user.id, Utc::now() + Duration::hours(1), None)
         .await
         .unwrap();
     let again = store.session_user("tok".into()).await.unwrap().unwrap();
-    assert_eq!(again.organisation_id, Some(OrganisationId(2)));
+    assert_eq!(again.user.organisation_id, Some(OrganisationId(2)));
 }
 
 /// A station package imported in one transaction: a unit renamed, one added
@@ -1555,7 +1675,7 @@ pub async fn station_import_retires_disables_and_publishes(store: SharedStore) {
         .unwrap();
     let future = Utc::now() + Duration::hours(1);
     store
-        .create_session("li-wei-session".into(), leaving.id, future)
+        .create_session("li-wei-session".into(), leaving.id, future, None)
         .await
         .unwrap();
     let record = |call_sign: &str, name: &str, kind: UnitKind| UnitRecord {

@@ -254,10 +254,34 @@ struct LimitArgs {
     /// /readyz says not ready below this many MiB free on the database's disk.
     #[arg(long, env = "PRECINCT_LIMITS__MIN_FREE_DISK_MB", default_value_t = 256)]
     min_free_disk_mb: u64,
+    /// Hours a session lasts after login.
+    #[arg(long, env = "PRECINCT_AUTH__SESSION_HOURS", default_value_t = 12)]
+    session_hours: u32,
+    /// Minutes without a request after which an administrator's session ends.
+    #[arg(long, env = "PRECINCT_AUTH__ADMIN_IDLE_MINUTES", default_value_t = 30)]
+    admin_idle_minutes: u32,
+    /// Minutes without a request after which other sessions end (0: never; the lifetime still applies).
+    #[arg(long, env = "PRECINCT_AUTH__IDLE_MINUTES", default_value_t = 0)]
+    idle_minutes: u32,
+    /// Whether admins and dispatchers must enrol a second factor (TOTP):
+    /// `required` (the default of `serve`) or `optional` (the default of `demo`).
+    #[arg(long, env = "PRECINCT_AUTH__SECOND_FACTOR")]
+    second_factor: Option<SecondFactorPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SecondFactorPolicy {
+    Required,
+    Optional,
 }
 
 impl LimitArgs {
-    fn limits(&self) -> anyhow::Result<precinct_api::limits::Limits> {
+    /// The limits, with the second factor required unless said otherwise
+    /// when `second_factor_by_default`.
+    fn limits(
+        &self,
+        second_factor_by_default: bool,
+    ) -> anyhow::Result<precinct_api::limits::Limits> {
         use std::time::Duration;
         let defaults = precinct_api::limits::Limits::default();
         if self.header_timeout_secs == 0
@@ -282,15 +306,30 @@ impl LimitArgs {
                 ..defaults.login
             },
             min_free_disk_bytes: self.min_free_disk_mb.saturating_mul(1024 * 1024),
+            session_lifetime: chrono::TimeDelta::hours(i64::from(self.session_hours.max(1))),
+            admin_idle: chrono::TimeDelta::minutes(i64::from(self.admin_idle_minutes.max(1))),
+            idle: (self.idle_minutes > 0)
+                .then(|| chrono::TimeDelta::minutes(i64::from(self.idle_minutes))),
+            second_factor_required: match self.second_factor {
+                Some(policy) => policy == SecondFactorPolicy::Required,
+                None => second_factor_by_default,
+            },
         })
     }
 }
 
 impl StationArgs {
     /// Applies these settings, refusing a wrong file, zone or plan at start-up.
-    fn apply(&self, mut state: AppState) -> anyhow::Result<AppState> {
+    /// `second_factor_by_default`: whether admins and dispatchers must enrol
+    /// a second factor unless `--second-factor` says otherwise (a real
+    /// station: yes; the demo: no).
+    fn apply(
+        &self,
+        mut state: AppState,
+        second_factor_by_default: bool,
+    ) -> anyhow::Result<AppState> {
         state = state
-            .with_limits(self.limits.limits()?)
+            .with_limits(self.limits.limits(second_factor_by_default)?)
             .with_time_zone(&self.time_zone)
             .map_err(anyhow::Error::msg)?;
         if let Some(path) = &self.basemap {
@@ -608,7 +647,10 @@ async fn serve(
             "this station has no users yet: add an admin with `precinct user add --role admin`"
         );
     }
-    let mut state = station.apply(AppState::new(store.clone(), Arc::new(SystemClock)).await?)?;
+    let mut state = station.apply(
+        AppState::new(store.clone(), Arc::new(SystemClock)).await?,
+        true,
+    )?;
     state.stale_after = chrono::Duration::minutes(i64::from(stale_after_minutes));
     precinct::run_server(&station.addr, state, precinct::shutdown_signal()).await?;
     // In-flight requests have finished; let the writer drain and stop.
@@ -638,7 +680,7 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
     }
     let state = config
         .station
-        .apply(AppState::new(store.clone(), clock.clone()).await?)?;
+        .apply(AppState::new(store.clone(), clock.clone()).await?, false)?;
 
     println!(
         "Precinct demo — {} (seed {}, speed {}x)",

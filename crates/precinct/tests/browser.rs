@@ -198,3 +198,44 @@ fn the_admin_sets_the_station_up_from_a_package() {
     );
     assert!(out.join("admin-ground.png").exists());
 }
+
+/// A station that requires a second factor of its command roles: a
+/// dispatcher enrols in the console (QR code, code, recovery codes) and
+/// logs in with a recovery code.
+#[test]
+fn a_dispatcher_enrols_a_second_factor_in_the_console() {
+    let Some(Browser { chromium, web, out }) = browser() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let server = spawn::precinct([
+        "demo".as_ref(),
+        "--addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--no-simulator".as_ref(),
+        "--second-factor".as_ref(),
+        "required".as_ref(),
+        "--demo-password".as_ref(),
+        PASSWORD.as_ref(),
+        "--data-dir".as_ref(),
+        data.path().as_os_str(),
+    ]);
+    let run = Command::new("node")
+        .arg("e2e/second-factor.e2e.mjs")
+        .current_dir(&web)
+        .env("PRECINCT_URL", &server.base)
+        .env("PRECINCT_PASSWORD", PASSWORD)
+        .env("PRECINCT_E2E_OUT", &out)
+        .env("PRECINCT_CHROMIUM", &chromium)
+        .output();
+    drop(server);
+    let run = run.expect("node runs");
+    assert!(
+        run.status.success(),
+        "the second factor browser test failed; screenshots in {}\n{}\n{}",
+        out.display(),
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.join("second-factor-enrol.png").exists());
+}

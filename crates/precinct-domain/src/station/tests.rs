@@ -175,6 +175,7 @@ fn applied(plan: &StationPlan, state: &StationState) -> StationState {
                 phone: fields.phone.clone(),
                 disabled: false,
                 must_change_password: true,
+                second_factor: false,
             }),
             PersonChange::Update { id, fields } => {
                 let user = next.users.iter_mut().find(|u| u.id == *id).unwrap();
@@ -313,6 +314,7 @@ fn administrators_are_never_disabled_by_an_import() {
         phone: None,
         disabled: false,
         must_change_password: false,
+        second_factor: false,
     });
     let mut nobody = package();
     nobody.people = Some(Vec::new());

@@ -28,7 +28,16 @@ pub fn database_arg(url: &precinct::DatabaseUrl) -> String {
 
 pub fn start(db: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_precinct"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--database", db])
+        // Durability, not accounts, is under test here.
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--second-factor",
+            "optional",
+            "--database",
+            db,
+        ])
         .env("PRECINCT_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

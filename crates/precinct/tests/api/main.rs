@@ -23,6 +23,7 @@ mod operations;
 mod pmtiles;
 mod record;
 mod roads;
+mod second_factor;
 mod simulator;
 #[path = "../support/spawn.rs"]
 mod spawn;

@@ -45,6 +45,7 @@ async fn busy_station(dir: &std::path::Path) -> DatabaseUrl {
             "a-session".into(),
             admin.user.id,
             chrono::Utc::now() + chrono::Duration::hours(1),
+            Some("127.0.0.1".into()),
         )
         .await
         .unwrap();

@@ -461,6 +461,8 @@ fn serve(station: &Station) -> Spawned {
         "serve",
         "--addr",
         "127.0.0.1:0",
+        "--second-factor",
+        "optional",
         "--database",
         &station.database,
     ])
