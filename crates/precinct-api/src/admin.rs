@@ -29,6 +29,7 @@ pub struct AccountDto {
     pub id: i64,
     pub username: String,
     pub display_name: String,
+    #[schema(schema_with = crate::schema::role)]
     pub role: String,
     pub unit_id: Option<i64>,
     pub unit_call_sign: Option<String>,
@@ -381,6 +382,7 @@ pub struct SessionDto {
     pub id: String,
     pub user_id: i64,
     pub username: String,
+    #[schema(schema_with = crate::schema::role)]
     pub role: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub last_seen_at: chrono::DateTime<chrono::Utc>,

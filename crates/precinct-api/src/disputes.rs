@@ -152,6 +152,7 @@ pub struct OrganisationDto {
     pub id: i64,
     /// police_station, judicial_office, law_firm, court, residents_committee,
     /// petition_office, property_company, market_management, owners_committee, other
+    #[schema(schema_with = crate::schema::organisation_kind)]
     pub kind: String,
     pub name: String,
     pub community_id: Option<i64>,
@@ -177,6 +178,7 @@ pub struct PartyInput {
     #[serde(default)]
     pub vulnerable: bool,
     /// Set when the party is an organisation (its kind).
+    #[schema(schema_with = crate::schema::organisation_kind_or_null)]
     pub organisation_kind: Option<String>,
 }
 
@@ -185,17 +187,20 @@ pub struct PartyDto {
     pub name: String,
     pub phone: Option<String>,
     pub vulnerable: bool,
+    #[schema(schema_with = crate::schema::organisation_kind_or_null)]
     pub organisation_kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OpenDisputeRequest {
     /// incident, screening or walk_in
+    #[schema(schema_with = crate::schema::dispute_source)]
     pub source: String,
     /// Required when `source` is `incident`: an incident closed as referred to mediation.
     pub incident_id: Option<i64>,
     /// neighbour_noise, family_marital, commercial_debt, labour, property_management, consumer, land, other
     /// (default for an incident: from its category)
+    #[schema(schema_with = crate::schema::dispute_category_or_null)]
     pub category: Option<String>,
     /// Default for an incident: its summary.
     pub summary: Option<String>,
@@ -213,8 +218,11 @@ pub struct DisputeDto {
     pub id: i64,
     /// Send it back unchanged with a change: the store refuses a stale one.
     pub version: i64,
+    #[schema(schema_with = crate::schema::dispute_source)]
     pub source: String,
+    #[schema(schema_with = crate::schema::dispute_category)]
     pub category: String,
+    #[schema(schema_with = crate::schema::dispute_status)]
     pub status: String,
     pub summary: String,
     pub address: String,
@@ -224,8 +232,10 @@ pub struct DisputeDto {
     /// True when names and phones are masked for this reader.
     pub parties_masked: bool,
     /// low, medium or high
+    #[schema(schema_with = crate::schema::risk_level)]
     pub risk: String,
     /// violence_in_incident, repeat_at_address, repeat_between_parties, many_parties, vulnerable_party
+    #[schema(schema_with = crate::schema::risk_reasons)]
     pub risk_reasons: Vec<String>,
     /// Earlier disputes this one repeats (same address or people, within 90 days).
     pub repeats: Vec<i64>,
@@ -242,6 +252,7 @@ pub struct DisputeDto {
     #[schema(value_type = Vec<Object>)]
     pub follow_ups: Vec<FollowUp>,
     /// court, petition_office or arbitration
+    #[schema(schema_with = crate::schema::referral_or_null)]
     pub referral: Option<String>,
     #[schema(value_type = Vec<Object>)]
     pub history: Vec<DisputeChange>,
@@ -568,6 +579,7 @@ pub async fn open_dispute(
 #[into_params(parameter_in = Query)]
 pub struct ListDisputesQuery {
     /// One status (registered, accepted, in_mediation, …), `open` (not closed, the default) or `all`.
+    #[param(schema_with = crate::schema::dispute_status_filter)]
     pub status: Option<String>,
 }
 
@@ -693,6 +705,7 @@ pub struct PlanSessionRequest {
     /// When (RFC 3339, not in the past).
     pub at: DateTime<Utc>,
     /// mediation_room, legal_service_station or on_site
+    #[schema(schema_with = crate::schema::venue)]
     pub venue: String,
     /// The organisations asked to attend.
     #[serde(default)]
@@ -752,11 +765,13 @@ pub struct SessionRequest {
     /// Default: now.
     pub at: Option<DateTime<Utc>>,
     /// mediation_room, legal_service_station or on_site
+    #[schema(schema_with = crate::schema::venue)]
     pub venue: String,
     pub participants: Vec<ParticipantInput>,
     #[serde(default)]
     pub notes: String,
     /// agreement, failed or continued
+    #[schema(schema_with = crate::schema::session_outcome)]
     pub outcome: String,
 }
 
@@ -878,6 +893,7 @@ pub async fn sign_agreement(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct FollowUpRequest {
     /// stable or relapsed (a relapse reopens the case)
+    #[schema(schema_with = crate::schema::follow_up_outcome)]
     pub outcome: String,
     pub notes: Option<String>,
 }
@@ -911,6 +927,7 @@ pub async fn record_follow_up(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ReferRequest {
     /// court, petition_office or arbitration
+    #[schema(schema_with = crate::schema::referral)]
     pub to: String,
 }
 

@@ -59,6 +59,7 @@ pub struct UserDto {
     pub username: String,
     pub display_name: String,
     /// admin, dispatcher, officer, volunteer, mediator or analyst.
+    #[schema(schema_with = crate::schema::role)]
     pub role: String,
     pub unit_id: Option<i64>,
     /// Logged in with a one-time password: everything but changing it
@@ -93,16 +94,20 @@ impl From<&User> for UserDto {
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
-    /// At least 10 characters.
+    /// 10 to 256 characters, not the current one.
+    #[schema(min_length = 10, max_length = 256)]
     pub new_password: String,
 }
 
 /// A point as given by a client.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LocationInput {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// `wgs84` (default) or `gcj02` (as Chinese map apps give it; converted).
+    #[schema(schema_with = crate::schema::datum_or_null)]
     pub datum: Option<String>,
 }
 
@@ -144,6 +149,7 @@ impl From<Coordinates> for Point {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateIncidentRequest {
     /// instruction_110, phone, walk_in, volunteer_report, grid_worker_report, video_patrol or alarm.
+    #[schema(schema_with = crate::schema::incident_source)]
     pub source: String,
     /// The sender's id for this report (e.g. the 110 instruction number): the
     /// same source and external id always mean the same incident.
@@ -294,7 +300,7 @@ impl CreateIncidentRequest {
     }
 }
 
-fn bounded(field: &'static str, text: &str, max: usize) -> Result<String, ApiError> {
+pub(crate) fn bounded(field: &'static str, text: &str, max: usize) -> Result<String, ApiError> {
     Ok(checked_text(field, text, max)?)
 }
 
@@ -318,14 +324,18 @@ pub struct AssignmentDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IncidentDto {
     pub id: i64,
+    #[schema(schema_with = crate::schema::incident_source)]
     pub source: String,
     pub external_id: Option<String>,
     pub category: String,
     pub category_label_zh: String,
+    #[schema(schema_with = crate::schema::family)]
     pub family: String,
     pub priority: u8,
     /// received, dispatched, on_scene or closed.
+    #[schema(schema_with = crate::schema::incident_status)]
     pub status: String,
+    #[schema(schema_with = crate::schema::disposition_or_null)]
     pub disposition: Option<String>,
     pub closing_remark: Option<String>,
     pub location: Point,
@@ -493,8 +503,10 @@ impl From<&Event> for EventDto {
 #[into_params(parameter_in = Query)]
 pub struct ListIncidentsQuery {
     /// `open` (default), `closed`, `all`, or one status.
+    #[param(schema_with = crate::schema::incident_status_filter)]
     pub status: Option<String>,
-    /// At most this many, newest first (default 200, at most 1000).
+    /// At most this many, newest first (default 200; 1 to 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -506,6 +518,7 @@ pub struct DispatchRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UnitStatusRequest {
     /// on_patrol, at_post, off_duty, en_route, on_scene or clearing.
+    #[schema(schema_with = crate::schema::unit_status)]
     pub status: String,
 }
 
@@ -530,6 +543,7 @@ pub struct NoteRequest {
 pub struct CloseRequest {
     /// resolved_on_scene, referred_to_mediation, criminal_case_opened,
     /// public_order_case_opened, no_action_needed or transferred_to_agency.
+    #[schema(schema_with = crate::schema::disposition)]
     pub disposition: String,
     pub remark: Option<String>,
 }
@@ -558,12 +572,15 @@ pub struct UnitDto {
     pub id: i64,
     pub call_sign: String,
     pub name: String,
+    #[schema(schema_with = crate::schema::unit_kind)]
     pub kind: String,
     /// Police units take law-enforcement action; the others give first response.
     pub police: bool,
     pub home_post_id: Option<i64>,
     pub zone_id: Option<i64>,
+    #[schema(schema_with = crate::schema::capabilities)]
     pub capabilities: Vec<String>,
+    #[schema(schema_with = crate::schema::unit_status)]
     pub status: String,
     pub position: Option<Point>,
     pub position_at: Option<DateTime<Utc>>,
@@ -602,17 +619,23 @@ impl From<&Unit> for UnitDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PositionRequest {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// `wgs84` (default) or `gcj02`.
+    #[schema(schema_with = crate::schema::datum_or_null)]
     pub datum: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ResolveQuery {
+    #[param(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[param(minimum = -180, maximum = 180)]
     pub lon: f64,
+    #[param(schema_with = crate::schema::datum_or_null)]
     pub datum: Option<String>,
 }
 
@@ -632,6 +655,8 @@ pub struct ResolutionDto {
 pub struct PlaceSearchQuery {
     /// Part of a place's name or address, e.g. 美食七街 or 皮具.
     pub q: String,
+    /// At most this many (default 20; 1 to 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -656,5 +681,18 @@ pub fn parse_status_filter(text: Option<&str>) -> Result<(Option<IncidentStatus>
                     "警情状态无效",
                 )
             }),
+    }
+}
+
+/// A query's `limit` within its bounds, or 422 naming it.
+pub fn limit_within(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("limit must be 1 to {max}, not {n}"),
+            format!("limit 须为 1 到 {max}"),
+        )),
     }
 }

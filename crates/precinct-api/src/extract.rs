@@ -26,10 +26,20 @@ pub struct PathId(pub i64);
 impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
+    /// Ids are positive integers; any other text names nothing, so it
+    /// answers 404 like an id that does not exist.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let axum::extract::Path(id) =
-            axum::extract::Path::<i64>::from_request_parts(parts, state).await?;
-        Ok(PathId(id))
+            axum::extract::Path::<String>::from_request_parts(parts, state).await?;
+        match id.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(PathId(id)),
+            _ => Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                format!("nothing has the id {id:?}"),
+                "未找到该编号的记录",
+            )),
+        }
     }
 }
 

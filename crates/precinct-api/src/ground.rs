@@ -84,7 +84,14 @@ pub async fn search_places(
     let ground = state.ground();
     Ok(Json(
         ground
-            .search_places(&query.q, query.limit.unwrap_or(20).min(100))
+            .search_places(
+                &query.q,
+                crate::dto::limit_within(
+                    query.limit.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+                    20,
+                    100,
+                )? as usize,
+            )
             .into_iter()
             .cloned()
             .collect(),

@@ -176,7 +176,7 @@ pub async fn list_incidents(
         status,
         open_only,
         assigned_unit,
-        limit: query.limit.unwrap_or(200).clamp(1, 1000),
+        limit: crate::dto::limit_within(query.limit, 200, 1000)?,
         ..IncidentFilter::default()
     };
     let incidents = state.store.list_incidents(filter).await?;

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod roads;
+mod schema;
 pub mod second_factor;
 pub mod station;
 pub mod stream;

@@ -77,7 +77,8 @@ use utoipa::{Modify, OpenApi};
         disputes::close_dispute,
         disputes::print_agreement,
     ),
-    modifiers(&BearerAuth),
+    components(schemas(crate::stream::StreamData, crate::error::ErrorBody)),
+    modifiers(&BearerAuth, &StandardErrors),
     tags(
         (name = "auth", description = "Log in and out"),
         (name = "incidents", description = "警情: intake to close"),
@@ -103,5 +104,125 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Documents the errors every operation can answer, with the error body,
+/// where its own annotation does not already: 400 (an unreadable path,
+/// query or body), 401 and 403 (operations that need a session: no session,
+/// a role without the right, a password or a second factor still to set, a
+/// cross-site cookie change), 404 (operations on an object by id), 408,
+/// 413, 415 and 422 (operations with a body), 422 (operations with query
+/// parameters), 429 (the live stream), 500, and 503 (`storage_full`, on
+/// every write).
+#[derive(Debug)]
+struct StandardErrors;
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (HttpMethod::Get, item.get.as_mut()),
+                (HttpMethod::Post, item.post.as_mut()),
+                (HttpMethod::Put, item.put.as_mut()),
+                (HttpMethod::Delete, item.delete.as_mut()),
+                (HttpMethod::Patch, item.patch.as_mut()),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                // Ids are positive: a client learns so from the document.
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if matches!(parameter.parameter_in, ParameterIn::Path)
+                        && parameter.name == "id"
+                        && let Some(RefOr::T(utoipa::openapi::Schema::Object(schema))) =
+                            parameter.schema.as_mut()
+                        && schema.schema_type
+                            == utoipa::openapi::schema::SchemaType::from(
+                                utoipa::openapi::schema::Type::Integer,
+                            )
+                    {
+                        schema.minimum = Some(1.into());
+                    }
+                }
+                let params = operation.parameters.as_deref().unwrap_or_default();
+                let by_id = params
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+                let has_query = params
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                let has_body = operation.request_body.is_some();
+                let secured = operation.security.is_some();
+                let write = matches!(
+                    method,
+                    HttpMethod::Post | HttpMethod::Put | HttpMethod::Delete | HttpMethod::Patch
+                );
+                let mut wanted: Vec<(&str, &str)> = vec![
+                    (
+                        "400",
+                        "The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`)",
+                    ),
+                    (
+                        "500",
+                        "An internal failure, logged on the server (`internal`)",
+                    ),
+                ];
+                if secured {
+                    wanted.push((
+                        "401",
+                        "No session, or it ended (`unauthenticated`, `session_expired`)",
+                    ));
+                    wanted.push(("403", "The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`)"));
+                }
+                if by_id {
+                    wanted.push(("404", "No such object, or not visible to you (`not_found`)"));
+                }
+                if has_body {
+                    wanted.push(("408", "The body did not arrive in time (`request_timeout`)"));
+                    wanted.push((
+                        "413",
+                        "The body is larger than this operation takes (`payload_too_large`)",
+                    ));
+                    wanted.push(("415", "The body is not of the media type this operation takes (`unsupported_media_type`)"));
+                }
+                if has_body || has_query {
+                    wanted.push(("422", "A value is not acceptable (`invalid_field` naming the field, or the operation's own codes)"));
+                }
+                if write {
+                    wanted.push((
+                        "503",
+                        "The server's storage is full: nothing was saved (`storage_full`)",
+                    ));
+                }
+                if path == "/api/events/stream" {
+                    wanted.push((
+                        "429",
+                        "This session holds as many live streams as it may (`too_many_streams`)",
+                    ));
+                }
+                for (status, description) in wanted {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description));
+                }
+            }
+        }
     }
 }

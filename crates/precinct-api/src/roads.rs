@@ -35,6 +35,7 @@ pub struct CloseRoadsRequest {
     #[serde(default)]
     pub segment_ids: Vec<u32>,
     pub near: Option<LocationInput>,
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -169,7 +170,16 @@ pub async fn close_roads(
     check_segments(&state, &segments)?;
     state
         .store
-        .close_roads(segments.clone(), request.reason, authed.actor())
+        .close_roads(
+            segments.clone(),
+            request
+                .reason
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+                .map(|r| crate::dto::bounded("reason", r, 500))
+                .transpose()?,
+            authed.actor(),
+        )
         .await?;
     segments.sort_unstable();
     segments.dedup();

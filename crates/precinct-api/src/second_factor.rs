@@ -130,6 +130,7 @@ pub struct EnrolmentDto {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmRequest {
     /// The 6-digit code the app shows now.
+    #[schema(pattern = "^[0-9]{6}$")]
     pub code: String,
 }
 

@@ -151,7 +151,8 @@ impl Forwarder {
         let mut ended = self.state.ended_sessions.subscribe();
         let mut recheck = tokio::time::interval(SESSION_RECHECK);
         recheck.tick().await;
-        let ready = serde_json::json!({ "last_event_id": self.last_sent.map(|e| e.0) });
+        let ready =
+            serde_json::json!({ "ready": true, "last_event_id": self.last_sent.map(|e| e.0) });
         if self
             .out
             .send(SseEvent::default().event("ready").data(ready.to_string()))
@@ -200,11 +201,41 @@ impl Forwarder {
     }
 }
 
+/// The `ready` event's data: the stream is open; events after
+/// `last_event_id` follow.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReadyDto {
+    /// Always true.
+    pub ready: bool,
+    pub last_event_id: Option<i64>,
+}
+
+/// One Server-Sent Event of the stream: `event` is `ready` (its `data` a
+/// ReadyDto) or an event's type (its `data` an EventDto, its `id` the event
+/// id, for Last-Event-ID).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StreamFrame {
+    pub event: String,
+    /// The event id (absent on `ready`).
+    #[schema(required = false)]
+    pub id: Option<String>,
+    /// JSON: a ReadyDto or an EventDto.
+    pub data: String,
+}
+
+/// The JSON carried in stream frames (documented for clients).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum StreamData {
+    Ready(ReadyDto),
+    Event(EventDto),
+}
+
 #[utoipa::path(
     get, path = "/api/events/stream", operation_id = "stream_events", tag = "events",
     params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
     responses(
-        (status = 200, description = "text/event-stream: first a `ready` event, then each committed event (id = event id, event = its type, data = EventDto JSON)", content_type = "text/event-stream", body = EventDto),
+        (status = 200, description = "text/event-stream: first a `ready` event (data: ReadyDto), then each committed event (id = event id, event = its type, data = EventDto JSON)", content_type = "text/event-stream", body = StreamFrame),
         (status = 401, body = ErrorBody),
         (status = 429, description = "This session already holds as many live streams as it may (`too_many_streams`)", body = ErrorBody),
     ),
@@ -216,10 +247,24 @@ pub async fn stream_events(
     headers: HeaderMap,
     QueryParams(query): QueryParams<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let header_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
+    // A Last-Event-ID that is no event id is refused, not ignored: a client
+    // resuming from it would silently get the wrong events.
+    let header_id = match headers.get("last-event-id") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "invalid_field",
+                        "Last-Event-ID must be an event id (an integer)",
+                        "Last-Event-ID 须为事件编号（整数）",
+                    )
+                })?,
+        ),
+    };
     let after = header_id.or(query.after).map(EventId);
     let session = presented_token(&headers)
         .map(|token| token_hash(&token))

@@ -106,6 +106,7 @@ pub struct TaskDto {
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct DeclineRequest {
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -180,7 +181,16 @@ pub async fn decline_task(
     may_act_for(&authed.0, UnitId(id))?;
     let unit = state
         .store
-        .decline_task(UnitId(id), request.reason, authed.actor())
+        .decline_task(
+            UnitId(id),
+            request
+                .reason
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+                .map(|r| crate::dto::bounded("reason", r, 500))
+                .transpose()?,
+            authed.actor(),
+        )
         .await?;
     Ok(Json(UnitDto::from(&unit)))
 }

@@ -293,8 +293,8 @@ api_test! {
                 "id not a number",
                 "/api/incidents/abc/close".into(),
                 json!({ "disposition": "resolved_on_scene" }),
-                StatusCode::BAD_REQUEST,
-                "invalid_path",
+                StatusCode::NOT_FOUND,
+                "not_found",
             ),
             (
                 "no such route",
