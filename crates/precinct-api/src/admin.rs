@@ -207,7 +207,7 @@ pub async fn update_user(
             "不能停用自己的账号".into(),
         ));
     }
-    edit_station(&state, &authed, |current, package| {
+    let changes = edit_station(&state, &authed, |current, package| {
         let user = current
             .users
             .iter()
@@ -260,7 +260,13 @@ pub async fn update_user(
         }
         Ok(())
     })
-    .await
+    .await?;
+    // The change itself is an event; the audit log says who changed whose account.
+    state
+        .store
+        .record_audit(audit(&state, &admin, "update_user", format!("user {id}")))
+        .await?;
+    Ok(changes)
 }
 
 #[utoipa::path(
@@ -281,8 +287,8 @@ pub async fn update_unit(
     PathId(id): PathId,
     JsonBody(request): JsonBody<UpdateUnitRequest>,
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
-    authed.require(&[Role::Admin])?;
-    edit_station(&state, &authed, |current, package| {
+    let admin = authed.require(&[Role::Admin])?.clone();
+    let changes = edit_station(&state, &authed, |current, package| {
         let unit = current
             .units
             .iter()
@@ -328,7 +334,12 @@ pub async fn update_unit(
         }
         Ok(())
     })
-    .await
+    .await?;
+    state
+        .store
+        .record_audit(audit(&state, &admin, "update_unit", format!("unit {id}")))
+        .await?;
+    Ok(changes)
 }
 
 #[utoipa::path(

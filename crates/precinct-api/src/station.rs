@@ -373,6 +373,18 @@ pub async fn import_station_package(
         .reload_ground()
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
+    let admin = &authed.0;
+    state
+        .store
+        .record_audit(AuditEntry {
+            at: state.clock.now(),
+            user_id: Some(admin.id),
+            username: admin.username.as_str().to_owned(),
+            action: "import_station_package".into(),
+            subject: format!("{} new accounts", report.accounts.len()),
+        })
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
     Ok(Json(report))
 }
 

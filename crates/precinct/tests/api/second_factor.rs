@@ -166,10 +166,20 @@ async fn admins_and_dispatchers_enrol_a_second_factor_and_log_in_with_it() {
     let (status, body) = login(&app, "dispatcher", json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["user"]["second_factor_enrolment_required"], true);
+    // An administrator's change to an account is audited too.
+    let (status, body) = app
+        .post(
+            Some(&admin),
+            &format!("/api/admin/users/{}", dispatcher["id"]),
+            json!({ "display_name": "值班员甲" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let audit = app.store.audit_log(1000).await.unwrap();
     for action in [
         "second_factor_enrolled",
         "reset_second_factor",
+        "update_user",
         "login",
         "login_failed",
     ] {
