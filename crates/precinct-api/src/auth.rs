@@ -12,10 +12,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::Extension;
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
 use precinct_domain::event::Actor;
 use precinct_domain::user::{Role, User, Username};
@@ -546,14 +547,26 @@ fn known_device(token: &str, username: &str, password_hash: &str) -> Option<Stri
 }
 
 fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+/// An HttpOnly, SameSite=Strict cookie of the API (Secure behind TLS).
+fn api_cookie(
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    max_age_seconds: i64,
+    secure: bool,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .max_age(cookie::time::Duration::seconds(max_age_seconds))
+        .build()
 }
 
 fn too_many_attempts(wait: Duration) -> Response {
@@ -890,18 +903,24 @@ pub async fn login(
         .await?;
     // Behind a TLS-terminating proxy the cookie is marked Secure, so it
     // never travels in the clear.
-    let secure = if behind_tls(&headers) { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        state.limits.session_lifetime.num_seconds()
+    let secure = behind_tls(&headers);
+    let cookie = api_cookie(
+        SESSION_COOKIE,
+        token.clone(),
+        "/",
+        state.limits.session_lifetime.num_seconds(),
+        secure,
     );
     let device_token = device_token(
         user.username.as_str(),
         password_hash.as_deref().unwrap_or_default(),
     );
-    let device_cookie = format!(
-        "{DEVICE_COOKIE}={device_token}; Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        DEVICE_DAYS * 24 * 3600
+    let device_cookie = api_cookie(
+        DEVICE_COOKIE,
+        device_token.clone(),
+        "/api/auth",
+        DEVICE_DAYS * 24 * 3600,
+        secure,
     );
     let body = LoginResponse {
         token,
@@ -909,9 +928,10 @@ pub async fn login(
         user: state.user_dto(&user),
         device_token,
     };
+    // The session cookie first, then the device's (in this order, always).
     let mut response = Json(body).into_response();
     for cookie in [cookie, device_cookie] {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
             response.headers_mut().append(SET_COOKIE, value);
         }
     }
@@ -931,8 +951,8 @@ pub async fn logout(
     if let Some(token) = presented_token(&headers) {
         state.end_session(&token_hash(&token)).await?;
     }
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())
+    let clear = api_cookie(SESSION_COOKIE, String::new(), "/", 0, behind_tls(&headers));
+    Ok((StatusCode::NO_CONTENT, CookieJar::new().add(clear)).into_response())
 }
 
 #[utoipa::path(
@@ -1223,7 +1243,10 @@ mod tests {
     fn tokens_come_from_header_or_cookie() {
         let mut headers = HeaderMap::new();
         assert_eq!(presented_token(&headers), None);
-        headers.insert(COOKIE, "a=b; precinct_session=tok123; c=d".parse().unwrap());
+        headers.insert(
+            axum::http::header::COOKIE,
+            "a=b; precinct_session=tok123; c=d".parse().unwrap(),
+        );
         assert_eq!(presented_token(&headers).as_deref(), Some("tok123"));
         headers.insert(AUTHORIZATION, "Bearer abc".parse().unwrap());
         assert_eq!(presented_token(&headers).as_deref(), Some("abc"));

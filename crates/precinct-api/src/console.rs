@@ -10,15 +10,12 @@ use crate::auth::Authed;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::{
-    ACCEPT_ENCODING, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_RANGE, CONTENT_TYPE,
-    RANGE, VARY,
-};
+use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use precinct_domain::user::Role;
 use serde::Serialize;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 use utoipa::ToSchema;
 
@@ -89,31 +86,11 @@ pub fn check_pmtiles(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// One `bytes=a-b` (or `a-`, or `-n`) range of a file of `len` bytes, inclusive.
-fn byte_range(header: &str, len: u64) -> Option<(u64, u64)> {
-    let spec = header.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') || len == 0 {
-        return None;
-    }
-    let (start, end) = spec.split_once('-')?;
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", n) => {
-            let n: u64 = n.parse().ok()?;
-            (len.saturating_sub(n), len - 1)
-        }
-        (a, "") => (a.parse().ok()?, len - 1),
-        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.min(len - 1)),
-    };
-    (start <= end && start < len).then_some((start, end))
-}
-
-/// Whole-file reads are refused above this size; map clients ask for ranges.
-const WHOLE_FILE_LIMIT: u64 = 16 << 20;
-
 #[utoipa::path(
     get, path = "/api/map/basemap.pmtiles", operation_id = "get_basemap", tag = "ground",
     params(("Range" = Option<String>, Header, description = "bytes=START-END, as PMTiles readers send")),
     responses(
+        (status = 200, description = "The whole file (no Range header)", content_type = "application/octet-stream"),
         (status = 206, description = "The requested bytes of the city's PMTiles base map", content_type = "application/octet-stream"),
         (status = 404, description = "No base map configured", body = crate::error::ErrorBody),
         (status = 416, description = "The range is not in the file", body = crate::error::ErrorBody),
@@ -123,73 +100,42 @@ const WHOLE_FILE_LIMIT: u64 = 16 << 20;
 pub async fn get_basemap(
     State(state): State<AppState>,
     authed: Authed,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    use tower::ServiceExt;
     authed.require(Role::ALL)?;
     let path = state
         .basemap
         .clone()
         .ok_or_else(|| ApiError::not_found("base map"))?;
-    let range = headers
-        .get(RANGE)
-        .map(|v| v.to_str().unwrap_or("").to_owned());
-    let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-        let mut file = std::fs::File::open(&*path)?;
-        let len = file.metadata()?.len();
-        let (start, end, partial) = match range {
-            Some(header) => match byte_range(&header, len) {
-                Some((start, end)) => (start, end, true),
-                None => return Ok(Err(len)),
-            },
-            None if len <= WHOLE_FILE_LIMIT => (0, len.saturating_sub(1), false),
-            None => return Ok(Err(len)),
-        };
-        let mut bytes = vec![0u8; (end + 1 - start) as usize];
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut bytes)?;
-        Ok(Ok((bytes, start, end, len, partial)))
-    })
+    // tower-http serves the file: ranges (206 with Content-Range), the whole
+    // file streamed, conditional requests; only its bare 416 is replaced by
+    // the API's error body.
+    let (parts, _) = request.into_parts();
+    let request = axum::http::Request::from_parts(parts, axum::body::Body::empty());
+    let served = tower_http::services::ServeFile::new_with_mime(
+        &*path,
+        &"application/octet-stream".parse().expect("a MIME type"),
+    )
+    .oneshot(request)
     .await
-    .map_err(|_| ApiError::internal())?
     .map_err(|error| {
         tracing::error!(%error, "reading the base map");
         ApiError::internal()
     })?;
-    let (bytes, start, end, len, partial) = read.map_err(|len| {
-        ApiError::new(
+    if served.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+        return Err(ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
             "invalid_range",
-            format!("ask for one byte range within the file's {len} bytes"),
+            "ask for a byte range within the file",
             "请求的字节范围无效",
-        )
-    })?;
-    let mut response = (
-        if partial {
-            StatusCode::PARTIAL_CONTENT
-        } else {
-            StatusCode::OK
-        },
-        [
-            (
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            ),
-            (
-                CACHE_CONTROL,
-                HeaderValue::from_static("private, max-age=3600"),
-            ),
-            (ACCEPT_RANGES, HeaderValue::from_static("bytes")),
-        ],
-        bytes,
-    )
-        .into_response();
-    if partial {
-        let value = format!("bytes {start}-{end}/{len}");
-        response.headers_mut().insert(
-            CONTENT_RANGE,
-            HeaderValue::from_str(&value).map_err(|_| ApiError::internal())?,
-        );
+        ));
     }
+    let mut response = served.map(axum::body::Body::new);
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
     Ok(response)
 }
 
@@ -248,31 +194,4 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     page(precinct_web::index(), &headers)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_ranges() {
-        assert_eq!(byte_range("bytes=0-99", 1000), Some((0, 99)));
-        assert_eq!(byte_range("bytes=900-", 1000), Some((900, 999)));
-        assert_eq!(byte_range("bytes=-100", 1000), Some((900, 999)));
-        assert_eq!(
-            byte_range("bytes=990-2000", 1000),
-            Some((990, 999)),
-            "clipped to the end"
-        );
-        assert_eq!(
-            byte_range("bytes=1000-1001", 1000),
-            None,
-            "starts past the end"
-        );
-        assert_eq!(byte_range("bytes=5-1", 1000), None);
-        assert_eq!(byte_range("bytes=0-1,5-6", 1000), None, "one range only");
-        assert_eq!(byte_range("items=0-1", 1000), None);
-        assert_eq!(byte_range("bytes=a-b", 1000), None);
-        assert_eq!(byte_range("bytes=0-0", 0), None);
-    }
 }

@@ -77,7 +77,7 @@ async fn save(state: &AppState, dispute: Dispute) -> Result<Dispute, ApiError> {
         .save_dispute(dispute)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(message) => ApiError::new(
+            StoreError::Stale(message) => ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",
                 message,
@@ -1174,7 +1174,7 @@ async fn check_recurrence(
             let mut dispute = store.get_dispute(id).await?;
             dispute.link_incident(incident.id, clock.now(), &actor.name);
             match store.save_dispute(dispute).await {
-                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::Stale(_)) => continue,
                 other => {
                     other?;
                     break;

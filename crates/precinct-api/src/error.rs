@@ -150,12 +150,25 @@ impl From<StoreError> for ApiError {
                 format!("未找到 {entity} {id}"),
             ),
             StoreError::Rule(rule) => rule.into(),
-            StoreError::Conflict(message) => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", message, "记录已存在")
-            }
+            StoreError::AlreadyExists(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_exists",
+                message,
+                "记录已存在",
+            ),
+            StoreError::Stale(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                message,
+                "数据已被他人修改，请刷新后重试",
+            ),
             StoreError::StorageFull(detail) => {
                 tracing::error!(%detail, "storage full: writes fail until space is freed");
                 ApiError::storage_full()
+            }
+            error @ StoreError::Driver { .. } => {
+                tracing::error!(detail = %error.chain(), "storage failure");
+                ApiError::internal()
             }
             StoreError::Other(detail) => {
                 tracing::error!(%detail, "storage failure");

@@ -5,28 +5,14 @@
 //! Storage and the API build on these types; nothing here does I/O.
 
 use crate::Timestamp;
+use crate::category::{Category, CategoryFamily, DefaultCategory};
 use crate::error::{DomainError, Entity};
+pub use crate::ground::OrganisationKind;
 use crate::ids::{CommunityId, DisputeId, IncidentId, OrganisationId, UserId};
-use crate::incident::{Category, CategoryFamily, DefaultCategory, PhoneNumber};
+use crate::incident::PhoneNumber;
 use crate::text::string_enum;
 use precinct_geo::Coordinates;
 use serde::{Deserialize, Serialize};
-
-string_enum! {
-    /// Bodies that take part in mediation (三所一庭, the property council, …).
-    pub enum OrganisationKind {
-        PoliceStation = "police_station",
-        JudicialOffice = "judicial_office",
-        LawFirm = "law_firm",
-        Court = "court",
-        ResidentsCommittee = "residents_committee",
-        PetitionOffice = "petition_office",
-        PropertyCompany = "property_company",
-        MarketManagement = "market_management",
-        OwnersCommittee = "owners_committee",
-        Other = "other",
-    }
-}
 
 string_enum! {
     pub enum DisputeCategory {

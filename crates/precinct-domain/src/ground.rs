@@ -1,14 +1,29 @@
 //! The station's ground (辖区): zones, communities, grid cells, posts, places,
 //! property companies and cameras, and resolving a point to where it lies.
 
-use crate::dispute::OrganisationKind;
+use crate::category::{Category, CategoryDef};
 use crate::ids::{
     CameraId, CommunityId, GridCellId, OrganisationId, PlaceId, PostId, PropertyCompanyId, ZoneId,
 };
-use crate::incident::{Category, CategoryDef};
 use crate::text::string_enum;
 use precinct_geo::{Coordinates, Polygon};
 use serde::{Deserialize, Serialize};
+
+string_enum! {
+    /// Bodies that take part in mediation (三所一庭, the property council, …).
+    pub enum OrganisationKind {
+        PoliceStation = "police_station",
+        JudicialOffice = "judicial_office",
+        LawFirm = "law_firm",
+        Court = "court",
+        ResidentsCommittee = "residents_committee",
+        PetitionOffice = "petition_office",
+        PropertyCompany = "property_company",
+        MarketManagement = "market_management",
+        OwnersCommittee = "owners_committee",
+        Other = "other",
+    }
+}
 
 /// The whole ground of one station. Loaded once and shared read-only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

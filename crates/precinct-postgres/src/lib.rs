@@ -11,11 +11,14 @@
 //! - Durability: `fsync`, `synchronous_commit` and `full_page_writes` must be
 //!   on; the store refuses to open otherwise.
 
+mod intake;
+mod keys;
 mod ops;
 mod publisher;
 mod rows;
 mod schema;
 pub mod testing;
+mod tx;
 mod writer;
 
 use async_trait::async_trait;
@@ -325,8 +328,10 @@ impl Store for PgStore {
     }
 
     async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>> {
-        self.write(move |ctx| Box::pin(ops::create_units(ctx, units)))
-            .await
+        self.write(move |ctx| {
+            Box::pin(async move { ops::create_units(&ctx.client, ctx.now, units).await })
+        })
+        .await
     }
 
     async fn list_units(&self) -> StoreResult<Vec<Unit>> {
@@ -453,7 +458,7 @@ impl Store for PgStore {
                     )
                     .await
                     .map_err(|e| match store_error(e) {
-                        StoreError::Conflict(_) => StoreError::Conflict(format!(
+                        StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!(
                             "user {} already exists",
                             user.username.as_str()
                         )),
@@ -1044,7 +1049,7 @@ mod tests {
             client
                 .batch_execute(&format!(
                     "BEGIN; SELECT pg_advisory_xact_lock({})",
-                    writer::WRITE_LOCK
+                    keys::WRITE_LOCK
                 ))
                 .await
                 .unwrap();

@@ -142,7 +142,7 @@ pub(crate) async fn listen(config: tokio_postgres::Config, publisher: std::sync:
                     }
                 });
                 let listening = client
-                    .batch_execute(&format!("LISTEN {}", crate::writer::EVENTS_CHANNEL))
+                    .batch_execute(&format!("LISTEN {}", crate::keys::EVENTS_CHANNEL))
                     .await;
                 if listening.is_ok() {
                     if let Ok(row) = client

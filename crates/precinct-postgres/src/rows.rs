@@ -45,14 +45,15 @@ pub(crate) fn map_rows<T>(
 /// Maps a driver error to the storage error clients may see.
 pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-        StoreError::Conflict("already exists".into())
+        StoreError::AlreadyExists("already exists".into())
     } else if e.code() == Some(&SqlState::DISK_FULL) {
         StoreError::StorageFull(e.to_string())
     } else {
         // The driver's Display says only "db error"; keep the server's words for the logs.
-        match e.as_db_error() {
-            Some(db) => StoreError::Other(format!("{}: {}", db.code().code(), db.message())),
-            None => StoreError::Other(e.to_string()),
-        }
+        let context = match e.as_db_error() {
+            Some(db) => format!("PostgreSQL {}: {}", db.code().code(), db.message()),
+            None => "PostgreSQL".to_owned(),
+        };
+        StoreError::driver(context, e)
     }
 }

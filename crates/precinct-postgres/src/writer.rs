@@ -18,7 +18,7 @@
 //! A batch of nothing but intakes skips all that: it is one call of the
 //! server-side function `precinct_intake`, which takes the same lock and
 //! sends the same notification, as its own transaction (see
-//! `ops::intake_run`). Between batches the writer lingers briefly for the
+//! `intake::intake_run`). Between batches the writer lingers briefly for the
 //! previous wave of writers (see [`gather`]).
 
 use crate::publisher::Publisher;
@@ -37,10 +37,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-/// Advisory lock key every writer holds while its batch commits ("PRCTWRIT").
-pub(crate) const WRITE_LOCK: i64 = 0x5052_4354_5752_4954;
-/// The notification channel carrying the newest committed event id.
-pub(crate) const EVENTS_CHANNEL: &str = "precinct_events";
+pub(crate) use crate::keys::{EVENTS_CHANNEL, WRITE_LOCK};
 /// Most jobs folded into one commit.
 const MAX_BATCH: usize = 1024;
 
@@ -50,7 +47,7 @@ pub(crate) type Work =
     Box<dyn for<'a> FnOnce(&'a mut WriteCtx) -> BoxFuture<'a, (bool, Completion)> + Send>;
 
 /// A queued write. Intakes are a variant of their own so the writer can take
-/// a run of them together (see `ops::intake_run`).
+/// a run of them together (see `intake::intake_run`).
 pub(crate) enum Job {
     Work(Work),
     Intake {
@@ -266,7 +263,7 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
                         replies.push(reply);
                     }
                 }
-                let answer = crate::ops::intake_run(&ctx.client, ctx.now, run)
+                let answer = crate::intake::intake_run(&ctx.client, ctx.now, run)
                     .await
                     .and_then(|run| {
                         // A failed read inside the transaction aborted it.
@@ -376,7 +373,7 @@ async fn intakes_alone(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publishe
             replies.push(reply);
         }
     }
-    match crate::ops::intake_run(&ctx.client, ctx.now, run).await {
+    match crate::intake::intake_run(&ctx.client, ctx.now, run).await {
         Ok(run) => {
             // Committed: publish before acknowledging, as the storage
             // contract requires. A report whose stored incident could not be

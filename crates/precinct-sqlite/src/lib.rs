@@ -495,8 +495,8 @@ impl Store for SqliteStore {
                     ],
                 )
                 .map_err(|e| match store_error(e) {
-                    StoreError::Conflict(_) => {
-                        StoreError::Conflict(format!("user {} already exists", user.username.as_str()))
+                    StoreError::AlreadyExists(_) => {
+                        StoreError::AlreadyExists(format!("user {} already exists", user.username.as_str()))
                     }
                     other => other,
                 })?;

@@ -45,7 +45,7 @@ pub(crate) fn create_units(ctx: &mut WriteCtx<'_>, units: Vec<NewUnit>) -> Store
                 ])
             })
             .map_err(|e| match store_error(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(format!("call sign {} is taken", unit.call_sign)),
+                StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!("call sign {} is taken", unit.call_sign)),
                 other => other,
             })?;
         created.push(load_unit(ctx.conn, UnitId(ctx.conn.last_insert_rowid()))?);

@@ -81,12 +81,12 @@ pub(crate) fn store_error(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(code, _)
             if code.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError::Conflict("already exists".into())
+            StoreError::AlreadyExists("already exists".into())
         }
         rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::DiskFull => {
             StoreError::StorageFull(e.to_string())
         }
-        _ => StoreError::Other(e.to_string()),
+        _ => StoreError::driver("SQLite", e),
     }
 }
 

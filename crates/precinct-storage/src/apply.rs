@@ -584,7 +584,7 @@ pub async fn import_station(
     // Shapes were checked when the package was validated; what the plan
     // needs is that every reference is known in the station as it is now.
     let plan = station::checked_plan(package, &state, Checks::References).map_err(|problems| {
-        StoreError::Conflict(format!(
+        StoreError::Stale(format!(
             "the station changed since the package was validated ({} problems, first: {}); validate it again",
             problems.len(),
             problems[0]
@@ -592,7 +592,7 @@ pub async fn import_station(
     })?;
     for username in plan.new_usernames() {
         if !passwords.hashes.contains_key(username.as_str()) {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::Stale(format!(
                 "account {} is new since the package was validated; validate it again",
                 username.as_str()
             )));

@@ -30,8 +30,9 @@ use precinct_geo::roads::RoadWay;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
-/// What can go wrong in storage, already stripped of driver details.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// What can go wrong in storage. Driver errors keep their source chain
+/// for the logs; what clients see is decided at the API edge.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("{entity} {id} not found")]
     NotFound { entity: &'static str, id: String },
@@ -40,17 +41,81 @@ pub enum StoreError {
     Rule(#[from] DomainError),
     /// A uniqueness constraint: the thing already exists.
     #[error("{0}")]
-    Conflict(String),
+    AlreadyExists(String),
+    /// What the change was decided on changed meanwhile (a newer version of
+    /// a case, a station changed since its package was validated): read
+    /// again and decide again.
+    #[error("{0}")]
+    Stale(String),
     /// The disk (or the database server's) is full: nothing was written;
     /// writes work again once space is freed.
     #[error("storage full: {0}")]
     StorageFull(String),
+    /// The database driver failed (a lost connection, I/O, a constraint the
+    /// rules did not foresee); the driver's error is kept as the source, so
+    /// logs show the whole chain. Logged, not shown.
+    #[error("{context}")]
+    Driver {
+        context: String,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// Anything else: I/O, corruption, a lost connection. Logged, not shown.
     #[error("storage failure: {0}")]
     Other(String),
 }
 
+/// Equal when of the same kind with the same text (a driver error's source
+/// is compared by identity).
+impl PartialEq for StoreError {
+    fn eq(&self, other: &StoreError) -> bool {
+        use StoreError::*;
+        match (self, other) {
+            (NotFound { entity: a, id: b }, NotFound { entity: c, id: d }) => a == c && b == d,
+            (Rule(a), Rule(b)) => a == b,
+            (AlreadyExists(a), AlreadyExists(b))
+            | (Stale(a), Stale(b))
+            | (StorageFull(a), StorageFull(b))
+            | (Other(a), Other(b)) => a == b,
+            (
+                Driver {
+                    context: a,
+                    source: x,
+                },
+                Driver {
+                    context: b,
+                    source: y,
+                },
+            ) => a == b && Arc::ptr_eq(x, y),
+            _ => false,
+        }
+    }
+}
+
 impl StoreError {
+    /// A driver's error, kept whole as the source.
+    pub fn driver(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> StoreError {
+        StoreError::Driver {
+            context: context.into(),
+            source: Arc::new(source),
+        }
+    }
+
+    /// The error and every source under it, for the logs.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
     pub fn not_found(entity: &'static str, id: impl ToString) -> StoreError {
         StoreError::NotFound {
             entity,
@@ -347,7 +412,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Imports a station package in one transaction: checked again and
     /// planned against the station as it is inside the transaction, then
     /// written with one `station_imported` event. New accounts take their
-    /// password from `passwords` (`Conflict` if one is missing: the station
+    /// password from `passwords` (`Stale` if one is missing: the station
     /// changed since the caller planned).
     async fn import_station(
         &self,
@@ -449,7 +514,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// (what a repeat or a recurrence is looked for among).
     async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>>;
     /// Saves a changed dispute if the stored one is still at
-    /// `dispute.version` (else `Conflict`: someone else changed it first);
+    /// `dispute.version` (else `Stale`: someone else changed it first);
     /// returns it at the next version.
     async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute>;
 

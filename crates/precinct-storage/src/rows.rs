@@ -346,7 +346,7 @@ pub fn dispute_body(dispute: &Dispute) -> StoreResult<String> {
 
 /// The error for a save that lost the race (or names no dispute).
 pub fn dispute_conflict(id: DisputeId) -> StoreError {
-    StoreError::Conflict(format!(
+    StoreError::Stale(format!(
         "dispute {id} was changed by someone else; reload it and try again"
     ))
 }

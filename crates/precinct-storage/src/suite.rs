@@ -1180,7 +1180,7 @@ pub async fn users_and_sessions(store: SharedStore) {
     assert_eq!(user.unit_id, Some(units[1]));
     assert!(matches!(
         store.create_user(new_user).await.unwrap_err(),
-        StoreError::Conflict(_)
+        StoreError::AlreadyExists(_)
     ));
     assert_eq!(store.count_users().await.unwrap(), 1);
     let creds = store
@@ -1580,7 +1580,7 @@ pub async fn disputes_are_saved_with_a_version_check(store: SharedStore) {
     assert_eq!(saved.version, 2);
     assert!(matches!(
         store.save_dispute(second).await.unwrap_err(),
-        StoreError::Conflict(_)
+        StoreError::Stale(_)
     ));
     let now = store.get_dispute(created.id).await.unwrap();
     assert_eq!(
@@ -1812,7 +1812,7 @@ pub async fn station_import_retires_disables_and_publishes(store: SharedStore) {
             .import_station(more, InitialPasswords::default(), dispatcher())
             .await
             .unwrap_err(),
-        StoreError::Conflict(_)
+        StoreError::Stale(_)
     ));
     assert_eq!(
         store.list_units().await.unwrap().len(),

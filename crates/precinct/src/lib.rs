@@ -42,15 +42,16 @@ impl std::fmt::Debug for DatabaseUrl {
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 pub fn redact_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let Some(at) = url[scheme_end..].find('@').map(|i| i + scheme_end) else {
-        return url.to_owned();
-    };
-    match url[scheme_end..at].find(':') {
-        Some(colon) => format!("{}:***{}", &url[..scheme_end + colon], &url[at..]),
-        None => url.to_owned(),
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                // Only a URL without a host has no password to set.
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        // What cannot be parsed is not shown: it may hold a password.
+        Err(_) => "(an unreadable database URL)".to_owned(),
     }
 }
 
@@ -461,5 +462,10 @@ mod tests {
             "postgres://u:***@h/x"
         );
         assert_eq!(redact_password("postgres://u@h/x"), "postgres://u@h/x");
+        assert_eq!(
+            redact_password("postgres://u:s%40cret%3A1@h:5432/x?sslmode=disable"),
+            "postgres://u:***@h:5432/x?sslmode=disable"
+        );
+        assert!(!redact_password("postgres://u:secret@[::1/x").contains("secret"));
     }
 }

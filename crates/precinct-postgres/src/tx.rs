@@ -1,0 +1,381 @@
+//! PostgreSQL's primitives for the shared write rules
+//! (`precinct_storage::apply`), on the writer's connection inside its batch.
+
+use crate::ops::*;
+use crate::writer::WriteCtx;
+use precinct_domain::event::{Actor, Event, EventKind};
+use precinct_domain::ground::Jurisdiction;
+use precinct_domain::ids::{IncidentId, UnitId, UserId};
+use precinct_domain::incident::{Disposition, Incident, IncidentStatus};
+use precinct_domain::station::{PersonFields, StationState, UnitFields};
+use precinct_domain::unit::{Unit, UnitStatus};
+use precinct_domain::{Coordinates, Timestamp};
+use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
+use precinct_storage::rows::{capabilities_text, ms};
+use precinct_storage::{StoreError, StoreResult};
+
+/// PostgreSQL's primitives for the shared write rules (`precinct_storage::apply`).
+impl WriteTx for WriteCtx {
+    fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {
+        load_unit(&self.client, id).await
+    }
+
+    async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident> {
+        load_incident(&self.client, id).await
+    }
+
+    async fn set_unit_status(
+        &mut self,
+        id: UnitId,
+        status: UnitStatus,
+        incident: Option<IncidentId>,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE units SET status = $1, incident_id = $2 WHERE id = $3";
+        execute(
+            &self.client,
+            sql,
+            &[&status.as_str(), &incident.map(|i| i.0), &id.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn set_unit_position(&mut self, id: UnitId, position: Coordinates) -> StoreResult<()> {
+        let sql = "UPDATE units SET lat = $1, lon = $2, position_at = $3 WHERE id = $4";
+        execute(
+            &self.client,
+            sql,
+            &[&position.lat(), &position.lon(), &ms(self.now), &id.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn set_unit_incident(&mut self, id: UnitId, incident: IncidentId) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "UPDATE units SET incident_id = $1 WHERE id = $2",
+            &[&incident.0, &id.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn add_assignment(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        police: bool,
+    ) -> StoreResult<()> {
+        let sql = "INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES ($1, $2, $3, $4)";
+        execute(
+            &self.client,
+            sql,
+            &[&incident.0, &unit.0, &police, &ms(self.now)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn release_assignments(
+        &mut self,
+        incident: IncidentId,
+        unit: Option<UnitId>,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE assignments SET released_at = $1 WHERE incident_id = $2 \
+                   AND ($3::BIGINT IS NULL OR unit_id = $3) AND released_at IS NULL";
+        execute(
+            &self.client,
+            sql,
+            &[&ms(self.now), &incident.0, &unit.map(|u| u.0)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn move_assignment(
+        &mut self,
+        from: IncidentId,
+        to: IncidentId,
+        unit: UnitId,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE assignments SET incident_id = $1 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL";
+        execute(&self.client, sql, &[&to.0, &from.0, &unit.0])
+            .await
+            .map(drop)
+    }
+
+    async fn close_segment(
+        &mut self,
+        segment: u32,
+        by: &str,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
+        let sql = "INSERT INTO road_closures (segment, closed_at, closed_by, reason) VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (segment) DO UPDATE SET reason = EXCLUDED.reason";
+        execute(
+            &self.client,
+            sql,
+            &[&i64::from(segment), &ms(self.now), &by, &reason],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn reopen_segment(&mut self, segment: u32) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "DELETE FROM road_closures WHERE segment = $1",
+            &[&i64::from(segment)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn stamp_task(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        step: TaskStep,
+    ) -> StoreResult<()> {
+        let sql = match step {
+            TaskStep::Accepted => {
+                "UPDATE assignments SET accepted_at = COALESCE(accepted_at, $1) \
+                 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL"
+            }
+            TaskStep::HandedOver => {
+                "UPDATE assignments SET handed_over_at = COALESCE(handed_over_at, $1) \
+                 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL"
+            }
+        };
+        execute(&self.client, sql, &[&ms(self.now), &incident.0, &unit.0])
+            .await
+            .map(drop)
+    }
+
+    async fn record_arrival(
+        &mut self,
+        incident: IncidentId,
+        unit: UnitId,
+        kind: Arrival,
+    ) -> StoreResult<()> {
+        let now = ms(self.now);
+        let sql = "UPDATE assignments SET arrived_at = COALESCE(arrived_at, $1) \
+                   WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL";
+        execute(&self.client, sql, &[&now, &incident.0, &unit.0]).await?;
+        let sql = match kind {
+            Arrival::Police => {
+                "UPDATE incidents SET first_police_on_scene_at = COALESCE(first_police_on_scene_at, $1) WHERE id = $2"
+            }
+            Arrival::Helper => {
+                "UPDATE incidents SET first_helper_on_scene_at = COALESCE(first_helper_on_scene_at, $1) WHERE id = $2"
+            }
+        };
+        execute(&self.client, sql, &[&now, &incident.0])
+            .await
+            .map(drop)
+    }
+
+    async fn set_incident_status(
+        &mut self,
+        id: IncidentId,
+        status: IncidentStatus,
+    ) -> StoreResult<()> {
+        let sql = match status {
+            // No transition leads back to received; kept total for the match.
+            IncidentStatus::Received => {
+                "UPDATE incidents SET status = $1 WHERE id = $3 AND $2::BIGINT IS NOT NULL"
+            }
+            IncidentStatus::Dispatched => {
+                "UPDATE incidents SET status = $1, dispatched_at = COALESCE(dispatched_at, $2) WHERE id = $3"
+            }
+            IncidentStatus::OnScene => {
+                "UPDATE incidents SET status = $1, first_on_scene_at = COALESCE(first_on_scene_at, $2) WHERE id = $3"
+            }
+            IncidentStatus::Closed => {
+                "UPDATE incidents SET status = $1, closed_at = COALESCE(closed_at, $2) WHERE id = $3"
+            }
+        };
+        execute(&self.client, sql, &[&status.as_str(), &ms(self.now), &id.0])
+            .await
+            .map(drop)
+    }
+
+    async fn set_disposition(
+        &mut self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<&str>,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE incidents SET disposition = $1, closing_remark = $2 WHERE id = $3";
+        execute(&self.client, sql, &[&disposition.as_str(), &remark, &id.0])
+            .await
+            .map(drop)
+    }
+
+    async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "UPDATE incidents SET merged_into = $1 WHERE id = $2",
+            &[&into.0, &id.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn load_station(&mut self) -> StoreResult<StationState> {
+        load_station(&self.client).await
+    }
+
+    async fn save_ground(&mut self, ground: &Jurisdiction) -> StoreResult<()> {
+        let body = serde_json::to_string(ground).map_err(|e| StoreError::Other(e.to_string()))?;
+        execute(
+            &self.client,
+            "INSERT INTO ground (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+            &[&body],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn insert_unit(
+        &mut self,
+        fields: &UnitFields,
+        status: UnitStatus,
+        position: Option<Coordinates>,
+    ) -> StoreResult<UnitId> {
+        let rows = query(
+            &self.client,
+            "INSERT INTO units (call_sign, name, kind, home_post_id, zone_id, capabilities, status, lat, lon, \
+             position_at, member_count, property_company_id, phone) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            &[
+                &fields.call_sign,
+                &fields.name,
+                &fields.kind.as_str(),
+                &fields.home_post_id.map(|p| p.0),
+                &fields.zone_id.map(|z| z.0),
+                &capabilities_text(&fields.capabilities),
+                &status.as_str(),
+                &position.map(|p| p.lat()),
+                &position.map(|p| p.lon()),
+                &position.map(|_| ms(self.now)),
+                &i64::from(fields.member_count),
+                &fields.property_company_id.map(|p| p.0),
+                &fields.phone.as_ref().map(|p| p.as_str()),
+            ],
+        )
+        .await?;
+        Ok(UnitId(rows[0].get(0)))
+    }
+
+    async fn update_unit_record(&mut self, id: UnitId, fields: &UnitFields) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "UPDATE units SET name = $1, kind = $2, home_post_id = $3, zone_id = $4, capabilities = $5, \
+             member_count = $6, property_company_id = $7, phone = $8, retired = FALSE WHERE id = $9",
+            &[
+                &fields.name,
+                &fields.kind.as_str(),
+                &fields.home_post_id.map(|p| p.0),
+                &fields.zone_id.map(|z| z.0),
+                &capabilities_text(&fields.capabilities),
+                &i64::from(fields.member_count),
+                &fields.property_company_id.map(|p| p.0),
+                &fields.phone.as_ref().map(|p| p.as_str()),
+                &id.0,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn retire_unit(&mut self, id: UnitId) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "UPDATE units SET retired = TRUE WHERE id = $1",
+            &[&id.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn insert_user(
+        &mut self,
+        fields: &PersonFields,
+        unit: Option<UnitId>,
+        password_hash: &str,
+        must_change_password: bool,
+    ) -> StoreResult<UserId> {
+        let rows = query(
+            &self.client,
+            "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id, phone, \
+             must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            &[
+                &fields.username.as_str(),
+                &fields.display_name,
+                &fields.role.as_str(),
+                &password_hash,
+                &unit.map(|u| u.0),
+                &fields.organisation_id.map(|o| o.0),
+                &fields.phone.as_ref().map(|p| p.as_str()),
+                &must_change_password,
+            ],
+        )
+        .await?;
+        Ok(UserId(rows[0].get(0)))
+    }
+
+    async fn update_user_record(
+        &mut self,
+        id: UserId,
+        fields: &PersonFields,
+        unit: Option<UnitId>,
+    ) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "UPDATE users SET display_name = $1, role = $2, unit_id = $3, organisation_id = $4, phone = $5, \
+             disabled = FALSE WHERE id = $6",
+            &[
+                &fields.display_name,
+                &fields.role.as_str(),
+                &unit.map(|u| u.0),
+                &fields.organisation_id.map(|o| o.0),
+                &fields.phone.as_ref().map(|p| p.as_str()),
+                &id.0,
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn disable_user(&mut self, id: UserId) -> StoreResult<()> {
+        execute(
+            &self.client,
+            "UPDATE users SET disabled = TRUE WHERE id = $1",
+            &[&id.0],
+        )
+        .await?;
+        execute(
+            &self.client,
+            "DELETE FROM sessions WHERE user_id = $1",
+            &[&id.0],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn emit(
+        &mut self,
+        actor: &Actor,
+        incident: Option<IncidentId>,
+        unit: Option<UnitId>,
+        kind: EventKind,
+    ) -> StoreResult<Event> {
+        WriteCtx::emit(self, actor, incident, unit, kind).await
+    }
+}
