@@ -12,6 +12,9 @@ use std::process::Command;
 
 const WATCHED: &[&str] = &[
     "src",
+    "openapi.json",
+    "tools/openapi-types/package.json",
+    "tools/openapi-types/package-lock.json",
     "public",
     "index.html",
     "package.json",
@@ -80,6 +83,31 @@ fn build(web: &Path, dist: &Path) {
             &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
         );
     }
+    // The API's types are generated from the OpenAPI document
+    // (openapi-typescript, which needs TypeScript 5's compiler API: its own
+    // install). The build fails when the committed file is not what the
+    // document gives (`npm run types` in web/ regenerates it).
+    let tools = web.join("tools/openapi-types");
+    if modified(&tools.join("node_modules/.package-lock.json"))
+        < modified(&tools.join("package-lock.json"))
+    {
+        run(
+            &tools,
+            "npm",
+            &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        );
+    }
+    run(
+        web,
+        "node",
+        &[
+            "tools/openapi-types/node_modules/openapi-typescript/bin/cli.js",
+            "openapi.json",
+            "--output",
+            "src/generated/api.ts",
+            "--check",
+        ],
+    );
     let bin = web.join("node_modules/.bin");
     run(
         web,

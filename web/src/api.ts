@@ -1,199 +1,63 @@
 // The one HTTP client of the pages: same origin, session cookie, and the
 // server's stable error body `{ code, message, message_zh }`.
 
-export interface Point {
-  lat: number;
-  lon: number;
-}
+import type { components } from "./generated/api";
 
-export interface User {
-  id: number;
-  username: string;
-  display_name: string;
-  role: string;
-  unit_id: number | null;
-  /** Logged in with a one-time password: it must be changed first. */
-  must_change_password: boolean;
-  /** A second factor (TOTP) is enrolled. */
-  second_factor: boolean;
-  /** This role must enrol a second factor before anything else. */
-  second_factor_enrolment_required: boolean;
-}
+/** The API's named schemas, generated from `web/openapi.json` (`npm run types`). */
+export type Schemas = components["schemas"];
 
-/** A new TOTP secret to add to an authenticator app. */
-export interface Enrolment {
-  secret: string;
-  otpauth_url: string;
-  /** An SVG document drawn by the server. */
-  qr_svg: string;
-}
+/** Generated from the OpenAPI document. */
+export type Point = Schemas["Point"];
 
-/** A session, as the administrator sees it. */
-export interface SessionInfo {
-  id: string;
-  user_id: number;
-  username: string;
-  role: string;
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  address: string | null;
-  current: boolean;
-}
+/** The logged-in account (generated from the OpenAPI document). */
+export type User = Schemas["UserDto"];
 
-/** An account as the administrator sees it. */
-export interface Account {
-  id: number;
-  username: string;
-  display_name: string;
-  role: string;
-  unit_id: number | null;
-  unit_call_sign: string | null;
-  organisation_id: number | null;
-  organisation_name: string | null;
-  phone: string | null;
-  disabled: boolean;
-  must_change_password: boolean;
-  second_factor: boolean;
-}
+/** A new TOTP secret to add to an authenticator app (generated from the OpenAPI document). */
+export type Enrolment = Schemas["EnrolmentDto"];
 
-export interface OneTimePassword {
-  username: string;
-  display_name: string;
-  one_time_password: string;
-}
+/** A session, as the administrator sees it (generated from the OpenAPI document). */
+export type SessionInfo = Schemas["SessionDto"];
 
-export interface PackageProblem {
-  file: string;
-  sheet: string | null;
-  row: number | null;
-  feature: number | null;
-  column: string | null;
-  message: string;
-  message_zh: string;
-}
+/** An account as the administrator sees it (generated from the OpenAPI document). */
+export type Account = Schemas["AccountDto"];
 
-export interface LayerChanges {
-  layer: string;
-  layer_zh: string;
-  added: number;
-  changed: number;
-  retired: number;
-  unchanged: number;
-  summary: string;
-}
+/** A one-time password, shown once (generated from the OpenAPI document). */
+export type OneTimePassword = Schemas["OneTimePasswordDto"];
 
-export interface StationReport {
-  valid: boolean;
-  problems: PackageProblem[];
-  changes: LayerChanges[];
-  accounts: OneTimePassword[];
-}
+/** Generated from the OpenAPI document. */
+export type PackageProblem = Schemas["ProblemDto"];
 
-export interface Assignment {
-  unit_id: number;
-  police: boolean;
-  assigned_at: string;
-  arrived_at: string | null;
-  released_at: string | null;
-}
+/** Generated from the OpenAPI document. */
+export type LayerChanges = Schemas["LayerChangesDto"];
 
-export interface Incident {
-  id: number;
-  source: string;
-  external_id: string | null;
-  category: string;
-  family: string;
-  priority: number;
-  status: string;
-  disposition: string | null;
-  closing_remark: string | null;
-  location: Point;
-  zone_id: number | null;
-  zone_name: string | null;
-  community_name: string | null;
-  grid_cell_code: string | null;
-  outside_ground: boolean;
-  address: string;
-  caller: { name: string | null; phone: string | null; masked: boolean };
-  summary: string;
-  reported_at: string;
-  received_at: string;
-  dispatched_at: string | null;
-  first_on_scene_at: string | null;
-  closed_at: string | null;
-  police_response_seconds: number | null;
-  first_response_seconds: number | null;
-  duplicate_of: number | null;
-  merged_into: number | null;
-  assignments: Assignment[];
-}
+/** Generated from the OpenAPI document. */
+export type StationReport = Schemas["StationReport"];
 
-export interface TimelineEvent {
-  id: number;
-  at: string;
-  actor_name: string;
-  incident_id: number | null;
-  unit_id: number | null;
-  type: string;
-  data: Record<string, unknown>;
-}
+/** Generated from the OpenAPI document. */
+export type Assignment = Schemas["AssignmentDto"];
+
+/** Generated from the OpenAPI document. */
+export type Incident = Schemas["IncidentDto"];
+
+/** Generated from the OpenAPI document. */
+export type TimelineEvent = Schemas["EventDto"];
 
 export interface IncidentDetail extends Incident {
   timeline: TimelineEvent[];
   recurrent_dispute_ids: number[];
 }
 
-export interface Unit {
-  id: number;
-  call_sign: string;
-  name: string;
-  kind: string;
-  police: boolean;
-  home_post_id: number | null;
-  zone_id: number | null;
-  status: string;
-  position: Point | null;
-  position_at: string | null;
-  incident_id: number | null;
-  member_count: number;
-  phone: string | null;
-}
+/** Generated from the OpenAPI document. */
+export type Unit = Schemas["UnitDto"];
 
-export interface Candidate {
-  unit_id: number;
-  call_sign: string;
-  kind: string;
-  eta_seconds: number;
-  road_distance_m: number;
-  travel: string;
-  estimated: boolean;
-  stale_minutes: number | null;
-  diversion_from: number | null;
-  other_zone: boolean;
-  proposed: boolean;
-  reason: string;
-  reason_zh: string;
-}
+/** Generated from the OpenAPI document. */
+export type Candidate = Schemas["CandidateDto"];
 
-export interface Recommendation {
-  incident_id: number;
-  plan: string;
-  coordinated: boolean;
-  forces: { role: string; count: number; travel: string; shortfall: string | null; candidates: Candidate[] }[];
-  proposed_unit_ids: number[];
-}
+/** Generated from the OpenAPI document. */
+export type Recommendation = Schemas["RecommendationDto"];
 
-export interface Task {
-  unit_id: number;
-  incident: Incident;
-  instruction_zh: string;
-  instruction_en: string;
-  assigned_at: string;
-  accepted_at: string | null;
-  arrived_at: string | null;
-  police_on_scene: boolean;
-}
+/** Generated from the OpenAPI document. */
+export type Task = Schemas["TaskDto"];
 
 export interface Place {
   id: number;
@@ -231,21 +95,11 @@ export interface CategoryDef {
   default_priority: number;
 }
 
-export interface Closure {
-  segment_id: number;
-  line: Point[];
-  reason: string | null;
-}
+/** Generated from the OpenAPI document. */
+export type Closure = Schemas["ClosureDto"];
 
-export interface ConsoleConfig {
-  station_name: string;
-  time_zone: string;
-  dispatch_target_seconds: number;
-  on_scene_target_seconds: number;
-  basemap_url: string | null;
-  now: string;
-  clock_speed: number;
-}
+/** Generated from the OpenAPI document. */
+export type ConsoleConfig = Schemas["ConsoleConfig"];
 
 export class ApiError extends Error {
   constructor(

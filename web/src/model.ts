@@ -110,7 +110,7 @@ export class ConsoleModel {
       }
       const next = { ...unit };
       if (event.type === "unit_status_changed") {
-        next.status = String(event.data["to"]);
+        next.status = String(event.data["to"]) as Unit["status"];
         if (next.status === "on_patrol" || next.status === "at_post" || next.status === "off_duty") {
           next.incident_id = null;
         }

@@ -213,6 +213,89 @@ pub struct OpenDisputeRequest {
     pub participating_org_ids: Vec<i64>,
 }
 
+// The wire form of the case file's parts, for the document: the domain's
+// own types (serialized as they are) have these fields. Never built.
+
+/// A session arranged ahead.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct PlannedSessionDto {
+    at: DateTime<Utc>,
+    #[schema(schema_with = crate::schema::venue)]
+    venue: String,
+    /// The organisations that come.
+    organisations: Vec<i64>,
+    notes: String,
+    planned_by: String,
+}
+
+/// Someone at a session.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ParticipantDto {
+    name: String,
+    /// 社区干部, 物业经理, 律师 … as said at the session.
+    role: String,
+    organisation_id: Option<i64>,
+}
+
+/// A mediation session held.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct MediationSessionDto {
+    at: DateTime<Utc>,
+    #[schema(schema_with = crate::schema::venue)]
+    venue: String,
+    participants: Vec<ParticipantDto>,
+    notes: String,
+    #[schema(schema_with = crate::schema::session_outcome)]
+    outcome: String,
+    recorded_by: String,
+}
+
+/// A party's signature.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct SignatureDto {
+    party: String,
+    signed_at: DateTime<Utc>,
+}
+
+/// The mediation agreement (调解协议).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct AgreementDto {
+    facts: String,
+    terms: Vec<String>,
+    drafted_at: DateTime<Utc>,
+    signatures: Vec<SignatureDto>,
+    /// When the last party signed: the agreement is in force.
+    signed_at: Option<DateTime<Utc>>,
+}
+
+/// A follow-up visit, due or made.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct FollowUpDto {
+    due_at: DateTime<Utc>,
+    visited_at: Option<DateTime<Utc>>,
+    visited_by: Option<String>,
+    #[schema(schema_with = crate::schema::follow_up_outcome_or_null)]
+    outcome: Option<String>,
+    notes: Option<String>,
+}
+
+/// One line of the case's history.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct DisputeChangeDto {
+    at: DateTime<Utc>,
+    actor: String,
+    #[schema(schema_with = crate::schema::dispute_status)]
+    status: String,
+    what: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DisputeDto {
     pub id: i64,
@@ -243,18 +326,18 @@ pub struct DisputeDto {
     pub participating_orgs: Vec<OrganisationDto>,
     pub mediator_ids: Vec<i64>,
     /// Sessions arranged ahead, earliest first.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<PlannedSessionDto>)]
     pub planned_sessions: Vec<PlannedSession>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<MediationSessionDto>)]
     pub sessions: Vec<MediationSession>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<AgreementDto>)]
     pub agreement: Option<Agreement>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<FollowUpDto>)]
     pub follow_ups: Vec<FollowUp>,
     /// court, petition_office or arbitration
     #[schema(schema_with = crate::schema::referral_or_null)]
     pub referral: Option<String>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<DisputeChangeDto>)]
     pub history: Vec<DisputeChange>,
     pub opened_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,

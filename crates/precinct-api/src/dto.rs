@@ -475,8 +475,8 @@ pub struct EventDto {
     /// incident_closed or incidents_merged.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The kind's own fields.
-    #[schema(value_type = Object)]
+    /// The kind's own fields (by `type`: ids, statuses, texts), as a map.
+    #[schema(schema_with = crate::schema::open_map)]
     pub data: serde_json::Value,
 }
 

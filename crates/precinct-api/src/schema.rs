@@ -107,3 +107,13 @@ pub(crate) fn dispute_status_filter() -> Object {
             .chain(DisputeStatus::ALL.iter().map(|v| v.as_str())),
     ))
 }
+
+/// A JSON object whose fields depend on another field (an event's type).
+pub(crate) fn open_map() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
+        ))
+        .build()
+}

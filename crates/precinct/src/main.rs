@@ -106,6 +106,8 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Print the API's OpenAPI document (the same as /api/openapi.json).
+    Openapi,
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -457,6 +459,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Station { command } => station(command).await,
+        Command::Openapi => {
+            println!("{}", precinct_api::openapi::document());
+            Ok(())
+        }
         Command::Verify { database } => {
             let reports = precinct::backup::verify(&DatabaseUrl::parse(&database)?).await?;
             if !precinct::print_verification(&reports) {
