@@ -59,41 +59,15 @@ export type Recommendation = Schemas["RecommendationDto"];
 /** Generated from the OpenAPI document. */
 export type Task = Schemas["TaskDto"];
 
-export interface Place {
-  id: number;
-  code?: string;
-  kind: string;
-  name: string;
-  address: string;
-  aliases?: string[];
-  community_id?: number | null;
-  location: Point;
-}
+/** Generated from the OpenAPI document. */
+export type Place = Schemas["Place"];
 
-export interface Polygon {
-  points?: Point[];
-}
 
-export interface Jurisdiction {
-  station_name: string;
-  zones: { id: number; code: string; name: string; boundary: unknown }[];
-  communities: { id: number; code?: string; zone_id: number; name: string; boundary: unknown }[];
-  grid_cells: { id: number; community_id: number; code: string; name?: string; boundary: unknown }[];
-  posts: { id: number; code?: string; zone_id: number; kind: string; name: string; location: Point }[];
-  places: Place[];
-  cameras?: { id: number; code?: string; name: string; community_id?: number | null; stream_url?: string | null; location: Point }[];
-  organisations?: { id: number; code?: string; kind: string; name: string }[];
-  /** The station's incident code table in force. */
-  categories?: CategoryDef[];
-}
+/** Generated from the OpenAPI document. */
+export type Jurisdiction = Schemas["Ground"];
 
-export interface CategoryDef {
-  code: string;
-  name_zh: string;
-  name_en: string;
-  family: string;
-  default_priority: number;
-}
+/** Generated from the OpenAPI document. */
+export type CategoryDef = Schemas["CategoryDef"];
 
 /** Generated from the OpenAPI document. */
 export type Closure = Schemas["ClosureDto"];

@@ -21,6 +21,7 @@ pub mod error;
 pub mod extract;
 pub mod figures;
 pub mod ground;
+mod ground_schema;
 pub mod incidents;
 pub mod limits;
 pub mod metrics;

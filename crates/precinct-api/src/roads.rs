@@ -92,7 +92,7 @@ pub async fn list_road_closures(
 
 #[utoipa::path(
     get, path = "/api/map/roads", operation_id = "map_roads", tag = "roads",
-    responses((status = 200, description = "The station's road network as a GeoJSON FeatureCollection of LineStrings (property `class`), for the console's own base map", body = Object)),
+    responses((status = 200, description = "The station's road network as a GeoJSON FeatureCollection of LineStrings (property `class`), for the console's own base map", body = crate::ground_schema::RoadMapSchema)),
     security(("bearer" = []))
 )]
 pub async fn map_roads(

@@ -980,6 +980,21 @@ export interface components {
             name: string | null;
             phone: string | null;
         };
+        Camera: {
+            code: string;
+            /** Format: int64 */
+            community_id?: number | null;
+            /**
+             * Format: double
+             * @description Degrees from north it looks toward.
+             */
+            direction?: number | null;
+            /** Format: int64 */
+            id: number;
+            location: components["schemas"]["Point"];
+            name: string;
+            stream_url?: string | null;
+        };
         CandidateDto: {
             call_sign: string;
             /**
@@ -1009,6 +1024,19 @@ export interface components {
             travel: string;
             /** Format: int64 */
             unit_id: number;
+        };
+        /** @description One entry of the station's incident code table. */
+        CategoryDef: {
+            code: string;
+            /**
+             * Format: int32
+             * @description 1 (most urgent) to 4.
+             */
+            default_priority: number;
+            /** @enum {string} */
+            family: "criminal" | "public_order" | "dispute" | "help_request" | "domestic_violence" | "traffic" | "fire" | "other";
+            name_en: string;
+            name_zh: string;
         };
         /** @description Changing one's own password. */
         ChangePasswordRequest: {
@@ -1043,6 +1071,15 @@ export interface components {
             reason: string | null;
             /** Format: int32 */
             segment_id: number;
+        };
+        Community: {
+            boundary: components["schemas"]["GroundPolygon"];
+            code: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** Format: int64 */
+            zone_id: number;
         };
         ConfirmRequest: {
             /** @description The 6-digit code the app shows now. */
@@ -1299,6 +1336,37 @@ export interface components {
             /** Format: double */
             within_m: number | null;
         };
+        GridCell: {
+            boundary: components["schemas"]["GroundPolygon"];
+            code: string;
+            /** Format: int64 */
+            community_id: number;
+            /** Format: int64 */
+            id: number;
+            name: string;
+        };
+        /** @description The station's ground. */
+        Ground: {
+            cameras: components["schemas"]["Camera"][];
+            /** @description The code table in force (the shipped one unless the station gave its own). */
+            categories: components["schemas"]["CategoryDef"][];
+            communities: components["schemas"]["Community"][];
+            grid_cells: components["schemas"]["GridCell"][];
+            organisations: components["schemas"]["Organisation"][];
+            places: components["schemas"]["Place"][];
+            posts: components["schemas"]["Post"][];
+            property_companies: components["schemas"]["PropertyCompany"][];
+            retired?: null | components["schemas"]["RetiredGround"];
+            station_name: string;
+            /** @description The station's IANA time zone, when its package gives one. */
+            time_zone?: string | null;
+            zones: components["schemas"]["Zone"][];
+        };
+        /**
+         * @description A polygon: one ring of points, or (with holes or several parts) a list
+         *     of rings, read even-odd.
+         */
+        GroundPolygon: components["schemas"]["Point"][] | components["schemas"]["Point"][][];
         IncidentDetail: components["schemas"]["IncidentDto"] & {
             /**
              * @description Open or recent disputes this incident recurs (same address or people
@@ -1394,6 +1462,12 @@ export interface components {
             /** Format: int32 */
             unchanged: number;
         };
+        LineString: {
+            /** @description [lon, lat] pairs. */
+            coordinates: number[][];
+            /** @description Always `LineString`. */
+            type: string;
+        };
         /** @description A point as given by a client. */
         LocationInput: {
             /** @enum {string|null} */
@@ -1482,6 +1556,20 @@ export interface components {
             /** @description Default for an incident: its summary. */
             summary?: string | null;
         };
+        Organisation: {
+            code: string;
+            /** Format: int64 */
+            community_id?: number | null;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "police_station" | "judicial_office" | "law_firm" | "court" | "residents_committee" | "petition_office" | "property_company" | "market_management" | "owners_committee" | "other";
+            /** @description Places it manages. */
+            manages: number[];
+            name: string;
+            /** Format: int64 */
+            property_company_id?: number | null;
+        };
         OrganisationDto: {
             /** Format: int64 */
             community_id: number | null;
@@ -1529,6 +1617,27 @@ export interface components {
             phone?: string | null;
             vulnerable?: boolean;
         };
+        /** @description A place of the ground (market, compound, street, shop …). */
+        Place: {
+            address: string;
+            aliases: string[];
+            code: string;
+            /** Format: int64 */
+            community_id?: number | null;
+            /** Format: int64 */
+            id: number;
+            /**
+             * @description wholesale_market, market, residential_compound, street, shop,
+             *     legal_service_station, mediation_room or other
+             */
+            kind: string;
+            location: components["schemas"]["Point"];
+            /** Format: int64 */
+            managed_by?: number | null;
+            name: string;
+            /** Format: int64 */
+            parent_place_id?: number | null;
+        };
         PlanSessionRequest: {
             /**
              * Format: date-time
@@ -1567,6 +1676,19 @@ export interface components {
             /** Format: double */
             lon: number;
         };
+        Post: {
+            code: string;
+            /** Format: int64 */
+            community_id?: number | null;
+            /** Format: int64 */
+            id: number;
+            /** @description police_post or community_police_office */
+            kind: string;
+            location: components["schemas"]["Point"];
+            name: string;
+            /** Format: int64 */
+            zone_id: number;
+        };
         /** @description One problem of a package, where it is. */
         ProblemDto: {
             /** @description The column or property at fault, by its English key. */
@@ -1587,6 +1709,13 @@ export interface components {
             row: number | null;
             /** @description The spreadsheet's sheet, for `.xlsx` files. */
             sheet: string | null;
+        };
+        PropertyCompany: {
+            /** Format: int64 */
+            id: number;
+            /** @description property_management or market_management */
+            kind: string;
+            name: string;
         };
         /** @description What `/readyz` answers. */
         ReadinessDto: {
@@ -1668,6 +1797,38 @@ export interface components {
             police_response: components["schemas"]["DurationsDto"];
             /** Format: date-time */
             until: string;
+        };
+        /**
+         * @description What a station package no longer lists, kept so old records still
+         *     find their names.
+         */
+        RetiredGround: {
+            cameras: components["schemas"]["Camera"][];
+            categories: components["schemas"]["CategoryDef"][];
+            communities: components["schemas"]["Community"][];
+            grid_cells: components["schemas"]["GridCell"][];
+            organisations: components["schemas"]["Organisation"][];
+            places: components["schemas"]["Place"][];
+            posts: components["schemas"]["Post"][];
+            property_companies: components["schemas"]["PropertyCompany"][];
+            zones: components["schemas"]["Zone"][];
+        };
+        /** @description A road of the map: a GeoJSON Feature with a LineString of [lon, lat]. */
+        RoadFeature: {
+            geometry: components["schemas"]["LineString"];
+            properties: components["schemas"]["RoadProperties"];
+            /** @description Always `Feature`. */
+            type: string;
+        };
+        /** @description The station's road network as a GeoJSON FeatureCollection. */
+        RoadMap: {
+            features: components["schemas"]["RoadFeature"][];
+            /** @description Always `FeatureCollection`. */
+            type: string;
+        };
+        RoadProperties: {
+            /** @description The road's class (OpenStreetMap highway value). */
+            class: string;
         };
         /** @description A session, as the administrator sees it. */
         SessionDto: {
@@ -1843,6 +2004,13 @@ export interface components {
             change: number | null;
             same_period_last_year: number;
             this_period: number;
+        };
+        Zone: {
+            boundary: components["schemas"]["GroundPolygon"];
+            code: string;
+            /** Format: int64 */
+            id: number;
+            name: string;
         };
     };
     responses: never;
@@ -5379,7 +5547,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Ground"];
                 };
             };
             /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
@@ -5589,7 +5757,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["RoadMap"];
                 };
             };
             /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
@@ -5759,7 +5927,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>[];
+                    "application/json": components["schemas"]["Place"][];
                 };
             };
             /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
