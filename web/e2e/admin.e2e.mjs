@@ -14,6 +14,7 @@
 //   PRECINCT_CHROMIUM   the browser (default /usr/bin/chromium)
 
 import { chromium } from "playwright-core";
+import { check, loginIn, required } from "./lib.mjs";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -23,22 +24,6 @@ const BROKEN = required("PRECINCT_BROKEN");
 const FIXED = required("PRECINCT_FIXED");
 const OUT = process.env.PRECINCT_E2E_OUT ?? "e2e-output";
 mkdirSync(OUT, { recursive: true });
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-async function loginIn(page, username, password) {
-  await page.fill("input[name=username]", username);
-  await page.fill("input[name=password]", password);
-  await page.click("[data-testid=login-submit]");
-}
 
 const browser = await chromium.launch({
   executablePath: process.env.PRECINCT_CHROMIUM ?? "/usr/bin/chromium",

@@ -11,6 +11,7 @@
 //   PRECINCT_CHROMIUM  the browser (default /usr/bin/chromium)
 
 import { chromium } from "playwright-core";
+import { check, loginIn as login, required } from "./lib.mjs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -58,16 +59,6 @@ async function relay() {
   };
 }
 
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
 /** Every request the pages make, to prove none leaves the Precinct server. */
 const foreign = [];
 function watch(context, name) {
@@ -102,11 +93,7 @@ async function apiCall(token, method, path, body) {
   return json;
 }
 
-async function loginIn(page, username, password = PASSWORD) {
-  await page.fill("input[name=username]", username);
-  await page.fill("input[name=password]", password);
-  await page.click("[data-testid=login-submit]");
-}
+const loginIn = (page, username, password = PASSWORD) => login(page, username, password);
 
 const figures = {};
 // The dispatcher's console reaches the server through the relay.

@@ -12,6 +12,7 @@
 //   PRECINCT_CHROMIUM   the browser (default /usr/bin/chromium)
 
 import { chromium } from "playwright-core";
+import { check, loginIn, required } from "./lib.mjs";
 import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -20,16 +21,6 @@ const BASE = required("PRECINCT_URL").replace(/\/$/, "");
 const PASSWORD = required("PRECINCT_PASSWORD");
 const OUT = process.env.PRECINCT_E2E_OUT ?? "e2e-output";
 mkdirSync(OUT, { recursive: true });
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
 
 /** RFC 4648 base32 to bytes. */
 function base32(text) {
@@ -49,12 +40,6 @@ function totp(secret) {
   const offset = mac[mac.length - 1] & 0x0f;
   const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return String(value).padStart(6, "0");
-}
-
-async function loginIn(page, username, password) {
-  await page.fill("input[name=username]", username);
-  await page.fill("input[name=password]", password);
-  await page.click("[data-testid=login-submit]");
 }
 
 const browser = await chromium.launch({

@@ -19,7 +19,7 @@ use precinct_domain::incident::PhoneNumber;
 use precinct_domain::station::{self, StationPackage, StationState};
 use precinct_domain::unit::{Capability, UnitKind};
 use precinct_domain::user::Role;
-use precinct_storage::{AuditEntry, InitialPasswords};
+use precinct_storage::InitialPasswords;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -57,14 +57,11 @@ pub async fn list_users(
     let admin = authed.require(&[Role::Admin])?;
     let station = state.store.station_state().await?;
     state
-        .store
-        .record_audit(AuditEntry {
-            at: state.clock.now(),
-            user_id: Some(admin.id),
-            username: admin.username.as_str().to_owned(),
-            action: "list_users".into(),
-            subject: format!("{} accounts", station.users.len()),
-        })
+        .audit(
+            admin,
+            "list_users",
+            format!("{} accounts", station.users.len()),
+        )
         .await?;
     let accounts = station
         .users
@@ -263,8 +260,7 @@ pub async fn update_user(
     .await?;
     // The change itself is an event; the audit log says who changed whose account.
     state
-        .store
-        .record_audit(audit(&state, &admin, "update_user", format!("user {id}")))
+        .audit(&admin, "update_user", format!("user {id}"))
         .await?;
     Ok(changes)
 }
@@ -336,8 +332,7 @@ pub async fn update_unit(
     })
     .await?;
     state
-        .store
-        .record_audit(audit(&state, &admin, "update_unit", format!("unit {id}")))
+        .audit(&admin, "update_unit", format!("unit {id}"))
         .await?;
     Ok(changes)
 }
@@ -370,14 +365,11 @@ pub async fn reset_password(
         .set_password(user.id, hash_one_time_password(&password), true)
         .await?;
     state
-        .store
-        .record_audit(AuditEntry {
-            at: state.clock.now(),
-            user_id: Some(admin.id),
-            username: admin.username.as_str().to_owned(),
-            action: "reset_password".into(),
-            subject: format!("user {}", user.username.as_str()),
-        })
+        .audit(
+            admin,
+            "reset_password",
+            format!("user {}", user.username.as_str()),
+        )
         .await?;
     Ok(Json(OneTimePasswordDto {
         username: user.username.as_str().to_owned(),
@@ -404,21 +396,6 @@ pub struct SessionDto {
     pub current: bool,
 }
 
-fn audit(
-    state: &AppState,
-    admin: &precinct_domain::user::User,
-    action: &str,
-    subject: String,
-) -> AuditEntry {
-    AuditEntry {
-        at: state.clock.now(),
-        user_id: Some(admin.id),
-        username: admin.username.as_str().to_owned(),
-        action: action.into(),
-        subject,
-    }
-}
-
 #[utoipa::path(
     get, path = "/api/admin/sessions", operation_id = "list_sessions", tag = "station",
     responses(
@@ -436,13 +413,11 @@ pub async fn list_sessions(
     let admin = authed.require(&[Role::Admin])?;
     let sessions = state.store.list_sessions().await?;
     state
-        .store
-        .record_audit(audit(
-            &state,
+        .audit(
             admin,
             "list_sessions",
             format!("{} sessions", sessions.len()),
-        ))
+        )
         .await?;
     let current = crate::auth::presented_token(&headers).map(|t| crate::auth::token_hash(&t));
     Ok(Json(
@@ -490,13 +465,11 @@ pub async fn revoke_session(
         .ok_or_else(|| ApiError::not_found("session"))?;
     state.end_session(&session.token_hash).await?;
     state
-        .store
-        .record_audit(audit(
-            &state,
+        .audit(
             admin,
             "revoke_session",
             format!("a session of {}", session.username),
-        ))
+        )
         .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
@@ -526,13 +499,7 @@ pub async fn reset_second_factor(
         .await?;
     state.forget_session_cache();
     state
-        .store
-        .record_audit(audit(
-            &state,
-            admin,
-            "reset_second_factor",
-            format!("user {id}"),
-        ))
+        .audit(admin, "reset_second_factor", format!("user {id}"))
         .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -23,7 +23,7 @@ use precinct_domain::ids::{DisputeId, IncidentId, OrganisationId, UserId};
 use precinct_domain::incident::Incident;
 use precinct_domain::incident::{Disposition, IncidentStatus, PhoneNumber, mask_name};
 use precinct_domain::user::{Role, User};
-use precinct_storage::{AuditEntry, Clock, SharedStore, StoreError};
+use precinct_storage::{Clock, SharedStore, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -417,14 +417,7 @@ fn dispute_dto(state: &AppState, d: &Dispute, masked: bool, repeats: Vec<Dispute
 async fn audit_parties_read(state: &AppState, user: &User, d: &Dispute) -> Result<(), ApiError> {
     if d.parties.iter().any(|p| p.organisation.is_none()) {
         state
-            .store
-            .record_audit(AuditEntry {
-                at: state.clock.now(),
-                user_id: Some(user.id),
-                username: user.username.as_str().to_owned(),
-                action: "read_parties".into(),
-                subject: format!("dispute {}", d.id),
-            })
+            .audit(user, "read_parties", format!("dispute {}", d.id))
             .await?;
     }
     Ok(())

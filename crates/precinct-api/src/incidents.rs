@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::Incident;
 use precinct_domain::user::{Role, User};
-use precinct_storage::{AuditEntry, IncidentFilter};
+use precinct_storage::IncidentFilter;
 use std::time::Instant;
 
 const ANY_ROLE: &[Role] = Role::ALL;
@@ -55,14 +55,7 @@ async fn personal_data_for(
     }
     if !incident.caller.is_empty() {
         state
-            .store
-            .record_audit(AuditEntry {
-                at: state.clock.now(),
-                user_id: Some(user.id),
-                username: user.username.as_str().to_owned(),
-                action: "read_caller".into(),
-                subject: format!("incident {}", incident.id),
-            })
+            .audit(user, "read_caller", format!("incident {}", incident.id))
             .await?;
     }
     Ok(PersonalData::Shown)

@@ -164,6 +164,24 @@ impl AppState {
         Ok(())
     }
 
+    /// Writes one audit entry: `user` did `action` to `subject`, now.
+    pub(crate) async fn audit(
+        &self,
+        user: &precinct_domain::user::User,
+        action: &str,
+        subject: impl Into<String>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .record_audit(precinct_storage::AuditEntry {
+                at: self.clock.now(),
+                user_id: Some(user.id),
+                username: user.username.as_str().to_owned(),
+                action: action.into(),
+                subject: subject.into(),
+            })
+            .await
+    }
+
     /// Forgets cached sessions (an account's second factor changed).
     pub(crate) fn forget_session_cache(&self) {
         self.sessions.clear();

@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use precinct_domain::user::User;
-use precinct_storage::{AuditEntry, SecondFactor, SecondFactorProof};
+use precinct_storage::{SecondFactor, SecondFactorProof};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -232,14 +232,11 @@ pub async fn confirm_second_factor(
         )
         .await?;
     state
-        .store
-        .record_audit(AuditEntry {
-            at: state.clock.now(),
-            user_id: Some(user.id),
-            username: user.username.as_str().to_owned(),
-            action: "second_factor_enrolled".into(),
-            subject: format!("user {}", user.username.as_str()),
-        })
+        .audit(
+            &user,
+            "second_factor_enrolled",
+            format!("user {}", user.username.as_str()),
+        )
         .await?;
     state.forget_session_cache();
     Ok(Json(RecoveryCodesDto {

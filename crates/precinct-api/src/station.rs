@@ -17,7 +17,7 @@ use precinct_domain::event::Actor;
 use precinct_domain::station::{self, LayerChanges, Problem, StationPackage, StationPlan};
 use precinct_domain::user::Role;
 use precinct_station::PackageFiles;
-use precinct_storage::{AuditEntry, InitialPasswords, SharedStore, StoreError};
+use precinct_storage::{InitialPasswords, SharedStore, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -373,16 +373,12 @@ pub async fn import_station_package(
         .reload_ground()
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
-    let admin = &authed.0;
     state
-        .store
-        .record_audit(AuditEntry {
-            at: state.clock.now(),
-            user_id: Some(admin.id),
-            username: admin.username.as_str().to_owned(),
-            action: "import_station_package".into(),
-            subject: format!("{} new accounts", report.accounts.len()),
-        })
+        .audit(
+            &authed.0,
+            "import_station_package",
+            format!("{} new accounts", report.accounts.len()),
+        )
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
     Ok(Json(report))
@@ -409,14 +405,11 @@ pub async fn export_station_package(
     })?;
     let zip = files.to_zip().map_err(|_| ApiError::internal())?;
     state
-        .store
-        .record_audit(AuditEntry {
-            at: state.clock.now(),
-            user_id: Some(user.id),
-            username: user.username.as_str().to_owned(),
-            action: "export_station_package".into(),
-            subject: format!("{} people", package.people.as_ref().map_or(0, Vec::len)),
-        })
+        .audit(
+            user,
+            "export_station_package",
+            format!("{} people", package.people.as_ref().map_or(0, Vec::len)),
+        )
         .await?;
     Ok((
         [

@@ -332,30 +332,49 @@ CREATE TABLE readiness (
 );
 ALTER TABLE events ADD COLUMN prev_hash TEXT, ADD COLUMN hash TEXT;
 ALTER TABLE audit_log ADD COLUMN prev_hash TEXT, ADD COLUMN hash TEXT;
-CREATE INDEX events_unsealed ON events (id) WHERE hash IS NULL;
-CREATE INDEX audit_log_unsealed ON audit_log (id) WHERE hash IS NULL;
-CREATE FUNCTION precinct_chain(prev TEXT, parts TEXT[]) RETURNS TEXT
+-- Where each chain stands: the last sealed row and its hash. A statement
+-- trigger seals the rows after it in id order and moves it on; the hash
+-- columns are not indexed, so sealing is a HOT update in the page just written.
+CREATE TABLE chain_heads (
+    name TEXT PRIMARY KEY,
+    last_id BIGINT NOT NULL,
+    last_hash TEXT NOT NULL
+);
+INSERT INTO chain_heads (name, last_id, last_hash) VALUES ('events', 0, ''), ('audit_log', 0, '');
+-- One column's part of a row's content: `<byte length>:<text>;`, or `-;`
+-- for NULL (a plain SQL expression, inlined where it is used).
+CREATE FUNCTION precinct_part(p TEXT) RETURNS TEXT
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT encode(sha256(convert_to(prev || E'\n' || coalesce(string_agg(
-        CASE WHEN p IS NULL THEN '-;' ELSE octet_length(p)::text || ':' || p || ';' END,
-        '' ORDER BY n), ''), 'UTF8')), 'hex')
-    FROM unnest(parts) WITH ORDINALITY AS u(p, n)
+    SELECT CASE WHEN p IS NULL THEN '-;' ELSE octet_length(p)::text || ':' || p || ';' END
+$$;
+CREATE FUNCTION precinct_link(prev TEXT, content TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT encode(sha256(convert_to(prev || E'\n' || content, 'UTF8')), 'hex')
 $$;
 CREATE FUNCTION precinct_seal_events() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r RECORD;
     prev TEXT;
+    last BIGINT;
+    sealed TEXT;
 BEGIN
-    FOR r IN SELECT * FROM events WHERE hash IS NULL ORDER BY id LOOP
-        IF prev IS NULL THEN
-            prev := coalesce((SELECT hash FROM events WHERE id < r.id ORDER BY id DESC LIMIT 1), '');
+    SELECT last_id, last_hash INTO last, prev FROM chain_heads WHERE name = 'events' FOR UPDATE;
+    -- By the primary key (a LIMIT keeps a generic plan on it).
+    FOR r IN SELECT * FROM events WHERE id > last ORDER BY id LIMIT 1000000 LOOP
+        IF r.hash IS NOT NULL AND r.prev_hash = prev THEN
+            -- Copied in already sealed (migrate-data).
+            sealed := r.hash;
+        ELSE
+            sealed := precinct_link(prev, precinct_part(r.id::text) || precinct_part(r.at::text)
+                || precinct_part(r.actor_user_id::text) || precinct_part(r.actor_name)
+                || precinct_part(r.incident_id::text) || precinct_part(r.unit_id::text)
+                || precinct_part(r.kind) || precinct_part(r.data));
+            UPDATE events SET prev_hash = prev, hash = sealed WHERE id = r.id;
         END IF;
-        UPDATE events SET prev_hash = prev,
-            hash = precinct_chain(prev, ARRAY[r.id::text, r.at::text, r.actor_user_id::text,
-                r.actor_name, r.incident_id::text, r.unit_id::text, r.kind, r.data])
-        WHERE id = r.id
-        RETURNING hash INTO prev;
+        prev := sealed;
+        last := r.id;
     END LOOP;
+    UPDATE chain_heads SET last_id = last, last_hash = prev WHERE name = 'events';
     RETURN NULL;
 END
 $$;
@@ -363,17 +382,23 @@ CREATE FUNCTION precinct_seal_audit_log() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r RECORD;
     prev TEXT;
+    last BIGINT;
+    sealed TEXT;
 BEGIN
-    FOR r IN SELECT * FROM audit_log WHERE hash IS NULL ORDER BY id LOOP
-        IF prev IS NULL THEN
-            prev := coalesce((SELECT hash FROM audit_log WHERE id < r.id ORDER BY id DESC LIMIT 1), '');
+    SELECT last_id, last_hash INTO last, prev FROM chain_heads WHERE name = 'audit_log' FOR UPDATE;
+    FOR r IN SELECT * FROM audit_log WHERE id > last ORDER BY id LIMIT 1000000 LOOP
+        IF r.hash IS NOT NULL AND r.prev_hash = prev THEN
+            sealed := r.hash;
+        ELSE
+            sealed := precinct_link(prev, precinct_part(r.id::text) || precinct_part(r.at::text)
+                || precinct_part(r.user_id::text) || precinct_part(r.username)
+                || precinct_part(r.action) || precinct_part(r.subject));
+            UPDATE audit_log SET prev_hash = prev, hash = sealed WHERE id = r.id;
         END IF;
-        UPDATE audit_log SET prev_hash = prev,
-            hash = precinct_chain(prev, ARRAY[r.id::text, r.at::text, r.user_id::text,
-                r.username, r.action, r.subject])
-        WHERE id = r.id
-        RETURNING hash INTO prev;
+        prev := sealed;
+        last := r.id;
     END LOOP;
+    UPDATE chain_heads SET last_id = last, last_hash = prev WHERE name = 'audit_log';
     RETURN NULL;
 END
 $$;

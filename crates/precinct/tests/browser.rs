@@ -54,9 +54,39 @@ fn browser() -> Option<Browser> {
     })
 }
 
+impl Browser {
+    /// Runs `web/e2e/SCRIPT` against the server at `base` (with `env` on
+    /// top of the common settings) and fails the test unless it passes.
+    /// Returns what it printed.
+    fn run(&self, script: &str, base: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
+        let mut command = Command::new("node");
+        command
+            .arg(format!("e2e/{script}"))
+            .current_dir(&self.web)
+            .env("PRECINCT_URL", base)
+            .env("PRECINCT_PASSWORD", PASSWORD)
+            .env("PRECINCT_E2E_OUT", &self.out)
+            .env("PRECINCT_CHROMIUM", &self.chromium);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let run = command
+            .output()
+            .expect("node runs (Node.js is needed to build the console anyway)");
+        let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(
+            run.status.success(),
+            "{script} failed; screenshots in {}\n{stdout}\n{}",
+            self.out.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        stdout
+    }
+}
+
 #[test]
 fn story_two_through_the_console_and_the_field_view() {
-    let Some(Browser { chromium, web, out }) = browser() else {
+    let Some(browser) = browser() else {
         return;
     };
     let data = tempfile::tempdir().unwrap();
@@ -92,25 +122,14 @@ fn story_two_through_the_console_and_the_field_view() {
             server.printed
         );
     }
-    let run = Command::new("node")
-        .arg("e2e/console.e2e.mjs")
-        .current_dir(&web)
-        .env("PRECINCT_URL", &base)
-        .env("PRECINCT_PASSWORD", PASSWORD)
-        .env("PRECINCT_E2E_OUT", &out)
-        .env("PRECINCT_CHROMIUM", &chromium)
-        .env("PRECINCT_EXPECT_BASEMAP", "1")
-        .output();
-    drop(server);
-    let run = run.expect("node runs (Node.js is needed to build the console anyway)");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "the browser test failed; screenshots in {}\n{stdout}\n{stderr}",
-        out.display()
+    browser.run(
+        "console.e2e.mjs",
+        &base,
+        &[("PRECINCT_EXPECT_BASEMAP", "1".as_ref())],
     );
-    let figures = std::fs::read_to_string(out.join("figures.json")).expect("figures written");
+    drop(server);
+    let figures =
+        std::fs::read_to_string(browser.out.join("figures.json")).expect("figures written");
     let figures: serde_json::Value = serde_json::from_str(&figures).unwrap();
     assert_eq!(figures["clicks_to_dispatch"], 2, "{figures}");
     assert_eq!(figures["foreign_requests"], 0, "{figures}");
@@ -119,11 +138,11 @@ fn story_two_through_the_console_and_the_field_view() {
         "field-volunteer.png",
         "field-officer.png",
     ] {
-        assert!(out.join(shot).exists(), "{shot} saved");
+        assert!(browser.out.join(shot).exists(), "{shot} saved");
     }
     eprintln!(
         "browser figures: {figures} (screenshots in {})",
-        out.display()
+        browser.out.display()
     );
 }
 
@@ -131,7 +150,7 @@ fn story_two_through_the_console_and_the_field_view() {
 /// with its rows, the fixed one imported, its new units seen on the map.
 #[test]
 fn the_admin_sets_the_station_up_from_a_package() {
-    let Some(Browser { chromium, web, out }) = browser() else {
+    let Some(browser) = browser() else {
         return;
     };
     let data = tempfile::tempdir().unwrap();
@@ -177,26 +196,16 @@ fn the_admin_sets_the_station_up_from_a_package() {
         with_new_units("呼号,名称,类型,警务点\n新巡1,新巡逻车1,patrol_car,P-N\n新巡2,新巡逻车2,patrol_car,P-S\n"),
     )
     .unwrap();
-    let run = Command::new("node")
-        .arg("e2e/admin.e2e.mjs")
-        .current_dir(&web)
-        .env("PRECINCT_URL", &server.base)
-        .env("PRECINCT_PASSWORD", PASSWORD)
-        .env("PRECINCT_BROKEN", &broken)
-        .env("PRECINCT_FIXED", &fixed)
-        .env("PRECINCT_E2E_OUT", &out)
-        .env("PRECINCT_CHROMIUM", &chromium)
-        .output();
-    drop(server);
-    let run = run.expect("node runs");
-    assert!(
-        run.status.success(),
-        "the admin browser test failed; screenshots in {}\n{}\n{}",
-        out.display(),
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+    browser.run(
+        "admin.e2e.mjs",
+        &server.base,
+        &[
+            ("PRECINCT_BROKEN", broken.as_os_str()),
+            ("PRECINCT_FIXED", fixed.as_os_str()),
+        ],
     );
-    assert!(out.join("admin-ground.png").exists());
+    drop(server);
+    assert!(browser.out.join("admin-ground.png").exists());
 }
 
 /// A station that requires a second factor of its command roles: a
@@ -204,7 +213,7 @@ fn the_admin_sets_the_station_up_from_a_package() {
 /// logs in with a recovery code.
 #[test]
 fn a_dispatcher_enrols_a_second_factor_in_the_console() {
-    let Some(Browser { chromium, web, out }) = browser() else {
+    let Some(browser) = browser() else {
         return;
     };
     let data = tempfile::tempdir().unwrap();
@@ -220,22 +229,7 @@ fn a_dispatcher_enrols_a_second_factor_in_the_console() {
         "--data-dir".as_ref(),
         data.path().as_os_str(),
     ]);
-    let run = Command::new("node")
-        .arg("e2e/second-factor.e2e.mjs")
-        .current_dir(&web)
-        .env("PRECINCT_URL", &server.base)
-        .env("PRECINCT_PASSWORD", PASSWORD)
-        .env("PRECINCT_E2E_OUT", &out)
-        .env("PRECINCT_CHROMIUM", &chromium)
-        .output();
+    browser.run("second-factor.e2e.mjs", &server.base, &[]);
     drop(server);
-    let run = run.expect("node runs");
-    assert!(
-        run.status.success(),
-        "the second factor browser test failed; screenshots in {}\n{}\n{}",
-        out.display(),
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(out.join("second-factor-enrol.png").exists());
+    assert!(browser.out.join("second-factor-enrol.png").exists());
 }
