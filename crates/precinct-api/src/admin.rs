@@ -95,6 +95,7 @@ pub async fn list_users(
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     pub display_name: Option<String>,
+    #[schema(schema_with = crate::schema::role_or_null)]
     pub role: Option<String>,
     /// The call sign of the unit a field user belongs to; "" for none.
     pub unit_call_sign: Option<String>,
@@ -109,9 +110,11 @@ pub struct UpdateUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUnitRequest {
     pub name: Option<String>,
+    #[schema(schema_with = crate::schema::unit_kind_or_null)]
     pub kind: Option<String>,
     /// The code of its post; "" for none.
     pub post: Option<String>,
+    #[schema(schema_with = crate::schema::capabilities_or_null)]
     pub capabilities: Option<Vec<String>>,
     /// "" for none.
     pub phone: Option<String>,

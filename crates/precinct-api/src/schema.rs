@@ -117,3 +117,11 @@ pub(crate) fn open_map() -> Object {
         ))
         .build()
 }
+
+/// A list of capabilities, or null (left as it is).
+pub(crate) fn capabilities_or_null() -> Array {
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(one_of(Capability::ALL.iter().map(|v| v.as_str())))
+        .build()
+}

@@ -1953,8 +1953,9 @@ export interface components {
         };
         /** @description Changes to one unit's record; what is left out stays as it is. */
         UpdateUnitRequest: {
-            capabilities?: string[] | null;
-            kind?: string | null;
+            capabilities?: ("law_enforcement" | "first_response" | "patrol" | "mediation" | "vehicle")[] | null;
+            /** @enum {string|null} */
+            kind?: "patrol_car" | "foot_patrol" | "post_team" | "community_police_team" | "volunteer_police_team" | "security_force_team" | "grid_worker" | "property_staff" | null;
             name?: string | null;
             /** @description "" for none. */
             phone?: string | null;
@@ -1968,7 +1969,8 @@ export interface components {
             display_name?: string | null;
             /** @description "" for none. */
             phone?: string | null;
-            role?: string | null;
+            /** @enum {string|null} */
+            role?: "admin" | "dispatcher" | "officer" | "volunteer" | "mediator" | "analyst" | null;
             /** @description The call sign of the unit a field user belongs to; "" for none. */
             unit_call_sign?: string | null;
         };
