@@ -146,6 +146,26 @@ fn story_two_through_the_console_and_the_field_view() {
     );
 }
 
+/// A demo without its simulator, its accounts' password [`PASSWORD`], its
+/// data in `data`, and `extra` flags.
+fn quiet_demo(data: &std::path::Path, extra: &[&str]) -> spawn::Spawned {
+    let mut args: Vec<std::ffi::OsString> = [
+        "demo",
+        "--addr",
+        "127.0.0.1:0",
+        "--no-simulator",
+        "--demo-password",
+        PASSWORD,
+    ]
+    .into_iter()
+    .chain(extra.iter().copied())
+    .map(Into::into)
+    .collect();
+    args.push("--data-dir".into());
+    args.push(data.into());
+    spawn::precinct(args)
+}
+
 /// The administrator's station pages: a package with two errors is shown
 /// with its rows, the fixed one imported, its new units seen on the map.
 #[test]
@@ -154,16 +174,7 @@ fn the_admin_sets_the_station_up_from_a_package() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let server = spawn::precinct([
-        "demo".as_ref(),
-        "--addr".as_ref(),
-        "127.0.0.1:0".as_ref(),
-        "--no-simulator".as_ref(),
-        "--demo-password".as_ref(),
-        PASSWORD.as_ref(),
-        "--data-dir".as_ref(),
-        data.path().as_os_str(),
-    ]);
+    let server = quiet_demo(data.path(), &[]);
     // The demo's own district, as the package it imported, plus a roster of
     // two new patrol cars and an account for one of them.
     let package = data.path().join("station-package");
@@ -217,18 +228,7 @@ fn a_dispatcher_enrols_a_second_factor_in_the_console() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let server = spawn::precinct([
-        "demo".as_ref(),
-        "--addr".as_ref(),
-        "127.0.0.1:0".as_ref(),
-        "--no-simulator".as_ref(),
-        "--second-factor".as_ref(),
-        "required".as_ref(),
-        "--demo-password".as_ref(),
-        PASSWORD.as_ref(),
-        "--data-dir".as_ref(),
-        data.path().as_os_str(),
-    ]);
+    let server = quiet_demo(data.path(), &["--second-factor", "required"]);
     browser.run("second-factor.e2e.mjs", &server.base, &[]);
     drop(server);
     assert!(browser.out.join("second-factor-enrol.png").exists());
