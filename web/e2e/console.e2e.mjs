@@ -279,8 +279,6 @@ try {
   const registered = console_.locator("[data-testid=case-detail][data-status=registered]");
   await registered.waitFor();
   const caseId = Number(await registered.getAttribute("data-case-id"));
-  await console_.click("[data-testid=view-command]");
-  await console_.locator("[data-testid=queue]").waitFor();
 
   const mediatorContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", timezoneId: "Europe/London" });
   watch(mediatorContext, "mediator");
@@ -290,6 +288,13 @@ try {
   await mediator.click(`[data-testid=case-row][data-case-id="${caseId}"]`);
   await mediator.click("[data-testid=accept-case]");
   await mediator.locator("[data-testid=case-detail][data-status=accepted]").waitFor();
+  // The command room's open case follows the mediator's change live, its
+  // history rendered from the typed events.
+  await console_.locator(`[data-testid=case-detail][data-case-id="${caseId}"][data-status=accepted]`).waitFor({ timeout: 10000 });
+  await console_.locator("[data-testid=case-detail] .timeline [data-kind=accepted]").waitFor();
+  check((await console_.locator("[data-testid=case-detail] .timeline").textContent()).includes("已受理"), "the history in Chinese");
+  await console_.click("[data-testid=view-command]");
+  await console_.locator("[data-testid=queue]").waitFor();
   // The session is arranged first (in the station's time), then held.
   const planForm = mediator.locator("[data-testid=plan-form]");
   await planForm.locator("input[name=at]").fill("2030-11-01T09:30");

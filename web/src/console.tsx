@@ -31,7 +31,8 @@ declare global {
   }
 }
 
-const FREE = new Set(["on_patrol", "at_post"]);
+/** Statuses a unit may be dispatched from (the server's transition table, from the console config). */
+let dispatchable = new Set<string>();
 
 /** How late an incident is against the station's targets, if it is. */
 function lateness(i: Incident, now: number, config: ConsoleConfig): string | null {
@@ -360,7 +361,7 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
   };
 
   const free = [...props.units.values()].filter(
-    (u) => FREE.has(u.status) && u.incident_id === null && !chosen.includes(u.id),
+    (u) => dispatchable.has(u.status) && u.incident_id === null && !chosen.includes(u.id),
   );
   return (
     <section class="recommendation" data-testid="recommendation">
@@ -601,6 +602,7 @@ function IncidentPanel(props: {
 }
 
 export function Console(props: { user: User; config: ConsoleConfig; ground: Jurisdiction; onLogout: () => void }) {
+  dispatchable = new Set(props.config.dispatchable_statuses);
   const model = useMemo(() => new ConsoleModel(), []);
   const incidents = useObservable(model.incidents);
   const units = useObservable(model.units);

@@ -4,46 +4,17 @@
 // mediation). Mediators get this as their whole console; the command room
 // reaches it from the header.
 
-import { useEffect, useState } from "preact/hooks";
-import { ApiError, get, post } from "./api";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, get, post, type Schemas } from "./api";
 import { formatTime, label, stationNow, stationTimeToIso, t } from "./i18n";
+import { LiveStream } from "./live";
 import { EnumSelect, ErrorLine, asApiError, useResource } from "./ui";
 
-interface Org {
-  id: number;
-  kind: string;
-  name: string;
-}
-
-interface Party {
-  name: string;
-  phone: string | null;
-  vulnerable: boolean;
-}
-
-interface Case {
-  id: number;
-  version: number;
-  source: string;
-  category: string;
-  status: string;
-  summary: string;
-  address: string;
-  incident_ids: number[];
-  parties: Party[];
-  parties_masked: boolean;
-  risk: string;
-  risk_reasons: string[];
-  repeats: number[];
-  responsible_org: Org;
-  participating_orgs: Org[];
-  sessions: { at: string; venue: string; participants: { name: string; role: string }[]; notes: string; outcome: string }[];
-  planned_sessions: { at: string; venue: string; organisations: number[]; notes: string }[];
-  agreement: { facts: string; terms: string[]; signatures: { party: string; signed_at: string }[]; signed_at: string | null } | null;
-  follow_ups: { due_at: string; visited_at: string | null; outcome: string | null }[];
-  history: { at: string; actor: string; what: string }[];
-  opened_at: string;
-}
+type Org = Schemas["OrganisationDto"];
+type Case = Schemas["DisputeDto"];
+type Change = Schemas["DisputeChangeKindDto"];
+/** An operation of the API a case may allow (its `allowed_actions`). */
+type CaseAction = Case["allowed_actions"][number];
 
 /** What to prefill when opening a case from an incident. */
 export interface FromIncident {
@@ -54,13 +25,6 @@ export interface FromIncident {
   caller: string | null;
 }
 
-
-const DISPUTE_FROM_INCIDENT: Record<string, string> = {
-  neighbour_noise_dispute: "neighbour_noise",
-  family_dispute: "family_marital",
-  domestic_violence: "family_marital",
-  commercial_debt_dispute: "commercial_debt",
-};
 
 /** Lines of "name rest" into pairs. */
 function lines(text: string): [string, string][] {
@@ -74,34 +38,42 @@ function lines(text: string): [string, string][] {
     });
 }
 
-/** A history line in the reader's language (the server records English). */
-function historyText(what: string): string {
-  const rules: [RegExp, (m: RegExpMatchArray) => string][] = [
-    [/^registered$/, () => label("dispute_status", "registered")],
-    [/^accepted$/, () => label("dispute_status", "accepted")],
-    [/^session \((\w+)\): (\w+)$/, (m) => `${t("record_session")}（${label("venue", m[1])}）：${label("session_outcome", m[2])}`],
-    [/^agreement drafted$/, () => `${t("agreement")} ✓`],
-    [/^session planned \((\w+)\) for (.+)$/, (m) => `${t("plan_session")}：${label("venue", m[1])} ${formatTime(m[2], true)}`],
-    [/^signed by (.+)$/, (m) => `${t("sign_for")}${m[1]}`],
-    [/^recurred: incident (\d+)$/, (m) => `${t("recurrence")}：#${m[1]}`],
-    [/^follow-up: stable; closed$/, () => `${t("record_stable")} · ${label("dispute_status", "closed")}`],
-    [/^follow-up: stable$/, () => t("record_stable")],
-    [/^relapse found at follow-up: reopened$/, () => `${t("record_relapse")} · ${label("dispute_status", "in_mediation")}`],
-    [/^dismissed: (.*)$/, (m) => `${t("dismiss")}：${m[1]}`],
-    [/^referred to (\w+)$/, (m) => `${t("refer_to")}${label("referral", m[1])}`],
-    [/^closed after referral$/, () => label("dispute_status", "closed")],
-  ];
-  for (const [pattern, render] of rules) {
-    const m = what.match(pattern);
-    if (m) return render(m);
+/** A history line in the reader's language, from its kind and fields. */
+function changeText(change: Change): string {
+  switch (change.kind) {
+    case "registered":
+      return `${label("dispute_status", "registered")} · ${t("risk")} ${label("risk", change.risk)}`;
+    case "accepted":
+      return label("dispute_status", "accepted");
+    case "dismissed":
+      return `${t("dismiss")}：${change.reason}`;
+    case "session_planned":
+      return `${t("plan_session")}：${label("venue", change.venue)} ${formatTime(change.at, true)}`;
+    case "session_recorded":
+      return `${t("record_session")}（${label("venue", change.venue)}）：${label("session_outcome", change.outcome)}`;
+    case "agreement_drafted":
+      return `${t("agreement")} ✓`;
+    case "signed":
+      return `${t("sign_for")}${change.party}${change.complete ? ` · ${label("dispute_status", "follow_up")}` : ""}`;
+    case "incident_linked":
+      return `${t("recurrence")}：#${change.incident_id}`;
+    case "referred":
+      return `${t("refer_to")}${label("referral", change.to)}`;
+    case "closed_after_referral":
+      return label("dispute_status", "closed");
+    case "follow_up_recorded":
+      if (change.outcome === "relapsed") return `${t("record_relapse")} · ${label("dispute_status", "in_mediation")}`;
+      return change.closed ? `${t("record_stable")} · ${label("dispute_status", "closed")}` : t("record_stable");
+    case "noted":
+      return change.text;
   }
-  return what;
 }
 
 function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id: number) => void; onCancel: () => void }) {
   const from = props.from;
   const [source, setSource] = useState(from ? "incident" : "screening");
-  const [category, setCategory] = useState(from ? (DISPUTE_FROM_INCIDENT[from.category] ?? "other") : "neighbour_noise");
+  // From an incident, the server takes the category from it unless one is chosen.
+  const [category, setCategory] = useState(from ? "" : "neighbour_noise");
   const [summary, setSummary] = useState(from?.summary ?? "");
   const [address, setAddress] = useState(from?.address ?? "");
   const [parties, setParties] = useState(from?.caller ? `${from.caller}\n` : "");
@@ -113,7 +85,7 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
     e.preventDefault();
     const body: Record<string, unknown> = {
       source,
-      category,
+      category: category || undefined,
       summary,
       address,
       parties: lines(parties).map(([name, phone]) => ({ name, phone: phone || undefined })),
@@ -142,7 +114,7 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
       </label>
       <label>
         {t("category")}
-        <EnumSelect kind="dispute_category" name="category" value={category} onChange={setCategory} />
+        <EnumSelect kind="dispute_category" name="category" value={category} onChange={setCategory} blank={from ? t("from_incident") : undefined} />
       </label>
       <label>
         {t("summary")}
@@ -192,7 +164,7 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
   );
 }
 
-function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
+function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void; live: { id: number; n: number } | null }) {
   const resource = useResource<Case>(`/api/disputes/${props.id}`);
   const { value: c, error, setError, load } = resource;
   const [venue, setVenue] = useState("mediation_room");
@@ -211,10 +183,16 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
     resource.reset();
     void load();
   }, [props.id]);
+  // Another mediator changed this case: show it afresh.
+  useEffect(() => {
+    if (props.live?.id === props.id) void load();
+  }, [props.live]);
 
-  const act = async (path: string, body: unknown = {}) => {
+  // Each change names the version it was decided on: a case changed
+  // meanwhile (another mediator) answers 409 and is shown afresh.
+  const act = async (path: string, body: Record<string, unknown> = {}) => {
     try {
-      await post(`/api/disputes/${props.id}/${path}`, body);
+      await post(`/api/disputes/${props.id}/${path}`, { ...body, version: c?.version });
       setError(null);
       props.onChanged();
     } catch (e) {
@@ -226,6 +204,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
   if (!c) return <div class="panel">{error ? <ErrorLine error={error} /> : "…"}</div>;
   const orgIds = peopleOrgs.split(",").map((s) => s.trim());
   const s = c.status;
+  const may = (action: CaseAction) => c.allowed_actions.includes(action);
   return (
     <div class="panel detail" data-testid="case-detail" data-case-id={c.id} data-status={s}>
       <h2>
@@ -259,15 +238,21 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
         {t("participating_orgs")}: {c.participating_orgs.map((o) => o.name).join("、") || "—"}
       </p>
       <ErrorLine error={error} />
-      {s === "registered" && (
+      {s === "registered" && (may("accept_dispute") || may("close_dispute")) && (
         <div class="actions">
-          <button type="button" class="primary" data-testid="accept-case" onClick={() => act("accept")}>
-            {t("accept_case")}
-          </button>
-          <input value={reason} placeholder={t("reason")} onInput={(e) => setReason(e.currentTarget.value)} />
-          <button type="button" onClick={() => act("close", { reason })}>
-            {t("dismiss")}
-          </button>
+          {may("accept_dispute") && (
+            <button type="button" class="primary" data-testid="accept-case" onClick={() => act("accept")}>
+              {t("accept_case")}
+            </button>
+          )}
+          {may("close_dispute") && (
+            <>
+              <input value={reason} placeholder={t("reason")} onInput={(e) => setReason(e.currentTarget.value)} />
+              <button type="button" onClick={() => act("close", { reason })}>
+                {t("dismiss")}
+              </button>
+            </>
+          )}
         </div>
       )}
       {c.planned_sessions.length > 0 && (
@@ -283,7 +268,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
           </ul>
         </section>
       )}
-      {["accepted", "in_mediation", "mediation_failed"].includes(s) && (
+      {may("plan_session") && (
         <form
           class="session"
           data-testid="plan-form"
@@ -333,7 +318,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
           </li>
         ))}
       </ol>
-      {["accepted", "in_mediation", "mediation_failed"].includes(s) && (
+      {may("record_session") && (
         <form
           class="session"
           data-testid="session-form"
@@ -377,7 +362,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
           </button>
         </form>
       )}
-      {s === "mediation_failed" && (
+      {may("refer_dispute") && (
         <div class="actions">
           <EnumSelect kind="referral" value={referral} onChange={setReferral} />
           <button type="button" onClick={() => act("refer", { to: referral })}>
@@ -385,7 +370,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
           </button>
         </div>
       )}
-      {s === "referred" && (
+      {s === "referred" && may("close_dispute") && (
         <button type="button" onClick={() => act("close", {})}>
           {t("close_case")}
         </button>
@@ -407,6 +392,8 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
                   {p.name}:{" "}
                   {signature ? (
                     `${t("signed")} ${formatTime(signature.signed_at, true)}`
+                  ) : !may("sign_agreement") ? (
+                    "—"
                   ) : (
                     <button type="button" data-testid="sign" data-party={p.name} onClick={() => act("signatures", { party: p.name })}>
                       {t("sign_for")}
@@ -417,12 +404,14 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
               );
             })}
           </ul>
-          <a href={`/api/disputes/${c.id}/agreement.pdf`} target="_blank" rel="noopener" data-testid="print-pdf">
-            {t("print_pdf")}
-          </a>
+          {may("print_agreement") && (
+            <a href={`/api/disputes/${c.id}/agreement.pdf`} target="_blank" rel="noopener" data-testid="print-pdf">
+              {t("print_pdf")}
+            </a>
+          )}
         </div>
       )}
-      {s === "agreement_reached" && !c.agreement?.signatures.length && (
+      {may("record_agreement") && (
         <form
           data-testid="agreement-form"
           onSubmit={(e) => {
@@ -454,7 +443,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
               </li>
             ))}
           </ul>
-          {s === "follow_up" && (
+          {may("record_follow_up") && (
             <div class="actions">
               <button type="button" data-testid="visit-stable" onClick={() => act("follow-ups", { outcome: "stable" })}>
                 {t("record_stable")}
@@ -470,7 +459,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void }) {
       <ol class="timeline">
         {c.history.map((h) => (
           <li>
-            <time>{formatTime(h.at, true)}</time> {historyText(h.what)} <small>{h.actor}</small>
+            <time>{formatTime(h.at, true)}</time> <span data-kind={h.change.kind}>{changeText(h.change)}</span> <small>{h.actor}</small>
           </li>
         ))}
       </ol>
@@ -485,14 +474,38 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
   const [selected, setSelected] = useState<number | null>(null);
   const [opening, setOpening] = useState<boolean>(Boolean(props.from));
   const [error, setError] = useState<ApiError | null>(null);
+  // The last case a dispute event named (n counts events, so each one tells).
+  const [live, setLive] = useState<{ id: number; n: number } | null>(null);
+  const filterNow = useRef(filter);
+  filterNow.current = filter;
 
   const refresh = async () => {
     try {
-      setCases(await get<Case[]>(`/api/disputes?status=${filter === "all" ? "all" : "open"}`));
+      setCases(await get<Case[]>(`/api/disputes?status=${filterNow.current === "all" ? "all" : "open"}`));
     } catch (e) {
       setError(asApiError(e));
     }
   };
+  // Cases change under other hands (another mediator, a recurrence): the
+  // live stream carries their changes to those who may see the case.
+  useEffect(() => {
+    let timer: number | undefined;
+    const stream = new LiveStream({
+      onEvent: (event) => {
+        if (event.type !== "dispute_changed") return;
+        setLive((last) => ({ id: Number(event.data["dispute_id"]), n: (last?.n ?? 0) + 1 }));
+        window.clearTimeout(timer);
+        timer = window.setTimeout(() => void refresh(), 100);
+      },
+      onState: () => {},
+      onResumed: () => void refresh(),
+    });
+    stream.start();
+    return () => {
+      window.clearTimeout(timer);
+      stream.stop();
+    };
+  }, []);
   useEffect(() => {
     get<Org[]>("/api/organisations").then(setOrgs, (e) => setError(asApiError(e)));
   }, []);
@@ -563,7 +576,7 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
             }}
           />
         ) : selected !== null ? (
-          <CaseDetail id={selected} orgs={orgs} onChanged={refresh} />
+          <CaseDetail id={selected} orgs={orgs} onChanged={refresh} live={live} />
         ) : (
           <p class="panel hint">{t("no_cases")}</p>
         )}

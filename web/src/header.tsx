@@ -27,8 +27,9 @@ export function Header(props: {
   view?: View;
   onView?: (view: View) => void;
 }) {
-  // The station pages are the administrator's.
-  const views: View[] = props.user.role === "admin" ? ["command", "disputes", "station"] : ["command", "disputes"];
+  // The pages this user's role may use (the server's `allowed_actions`).
+  const may = (action: User["allowed_actions"][number]) => props.user.allowed_actions.includes(action);
+  const views: View[] = ["command", ...(may("list_disputes") ? (["disputes"] as const) : []), ...(may("manage_station") ? (["station"] as const) : [])];
   return (
     <header class="top">
       <h1>{props.title}</h1>

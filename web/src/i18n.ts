@@ -197,6 +197,7 @@ const TEXT = {
   close_case: ["结案", "Close"],
   reason: ["原因", "Reason"],
   linked_incidents: ["关联警情", "Linked incidents"],
+  from_incident: ["按来源警情", "From the incident"],
   recurrence: ["再发纠纷", "Recurs dispute"],
   history: ["办理经过", "History"],
   submit: ["提交", "Submit"],

@@ -19,7 +19,14 @@ export const EVENT_TYPES = [
   "incident_closed",
   "incidents_merged",
   "dispute_recurrence",
-] as const;
+  "dispute_changed",
+  "station_imported",
+] as const satisfies readonly TimelineEvent["type"][];
+
+// Listening for every type the server sends: a type added to the server's
+// document and not here fails the build (EventSource hears named events only).
+type Unheard = Exclude<TimelineEvent["type"], (typeof EVENT_TYPES)[number]>;
+export const EVERY_TYPE_HEARD: [Unheard] extends [never] ? true : Unheard = true;
 
 export type LiveState = "connecting" | "live" | "reconnecting";
 

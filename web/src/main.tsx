@@ -13,7 +13,8 @@ import { DisputesView } from "./disputes";
 import { Header } from "./header";
 import "./styles.css";
 
-const COMMAND_ROLES = new Set(["admin", "dispatcher"]);
+/** Whether the policy lets this user's role do `action` (the server says: `allowed_actions`). */
+const can = (user: User, action: User["allowed_actions"][number]) => user.allowed_actions.includes(action);
 
 interface Session {
   user: User;
@@ -25,7 +26,7 @@ async function loadSession(user: User): Promise<Session> {
   const config = await get<ConsoleConfig>("/api/console/config");
   setTimeZone(config.time_zone);
   setStationClock(config.now, config.clock_speed);
-  const ground = COMMAND_ROLES.has(user.role) ? await get<Jurisdiction>("/api/jurisdiction") : null;
+  const ground = can(user, "dispatch_units") ? await get<Jurisdiction>("/api/jurisdiction") : null;
   setCategories(ground?.categories);
   return { user, config, ground };
 }
@@ -95,18 +96,17 @@ function App() {
     );
   if (session === undefined) return <p class="hint">…</p>;
   if (session === null) return <Login onLogin={enter} />;
-  if (session.user.role === "mediator") {
-    // The mediator's own view: the cases their organisation takes part in.
-    return (
-      <div class="console">
-        <Header user={session.user} title={session.config.station_name} onLogout={logout} />
-        <DisputesView />
-      </div>
-    );
-  }
   const field = location.pathname.startsWith("/field");
-  if (field || !COMMAND_ROLES.has(session.user.role)) {
+  if (field || !can(session.user, "dispatch_units")) {
     if (session.user.unit_id !== null) return <Field user={session.user} onLogout={logout} />;
+    if (can(session.user, "list_disputes"))
+      // A mediator's (or company's) own view: the cases their organisation takes part in.
+      return (
+        <div class="console">
+          <Header user={session.user} title={session.config.station_name} onLogout={logout} />
+          <DisputesView />
+        </div>
+      );
     return (
       <div class="field">
         <p>{t("not_for_role")}</p>

@@ -55,9 +55,12 @@ export function EnumSelect(props: {
   value: string;
   onChange: (value: string) => void;
   only?: (value: string) => boolean;
+  /** A first option meaning "none chosen" (value ""), with this text. */
+  blank?: string;
 }) {
   return (
     <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+      {props.blank !== undefined && <option value="">{props.blank}</option>}
       {labelKeys(props.kind)
         .filter(props.only ?? (() => true))
         .map((k) => (

@@ -16,6 +16,7 @@ use axum::Json;
 use axum::extract::State;
 use precinct_domain::ids::{UnitId, UserId};
 use precinct_domain::incident::PhoneNumber;
+use precinct_domain::policy::Action;
 use precinct_domain::station::{self, StationPackage, StationState};
 use precinct_domain::unit::{Capability, UnitKind};
 use precinct_domain::user::Role;
@@ -54,7 +55,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<Json<Vec<AccountDto>>, ApiError> {
-    let admin = authed.require(&[Role::Admin])?;
+    let admin = authed.may(Action::ManageAccounts)?;
     let station = state.store.station_state().await?;
     state
         .audit(
@@ -199,7 +200,7 @@ pub async fn update_user(
     PathId(id): PathId,
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
-    let admin = authed.require(&[Role::Admin])?.clone();
+    let admin = authed.may(Action::ManageAccounts)?.clone();
     if request.disabled == Some(true) && id == admin.id.0 {
         return Err(invalid(
             "disabled",
@@ -286,7 +287,7 @@ pub async fn update_unit(
     PathId(id): PathId,
     JsonBody(request): JsonBody<UpdateUnitRequest>,
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
-    let admin = authed.require(&[Role::Admin])?.clone();
+    let admin = authed.may(Action::ManageUnits)?.clone();
     let changes = edit_station(&state, &authed, |current, package| {
         let unit = current
             .units
@@ -355,7 +356,7 @@ pub async fn reset_password(
     authed: Authed,
     PathId(id): PathId,
 ) -> Result<Json<OneTimePasswordDto>, ApiError> {
-    let admin = authed.require(&[Role::Admin])?;
+    let admin = authed.may(Action::ManageAccounts)?;
     let station = state.store.station_state().await?;
     let user = station
         .users
@@ -413,7 +414,7 @@ pub async fn list_sessions(
     authed: Authed,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<Vec<SessionDto>>, ApiError> {
-    let admin = authed.require(&[Role::Admin])?;
+    let admin = authed.may(Action::ManageSessions)?;
     let sessions = state.store.list_sessions().await?;
     state
         .audit(
@@ -457,7 +458,7 @@ pub async fn revoke_session(
     authed: Authed,
     path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    let admin = authed.require(&[Role::Admin])?;
+    let admin = authed.may(Action::ManageSessions)?;
     let axum::extract::Path(id) = path?;
     let session = state
         .store
@@ -493,7 +494,7 @@ pub async fn reset_second_factor(
     authed: Authed,
     PathId(id): PathId,
 ) -> Result<axum::http::StatusCode, ApiError> {
-    let admin = authed.require(&[Role::Admin])?;
+    let admin = authed.may(Action::ManageAccounts)?;
     // An unknown account answers 404.
     state.store.second_factor(UserId(id)).await?;
     state

@@ -19,7 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
 use precinct_domain::event::Actor;
-use precinct_domain::user::{Role, User, Username};
+use precinct_domain::policy::{self, Action};
+use precinct_domain::user::{User, Username};
 use precinct_storage::Session;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -590,9 +591,20 @@ fn too_many_attempts(wait: Duration) -> Response {
 pub struct Authed(pub User);
 
 impl Authed {
-    /// Fails with 403 unless the user has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<&User, ApiError> {
-        if roles.contains(&self.0.role) {
+    /// The user, if the policy lets their role do `action` at all (403
+    /// otherwise); the handler then asks about the object itself.
+    pub fn may(&self, action: Action) -> Result<&User, ApiError> {
+        if policy::may_ever(self.0.role, action) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    /// The user, if the policy lets them do `action` holding `held`
+    /// relations to the object (403 otherwise).
+    pub fn may_on(&self, action: Action, held: &[policy::Relation]) -> Result<&User, ApiError> {
+        if policy::allows(self.0.role, action, held) {
             Ok(&self.0)
         } else {
             Err(ApiError::forbidden())
@@ -737,6 +749,26 @@ impl FromRequestParts<AppState> for Authed {
                 "this role needs a second factor: enrol one (POST /api/auth/totp/enrol, then /api/auth/totp/confirm)",
                 "该角色须绑定动态口令（双因素认证）后才能使用",
             ));
+        }
+        // The route's action (crate::access): a role that may never do it
+        // is refused before the handler runs.
+        let method = parts.method.as_str().to_owned();
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|m| m.as_str().to_owned());
+        match route
+            .as_deref()
+            .and_then(|r| crate::access::gate(&method, r))
+        {
+            Some(crate::access::Gate::Session(action)) if !policy::may_ever(user.role, action) => {
+                return Err(ApiError::forbidden());
+            }
+            Some(_) => {}
+            None => {
+                tracing::error!(?route, %method, "a route without a policy entry (crate::access::ROUTES)");
+                return Err(ApiError::internal());
+            }
         }
         Ok(Authed(user))
     }

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use precinct_domain::user::Role;
+use precinct_domain::policy::Action;
 use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
@@ -43,6 +43,10 @@ pub struct ConsoleConfig {
     /// (`/api/map/basemap.pmtiles`), when the admin configured one.
     pub basemap_url: Option<String>,
     pub version: String,
+    /// Unit statuses from which a unit may be dispatched (the domain's
+    /// transition table), so clients copy no rule.
+    #[schema(schema_with = crate::schema::unit_statuses)]
+    pub dispatchable_statuses: Vec<String>,
 }
 
 #[utoipa::path(
@@ -54,7 +58,7 @@ pub async fn get_console_config(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<Json<ConsoleConfig>, ApiError> {
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewGround)?;
     Ok(Json(ConsoleConfig {
         station_name: state.ground().station_name.clone(),
         time_zone: state.time_zone.clone(),
@@ -67,6 +71,11 @@ pub async fn get_console_config(
             .as_ref()
             .map(|_| "/api/map/basemap.pmtiles".to_owned()),
         version: env!("CARGO_PKG_VERSION").into(),
+        dispatchable_statuses: precinct_domain::unit::UnitStatus::ALL
+            .iter()
+            .filter(|s| s.can_be_dispatched())
+            .map(|s| s.as_str().to_owned())
+            .collect(),
     }))
 }
 
@@ -103,7 +112,7 @@ pub async fn get_basemap(
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     use tower::ServiceExt;
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewGround)?;
     let path = state
         .basemap
         .clone()

@@ -12,17 +12,14 @@ use axum::extract::State;
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::Priority;
 use precinct_domain::plan::{ForceRole, TravelMode};
+use precinct_domain::policy::Action;
 use precinct_domain::recommend::{Candidate, RecommendContext, Recommendation, Why, recommend};
 use precinct_domain::unit::{Unit, UnitStatus};
-use precinct_domain::user::Role;
 use precinct_geo::roads::Closures;
 use precinct_storage::IncidentFilter;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::ToSchema;
-
-const COMMAND: &[Role] = &[Role::Admin, Role::Dispatcher];
-const READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Officer];
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CandidateDto {
@@ -247,7 +244,7 @@ pub async fn recommend_response(
     authed: Authed,
     PathId(id): PathId,
 ) -> Result<Json<RecommendationDto>, ApiError> {
-    authed.require(READERS)?;
+    authed.may(Action::PlanResponse)?;
     let (recommendation, units) = compute(&state, IncidentId(id)).await?;
     let by_id: HashMap<UnitId, &Unit> = units.iter().map(|u| (u.id, u)).collect();
     Ok(Json(to_dto(IncidentId(id), &recommendation, &by_id)))
@@ -286,7 +283,7 @@ pub async fn dispatch_plan(
     PathId(id): PathId,
     JsonBody(request): JsonBody<DispatchPlanRequest>,
 ) -> Result<Json<DispatchPlanResponse>, ApiError> {
-    authed.require(COMMAND)?;
+    authed.may(Action::DispatchUnits)?;
     let (recommendation, units) = compute(&state, IncidentId(id)).await?;
     let chosen: Vec<UnitId> = match request.unit_ids {
         Some(ids) => ids.into_iter().map(UnitId).collect(),

@@ -2,11 +2,15 @@
 //! referred to mediation, from screening, or a walk-in), follow it through
 //! sessions, the agreement and its signatures, and the follow-up visits.
 //!
-//! Access: the police station (admin, dispatcher, officer) sees every case.
-//! A mediator or company staff member sees only cases their organisation
-//! takes part in; any other id answers 404, as if it did not exist. Parties'
-//! contact details are shown in full only to those who work the case, and
-//! every such read is audited. Analysts use the figures, not case files.
+//! Access is the domain's policy (`precinct_domain::policy`): the police
+//! station (admin, dispatcher, officer) sees every case; a mediator or
+//! company staff member sees only cases their organisation takes part in,
+//! and any other id answers 404, as if it did not exist. Parties' contact
+//! details are shown in full only to those who work the case, and every
+//! such read is audited. Analysts use the figures, not case files.
+//!
+//! Every change is one write transaction (`Store::change_dispute`): the
+//! rule, the version check, its events and the audit of the answer.
 
 use crate::AppState;
 use crate::auth::Authed;
@@ -20,45 +24,17 @@ use chrono::{DateTime, Utc};
 use precinct_domain::dispute::*;
 use precinct_domain::ground::Organisation;
 use precinct_domain::ids::{DisputeId, IncidentId, OrganisationId, UserId};
-use precinct_domain::incident::Incident;
-use precinct_domain::incident::{Disposition, IncidentStatus, PhoneNumber, mask_name};
-use precinct_domain::user::{Role, User};
-use precinct_storage::{Clock, SharedStore, StoreError};
+use precinct_domain::incident::{PhoneNumber, mask_name};
+use precinct_domain::policy::{self, Action};
+use precinct_domain::user::User;
+use precinct_storage::StoreError;
+use precinct_storage::apply::repeat_window_start;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
-/// Roles that work cases (each within what they may see).
-const CASE_WORKERS: &[Role] = &[
-    Role::Admin,
-    Role::Dispatcher,
-    Role::Officer,
-    Role::Mediator,
-    Role::Volunteer,
-];
-
-/// Sees every case: the police station itself.
-fn sees_all(user: &User) -> bool {
-    matches!(user.role, Role::Admin | Role::Dispatcher | Role::Officer)
-}
-
-/// Whether `user` may see (and work) this case.
+/// Whether `user` may see this case (the policy's `view_dispute`).
 fn may_see(user: &User, dispute: &Dispute) -> bool {
-    sees_all(user)
-        || (CASE_WORKERS.contains(&user.role)
-            && user
-                .organisation_id
-                .is_some_and(|org| dispute.organisations().any(|o| o == org)))
-}
-
-/// Disputes opened before this are repeats only while still open.
-fn repeat_window_start(at: DateTime<Utc>) -> DateTime<Utc> {
-    at - chrono::Duration::days(REPEAT_WINDOW_DAYS)
-}
-
-fn not_found(id: DisputeId) -> ApiError {
-    ApiError::from(StoreError::not_found("dispute", id))
+    policy::allows_on_dispute(user, Action::ViewDispute, dispute)
 }
 
 /// The case if this user may see it; otherwise 404, as if it did not exist.
@@ -67,24 +43,8 @@ async fn load(state: &AppState, user: &User, id: i64) -> Result<Dispute, ApiErro
     if may_see(user, &dispute) {
         Ok(dispute)
     } else {
-        Err(not_found(DisputeId(id)))
+        Err(ApiError::from(StoreError::not_found("dispute", id)))
     }
-}
-
-async fn save(state: &AppState, dispute: Dispute) -> Result<Dispute, ApiError> {
-    state
-        .store
-        .save_dispute(dispute)
-        .await
-        .map_err(|e| match e {
-            StoreError::Stale(message) => ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                message,
-                "该案件已被他人修改，请刷新后重试",
-            ),
-            other => other.into(),
-        })
 }
 
 // ---------------------------------------------------------------- limits
@@ -285,15 +245,78 @@ pub struct FollowUpDto {
     notes: Option<String>,
 }
 
-/// One line of the case's history.
+/// What one change did (by `kind`, with that kind's fields).
+#[derive(Debug, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum DisputeChangeKindDto {
+    Registered {
+        #[schema(schema_with = crate::schema::dispute_source)]
+        source: String,
+        #[schema(schema_with = crate::schema::dispute_category)]
+        category: String,
+        #[schema(schema_with = crate::schema::risk_level)]
+        risk: String,
+        #[schema(schema_with = crate::schema::risk_reasons)]
+        risk_reasons: Vec<String>,
+    },
+    /// A later incident recurs the case.
+    IncidentLinked {
+        incident_id: i64,
+    },
+    Accepted {
+        mediators: Vec<i64>,
+    },
+    Dismissed {
+        reason: String,
+    },
+    SessionPlanned {
+        at: DateTime<Utc>,
+        #[schema(schema_with = crate::schema::venue)]
+        venue: String,
+    },
+    SessionRecorded {
+        at: DateTime<Utc>,
+        #[schema(schema_with = crate::schema::venue)]
+        venue: String,
+        #[schema(schema_with = crate::schema::session_outcome)]
+        outcome: String,
+    },
+    AgreementDrafted {
+        terms: u32,
+    },
+    /// A party signed (the name masked where the parties are); `complete` when all have.
+    Signed {
+        party: String,
+        complete: bool,
+    },
+    Referred {
+        #[schema(schema_with = crate::schema::referral)]
+        to: String,
+    },
+    ClosedAfterReferral,
+    /// A relapse reopens the case; the last stable visit closes it.
+    FollowUpRecorded {
+        #[schema(schema_with = crate::schema::follow_up_outcome)]
+        outcome: String,
+        closed: bool,
+    },
+    /// A line of an old history that could not be read as one of the above.
+    Noted {
+        text: String,
+    },
+}
+
+/// One line of the case's history: an event of the case, typed.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
 pub struct DisputeChangeDto {
     at: DateTime<Utc>,
     actor: String,
+    /// The status the change left the case in.
     #[schema(schema_with = crate::schema::dispute_status)]
     status: String,
-    what: String,
+    change: DisputeChangeKindDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -342,6 +365,12 @@ pub struct DisputeDto {
     pub opened_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// What this user may do on this case now, by operation id: the policy
+    /// and what the case's status admits (`get_dispute`, `accept_dispute`,
+    /// `plan_session`, `record_session`, `record_agreement`, `sign_agreement`,
+    /// `record_follow_up`, `refer_dispute`, `close_dispute`, `print_agreement`).
+    #[schema(schema_with = crate::schema::case_actions)]
+    pub allowed_actions: Vec<String>,
 }
 
 fn organisation_dto(state: &AppState, id: OrganisationId) -> OrganisationDto {
@@ -357,7 +386,13 @@ fn organisation_dto(state: &AppState, id: OrganisationId) -> OrganisationDto {
     }
 }
 
-fn dispute_dto(state: &AppState, d: &Dispute, masked: bool, repeats: Vec<DisputeId>) -> DisputeDto {
+fn dispute_dto(
+    state: &AppState,
+    user: &User,
+    d: &Dispute,
+    masked: bool,
+    repeats: Vec<DisputeId>,
+) -> DisputeDto {
     let parties = d
         .parties
         .iter()
@@ -406,10 +441,24 @@ fn dispute_dto(state: &AppState, d: &Dispute, masked: bool, repeats: Vec<Dispute
         agreement: d.agreement.clone(),
         follow_ups: d.follow_ups.clone(),
         referral: d.referral.map(|r| r.as_str().into()),
-        history: d.history.clone(),
+        history: if masked {
+            d.history
+                .iter()
+                .map(|h| DisputeChange {
+                    change: h.change.masked(),
+                    ..h.clone()
+                })
+                .collect()
+        } else {
+            d.history.clone()
+        },
         opened_at: d.opened_at,
         resolved_at: d.resolved_at,
         closed_at: d.closed_at,
+        allowed_actions: policy::dispute_actions(user, d)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
     }
 }
 
@@ -432,12 +481,8 @@ async fn shown(state: &AppState, user: &User, d: &Dispute) -> Result<DisputeDto,
         .await?;
     // Only cases the reader may see: a repeat must not reveal another
     // organisation's case.
-    let earlier: Vec<Dispute> = others
-        .into_iter()
-        .filter(|o| o.id < d.id && may_see(user, o))
-        .collect();
-    let (_, _, repeats) = repeat_facts(&d.address, &d.parties, &earlier, d.opened_at);
-    Ok(dispute_dto(state, d, false, repeats))
+    let repeats = repeats_of(d, &others, |o| may_see(user, o));
+    Ok(dispute_dto(state, user, d, false, repeats))
 }
 
 fn unknown(field: &'static str, value: &str) -> ApiError {
@@ -509,7 +554,7 @@ pub async fn list_organisations(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<Json<Vec<OrganisationDto>>, ApiError> {
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewOrganisations)?;
     Ok(Json(
         state
             .ground()
@@ -551,7 +596,7 @@ pub async fn open_dispute(
         request.participating_org_ids.len(),
         limits::ORGANISATIONS,
     )?;
-    let user = authed.require(CASE_WORKERS)?.clone();
+    let user = authed.may(Action::OpenDispute)?.clone();
     let source = parse("source", &request.source, DisputeSource::parse)?;
     let responsible = organisation(&state, request.responsible_org_id)?;
     let participating = request
@@ -559,42 +604,19 @@ pub async fn open_dispute(
         .iter()
         .map(|&id| organisation(&state, id))
         .collect::<Result<Vec<_>, _>>()?;
-    let takes_part = user
-        .organisation_id
-        .is_some_and(|org| org == responsible || participating.contains(&org));
-    if !sees_all(&user) && !takes_part {
+    // The relation the opener will have to the case it opens.
+    let organisations: Vec<OrganisationId> = std::iter::once(responsible)
+        .chain(participating.iter().copied())
+        .collect();
+    if !policy::allows(
+        user.role,
+        Action::OpenDispute,
+        &policy::case_relations(&user, &organisations),
+    ) {
         return Err(ApiError::forbidden());
     }
-    let ground = state.ground();
-    let mut facts = RiskFacts::default();
-    let (mut summary, mut address, mut location, mut community_id, mut incident_ids) =
-        (request.summary, request.address, None, None, Vec::new());
-    let mut category = None;
-    if let Some(point) = request.location {
-        let point = point.parse()?;
-        location = Some(point);
-        community_id = ground.resolve(point).community_id;
-    }
-    match (source, request.incident_id) {
-        (DisputeSource::Incident, Some(id)) => {
-            let incident = state.store.get_incident(IncidentId(id)).await?;
-            if incident.status != IncidentStatus::Closed
-                || incident.disposition != Some(Disposition::ReferredToMediation)
-            {
-                return Err(ApiError::unprocessable(
-                    "not_referred",
-                    format!("incident {id} was not closed as referred to mediation"),
-                    format!("警情 {id} 未以“移交调解”结案"),
-                ));
-            }
-            facts.incident_families.push(incident.category.family());
-            summary.get_or_insert_with(|| incident.summary.clone());
-            address.get_or_insert_with(|| incident.address.clone());
-            location.get_or_insert(incident.location);
-            community_id = community_id.or(incident.resolution.community_id);
-            category = Some(DisputeCategory::from_incident(&incident.category));
-            incident_ids.push(incident.id);
-        }
+    let from_incident = match (source, request.incident_id) {
+        (DisputeSource::Incident, Some(id)) => Some(IncidentId(id)),
         (DisputeSource::Incident, None) => {
             return Err(ApiError::unprocessable(
                 "missing_incident",
@@ -609,45 +631,46 @@ pub async fn open_dispute(
                 "仅“警情移交”来源可关联警情",
             ));
         }
-        (_, None) => {}
-    }
+        (_, None) => None,
+    };
+    let (location, community_id) = match request.location {
+        Some(point) => {
+            let point = point.parse()?;
+            (Some(point), state.ground().resolve(point).community_id)
+        }
+        None => (None, None),
+    };
     let category = match request.category.as_deref() {
         Some(text) => parse("category", text, DisputeCategory::parse)?,
-        None => category.unwrap_or(DisputeCategory::Other),
+        // From an incident: its category decides (see `fill_from_incident`).
+        None => DisputeCategory::Other,
     };
-    let parties = parties(request.parties)?;
-    let address = address.unwrap_or_default();
-    let now = state.clock.now();
-    // Repeats are looked for among the cases the opener may see: a name,
-    // a phone or an address must not reveal another organisation's case
-    // (its id, or that there is one).
-    let earlier: Vec<Dispute> = state
-        .store
-        .recent_disputes(repeat_window_start(now))
-        .await?
-        .into_iter()
-        .filter(|o| may_see(&user, o))
-        .collect();
-    let (at_address, between_parties, repeats) = repeat_facts(&address, &parties, &earlier, now);
-    facts.repeat_at_address = at_address;
-    facts.repeat_between_parties = between_parties;
     let new = NewDispute {
         source,
         category,
-        summary: summary.unwrap_or_default(),
-        address,
+        summary: request.summary.unwrap_or_default(),
+        address: request.address.unwrap_or_default(),
         location,
         community_id,
-        incident_ids,
-        parties,
+        incident_ids: Vec::new(),
+        parties: parties(request.parties)?,
         responsible_org: responsible,
         participating_orgs: participating,
     };
-    let dispute = Dispute::open(new, facts, now, &user.display_name)?;
-    let stored = state.store.create_dispute(dispute).await?;
+    let actor = authed.actor();
+    let opened = state
+        .store
+        .open_dispute(new, from_incident, user.clone(), actor)
+        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(dispute_dto(&state, &stored, false, repeats)),
+        Json(dispute_dto(
+            &state,
+            &user,
+            &opened.dispute,
+            false,
+            opened.repeats,
+        )),
     ))
 }
 
@@ -670,7 +693,7 @@ pub async fn list_disputes(
     authed: Authed,
     QueryParams(query): QueryParams<ListDisputesQuery>,
 ) -> Result<Json<Vec<DisputeDto>>, ApiError> {
-    let user = authed.require(CASE_WORKERS)?;
+    let user = authed.may(Action::ListDisputes)?;
     let wanted = match query.status.as_deref() {
         None | Some("open") => None,
         Some("all") => Some(None),
@@ -685,7 +708,7 @@ pub async fn list_disputes(
                 Some(None) => true,
                 Some(Some(status)) => d.status == status,
             })
-            .map(|d| dispute_dto(&state, d, true, Vec::new()))
+            .map(|d| dispute_dto(&state, user, d, true, Vec::new()))
             .collect(),
     ))
 }
@@ -701,23 +724,46 @@ pub async fn get_dispute(
     authed: Authed,
     PathId(id): PathId,
 ) -> Result<Json<DisputeDto>, ApiError> {
-    let user = authed.require(CASE_WORKERS)?;
+    let user = authed.may(Action::ViewDispute)?;
     let dispute = load(&state, user, id).await?;
     Ok(Json(shown(&state, user, &dispute).await?))
 }
 
-/// Runs one change on a case the user works, saves it with the version check.
+/// Applies one change to a case the user works: one write transaction
+/// (the policy, the rule, the version check, its events, the audit of the
+/// answer), then the case as they see it.
 async fn change(
     state: &AppState,
     authed: &Authed,
     id: i64,
-    apply: impl FnOnce(&mut Dispute, &User) -> Result<(), ApiError>,
+    version: Option<i64>,
+    op: DisputeOp,
 ) -> Result<Json<DisputeDto>, ApiError> {
-    let user = authed.require(CASE_WORKERS)?;
-    let mut dispute = load(state, user, id).await?;
-    apply(&mut dispute, user)?;
-    let saved = save(state, dispute).await?;
-    Ok(Json(shown(state, user, &saved).await?))
+    // The store asks the policy about this case (`apply::change_dispute`).
+    let user = authed.may(match op {
+        DisputeOp::Accept { .. } => Action::AcceptDispute,
+        _ => Action::WorkDispute,
+    })?;
+    let view = state
+        .store
+        .change_dispute(DisputeId(id), version, op, user.clone(), authed.actor())
+        .await
+        .map_err(|e| match e {
+            StoreError::Stale(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                message,
+                "该案件已被他人修改，请刷新后重试",
+            ),
+            other => other.into(),
+        })?;
+    Ok(Json(dispute_dto(
+        state,
+        user,
+        &view.dispute,
+        false,
+        view.repeats,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -725,6 +771,9 @@ pub struct AcceptRequest {
     /// Users who mediate (default: the one accepting).
     #[serde(default)]
     pub mediator_ids: Vec<i64>,
+    /// The case's version the user saw: a change to a case that moved on
+    /// meanwhile answers 409 `conflict` (leave it out to apply regardless).
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(
@@ -745,7 +794,6 @@ pub async fn accept_dispute(
         request.mediator_ids.len(),
         limits::MEDIATORS,
     )?;
-    let now = state.clock.now();
     // Mediators named must be accounts that work cases, and still active.
     if !request.mediator_ids.is_empty() {
         let users = state.store.station_state().await?.users;
@@ -754,8 +802,9 @@ pub async fn accept_dispute(
             let works_cases = users.iter().any(|u| {
                 u.id == UserId(id)
                     && !u.disabled
-                    && (sees_all(u)
-                        || (CASE_WORKERS.contains(&u.role) && u.organisation_id.is_some()))
+                    && (policy::rule(u.role, Action::WorkDispute) == Some(policy::Relation::Any)
+                        || (policy::may_ever(u.role, Action::WorkDispute)
+                            && u.organisation_id.is_some()))
             });
             if !works_cases {
                 return Err(ApiError::unprocessable(
@@ -766,13 +815,17 @@ pub async fn accept_dispute(
             }
         }
     }
-    change(&state, &authed, id, |d, user| {
-        let mut mediators: Vec<UserId> = request.mediator_ids.iter().map(|&u| UserId(u)).collect();
-        if mediators.is_empty() {
-            mediators.push(user.id);
-        }
-        Ok(d.accept(mediators, now, &user.display_name)?)
-    })
+    let mut mediators: Vec<UserId> = request.mediator_ids.iter().map(|&u| UserId(u)).collect();
+    if mediators.is_empty() {
+        mediators.push(authed.may(Action::AcceptDispute)?.id);
+    }
+    change(
+        &state,
+        &authed,
+        id,
+        request.version,
+        DisputeOp::Accept { mediators },
+    )
     .await
 }
 
@@ -788,6 +841,9 @@ pub struct PlanSessionRequest {
     pub organisation_ids: Vec<i64>,
     #[serde(default)]
     pub notes: String,
+    /// The case's version the user saw: a change to a case that moved on
+    /// meanwhile answers 409 `conflict` (leave it out to apply regardless).
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(
@@ -815,17 +871,20 @@ pub async fn plan_session(
         .iter()
         .map(|&o| organisation(&state, o))
         .collect::<Result<Vec<_>, _>>()?;
-    let now = state.clock.now();
-    change(&state, &authed, id, |d, user| {
-        let planned = PlannedSession {
-            at: request.at,
-            venue,
-            organisations,
-            notes: request.notes.trim().to_owned(),
-            planned_by: user.display_name.clone(),
-        };
-        Ok(d.plan_session(planned, now)?)
-    })
+    let planned = PlannedSession {
+        at: request.at,
+        venue,
+        organisations,
+        notes: request.notes.trim().to_owned(),
+        planned_by: authed.actor().name,
+    };
+    change(
+        &state,
+        &authed,
+        id,
+        request.version,
+        DisputeOp::PlanSession(planned),
+    )
     .await
 }
 
@@ -849,6 +908,9 @@ pub struct SessionRequest {
     /// agreement, failed or continued
     #[schema(schema_with = crate::schema::session_outcome)]
     pub outcome: String,
+    /// The case's version the user saw: a change to a case that moved on
+    /// meanwhile answers 409 `conflict` (leave it out to apply regardless).
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(
@@ -892,17 +954,21 @@ pub async fn record_session(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let at = request.at.unwrap_or_else(|| state.clock.now());
-    change(&state, &authed, id, |d, user| {
-        let session = MediationSession {
-            at,
-            venue,
-            participants,
-            notes: request.notes.trim().to_owned(),
-            outcome,
-            recorded_by: user.display_name.clone(),
-        };
-        Ok(d.record_session(session, &user.display_name)?)
-    })
+    let session = MediationSession {
+        at,
+        venue,
+        participants,
+        notes: request.notes.trim().to_owned(),
+        outcome,
+        recorded_by: authed.actor().name,
+    };
+    change(
+        &state,
+        &authed,
+        id,
+        request.version,
+        DisputeOp::RecordSession(session),
+    )
     .await
 }
 
@@ -912,6 +978,9 @@ pub struct AgreementRequest {
     pub facts: String,
     /// What each party undertakes, one term each.
     pub terms: Vec<String>,
+    /// The case's version the user saw: a change to a case that moved on
+    /// meanwhile answers 409 `conflict` (leave it out to apply regardless).
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(
@@ -932,17 +1001,20 @@ pub async fn record_agreement(
     for term in &request.terms {
         text_limit("terms", term, limits::TERM)?;
     }
-    let now = state.clock.now();
-    change(&state, &authed, id, |d, user| {
-        Ok(d.draft_agreement(request.facts, request.terms, now, &user.display_name)?)
-    })
-    .await
+    let op = DisputeOp::DraftAgreement {
+        facts: request.facts,
+        terms: request.terms,
+    };
+    change(&state, &authed, id, request.version, op).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SignRequest {
     /// The party's name, as on the case.
     pub party: String,
+    /// The case's version the user saw: a change to a case that moved on
+    /// meanwhile answers 409 `conflict` (leave it out to apply regardless).
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(
@@ -959,11 +1031,10 @@ pub async fn sign_agreement(
     JsonBody(request): JsonBody<SignRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
     text_limit("party", &request.party, limits::NAME)?;
-    let now = state.clock.now();
-    change(&state, &authed, id, |d, user| {
-        Ok(d.sign(request.party.trim(), now, &user.display_name)?)
-    })
-    .await
+    let op = DisputeOp::Sign {
+        party: request.party,
+    };
+    change(&state, &authed, id, request.version, op).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -972,6 +1043,9 @@ pub struct FollowUpRequest {
     #[schema(schema_with = crate::schema::follow_up_outcome)]
     pub outcome: String,
     pub notes: Option<String>,
+    /// The case's version the user saw: a change to a case that moved on
+    /// meanwhile answers 409 `conflict` (leave it out to apply regardless).
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(
@@ -993,11 +1067,11 @@ pub async fn record_follow_up(
         limits::NOTES,
     )?;
     let outcome = parse("outcome", &request.outcome, FollowUpOutcome::parse)?;
-    let now = state.clock.now();
-    change(&state, &authed, id, |d, user| {
-        Ok(d.record_follow_up(outcome, request.notes, now, &user.display_name)?)
-    })
-    .await
+    let op = DisputeOp::RecordFollowUp {
+        outcome,
+        notes: request.notes,
+    };
+    change(&state, &authed, id, request.version, op).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1005,6 +1079,9 @@ pub struct ReferRequest {
     /// court, petition_office or arbitration
     #[schema(schema_with = crate::schema::referral)]
     pub to: String,
+    /// The case's version the user saw: a change to a case that moved on
+    /// meanwhile answers 409 `conflict` (leave it out to apply regardless).
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(
@@ -1021,17 +1098,16 @@ pub async fn refer_dispute(
     JsonBody(request): JsonBody<ReferRequest>,
 ) -> Result<Json<DisputeDto>, ApiError> {
     let to = parse("to", &request.to, Referral::parse)?;
-    let now = state.clock.now();
-    change(&state, &authed, id, |d, user| {
-        Ok(d.refer(to, now, &user.display_name)?)
-    })
-    .await
+    change(&state, &authed, id, request.version, DisputeOp::Refer(to)).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CloseDisputeRequest {
     /// Why a registered case is not for mediation (withdrawn, out of scope).
     pub reason: Option<String>,
+    /// The case's version the user saw: a change to a case that moved on
+    /// meanwhile answers 409 `conflict` (leave it out to apply regardless).
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(
@@ -1052,23 +1128,10 @@ pub async fn close_dispute(
         request.reason.as_deref().unwrap_or_default(),
         limits::REASON,
     )?;
-    let now = state.clock.now();
-    change(&state, &authed, id, |d, user| {
-        if d.status == DisputeStatus::Referred {
-            Ok(d.close_referred(now, &user.display_name)?)
-        } else {
-            let reason = request.reason.as_deref().map(str::trim).unwrap_or("");
-            if reason.is_empty() {
-                return Err(ApiError::unprocessable(
-                    "invalid_field",
-                    "say why the case is not for mediation",
-                    "请说明不予调解的原因",
-                ));
-            }
-            Ok(d.dismiss(reason, now, &user.display_name)?)
-        }
-    })
-    .await
+    let op = DisputeOp::Close {
+        reason: request.reason,
+    };
+    change(&state, &authed, id, request.version, op).await
 }
 
 /// A date in the station's time zone, as printed: 2026年11月1日.
@@ -1094,8 +1157,11 @@ pub async fn print_agreement(
     PathId(id): PathId,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let user = authed.require(CASE_WORKERS)?;
+    let user = authed.may(Action::PrintAgreement)?;
     let dispute = load(&state, user, id).await?;
+    if !policy::allows_on_dispute(user, Action::PrintAgreement, &dispute) {
+        return Err(ApiError::forbidden());
+    }
     let agreement = dispute
         .agreement
         .as_ref()
@@ -1170,93 +1236,4 @@ pub async fn print_agreement(
         pdf,
     )
         .into_response())
-}
-
-/// Starts the recurrence checks of one API state and returns where new
-/// incidents go. Whether a new incident recurs an open or recent dispute
-/// (the same address, or the caller is a party, within 90 days) is checked
-/// after its intake was acknowledged, off the intake path. Incidents that
-/// arrive while a check runs wait and are checked together against one read
-/// of the disputes, so under load the checks cost one read per batch, not
-/// one per intake. The task ends when the last sender (the state) is dropped.
-pub(crate) fn spawn_recurrence_checks(
-    store: SharedStore,
-    clock: Arc<dyn Clock>,
-) -> mpsc::UnboundedSender<Incident> {
-    let (sender, mut incidents) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut batch = Vec::new();
-        while incidents.recv_many(&mut batch, 1024).await > 0 {
-            check_recurrences(&store, clock.as_ref(), std::mem::take(&mut batch)).await;
-        }
-    });
-    sender
-}
-
-/// Checks a batch of new incidents. A recurring incident is flagged (an
-/// event on its timeline) and each dispute it recurs lists it. Failures are
-/// logged.
-async fn check_recurrences(store: &SharedStore, clock: &dyn Clock, incidents: Vec<Incident>) {
-    let Some(since) = incidents
-        .iter()
-        .map(|i| repeat_window_start(i.received_at))
-        .min()
-    else {
-        return;
-    };
-    let disputes = match store.recent_disputes(since).await {
-        Ok(disputes) => disputes,
-        Err(error) => {
-            tracing::warn!(%error, count = incidents.len(), "recurrence check failed");
-            return;
-        }
-    };
-    if disputes.is_empty() {
-        return;
-    }
-    for incident in incidents {
-        if let Err(error) = check_recurrence(store, clock, &disputes, &incident).await {
-            tracing::warn!(%error, incident = %incident.id, "recurrence check failed");
-        }
-    }
-}
-
-async fn check_recurrence(
-    store: &SharedStore,
-    clock: &dyn Clock,
-    disputes: &[Dispute],
-    incident: &Incident,
-) -> Result<(), StoreError> {
-    let actor = precinct_domain::event::Actor::system("recurrence check");
-    let caller: Vec<Party> = match (&incident.caller.name, &incident.caller.phone) {
-        (None, None) => Vec::new(),
-        (name, phone) => vec![Party {
-            name: name.clone().unwrap_or_default(),
-            phone: phone.clone(),
-            vulnerable: false,
-            organisation: None,
-        }],
-    };
-    let (_, _, ids) = repeat_facts(&incident.address, &caller, disputes, incident.received_at);
-    if ids.is_empty() {
-        return Ok(());
-    }
-    store
-        .flag_recurrence(incident.id, ids.clone(), actor.clone())
-        .await?;
-    for id in ids {
-        // A mediator may be saving the same case: reload and retry.
-        for _ in 0..3 {
-            let mut dispute = store.get_dispute(id).await?;
-            dispute.link_incident(incident.id, clock.now(), &actor.name);
-            match store.save_dispute(dispute).await {
-                Err(StoreError::Stale(_)) => continue,
-                other => {
-                    other?;
-                    break;
-                }
-            }
-        }
-    }
-    Ok(())
 }

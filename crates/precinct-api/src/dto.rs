@@ -72,6 +72,10 @@ pub struct UserDto {
     /// station requires it for admins and dispatchers): until then, other
     /// calls answer 403 `second_factor_enrolment_required`.
     pub second_factor_enrolment_required: bool,
+    /// The policy's actions this user's role may do (on some object; each
+    /// object then says what may be done on it): what the clients offer.
+    #[schema(schema_with = crate::schema::actions)]
+    pub allowed_actions: Vec<String>,
 }
 
 impl From<&User> for UserDto {
@@ -85,6 +89,11 @@ impl From<&User> for UserDto {
             must_change_password: user.must_change_password,
             second_factor: user.second_factor,
             second_factor_enrolment_required: false,
+            allowed_actions: precinct_domain::policy::Action::ALL
+                .iter()
+                .filter(|&&a| precinct_domain::policy::may_ever(user.role, a))
+                .map(|a| a.as_str().to_owned())
+                .collect(),
         }
     }
 }
@@ -470,10 +479,9 @@ pub struct EventDto {
     pub actor_name: String,
     pub incident_id: Option<i64>,
     pub unit_id: Option<i64>,
-    /// incident_received, duplicate_linked, units_dispatched, unit_status_changed,
-    /// unit_position_reported, incident_status_changed, note_added,
-    /// incident_closed or incidents_merged.
+    /// The kind of change (its fields are in `data`).
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::schema::event_type)]
     pub kind: String,
     /// The kind's own fields (by `type`: ids, statuses, texts), as a map.
     #[schema(schema_with = crate::schema::open_map)]

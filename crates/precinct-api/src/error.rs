@@ -136,6 +136,11 @@ impl From<DomainError> for ApiError {
                 message,
                 format!("警情 {incident} 已结束"),
             ),
+            DomainError::NotReferred { incident } => ApiError::unprocessable(
+                e.code(),
+                message,
+                format!("警情 {incident} 未以“移交调解”结案"),
+            ),
         }
     }
 }
@@ -150,6 +155,7 @@ impl From<StoreError> for ApiError {
                 format!("未找到 {entity} {id}"),
             ),
             StoreError::Rule(rule) => rule.into(),
+            StoreError::Forbidden(_) => ApiError::forbidden(),
             StoreError::AlreadyExists(message) => ApiError::new(
                 StatusCode::CONFLICT,
                 "already_exists",

@@ -9,12 +9,11 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use precinct_domain::figures::{Durations, ResponseFigures};
-use precinct_domain::user::Role;
+use precinct_domain::policy::Action;
 use precinct_storage::IncidentFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-const READERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Analyst];
 /// Most incidents one figure is computed over.
 const MAX_INCIDENTS: u32 = 200_000;
 
@@ -76,7 +75,7 @@ pub async fn response_figures(
     authed: Authed,
     QueryParams(period): QueryParams<PeriodQuery>,
 ) -> Result<Json<ResponseFiguresDto>, ApiError> {
-    authed.require(READERS)?;
+    authed.may(Action::ViewFigures)?;
     check_period(&period)?;
     let filter = IncidentFilter {
         reported_from: Some(period.from),
@@ -186,7 +185,7 @@ pub async fn dispute_figures(
     authed: Authed,
     QueryParams(period): QueryParams<PeriodQuery>,
 ) -> Result<Json<DisputeFiguresDto>, ApiError> {
-    authed.require(READERS)?;
+    authed.may(Action::ViewFigures)?;
     check_period(&period)?;
     let disputes = state.store.list_disputes().await?;
     let f = precinct_domain::figures::DisputeFigures::of(&disputes, period.from, period.until);

@@ -8,7 +8,7 @@ use crate::extract::QueryParams;
 use axum::Json;
 use axum::extract::State;
 use precinct_domain::ground::Place;
-use precinct_domain::user::Role;
+use precinct_domain::policy::Action;
 
 #[utoipa::path(
     get, path = "/api/jurisdiction", operation_id = "get_jurisdiction", tag = "ground",
@@ -19,7 +19,7 @@ pub async fn get_jurisdiction(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewGround)?;
     let ground = state.ground();
     let mut value = serde_json::to_value(&*ground).map_err(|_| ApiError::internal())?;
     // The code table in force, the shipped one included, so clients list
@@ -40,7 +40,7 @@ pub async fn resolve_location(
     authed: Authed,
     QueryParams(query): QueryParams<ResolveQuery>,
 ) -> Result<Json<ResolutionDto>, ApiError> {
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewGround)?;
     let point = LocationInput {
         lat: query.lat,
         lon: query.lon,
@@ -80,7 +80,7 @@ pub async fn search_places(
     authed: Authed,
     QueryParams(query): QueryParams<PlaceSearchQuery>,
 ) -> Result<Json<Vec<Place>>, ApiError> {
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewGround)?;
     let ground = state.ground();
     Ok(Json(
         ground

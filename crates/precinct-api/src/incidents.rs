@@ -10,19 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::Incident;
-use precinct_domain::user::{Role, User};
+use precinct_domain::policy::{self, Action};
+use precinct_domain::user::User;
 use precinct_storage::IncidentFilter;
 use std::time::Instant;
-
-const ANY_ROLE: &[Role] = Role::ALL;
-const COMMAND: &[Role] = &[Role::Admin, Role::Dispatcher];
-const REPORTERS: &[Role] = &[
-    Role::Admin,
-    Role::Dispatcher,
-    Role::Officer,
-    Role::Volunteer,
-];
-const CLOSERS: &[Role] = &[Role::Admin, Role::Dispatcher, Role::Officer];
 
 /// Loads an incident the user may see. A volunteer sees only incidents their
 /// unit is or was assigned to; others are reported as not found, so ids of
@@ -33,13 +24,13 @@ async fn visible_incident(
     id: IncidentId,
 ) -> Result<Incident, ApiError> {
     let incident = state.store.get_incident(id).await?;
-    if user.role.sees_only_assigned_incidents() {
-        let mine = user
-            .unit_id
-            .is_some_and(|unit| incident.assignments.iter().any(|a| a.unit_id == unit));
-        if !mine {
-            return Err(ApiError::not_found(&format!("incident {id}")));
-        }
+    if !policy::allows(
+        user.role,
+        Action::ViewIncidents,
+        &policy::incident_relations(user, &incident),
+    ) {
+        // As if it did not exist.
+        return Err(ApiError::not_found(&format!("incident {id}")));
     }
     Ok(incident)
 }
@@ -50,7 +41,7 @@ async fn personal_data_for(
     user: &User,
     incident: &Incident,
 ) -> Result<PersonalData, ApiError> {
-    if !user.role.sees_personal_data() {
+    if !policy::sees_personal_data(user.role) {
         return Ok(PersonalData::Masked);
     }
     if !incident.caller.is_empty() {
@@ -77,7 +68,7 @@ pub async fn create_incident(
     authed: Authed,
     JsonBody(request): JsonBody<CreateIncidentRequest>,
 ) -> Result<(StatusCode, Json<IntakeResponse>), ApiError> {
-    let user = authed.require(REPORTERS)?;
+    let user = authed.may(Action::ReportIncident)?;
     let started = Instant::now();
     let ground = state.ground();
     let intake = request.into_intake(&ground, state.clock.now())?;
@@ -87,7 +78,7 @@ pub async fn create_incident(
         // Off the intake path: the flag follows within moments, on the timeline.
         state.check_recurrence(outcome.incident.clone());
     }
-    let personal = if user.role.sees_personal_data() {
+    let personal = if policy::sees_personal_data(user.role) {
         PersonalData::Shown
     } else {
         PersonalData::Masked
@@ -120,7 +111,7 @@ pub async fn get_incident(
     authed: Authed,
     PathId(id): PathId,
 ) -> Result<Json<IncidentDetail>, ApiError> {
-    let user = authed.require(ANY_ROLE)?;
+    let user = authed.may(Action::ViewIncidents)?;
     let incident = visible_incident(&state, user, IncidentId(id)).await?;
     let personal = personal_data_for(&state, user, &incident).await?;
     let timeline = state.store.timeline(incident.id).await?;
@@ -155,9 +146,9 @@ pub async fn list_incidents(
     authed: Authed,
     QueryParams(query): QueryParams<ListIncidentsQuery>,
 ) -> Result<Json<Vec<IncidentDto>>, ApiError> {
-    let user = authed.require(ANY_ROLE)?;
+    let user = authed.may(Action::ViewIncidents)?;
     let (status, open_only) = parse_status_filter(query.status.as_deref())?;
-    let assigned_unit = if user.role.sees_only_assigned_incidents() {
+    let assigned_unit = if policy::sees_only_own_unit_incidents(user.role) {
         match user.unit_id {
             Some(unit) => Some(unit),
             None => return Ok(Json(Vec::new())),
@@ -199,7 +190,7 @@ pub async fn dispatch_units(
     PathId(id): PathId,
     JsonBody(request): JsonBody<DispatchRequest>,
 ) -> Result<Json<IncidentDto>, ApiError> {
-    authed.require(COMMAND)?;
+    authed.may(Action::DispatchUnits)?;
     let started = Instant::now();
     let units = request.unit_ids.into_iter().map(UnitId).collect();
     let incident = state
@@ -227,7 +218,7 @@ pub async fn add_incident_note(
     PathId(id): PathId,
     JsonBody(request): JsonBody<NoteRequest>,
 ) -> Result<(StatusCode, Json<EventDto>), ApiError> {
-    let user = authed.require(REPORTERS)?;
+    let user = authed.may(Action::AddIncidentNote)?;
     visible_incident(&state, user, IncidentId(id)).await?;
     let event = state
         .store
@@ -253,7 +244,7 @@ pub async fn close_incident(
     PathId(id): PathId,
     JsonBody(request): JsonBody<CloseRequest>,
 ) -> Result<Json<IncidentDto>, ApiError> {
-    authed.require(CLOSERS)?;
+    authed.may(Action::CloseIncident)?;
     let disposition = request.parse_disposition()?;
     let incident = state
         .store
@@ -283,7 +274,7 @@ pub async fn merge_incidents(
     PathId(id): PathId,
     JsonBody(request): JsonBody<MergeRequest>,
 ) -> Result<Json<IncidentDto>, ApiError> {
-    authed.require(COMMAND)?;
+    authed.may(Action::MergeIncidents)?;
     let incident = state
         .store
         .merge_incidents(IncidentId(id), IncidentId(request.into), authed.actor())

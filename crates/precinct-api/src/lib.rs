@@ -11,6 +11,7 @@
 //! - Request bodies are parsed into domain types here (see [`dto`]); the
 //!   store receives only valid values.
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod console;
@@ -112,7 +113,7 @@ impl AppState {
         let ground = store.jurisdiction().await?;
         let roads = RoadNetwork::build(&store.roads().await?);
         let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
-        let recurrence = disputes::spawn_recurrence_checks(store.clone(), clock.clone());
+        let recurrence = precinct_storage::recurrence::spawn_recurrence_checks(store.clone());
         let ground = Arc::new(RwLock::new(Arc::new(ground)));
         spawn_ground_reloads(store.clone(), Arc::downgrade(&ground));
         Ok(AppState {

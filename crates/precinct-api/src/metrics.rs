@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use precinct_domain::user::Role;
+use precinct_domain::policy::Action;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -160,7 +160,7 @@ pub async fn render(
         (Some(expected), Some(given)) => token_hash(expected.expose()) == token_hash(&given),
         _ => false,
     };
-    if !by_token && let Err(e) = authed.and_then(|a| a.require(&[Role::Admin]).map(drop)) {
+    if !by_token && let Err(e) = authed.and_then(|a| a.may(Action::ViewMetrics).map(drop)) {
         return e.into_response();
     }
     (

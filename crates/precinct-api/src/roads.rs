@@ -9,12 +9,10 @@ use crate::extract::JsonBody;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use precinct_domain::user::Role;
+use precinct_domain::policy::Action;
 use precinct_geo::roads::Profile;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-const COMMAND: &[Role] = &[Role::Admin, Role::Dispatcher];
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClosureDto {
@@ -70,7 +68,7 @@ pub async fn list_road_closures(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<Json<Vec<ClosureDto>>, ApiError> {
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewGround)?;
     let closures = state.store.road_closures().await?;
     let roads = state.roads();
     Ok(Json(
@@ -99,7 +97,7 @@ pub async fn map_roads(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewGround)?;
     let ways = state.store.roads().await?;
     // Six decimals are 0.1 m: enough for a map, and a third of the bytes.
     let round = |x: f64| (x * 1e6).round() / 1e6;
@@ -138,7 +136,7 @@ pub async fn close_roads(
     authed: Authed,
     JsonBody(request): JsonBody<CloseRoadsRequest>,
 ) -> Result<(StatusCode, Json<ClosedDto>), ApiError> {
-    authed.require(COMMAND)?;
+    authed.may(Action::CloseRoads)?;
     let mut segments = request.segment_ids;
     if let Some(near) = request.near {
         let point = near.parse()?;
@@ -202,7 +200,7 @@ pub async fn reopen_roads(
     authed: Authed,
     JsonBody(request): JsonBody<ReopenRoadsRequest>,
 ) -> Result<StatusCode, ApiError> {
-    authed.require(COMMAND)?;
+    authed.may(Action::CloseRoads)?;
     check_segments(&state, &request.segment_ids)?;
     state
         .store

@@ -5,9 +5,10 @@
 
 use precinct_domain::dispute::{
     DisputeCategory, DisputeSource, DisputeStatus, FollowUpOutcome, OrganisationKind, Referral,
-    RiskLevel, RiskReason, SessionOutcome, Venue,
+    RiskLevel, RiskReason, SessionOutcome, Step, Venue,
 };
 use precinct_domain::incident::{CategoryFamily, Disposition, IncidentStatus, IntakeSource};
+use precinct_domain::policy::Action;
 use precinct_domain::unit::{Capability, UnitKind, UnitStatus};
 use precinct_domain::user::Role;
 use serde_json::Value;
@@ -77,6 +78,8 @@ enum_schemas! {
     risk_level, risk_level_or_null, risk_levels => RiskLevel::ALL.iter().map(|v| v.as_str());
     risk_reason, risk_reason_or_null, risk_reasons => RiskReason::ALL.iter().map(|v| v.as_str());
     session_outcome, session_outcome_or_null, session_outcomes => SessionOutcome::ALL.iter().map(|v| v.as_str());
+    action, action_or_null, actions => Action::ALL.iter().map(|v| v.as_str());
+    event_type, event_type_or_null, event_types => precinct_domain::event::EVENT_NAMES.iter().copied();
 }
 
 /// Each value once, in order.
@@ -106,6 +109,16 @@ pub(crate) fn dispute_status_filter() -> Object {
             .into_iter()
             .chain(DisputeStatus::ALL.iter().map(|v| v.as_str())),
     ))
+}
+
+/// What a user may do on a case, by operation id.
+pub(crate) fn case_actions() -> Array {
+    list_of(
+        ["get_dispute"]
+            .into_iter()
+            .chain(Step::ALL.iter().map(|s| s.as_str()))
+            .chain(["print_agreement"]),
+    )
 }
 
 /// A JSON object whose fields depend on another field (an event's type).

@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use precinct_domain::event::Actor;
+use precinct_domain::policy::Action;
 use precinct_domain::station::{self, LayerChanges, Problem, StationPackage, StationPlan};
-use precinct_domain::user::Role;
 use precinct_station::PackageFiles;
 use precinct_storage::{InitialPasswords, SharedStore, StoreError};
 use serde::Serialize;
@@ -328,7 +328,7 @@ pub async fn validate_station_package(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<StationReport>, Response> {
     authed
-        .require(&[Role::Admin])
+        .may(Action::ManageStation)
         .map_err(IntoResponse::into_response)?;
     let files = uploaded(multipart).await?;
     let result = validate_package(&state.store, &files).await;
@@ -356,7 +356,7 @@ pub async fn import_station_package(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<StationReport>, Response> {
     authed
-        .require(&[Role::Admin])
+        .may(Action::ManageStation)
         .map_err(IntoResponse::into_response)?;
     let files = uploaded(multipart).await?;
     let report = import_package(
@@ -396,7 +396,7 @@ pub async fn export_station_package(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<Response, ApiError> {
-    let user = authed.require(&[Role::Admin])?;
+    let user = authed.may(Action::ManageStation)?;
     let station_state = state.store.station_state().await?;
     let package = StationPackage::of_station(&station_state);
     let files = precinct_station::write_package(&package).map_err(|e| {
@@ -430,7 +430,7 @@ pub async fn export_station_package(
     security(("bearer" = []))
 )]
 pub async fn station_package_template(authed: Authed) -> Result<Response, ApiError> {
-    authed.require(&[Role::Admin])?;
+    authed.may(Action::ManageStation)?;
     let zip = precinct_station::template()
         .and_then(|files| files.to_zip())
         .map_err(|_| ApiError::internal())?;

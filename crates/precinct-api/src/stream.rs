@@ -17,6 +17,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use precinct_domain::event::{Event, EventKind};
 use precinct_domain::ids::{EventId, IncidentId, UnitId};
+use precinct_domain::policy::{self, Action};
 use precinct_domain::user::User;
 use precinct_storage::IncidentFilter;
 use std::collections::HashSet;
@@ -27,17 +28,20 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 /// Which events a subscriber may see: everything, or (for volunteers) only
-/// their own unit's and their incidents'.
+/// their own unit's and their incidents'; a dispute's changes only if the
+/// policy lets them see the case.
 #[derive(Debug)]
 struct Visibility {
+    user: User,
     unit: Option<UnitId>,
     incidents: Option<HashSet<IncidentId>>,
 }
 
 impl Visibility {
     async fn for_user(state: &AppState, user: &User) -> Result<Visibility, ApiError> {
-        if !user.role.sees_only_assigned_incidents() {
+        if !policy::sees_only_own_unit_incidents(user.role) {
             return Ok(Visibility {
+                user: user.clone(),
                 unit: None,
                 incidents: None,
             });
@@ -59,12 +63,20 @@ impl Visibility {
             );
         }
         Ok(Visibility {
+            user: user.clone(),
             unit: user.unit_id,
             incidents: Some(incidents),
         })
     }
 
     fn admits(&mut self, event: &Event) -> bool {
+        if let EventKind::DisputeChanged { organisations, .. } = &event.kind {
+            return policy::allows(
+                self.user.role,
+                Action::ViewDispute,
+                &policy::case_relations(&self.user, organisations),
+            );
+        }
         let Some(incidents) = &mut self.incidents else {
             return true;
         };
@@ -80,7 +92,26 @@ impl Visibility {
 }
 
 fn sse_event(event: &Event) -> SseEvent {
-    let dto = EventDto::from(event);
+    let mut dto = EventDto::from(event);
+    // A frame names no party: who signed is read (and audited) with the case.
+    if let EventKind::DisputeChanged {
+        dispute_id,
+        organisations,
+        status,
+        change,
+    } = &event.kind
+    {
+        let masked = EventKind::DisputeChanged {
+            dispute_id: *dispute_id,
+            organisations: organisations.clone(),
+            status: *status,
+            change: change.masked(),
+        };
+        dto = EventDto::from(&Event {
+            kind: masked,
+            ..event.clone()
+        });
+    }
     SseEvent::default()
         .id(event.id.0.to_string())
         .event(dto.kind.clone())

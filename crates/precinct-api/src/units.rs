@@ -8,15 +8,16 @@ use crate::extract::{JsonBody, PathId};
 use axum::Json;
 use axum::extract::State;
 use precinct_domain::ids::UnitId;
-use precinct_domain::user::{Role, User};
+use precinct_domain::policy::{self, Action};
+use precinct_domain::user::User;
 
-/// Dispatchers and admins act for any unit; officers and volunteers only for
-/// their own.
-fn may_act_for(user: &User, unit: UnitId) -> Result<(), ApiError> {
-    match user.role {
-        Role::Admin | Role::Dispatcher => Ok(()),
-        Role::Officer | Role::Volunteer if user.unit_id == Some(unit) => Ok(()),
-        _ => Err(ApiError::forbidden()),
+/// Whether `user` may do `action` for this unit (the policy: dispatchers
+/// and admins for any unit, officers and volunteers for their own).
+fn may_act_for(user: &User, action: Action, unit: UnitId) -> Result<(), ApiError> {
+    if policy::allows(user.role, action, &policy::unit_relations(user, unit)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
     }
 }
 
@@ -29,7 +30,7 @@ pub async fn list_units(
     State(state): State<AppState>,
     authed: Authed,
 ) -> Result<Json<Vec<UnitDto>>, ApiError> {
-    authed.require(Role::ALL)?;
+    authed.may(Action::ViewUnits)?;
     let units = state.store.list_units().await?;
     Ok(Json(units.iter().map(UnitDto::from).collect()))
 }
@@ -51,7 +52,7 @@ pub async fn update_unit_status(
     PathId(id): PathId,
     JsonBody(request): JsonBody<UnitStatusRequest>,
 ) -> Result<Json<UnitDto>, ApiError> {
-    may_act_for(&authed.0, UnitId(id))?;
+    may_act_for(&authed.0, Action::ReportForUnit, UnitId(id))?;
     let status = request.parse()?;
     let unit = state
         .store
@@ -73,7 +74,7 @@ pub async fn report_unit_position(
     PathId(id): PathId,
     JsonBody(request): JsonBody<PositionRequest>,
 ) -> Result<Json<UnitDto>, ApiError> {
-    may_act_for(&authed.0, UnitId(id))?;
+    may_act_for(&authed.0, Action::ReportForUnit, UnitId(id))?;
     let position = LocationInput {
         lat: request.lat,
         lon: request.lon,
@@ -125,7 +126,7 @@ pub async fn get_unit_task(
     authed: Authed,
     PathId(id): PathId,
 ) -> Result<Json<TaskDto>, ApiError> {
-    may_act_for(&authed.0, UnitId(id))?;
+    may_act_for(&authed.0, Action::AnswerTask, UnitId(id))?;
     let unit = state.store.get_unit(UnitId(id)).await?;
     let incident_id = unit
         .incident_id
@@ -160,7 +161,7 @@ pub async fn accept_task(
     authed: Authed,
     PathId(id): PathId,
 ) -> Result<Json<UnitDto>, ApiError> {
-    may_act_for(&authed.0, UnitId(id))?;
+    may_act_for(&authed.0, Action::AnswerTask, UnitId(id))?;
     let unit = state.store.accept_task(UnitId(id), authed.actor()).await?;
     Ok(Json(UnitDto::from(&unit)))
 }
@@ -178,7 +179,7 @@ pub async fn decline_task(
     PathId(id): PathId,
     JsonBody(request): JsonBody<DeclineRequest>,
 ) -> Result<Json<UnitDto>, ApiError> {
-    may_act_for(&authed.0, UnitId(id))?;
+    may_act_for(&authed.0, Action::AnswerTask, UnitId(id))?;
     let unit = state
         .store
         .decline_task(
@@ -206,7 +207,7 @@ pub async fn hand_over(
     authed: Authed,
     PathId(id): PathId,
 ) -> Result<Json<UnitDto>, ApiError> {
-    may_act_for(&authed.0, UnitId(id))?;
+    may_act_for(&authed.0, Action::AnswerTask, UnitId(id))?;
     let unit = state.store.hand_over(UnitId(id), authed.actor()).await?;
     Ok(Json(UnitDto::from(&unit)))
 }

@@ -304,17 +304,173 @@ pub struct FollowUp {
     pub notes: Option<String>,
 }
 
-/// One line of a dispute's history: every change, with who and when.
+/// What one change did to a case: a typed line of its history, stored as
+/// an event (`EventKind::DisputeChanged`) in the transaction that made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DisputeChangeKind {
+    Registered {
+        source: DisputeSource,
+        category: DisputeCategory,
+        risk: RiskLevel,
+        risk_reasons: Vec<RiskReason>,
+    },
+    /// A later incident recurs the case (same address or people).
+    IncidentLinked {
+        incident_id: IncidentId,
+    },
+    Accepted {
+        mediators: Vec<UserId>,
+    },
+    /// Not a matter for mediation.
+    Dismissed {
+        reason: String,
+    },
+    SessionPlanned {
+        at: Timestamp,
+        venue: Venue,
+    },
+    SessionRecorded {
+        at: Timestamp,
+        venue: Venue,
+        outcome: SessionOutcome,
+    },
+    AgreementDrafted {
+        terms: usize,
+    },
+    /// A party signed; `complete` when every party has.
+    Signed {
+        party: String,
+        complete: bool,
+    },
+    Referred {
+        to: Referral,
+    },
+    ClosedAfterReferral,
+    /// A follow-up visit: a relapse reopens the case, the last stable visit closes it.
+    FollowUpRecorded {
+        outcome: FollowUpOutcome,
+        closed: bool,
+    },
+    /// A line of a case's history from before histories were typed that
+    /// could not be read as one of the kinds above.
+    Noted {
+        text: String,
+    },
+}
+
+fn millis(at: Timestamp) -> Timestamp {
+    Timestamp::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
+}
+
+impl DisputeOp {
+    /// The same change with its times cut to whole milliseconds, the
+    /// precision they are stored with, so the case it makes is the case
+    /// read back.
+    pub fn to_millis(self) -> DisputeOp {
+        match self {
+            DisputeOp::PlanSession(mut planned) => {
+                planned.at = millis(planned.at);
+                DisputeOp::PlanSession(planned)
+            }
+            DisputeOp::RecordSession(mut session) => {
+                session.at = millis(session.at);
+                DisputeOp::RecordSession(session)
+            }
+            other => other,
+        }
+    }
+}
+
+impl DisputeChangeKind {
+    /// A stable name for the kind (the serde tag).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DisputeChangeKind::Registered { .. } => "registered",
+            DisputeChangeKind::IncidentLinked { .. } => "incident_linked",
+            DisputeChangeKind::Accepted { .. } => "accepted",
+            DisputeChangeKind::Dismissed { .. } => "dismissed",
+            DisputeChangeKind::SessionPlanned { .. } => "session_planned",
+            DisputeChangeKind::SessionRecorded { .. } => "session_recorded",
+            DisputeChangeKind::AgreementDrafted { .. } => "agreement_drafted",
+            DisputeChangeKind::Signed { .. } => "signed",
+            DisputeChangeKind::Referred { .. } => "referred",
+            DisputeChangeKind::ClosedAfterReferral => "closed_after_referral",
+            DisputeChangeKind::FollowUpRecorded { .. } => "follow_up_recorded",
+            DisputeChangeKind::Noted { .. } => "noted",
+        }
+    }
+
+    /// The same change with parties' names masked (`Signed`), for readers
+    /// who see a case's people masked.
+    pub fn masked(&self) -> DisputeChangeKind {
+        match self {
+            DisputeChangeKind::Signed { party, complete } => DisputeChangeKind::Signed {
+                party: crate::incident::mask_name(party),
+                complete: *complete,
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// One line of a dispute's history: what changed, who did it, when, and the
+/// status it left the case in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DisputeChange {
     pub at: Timestamp,
     pub actor: String,
     pub status: DisputeStatus,
-    pub what: String,
+    pub change: DisputeChangeKind,
 }
 
-/// A dispute case file. It is stored whole and saved with a version check,
-/// so two mediators changing one case cannot overwrite each other.
+/// A change to an existing case, as a mediator (or the recurrence check)
+/// asks for it. [`Dispute::apply`] checks it against the case and the table.
+/// Times are kept to the millisecond, as stored ([`DisputeOp::to_millis`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DisputeOp {
+    LinkIncident(IncidentId),
+    Accept {
+        mediators: Vec<UserId>,
+    },
+    PlanSession(PlannedSession),
+    RecordSession(MediationSession),
+    DraftAgreement {
+        facts: String,
+        terms: Vec<String>,
+    },
+    Sign {
+        party: String,
+    },
+    Refer(Referral),
+    /// Dismisses a registered case (a reason is required) or closes a
+    /// referred one.
+    Close {
+        reason: Option<String>,
+    },
+    RecordFollowUp {
+        outcome: FollowUpOutcome,
+        notes: Option<String>,
+    },
+}
+
+string_enum! {
+    /// A change a case's status admits now, named as the API's operation.
+    pub enum Step {
+        Accept = "accept_dispute",
+        PlanSession = "plan_session",
+        RecordSession = "record_session",
+        DraftAgreement = "record_agreement",
+        Sign = "sign_agreement",
+        RecordFollowUp = "record_follow_up",
+        Refer = "refer_dispute",
+        Close = "close_dispute",
+    }
+}
+
+/// A dispute case file. Every change is a [`DisputeOp`] applied inside the
+/// writer's transaction with a version check, so two mediators changing one
+/// case cannot overwrite each other.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dispute {
     /// 0 until stored.
@@ -339,7 +495,6 @@ pub struct Dispute {
     pub mediators: Vec<UserId>,
     /// Sessions arranged ahead, earliest first; recording a session takes
     /// the one it fulfils off the list.
-    #[serde(default)]
     pub planned_sessions: Vec<PlannedSession>,
     pub sessions: Vec<MediationSession>,
     pub agreement: Option<Agreement>,
@@ -365,6 +520,41 @@ pub struct NewDispute {
     pub parties: Vec<Party>,
     pub responsible_org: OrganisationId,
     pub participating_orgs: Vec<OrganisationId>,
+}
+
+/// Fills a case opened from an incident: the incident must be closed as
+/// referred to mediation; its summary, address, place and community fill
+/// what the opener left out, its category gives the dispute's (unless
+/// chosen), and its family counts for the risk.
+pub fn fill_from_incident(
+    new: &mut NewDispute,
+    incident: &crate::incident::Incident,
+    facts: &mut RiskFacts,
+) -> Result<(), DomainError> {
+    use crate::incident::{Disposition, IncidentStatus};
+    if incident.status != IncidentStatus::Closed
+        || incident.disposition != Some(Disposition::ReferredToMediation)
+    {
+        return Err(DomainError::NotReferred {
+            incident: incident.id.0,
+        });
+    }
+    facts.incident_families.push(incident.category.family());
+    if new.summary.trim().is_empty() {
+        new.summary = incident.summary.clone();
+    }
+    if new.address.trim().is_empty() {
+        new.address = incident.address.clone();
+    }
+    new.location.get_or_insert(incident.location);
+    new.community_id = new.community_id.or(incident.resolution.community_id);
+    if new.category == DisputeCategory::Other {
+        new.category = DisputeCategory::from_incident(&incident.category);
+    }
+    if !new.incident_ids.contains(&incident.id) {
+        new.incident_ids.push(incident.id);
+    }
+    Ok(())
 }
 
 /// Lowercased, without spaces: how addresses are compared for repeats.
@@ -420,7 +610,7 @@ impl Dispute {
             incident_ids: new.incident_ids,
             parties: new.parties,
             risk,
-            risk_reasons,
+            risk_reasons: risk_reasons.clone(),
             responsible_org: new.responsible_org,
             participating_orgs: participating,
             mediators: Vec::new(),
@@ -433,12 +623,46 @@ impl Dispute {
                 at,
                 actor: actor.to_owned(),
                 status: DisputeStatus::Registered,
-                what: "registered".into(),
+                change: DisputeChangeKind::Registered {
+                    source: new.source,
+                    category: new.category,
+                    risk,
+                    risk_reasons,
+                },
             }],
             opened_at: at,
             resolved_at: None,
             closed_at: None,
         })
+    }
+
+    /// The changes the case admits now (each still checked when applied).
+    pub fn steps(&self) -> Vec<Step> {
+        use DisputeStatus as S;
+        let agreement_open = self
+            .agreement
+            .as_ref()
+            .is_some_and(|a| a.signed_at.is_none());
+        match self.status {
+            S::Registered => vec![Step::Accept, Step::Close],
+            S::Accepted | S::InMediation => vec![Step::PlanSession, Step::RecordSession],
+            S::MediationFailed => vec![Step::PlanSession, Step::RecordSession, Step::Refer],
+            S::AgreementReached if agreement_open => {
+                let unsigned = self
+                    .agreement
+                    .as_ref()
+                    .is_some_and(|a| a.signatures.is_empty());
+                if unsigned {
+                    vec![Step::DraftAgreement, Step::Sign]
+                } else {
+                    vec![Step::Sign]
+                }
+            }
+            S::AgreementReached => vec![Step::DraftAgreement],
+            S::FollowUp => vec![Step::RecordFollowUp],
+            S::Referred => vec![Step::Close],
+            S::Closed => vec![],
+        }
     }
 
     /// Every organisation taking part, the responsible one first.
@@ -452,13 +676,48 @@ impl Dispute {
             || at - self.opened_at <= chrono::Duration::days(REPEAT_WINDOW_DAYS)
     }
 
-    fn note(&mut self, at: Timestamp, actor: &str, what: impl Into<String>) {
+    fn note(&mut self, at: Timestamp, actor: &str, change: DisputeChangeKind) {
         self.history.push(DisputeChange {
             at,
             actor: actor.to_owned(),
             status: self.status,
-            what: what.into(),
+            change,
         });
+    }
+
+    /// Applies one change at `at` by `actor`: checked against the case and
+    /// the transition table, then recorded in the history.
+    pub fn apply(&mut self, op: DisputeOp, at: Timestamp, actor: &str) -> Result<(), DomainError> {
+        match op {
+            DisputeOp::LinkIncident(incident) => {
+                self.link_incident(incident, at, actor);
+                Ok(())
+            }
+            DisputeOp::Accept { mediators } => self.accept(mediators, at, actor),
+            DisputeOp::PlanSession(planned) => self.plan_session(planned, at),
+            DisputeOp::RecordSession(session) => self.record_session(session, actor),
+            DisputeOp::DraftAgreement { facts, terms } => {
+                self.draft_agreement(facts, terms, at, actor)
+            }
+            DisputeOp::Sign { party } => self.sign(party.trim(), at, actor),
+            DisputeOp::Refer(to) => self.refer(to, at, actor),
+            DisputeOp::Close { reason } => {
+                if self.status == DisputeStatus::Referred {
+                    return self.close_referred(at, actor);
+                }
+                let reason = reason.as_deref().map(str::trim).unwrap_or("");
+                if reason.is_empty() {
+                    return Err(DomainError::invalid(
+                        "reason",
+                        "say why the case is not for mediation",
+                    ));
+                }
+                self.dismiss(reason, at, actor)
+            }
+            DisputeOp::RecordFollowUp { outcome, notes } => {
+                self.record_follow_up(outcome, notes, at, actor)
+            }
+        }
     }
 
     fn become_(&mut self, to: DisputeStatus, at: Timestamp) -> Result<(), DomainError> {
@@ -479,7 +738,13 @@ impl Dispute {
     pub fn link_incident(&mut self, incident: IncidentId, at: Timestamp, actor: &str) {
         if !self.incident_ids.contains(&incident) {
             self.incident_ids.push(incident);
-            self.note(at, actor, format!("recurred: incident {incident}"));
+            self.note(
+                at,
+                actor,
+                DisputeChangeKind::IncidentLinked {
+                    incident_id: incident,
+                },
+            );
         }
     }
 
@@ -491,15 +756,21 @@ impl Dispute {
         actor: &str,
     ) -> Result<(), DomainError> {
         self.become_(DisputeStatus::Accepted, at)?;
-        self.mediators = mediators;
-        self.note(at, actor, "accepted");
+        self.mediators = mediators.clone();
+        self.note(at, actor, DisputeChangeKind::Accepted { mediators });
         Ok(())
     }
 
     /// Not a matter for mediation (withdrawn, out of scope).
     pub fn dismiss(&mut self, reason: &str, at: Timestamp, actor: &str) -> Result<(), DomainError> {
         self.become_(DisputeStatus::Closed, at)?;
-        self.note(at, actor, format!("dismissed: {reason}"));
+        self.note(
+            at,
+            actor,
+            DisputeChangeKind::Dismissed {
+                reason: reason.to_owned(),
+            },
+        );
         Ok(())
     }
 
@@ -524,11 +795,10 @@ impl Dispute {
                 "a session is arranged for a time to come",
             ));
         }
-        let what = format!(
-            "session planned ({}) for {}",
-            planned.venue,
-            planned.at.to_rfc3339()
-        );
+        let what = DisputeChangeKind::SessionPlanned {
+            at: planned.at,
+            venue: planned.venue,
+        };
         let actor = planned.planned_by.clone();
         let at = planned.at;
         let index = self.planned_sessions.partition_point(|p| p.at <= at);
@@ -558,7 +828,11 @@ impl Dispute {
             SessionOutcome::Failed => self.become_(DisputeStatus::MediationFailed, at)?,
             SessionOutcome::Continued => {}
         }
-        let what = format!("session ({}): {}", session.venue, session.outcome);
+        let what = DisputeChangeKind::SessionRecorded {
+            at,
+            venue: session.venue,
+            outcome: session.outcome,
+        };
         // It fulfils the earliest planned session due by then (a day's grace).
         if let Some(first) = self.planned_sessions.first()
             && first.at <= at + chrono::Duration::days(1)
@@ -584,16 +858,8 @@ impl Dispute {
                 "an agreement is written once the parties agreed at a session",
             ));
         }
-        if self
-            .agreement
-            .as_ref()
-            .is_some_and(|a| a.signed_at.is_some())
-        {
-            return Err(DomainError::invalid(
-                "agreement",
-                "the agreement is already signed",
-            ));
-        }
+        // An agreement signed before a relapse is replaced by the new one:
+        // the status (agreement reached) is what makes drafting legal.
         let terms: Vec<String> = terms
             .into_iter()
             .map(|t| t.trim().to_owned())
@@ -605,6 +871,7 @@ impl Dispute {
                 "an agreement states the facts and at least one term",
             ));
         }
+        let count = terms.len();
         self.agreement = Some(Agreement {
             facts: facts.trim().to_owned(),
             terms,
@@ -612,7 +879,11 @@ impl Dispute {
             signatures: Vec::new(),
             signed_at: None,
         });
-        self.note(at, actor, "agreement drafted");
+        self.note(
+            at,
+            actor,
+            DisputeChangeKind::AgreementDrafted { terms: count },
+        );
         Ok(())
     }
 
@@ -663,7 +934,14 @@ impl Dispute {
                 .collect();
             self.become_(DisputeStatus::FollowUp, at)?;
         }
-        self.note(at, actor, format!("signed by {party}"));
+        self.note(
+            at,
+            actor,
+            DisputeChangeKind::Signed {
+                party: party.to_owned(),
+                complete,
+            },
+        );
         Ok(())
     }
 
@@ -676,7 +954,7 @@ impl Dispute {
     ) -> Result<(), DomainError> {
         self.become_(DisputeStatus::Referred, at)?;
         self.referral = Some(referral);
-        self.note(at, actor, format!("referred to {referral}"));
+        self.note(at, actor, DisputeChangeKind::Referred { to: referral });
         Ok(())
     }
 
@@ -689,7 +967,7 @@ impl Dispute {
             ));
         }
         self.become_(DisputeStatus::Closed, at)?;
-        self.note(at, actor, "closed after referral");
+        self.note(at, actor, DisputeChangeKind::ClosedAfterReferral);
         Ok(())
     }
 
@@ -723,13 +1001,34 @@ impl Dispute {
                 // The remaining visits are moot: the case is open again.
                 self.follow_ups.retain(|f| f.visited_at.is_some());
                 self.become_(DisputeStatus::InMediation, at)?;
-                self.note(at, visitor, "relapse found at follow-up: reopened");
+                self.note(
+                    at,
+                    visitor,
+                    DisputeChangeKind::FollowUpRecorded {
+                        outcome,
+                        closed: false,
+                    },
+                );
             }
             FollowUpOutcome::Stable if self.next_follow_up().is_none() => {
                 self.become_(DisputeStatus::Closed, at)?;
-                self.note(at, visitor, "follow-up: stable; closed");
+                self.note(
+                    at,
+                    visitor,
+                    DisputeChangeKind::FollowUpRecorded {
+                        outcome,
+                        closed: true,
+                    },
+                );
             }
-            FollowUpOutcome::Stable => self.note(at, visitor, "follow-up: stable"),
+            FollowUpOutcome::Stable => self.note(
+                at,
+                visitor,
+                DisputeChangeKind::FollowUpRecorded {
+                    outcome,
+                    closed: false,
+                },
+            ),
         }
         Ok(())
     }
@@ -766,6 +1065,37 @@ pub fn repeat_facts(
         }
     }
     (at_address, between_parties, ids)
+}
+
+/// The earlier cases `case` repeats (same address or people within the
+/// window), among `others` as far as `visible` admits them: a repeat must
+/// not reveal a case its reader may not see.
+pub fn repeats_of(
+    case: &Dispute,
+    others: &[Dispute],
+    visible: impl Fn(&Dispute) -> bool,
+) -> Vec<DisputeId> {
+    let earlier: Vec<Dispute> = others
+        .iter()
+        .filter(|o| o.id < case.id && visible(o))
+        .cloned()
+        .collect();
+    repeat_facts(&case.address, &case.parties, &earlier, case.opened_at).2
+}
+
+/// The open or recent cases a new incident recurs: at the same address, or
+/// its caller (by name or phone) is a party, within the repeat window.
+pub fn recurred_by(incident: &crate::incident::Incident, disputes: &[Dispute]) -> Vec<DisputeId> {
+    let caller: Vec<Party> = match (&incident.caller.name, &incident.caller.phone) {
+        (None, None) => Vec::new(),
+        (name, phone) => vec![Party {
+            name: name.clone().unwrap_or_default(),
+            phone: phone.clone(),
+            vulnerable: false,
+            organisation: None,
+        }],
+    };
+    repeat_facts(&incident.address, &caller, disputes, incident.received_at).2
 }
 
 /// Days after an agreement at which follow-up visits are due.
@@ -1061,9 +1391,13 @@ mod tests {
             case.record_follow_up(FollowUpOutcome::Stable, None, t(24 * 31), "x")
                 .is_err()
         );
-        let whats: Vec<&str> = case.history.iter().map(|h| h.what.as_str()).collect();
-        assert_eq!(whats.first(), Some(&"registered"));
-        assert_eq!(whats.last(), Some(&"follow-up: stable; closed"));
+        let kinds: Vec<&str> = case.history.iter().map(|h| h.change.name()).collect();
+        assert_eq!(kinds.first(), Some(&"registered"));
+        assert_eq!(kinds.last(), Some(&"follow_up_recorded"));
+        assert!(matches!(
+            case.history.last().map(|h| &h.change),
+            Some(DisputeChangeKind::FollowUpRecorded { closed: true, .. })
+        ));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum DomainError {
     UnitUnavailable { unit: i64, status: &'static str },
     #[error("incident {incident} is closed")]
     IncidentClosed { incident: i64 },
+    #[error("incident {incident} was not closed as referred to mediation")]
+    NotReferred { incident: i64 },
 }
 
 impl DomainError {
@@ -34,6 +36,7 @@ impl DomainError {
             DomainError::InvalidInput { .. } => "invalid_input",
             DomainError::UnitUnavailable { .. } => "unit_unavailable",
             DomainError::IncidentClosed { .. } => "incident_closed",
+            DomainError::NotReferred { .. } => "not_referred",
         }
     }
 }

@@ -89,11 +89,41 @@ pub enum EventKind {
     DisputeRecurrence {
         dispute_ids: Vec<crate::ids::DisputeId>,
     },
+    /// A dispute case changed (or was registered). `organisations` are the
+    /// ones taking part, the responsible one first: the live stream shows
+    /// the event only to those who may see the case.
+    DisputeChanged {
+        dispute_id: crate::ids::DisputeId,
+        organisations: Vec<crate::ids::OrganisationId>,
+        status: crate::dispute::DisputeStatus,
+        change: crate::dispute::DisputeChangeKind,
+    },
     /// A station package was imported: what it changed, layer by layer.
     StationImported {
         changes: Vec<crate::station::LayerChanges>,
     },
 }
+
+/// Every kind's name ([`EventKind::name`]), for documents and clients.
+pub const EVENT_NAMES: &[&str] = &[
+    "incident_received",
+    "duplicate_linked",
+    "units_dispatched",
+    "unit_status_changed",
+    "unit_position_reported",
+    "first_response_accepted",
+    "first_response_declined",
+    "handed_over",
+    "roads_closed",
+    "roads_reopened",
+    "incident_status_changed",
+    "note_added",
+    "incident_closed",
+    "incidents_merged",
+    "dispute_recurrence",
+    "dispute_changed",
+    "station_imported",
+];
 
 impl EventKind {
     /// A stable name for the kind (the serde tag), e.g. for the stream's event field.
@@ -114,6 +144,7 @@ impl EventKind {
             EventKind::IncidentClosed { .. } => "incident_closed",
             EventKind::IncidentsMerged { .. } => "incidents_merged",
             EventKind::DisputeRecurrence { .. } => "dispute_recurrence",
+            EventKind::DisputeChanged { .. } => "dispute_changed",
             EventKind::StationImported { .. } => "station_imported",
         }
     }
@@ -149,6 +180,106 @@ impl NewEvent {
             incident_id: self.incident_id,
             unit_id: self.unit_id,
             kind: self.kind,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dispute::{DisputeChangeKind, DisputeStatus};
+    use crate::ids::DisputeId;
+
+    /// One of each kind. The match below has no wildcard: a new kind does
+    /// not compile until it is added here, and so checked against the list.
+    fn one_of_each() -> Vec<EventKind> {
+        let here = Coordinates::new(28.15, 113.02).unwrap();
+        let all = vec![
+            EventKind::IncidentReceived {
+                source: IntakeSource::Phone,
+                external_id: None,
+                category: CategoryCode::parse("theft").unwrap(),
+                priority: Priority::new(1).unwrap(),
+                location: here,
+                address: String::new(),
+                summary: String::new(),
+            },
+            EventKind::DuplicateLinked {
+                duplicate_of: IncidentId(1),
+                distance_m: 0.0,
+            },
+            EventKind::UnitsDispatched { unit_ids: vec![] },
+            EventKind::UnitStatusChanged {
+                from: UnitStatus::OnPatrol,
+                to: UnitStatus::Dispatched,
+            },
+            EventKind::UnitPositionReported { position: here },
+            EventKind::FirstResponseAccepted,
+            EventKind::FirstResponseDeclined { reason: None },
+            EventKind::HandedOver,
+            EventKind::RoadsClosed {
+                segments: vec![],
+                reason: None,
+            },
+            EventKind::RoadsReopened { segments: vec![] },
+            EventKind::IncidentStatusChanged {
+                from: IncidentStatus::Received,
+                to: IncidentStatus::Dispatched,
+            },
+            EventKind::NoteAdded {
+                text: String::new(),
+            },
+            EventKind::IncidentClosed {
+                disposition: Disposition::NoActionNeeded,
+                remark: None,
+            },
+            EventKind::IncidentsMerged {
+                duplicate_id: IncidentId(1),
+                into_id: IncidentId(2),
+            },
+            EventKind::DisputeRecurrence {
+                dispute_ids: vec![],
+            },
+            EventKind::DisputeChanged {
+                dispute_id: DisputeId(1),
+                organisations: vec![],
+                status: DisputeStatus::Closed,
+                change: DisputeChangeKind::ClosedAfterReferral,
+            },
+            EventKind::StationImported { changes: vec![] },
+        ];
+        for kind in &all {
+            match kind {
+                EventKind::IncidentReceived { .. }
+                | EventKind::DuplicateLinked { .. }
+                | EventKind::UnitsDispatched { .. }
+                | EventKind::UnitStatusChanged { .. }
+                | EventKind::UnitPositionReported { .. }
+                | EventKind::FirstResponseAccepted
+                | EventKind::FirstResponseDeclined { .. }
+                | EventKind::HandedOver
+                | EventKind::RoadsClosed { .. }
+                | EventKind::RoadsReopened { .. }
+                | EventKind::IncidentStatusChanged { .. }
+                | EventKind::NoteAdded { .. }
+                | EventKind::IncidentClosed { .. }
+                | EventKind::IncidentsMerged { .. }
+                | EventKind::DisputeRecurrence { .. }
+                | EventKind::DisputeChanged { .. }
+                | EventKind::StationImported { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_kind_is_named_once_and_as_serde_tags_it() {
+        let all = one_of_each();
+        let names: Vec<&str> = all.iter().map(EventKind::name).collect();
+        assert_eq!(names, EVENT_NAMES);
+        for kind in &all {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json["type"], kind.name());
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod ground;
 pub mod ids;
 pub mod incident;
 pub mod plan;
+pub mod policy;
 pub mod recommend;
 pub mod station;
 pub mod unit;

@@ -18,19 +18,6 @@ string_enum! {
     }
 }
 
-impl Role {
-    /// Roles that see callers' names and phone numbers unmasked (every such
-    /// read is audited). Everyone else sees them masked.
-    pub fn sees_personal_data(self) -> bool {
-        matches!(self, Role::Admin | Role::Dispatcher | Role::Officer)
-    }
-
-    /// Roles that see only incidents their own unit is assigned to.
-    pub fn sees_only_assigned_incidents(self) -> bool {
-        self == Role::Volunteer
-    }
-}
-
 /// A login name: 3 to 32 of a-z, 0-9, '.', '_', '-'.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -102,16 +89,5 @@ mod tests {
             assert_eq!(Username::parse(input).is_ok(), ok, "{input}");
         }
         assert_eq!(Username::parse("Li.Wei").unwrap().as_str(), "li.wei");
-    }
-
-    #[test]
-    fn who_sees_what() {
-        let personal: Vec<_> = Role::ALL
-            .iter()
-            .filter(|r| r.sees_personal_data())
-            .collect();
-        assert_eq!(personal, [&Role::Admin, &Role::Dispatcher, &Role::Officer]);
-        assert!(Role::Volunteer.sees_only_assigned_incidents());
-        assert!(!Role::Officer.sees_only_assigned_incidents());
     }
 }

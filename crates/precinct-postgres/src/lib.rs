@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use precinct_domain::Coordinates;
 use precinct_domain::Timestamp;
-use precinct_domain::dispute::Dispute;
+use precinct_domain::dispute::{Dispute, DisputeOp, NewDispute};
 use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{DisputeId, EventId, IncidentId, UnitId, UserId};
@@ -34,13 +34,14 @@ use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_geo::roads::RoadWay;
+use precinct_storage::CaseView;
 use precinct_storage::apply;
+use precinct_storage::disputes::{Depth, Which};
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
     audit_from_row, event_from_row, ms, unit_from_row, user_from_row,
 };
 use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
-use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, dispute_from_row};
 use precinct_storage::rows::{
     SECOND_FACTOR_COLUMNS, SESSION_USER_COLUMNS, second_factor_from_row, session_from_row,
     session_record_from_row,
@@ -191,13 +192,21 @@ impl PgStore {
         let writer_task =
             tokio::spawn(writer::run(pool.clone(), jobs_rx, publisher.clone(), clock));
         let listener_task = tokio::spawn(publisher::listen(config, publisher));
-        Ok(PgStore {
+        let store = PgStore {
             pool,
             jobs: Mutex::new(Some(jobs_tx)),
             events,
             writer_task: tokio::sync::Mutex::new(Some(writer_task)),
             listener_task,
-        })
+        };
+        let converted = store
+            .write(|ctx| Box::pin(async move { apply::convert_legacy_disputes(ctx).await }))
+            .await
+            .map_err(|e| OpenError::Migrate(format!("converting stored disputes: {e}")))?;
+        if converted > 0 {
+            tracing::info!(converted, "disputes converted from JSON bodies to columns");
+        }
+        Ok(store)
     }
 
     async fn write<T, F>(&self, work: F) -> StoreResult<T>
@@ -231,6 +240,20 @@ impl PgStore {
             .get()
             .await
             .map_err(|e| StoreError::Other(format!("no database connection: {e}")))
+    }
+
+    /// Cases read whole from one snapshot (a repeatable-read transaction).
+    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
+        let client = self.client().await?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(rows::store_error)?;
+        let result =
+            precinct_storage::disputes::load_to(&mut tx::Reader(&client), which, depth).await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        client.batch_execute(end).await.map_err(rows::store_error)?;
+        result
     }
 
     async fn read_rows(
@@ -768,74 +791,49 @@ impl Store for PgStore {
         self.events.subscribe()
     }
 
-    async fn create_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
+    async fn open_dispute(
+        &self,
+        new: NewDispute,
+        from_incident: Option<IncidentId>,
+        opener: User,
+        actor: Actor,
+    ) -> StoreResult<CaseView> {
         self.write(move |ctx| {
-            Box::pin(async move {
-                let mut dispute = dispute;
-                dispute.version = 1;
-                let body = dispute_body(&dispute)?;
-                let row = ctx
-                    .client
-                    .query_one(
-                        "INSERT INTO disputes (status, version, opened_at, body) VALUES ($1, 1, $2, $3) RETURNING id",
-                        &[&dispute.status.as_str(), &ms(dispute.opened_at), &body],
-                    )
-                    .await
-                    .map_err(store_error)?;
-                dispute.id = DisputeId(row.get(0));
-                Ok(dispute)
-            })
+            Box::pin(
+                async move { apply::open_dispute(ctx, new, from_incident, &opener, &actor).await },
+            )
+        })
+        .await
+    }
+
+    async fn change_dispute(
+        &self,
+        id: DisputeId,
+        expected: Option<i64>,
+        op: DisputeOp,
+        by: User,
+        actor: Actor,
+    ) -> StoreResult<CaseView> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::change_dispute(ctx, id, expected, op, &by, &actor).await })
         })
         .await
     }
 
     async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute> {
-        let sql = format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = $1");
-        let rows = self.read_rows(&sql, &[&id.0]).await?;
-        match rows.first() {
-            Some(row) => dispute_from_row(&PgRow(row)),
-            None => Err(StoreError::not_found("dispute", id)),
-        }
+        self.read_disputes(Which::One(id), Depth::Whole)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::not_found("dispute", id))
     }
 
     async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {
-        let sql = format!("SELECT {DISPUTE_COLUMNS} FROM disputes ORDER BY id DESC");
-        map_rows(&self.read_rows(&sql, &[]).await?, dispute_from_row)
+        self.read_disputes(Which::All, Depth::Whole).await
     }
 
     async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {
-        let sql = format!(
-            "SELECT {DISPUTE_COLUMNS} FROM disputes \
-             WHERE status <> 'closed' OR opened_at >= $1 ORDER BY id DESC"
-        );
-        map_rows(
-            &self.read_rows(&sql, &[&ms(since)]).await?,
-            dispute_from_row,
-        )
-    }
-
-    async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
-        self.write(move |ctx| {
-            Box::pin(async move {
-                let mut dispute = dispute;
-                let expected = dispute.version;
-                dispute.version = expected + 1;
-                let body = dispute_body(&dispute)?;
-                let changed = ctx
-                    .client
-                    .execute(
-                        "UPDATE disputes SET status = $1, version = $2, body = $3 WHERE id = $4 AND version = $5",
-                        &[&dispute.status.as_str(), &dispute.version, &body, &dispute.id.0, &expected],
-                    )
-                    .await
-                    .map_err(store_error)?;
-                if changed == 0 {
-                    return Err(dispute_conflict(dispute.id));
-                }
-                Ok(dispute)
-            })
-        })
-        .await
+        self.read_disputes(Which::Recent(since), Depth::ForRepeats)
+            .await
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
@@ -1199,5 +1197,49 @@ mod tests {
             PgStore::open(&url, Arc::new(SystemClock)).await.is_ok(),
             "the same database with defaults opens"
         );
+    }
+}
+
+#[cfg(test)]
+mod legacy_tests {
+    use super::*;
+    use precinct_storage::SystemClock;
+
+    /// A database of the release that stored disputes as JSON bodies, with
+    /// cases in every state, migrates on opening and reads back the same cases.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn json_stored_disputes_migrate_and_read_back_identical() {
+        let Some(admin) = testing::test_database_url() else {
+            eprintln!("skipped: PRECINCT_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let url = testing::scratch_database(&admin).await.unwrap();
+        {
+            let (mut client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+            let driver = tokio::spawn(connection);
+            schema::apply_until(&mut client, schema::json_disputes_version())
+                .await
+                .unwrap();
+            for (id, status, version, opened_at, body) in
+                precinct_storage::legacy::fixture_rows().unwrap()
+            {
+                client
+                    .execute(
+                        "INSERT INTO disputes (id, status, version, opened_at, body) VALUES ($1, $2, $3, $4, $5)",
+                        &[&id, &status, &version, &opened_at, &body],
+                    )
+                    .await
+                    .unwrap();
+            }
+            drop(client);
+            let _ = driver.await;
+        }
+        let store = PgStore::open(&url, Arc::new(SystemClock)).await.unwrap();
+        precinct_storage::legacy::assert_fixture_converted(&store).await;
+        let reports = precinct_storage::chain::verify(&store).await.unwrap();
+        assert!(reports.iter().all(|r| r.broken.is_none()), "{reports:?}");
+        drop(store);
+        let store = PgStore::open(&url, Arc::new(SystemClock)).await.unwrap();
+        precinct_storage::legacy::assert_fixture_converted(&store).await;
     }
 }

@@ -417,6 +417,130 @@ ALTER TABLE users ADD COLUMN totp_secret TEXT, ADD COLUMN totp_pending TEXT,
 ALTER TABLE sessions ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN last_seen_at BIGINT NOT NULL DEFAULT 0, ADD COLUMN address TEXT;
 "#,
+    // Disputes in columns and child tables; their history is the event log
+    // (dispute_events links each event to its case). The JSON bodies move to
+    // legacy_disputes, converted by the store on opening
+    // (precinct_storage::apply::convert_legacy_disputes).
+    r#"
+ALTER TABLE disputes RENAME TO legacy_disputes;
+ALTER INDEX disputes_opened RENAME TO legacy_disputes_opened;
+CREATE TABLE disputes (
+    id BIGINT PRIMARY KEY,
+    version BIGINT NOT NULL,
+    source TEXT NOT NULL,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    address TEXT NOT NULL,
+    lat DOUBLE PRECISION,
+    lon DOUBLE PRECISION,
+    community_id BIGINT,
+    risk TEXT NOT NULL,
+    risk_reasons TEXT NOT NULL,
+    responsible_org BIGINT NOT NULL,
+    referral TEXT,
+    opened_at BIGINT NOT NULL,
+    resolved_at BIGINT,
+    closed_at BIGINT,
+    -- precinct_domain::dispute::address_key(address): how repeats are found.
+    address_key TEXT NOT NULL
+);
+CREATE INDEX disputes_opened ON disputes (opened_at);
+CREATE INDEX disputes_address ON disputes (address_key);
+CREATE INDEX disputes_open ON disputes (status) WHERE status <> 'closed';
+CREATE TABLE dispute_incidents (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    incident_id BIGINT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_organisations (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    organisation_id BIGINT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_mediators (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_parties (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    phone TEXT,
+    vulnerable BOOLEAN NOT NULL,
+    organisation_kind TEXT,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE INDEX dispute_parties_name ON dispute_parties (name);
+CREATE INDEX dispute_parties_phone ON dispute_parties (phone) WHERE phone IS NOT NULL;
+CREATE TABLE dispute_planned_sessions (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    venue TEXT NOT NULL,
+    organisations TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    planned_by TEXT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_sessions (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    venue TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_session_participants (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    session BIGINT NOT NULL,
+    position BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    organisation_id BIGINT,
+    PRIMARY KEY (dispute_id, session, position)
+);
+CREATE TABLE dispute_agreements (
+    dispute_id BIGINT PRIMARY KEY REFERENCES disputes (id),
+    facts TEXT NOT NULL,
+    drafted_at BIGINT NOT NULL,
+    signed_at BIGINT
+);
+CREATE TABLE dispute_agreement_terms (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    term TEXT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_signatures (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    party TEXT NOT NULL,
+    signed_at BIGINT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_follow_ups (
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id),
+    position BIGINT NOT NULL,
+    due_at BIGINT NOT NULL,
+    visited_at BIGINT,
+    visited_by TEXT,
+    outcome TEXT,
+    notes TEXT,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_events (
+    event_id BIGINT PRIMARY KEY REFERENCES events (id),
+    dispute_id BIGINT NOT NULL REFERENCES disputes (id)
+);
+CREATE INDEX dispute_events_case ON dispute_events (dispute_id, event_id);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.
@@ -431,7 +555,24 @@ pub(crate) async fn migrate(client: &mut Client) -> Result<(), tokio_postgres::E
     result
 }
 
+/// The last schema version that stored disputes as JSON bodies.
+#[cfg(test)]
+pub(crate) fn json_disputes_version() -> usize {
+    MIGRATIONS
+        .iter()
+        .position(|m| m.contains("RENAME TO legacy_disputes"))
+        .expect("the migration to dispute columns")
+}
+
 async fn apply(client: &mut Client) -> Result<(), tokio_postgres::Error> {
+    apply_until(client, MIGRATIONS.len()).await
+}
+
+/// Brings the database up to schema `version` (tests build old databases).
+pub(crate) async fn apply_until(
+    client: &mut Client,
+    version: usize,
+) -> Result<(), tokio_postgres::Error> {
     client
         .batch_execute("CREATE TABLE IF NOT EXISTS precinct_schema (version BIGINT NOT NULL)")
         .await?;
@@ -439,7 +580,12 @@ async fn apply(client: &mut Client) -> Result<(), tokio_postgres::Error> {
         .query_opt("SELECT version FROM precinct_schema", &[])
         .await?
         .map_or(0, |row| row.get(0));
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(version)
+        .skip(current as usize)
+    {
         let tx = client.transaction().await?;
         tx.batch_execute(sql).await?;
         let version = index as i64 + 1;

@@ -2,7 +2,9 @@
 //! (`precinct_storage::apply`), on the writer's connection inside its batch.
 
 use crate::ops::*;
+use crate::rows::PgRow;
 use crate::writer::WriteCtx;
+use deadpool_postgres::ClientWrapper;
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{IncidentId, UnitId, UserId};
@@ -11,13 +13,95 @@ use precinct_domain::station::{PersonFields, StationState, UnitFields};
 use precinct_domain::unit::{Unit, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
+use precinct_storage::disputes::{SqlExec, SqlValue};
+use precinct_storage::rows::SqlRow;
 use precinct_storage::rows::{capabilities_text, ms};
 use precinct_storage::{StoreError, StoreResult};
+use tokio_postgres::types::ToSql;
+
+/// A shared statement's parameters (`precinct_storage::disputes`) as the
+/// driver takes them.
+pub(crate) fn pg_params(params: &[SqlValue]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                SqlValue::Int(v) => Box::new(*v),
+                SqlValue::Real(v) => Box::new(*v),
+                SqlValue::Text(v) => Box::new(v.clone()),
+                SqlValue::Bool(b) => Box::new(*b),
+            }
+        })
+        .collect()
+}
+
+/// Runs a shared statement on `client`.
+pub(crate) async fn execute_shared(
+    client: &ClientWrapper,
+    sql: &str,
+    params: &[SqlValue],
+) -> StoreResult<u64> {
+    let owned = pg_params(params);
+    let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| &**b as _).collect();
+    execute(client, sql, &refs).await
+}
+
+/// Runs a shared query on `client`, handing each row to `visit`.
+pub(crate) async fn query_shared(
+    client: &ClientWrapper,
+    sql: &str,
+    params: &[SqlValue],
+    visit: &mut (dyn FnMut(&dyn SqlRow) -> StoreResult<()> + Send),
+) -> StoreResult<()> {
+    let owned = pg_params(params);
+    let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| &**b as _).collect();
+    for row in query(client, sql, &refs).await? {
+        visit(&PgRow(&row))?;
+    }
+    Ok(())
+}
+
+/// A pooled connection running shared queries (readers).
+pub(crate) struct Reader<'c>(pub &'c ClientWrapper);
+
+impl SqlExec for Reader<'_> {
+    async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> StoreResult<u64> {
+        execute_shared(self.0, sql, params).await
+    }
+
+    async fn query(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        visit: &mut (dyn FnMut(&dyn SqlRow) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        query_shared(self.0, sql, params, visit).await
+    }
+}
+
+impl SqlExec for WriteCtx {
+    async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> StoreResult<u64> {
+        execute_shared(&self.client, sql, params).await
+    }
+
+    async fn query(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        visit: &mut (dyn FnMut(&dyn SqlRow) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        query_shared(&self.client, sql, params, visit).await
+    }
+}
 
 /// PostgreSQL's primitives for the shared write rules (`precinct_storage::apply`).
 impl WriteTx for WriteCtx {
     fn now(&self) -> Timestamp {
         self.now
+    }
+
+    fn stamp_at(&mut self, at: Timestamp) {
+        self.now = at;
     }
 
     async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {

@@ -12,7 +12,7 @@ mod schema;
 mod writer;
 
 use async_trait::async_trait;
-use precinct_domain::dispute::Dispute;
+use precinct_domain::dispute::{Dispute, DisputeOp, NewDispute};
 use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{DisputeId, EventId, IncidentId, UnitId, UserId};
@@ -22,13 +22,14 @@ use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::roads::RoadWay;
+use precinct_storage::CaseView;
 use precinct_storage::apply;
+use precinct_storage::disputes::{Depth, Which};
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
     event_from_row, unit_from_row, user_from_row,
 };
 use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
-use precinct_storage::rows::{DISPUTE_COLUMNS, dispute_body, dispute_conflict, dispute_from_row};
 use precinct_storage::rows::{
     SECOND_FACTOR_COLUMNS, SESSION_USER_COLUMNS, second_factor_from_row, session_from_row,
     session_record_from_row,
@@ -196,6 +197,16 @@ impl SqliteStore {
             path: path.clone(),
             source,
         })?;
+        let converted = writer::run_alone(&conn, clock.now(), |ctx| {
+            apply::run_ready(apply::convert_legacy_disputes(ctx))
+        })
+        .map_err(|e| OpenError::NotDurable {
+            path: path.clone(),
+            detail: format!("converting stored disputes: {e}"),
+        })?;
+        if converted > 0 {
+            tracing::info!(converted, "disputes converted from JSON bodies to columns");
+        }
 
         // Checkpoints run beside the writer, not on its commits (see `checkpoint`).
         let checkpointer = checkpoint::Checkpointer::start(open_connection(&path, false)?)
@@ -270,6 +281,21 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
+    }
+
+    /// Cases read whole from one snapshot (a read transaction).
+    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
+        self.read(move |conn| {
+            conn.execute_batch("BEGIN").map_err(rows::store_error)?;
+            let result = apply::run_ready(precinct_storage::disputes::load_to(
+                &mut rows::Reader(conn),
+                which,
+                depth,
+            ));
+            conn.execute_batch("COMMIT").map_err(rows::store_error)?;
+            result
+        })
+        .await
     }
 }
 
@@ -789,80 +815,53 @@ impl Store for SqliteStore {
         self.events.subscribe()
     }
 
-    async fn create_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
+    async fn open_dispute(
+        &self,
+        new: NewDispute,
+        from_incident: Option<IncidentId>,
+        opener: User,
+        actor: Actor,
+    ) -> StoreResult<CaseView> {
         self.write(move |ctx| {
-            let mut dispute = dispute;
-            dispute.version = 1;
-            ctx.conn
-                .execute(
-                    "INSERT INTO disputes (status, version, opened_at, body) VALUES (?1, 1, ?2, ?3)",
-                    params![dispute.status.as_str(), ms(dispute.opened_at), dispute_body(&dispute)?],
-                )
-                .map_err(store_error)?;
-            dispute.id = DisputeId(ctx.conn.last_insert_rowid());
-            Ok(dispute)
+            apply::run_ready(apply::open_dispute(
+                ctx,
+                new,
+                from_incident,
+                &opener,
+                &actor,
+            ))
+        })
+        .await
+    }
+
+    async fn change_dispute(
+        &self,
+        id: DisputeId,
+        expected: Option<i64>,
+        op: DisputeOp,
+        by: User,
+        actor: Actor,
+    ) -> StoreResult<CaseView> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::change_dispute(ctx, id, expected, op, &by, &actor))
         })
         .await
     }
 
     async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute> {
-        self.read(move |conn| {
-            rows::query_first(
-                conn,
-                &format!("SELECT {DISPUTE_COLUMNS} FROM disputes WHERE id = ?1"),
-                [id.0],
-                dispute_from_row,
-            )?
+        self.read_disputes(Which::One(id), Depth::Whole)
+            .await?
+            .pop()
             .ok_or_else(|| StoreError::not_found("dispute", id))
-        })
-        .await
     }
 
     async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {
-        self.read(|conn| {
-            rows::query_all(
-                conn,
-                &format!("SELECT {DISPUTE_COLUMNS} FROM disputes ORDER BY id DESC"),
-                [],
-                dispute_from_row,
-            )
-        })
-        .await
+        self.read_disputes(Which::All, Depth::Whole).await
     }
 
     async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {
-        self.read(move |conn| {
-            rows::query_all(
-                conn,
-                &format!(
-                    "SELECT {DISPUTE_COLUMNS} FROM disputes \
-                     WHERE status <> 'closed' OR opened_at >= ?1 ORDER BY id DESC"
-                ),
-                [ms(since)],
-                dispute_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute> {
-        self.write(move |ctx| {
-            let mut dispute = dispute;
-            let expected = dispute.version;
-            dispute.version = expected + 1;
-            let changed = ctx
-                .conn
-                .execute(
-                    "UPDATE disputes SET status = ?1, version = ?2, body = ?3 WHERE id = ?4 AND version = ?5",
-                    params![dispute.status.as_str(), dispute.version, dispute_body(&dispute)?, dispute.id.0, expected],
-                )
-                .map_err(store_error)?;
-            if changed == 0 {
-                return Err(dispute_conflict(dispute.id));
-            }
-            Ok(dispute)
-        })
-        .await
+        self.read_disputes(Which::Recent(since), Depth::ForRepeats)
+            .await
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
@@ -1085,5 +1084,41 @@ mod tests {
             reopened.jurisdiction().await.unwrap(),
             precinct_storage::suite::fixture_ground()
         );
+    }
+}
+
+#[cfg(test)]
+mod legacy_tests {
+    use super::*;
+    use precinct_storage::SystemClock;
+
+    /// A database of the release that stored disputes as JSON bodies, with
+    /// cases in every state, migrates on opening and reads back the same cases.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn json_stored_disputes_migrate_and_read_back_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = open_connection(&path, false).unwrap();
+            schema::migrate_until(&mut conn, schema::json_disputes_version()).unwrap();
+            for (id, status, version, opened_at, body) in
+                precinct_storage::legacy::fixture_rows().unwrap()
+            {
+                conn.execute(
+                    "INSERT INTO disputes (id, status, version, opened_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    rusqlite::params![id, status, version, opened_at, body],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
+        precinct_storage::legacy::assert_fixture_converted(&store).await;
+        // The history is events, sealed in the chain like every other.
+        let reports = precinct_storage::chain::verify(&store).await.unwrap();
+        assert!(reports.iter().all(|r| r.broken.is_none()), "{reports:?}");
+        store.close();
+        // Opening again converts nothing twice.
+        let store = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
+        precinct_storage::legacy::assert_fixture_converted(&store).await;
     }
 }

@@ -16,7 +16,8 @@ use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
 use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
-use precinct_storage::rows::{capabilities_text, duplicate_search_cells};
+use precinct_storage::disputes::{SqlExec, SqlValue};
+use precinct_storage::rows::{SqlRow, capabilities_text, duplicate_search_cells};
 use precinct_storage::{IntakeOutcome, StoreError, StoreResult};
 use rusqlite::{OptionalExtension, params};
 
@@ -162,9 +163,28 @@ pub(crate) fn intake(
 /// SQLite's primitives for the shared write rules (`precinct_storage::apply`).
 /// Each completes before it returns, so the writer thread can run the rules
 /// with `apply::run_ready`.
+impl SqlExec for WriteCtx<'_> {
+    async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> StoreResult<u64> {
+        rows::execute_shared(self.conn, sql, params)
+    }
+
+    async fn query(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        visit: &mut (dyn FnMut(&dyn SqlRow) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        rows::query_shared(self.conn, sql, params, visit)
+    }
+}
+
 impl WriteTx for WriteCtx<'_> {
     fn now(&self) -> Timestamp {
         self.now
+    }
+
+    fn stamp_at(&mut self, at: Timestamp) {
+        self.now = at;
     }
 
     async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {

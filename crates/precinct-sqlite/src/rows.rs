@@ -6,6 +6,7 @@ use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{DuplicateCandidate, Incident};
 use precinct_domain::station::StationState;
 use precinct_domain::unit::Unit;
+use precinct_storage::disputes::{SqlExec, SqlValue};
 use precinct_storage::rows::{
     ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, SEARCH_CELLS, SqlRow, UNIT_COLUMNS,
     USER_COLUMNS, assignment_from_row, candidate_from_row, incident_from_row, unit_from_row,
@@ -222,4 +223,69 @@ pub(crate) fn duplicate_candidates(
         ],
         candidate_from_row,
     )
+}
+
+/// SQLite's form of a shared statement: `$n` placeholders become `?n`.
+fn lite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn lite_params(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    params
+        .iter()
+        .map(|p| match p {
+            SqlValue::Int(v) => v.map_or(Value::Null, Value::Integer),
+            SqlValue::Real(v) => v.map_or(Value::Null, Value::Real),
+            SqlValue::Text(v) => v.clone().map_or(Value::Null, Value::Text),
+            SqlValue::Bool(b) => Value::Integer(i64::from(*b)),
+        })
+        .collect()
+}
+
+/// Runs a shared statement (`precinct_storage::disputes`).
+pub(crate) fn execute_shared(
+    conn: &Connection,
+    sql: &str,
+    params: &[SqlValue],
+) -> StoreResult<u64> {
+    let mut stmt = conn.prepare_cached(&lite_sql(sql)).map_err(store_error)?;
+    stmt.execute(rusqlite::params_from_iter(lite_params(params)))
+        .map(|n| n as u64)
+        .map_err(store_error)
+}
+
+/// Runs a shared query, handing each row to `visit`.
+pub(crate) fn query_shared(
+    conn: &Connection,
+    sql: &str,
+    params: &[SqlValue],
+    visit: &mut (dyn FnMut(&dyn SqlRow) -> StoreResult<()> + Send),
+) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(&lite_sql(sql)).map_err(store_error)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(lite_params(params)))
+        .map_err(store_error)?;
+    while let Some(row) = rows.next().map_err(store_error)? {
+        visit(&LiteRow(row))?;
+    }
+    Ok(())
+}
+
+/// A reader connection running shared queries.
+pub(crate) struct Reader<'c>(pub &'c Connection);
+
+impl SqlExec for Reader<'_> {
+    async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> StoreResult<u64> {
+        execute_shared(self.0, sql, params)
+    }
+
+    async fn query(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+        visit: &mut (dyn FnMut(&dyn SqlRow) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
+        query_shared(self.0, sql, params, visit)
+    }
 }

@@ -184,6 +184,130 @@ ALTER TABLE sessions ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN address TEXT;
 "#,
+    // Disputes in columns and child tables; their history is the event log
+    // (dispute_events links each event to its case). The JSON bodies move to
+    // legacy_disputes, converted by the store on opening
+    // (precinct_storage::apply::convert_legacy_disputes).
+    r#"
+ALTER TABLE disputes RENAME TO legacy_disputes;
+DROP INDEX disputes_opened;
+CREATE TABLE disputes (
+    id INTEGER PRIMARY KEY,
+    version INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    category TEXT NOT NULL,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    address TEXT NOT NULL,
+    lat REAL,
+    lon REAL,
+    community_id INTEGER,
+    risk TEXT NOT NULL,
+    risk_reasons TEXT NOT NULL,
+    responsible_org INTEGER NOT NULL,
+    referral TEXT,
+    opened_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    closed_at INTEGER,
+    -- precinct_domain::dispute::address_key(address): how repeats are found.
+    address_key TEXT NOT NULL
+);
+CREATE INDEX disputes_opened ON disputes (opened_at);
+CREATE INDEX disputes_address ON disputes (address_key);
+CREATE INDEX disputes_open ON disputes (status) WHERE status <> 'closed';
+CREATE TABLE dispute_incidents (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    incident_id INTEGER NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_organisations (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    organisation_id INTEGER NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_mediators (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_parties (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    phone TEXT,
+    vulnerable INTEGER NOT NULL,
+    organisation_kind TEXT,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE INDEX dispute_parties_name ON dispute_parties (name);
+CREATE INDEX dispute_parties_phone ON dispute_parties (phone) WHERE phone IS NOT NULL;
+CREATE TABLE dispute_planned_sessions (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    venue TEXT NOT NULL,
+    organisations TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    planned_by TEXT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_sessions (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    venue TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_session_participants (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    session INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    organisation_id INTEGER,
+    PRIMARY KEY (dispute_id, session, position)
+);
+CREATE TABLE dispute_agreements (
+    dispute_id INTEGER PRIMARY KEY REFERENCES disputes (id),
+    facts TEXT NOT NULL,
+    drafted_at INTEGER NOT NULL,
+    signed_at INTEGER
+);
+CREATE TABLE dispute_agreement_terms (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    term TEXT NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_signatures (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    party TEXT NOT NULL,
+    signed_at INTEGER NOT NULL,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_follow_ups (
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id),
+    position INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    visited_at INTEGER,
+    visited_by TEXT,
+    outcome TEXT,
+    notes TEXT,
+    PRIMARY KEY (dispute_id, position)
+);
+CREATE TABLE dispute_events (
+    event_id INTEGER PRIMARY KEY REFERENCES events (id),
+    dispute_id INTEGER NOT NULL REFERENCES disputes (id)
+);
+CREATE INDEX dispute_events_case ON dispute_events (dispute_id, event_id);
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers
@@ -242,10 +366,24 @@ fn seal_existing(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The last schema version that stored disputes as JSON bodies.
+#[cfg(test)]
+pub(crate) fn json_disputes_version() -> usize {
+    MIGRATIONS
+        .iter()
+        .position(|m| m.contains("RENAME TO legacy_disputes"))
+        .expect("the migration to dispute columns")
+}
+
 /// Brings the database up to the latest schema, one transaction per step.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_until(conn, MIGRATIONS.len())
+}
+
+/// Brings the database up to schema `version` (tests build old databases).
+pub(crate) fn migrate_until(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (index, sql) in MIGRATIONS.iter().enumerate().take(version).skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         if sql.contains("CREATE TRIGGER events_chain") {

@@ -283,3 +283,29 @@ fn run_batch(
         }
     }
 }
+
+/// Runs one write on `conn` in its own transaction before the writer starts
+/// (work the store does on opening). Its events are written, not published:
+/// nobody subscribes yet.
+pub(crate) fn run_alone<T>(
+    conn: &Connection,
+    now: Timestamp,
+    work: impl FnOnce(&mut WriteCtx<'_>) -> StoreResult<T>,
+) -> StoreResult<T> {
+    control(conn, "BEGIN IMMEDIATE").map_err(store_error)?;
+    let mut ctx = WriteCtx {
+        conn,
+        now: now.trunc_subsecs(3),
+        events: Vec::new(),
+    };
+    match work(&mut ctx) {
+        Ok(value) => {
+            control(conn, "COMMIT").map_err(store_error)?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = control(conn, "ROLLBACK");
+            Err(error)
+        }
+    }
+}

@@ -7,16 +7,21 @@
 //! make it through those primitives. A backend thus decides *how* rows are
 //! stored, never *what* a dispatch or a close does.
 
+use crate::disputes::{self, Depth, SqlExec, Which};
 use crate::{InitialPasswords, StoreError, StoreResult};
+use precinct_domain::dispute::{Dispute, DisputeChange, DisputeOp, NewDispute, RiskFacts};
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Jurisdiction;
+use precinct_domain::ids::DisputeId;
 use precinct_domain::ids::{IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, IncidentStatus, check_merge, checked_text};
+use precinct_domain::policy::{self, Action};
 use precinct_domain::station::{
     self, Checks, LayerChanges, PersonChange, PersonFields, StationPackage, StationState,
     UnitChange, UnitFields,
 };
 use precinct_domain::unit::{Unit, UnitStatus};
+use precinct_domain::user::User;
 use precinct_domain::{Coordinates, DomainError, Timestamp};
 
 /// Which first-arrival time an arrival stamps.
@@ -34,13 +39,16 @@ pub enum TaskStep {
 }
 
 /// Row-level changes inside one write transaction. Every method acts on the
-/// transaction's current state; none commits.
+/// transaction's current state; none commits. Statements written once for
+/// every SQL backend (disputes) run through [`SqlExec`].
 // The futures are used only by the backends' own writers, which know the
 // concrete (and Send) types, so `async fn` here is fine.
 #[allow(async_fn_in_trait)]
-pub trait WriteTx {
+pub trait WriteTx: SqlExec {
     /// The time this transaction stamps its changes with.
     fn now(&self) -> Timestamp;
+    /// Stamps what follows with `at` instead (converting stored history).
+    fn stamp_at(&mut self, at: Timestamp);
     async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit>;
     async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident>;
     /// Sets a unit's status and the incident it works (None: free).
@@ -313,24 +321,250 @@ pub async fn add_note(
         .await
 }
 
-/// Flags an incident as recurring these disputes (an event on its timeline).
+/// Flags an incident as recurring these disputes (an event on its timeline)
+/// and lists it with each of them, in one transaction.
 pub async fn flag_recurrence(
     tx: &mut impl WriteTx,
     id: IncidentId,
-    dispute_ids: Vec<precinct_domain::ids::DisputeId>,
+    dispute_ids: Vec<DisputeId>,
     actor: &Actor,
 ) -> StoreResult<Event> {
     if dispute_ids.is_empty() {
         return Err(DomainError::invalid("dispute_ids", "name at least one dispute").into());
     }
     tx.load_incident(id).await?;
-    tx.emit(
-        actor,
-        Some(id),
-        None,
-        EventKind::DisputeRecurrence { dispute_ids },
+    let event = tx
+        .emit(
+            actor,
+            Some(id),
+            None,
+            EventKind::DisputeRecurrence {
+                dispute_ids: dispute_ids.clone(),
+            },
+        )
+        .await?;
+    for dispute in dispute_ids {
+        let mut case = disputes::load_one(tx, dispute).await?;
+        let before = case.history.len();
+        let version = case.version;
+        case.apply(DisputeOp::LinkIncident(id), tx.now(), &actor.name)?;
+        save_dispute_change(tx, &mut case, version, before, actor).await?;
+    }
+    Ok(event)
+}
+
+/// The disputes opened before this are repeats only while still open.
+pub fn repeat_window_start(at: Timestamp) -> Timestamp {
+    at - chrono::Duration::days(precinct_domain::dispute::REPEAT_WINDOW_DAYS)
+}
+
+/// A case as a user sees it after a change: whole, and the earlier cases it
+/// repeats (among those the user may see).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseView {
+    pub dispute: Dispute,
+    pub repeats: Vec<DisputeId>,
+}
+
+/// Opens a case: from an incident it must be one closed as referred to
+/// mediation (its family, summary, address and place fill the case);
+/// repeats are looked for among the cases `opener` may see, so a name or an
+/// address never reveals another organisation's case; risk is assessed;
+/// the case and its `registered` event are written.
+pub async fn open_dispute(
+    tx: &mut impl WriteTx,
+    mut new: NewDispute,
+    from_incident: Option<IncidentId>,
+    opener: &User,
+    actor: &Actor,
+) -> StoreResult<CaseView> {
+    let mut facts = RiskFacts::default();
+    if let Some(id) = from_incident {
+        let incident = tx.load_incident(id).await?;
+        precinct_domain::dispute::fill_from_incident(&mut new, &incident, &mut facts)?;
+    }
+    let now = tx.now();
+    let earlier: Vec<Dispute> = disputes::load_to(
+        tx,
+        Which::Recent(repeat_window_start(now)),
+        Depth::ForRepeats,
     )
-    .await
+    .await?
+    .into_iter()
+    .filter(|d| policy::allows_on_dispute(opener, Action::ViewDispute, d))
+    .collect();
+    let (at_address, between_parties, repeats) =
+        precinct_domain::dispute::repeat_facts(&new.address, &new.parties, &earlier, now);
+    facts.repeat_at_address = at_address;
+    facts.repeat_between_parties = between_parties;
+    let mut dispute = Dispute::open(new, facts, now, &actor.name)?;
+    dispute.id = disputes::next_id(tx).await?;
+    dispute.version = 1;
+    disputes::insert(tx, &dispute).await?;
+    let history = std::mem::take(&mut dispute.history);
+    for change in history {
+        emit_dispute_change(tx, &mut dispute, change, actor).await?;
+    }
+    Ok(CaseView { dispute, repeats })
+}
+
+/// Applies one change to a case `by` may work (else `NotFound`, as if it
+/// did not exist, or `Forbidden` when they see it but may not do this),
+/// checked against the version they saw (`expected`, else `Stale`), written
+/// with its events; the case as `by` then sees it, their reading of its
+/// parties audited, all in one transaction.
+pub async fn change_dispute(
+    tx: &mut impl WriteTx,
+    id: DisputeId,
+    expected: Option<i64>,
+    op: DisputeOp,
+    by: &User,
+    actor: &Actor,
+) -> StoreResult<CaseView> {
+    let mut case = disputes::load_one(tx, id).await?;
+    if !policy::allows_on_dispute(by, Action::ViewDispute, &case) {
+        return Err(StoreError::not_found("dispute", id));
+    }
+    let action = match op {
+        DisputeOp::Accept { .. } => Action::AcceptDispute,
+        _ => Action::WorkDispute,
+    };
+    if !policy::allows_on_dispute(by, action, &case) {
+        return Err(StoreError::Forbidden(format!(
+            "{} may not {action} on dispute {id}",
+            by.role
+        )));
+    }
+    let version = case.version;
+    if let Some(expected) = expected
+        && expected != version
+    {
+        return Err(stale(id));
+    }
+    let before = case.history.len();
+    // Times to the millisecond, as stored: the case made is the case read back.
+    case.apply(op.to_millis(), tx.now(), &actor.name)?;
+    save_dispute_change(tx, &mut case, version, before, actor).await?;
+    let dispute = case;
+    // The answer shows the parties in full: that read is audited here, in
+    // the same transaction.
+    if dispute.parties.iter().any(|p| p.organisation.is_none()) {
+        let at = tx.now();
+        tx.execute(
+            "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                disputes::SqlValue::Int(Some(crate::rows::ms(at))),
+                disputes::SqlValue::Int(Some(by.id.0)),
+                disputes::SqlValue::Text(Some(by.username.as_str().to_owned())),
+                disputes::SqlValue::Text(Some("read_parties".into())),
+                disputes::SqlValue::Text(Some(format!("dispute {id}"))),
+            ],
+        )
+        .await?;
+    }
+    let candidates = Which::MayRepeat {
+        since: repeat_window_start(dispute.opened_at),
+        address: dispute.address.clone(),
+        parties: dispute.parties.clone(),
+    };
+    let others = disputes::load_to(tx, candidates, Depth::ForRepeats).await?;
+    let repeats = precinct_domain::dispute::repeats_of(&dispute, &others, |d| {
+        policy::allows_on_dispute(by, Action::ViewDispute, d)
+    });
+    Ok(CaseView { dispute, repeats })
+}
+
+fn stale(id: DisputeId) -> StoreError {
+    StoreError::Stale(format!(
+        "dispute {id} was changed by someone else; reload it and try again"
+    ))
+}
+
+/// Writes a changed case at the next version and an event for each history
+/// line the change added.
+async fn save_dispute_change(
+    tx: &mut impl WriteTx,
+    case: &mut Dispute,
+    version: i64,
+    before: usize,
+    actor: &Actor,
+) -> StoreResult<()> {
+    case.version = version + 1;
+    disputes::update(tx, case, version).await?;
+    let added: Vec<DisputeChange> = case.history.drain(before..).collect();
+    for change in added {
+        emit_dispute_change(tx, case, change, actor).await?;
+    }
+    Ok(())
+}
+
+/// One history line as an event, linked to its case; the line goes back
+/// onto the case's history.
+async fn emit_dispute_change(
+    tx: &mut impl WriteTx,
+    case: &mut Dispute,
+    change: DisputeChange,
+    actor: &Actor,
+) -> StoreResult<()> {
+    let actor = Actor {
+        user_id: actor.user_id,
+        name: change.actor.clone(),
+    };
+    let event = tx
+        .emit(
+            &actor,
+            None,
+            None,
+            EventKind::DisputeChanged {
+                dispute_id: case.id,
+                organisations: case.organisations().collect(),
+                status: change.status,
+                change: change.change.clone(),
+            },
+        )
+        .await?;
+    disputes::link_event(tx, event.id, case.id).await?;
+    case.history.push(DisputeChange {
+        at: event.at,
+        ..change
+    });
+    Ok(())
+}
+
+/// Converts the cases a database stored as JSON bodies (`legacy_disputes`)
+/// to columns, child tables and one event per history line (stamped with
+/// the line's own time), keeping ids and versions. Returns how many.
+pub async fn convert_legacy_disputes(tx: &mut impl WriteTx) -> StoreResult<usize> {
+    let mut bodies: Vec<(i64, i64, String)> = Vec::new();
+    tx.query(
+        "SELECT id, version, body FROM legacy_disputes ORDER BY id",
+        &[],
+        &mut |row| {
+            bodies.push((row.i64("id")?, row.i64("version")?, row.text("body")?));
+            Ok(())
+        },
+    )
+    .await?;
+    let now = tx.now();
+    for (id, version, body) in &bodies {
+        let mut case = crate::legacy::from_body(body)?;
+        case.id = DisputeId(*id);
+        case.version = *version;
+        let history = std::mem::take(&mut case.history);
+        disputes::insert(tx, &case).await?;
+        for change in history {
+            tx.stamp_at(change.at);
+            let actor = Actor::system(&change.actor);
+            emit_dispute_change(tx, &mut case, change, &actor).await?;
+        }
+        tx.stamp_at(now);
+        tx.execute(
+            "DELETE FROM legacy_disputes WHERE id = $1",
+            &[disputes::SqlValue::Int(Some(*id))],
+        )
+        .await?;
+    }
+    Ok(bodies.len())
 }
 
 /// Releases every unit still assigned to `incident` back to patrol.

@@ -12,12 +12,16 @@
 
 pub mod apply;
 pub mod chain;
+pub mod disputes;
+pub mod legacy;
+pub mod recurrence;
 pub mod rows;
 pub mod suite;
 pub mod transfer;
 
+pub use apply::CaseView;
 use async_trait::async_trait;
-use precinct_domain::dispute::Dispute;
+use precinct_domain::dispute::{Dispute, DisputeOp, NewDispute};
 use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{DisputeId, EventId, IncidentId, OrganisationId, UnitId, UserId};
@@ -42,6 +46,9 @@ pub enum StoreError {
     /// A uniqueness constraint: the thing already exists.
     #[error("{0}")]
     AlreadyExists(String),
+    /// The policy does not let this user do this to this object.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// What the change was decided on changed meanwhile (a newer version of
     /// a case, a station changed since its package was validated): read
     /// again and decide again.
@@ -504,19 +511,36 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// with [`Store::events_after`].
     fn subscribe(&self) -> broadcast::Receiver<Event>;
 
-    /// Stores a newly opened dispute; returns it with its id and version 1.
-    async fn create_dispute(&self, dispute: Dispute) -> StoreResult<Dispute>;
+    /// Opens a case (`apply::open_dispute`): version 1, its `registered`
+    /// event written with it; repeats among the cases `opener` may see.
+    async fn open_dispute(
+        &self,
+        new: NewDispute,
+        from_incident: Option<IncidentId>,
+        opener: User,
+        actor: Actor,
+    ) -> StoreResult<CaseView>;
+    /// Applies one change to a case (`apply::change_dispute`) in one write
+    /// transaction with its events, and returns it as `by` sees it (the read
+    /// of its parties audited in that transaction); `expected` is the
+    /// version the user saw (`Stale` if the case moved on meanwhile).
+    async fn change_dispute(
+        &self,
+        id: DisputeId,
+        expected: Option<i64>,
+        op: DisputeOp,
+        by: User,
+        actor: Actor,
+    ) -> StoreResult<CaseView>;
     /// `NotFound` if there is no such dispute.
     async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute>;
     /// Every dispute, newest first.
     async fn list_disputes(&self) -> StoreResult<Vec<Dispute>>;
     /// The disputes still open, or opened at or after `since`, newest first
-    /// (what a repeat or a recurrence is looked for among).
+    /// (what a repeat or a recurrence is looked for among), read to
+    /// `Depth::ForRepeats`: columns, parties and organisations only; their
+    /// sessions, agreement, follow-ups and history are left empty.
     async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>>;
-    /// Saves a changed dispute if the stored one is still at
-    /// `dispute.version` (else `Stale`: someone else changed it first);
-    /// returns it at the next version.
-    async fn save_dispute(&self, dispute: Dispute) -> StoreResult<Dispute>;
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;

@@ -3,7 +3,6 @@
 //! the column lists, are written once here. Times are Unix milliseconds.
 
 use crate::{AuditEntry, StoreError, StoreResult};
-use precinct_domain::dispute::Dispute;
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Resolution;
 use precinct_domain::ids::*;
@@ -47,16 +46,20 @@ pub fn ms(t: Timestamp) -> i64 {
     t.timestamp_millis()
 }
 
-fn ts(ms: i64) -> StoreResult<Timestamp> {
+pub(crate) fn ts(ms: i64) -> StoreResult<Timestamp> {
     chrono::DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| unreadable(format!("timestamp {ms} out of range")))
 }
 
-fn opt_ts(row: &dyn SqlRow, column: &str) -> StoreResult<Option<Timestamp>> {
+pub(crate) fn opt_ts(row: &dyn SqlRow, column: &str) -> StoreResult<Option<Timestamp>> {
     row.opt_i64(column)?.map(ts).transpose()
 }
 
-fn text_enum<T>(row: &dyn SqlRow, column: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+pub(crate) fn text_enum<T>(
+    row: &dyn SqlRow,
+    column: &str,
+    parse: fn(&str) -> Option<T>,
+) -> StoreResult<T> {
     let text = row.text(column)?;
     parse(&text).ok_or_else(|| unreadable(format!("unknown {column} {text:?}")))
 }
@@ -71,11 +74,15 @@ fn category(row: &dyn SqlRow) -> StoreResult<Category> {
     ))
 }
 
-fn coordinates(lat: f64, lon: f64) -> StoreResult<Coordinates> {
+pub(crate) fn coordinates(lat: f64, lon: f64) -> StoreResult<Coordinates> {
     Coordinates::new(lat, lon).map_err(|e| unreadable(e.to_string()))
 }
 
-fn opt_id<T>(row: &dyn SqlRow, column: &str, id: fn(i64) -> T) -> StoreResult<Option<T>> {
+pub(crate) fn opt_id<T>(
+    row: &dyn SqlRow,
+    column: &str,
+    id: fn(i64) -> T,
+) -> StoreResult<Option<T>> {
     Ok(row.opt_i64(column)?.map(id))
 }
 
@@ -115,7 +122,7 @@ pub fn unit_from_row(row: &dyn SqlRow) -> StoreResult<Unit> {
     })
 }
 
-fn opt_phone(row: &dyn SqlRow, column: &str) -> StoreResult<Option<PhoneNumber>> {
+pub(crate) fn opt_phone(row: &dyn SqlRow, column: &str) -> StoreResult<Option<PhoneNumber>> {
     row.opt_text(column)?
         .map(|p| PhoneNumber::parse(&p).map_err(|e| unreadable(e.to_string())))
         .transpose()
@@ -326,27 +333,4 @@ pub fn closure_from_row(row: &dyn SqlRow) -> StoreResult<crate::RoadClosure> {
         closed_by: row.text("closed_by")?,
         reason: row.opt_text("reason")?,
     })
-}
-
-pub const DISPUTE_COLUMNS: &str = "id, version, body";
-
-/// A dispute is stored as its case file (JSON) beside the columns that are
-/// queried; the id and version columns are the truth.
-pub fn dispute_from_row(row: &dyn SqlRow) -> StoreResult<Dispute> {
-    let mut dispute: Dispute = serde_json::from_str(&row.text("body")?)
-        .map_err(|e| unreadable(format!("dispute body: {e}")))?;
-    dispute.id = DisputeId(row.i64("id")?);
-    dispute.version = row.i64("version")?;
-    Ok(dispute)
-}
-
-pub fn dispute_body(dispute: &Dispute) -> StoreResult<String> {
-    serde_json::to_string(dispute).map_err(|e| StoreError::Other(format!("dispute body: {e}")))
-}
-
-/// The error for a save that lost the race (or names no dispute).
-pub fn dispute_conflict(id: DisputeId) -> StoreError {
-    StoreError::Stale(format!(
-        "dispute {id} was changed by someone else; reload it and try again"
-    ))
 }

@@ -11,7 +11,7 @@ use chrono::{Duration, TimeZone, Utc};
 use precinct_domain::event::{Actor, EventKind};
 use precinct_domain::ground::{Community, GridCell, Jurisdiction, Post, PostKind, Zone};
 use precinct_domain::ids::{
-    CommunityId, EventId, GridCellId, IncidentId, PostId, UnitId, UserId, ZoneId,
+    CommunityId, DisputeId, EventId, GridCellId, IncidentId, PostId, UnitId, UserId, ZoneId,
 };
 use precinct_domain::incident::{
     Caller, Category, DefaultCategory, Disposition, IncidentStatus, Intake, IntakeSource,
@@ -54,7 +54,7 @@ macro_rules! store_suite {
             ground_round_trip,
             roads_round_trip,
             road_closures_round_trip,
-            disputes_are_saved_with_a_version_check,
+            disputes_change_through_the_writer_with_their_events,
             users_belong_to_organisations,
             station_import_retires_disables_and_publishes,
         );
@@ -1536,10 +1536,10 @@ pub async fn road_closures_round_trip(store: SharedStore) {
     );
 }
 
-fn noise_dispute(at: Timestamp) -> precinct_domain::dispute::Dispute {
+fn noise_dispute() -> precinct_domain::dispute::NewDispute {
     use precinct_domain::dispute::*;
     use precinct_domain::ids::OrganisationId;
-    let new = NewDispute {
+    NewDispute {
         source: DisputeSource::Screening,
         category: DisputeCategory::NeighbourNoise,
         summary: "广场舞噪音".into(),
@@ -1547,80 +1547,448 @@ fn noise_dispute(at: Timestamp) -> precinct_domain::dispute::Dispute {
         location: Some(origin()),
         community_id: Some(CommunityId(1)),
         incident_ids: vec![],
-        parties: vec![Party {
-            name: "业主代表".into(),
-            phone: Some(precinct_domain::incident::PhoneNumber::parse("13800138000").unwrap()),
-            vulnerable: false,
-            organisation: None,
-        }],
+        parties: vec![
+            Party {
+                name: "业主代表".into(),
+                phone: Some(precinct_domain::incident::PhoneNumber::parse("13800138000").unwrap()),
+                vulnerable: false,
+                organisation: None,
+            },
+            Party {
+                name: "舞蹈队".into(),
+                phone: None,
+                vulnerable: false,
+                organisation: None,
+            },
+        ],
         responsible_org: OrganisationId(1),
         participating_orgs: vec![OrganisationId(2)],
-    };
-    Dispute::open(new, RiskFacts::default(), at, "网格员").unwrap()
+    }
 }
 
-pub async fn disputes_are_saved_with_a_version_check(store: SharedStore) {
-    let at = Utc.with_ymd_and_hms(2026, 6, 1, 11, 0, 0).unwrap();
-    let created = store.create_dispute(noise_dispute(at)).await.unwrap();
-    assert!(created.id.0 > 0);
-    assert_eq!(created.version, 1);
-    let read = store.get_dispute(created.id).await.unwrap();
-    assert_eq!(read, created, "the case file round-trips whole");
+/// A user of `role` in `organisation` (not stored: the rules only read it).
+fn case_worker(role: Role, organisation: Option<i64>) -> precinct_domain::user::User {
+    precinct_domain::user::User {
+        id: UserId(900 + organisation.unwrap_or(0)),
+        username: Username::parse("case.worker").unwrap(),
+        display_name: format!("{role}"),
+        role,
+        unit_id: None,
+        organisation_id: organisation.map(precinct_domain::ids::OrganisationId),
+        phone: None,
+        disabled: false,
+        must_change_password: false,
+        second_factor: false,
+    }
+}
 
-    // Two mediators load version 1; the first save wins, the second is refused.
-    let mut first = read.clone();
-    first
-        .accept(vec![UserId(7)], at + Duration::hours(1), "调解员甲")
-        .unwrap();
-    let mut second = read.clone();
-    second
-        .dismiss("撤回", at + Duration::hours(1), "调解员乙")
-        .unwrap();
-    let saved = store.save_dispute(first).await.unwrap();
-    assert_eq!(saved.version, 2);
-    assert!(matches!(
-        store.save_dispute(second).await.unwrap_err(),
-        StoreError::Stale(_)
-    ));
-    let now = store.get_dispute(created.id).await.unwrap();
-    assert_eq!(
-        now.status,
-        precinct_domain::dispute::DisputeStatus::Accepted
-    );
-    assert_eq!(now.mediators, [UserId(7)]);
+/// The dispute changes among `events`: (case, kind of change, status).
+fn dispute_changes(events: &[precinct_domain::event::Event]) -> Vec<(i64, &'static str, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::DisputeChanged {
+                dispute_id,
+                status,
+                change,
+                ..
+            } => Some((dispute_id.0, change.name(), status.to_string())),
+            _ => None,
+        })
+        .collect()
+}
 
-    let other = store.create_dispute(noise_dispute(at)).await.unwrap();
-    // Recent: still open, or opened since; a closed old case is not.
-    let mut old = store
-        .create_dispute(noise_dispute(at - Duration::days(200)))
+pub async fn disputes_change_through_the_writer_with_their_events(store: SharedStore) {
+    use precinct_domain::dispute::*;
+    use precinct_domain::ids::OrganisationId;
+    let police = case_worker(Role::Dispatcher, None);
+    let actor = |name: &str| Actor {
+        user_id: Some(UserId(1)),
+        name: name.into(),
+    };
+    let mut live = store.subscribe();
+
+    // Opening writes the case at version 1 with its `registered` event.
+    let opened = store
+        .open_dispute(noise_dispute(), None, police.clone(), actor("网格员"))
         .await
         .unwrap();
-    old.dismiss("撤回", at, "t").unwrap();
-    let old = store.save_dispute(old).await.unwrap();
-    let recent: Vec<_> = store
-        .recent_disputes(at - Duration::days(90))
+    let case = opened.dispute;
+    assert!(case.id.0 > 0);
+    assert_eq!(case.version, 1);
+    assert_eq!(case.history.len(), 1);
+    let events = next_events(&mut live, 1).await;
+    assert_eq!(
+        dispute_changes(&events),
+        [(case.id.0, "registered", "registered".into())]
+    );
+    match &events[0].kind {
+        EventKind::DisputeChanged { organisations, .. } => {
+            assert_eq!(organisations, &[OrganisationId(1), OrganisationId(2)]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store.get_dispute(case.id).await.unwrap(),
+        case,
+        "the case round-trips whole, history from the event log"
+    );
+
+    // Every operation of a case's life, each one event (or more) in its own
+    // transaction, each read back equal to what the change returned.
+    let now = Utc::now();
+    let steps: Vec<(DisputeOp, &[&str], &str)> = vec![
+        (
+            DisputeOp::Accept {
+                mediators: vec![UserId(7)],
+            },
+            &["accepted"],
+            "accepted",
+        ),
+        (
+            DisputeOp::PlanSession(PlannedSession {
+                at: now + Duration::days(1),
+                venue: Venue::MediationRoom,
+                organisations: vec![OrganisationId(1), OrganisationId(2)],
+                notes: "带上录音".into(),
+                planned_by: "调解员".into(),
+            }),
+            &["session_planned"],
+            "accepted",
+        ),
+        (
+            DisputeOp::RecordSession(MediationSession {
+                at: now + Duration::days(1),
+                venue: Venue::MediationRoom,
+                participants: vec![Participant {
+                    name: "司法所李某".into(),
+                    role: "调解员".into(),
+                    organisation_id: Some(OrganisationId(2)),
+                }],
+                notes: "双方同意调整时间".into(),
+                outcome: SessionOutcome::Agreement,
+                recorded_by: "调解员".into(),
+            }),
+            &["session_recorded"],
+            "agreement_reached",
+        ),
+        (
+            DisputeOp::DraftAgreement {
+                facts: "广场舞音量过大".into(),
+                terms: vec!["晚九点后停止".into(), "音量不超过60分贝".into()],
+            },
+            &["agreement_drafted"],
+            "agreement_reached",
+        ),
+        (
+            DisputeOp::Sign {
+                party: "业主代表".into(),
+            },
+            &["signed"],
+            "agreement_reached",
+        ),
+        (
+            DisputeOp::Sign {
+                party: "舞蹈队".into(),
+            },
+            &["signed"],
+            "follow_up",
+        ),
+        (
+            DisputeOp::RecordFollowUp {
+                outcome: FollowUpOutcome::Stable,
+                notes: None,
+            },
+            &["follow_up_recorded"],
+            "follow_up",
+        ),
+        (
+            DisputeOp::RecordFollowUp {
+                outcome: FollowUpOutcome::Stable,
+                notes: Some("稳定".into()),
+            },
+            &["follow_up_recorded"],
+            "closed",
+        ),
+    ];
+    let mut version = 1;
+    for (op, kinds, status) in steps {
+        let changed = store
+            .change_dispute(
+                case.id,
+                Some(version),
+                op.clone(),
+                police.clone(),
+                actor("调解员"),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{op:?}: {e}"))
+            .dispute;
+        version += 1;
+        assert_eq!(changed.version, version, "{op:?} raises the version");
+        assert_eq!(changed.status.as_str(), status, "{op:?}");
+        let events = next_events(&mut live, kinds.len()).await;
+        let got: Vec<&str> = dispute_changes(&events).iter().map(|c| c.1).collect();
+        assert_eq!(&got, kinds, "{op:?} writes its events");
+        assert_eq!(store.get_dispute(case.id).await.unwrap(), changed, "{op:?}");
+    }
+    let closed = store.get_dispute(case.id).await.unwrap();
+    assert_eq!(closed.status, DisputeStatus::Closed);
+    assert_eq!(closed.history.len(), 9);
+    assert_eq!(closed.sessions[0].participants.len(), 1);
+    assert_eq!(closed.agreement.as_ref().unwrap().signatures.len(), 2);
+    assert_eq!(closed.follow_ups.len(), 2);
+    assert!(
+        closed.planned_sessions.is_empty(),
+        "the session held fulfils the planned one"
+    );
+
+    // Refused changes change nothing and write no event.
+    let before = event_count(&store).await;
+    let refused = store
+        .change_dispute(
+            case.id,
+            None,
+            DisputeOp::Accept { mediators: vec![] },
+            police.clone(),
+            actor("x"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            StoreError::Rule(DomainError::IllegalTransition { .. })
+        ),
+        "{refused:?}"
+    );
+    let second = store
+        .open_dispute(noise_dispute(), None, police.clone(), actor("网格员"))
+        .await
+        .unwrap()
+        .dispute;
+    assert_eq!(second.id.0, case.id.0 + 1);
+    assert_eq!(
+        store
+            .open_dispute(noise_dispute(), None, police.clone(), actor("网格员"))
+            .await
+            .unwrap()
+            .repeats,
+        [second.id, case.id],
+        "a third case at the address repeats the earlier two"
+    );
+    let before = before + 2;
+    let no_reason = store
+        .change_dispute(
+            second.id,
+            Some(1),
+            DisputeOp::Close { reason: None },
+            police.clone(),
+            actor("x"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            no_reason,
+            StoreError::Rule(DomainError::InvalidInput { .. })
+        ),
+        "{no_reason:?}"
+    );
+    assert_eq!(
+        event_count(&store).await,
+        before,
+        "a refused change writes no event"
+    );
+    assert_eq!(store.get_dispute(second.id).await.unwrap(), second);
+
+    // Access: another organisation's mediator does not see the case; a
+    // participating one works it but only the leading one accepts it.
+    let outsider = case_worker(Role::Mediator, Some(9));
+    let participant = case_worker(Role::Mediator, Some(2));
+    let leader = case_worker(Role::Mediator, Some(1));
+    let accept = DisputeOp::Accept { mediators: vec![] };
+    assert!(matches!(
+        store
+            .change_dispute(second.id, None, accept.clone(), outsider, actor("x"))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    assert!(matches!(
+        store
+            .change_dispute(second.id, None, accept.clone(), participant, actor("x"))
+            .await
+            .unwrap_err(),
+        StoreError::Forbidden(_)
+    ));
+
+    // Two mediators change version 1 at once: exactly one wins; the other
+    // gets `Stale` (409 conflict) and changes nothing.
+    let (a, b) = tokio::join!(
+        store.change_dispute(
+            second.id,
+            Some(1),
+            accept.clone(),
+            leader.clone(),
+            actor("甲")
+        ),
+        store.change_dispute(
+            second.id,
+            Some(1),
+            DisputeOp::Close {
+                reason: Some("撤回".into())
+            },
+            police.clone(),
+            actor("乙")
+        ),
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(won), Err(lost)) | (Err(lost), Ok(won)) => (won.dispute, lost),
+        other => panic!("exactly one change wins: {other:?}"),
+    };
+    assert!(matches!(lost, StoreError::Stale(_)), "{lost:?}");
+    assert_eq!(store.get_dispute(second.id).await.unwrap(), won);
+    assert_eq!(won.version, 2);
+
+    // Failure, referral, closing after referral.
+    let third = store
+        .change_dispute(
+            DisputeId(second.id.0 + 1),
+            None,
+            accept,
+            police.clone(),
+            actor("x"),
+        )
+        .await
+        .unwrap()
+        .dispute;
+    for op in [
+        DisputeOp::RecordSession(MediationSession {
+            at: now,
+            venue: Venue::OnSite,
+            participants: vec![Participant {
+                name: "双方".into(),
+                role: "当事人".into(),
+                organisation_id: None,
+            }],
+            notes: String::new(),
+            outcome: SessionOutcome::Failed,
+            recorded_by: "调解员".into(),
+        }),
+        DisputeOp::Refer(Referral::Court),
+        DisputeOp::Close { reason: None },
+    ] {
+        store
+            .change_dispute(third.id, None, op, police.clone(), actor("调解员"))
+            .await
+            .unwrap();
+    }
+    let third = store.get_dispute(third.id).await.unwrap();
+    assert_eq!(third.status, DisputeStatus::Closed);
+    assert_eq!(third.referral, Some(Referral::Court));
+
+    // From an incident: only one closed as referred to mediation.
+    let incident = take_in(
+        &store,
+        intake(
+            None,
+            DefaultCategory::NeighbourNoiseDispute.into(),
+            origin(),
+            0,
+        ),
+    )
+    .await;
+    let mut from_incident = noise_dispute();
+    from_incident.source = DisputeSource::Incident;
+    from_incident.summary = String::new();
+    from_incident.category = DisputeCategory::Other;
+    let early = store
+        .open_dispute(
+            from_incident.clone(),
+            Some(incident.id),
+            police.clone(),
+            actor("x"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(early, StoreError::Rule(DomainError::NotReferred { .. })),
+        "{early:?}"
+    );
+    store
+        .close_incident(
+            incident.id,
+            Disposition::ReferredToMediation,
+            None,
+            dispatcher(),
+        )
+        .await
+        .unwrap();
+    let referred = store
+        .open_dispute(from_incident, Some(incident.id), police.clone(), actor("x"))
+        .await
+        .unwrap()
+        .dispute;
+    assert_eq!(referred.incident_ids, [incident.id]);
+    assert_eq!(referred.summary, incident.summary);
+    assert_eq!(referred.category, DisputeCategory::NeighbourNoise);
+
+    // A recurrence flags the incident and lists it with the case, in one transaction.
+    let later = take_in(
+        &store,
+        intake(
+            None,
+            DefaultCategory::NeighbourNoiseDispute.into(),
+            origin(),
+            1,
+        ),
+    )
+    .await;
+    store
+        .flag_recurrence(
+            later.id,
+            vec![referred.id],
+            Actor::system("recurrence check"),
+        )
+        .await
+        .unwrap();
+    let relinked = store.get_dispute(referred.id).await.unwrap();
+    assert_eq!(relinked.incident_ids, [incident.id, later.id]);
+    assert!(matches!(
+        relinked.history.last().map(|h| &h.change),
+        Some(DisputeChangeKind::IncidentLinked { .. })
+    ));
+    assert_eq!(relinked.version, referred.version + 1);
+
+    // Which cases: all newest first; recent = open, or opened since.
+    let all: Vec<i64> = store
+        .list_disputes()
         .await
         .unwrap()
         .iter()
-        .map(|d| d.id)
+        .map(|d| d.id.0)
         .collect();
-    assert_eq!(recent, [other.id, created.id]);
-    let all_since_long_ago = store
-        .recent_disputes(at - Duration::days(365))
+    assert_eq!(all.len(), 4);
+    assert!(all.windows(2).all(|w| w[0] > w[1]), "newest first: {all:?}");
+    let open_only: Vec<i64> = store
+        .recent_disputes(Utc::now() + Duration::days(1))
         .await
-        .unwrap();
-    assert_eq!(all_since_long_ago.len(), 3);
-    let all = store.list_disputes().await.unwrap();
+        .unwrap()
+        .iter()
+        .map(|d| d.id.0)
+        .collect();
+    let closed_ids = [case.id.0, third.id.0];
+    assert!(
+        open_only.iter().all(|id| !closed_ids.contains(id)),
+        "{open_only:?}"
+    );
     assert_eq!(
-        all.iter().map(|d| d.id).collect::<Vec<_>>(),
-        [old.id, other.id, created.id],
-        "every case, newest first"
+        open_only.len(),
+        2 - usize::from(won.status == DisputeStatus::Closed)
     );
     assert!(matches!(
-        store
-            .get_dispute(precinct_domain::ids::DisputeId(999_999))
-            .await
-            .unwrap_err(),
+        store.get_dispute(DisputeId(999_999)).await.unwrap_err(),
         StoreError::NotFound { .. }
     ));
 }

@@ -30,12 +30,24 @@ pub enum Table {
     Events,
     AuditLog,
     Disputes,
+    DisputeIncidents,
+    DisputeOrganisations,
+    DisputeMediators,
+    DisputeParties,
+    DisputePlannedSessions,
+    DisputeSessions,
+    DisputeSessionParticipants,
+    DisputeAgreements,
+    DisputeAgreementTerms,
+    DisputeSignatures,
+    DisputeFollowUps,
+    DisputeEvents,
 }
 
 use ColumnKind::{Bool, Int, Real, Text};
 
 impl Table {
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 23] = [
         Table::Ground,
         Table::Roads,
         Table::RoadClosures,
@@ -47,6 +59,18 @@ impl Table {
         Table::Events,
         Table::AuditLog,
         Table::Disputes,
+        Table::DisputeIncidents,
+        Table::DisputeOrganisations,
+        Table::DisputeMediators,
+        Table::DisputeParties,
+        Table::DisputePlannedSessions,
+        Table::DisputeSessions,
+        Table::DisputeSessionParticipants,
+        Table::DisputeAgreements,
+        Table::DisputeAgreementTerms,
+        Table::DisputeSignatures,
+        Table::DisputeFollowUps,
+        Table::DisputeEvents,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +86,18 @@ impl Table {
             Table::Events => "events",
             Table::AuditLog => "audit_log",
             Table::Disputes => "disputes",
+            Table::DisputeIncidents => "dispute_incidents",
+            Table::DisputeOrganisations => "dispute_organisations",
+            Table::DisputeMediators => "dispute_mediators",
+            Table::DisputeParties => "dispute_parties",
+            Table::DisputePlannedSessions => "dispute_planned_sessions",
+            Table::DisputeSessions => "dispute_sessions",
+            Table::DisputeSessionParticipants => "dispute_session_participants",
+            Table::DisputeAgreements => "dispute_agreements",
+            Table::DisputeAgreementTerms => "dispute_agreement_terms",
+            Table::DisputeSignatures => "dispute_signatures",
+            Table::DisputeFollowUps => "dispute_follow_ups",
+            Table::DisputeEvents => "dispute_events",
         }
     }
 
@@ -182,11 +218,92 @@ impl Table {
             ],
             Table::Disputes => &[
                 ("id", Int),
-                ("status", Text),
                 ("version", Int),
+                ("source", Text),
+                ("category", Text),
+                ("status", Text),
+                ("summary", Text),
+                ("address", Text),
+                ("lat", Real),
+                ("lon", Real),
+                ("community_id", Int),
+                ("risk", Text),
+                ("risk_reasons", Text),
+                ("responsible_org", Int),
+                ("referral", Text),
                 ("opened_at", Int),
-                ("body", Text),
+                ("resolved_at", Int),
+                ("closed_at", Int),
+                ("address_key", Text),
             ],
+            Table::DisputeIncidents => {
+                &[("dispute_id", Int), ("position", Int), ("incident_id", Int)]
+            }
+            Table::DisputeOrganisations => &[
+                ("dispute_id", Int),
+                ("position", Int),
+                ("organisation_id", Int),
+            ],
+            Table::DisputeMediators => &[("dispute_id", Int), ("position", Int), ("user_id", Int)],
+            Table::DisputeParties => &[
+                ("dispute_id", Int),
+                ("position", Int),
+                ("name", Text),
+                ("phone", Text),
+                ("vulnerable", Bool),
+                ("organisation_kind", Text),
+            ],
+            Table::DisputePlannedSessions => &[
+                ("dispute_id", Int),
+                ("position", Int),
+                ("at", Int),
+                ("venue", Text),
+                ("organisations", Text),
+                ("notes", Text),
+                ("planned_by", Text),
+            ],
+            Table::DisputeSessions => &[
+                ("dispute_id", Int),
+                ("position", Int),
+                ("at", Int),
+                ("venue", Text),
+                ("notes", Text),
+                ("outcome", Text),
+                ("recorded_by", Text),
+            ],
+            Table::DisputeSessionParticipants => &[
+                ("dispute_id", Int),
+                ("session", Int),
+                ("position", Int),
+                ("name", Text),
+                ("role", Text),
+                ("organisation_id", Int),
+            ],
+            Table::DisputeAgreements => &[
+                ("dispute_id", Int),
+                ("facts", Text),
+                ("drafted_at", Int),
+                ("signed_at", Int),
+            ],
+            Table::DisputeAgreementTerms => {
+                &[("dispute_id", Int), ("position", Int), ("term", Text)]
+            }
+            Table::DisputeSignatures => &[
+                ("dispute_id", Int),
+                ("position", Int),
+                ("party", Text),
+                ("signed_at", Int),
+            ],
+            Table::DisputeFollowUps => &[
+                ("dispute_id", Int),
+                ("position", Int),
+                ("due_at", Int),
+                ("visited_at", Int),
+                ("visited_by", Text),
+                ("outcome", Text),
+                ("notes", Text),
+            ],
+            Table::DisputeEvents => &[("event_id", Int), ("dispute_id", Int)],
         }
     }
 
@@ -196,6 +313,19 @@ impl Table {
             Table::Sessions => "token_hash",
             Table::RoadClosures => "segment",
             Table::Assignments => "incident_id, assigned_at, unit_id, arrived_at, released_at",
+            Table::DisputeIncidents => "dispute_id, position",
+            Table::DisputeOrganisations => "dispute_id, position",
+            Table::DisputeMediators => "dispute_id, position",
+            Table::DisputeParties => "dispute_id, position",
+            Table::DisputePlannedSessions => "dispute_id, position",
+            Table::DisputeSessions => "dispute_id, position",
+            Table::DisputeSessionParticipants => "dispute_id, session, position",
+            Table::DisputeAgreements => "dispute_id",
+            Table::DisputeAgreementTerms => "dispute_id, position",
+            Table::DisputeSignatures => "dispute_id, position",
+            Table::DisputeFollowUps => "dispute_id, position",
+            Table::DisputeEvents => "event_id",
+
             _ => "id",
         }
     }
@@ -206,12 +336,7 @@ impl Table {
         // Named positively: a new table without an id sequence must not be assumed to have one.
         matches!(
             self,
-            Table::Units
-                | Table::Users
-                | Table::Incidents
-                | Table::Events
-                | Table::AuditLog
-                | Table::Disputes
+            Table::Units | Table::Users | Table::Incidents | Table::Events | Table::AuditLog
         )
     }
 

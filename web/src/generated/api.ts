@@ -923,6 +923,12 @@ export interface components {
         AcceptRequest: {
             /** @description Users who mediate (default: the one accepting). */
             mediator_ids?: number[];
+            /**
+             * Format: int64
+             * @description The case's version the user saw: a change to a case that moved on
+             *     meanwhile answers 409 `conflict` (leave it out to apply regardless).
+             */
+            version?: number | null;
         };
         /** @description An account as the administrator sees it. */
         AccountDto: {
@@ -962,6 +968,12 @@ export interface components {
             facts: string;
             /** @description What each party undertakes, one term each. */
             terms: string[];
+            /**
+             * Format: int64
+             * @description The case's version the user saw: a change to a case that moved on
+             *     meanwhile answers 409 `conflict` (leave it out to apply regardless).
+             */
+            version?: number | null;
         };
         AssignmentDto: {
             /** Format: date-time */
@@ -1047,6 +1059,12 @@ export interface components {
         CloseDisputeRequest: {
             /** @description Why a registered case is not for mediation (withdrawn, out of scope). */
             reason?: string | null;
+            /**
+             * Format: int64
+             * @description The case's version the user saw: a change to a case that moved on
+             *     meanwhile answers 409 `conflict` (leave it out to apply regardless).
+             */
+            version?: number | null;
         };
         CloseRequest: {
             /** @enum {string} */
@@ -1099,6 +1117,7 @@ export interface components {
              * @description Seconds within which an incident should be dispatched (the queue turns red after).
              */
             dispatch_target_seconds: number;
+            dispatchable_statuses: ("off_duty" | "on_patrol" | "at_post" | "dispatched" | "en_route" | "on_scene" | "clearing")[];
             /**
              * Format: date-time
              * @description The station's clock when this answer was made, and how fast it runs
@@ -1170,14 +1189,83 @@ export interface components {
         DispatchRequest: {
             unit_ids: number[];
         };
-        /** @description One line of the case's history. */
+        /** @description One line of the case's history: an event of the case, typed. */
         DisputeChangeDto: {
             actor: string;
             /** Format: date-time */
             at: string;
+            change: components["schemas"]["DisputeChangeKindDto"];
             /** @enum {string} */
             status: "registered" | "accepted" | "in_mediation" | "agreement_reached" | "mediation_failed" | "referred" | "follow_up" | "closed";
-            what: string;
+        };
+        /** @description What one change did (by `kind`, with that kind's fields). */
+        DisputeChangeKindDto: {
+            /** @enum {string} */
+            category: "neighbour_noise" | "family_marital" | "commercial_debt" | "labour" | "property_management" | "consumer" | "land" | "other";
+            /** @enum {string} */
+            kind: "registered";
+            /** @enum {string} */
+            risk: "low" | "medium" | "high";
+            risk_reasons: ("violence_in_incident" | "repeat_at_address" | "repeat_between_parties" | "many_parties" | "vulnerable_party")[];
+            /** @enum {string} */
+            source: "incident" | "screening" | "walk_in";
+        } | {
+            /** Format: int64 */
+            incident_id: number;
+            /** @enum {string} */
+            kind: "incident_linked";
+        } | {
+            /** @enum {string} */
+            kind: "accepted";
+            mediators: number[];
+        } | {
+            /** @enum {string} */
+            kind: "dismissed";
+            reason: string;
+        } | {
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            kind: "session_planned";
+            /** @enum {string} */
+            venue: "mediation_room" | "legal_service_station" | "on_site";
+        } | {
+            /** Format: date-time */
+            at: string;
+            /** @enum {string} */
+            kind: "session_recorded";
+            /** @enum {string} */
+            outcome: "agreement" | "failed" | "continued";
+            /** @enum {string} */
+            venue: "mediation_room" | "legal_service_station" | "on_site";
+        } | {
+            /** @enum {string} */
+            kind: "agreement_drafted";
+            /** Format: int32 */
+            terms: number;
+        } | {
+            complete: boolean;
+            /** @enum {string} */
+            kind: "signed";
+            party: string;
+        } | {
+            /** @enum {string} */
+            kind: "referred";
+            /** @enum {string} */
+            to: "court" | "petition_office" | "arbitration";
+        } | {
+            /** @enum {string} */
+            kind: "closed_after_referral";
+        } | {
+            closed: boolean;
+            /** @enum {string} */
+            kind: "follow_up_recorded";
+            /** @enum {string} */
+            outcome: "stable" | "relapsed";
+        } | {
+            /** @enum {string} */
+            kind: "noted";
+            text: string;
         };
         DisputeCountsDto: {
             /** @description The category, community or organisation counted (null community: outside any). */
@@ -1192,6 +1280,7 @@ export interface components {
         DisputeDto: {
             address: string;
             agreement: null | components["schemas"]["AgreementDto"];
+            allowed_actions: ("get_dispute" | "accept_dispute" | "plan_session" | "record_session" | "record_agreement" | "sign_agreement" | "record_follow_up" | "refer_dispute" | "close_dispute" | "print_agreement")[];
             /** @enum {string} */
             category: "neighbour_noise" | "family_marital" | "commercial_debt" | "labour" | "property_management" | "consumer" | "land" | "other";
             /** Format: date-time */
@@ -1299,12 +1388,8 @@ export interface components {
             id: number;
             /** Format: int64 */
             incident_id: number | null;
-            /**
-             * @description incident_received, duplicate_linked, units_dispatched, unit_status_changed,
-             *     unit_position_reported, incident_status_changed, note_added,
-             *     incident_closed or incidents_merged.
-             */
-            type: string;
+            /** @enum {string} */
+            type: "incident_received" | "duplicate_linked" | "units_dispatched" | "unit_status_changed" | "unit_position_reported" | "first_response_accepted" | "first_response_declined" | "handed_over" | "roads_closed" | "roads_reopened" | "incident_status_changed" | "note_added" | "incident_closed" | "incidents_merged" | "dispute_recurrence" | "dispute_changed" | "station_imported";
             /** Format: int64 */
             unit_id: number | null;
         };
@@ -1323,6 +1408,12 @@ export interface components {
             notes?: string | null;
             /** @enum {string} */
             outcome: "stable" | "relapsed";
+            /**
+             * Format: int64
+             * @description The case's version the user saw: a change to a case that moved on
+             *     meanwhile answers 409 `conflict` (leave it out to apply regardless).
+             */
+            version?: number | null;
         };
         ForceDto: {
             candidates: components["schemas"]["CandidateDto"][];
@@ -1649,6 +1740,12 @@ export interface components {
             organisation_ids?: number[];
             /** @enum {string} */
             venue: "mediation_room" | "legal_service_station" | "on_site";
+            /**
+             * Format: int64
+             * @description The case's version the user saw: a change to a case that moved on
+             *     meanwhile answers 409 `conflict` (leave it out to apply regardless).
+             */
+            version?: number | null;
         };
         /** @description A session arranged ahead. */
         PlannedSessionDto: {
@@ -1763,6 +1860,12 @@ export interface components {
         ReferRequest: {
             /** @enum {string} */
             to: "court" | "petition_office" | "arbitration";
+            /**
+             * Format: int64
+             * @description The case's version the user saw: a change to a case that moved on
+             *     meanwhile answers 409 `conflict` (leave it out to apply regardless).
+             */
+            version?: number | null;
         };
         ReopenRoadsRequest: {
             segment_ids: number[];
@@ -1862,10 +1965,22 @@ export interface components {
             participants: components["schemas"]["ParticipantInput"][];
             /** @enum {string} */
             venue: "mediation_room" | "legal_service_station" | "on_site";
+            /**
+             * Format: int64
+             * @description The case's version the user saw: a change to a case that moved on
+             *     meanwhile answers 409 `conflict` (leave it out to apply regardless).
+             */
+            version?: number | null;
         };
         SignRequest: {
             /** @description The party's name, as on the case. */
             party: string;
+            /**
+             * Format: int64
+             * @description The case's version the user saw: a change to a case that moved on
+             *     meanwhile answers 409 `conflict` (leave it out to apply regardless).
+             */
+            version?: number | null;
         };
         /** @description A party's signature. */
         SignatureDto: {
@@ -1975,6 +2090,7 @@ export interface components {
             unit_call_sign?: string | null;
         };
         UserDto: {
+            allowed_actions: ("use_own_account" | "view_ground" | "view_incidents" | "read_personal_data" | "report_incident" | "add_incident_note" | "plan_response" | "dispatch_units" | "close_incident" | "merge_incidents" | "view_units" | "report_for_unit" | "answer_task" | "close_roads" | "view_figures" | "view_organisations" | "list_disputes" | "open_dispute" | "view_dispute" | "accept_dispute" | "work_dispute" | "print_agreement" | "manage_station" | "manage_accounts" | "manage_units" | "manage_sessions" | "view_metrics")[];
             display_name: string;
             /** Format: int64 */
             id: number;

@@ -355,3 +355,63 @@ api_test! {
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
 }
+
+api_test! {
+    async fn every_route_consults_the_policy(app) {
+        use precinct_api::access::{Gate, ROUTES, gate};
+        use precinct_domain::policy;
+        use precinct_domain::user::Role;
+        // Every operation of the document has a policy entry…
+        let (_, document) = app.get(None, "/api/openapi.json").await;
+        let mut operations = 0;
+        for (path, methods) in document["paths"].as_object().unwrap() {
+            for method in methods.as_object().unwrap().keys() {
+                let method = method.to_uppercase();
+                assert!(gate(&method, path).is_some(), "{method} {path} has no policy entry (precinct_api::access::ROUTES)");
+                operations += 1;
+            }
+        }
+        // The document itself and the metrics (Prometheus text) are the two
+        // routes outside it.
+        assert_eq!(operations + 2, ROUTES.len(), "every other entry is a documented route");
+        // …and every route refuses each role the table never lets do its
+        // action, before looking at the request (an empty body, id 1).
+        let usernames = [
+            (Role::Admin, "admin"),
+            (Role::Dispatcher, "dispatcher"),
+            (Role::Officer, "officer"),
+            (Role::Volunteer, "volunteer"),
+            (Role::Mediator, "mediator"),
+            (Role::Analyst, "analyst"),
+        ];
+        assert_eq!(usernames.len(), Role::ALL.len());
+        let mut tokens = Vec::new();
+        for (role, username) in usernames {
+            tokens.push((role, app.login(username).await));
+        }
+        let mut refused = 0;
+        for &(method, path, gate) in ROUTES {
+            let Gate::Session(action) = gate else { continue };
+            for (role, token) in &tokens {
+                if policy::may_ever(*role, action) {
+                    continue;
+                }
+                let url = format!("{}{}", app.base, path.replace("{id}", "1"));
+                let request = match method {
+                    "GET" => app.client.get(&url),
+                    _ => app.client.post(&url).json(&json!({})),
+                };
+                let response = request.bearer_auth(token).send().await.unwrap();
+                let status = response.status();
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                assert_eq!(
+                    (status, body["code"].as_str()),
+                    (StatusCode::FORBIDDEN, Some("forbidden")),
+                    "{method} {path} as {role} ({action})"
+                );
+                refused += 1;
+            }
+        }
+        assert!(refused > 100, "{refused} refusals checked");
+    }
+}

@@ -290,9 +290,14 @@ api_test! {
         assert_eq!(settled["planned_sessions"], json!([]), "the arranged session was held");
         assert_eq!(settled["sessions"].as_array().unwrap().len(), 2);
         assert_eq!(settled["agreement"]["signatures"].as_array().unwrap().len(), 2);
-        let history: Vec<&str> = settled["history"].as_array().unwrap().iter().map(|h| h["what"].as_str().unwrap()).collect();
-        assert_eq!(history.first(), Some(&"registered"));
-        assert!(history.contains(&"signed by 刘某"), "{history:?}");
+        // The history is typed: each line's kind and that kind's fields.
+        let history = settled["history"].as_array().unwrap();
+        assert_eq!(history[0]["change"]["kind"], "registered");
+        assert!(
+            history.iter().any(|h| h["change"] == json!({ "kind": "signed", "party": "刘某", "complete": false })
+                || h["change"] == json!({ "kind": "signed", "party": "刘某", "complete": true })),
+            "{history:?}"
+        );
 
         // A relapse found at the 7-day visit reopens the case.
         app.clock.advance(Duration::days(7));
@@ -400,7 +405,7 @@ api_test! {
         let (status, body) = app.post(Some(&officer), &format!("/api/disputes/{id}/sessions"), json!({ "venue": "bar", "participants": [], "outcome": "agreement" })).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")));
         let (status, body) = app.post(Some(&officer), &format!("/api/disputes/{id}/close"), json!({})).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "a reason is needed");
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input")), "a reason is needed: {body}");
         let (_, same) = app.get(Some(&officer), &format!("/api/disputes/{id}")).await;
         assert_eq!((same["status"].as_str(), same["version"].as_i64()), (Some("registered"), Some(1)));
         let (status, closed) = app.post(Some(&officer), &format!("/api/disputes/{id}/close"), json!({ "reason": "当事人撤回" })).await;
@@ -532,8 +537,9 @@ api_test! {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert_eq!(linked["incident_ids"], json!([incident]), "the case lists the new incident");
-        let history: Vec<&str> = linked["history"].as_array().unwrap().iter().map(|h| h["what"].as_str().unwrap()).collect();
-        assert!(history.contains(&format!("recurred: incident {incident}").as_str()), "{history:?}");
+        let last = linked["history"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["change"], json!({ "kind": "incident_linked", "incident_id": incident }), "{last}");
+        assert_eq!(last["actor"], "recurrence check");
         let (_, detail) = app.get(Some(&officer), &format!("/api/incidents/{unrelated}")).await;
         assert_eq!(detail["recurrent_dispute_ids"], json!([]));
     }

@@ -144,3 +144,60 @@ api_test! {
         assert_eq!(staying.next().await.event, "incident_received");
     }
 }
+
+api_test! {
+    async fn dispute_changes_reach_only_those_who_may_see_the_case(app) {
+        let officer = app.login("officer").await;
+        let (_, orgs) = app.get(Some(&officer), "/api/organisations").await;
+        let judicial = orgs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "judicial_office")
+            .unwrap()["id"]
+            .clone();
+        // The judicial office's mediator works the case; the law firm's
+        // lawyer and the analyst do not see it.
+        let mediator = app.login("mediator").await;
+        let lawyer = app.login("lawyer").await;
+        let analyst = app.login("analyst").await;
+        let mut theirs = connect(&app, &mediator, None).await;
+        let mut outsider = connect(&app, &lawyer, None).await;
+        let mut figures_only = connect(&app, &analyst, None).await;
+        let mut station = connect(&app, &officer, None).await;
+
+        let (status, case) = app
+            .post(
+                Some(&officer),
+                "/api/disputes",
+                json!({
+                    "source": "walk_in",
+                    "summary": "邻里漏水",
+                    "parties": [{ "name": "张三", "phone": "13800138000" }, { "name": "李四" }],
+                    "responsible_org_id": judicial,
+                }),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{case}");
+        let id = case["id"].clone();
+        let (status, accepted) = app
+            .post(Some(&mediator), &format!("/api/disputes/{id}/accept"), json!({ "version": 1 }))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{accepted}");
+
+        for stream in [&mut theirs, &mut station] {
+            let registered = stream.next().await;
+            assert_eq!(registered.event, "dispute_changed");
+            assert_eq!(registered.data["data"]["dispute_id"], id);
+            assert_eq!(registered.data["data"]["change"]["kind"], "registered");
+            let accepted = stream.next().await;
+            assert_eq!(accepted.data["data"]["change"]["kind"], "accepted");
+            assert_eq!(accepted.data["data"]["status"], "accepted");
+        }
+        for stream in [&mut outsider, &mut figures_only] {
+            if let Some(frame) = stream.try_next(Duration::from_millis(700)).await {
+                assert_ne!(frame.event, "dispute_changed", "{frame:?}");
+            }
+        }
+    }
+}

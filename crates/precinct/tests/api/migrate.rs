@@ -59,22 +59,35 @@ async fn busy_station(dir: &std::path::Path) -> DatabaseUrl {
         })
         .await
         .unwrap();
-    // A dispute case file, changed once (version 2).
-    let mut dispute = store
-        .create_dispute(debt_dispute(clock.now()))
+    // A dispute case, changed once (version 2): its columns, child rows and events.
+    let dispute = store
+        .open_dispute(debt_dispute(), None, admin.user.clone(), actor())
+        .await
+        .unwrap()
+        .dispute;
+    store
+        .change_dispute(
+            dispute.id,
+            Some(1),
+            precinct_domain::dispute::DisputeOp::Accept {
+                mediators: vec![admin.user.id],
+            },
+            admin.user.clone(),
+            actor(),
+        )
         .await
         .unwrap();
-    dispute
-        .accept(vec![admin.user.id], clock.now(), "admin")
-        .unwrap();
-    store.save_dispute(dispute).await.unwrap();
     store.shutdown().await;
     url
 }
 
-fn debt_dispute(at: chrono::DateTime<chrono::Utc>) -> precinct_domain::dispute::Dispute {
+fn actor() -> precinct_domain::event::Actor {
+    precinct_domain::event::Actor::system("admin")
+}
+
+fn debt_dispute() -> precinct_domain::dispute::NewDispute {
     use precinct_domain::dispute::*;
-    let new = NewDispute {
+    NewDispute {
         source: DisputeSource::WalkIn,
         category: DisputeCategory::CommercialDebt,
         summary: "货款纠纷".into(),
@@ -90,8 +103,7 @@ fn debt_dispute(at: chrono::DateTime<chrono::Utc>) -> precinct_domain::dispute::
         }],
         responsible_org: precinct_domain::ids::OrganisationId(2),
         participating_orgs: vec![],
-    };
-    Dispute::open(new, RiskFacts::default(), at, "admin").unwrap()
+    }
 }
 
 async fn open(url: &DatabaseUrl) -> SharedStore {
@@ -113,18 +125,25 @@ async fn copies_everything(backend: Backend) {
         precinct::migrate_data(&source, &destination, |line| progress.push(line.to_owned()))
             .await
             .unwrap();
-    assert_eq!(report.tables.len(), 11);
+    assert_eq!(
+        report.tables.len(),
+        precinct_storage::transfer::Table::ALL.len()
+    );
     let rows = |name: &str| report.tables.iter().find(|t| t.0 == name).unwrap().1;
     assert_eq!(rows("units"), 564);
     assert!(rows("incidents") > 0 && rows("events") > rows("incidents") && rows("assignments") > 0);
+    // The case's change audited the read of its parties: two audit rows.
     assert_eq!(
         (
             rows("sessions"),
             rows("audit_log"),
             rows("ground"),
-            rows("disputes")
+            rows("disputes"),
+            rows("dispute_parties"),
+            rows("dispute_mediators"),
+            rows("dispute_events"),
         ),
-        (1, 1, 1, 1)
+        (1, 2, 1, 1, 1, 1, 2)
     );
     assert!(
         progress
@@ -175,10 +194,17 @@ async fn copies_everything(backend: Backend) {
     let copied = to.list_disputes().await.unwrap();
     assert_eq!(copied, from.list_disputes().await.unwrap());
     assert_eq!(copied[0].version, 2);
-    let next = to
-        .create_dispute(debt_dispute(chrono::Utc::now()))
+    let admin = to
+        .credentials(&precinct_domain::user::Username::parse("admin").unwrap())
         .await
-        .unwrap();
+        .unwrap()
+        .unwrap()
+        .user;
+    let next = to
+        .open_dispute(debt_dispute(), None, admin, actor())
+        .await
+        .unwrap()
+        .dispute;
     assert!(
         next.id > copied[0].id,
         "dispute ids continue after the copied ones"
