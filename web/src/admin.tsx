@@ -507,7 +507,7 @@ function PeoplePanel() {
                   <button type="button" onClick={() => setEditing(a.id)}>
                     {t("edit")}
                   </button>
-                  {a.role !== "admin" && (
+                  {a.can_be_disabled && (
                     <button type="button" data-testid="toggle-account" onClick={() => act(() => post(`/api/admin/users/${a.id}`, { disabled: !a.disabled }))}>
                       {a.disabled ? t("enable_account") : t("disable_account")}
                     </button>

@@ -16,7 +16,7 @@ use axum::Json;
 use axum::extract::State;
 use precinct_domain::ids::{UnitId, UserId};
 use precinct_domain::incident::PhoneNumber;
-use precinct_domain::policy::Action;
+use precinct_domain::policy::{self, Action};
 use precinct_domain::station::{self, StationPackage, StationState};
 use precinct_domain::unit::{Capability, UnitKind};
 use precinct_domain::user::Role;
@@ -41,6 +41,9 @@ pub struct AccountDto {
     pub must_change_password: bool,
     /// A second factor (TOTP) is enrolled.
     pub second_factor: bool,
+    /// Whether this administrator may disable the account (not their own,
+    /// not another administrator's).
+    pub can_be_disabled: bool,
 }
 
 #[utoipa::path(
@@ -86,6 +89,7 @@ pub async fn list_users(
             disabled: u.disabled,
             must_change_password: u.must_change_password,
             second_factor: u.second_factor,
+            can_be_disabled: policy::may_disable_account(admin, u),
         })
         .collect();
     Ok(Json(accounts))
@@ -201,25 +205,26 @@ pub async fn update_user(
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
     let admin = authed.may(Action::ManageAccounts)?.clone();
-    if request.disabled == Some(true) && id == admin.id.0 {
-        return Err(invalid(
-            "disabled",
-            "you cannot disable your own account".into(),
-            "不能停用自己的账号".into(),
-        ));
-    }
     let changes = edit_station(&state, &authed, |current, package| {
         let user = current
             .users
             .iter()
             .find(|u| u.id == UserId(id))
             .ok_or_else(|| ApiError::not_found("user"))?;
-        if user.role == Role::Admin && request.disabled == Some(true) {
-            return Err(invalid(
-                "disabled",
-                "an administrator's account is not disabled from the console".into(),
-                "管理员账号不能在控制台停用".into(),
-            ));
+        if request.disabled == Some(true) && !policy::may_disable_account(&admin, user) {
+            return Err(if user.id == admin.id {
+                invalid(
+                    "disabled",
+                    "you cannot disable your own account".into(),
+                    "不能停用自己的账号".into(),
+                )
+            } else {
+                invalid(
+                    "disabled",
+                    "an administrator's account is not disabled from the console".into(),
+                    "管理员账号不能在控制台停用".into(),
+                )
+            });
         }
         let people = package.people.get_or_insert_with(Vec::new);
         // A disabled account is not in the roster: it comes back to be enabled.

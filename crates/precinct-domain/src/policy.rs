@@ -214,6 +214,12 @@ pub fn unit_relations(user: &User, unit: UnitId) -> Vec<Relation> {
     }
 }
 
+/// Whether `admin` may disable `account` from the console: not their own
+/// (they would lock themselves out) and not another administrator's.
+pub fn may_disable_account(admin: &User, account: &User) -> bool {
+    allows(admin.role, ManageAccounts, &[]) && admin.id != account.id && account.role != Admin
+}
+
 /// What `user` is to an incident: their own unit's when their unit is
 /// (or was) assigned to it.
 pub fn incident_relations(user: &User, incident: &Incident) -> Vec<Relation> {

@@ -1732,6 +1732,16 @@ pub async fn disputes_change_through_the_writer_with_their_events(store: SharedS
         assert_eq!(&got, kinds, "{op:?} writes its events");
         assert_eq!(store.get_dispute(case.id).await.unwrap(), changed, "{op:?}");
     }
+    // Each answer showed the parties: each change audited that read, in its
+    // own transaction.
+    let audited = store
+        .audit_log(100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "read_parties" && e.subject == format!("dispute {}", case.id))
+        .count();
+    assert_eq!(audited, 8, "one audited read per change");
     let closed = store.get_dispute(case.id).await.unwrap();
     assert_eq!(closed.status, DisputeStatus::Closed);
     assert_eq!(closed.history.len(), 9);

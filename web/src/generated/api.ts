@@ -932,6 +932,11 @@ export interface components {
         };
         /** @description An account as the administrator sees it. */
         AccountDto: {
+            /**
+             * @description Whether this administrator may disable the account (not their own,
+             *     not another administrator's).
+             */
+            can_be_disabled: boolean;
             disabled: boolean;
             display_name: string;
             /** Format: int64 */

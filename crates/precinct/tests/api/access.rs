@@ -415,3 +415,28 @@ api_test! {
         assert!(refused > 100, "{refused} refusals checked");
     }
 }
+
+api_test! {
+    async fn the_accounts_an_administrator_may_disable_are_the_ones_offered(app) {
+        let admin = app.login("admin").await;
+        let (status, users) = app.get(Some(&admin), "/api/admin/users").await;
+        assert_eq!(status, StatusCode::OK);
+        let user = |name: &str| users.as_array().unwrap().iter().find(|u| u["username"] == name).unwrap().clone();
+        let (me, dispatcher) = (user("admin"), user("dispatcher"));
+        assert_eq!(me["can_be_disabled"], false, "not one's own account");
+        assert_eq!(dispatcher["can_be_disabled"], true);
+        // What the list says is what the change does.
+        let (status, body) = app
+            .post(Some(&admin), &format!("/api/admin/users/{}", me["id"]), json!({ "disabled": true }))
+            .await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{body}");
+        let (status, body) = app
+            .post(Some(&admin), &format!("/api/admin/users/{}", dispatcher["id"]), json!({ "disabled": true }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, _) = app
+            .post(None, "/api/auth/login", json!({ "username": "dispatcher", "password": PASSWORD }))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled account cannot log in");
+    }
+}
