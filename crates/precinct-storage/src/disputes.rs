@@ -548,70 +548,62 @@ pub async fn load_to(
              (SELECT id FROM disputes WHERE {condition}) ORDER BY dispute_id, {order}"
         )
     };
-    fn case<'a>(
-        cases: &'a mut BTreeMap<i64, Dispute>,
-        row: &dyn SqlRow,
-    ) -> StoreResult<Option<&'a mut Dispute>> {
-        // A case written after the first query (on a reader without a
-        // snapshot) is left out, not half read.
-        Ok(cases.get_mut(&row.i64("dispute_id")?))
-    }
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of("dispute_incidents", "incident_id", "position"),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                d.incident_ids.push(IncidentId(row.i64("incident_id")?));
-            }
+        |d, row| {
+            d.incident_ids.push(IncidentId(row.i64("incident_id")?));
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of("dispute_organisations", "organisation_id", "position"),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                d.participating_orgs
-                    .push(OrganisationId(row.i64("organisation_id")?));
-            }
+        |d, row| {
+            d.participating_orgs
+                .push(OrganisationId(row.i64("organisation_id")?));
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of("dispute_mediators", "user_id", "position"),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                d.mediators.push(UserId(row.i64("user_id")?));
-            }
+        |d, row| {
+            d.mediators.push(UserId(row.i64("user_id")?));
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of(
             "dispute_parties",
             "name, phone, vulnerable, organisation_kind",
             "position",
         ),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                d.parties.push(Party {
-                    name: row.text("name")?,
-                    phone: opt_phone(row, "phone")?,
-                    vulnerable: row.boolean("vulnerable")?,
-                    organisation: row
-                        .opt_text("organisation_kind")?
-                        .map(|k| {
-                            OrganisationKind::parse(&k)
-                                .ok_or_else(|| unreadable(format!("organisation kind {k:?}")))
-                        })
-                        .transpose()?,
-                });
-            }
+        |d, row| {
+            d.parties.push(Party {
+                name: row.text("name")?,
+                phone: opt_phone(row, "phone")?,
+                vulnerable: row.boolean("vulnerable")?,
+                organisation: row
+                    .opt_text("organisation_kind")?
+                    .map(|k| {
+                        OrganisationKind::parse(&k)
+                            .ok_or_else(|| unreadable(format!("organisation kind {k:?}")))
+                    })
+                    .transpose()?,
+            });
             Ok(())
         },
     )
@@ -619,91 +611,91 @@ pub async fn load_to(
     if depth == Depth::ForRepeats {
         return Ok(cases.into_values().rev().collect());
     }
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of(
             "dispute_planned_sessions",
             "at, venue, organisations, notes, planned_by",
             "position",
         ),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                d.planned_sessions.push(PlannedSession {
-                    at: ts(row.i64("at")?)?,
-                    venue: text_enum(row, "venue", Venue::parse)?,
-                    organisations: parse_ids(&row.text("organisations")?)?,
-                    notes: row.text("notes")?,
-                    planned_by: row.text("planned_by")?,
-                });
-            }
+        |d, row| {
+            d.planned_sessions.push(PlannedSession {
+                at: ts(row.i64("at")?)?,
+                venue: text_enum(row, "venue", Venue::parse)?,
+                organisations: parse_ids(&row.text("organisations")?)?,
+                notes: row.text("notes")?,
+                planned_by: row.text("planned_by")?,
+            });
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of(
             "dispute_sessions",
             "at, venue, notes, outcome, recorded_by",
             "position",
         ),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                d.sessions.push(MediationSession {
-                    at: ts(row.i64("at")?)?,
-                    venue: text_enum(row, "venue", Venue::parse)?,
-                    participants: Vec::new(),
-                    notes: row.text("notes")?,
-                    outcome: text_enum(row, "outcome", SessionOutcome::parse)?,
-                    recorded_by: row.text("recorded_by")?,
-                });
-            }
+        |d, row| {
+            d.sessions.push(MediationSession {
+                at: ts(row.i64("at")?)?,
+                venue: text_enum(row, "venue", Venue::parse)?,
+                participants: Vec::new(),
+                notes: row.text("notes")?,
+                outcome: text_enum(row, "outcome", SessionOutcome::parse)?,
+                recorded_by: row.text("recorded_by")?,
+            });
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of(
             "dispute_session_participants",
             "session, name, role, organisation_id",
             "session, position",
         ),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                let index =
-                    usize::try_from(row.i64("session")?).map_err(|e| unreadable(e.to_string()))?;
-                let session = d
-                    .sessions
-                    .get_mut(index)
-                    .ok_or_else(|| unreadable(format!("participant of no session {index}")))?;
-                session.participants.push(Participant {
-                    name: row.text("name")?,
-                    role: row.text("role")?,
-                    organisation_id: opt_id(row, "organisation_id", OrganisationId)?,
-                });
-            }
+        |d, row| {
+            let index =
+                usize::try_from(row.i64("session")?).map_err(|e| unreadable(e.to_string()))?;
+            let session = d
+                .sessions
+                .get_mut(index)
+                .ok_or_else(|| unreadable(format!("participant of no session {index}")))?;
+            session.participants.push(Participant {
+                name: row.text("name")?,
+                role: row.text("role")?,
+                organisation_id: opt_id(row, "organisation_id", OrganisationId)?,
+            });
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of(
             "dispute_agreements",
             "facts, drafted_at, signed_at",
             "dispute_id",
         ),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                d.agreement = Some(Agreement {
-                    facts: row.text("facts")?,
-                    terms: Vec::new(),
-                    drafted_at: ts(row.i64("drafted_at")?)?,
-                    signatures: Vec::new(),
-                    signed_at: opt_ts(row, "signed_at")?,
-                });
-            }
+        |d, row| {
+            d.agreement = Some(Agreement {
+                facts: row.text("facts")?,
+                terms: Vec::new(),
+                drafted_at: ts(row.i64("drafted_at")?)?,
+                signatures: Vec::new(),
+                signed_at: opt_ts(row, "signed_at")?,
+            });
             Ok(())
         },
     )
@@ -714,84 +706,103 @@ pub async fn load_to(
             .as_mut()
             .ok_or_else(|| unreadable(format!("terms of dispute {id} without agreement")))
     }
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of("dispute_agreement_terms", "term", "position"),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                agreement(d)?.terms.push(row.text("term")?);
-            }
+        |d, row| {
+            agreement(d)?.terms.push(row.text("term")?);
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of("dispute_signatures", "party, signed_at", "position"),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                let signed_at = ts(row.i64("signed_at")?)?;
-                agreement(d)?.signatures.push(Signature {
-                    party: row.text("party")?,
-                    signed_at,
-                });
-            }
+        |d, row| {
+            let signed_at = ts(row.i64("signed_at")?)?;
+            agreement(d)?.signatures.push(Signature {
+                party: row.text("party")?,
+                signed_at,
+            });
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &of(
             "dispute_follow_ups",
             "due_at, visited_at, visited_by, outcome, notes",
             "position",
         ),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                d.follow_ups.push(FollowUp {
-                    due_at: ts(row.i64("due_at")?)?,
-                    visited_at: opt_ts(row, "visited_at")?,
-                    visited_by: row.opt_text("visited_by")?,
-                    outcome: row
-                        .opt_text("outcome")?
-                        .map(|o| {
-                            FollowUpOutcome::parse(&o)
-                                .ok_or_else(|| unreadable(format!("follow-up outcome {o:?}")))
-                        })
-                        .transpose()?,
-                    notes: row.opt_text("notes")?,
-                });
-            }
+        |d, row| {
+            d.follow_ups.push(FollowUp {
+                due_at: ts(row.i64("due_at")?)?,
+                visited_at: opt_ts(row, "visited_at")?,
+                visited_by: row.opt_text("visited_by")?,
+                outcome: row
+                    .opt_text("outcome")?
+                    .map(|o| {
+                        FollowUpOutcome::parse(&o)
+                            .ok_or_else(|| unreadable(format!("follow-up outcome {o:?}")))
+                    })
+                    .transpose()?,
+                notes: row.opt_text("notes")?,
+            });
             Ok(())
         },
     )
     .await?;
-    exec.query(
+    each_child(
+        exec,
+        &mut cases,
         &format!(
             "SELECT l.dispute_id, e.at, e.actor_name, e.data FROM dispute_events l \
              JOIN events e ON e.id = l.event_id WHERE l.dispute_id IN \
              (SELECT id FROM disputes WHERE {condition}) ORDER BY l.dispute_id, l.event_id"
         ),
         params,
-        &mut |row| {
-            if let Some(d) = case(&mut cases, row)? {
-                let kind: EventKind = serde_json::from_str(&row.text("data")?)
-                    .map_err(|e| unreadable(format!("event data: {e}")))?;
-                if let EventKind::DisputeChanged { status, change, .. } = kind {
-                    d.history.push(DisputeChange {
-                        at: ts(row.i64("at")?)?,
-                        actor: row.text("actor_name")?,
-                        status,
-                        change,
-                    });
-                }
+        |d, row| {
+            let kind: EventKind = serde_json::from_str(&row.text("data")?)
+                .map_err(|e| unreadable(format!("event data: {e}")))?;
+            if let EventKind::DisputeChanged { status, change, .. } = kind {
+                d.history.push(DisputeChange {
+                    at: ts(row.i64("at")?)?,
+                    actor: row.text("actor_name")?,
+                    status,
+                    change,
+                });
             }
             Ok(())
         },
     )
     .await?;
     Ok(cases.into_values().rev().collect())
+}
+
+/// Runs a query of a child table and hands each row to `add` with its case.
+/// A row of a case written after the first query (on a reader without a
+/// snapshot) is left out, not half read.
+async fn each_child(
+    exec: &mut impl SqlExec,
+    cases: &mut BTreeMap<i64, Dispute>,
+    sql: &str,
+    params: &[SqlValue],
+    mut add: impl FnMut(&mut Dispute, &dyn SqlRow) -> StoreResult<()> + Send,
+) -> StoreResult<()> {
+    exec.query(sql, params, &mut |row| {
+        if let Some(d) = cases.get_mut(&row.i64("dispute_id")?) {
+            add(d, row)?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// One case, or `NotFound`.
