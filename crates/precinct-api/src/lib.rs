@@ -23,6 +23,7 @@ pub mod extract;
 pub mod figures;
 pub mod ground;
 mod ground_schema;
+pub mod hotspots;
 pub mod incidents;
 pub mod limits;
 pub mod metrics;
@@ -527,6 +528,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/roads/closures/reopen", post(roads::reopen_roads))
         .route("/api/figures/response", get(figures::response_figures))
         .route("/api/figures/disputes", get(figures::dispute_figures))
+        .route("/api/analysis/hotspots", get(hotspots::hotspots))
         .route("/api/organisations", get(disputes::list_organisations))
         .route(
             "/api/disputes",

@@ -1,8 +1,8 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
 use crate::{
-    admin, auth, console, dispatch, disputes, figures, ground, incidents, roads, station, stream,
-    units,
+    admin, auth, console, dispatch, disputes, figures, ground, hotspots, incidents, roads, station,
+    stream, units,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -57,6 +57,7 @@ use utoipa::{Modify, OpenApi};
         stream::stream_events,
         figures::response_figures,
         figures::dispute_figures,
+        hotspots::hotspots,
         roads::list_road_closures,
         roads::close_roads,
         roads::reopen_roads,

@@ -116,6 +116,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analysis/hotspots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["hotspots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -1463,6 +1479,32 @@ export interface components {
          *     of rings, read even-odd.
          */
         GroundPolygon: components["schemas"]["Point"][] | components["schemas"]["Point"][][];
+        HotspotsDto: {
+            /** Format: double */
+            bandwidth_m: number;
+            /**
+             * @description Per cell: incidents, Gi* z-score, one-tailed p-value, and whether
+             *     the cell is a hotspot (z > 0) or a cold spot (z < 0) at the
+             *     false-discovery rate.
+             */
+            counts: number[];
+            definition: string;
+            /** @description Incidents per square kilometre (kernel density × incidents). */
+            density_per_km2: number[];
+            /** Format: double */
+            fdr_threshold: number;
+            /** Format: date-time */
+            from: string;
+            /** @description Incidents counted (merged duplicates left out). */
+            incidents: number;
+            lattice: components["schemas"]["LatticeDto"];
+            near_repeat: null | components["schemas"]["NearRepeatDto"];
+            p: number[];
+            significant: boolean[];
+            /** Format: date-time */
+            until: string;
+            z: number[];
+        };
         IncidentDetail: components["schemas"]["IncidentDto"] & {
             /**
              * @description Open or recent disputes this incident recurs (same address or people
@@ -1538,6 +1580,27 @@ export interface components {
             /** @description False when this instruction had already been received (双接警): nothing was created. */
             created: boolean;
             incident: components["schemas"]["IncidentDto"];
+        };
+        /**
+         * @description The lattice: cell `i` is column `i % nx`, row `i / nx` (rows north
+         *     from the south-west corner).
+         */
+        LatticeDto: {
+            /**
+             * Format: double
+             * @description Degrees per cell northward and eastward.
+             */
+            cell_lat: number;
+            /** Format: double */
+            cell_lon: number;
+            /** Format: double */
+            cell_m: number;
+            nx: number;
+            ny: number;
+            /** Format: double */
+            south: number;
+            /** Format: double */
+            west: number;
         };
         /** @description What an import does (or would do) to one part of the station. */
         LayerChangesDto: {
@@ -1621,6 +1684,27 @@ export interface components {
              * @description The incident that survives; this one is closed as its duplicate.
              */
             into: number;
+        };
+        /** @description The Knox test of near repeats. */
+        NearRepeatDto: {
+            /** Format: double */
+            distance_m: number;
+            /** @description Thefts and burglaries counted. */
+            events: number;
+            /** Format: double */
+            expected: number;
+            /** Format: double */
+            interval_days: number;
+            /**
+             * Format: int64
+             * @description Pairs close in both space and time, and the mean over 99 shuffles of the times.
+             */
+            observed: number;
+            /**
+             * Format: double
+             * @description (1 + shuffles with as many or more) ÷ 100.
+             */
+            p: number;
         };
         NoteRequest: {
             text: string;
@@ -2705,6 +2789,86 @@ export interface operations {
             };
             /** @description The server's storage is full: nothing was saved (`storage_full`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    hotspots: {
+        parameters: {
+            query: {
+                from: string;
+                until: string;
+                /** @description Only incidents of this category code (e.g. `theft`); default all. */
+                category?: string;
+                /** @description The lattice's cell side in metres (50 to 5,000; default 200). */
+                cell_m?: number;
+                contiguity?: "queen" | "rook" | "distance_band";
+                /** @description The band for `distance_band`, in metres (default three cells). */
+                band_m?: number;
+                kernel?: "quartic" | "gaussian";
+                /** @description The kernel's bandwidth in metres; default by Scott's rule. */
+                bandwidth_m?: number;
+                /** @description The false-discovery rate (default 0.05). */
+                alpha?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Gi*, density and near repeats over the period, with their definition */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HotspotsDto"];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A period longer than 400 days or reversed, an unknown contiguity or kernel, a lattice over 250,000 cells */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

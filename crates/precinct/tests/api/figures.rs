@@ -74,3 +74,58 @@ api_test! {
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
+
+api_test! {
+    async fn hotspots_find_the_cluster(app) {
+        let d = app.login("dispatcher").await;
+        let shop = app.place(&d, "美食七街7号").await;
+        // A cluster of thefts round the shop, and the same number spread on
+        // a 5 × 5 grid 600 m apart around it.
+        for k in 0..25 {
+            let (east, north) = (((k % 5) as f64 - 2.0) * 20.0, ((k / 5) as f64 - 2.0) * 20.0);
+            let (lat, lon) = near(&shop, east, north);
+            app.instruction(&d, &format!("c-{k}"), "theft", lat, lon).await;
+            let (lat, lon) = near(&shop, ((k % 5) as f64 - 2.0) * 600.0 + 300.0, ((k / 5) as f64 - 2.0) * 600.0 + 300.0);
+            app.instruction(&d, &format!("s-{k}"), "fraud", lat, lon).await;
+        }
+        let analyst = app.login("analyst").await;
+        let period = format!(
+            "from={}&until={}",
+            (story_time() - Duration::days(1)).to_rfc3339().replace('+', "%2B"),
+            (story_time() + Duration::days(1)).to_rfc3339().replace('+', "%2B"),
+        );
+        let (status, h) = app.get(Some(&analyst), &format!("/api/analysis/hotspots?{period}&cell_m=200")).await;
+        assert_eq!(status, StatusCode::OK, "{h}");
+        assert_eq!(h["incidents"], 50);
+        let z: Vec<f64> = h["z"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let counts: Vec<f64> = h["counts"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(counts.iter().sum::<f64>(), 50.0);
+        // The cluster (80 m across) may straddle cells: the hottest cell is
+        // the fullest one or its neighbour, and significant.
+        let nx = h["lattice"]["nx"].as_u64().unwrap() as usize;
+        let near = |a: usize, b: usize| ((a % nx) as i64 - (b % nx) as i64).abs() <= 1 && ((a / nx) as i64 - (b / nx) as i64).abs() <= 1;
+        let fullest = (0..counts.len()).max_by(|&a, &b| counts[a].total_cmp(&counts[b])).unwrap();
+        assert!(counts[fullest] >= 7.0, "{}", counts[fullest]);
+        let top = (0..z.len()).max_by(|&a, &b| z[a].total_cmp(&z[b])).unwrap();
+        assert!(near(top, fullest), "the hottest cell is at the cluster");
+        assert_eq!(h["significant"][top], true);
+        assert!(z[top] > 3.0, "{}", z[top]);
+        let density: Vec<f64> = h["density_per_km2"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let peak = (0..density.len()).max_by(|&a, &b| density[a].total_cmp(&density[b])).unwrap();
+        assert!(near(peak, fullest), "the density peaks at the cluster");
+        assert_eq!(h["near_repeat"]["events"], 25);
+        assert!(h["definition"].as_str().unwrap().contains("Gi*"));
+
+        // One category only; bad input; roles.
+        let (_, only) = app.get(Some(&analyst), &format!("/api/analysis/hotspots?{period}&category=fraud&kernel=gaussian&contiguity=rook")).await;
+        assert_eq!(only["incidents"], 25);
+        assert!(only["near_repeat"].is_null());
+        for bad in ["contiguity=hexagon", "kernel=box", "cell_m=10"] {
+            let (status, body) = app.get(Some(&analyst), &format!("/api/analysis/hotspots?{period}&{bad}")).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{bad}: {body}");
+        }
+        let volunteer = app.login("volunteer").await;
+        let (status, _) = app.get(Some(&volunteer), &format!("/api/analysis/hotspots?{period}")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}

@@ -1,0 +1,317 @@
+//! Hotspots over a period (issue 17, first part): incidents counted on a
+//! regular lattice, Getis-Ord Gi* with the false-discovery rate, a kernel
+//! density surface, and the Knox test of near repeats among thefts and
+//! burglaries, computed by `precinct_analysis`.
+//!
+//! Incidents are placed on a plane by an equirectangular projection around
+//! the south-west corner of those counted (at a district's size, under
+//! 0.1% from true distances).
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::QueryParams;
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use precinct_analysis::{Contiguity, Event, Kernel, Lattice};
+use precinct_domain::policy::Action;
+use precinct_storage::IncidentFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// The most incidents one answer reads (the period's incidents are read
+/// whole until the rollups of issue 17 serve them).
+const MAX_INCIDENTS: u32 = 200_000;
+/// The most cells a lattice may have.
+const MAX_CELLS: usize = 250_000;
+/// Earth's mean radius, for the projection.
+const EARTH_M: f64 = 6_371_008.8;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HotspotQuery {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Only incidents of this category code (e.g. `theft`); default all.
+    pub category: Option<String>,
+    /// The lattice's cell side in metres (50 to 5,000; default 200).
+    #[param(minimum = 50, maximum = 5000)]
+    pub cell_m: Option<f64>,
+    /// Neighbours for Gi*: `queen` (default), `rook` or `distance_band`.
+    #[param(schema_with = contiguity_schema)]
+    pub contiguity: Option<String>,
+    /// The band for `distance_band`, in metres (default three cells).
+    #[param(minimum = 1, maximum = 50000)]
+    pub band_m: Option<f64>,
+    /// `quartic` (default) or `gaussian`.
+    #[param(schema_with = kernel_schema)]
+    pub kernel: Option<String>,
+    /// The kernel's bandwidth in metres; default by Scott's rule.
+    #[param(minimum = 1, maximum = 50000)]
+    pub bandwidth_m: Option<f64>,
+    /// The false-discovery rate (default 0.05).
+    #[param(minimum = 0.0001, maximum = 0.5)]
+    pub alpha: Option<f64>,
+}
+
+fn contiguity_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["queen", "rook", "distance_band"]))
+        .build()
+}
+
+fn kernel_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["quartic", "gaussian"]))
+        .build()
+}
+
+/// The lattice: cell `i` is column `i % nx`, row `i / nx` (rows north
+/// from the south-west corner).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatticeDto {
+    pub south: f64,
+    pub west: f64,
+    /// Degrees per cell northward and eastward.
+    pub cell_lat: f64,
+    pub cell_lon: f64,
+    pub cell_m: f64,
+    pub nx: usize,
+    pub ny: usize,
+}
+
+/// The Knox test of near repeats.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NearRepeatDto {
+    /// Thefts and burglaries counted.
+    pub events: usize,
+    pub distance_m: f64,
+    pub interval_days: f64,
+    /// Pairs close in both space and time, and the mean over 99 shuffles of the times.
+    pub observed: u64,
+    pub expected: f64,
+    /// (1 + shuffles with as many or more) ÷ 100.
+    pub p: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HotspotsDto {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Incidents counted (merged duplicates left out).
+    pub incidents: usize,
+    pub lattice: LatticeDto,
+    /// Per cell: incidents, Gi* z-score, one-tailed p-value, and whether
+    /// the cell is a hotspot (z > 0) or a cold spot (z < 0) at the
+    /// false-discovery rate.
+    pub counts: Vec<f64>,
+    pub z: Vec<f64>,
+    pub p: Vec<f64>,
+    pub significant: Vec<bool>,
+    pub fdr_threshold: f64,
+    /// Incidents per square kilometre (kernel density × incidents).
+    pub density_per_km2: Vec<f64>,
+    pub bandwidth_m: f64,
+    /// Null when fewer than 10 thefts and burglaries.
+    pub near_repeat: Option<NearRepeatDto>,
+    pub definition: String,
+}
+
+/// How the hotspots are computed, served with them.
+pub const DEFINITION: &str = "Incidents reported in [from, until) (merged duplicates left out) are counted on square cells. \
+Gi* (Getis-Ord, binary weights including the cell itself; neighbours by queen or rook contiguity or a distance band) gives each cell a z-score: \
+positive means more incidents around it than chance allows. p is the one-tailed normal p-value of |z|; a cell is significant when p is at most \
+the Benjamini-Hochberg threshold at the false-discovery rate alpha. The density is the quartic or Gaussian kernel sum on the cell centres, \
+bandwidth given or by Scott's rule (n^(-1/6) × the pooled standard deviation of the coordinates). Near repeats: the Knox test on thefts \
+and burglaries, pairs within 200 m and 7 days against 99 shuffles of their times.";
+
+fn bad(message: &str, message_zh: &str) -> ApiError {
+    ApiError::unprocessable("invalid_field", message, message_zh)
+}
+
+#[utoipa::path(
+    get, path = "/api/analysis/hotspots", operation_id = "hotspots", tag = "figures",
+    params(HotspotQuery),
+    responses(
+        (status = 200, description = "Gi*, density and near repeats over the period, with their definition", body = HotspotsDto),
+        (status = 422, description = "A period longer than 400 days or reversed, an unknown contiguity or kernel, a lattice over 250,000 cells", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn hotspots(
+    State(state): State<AppState>,
+    authed: Authed,
+    QueryParams(query): QueryParams<HotspotQuery>,
+) -> Result<Json<HotspotsDto>, ApiError> {
+    authed.may(Action::ViewFigures)?;
+    if query.from >= query.until || query.until - query.from > chrono::Duration::days(400) {
+        return Err(ApiError::unprocessable(
+            "invalid_period",
+            "from must be before until, and the period at most 400 days",
+            "统计时段无效:开始须早于结束,且不超过400天",
+        ));
+    }
+    let cell_m = query.cell_m.unwrap_or(200.0);
+    if !(50.0..=5000.0).contains(&cell_m) {
+        return Err(bad(
+            "cell_m: 50 to 5,000 metres",
+            "网格边长须在50至5000米之间",
+        ));
+    }
+    let within =
+        |value: Option<f64>, low: f64, high: f64| value.is_none_or(|v| (low..=high).contains(&v));
+    if !within(query.band_m, 1.0, 50_000.0) || !within(query.bandwidth_m, 1.0, 50_000.0) {
+        return Err(bad(
+            "band_m and bandwidth_m: 1 to 50,000 metres",
+            "距离阈值与带宽须在1至50000米之间",
+        ));
+    }
+    if !within(query.alpha, 0.0001, 0.5) {
+        return Err(bad("alpha: 0.0001 to 0.5", "错误发现率须在0.0001至0.5之间"));
+    }
+    let contiguity = match query.contiguity.as_deref().unwrap_or("queen") {
+        "queen" => Contiguity::Queen,
+        "rook" => Contiguity::Rook,
+        "distance_band" => Contiguity::DistanceBand(query.band_m.unwrap_or(3.0 * cell_m)),
+        other => {
+            return Err(bad(
+                &format!("unknown contiguity {other:?}"),
+                "邻接方式无效",
+            ));
+        }
+    };
+    let kernel = match query.kernel.as_deref().unwrap_or("quartic") {
+        "quartic" => Kernel::Quartic,
+        "gaussian" => Kernel::Gaussian,
+        other => return Err(bad(&format!("unknown kernel {other:?}"), "核函数无效")),
+    };
+    let alpha = query.alpha.unwrap_or(0.05);
+    let filter = IncidentFilter {
+        reported_from: Some(query.from),
+        reported_until: Some(query.until),
+        limit: MAX_INCIDENTS,
+        ..IncidentFilter::default()
+    };
+    let incidents: Vec<_> = state
+        .store
+        .list_incidents(filter)
+        .await?
+        .into_iter()
+        .filter(|i| i.merged_into.is_none())
+        .filter(|i| {
+            query
+                .category
+                .as_deref()
+                .is_none_or(|c| i.category.as_str() == c)
+        })
+        .collect();
+    let south = incidents
+        .iter()
+        .map(|i| i.location.lat())
+        .fold(f64::MAX, f64::min);
+    let west = incidents
+        .iter()
+        .map(|i| i.location.lon())
+        .fold(f64::MAX, f64::min);
+    let (south, west) = if incidents.is_empty() {
+        (0.0, 0.0)
+    } else {
+        (south, west)
+    };
+    let metres_per_lat = EARTH_M * std::f64::consts::PI / 180.0;
+    let metres_per_lon = metres_per_lat * south.to_radians().cos();
+    let plane = |lat: f64, lon: f64| {
+        (
+            (lon - west) * metres_per_lon,
+            (lat - south) * metres_per_lat,
+        )
+    };
+    let points: Vec<(f64, f64)> = incidents
+        .iter()
+        .map(|i| plane(i.location.lat(), i.location.lon()))
+        .collect();
+    let mut lattice = Lattice::covering(&points, cell_m);
+    lattice.x0 = 0.0;
+    lattice.y0 = 0.0;
+    if lattice.len() > MAX_CELLS {
+        return Err(bad(
+            &format!(
+                "{} cells: at most {MAX_CELLS}; take larger cells",
+                lattice.len()
+            ),
+            "网格过多,请增大网格边长",
+        ));
+    }
+    let counts = lattice.counts(&points);
+    // Gi* needs two cells and some variation; otherwise nothing stands out.
+    let flat = counts.len() < 2 || counts.iter().all(|&c| c == counts[0]);
+    let gi = if flat {
+        precinct_analysis::GiStar {
+            z: vec![0.0; counts.len()],
+            p: vec![1.0; counts.len()],
+            fdr_threshold: alpha / counts.len() as f64,
+            significant: vec![false; counts.len()],
+        }
+    } else {
+        precinct_analysis::lattice_gi_star(&lattice, &counts, contiguity, alpha)
+    };
+    let bandwidth_m = query
+        .bandwidth_m
+        .unwrap_or_else(|| precinct_analysis::scott_bandwidth(&points).max(cell_m));
+    let n = points.len() as f64;
+    let density_per_km2 = precinct_analysis::density(&points, &lattice, kernel, bandwidth_m)
+        .into_iter()
+        .map(|d| d * n * 1e6)
+        .collect();
+    let day = 86_400.0;
+    let thefts: Vec<Event> = incidents
+        .iter()
+        .filter(|i| matches!(i.category.as_str(), "theft" | "burglary"))
+        .map(|i| {
+            let (x, y) = plane(i.location.lat(), i.location.lon());
+            Event {
+                x,
+                y,
+                t: (i.reported_at - query.from).num_milliseconds() as f64 / 1000.0,
+            }
+        })
+        .collect();
+    let near_repeat = (thefts.len() >= 10).then(|| {
+        let shuffles = precinct_analysis::permutations(thefts.len(), 99, 17);
+        let k = precinct_analysis::knox(&thefts, 200.0, 7.0 * day, &shuffles);
+        NearRepeatDto {
+            events: thefts.len(),
+            distance_m: 200.0,
+            interval_days: 7.0,
+            observed: k.observed,
+            expected: k.expected,
+            p: k.p,
+        }
+    });
+    Ok(Json(HotspotsDto {
+        from: query.from,
+        until: query.until,
+        incidents: incidents.len(),
+        lattice: LatticeDto {
+            south,
+            west,
+            cell_lat: cell_m / metres_per_lat,
+            cell_lon: cell_m / metres_per_lon,
+            cell_m,
+            nx: lattice.nx,
+            ny: lattice.ny,
+        },
+        counts,
+        z: gi.z,
+        p: gi.p,
+        significant: gi.significant,
+        fdr_threshold: gi.fdr_threshold,
+        density_per_km2,
+        bandwidth_m,
+        near_repeat,
+        definition: DEFINITION.into(),
+    }))
+}
