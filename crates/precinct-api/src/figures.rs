@@ -160,7 +160,7 @@ fn counts_dto(
     }
 }
 
-fn check_period(period: &PeriodQuery) -> Result<(), ApiError> {
+pub(crate) fn check_period(period: &PeriodQuery) -> Result<(), ApiError> {
     if period.from >= period.until || period.until - period.from > chrono::Duration::days(400) {
         return Err(ApiError::unprocessable(
             "invalid_period",

@@ -39,13 +39,13 @@ pub struct HotspotQuery {
     #[param(minimum = 50, maximum = 5000)]
     pub cell_m: Option<f64>,
     /// Neighbours for Gi*: `queen` (default), `rook` or `distance_band`.
-    #[param(schema_with = contiguity_schema)]
+    #[param(schema_with = crate::schema::contiguity)]
     pub contiguity: Option<String>,
     /// The band for `distance_band`, in metres (default three cells).
     #[param(minimum = 1, maximum = 50000)]
     pub band_m: Option<f64>,
     /// `quartic` (default) or `gaussian`.
-    #[param(schema_with = kernel_schema)]
+    #[param(schema_with = crate::schema::kernel)]
     pub kernel: Option<String>,
     /// The kernel's bandwidth in metres; default by Scott's rule.
     #[param(minimum = 1, maximum = 50000)]
@@ -53,20 +53,6 @@ pub struct HotspotQuery {
     /// The false-discovery rate (default 0.05).
     #[param(minimum = 0.0001, maximum = 0.5)]
     pub alpha: Option<f64>,
-}
-
-fn contiguity_schema() -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(["queen", "rook", "distance_band"]))
-        .build()
-}
-
-fn kernel_schema() -> utoipa::openapi::Object {
-    utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(["quartic", "gaussian"]))
-        .build()
 }
 
 /// The lattice: cell `i` is column `i % nx`, row `i / nx` (rows north
@@ -147,13 +133,10 @@ pub async fn hotspots(
     QueryParams(query): QueryParams<HotspotQuery>,
 ) -> Result<Json<HotspotsDto>, ApiError> {
     authed.may(Action::ViewFigures)?;
-    if query.from >= query.until || query.until - query.from > chrono::Duration::days(400) {
-        return Err(ApiError::unprocessable(
-            "invalid_period",
-            "from must be before until, and the period at most 400 days",
-            "统计时段无效:开始须早于结束,且不超过400天",
-        ));
-    }
+    crate::figures::check_period(&crate::figures::PeriodQuery {
+        from: query.from,
+        until: query.until,
+    })?;
     let cell_m = query.cell_m.unwrap_or(200.0);
     if !(50.0..=5000.0).contains(&cell_m) {
         return Err(bad(

@@ -79,6 +79,8 @@ enum_schemas! {
     risk_reason, risk_reason_or_null, risk_reasons => RiskReason::ALL.iter().map(|v| v.as_str());
     session_outcome, session_outcome_or_null, session_outcomes => SessionOutcome::ALL.iter().map(|v| v.as_str());
     action, action_or_null, actions => Action::ALL.iter().map(|v| v.as_str());
+    contiguity, contiguity_or_null, contiguities => ["queen", "rook", "distance_band"];
+    kernel, kernel_or_null, kernels => ["quartic", "gaussian"];
     event_type, event_type_or_null, event_types => precinct_domain::event::EVENT_NAMES.iter().copied();
 }
 
