@@ -37,6 +37,7 @@ use precinct_geo::roads::RoadWay;
 use precinct_storage::CaseView;
 use precinct_storage::apply;
 use precinct_storage::disputes::{Depth, Which};
+use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
     audit_from_row, event_from_row, ms, unit_from_row, user_from_row,
@@ -53,6 +54,7 @@ use precinct_storage::{
     StoreError, StoreResult,
 };
 use rows::{PgRow, map_rows, store_error};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_postgres::NoTls;
@@ -825,6 +827,23 @@ impl Store for PgStore {
             .await?
             .pop()
             .ok_or_else(|| StoreError::not_found("dispute", id))
+    }
+
+    async fn figure_rollups(&self, queries: Vec<RollupQuery>) -> StoreResult<Vec<Vec<RollupRow>>> {
+        let client = self.client().await?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(rows::store_error)?;
+        let result = precinct_storage::rollups::read(&mut tx::Reader(&client), &queries).await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        client.batch_execute(end).await.map_err(rows::store_error)?;
+        result
+    }
+
+    async fn stored_rollups(&self) -> StoreResult<BTreeMap<RollupKey, Measures>> {
+        let client = self.client().await?;
+        precinct_storage::rollups::stored(&mut tx::Reader(&client)).await
     }
 
     async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {

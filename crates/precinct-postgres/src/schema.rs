@@ -541,6 +541,125 @@ CREATE TABLE dispute_events (
 );
 CREATE INDEX dispute_events_case ON dispute_events (dispute_id, event_id);
 "#,
+    // The figures' rollups (precinct_storage::rollups): per day and per
+    // block of 32 days, for each value of a dimension, what the incidents
+    // reported then add up to. Statement triggers over the transition
+    // tables keep them current in the same transaction as each change;
+    // `rollups_suspended` holds a row only inside a bulk write that adds
+    // its own rows.
+    r#"
+CREATE INDEX incidents_reported_at ON incidents (reported_at);
+CREATE TABLE figure_rollups (
+    dim TEXT NOT NULL,
+    span BIGINT NOT NULL,
+    bucket BIGINT NOT NULL,
+    key TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    dispatched BIGINT NOT NULL,
+    police_n BIGINT NOT NULL,
+    police_seconds BIGINT NOT NULL,
+    helper_n BIGINT NOT NULL,
+    helper_seconds BIGINT NOT NULL,
+    closed BIGINT NOT NULL,
+    on_scene BIGINT NOT NULL,
+    PRIMARY KEY (dim, span, bucket, key)
+);
+CREATE TABLE rollups_suspended (one BIGINT PRIMARY KEY);
+-- What one incident row adds to its rollups (nothing when merged), under
+-- each dimension and span; weight -1 takes it away again.
+CREATE FUNCTION precinct_rollup_rows(
+    weight BIGINT, reported_at BIGINT, category TEXT, family TEXT, zone_id BIGINT,
+    community_id BIGINT, grid_cell_id BIGINT, dispatched_at BIGINT, police_at BIGINT,
+    helper_at BIGINT, status TEXT, disposition TEXT, merged_into BIGINT)
+RETURNS TABLE (dim TEXT, span BIGINT, bucket BIGINT, key TEXT, n BIGINT, dispatched BIGINT, police_n BIGINT, police_seconds BIGINT, helper_n BIGINT, helper_seconds BIGINT, closed BIGINT, on_scene BIGINT)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT d.dim, s.span, ($2 / 86400000) / s.span, d.key,
+           $1,
+           $1 * ($8 IS NOT NULL)::INT,
+           $1 * ($9 IS NOT NULL)::INT,
+           $1 * COALESCE(($9 - $2) / 1000, 0),
+           $1 * ($10 IS NOT NULL)::INT,
+           $1 * COALESCE(($10 - $2) / 1000, 0),
+           $1 * ($11 = 'closed')::INT,
+           $1 * ($11 = 'closed' AND $12 IS NOT DISTINCT FROM 'resolved_on_scene')::INT
+    FROM (VALUES ('category', $3), ('family', $4),
+                 ('zone', COALESCE($5::TEXT, '')), ('community', COALESCE($6::TEXT, '')),
+                 ('grid_cell', COALESCE($7::TEXT, '')),
+                 ('hour_of_week', ((($2 / 3600000) + 72) % 168)::TEXT)) AS d (dim, key),
+         (VALUES (1::BIGINT), (32::BIGINT)) AS s (span)
+    WHERE $13 IS NULL
+$$;
+CREATE FUNCTION precinct_rollup_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM rollups_suspended) THEN
+        INSERT INTO figure_rollups AS f (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+        SELECT r.dim, r.span, r.bucket, r.key, sum(r.n)::BIGINT, sum(r.dispatched)::BIGINT, sum(r.police_n)::BIGINT, sum(r.police_seconds)::BIGINT, sum(r.helper_n)::BIGINT, sum(r.helper_seconds)::BIGINT, sum(r.closed)::BIGINT, sum(r.on_scene)::BIGINT
+        FROM (SELECT q.* FROM new_rows AS x, LATERAL precinct_rollup_rows(1, x.reported_at, x.category, x.family, x.zone_id, x.community_id, x.grid_cell_id, x.dispatched_at, x.first_police_on_scene_at, x.first_helper_on_scene_at, x.status, x.disposition, x.merged_into) AS q) AS r
+        GROUP BY r.dim, r.span, r.bucket, r.key
+        HAVING sum(r.n) <> 0 OR sum(r.dispatched) <> 0 OR sum(r.police_n) <> 0 OR sum(r.police_seconds) <> 0 OR sum(r.helper_n) <> 0 OR sum(r.helper_seconds) <> 0 OR sum(r.closed) <> 0 OR sum(r.on_scene) <> 0
+        ON CONFLICT (dim, span, bucket, key) DO UPDATE SET
+            n = f.n + excluded.n,
+            dispatched = f.dispatched + excluded.dispatched,
+            police_n = f.police_n + excluded.police_n,
+            police_seconds = f.police_seconds + excluded.police_seconds,
+            helper_n = f.helper_n + excluded.helper_n,
+            helper_seconds = f.helper_seconds + excluded.helper_seconds,
+            closed = f.closed + excluded.closed,
+            on_scene = f.on_scene + excluded.on_scene;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION precinct_rollup_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO figure_rollups AS f (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+        SELECT r.dim, r.span, r.bucket, r.key, sum(r.n)::BIGINT, sum(r.dispatched)::BIGINT, sum(r.police_n)::BIGINT, sum(r.police_seconds)::BIGINT, sum(r.helper_n)::BIGINT, sum(r.helper_seconds)::BIGINT, sum(r.closed)::BIGINT, sum(r.on_scene)::BIGINT
+        FROM (SELECT q.* FROM new_rows AS x, LATERAL precinct_rollup_rows(1, x.reported_at, x.category, x.family, x.zone_id, x.community_id, x.grid_cell_id, x.dispatched_at, x.first_police_on_scene_at, x.first_helper_on_scene_at, x.status, x.disposition, x.merged_into) AS q UNION ALL SELECT q.* FROM old_rows AS x, LATERAL precinct_rollup_rows(-1, x.reported_at, x.category, x.family, x.zone_id, x.community_id, x.grid_cell_id, x.dispatched_at, x.first_police_on_scene_at, x.first_helper_on_scene_at, x.status, x.disposition, x.merged_into) AS q) AS r
+        GROUP BY r.dim, r.span, r.bucket, r.key
+        HAVING sum(r.n) <> 0 OR sum(r.dispatched) <> 0 OR sum(r.police_n) <> 0 OR sum(r.police_seconds) <> 0 OR sum(r.helper_n) <> 0 OR sum(r.helper_seconds) <> 0 OR sum(r.closed) <> 0 OR sum(r.on_scene) <> 0
+        ON CONFLICT (dim, span, bucket, key) DO UPDATE SET
+            n = f.n + excluded.n,
+            dispatched = f.dispatched + excluded.dispatched,
+            police_n = f.police_n + excluded.police_n,
+            police_seconds = f.police_seconds + excluded.police_seconds,
+            helper_n = f.helper_n + excluded.helper_n,
+            helper_seconds = f.helper_seconds + excluded.helper_seconds,
+            closed = f.closed + excluded.closed,
+            on_scene = f.on_scene + excluded.on_scene;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION precinct_rollup_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO figure_rollups AS f (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+        SELECT r.dim, r.span, r.bucket, r.key, sum(r.n)::BIGINT, sum(r.dispatched)::BIGINT, sum(r.police_n)::BIGINT, sum(r.police_seconds)::BIGINT, sum(r.helper_n)::BIGINT, sum(r.helper_seconds)::BIGINT, sum(r.closed)::BIGINT, sum(r.on_scene)::BIGINT
+        FROM (SELECT q.* FROM old_rows AS x, LATERAL precinct_rollup_rows(-1, x.reported_at, x.category, x.family, x.zone_id, x.community_id, x.grid_cell_id, x.dispatched_at, x.first_police_on_scene_at, x.first_helper_on_scene_at, x.status, x.disposition, x.merged_into) AS q) AS r
+        GROUP BY r.dim, r.span, r.bucket, r.key
+        HAVING sum(r.n) <> 0 OR sum(r.dispatched) <> 0 OR sum(r.police_n) <> 0 OR sum(r.police_seconds) <> 0 OR sum(r.helper_n) <> 0 OR sum(r.helper_seconds) <> 0 OR sum(r.closed) <> 0 OR sum(r.on_scene) <> 0
+        ON CONFLICT (dim, span, bucket, key) DO UPDATE SET
+            n = f.n + excluded.n,
+            dispatched = f.dispatched + excluded.dispatched,
+            police_n = f.police_n + excluded.police_n,
+            police_seconds = f.police_seconds + excluded.police_seconds,
+            helper_n = f.helper_n + excluded.helper_n,
+            helper_seconds = f.helper_seconds + excluded.helper_seconds,
+            closed = f.closed + excluded.closed,
+            on_scene = f.on_scene + excluded.on_scene;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER incidents_rollup_insert AFTER INSERT ON incidents
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION precinct_rollup_insert();
+CREATE TRIGGER incidents_rollup_update AFTER UPDATE ON incidents
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION precinct_rollup_update();
+CREATE TRIGGER incidents_rollup_delete AFTER DELETE ON incidents
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION precinct_rollup_delete();
+INSERT INTO figure_rollups (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+SELECT q.dim, q.span, q.bucket, q.key, sum(q.n)::BIGINT, sum(q.dispatched)::BIGINT, sum(q.police_n)::BIGINT, sum(q.police_seconds)::BIGINT, sum(q.helper_n)::BIGINT, sum(q.helper_seconds)::BIGINT, sum(q.closed)::BIGINT, sum(q.on_scene)::BIGINT
+FROM incidents AS x, LATERAL precinct_rollup_rows(1, x.reported_at, x.category, x.family, x.zone_id, x.community_id, x.grid_cell_id, x.dispatched_at, x.first_police_on_scene_at, x.first_helper_on_scene_at, x.status, x.disposition, x.merged_into) AS q
+GROUP BY q.dim, q.span, q.bucket, q.key;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -25,6 +25,7 @@ use precinct_geo::roads::RoadWay;
 use precinct_storage::CaseView;
 use precinct_storage::apply;
 use precinct_storage::disputes::{Depth, Which};
+use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
     event_from_row, unit_from_row, user_from_row,
@@ -44,6 +45,7 @@ use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 pub use schema::register_functions;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::{broadcast, oneshot};
@@ -853,6 +855,26 @@ impl Store for SqliteStore {
             .await?
             .pop()
             .ok_or_else(|| StoreError::not_found("dispute", id))
+    }
+
+    async fn figure_rollups(&self, queries: Vec<RollupQuery>) -> StoreResult<Vec<Vec<RollupRow>>> {
+        self.read(move |conn| {
+            conn.execute_batch("BEGIN").map_err(rows::store_error)?;
+            let result = apply::run_ready(precinct_storage::rollups::read(
+                &mut rows::Reader(conn),
+                &queries,
+            ));
+            conn.execute_batch("COMMIT").map_err(rows::store_error)?;
+            result
+        })
+        .await
+    }
+
+    async fn stored_rollups(&self) -> StoreResult<BTreeMap<RollupKey, Measures>> {
+        self.read(move |conn| {
+            apply::run_ready(precinct_storage::rollups::stored(&mut rows::Reader(conn)))
+        })
+        .await
     }
 
     async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {

@@ -15,6 +15,7 @@ pub mod chain;
 pub mod disputes;
 pub mod legacy;
 pub mod recurrence;
+pub mod rollups;
 pub mod rows;
 pub mod suite;
 pub mod transfer;
@@ -541,6 +542,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `Depth::ForRepeats`: columns, parties and organisations only; their
     /// sessions, agreement, follow-ups and history are left empty.
     async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>>;
+
+    /// The figures' rollups summed over each query's period, exactly
+    /// (see [`rollups`]), all from one snapshot.
+    async fn figure_rollups(
+        &self,
+        queries: Vec<rollups::RollupQuery>,
+    ) -> StoreResult<Vec<Vec<rollups::RollupRow>>>;
+    /// The stored rollup table, zero rows left out (tests compare it with
+    /// [`rollups::recompute`]).
+    async fn stored_rollups(
+        &self,
+    ) -> StoreResult<std::collections::BTreeMap<rollups::RollupKey, rollups::Measures>>;
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;

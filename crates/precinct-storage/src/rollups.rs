@@ -1,0 +1,548 @@
+//! The figures' rollups: per day and per block of 32 days, for each value
+//! of a dimension (category, family, zone, community, grid cell, hour of
+//! week), the sums an incident contributes (`Measures`).
+//!
+//! Each backend keeps `figure_rollups` current with database triggers on
+//! `incidents` (SQLite: row triggers; PostgreSQL: statement triggers over
+//! the transition tables), so every change to an incident, from any write
+//! path, moves its rollups in the same transaction. The rule an incident
+//! contributes by is written here ([`contribution`]) and in each backend's
+//! triggers; the story suite checks all three agree.
+//!
+//! A period is read exactly ([`pieces`]): the whole blocks inside it from
+//! block rows, the whole days around them from day rows, and the two
+//! partial days at its ends from raw incidents by an aggregate over the
+//! `reported_at` index, so any period costs at most two days of raw rows.
+
+use crate::StoreResult;
+use crate::disputes::{SqlExec, SqlValue};
+use crate::rows::ms;
+use precinct_domain::Timestamp;
+use precinct_domain::incident::{Disposition, Incident, IncidentStatus};
+use std::collections::BTreeMap;
+
+pub const DAY_MS: i64 = 86_400_000;
+/// Days in one block, the coarse span.
+pub const BLOCK_DAYS: i64 = 32;
+/// The spans rollups are kept at, in days.
+pub const SPANS: [i64; 2] = [1, BLOCK_DAYS];
+
+/// What a rollup is broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RollupDim {
+    Category,
+    Family,
+    Zone,
+    Community,
+    GridCell,
+    /// Hour of the week in UTC: Monday 00:00 UTC is 0, Sunday 23:00 is 167.
+    HourOfWeek,
+}
+
+impl RollupDim {
+    pub const ALL: [RollupDim; 6] = [
+        RollupDim::Category,
+        RollupDim::Family,
+        RollupDim::Zone,
+        RollupDim::Community,
+        RollupDim::GridCell,
+        RollupDim::HourOfWeek,
+    ];
+
+    /// The stored spelling (`figure_rollups.dim`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RollupDim::Category => "category",
+            RollupDim::Family => "family",
+            RollupDim::Zone => "zone",
+            RollupDim::Community => "community",
+            RollupDim::GridCell => "grid_cell",
+            RollupDim::HourOfWeek => "hour_of_week",
+        }
+    }
+
+    /// The dimension's value of an incident row, as SQL over its columns.
+    pub fn sql_key(self) -> &'static str {
+        match self {
+            RollupDim::Category => "category",
+            RollupDim::Family => "family",
+            RollupDim::Zone => "COALESCE(CAST(zone_id AS TEXT), '')",
+            RollupDim::Community => "COALESCE(CAST(community_id AS TEXT), '')",
+            RollupDim::GridCell => "COALESCE(CAST(grid_cell_id AS TEXT), '')",
+            RollupDim::HourOfWeek => "CAST(((reported_at / 3600000) + 72) % 168 AS TEXT)",
+        }
+    }
+
+    /// The dimension's value of an incident.
+    pub fn key_of(self, i: &Incident) -> String {
+        let id = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        let r = &i.resolution;
+        match self {
+            RollupDim::Category => i.category.as_str().to_owned(),
+            RollupDim::Family => i.category.family().as_str().to_owned(),
+            RollupDim::Zone => id(r.zone_id.map(|z| z.0)),
+            RollupDim::Community => id(r.community_id.map(|c| c.0)),
+            RollupDim::GridCell => id(r.grid_cell_id.map(|g| g.0)),
+            RollupDim::HourOfWeek => hour_of_week_utc(ms(i.reported_at)).to_string(),
+        }
+    }
+}
+
+/// Monday 00:00 UTC is 0 (1 January 1970 was a Thursday).
+pub fn hour_of_week_utc(at_ms: i64) -> i64 {
+    (at_ms.div_euclid(3_600_000) + 72).rem_euclid(168)
+}
+
+/// What incidents reported in a bucket add up to. Merged duplicates add
+/// nothing (one event counts once).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Measures {
+    /// Incidents reported.
+    pub n: i64,
+    /// Of them, dispatched.
+    pub dispatched: i64,
+    /// Reached by a police unit, and the seconds from report to arrival summed.
+    pub police_n: i64,
+    pub police_seconds: i64,
+    /// Reached by a helper (volunteer, security force, property team).
+    pub helper_n: i64,
+    pub helper_seconds: i64,
+    /// Closed, and closed as resolved on scene.
+    pub closed: i64,
+    pub on_scene: i64,
+}
+
+/// The columns of `figure_rollups` that hold [`Measures`], in order.
+pub const MEASURE_COLUMNS: [&str; 8] = [
+    "n",
+    "dispatched",
+    "police_n",
+    "police_seconds",
+    "helper_n",
+    "helper_seconds",
+    "closed",
+    "on_scene",
+];
+
+impl Measures {
+    pub fn add(&mut self, o: &Measures) {
+        self.n += o.n;
+        self.dispatched += o.dispatched;
+        self.police_n += o.police_n;
+        self.police_seconds += o.police_seconds;
+        self.helper_n += o.helper_n;
+        self.helper_seconds += o.helper_seconds;
+        self.closed += o.closed;
+        self.on_scene += o.on_scene;
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Measures::default()
+    }
+
+    fn read(row: &dyn crate::rows::SqlRow) -> StoreResult<Measures> {
+        Ok(Measures {
+            n: row.i64("n")?,
+            dispatched: row.i64("dispatched")?,
+            police_n: row.i64("police_n")?,
+            police_seconds: row.i64("police_seconds")?,
+            helper_n: row.i64("helper_n")?,
+            helper_seconds: row.i64("helper_seconds")?,
+            closed: row.i64("closed")?,
+            on_scene: row.i64("on_scene")?,
+        })
+    }
+}
+
+/// What one incident adds to its buckets: nothing if merged into another.
+/// The backends' triggers compute the same, column by column.
+pub fn contribution(i: &Incident) -> Option<Measures> {
+    if i.merged_into.is_some() {
+        return None;
+    }
+    let closed = i.status == IncidentStatus::Closed;
+    let police = i.police_response_seconds();
+    let helper = i.first_response_seconds();
+    Some(Measures {
+        n: 1,
+        dispatched: i64::from(i.dispatched_at.is_some()),
+        police_n: i64::from(police.is_some()),
+        police_seconds: police.unwrap_or(0),
+        helper_n: i64::from(helper.is_some()),
+        helper_seconds: helper.unwrap_or(0),
+        closed: i64::from(closed),
+        on_scene: i64::from(closed && i.disposition == Some(Disposition::ResolvedOnScene)),
+    })
+}
+
+/// One stored rollup row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RollupKey {
+    pub dim: String,
+    pub span: i64,
+    pub bucket: i64,
+    pub key: String,
+}
+
+/// The rollup table as it should be for these incidents (zero rows left out).
+pub fn recompute(incidents: &[Incident]) -> BTreeMap<RollupKey, Measures> {
+    let mut table: BTreeMap<RollupKey, Measures> = BTreeMap::new();
+    for i in incidents {
+        let Some(m) = contribution(i) else { continue };
+        add_rows(&mut table, i, &m);
+    }
+    table.retain(|_, m| !m.is_zero());
+    table
+}
+
+/// Adds one incident's contribution under every dimension and span.
+pub fn add_rows(table: &mut BTreeMap<RollupKey, Measures>, i: &Incident, m: &Measures) {
+    let day = ms(i.reported_at).div_euclid(DAY_MS);
+    for dim in RollupDim::ALL {
+        let key = dim.key_of(i);
+        for span in SPANS {
+            table
+                .entry(RollupKey {
+                    dim: dim.as_str().to_owned(),
+                    span,
+                    bucket: day.div_euclid(span),
+                    key: key.clone(),
+                })
+                .or_default()
+                .add(m);
+        }
+    }
+}
+
+/// Adds rows computed in Rust to the stored table (bulk writes whose
+/// triggers were suspended).
+pub async fn upsert(
+    db: &mut impl SqlExec,
+    table: &BTreeMap<RollupKey, Measures>,
+) -> StoreResult<()> {
+    let columns = MEASURE_COLUMNS.join(", ");
+    let updates = MEASURE_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = figure_rollups.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO figure_rollups (dim, span, bucket, key, {columns}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (dim, span, bucket, key) DO UPDATE SET {updates}"
+    );
+    for (k, m) in table {
+        let int = |v: i64| SqlValue::Int(Some(v));
+        db.execute(
+            &sql,
+            &[
+                SqlValue::Text(Some(k.dim.clone())),
+                int(k.span),
+                int(k.bucket),
+                SqlValue::Text(Some(k.key.clone())),
+                int(m.n),
+                int(m.dispatched),
+                int(m.police_n),
+                int(m.police_seconds),
+                int(m.helper_n),
+                int(m.helper_seconds),
+                int(m.closed),
+                int(m.on_scene),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The stored table, zero rows left out (tests compare it with [`recompute`]).
+pub async fn stored(db: &mut impl SqlExec) -> StoreResult<BTreeMap<RollupKey, Measures>> {
+    let mut table = BTreeMap::new();
+    db.query(
+        &format!(
+            "SELECT dim, span, bucket, key, {} FROM figure_rollups",
+            MEASURE_COLUMNS.join(", ")
+        ),
+        &[],
+        &mut |row| {
+            let m = Measures::read(row)?;
+            if !m.is_zero() {
+                table.insert(
+                    RollupKey {
+                        dim: row.text("dim")?,
+                        span: row.i64("span")?,
+                        bucket: row.i64("bucket")?,
+                        key: row.text("key")?,
+                    },
+                    m,
+                );
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(table)
+}
+
+/// How finely a period's answer is split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    /// One row per key over the whole period.
+    Total,
+    /// One row per key and piece the period is read from (its start is the
+    /// piece's): callers that place buckets in local time use it.
+    Pieces,
+    /// One row per key and whole day (days read from day rows, the partial
+    /// days at the ends from raw incidents).
+    Days,
+}
+
+/// A question to the rollups: one dimension over [from, until).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollupQuery {
+    pub dim: RollupDim,
+    pub from: Timestamp,
+    pub until: Timestamp,
+    pub grain: Grain,
+}
+
+/// One answer row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollupRow {
+    /// Start of the piece (the period's start for `Grain::Total`).
+    pub start: Timestamp,
+    pub key: String,
+    pub measures: Measures,
+}
+
+/// Where a part of a period is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// Raw incidents reported in [from, until) (milliseconds).
+    Raw { from: i64, until: i64 },
+    /// Rollup rows of `span` days, buckets [from, until).
+    Buckets { span: i64, from: i64, until: i64 },
+}
+
+/// Splits [from, until) (milliseconds) into pieces that cover it exactly:
+/// raw partial days, whole days, whole blocks (days only when `days_only`).
+pub fn pieces(from: i64, until: i64, days_only: bool) -> Vec<Piece> {
+    let mut out = Vec::new();
+    if from >= until {
+        return out;
+    }
+    let d0 = ceil_div(from, DAY_MS);
+    let d1 = until.div_euclid(DAY_MS);
+    if d0 >= d1 {
+        out.push(Piece::Raw { from, until });
+        return out;
+    }
+    if from < d0 * DAY_MS {
+        out.push(Piece::Raw {
+            from,
+            until: d0 * DAY_MS,
+        });
+    }
+    let b0 = ceil_div(d0, BLOCK_DAYS);
+    let b1 = d1.div_euclid(BLOCK_DAYS);
+    let days = |out: &mut Vec<Piece>, a: i64, b: i64| {
+        if a < b {
+            out.push(Piece::Buckets {
+                span: 1,
+                from: a,
+                until: b,
+            });
+        }
+    };
+    if !days_only && b0 < b1 {
+        days(&mut out, d0, b0 * BLOCK_DAYS);
+        out.push(Piece::Buckets {
+            span: BLOCK_DAYS,
+            from: b0,
+            until: b1,
+        });
+        days(&mut out, b1 * BLOCK_DAYS, d1);
+    } else {
+        days(&mut out, d0, d1);
+    }
+    if d1 * DAY_MS < until {
+        out.push(Piece::Raw {
+            from: d1 * DAY_MS,
+            until,
+        });
+    }
+    out
+}
+
+fn ceil_div(a: i64, b: i64) -> i64 {
+    -(-a).div_euclid(b)
+}
+
+/// The SQL that sums raw incidents' measures, as the triggers count them.
+fn raw_measures_sql() -> &'static str {
+    "CAST(count(*) AS BIGINT) AS n, \
+     CAST(sum(CASE WHEN dispatched_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS dispatched, \
+     CAST(sum(CASE WHEN first_police_on_scene_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS police_n, \
+     CAST(sum(CASE WHEN first_police_on_scene_at IS NOT NULL THEN (first_police_on_scene_at - reported_at) / 1000 ELSE 0 END) AS BIGINT) AS police_seconds, \
+     CAST(sum(CASE WHEN first_helper_on_scene_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS helper_n, \
+     CAST(sum(CASE WHEN first_helper_on_scene_at IS NOT NULL THEN (first_helper_on_scene_at - reported_at) / 1000 ELSE 0 END) AS BIGINT) AS helper_seconds, \
+     CAST(sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END) AS BIGINT) AS closed, \
+     CAST(sum(CASE WHEN status = 'closed' AND disposition = 'resolved_on_scene' THEN 1 ELSE 0 END) AS BIGINT) AS on_scene"
+}
+
+/// The same figure by a plain `GROUP BY` over raw incidents: what the
+/// benchmark compares the rollups with, and the raw ends of a period.
+pub fn raw_group_by_sql(dim: RollupDim) -> String {
+    format!(
+        "SELECT {key} AS key, {measures} FROM incidents \
+         WHERE reported_at >= $1 AND reported_at < $2 AND merged_into IS NULL GROUP BY {key}",
+        key = dim.sql_key(),
+        measures = raw_measures_sql()
+    )
+}
+
+fn from_ms(v: i64) -> Timestamp {
+    chrono::DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+/// Answers the queries from one snapshot (callers open it).
+pub async fn read(
+    db: &mut impl SqlExec,
+    queries: &[RollupQuery],
+) -> StoreResult<Vec<Vec<RollupRow>>> {
+    let summed = MEASURE_COLUMNS
+        .iter()
+        .map(|c| format!("CAST(sum({c}) AS BIGINT) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut answers = Vec::with_capacity(queries.len());
+    for q in queries {
+        let mut rows: Vec<RollupRow> = Vec::new();
+        let (from, until) = (ms(q.from), ms(q.until));
+        for piece in pieces(from, until, q.grain == Grain::Days) {
+            let mut visit = |start: i64, row: &dyn crate::rows::SqlRow| -> StoreResult<()> {
+                rows.push(RollupRow {
+                    start: from_ms(start),
+                    key: row.text("key")?,
+                    measures: Measures::read(row)?,
+                });
+                Ok(())
+            };
+            match piece {
+                Piece::Raw { from, until } => {
+                    db.query(
+                        &raw_group_by_sql(q.dim),
+                        &[SqlValue::Int(Some(from)), SqlValue::Int(Some(until))],
+                        &mut |row| visit(from, row),
+                    )
+                    .await?;
+                }
+                Piece::Buckets {
+                    span,
+                    from: b0,
+                    until: b1,
+                } => {
+                    let split = q.grain != Grain::Total;
+                    let sql = format!(
+                        "SELECT {by}key, {summed} FROM figure_rollups \
+                         WHERE dim = $1 AND span = $2 AND bucket >= $3 AND bucket < $4 \
+                         GROUP BY {by}key",
+                        by = if split { "bucket, " } else { "" }
+                    );
+                    db.query(
+                        &sql,
+                        &[
+                            SqlValue::Text(Some(q.dim.as_str().to_owned())),
+                            SqlValue::Int(Some(span)),
+                            SqlValue::Int(Some(b0)),
+                            SqlValue::Int(Some(b1)),
+                        ],
+                        &mut |row| {
+                            let start = if split {
+                                row.i64("bucket")? * span * DAY_MS
+                            } else {
+                                b0 * span * DAY_MS
+                            };
+                            visit(start, row)
+                        },
+                    )
+                    .await?;
+                }
+            }
+        }
+        rows.retain(|r| !r.measures.is_zero());
+        if q.grain == Grain::Total {
+            let mut total: BTreeMap<String, Measures> = BTreeMap::new();
+            for r in rows.drain(..) {
+                total.entry(r.key).or_default().add(&r.measures);
+            }
+            rows = total
+                .into_iter()
+                .map(|(key, measures)| RollupRow {
+                    start: q.from,
+                    key,
+                    measures,
+                })
+                .collect();
+        }
+        answers.push(rows);
+    }
+    Ok(answers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn covered(ps: &[Piece]) -> Vec<(i64, i64)> {
+        ps.iter()
+            .map(|p| match *p {
+                Piece::Raw { from, until } => (from, until),
+                Piece::Buckets { span, from, until } => {
+                    (from * span * DAY_MS, until * span * DAY_MS)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pieces_cover_the_period_exactly_and_in_order() {
+        let cases = [
+            (0, 1),
+            (5, DAY_MS - 5),
+            (DAY_MS - 1, DAY_MS + 1),
+            (123_456, 400 * DAY_MS + 77),
+            (16 * 3_600_000, 3653 * DAY_MS + 16 * 3_600_000),
+            (20_000 * DAY_MS, 20_032 * DAY_MS),
+            (20_000 * DAY_MS + 1, 20_100 * DAY_MS),
+        ];
+        for (from, until) in cases {
+            for days_only in [false, true] {
+                let c = covered(&pieces(from, until, days_only));
+                assert_eq!(c.first().map(|p| p.0), Some(from), "{from}..{until}");
+                assert_eq!(c.last().map(|p| p.1), Some(until), "{from}..{until}");
+                for w in c.windows(2) {
+                    assert_eq!(w[0].1, w[1].0, "gap or overlap in {from}..{until}");
+                }
+                let raw: i64 = pieces(from, until, days_only)
+                    .iter()
+                    .map(|p| match p {
+                        Piece::Raw { from, until } => until - from,
+                        _ => 0,
+                    })
+                    .sum();
+                assert!(raw < 2 * DAY_MS, "at most two partial days read raw");
+            }
+        }
+        assert!(pieces(5, 5, false).is_empty());
+    }
+
+    #[test]
+    fn hour_of_week_starts_on_monday_midnight_utc() {
+        // 1970-01-05 was a Monday.
+        assert_eq!(hour_of_week_utc(4 * DAY_MS), 0);
+        assert_eq!(hour_of_week_utc(4 * DAY_MS + 3_600_000 * 25), 25);
+        assert_eq!(hour_of_week_utc(0), 72);
+        assert_eq!(hour_of_week_utc(4 * DAY_MS - 1), 167);
+    }
+}
