@@ -321,6 +321,7 @@ const LABELS: Record<string, Record<string, Pair>> = {
   },
   source: {
     instruction_110: ["110指令", "110 instruction"],
+    history: ["历史导入", "Imported history"],
     phone: ["电话报警", "Phone"],
     walk_in: ["来所报警", "Walk-in"],
     volunteer_report: ["义警上报", "Volunteer report"],

@@ -92,6 +92,8 @@ pub const ROUTES: &[(&str, &str, Gate)] = &[
     ("POST", "/api/roads/closures/reopen", Session(CloseRoads)),
     ("GET", "/api/figures/response", Session(ViewFigures)),
     ("GET", "/api/figures/disputes", Session(ViewFigures)),
+    ("GET", "/api/figures/station", Session(ViewFigures)),
+    ("GET", "/api/figures/breakdown", Session(ViewFigures)),
     ("GET", "/api/analysis/hotspots", Session(ViewFigures)),
     ("GET", "/api/organisations", Session(ViewOrganisations)),
     ("POST", "/api/disputes", Session(OpenDispute)),

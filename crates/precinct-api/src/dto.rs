@@ -188,13 +188,15 @@ impl CreateIncidentRequest {
         ground: &Jurisdiction,
         now: DateTime<Utc>,
     ) -> Result<Intake, ApiError> {
-        let source = IntakeSource::parse(&self.source).ok_or_else(|| {
-            ApiError::unprocessable(
-                "unknown_source",
-                format!("unknown source {:?}", self.source),
-                "接警来源无效",
-            )
-        })?;
+        let source = IntakeSource::parse(&self.source)
+            .filter(|s| *s != IntakeSource::History)
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "unknown_source",
+                    format!("unknown source {:?}", self.source),
+                    "接警来源无效",
+                )
+            })?;
         let table = ground.category_table();
         let definition = table
             .iter()

@@ -32,6 +32,7 @@ pub mod roads;
 mod schema;
 pub mod second_factor;
 pub mod station;
+pub mod station_figures;
 pub mod stream;
 pub mod units;
 
@@ -528,6 +529,14 @@ pub fn app(state: AppState) -> Router {
         .route("/api/roads/closures/reopen", post(roads::reopen_roads))
         .route("/api/figures/response", get(figures::response_figures))
         .route("/api/figures/disputes", get(figures::dispute_figures))
+        .route(
+            "/api/figures/station",
+            get(station_figures::station_figures),
+        )
+        .route(
+            "/api/figures/breakdown",
+            get(station_figures::figures_breakdown),
+        )
         .route("/api/analysis/hotspots", get(hotspots::hotspots))
         .route("/api/organisations", get(disputes::list_organisations))
         .route(

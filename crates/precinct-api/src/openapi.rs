@@ -2,7 +2,7 @@
 
 use crate::{
     admin, auth, console, dispatch, disputes, figures, ground, hotspots, incidents, roads, station,
-    stream, units,
+    station_figures, stream, units,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -57,6 +57,8 @@ use utoipa::{Modify, OpenApi};
         stream::stream_events,
         figures::response_figures,
         figures::dispute_figures,
+        station_figures::station_figures,
+        station_figures::figures_breakdown,
         hotspots::hotspots,
         roads::list_road_closures,
         roads::close_roads,

@@ -81,6 +81,9 @@ enum_schemas! {
     action, action_or_null, actions => Action::ALL.iter().map(|v| v.as_str());
     contiguity, contiguity_or_null, contiguities => ["queen", "rook", "distance_band"];
     kernel, kernel_or_null, kernels => ["quartic", "gaussian"];
+    station_figure_key, station_figure_key_or_null, station_figure_keys => precinct_domain::figures::StationFigureKey::ALL.iter().map(|v| v.as_str());
+    figure_unit, figure_unit_or_null, figure_units => ["count", "seconds", "rate"];
+    breakdown_by, breakdown_by_or_null, breakdown_bys => crate::station_figures::BreakdownBy::ALL.iter().map(|v| v.as_str());
     event_type, event_type_or_null, event_types => precinct_domain::event::EVENT_NAMES.iter().copied();
 }
 

@@ -102,6 +102,15 @@ pub enum EventKind {
     StationImported {
         changes: Vec<crate::station::LayerChanges>,
     },
+    /// Past incidents were imported: how many rows, how many new, how many
+    /// already present (by external id), how many outside the ground.
+    HistoryImported {
+        file: String,
+        rows: u64,
+        inserted: u64,
+        already_present: u64,
+        outside: u64,
+    },
 }
 
 /// Every kind's name ([`EventKind::name`]), for documents and clients.
@@ -123,6 +132,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "dispute_recurrence",
     "dispute_changed",
     "station_imported",
+    "history_imported",
 ];
 
 impl EventKind {
@@ -146,6 +156,7 @@ impl EventKind {
             EventKind::DisputeRecurrence { .. } => "dispute_recurrence",
             EventKind::DisputeChanged { .. } => "dispute_changed",
             EventKind::StationImported { .. } => "station_imported",
+            EventKind::HistoryImported { .. } => "history_imported",
         }
     }
 }
@@ -247,6 +258,13 @@ mod tests {
                 change: DisputeChangeKind::ClosedAfterReferral,
             },
             EventKind::StationImported { changes: vec![] },
+            EventKind::HistoryImported {
+                file: "history.csv".into(),
+                rows: 2,
+                inserted: 1,
+                already_present: 1,
+                outside: 0,
+            },
         ];
         for kind in &all {
             match kind {
@@ -266,7 +284,8 @@ mod tests {
                 | EventKind::IncidentsMerged { .. }
                 | EventKind::DisputeRecurrence { .. }
                 | EventKind::DisputeChanged { .. }
-                | EventKind::StationImported { .. } => {}
+                | EventKind::StationImported { .. }
+                | EventKind::HistoryImported { .. } => {}
             }
         }
         all

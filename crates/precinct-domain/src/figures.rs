@@ -3,6 +3,7 @@
 
 use crate::dispute::{Dispute, DisputeStatus, FollowUpOutcome};
 use crate::incident::{CategoryFamily, Disposition, Incident, IncidentStatus};
+use crate::text::string_enum;
 use std::collections::BTreeMap;
 
 /// Summary statistics of a set of durations, in seconds.
@@ -238,6 +239,176 @@ pub fn dispute_incidents_year_on_year(
     let (now, before) = (count(this), count(last));
     let change = (before > 0).then(|| (now as f64 - before as f64) / before as f64);
     (now, before, change)
+}
+
+string_enum! {
+    /// The station's headline figures (what it is judged by), in the order
+    /// they are shown.
+    pub enum StationFigureKey {
+        Incidents = "incidents",
+        Criminal = "criminal",
+        PublicOrder = "public_order",
+        Theft = "theft",
+        Dispute = "dispute",
+        PoliceResponseSeconds = "police_response_seconds",
+        FirstResponseSeconds = "first_response_seconds",
+        OnSceneResolutionRate = "on_scene_resolution_rate",
+        DisputeResolutionRate = "dispute_resolution_rate",
+    }
+}
+
+/// What a figure counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FigureUnit {
+    Count,
+    Seconds,
+    Rate,
+}
+
+impl FigureUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FigureUnit::Count => "count",
+            FigureUnit::Seconds => "seconds",
+            FigureUnit::Rate => "rate",
+        }
+    }
+}
+
+/// How every figure is compared, served with each.
+pub const CHANGE_DEFINITION: &str = "last_year: the same figure over the same period a year earlier (同比, both ends moved back twelve calendar months); \
+previous: over the period of equal length just before (环比). yoy_change = (value − last_year) ÷ last_year and pop_change = (value − previous) ÷ previous, \
+as fractions (−0.0668 is −6.68%); null when the base is 0 or not defined.";
+
+impl StationFigureKey {
+    pub fn label_zh(self) -> &'static str {
+        use StationFigureKey::*;
+        match self {
+            Incidents => "警情总量",
+            Criminal => "刑事警情",
+            PublicOrder => "治安警情",
+            Theft => "盗窃类警情",
+            Dispute => "纠纷类警情",
+            PoliceResponseSeconds => "出警速度(平均到场秒数)",
+            FirstResponseSeconds => "先期处置(平均到场秒数)",
+            OnSceneResolutionRate => "现场处置率",
+            DisputeResolutionRate => "矛盾纠纷化解率",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        use StationFigureKey::*;
+        match self {
+            Incidents => "All incidents",
+            Criminal => "Criminal incidents",
+            PublicOrder => "Public-order incidents",
+            Theft => "Thefts",
+            Dispute => "Dispute-type incidents",
+            PoliceResponseSeconds => "Police response (mean seconds)",
+            FirstResponseSeconds => "First response (mean seconds)",
+            OnSceneResolutionRate => "Resolved on scene",
+            DisputeResolutionRate => "Dispute resolution rate",
+        }
+    }
+
+    pub fn unit(self) -> FigureUnit {
+        use StationFigureKey::*;
+        match self {
+            Incidents | Criminal | PublicOrder | Theft | Dispute => FigureUnit::Count,
+            PoliceResponseSeconds | FirstResponseSeconds => FigureUnit::Seconds,
+            OnSceneResolutionRate | DisputeResolutionRate => FigureUnit::Rate,
+        }
+    }
+
+    /// Whether a rise is good news (the console colours arrows by it).
+    pub fn higher_is_better(self) -> bool {
+        self.unit() == FigureUnit::Rate
+    }
+
+    /// What the figure counts, exactly.
+    pub fn definition(self) -> &'static str {
+        use StationFigureKey::*;
+        match self {
+            Incidents => {
+                "警情总量: incidents reported in the period (by the time of the report), from every source including imported history; a duplicate merged into another counts once (双接警 counted once)."
+            }
+            Criminal => {
+                "刑事警情: of those, incidents whose category is of the criminal family in the station's code table (as recorded when taken in)."
+            }
+            PublicOrder => "治安警情: of those, incidents of the public-order family.",
+            Theft => {
+                "盗窃类警情: of those, incidents whose category code is theft or burglary, or contains \"theft\" or \"burglary\" (e.g. vehicle_theft)."
+            }
+            Dispute => {
+                "纠纷类警情: of those, incidents of the dispute family (neighbour/noise, commercial/debt, family and other disputes)."
+            }
+            PoliceResponseSeconds => {
+                "出警速度: mean seconds from the report to the first police unit on scene, over the period's incidents a police unit reached (imported history: its arrived_at). A fall is faster response."
+            }
+            FirstResponseSeconds => {
+                "先期处置: mean seconds from the report to the first volunteer, security-force or property team on scene, over the period's incidents one reached."
+            }
+            OnSceneResolutionRate => {
+                "现场处置率: of the period's incidents that are closed, the share closed as resolved on scene."
+            }
+            DisputeResolutionRate => {
+                "矛盾纠纷化解率: of the disputes registered in the period that have concluded, the share resolved (an agreement reached and not relapsed since) = resolved ÷ (resolved + unresolved); cases still being worked or dismissed count in neither."
+            }
+        }
+    }
+}
+
+/// Whether a category code is in the theft class (盗窃类).
+pub fn is_theft(code: &str) -> bool {
+    code == "theft" || code == "burglary" || code.contains("theft") || code.contains("burglary")
+}
+
+/// (value − base) ÷ base; None when either is missing or the base is 0.
+pub fn relative_change(value: Option<f64>, base: Option<f64>) -> Option<f64> {
+    match (value, base) {
+        (Some(v), Some(b)) if b != 0.0 => Some((v - b) / b),
+        _ => None,
+    }
+}
+
+/// The sums the station's figures are computed from, over one period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FigureSums {
+    pub incidents: i64,
+    pub criminal: i64,
+    pub public_order: i64,
+    pub theft: i64,
+    pub dispute: i64,
+    pub police_n: i64,
+    pub police_seconds: i64,
+    pub helper_n: i64,
+    pub helper_seconds: i64,
+    pub closed: i64,
+    pub on_scene: i64,
+    pub disputes_resolved: i64,
+    pub disputes_unresolved: i64,
+}
+
+impl FigureSums {
+    /// One figure's value; None when it is not defined (a mean or rate over nothing).
+    pub fn value(&self, key: StationFigureKey) -> Option<f64> {
+        use StationFigureKey::*;
+        let ratio = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
+        match key {
+            Incidents => Some(self.incidents as f64),
+            Criminal => Some(self.criminal as f64),
+            PublicOrder => Some(self.public_order as f64),
+            Theft => Some(self.theft as f64),
+            Dispute => Some(self.dispute as f64),
+            PoliceResponseSeconds => ratio(self.police_seconds, self.police_n),
+            FirstResponseSeconds => ratio(self.helper_seconds, self.helper_n),
+            OnSceneResolutionRate => ratio(self.on_scene, self.closed),
+            DisputeResolutionRate => ratio(
+                self.disputes_resolved,
+                self.disputes_resolved + self.disputes_unresolved,
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

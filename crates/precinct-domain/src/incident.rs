@@ -24,6 +24,9 @@ string_enum! {
         GridWorkerReport = "grid_worker_report",
         VideoPatrol = "video_patrol",
         Alarm = "alarm",
+        /// Imported from the station's past records (历史警情); never a
+        /// source of a new report.
+        History = "history",
     }
 }
 
@@ -86,6 +89,22 @@ string_enum! {
 }
 
 impl Disposition {
+    /// A disposition by the name a station's records give it.
+    pub fn from_label_zh(text: &str) -> Option<Disposition> {
+        use Disposition::*;
+        Some(match text {
+            "现场处置完毕" | "现场处置" | "现场调解" | "现场解决" => {
+                ResolvedOnScene
+            }
+            "移交调解" | "转调解" => ReferredToMediation,
+            "刑事立案" => CriminalCaseOpened,
+            "治安立案" | "治安受案" => PublicOrderCaseOpened,
+            "无需处置" => NoActionNeeded,
+            "移交其他部门" | "移交相关部门" => TransferredToAgency,
+            _ => return None,
+        })
+    }
+
     /// Checks a disposition a user closes an incident with.
     pub fn chosen_by_user(self) -> Result<Disposition, DomainError> {
         if self == Disposition::MergedAsDuplicate {

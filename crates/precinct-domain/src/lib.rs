@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod figures;
 pub mod ground;
+pub mod history;
 pub mod ids;
 pub mod incident;
 pub mod plan;

@@ -829,6 +829,18 @@ impl Store for PgStore {
             .ok_or_else(|| StoreError::not_found("dispute", id))
     }
 
+    async fn import_history(
+        &self,
+        file: String,
+        records: Vec<precinct_domain::history::HistoryRecord>,
+        actor: Actor,
+    ) -> StoreResult<apply::HistoryImported> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::import_history(ctx, &file, &records, &actor).await })
+        })
+        .await
+    }
+
     async fn figure_rollups(&self, queries: Vec<RollupQuery>) -> StoreResult<Vec<Vec<RollupRow>>> {
         let client = self.client().await?;
         client

@@ -2,16 +2,18 @@
 //! (`precinct_storage::apply`), on the writer's connection inside its batch.
 
 use crate::ops::*;
-use crate::rows::PgRow;
+use crate::rows::{PgRow, store_error};
 use crate::writer::WriteCtx;
 use deadpool_postgres::ClientWrapper;
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Jurisdiction;
+use precinct_domain::history::HistoryRecord;
 use precinct_domain::ids::{IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, IncidentStatus};
 use precinct_domain::station::{PersonFields, StationState, UnitFields};
 use precinct_domain::unit::{Unit, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
+use precinct_geo::cell_key;
 use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
 use precinct_storage::disputes::{SqlExec, SqlValue};
 use precinct_storage::rows::SqlRow;
@@ -451,6 +453,81 @@ impl WriteTx for WriteCtx {
         )
         .await
         .map(drop)
+    }
+
+    /// In statements of 20,000 rows from arrays (`unnest`); the statement
+    /// trigger moves their rollups once per statement.
+    async fn insert_history(&mut self, records: &[HistoryRecord]) -> StoreResult<u64> {
+        const SQL: &str = "INSERT INTO incidents (source, external_id, category, family, priority, status, \
+             disposition, lat, lon, cell, zone_id, community_id, grid_cell_id, address, summary, reported_at, \
+             received_at, dispatched_at, first_on_scene_at, first_police_on_scene_at, closed_at) \
+             SELECT 'history', u.external_id, u.category, u.family, u.priority, 'closed', u.disposition, u.lat, \
+             u.lon, u.cell, u.zone_id, u.community_id, u.grid_cell_id, u.address, u.summary, u.reported_at, \
+             u.reported_at, u.dispatched_at, u.arrived_at, u.arrived_at, u.closed_at \
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::DOUBLE PRECISION[], \
+             $7::DOUBLE PRECISION[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::TEXT[], \
+             $13::TEXT[], $14::BIGINT[], $15::BIGINT[], $16::BIGINT[], $17::BIGINT[]) \
+             AS u (external_id, category, family, priority, disposition, lat, lon, cell, zone_id, community_id, \
+             grid_cell_id, address, summary, reported_at, dispatched_at, arrived_at, closed_at) \
+             ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING";
+        let statement = self.client.prepare_cached(SQL).await.map_err(store_error)?;
+        let mut inserted = 0;
+        for chunk in records.chunks(20_000) {
+            let incidents: Vec<Incident> =
+                chunk.iter().map(|r| r.incident(IncidentId(0))).collect();
+            let texts =
+                |f: &dyn Fn(&Incident) -> String| incidents.iter().map(f).collect::<Vec<String>>();
+            let ints = |f: &dyn Fn(&Incident) -> Option<i64>| {
+                incidents.iter().map(f).collect::<Vec<Option<i64>>>()
+            };
+            let reals =
+                |f: &dyn Fn(&Incident) -> f64| incidents.iter().map(f).collect::<Vec<f64>>();
+            let external_id = texts(&|i| i.external_id.clone().unwrap_or_default());
+            let category = texts(&|i| i.category.as_str().to_owned());
+            let family = texts(&|i| i.category.family().as_str().to_owned());
+            let priority = ints(&|i| Some(i64::from(i.priority.get())));
+            let disposition: Vec<Option<&str>> = incidents
+                .iter()
+                .map(|i| i.disposition.map(|d| d.as_str()))
+                .collect();
+            let lat = reals(&|i| i.location.lat());
+            let lon = reals(&|i| i.location.lon());
+            let cell = ints(&|i| Some(cell_key(i.location)));
+            let zone = ints(&|i| i.resolution.zone_id.map(|z| z.0));
+            let community = ints(&|i| i.resolution.community_id.map(|c| c.0));
+            let grid_cell = ints(&|i| i.resolution.grid_cell_id.map(|g| g.0));
+            let address = texts(&|i| i.address.clone());
+            let summary = texts(&|i| i.summary.clone());
+            let reported = ints(&|i| Some(ms(i.reported_at)));
+            let dispatched = ints(&|i| i.dispatched_at.map(ms));
+            let arrived = ints(&|i| i.first_police_on_scene_at.map(ms));
+            let closed = ints(&|i| i.closed_at.map(ms));
+            let params: [&(dyn ToSql + Sync); 17] = [
+                &external_id,
+                &category,
+                &family,
+                &priority,
+                &disposition,
+                &lat,
+                &lon,
+                &cell,
+                &zone,
+                &community,
+                &grid_cell,
+                &address,
+                &summary,
+                &reported,
+                &dispatched,
+                &arrived,
+                &closed,
+            ];
+            inserted += self
+                .client
+                .execute(&statement, &params)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(inserted)
     }
 
     async fn emit(

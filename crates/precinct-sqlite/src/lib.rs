@@ -857,6 +857,16 @@ impl Store for SqliteStore {
             .ok_or_else(|| StoreError::not_found("dispute", id))
     }
 
+    async fn import_history(
+        &self,
+        file: String,
+        records: Vec<precinct_domain::history::HistoryRecord>,
+        actor: Actor,
+    ) -> StoreResult<apply::HistoryImported> {
+        self.write(move |ctx| apply::run_ready(apply::import_history(ctx, &file, &records, &actor)))
+            .await
+    }
+
     async fn figure_rollups(&self, queries: Vec<RollupQuery>) -> StoreResult<Vec<Vec<RollupRow>>> {
         self.read(move |conn| {
             conn.execute_batch("BEGIN").map_err(rows::store_error)?;

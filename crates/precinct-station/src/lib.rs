@@ -10,6 +10,7 @@
 //! same code serves a directory, a `.zip` on disk and an upload.
 
 pub mod columns;
+pub mod history;
 mod read;
 #[cfg(test)]
 mod tests;

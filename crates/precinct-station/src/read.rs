@@ -598,7 +598,7 @@ fn read_table_file(
 
 /// The first sheet's rows as text, from the sheet's first row (so index i
 /// is spreadsheet row i + 1 when the sheet starts at A1, which is checked).
-fn xlsx_rows(bytes: &[u8]) -> Result<(String, Vec<Vec<String>>), String> {
+pub(crate) fn xlsx_rows(bytes: &[u8]) -> Result<(String, Vec<Vec<String>>), String> {
     use calamine::{Data, Reader};
     let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| e.to_string())?;
@@ -621,6 +621,7 @@ fn xlsx_rows(bytes: &[u8]) -> Result<(String, Vec<Vec<String>>), String> {
             Data::Int(i) => i.to_string(),
             Data::Bool(b) => b.to_string(),
             Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+            Data::DateTime(d) if d.is_datetime() => excel_time(d.as_f64()),
             other => other.to_string(),
         }));
         rows.push(cells);
@@ -628,7 +629,18 @@ fn xlsx_rows(bytes: &[u8]) -> Result<(String, Vec<Vec<String>>), String> {
     Ok((sheet, rows))
 }
 
-fn csv_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+/// An Excel date-time cell (days since 1899-12-30) as local text.
+fn excel_time(serial: f64) -> String {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default();
+    let ms = (serial * 86_400_000.0).round() as i64;
+    (epoch + chrono::Duration::milliseconds(ms))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+pub(crate) fn csv_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     let text = decode_text(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)

@@ -12,6 +12,7 @@ use crate::{InitialPasswords, StoreError, StoreResult};
 use precinct_domain::dispute::{Dispute, DisputeChange, DisputeOp, NewDispute, RiskFacts};
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Jurisdiction;
+use precinct_domain::history::HistoryRecord;
 use precinct_domain::ids::DisputeId;
 use precinct_domain::ids::{IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, IncidentStatus, check_merge, checked_text};
@@ -143,6 +144,10 @@ pub trait WriteTx: SqlExec {
     ) -> StoreResult<()>;
     /// Disables an account and ends its sessions.
     async fn disable_user(&mut self, id: UserId) -> StoreResult<()>;
+    /// Inserts past incidents (closed, source `history`), skipping those
+    /// whose external id is already stored; their rollups move in this
+    /// transaction. Returns how many were inserted.
+    async fn insert_history(&mut self, records: &[HistoryRecord]) -> StoreResult<u64>;
     /// Writes an event in this transaction; it is published after commit.
     async fn emit(
         &mut self,
@@ -889,6 +894,50 @@ pub async fn import_station(
     )
     .await?;
     Ok(plan.changes)
+}
+
+/// What a history import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HistoryImported {
+    pub rows: u64,
+    pub inserted: u64,
+    /// Rows whose external id was already stored: nothing changed for them.
+    pub already_present: u64,
+    /// Rows outside the station's ground (kept and counted).
+    pub outside: u64,
+}
+
+/// Imports checked past incidents in one transaction: all or nothing, and
+/// again changes nothing (only the external id makes two rows one). One
+/// `history_imported` event records it.
+pub async fn import_history(
+    tx: &mut impl WriteTx,
+    file: &str,
+    records: &[HistoryRecord],
+    actor: &Actor,
+) -> StoreResult<HistoryImported> {
+    let inserted = tx.insert_history(records).await?;
+    let rows = records.len() as u64;
+    let done = HistoryImported {
+        rows,
+        inserted,
+        already_present: rows - inserted,
+        outside: records.iter().filter(|r| r.is_outside()).count() as u64,
+    };
+    tx.emit(
+        actor,
+        None,
+        None,
+        EventKind::HistoryImported {
+            file: file.to_owned(),
+            rows: done.rows,
+            inserted: done.inserted,
+            already_present: done.already_present,
+            outside: done.outside,
+        },
+    )
+    .await?;
+    Ok(done)
 }
 
 /// Runs a future that never waits (a backend whose primitives complete

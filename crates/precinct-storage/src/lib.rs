@@ -543,6 +543,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// sessions, agreement, follow-ups and history are left empty.
     async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>>;
 
+    /// Imports past incidents in one transaction (see
+    /// [`apply::import_history`]).
+    async fn import_history(
+        &self,
+        file: String,
+        records: Vec<precinct_domain::history::HistoryRecord>,
+        actor: Actor,
+    ) -> StoreResult<apply::HistoryImported>;
     /// The figures' rollups summed over each query's period, exactly
     /// (see [`rollups`]), all from one snapshot.
     async fn figure_rollups(

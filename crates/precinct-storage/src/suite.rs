@@ -10,6 +10,7 @@ use crate::{
 use chrono::{Duration, TimeZone, Utc};
 use precinct_domain::event::{Actor, EventKind};
 use precinct_domain::ground::{Community, GridCell, Jurisdiction, Post, PostKind, Zone};
+use precinct_domain::history::HistoryRecord;
 use precinct_domain::ids::{
     CommunityId, DisputeId, EventId, GridCellId, IncidentId, PostId, UnitId, UserId, ZoneId,
 };
@@ -59,6 +60,7 @@ macro_rules! store_suite {
             users_belong_to_organisations,
             station_import_retires_disables_and_publishes,
             rollups_equal_a_recomputation,
+            history_import_is_idempotent,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {
@@ -2239,7 +2241,27 @@ pub async fn rollups_equal_a_recomputation(store: SharedStore) {
     let mut open: Vec<IncidentId> = Vec::new();
     let actor = Actor::system("unit");
     for step in 0..160 {
-        match next(10) {
+        match next(12) {
+            10 | 11 => {
+                // Past incidents, some already imported by an earlier batch.
+                let batch: Vec<HistoryRecord> = (0..1 + next(5))
+                    .map(|_| {
+                        let n = next(30);
+                        history_record(
+                            &format!("H-{n}"),
+                            categories[(n % 5) as usize].clone(),
+                            at(0) - Duration::hours(n as i64 * 97),
+                        )
+                    })
+                    .collect();
+                let mut batch = batch;
+                batch.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+                batch.dedup_by(|a, b| a.external_id == b.external_id);
+                store
+                    .import_history("history.csv".into(), batch, dispatcher())
+                    .await
+                    .expect("history");
+            }
             0..=4 => {
                 let category = categories[next(5) as usize].clone();
                 // Far apart, so no report is linked as a duplicate by chance.
@@ -2334,4 +2356,80 @@ pub async fn rollups_equal_a_recomputation(store: SharedStore) {
         }
         assert_eq!(got, expected, "{q:?}");
     }
+}
+
+fn history_record(external_id: &str, category: Category, reported_at: Timestamp) -> HistoryRecord {
+    let location = point(300.0, 200.0);
+    HistoryRecord {
+        external_id: external_id.into(),
+        reported_at,
+        category,
+        priority: Priority::new(2).unwrap(),
+        location,
+        resolution: fixture_ground().resolve(location),
+        address: "Food Street 9".into(),
+        disposition: Some(Disposition::ResolvedOnScene),
+        dispatched_at: Some(reported_at + Duration::minutes(2)),
+        arrived_at: Some(reported_at + Duration::minutes(9)),
+    }
+}
+
+/// A history import is one transaction and one event; importing the same
+/// rows again changes nothing; rows outside the ground are kept and counted.
+pub async fn history_import_is_idempotent(store: SharedStore) {
+    seeded(&store).await;
+    let mut outside = history_record("OUT-1", DefaultCategory::Theft.into(), at(-600));
+    outside.location = Coordinates::new(45.0, 100.0).unwrap();
+    outside.resolution = fixture_ground().resolve(outside.location);
+    let records = vec![
+        history_record("P-1", DefaultCategory::Theft.into(), at(-500)),
+        history_record("P-2", DefaultCategory::PublicDisturbance.into(), at(-400)),
+        outside,
+    ];
+    let before = event_count(&store).await;
+    let first = store
+        .import_history("history.csv".into(), records.clone(), dispatcher())
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        crate::apply::HistoryImported {
+            rows: 3,
+            inserted: 3,
+            already_present: 0,
+            outside: 1
+        }
+    );
+    let rollups = store.stored_rollups().await.unwrap();
+    let again = store
+        .import_history("history.csv".into(), records, dispatcher())
+        .await
+        .unwrap();
+    assert_eq!((again.inserted, again.already_present), (0, 3));
+    assert_eq!(
+        store.stored_rollups().await.unwrap(),
+        rollups,
+        "nothing moved"
+    );
+    assert_eq!(
+        event_count(&store).await,
+        before + 2,
+        "one event per import"
+    );
+    let stored = store
+        .list_incidents(IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    let p1 = stored
+        .iter()
+        .find(|i| i.external_id.as_deref() == Some("P-1"))
+        .unwrap();
+    assert_eq!(p1.source, IntakeSource::History);
+    assert_eq!(p1.status, IncidentStatus::Closed);
+    assert_eq!(p1.police_response_seconds(), Some(540));
+    assert_eq!(
+        store.stored_rollups().await.unwrap(),
+        crate::rollups::recompute(&stored)
+    );
 }

@@ -420,6 +420,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/figures/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["figures_breakdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/figures/disputes": {
         parameters: {
             query?: never;
@@ -444,6 +460,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["response_figures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/figures/station": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["station_figures"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1007,6 +1039,40 @@ export interface components {
             /** Format: int64 */
             unit_id: number;
         };
+        BreakdownRowDto: {
+            /** Format: int64 */
+            dispatched: number;
+            /** Format: double */
+            first_response_seconds: number | null;
+            /** Format: int32 */
+            hour: number | null;
+            /** Format: int64 */
+            incidents: number;
+            /**
+             * @description The zone, community or grid cell id, the category code, or
+             *     `weekday-hour` (e.g. `1-08`, Monday 08:00–09:00 in the station's
+             *     time zone); an empty key is outside any zone, community or cell.
+             */
+            key: string;
+            /**
+             * Format: int64
+             * @description Incidents over the same period a year earlier, and the change.
+             */
+            last_year: number;
+            /** @description The name as the station's ground or code table gives it. */
+            name: string | null;
+            /** Format: double */
+            on_scene_resolution_rate: number | null;
+            /** Format: double */
+            police_response_seconds: number | null;
+            /**
+             * Format: int32
+             * @description For `hour_weekday`: 1 (Monday) to 7 (Sunday), and the hour 0–23.
+             */
+            weekday: number | null;
+            /** Format: double */
+            yoy_change: number | null;
+        };
         CallerDto: {
             /** @description True when the details are masked for your role. */
             masked: boolean;
@@ -1413,6 +1479,16 @@ export interface components {
             type: "incident_received" | "duplicate_linked" | "units_dispatched" | "unit_status_changed" | "unit_position_reported" | "first_response_accepted" | "first_response_declined" | "handed_over" | "roads_closed" | "roads_reopened" | "incident_status_changed" | "note_added" | "incident_closed" | "incidents_merged" | "dispute_recurrence" | "dispute_changed" | "station_imported";
             /** Format: int64 */
             unit_id: number | null;
+        };
+        FiguresBreakdownDto: {
+            /** @enum {string} */
+            by: "zone" | "community" | "grid_cell" | "category" | "hour_weekday";
+            definition: string;
+            /** Format: date-time */
+            from: string;
+            rows: components["schemas"]["BreakdownRowDto"][];
+            /** Format: date-time */
+            until: string;
         };
         /** @description A follow-up visit, due or made. */
         FollowUpDto: {
@@ -2076,6 +2152,59 @@ export interface components {
             party: string;
             /** Format: date-time */
             signed_at: string;
+        };
+        StationFigureDto: {
+            definition: string;
+            /** @description True when a rise is good news (rates); false for counts and times. */
+            higher_is_better: boolean;
+            /** @enum {string} */
+            key: "incidents" | "criminal" | "public_order" | "theft" | "dispute" | "police_response_seconds" | "first_response_seconds" | "on_scene_resolution_rate" | "dispute_resolution_rate";
+            label_en: string;
+            label_zh: string;
+            /**
+             * Format: double
+             * @description The same figure over the same period a year earlier (同比).
+             */
+            last_year: number | null;
+            /**
+             * Format: double
+             * @description (value − previous) ÷ previous, a fraction; null when the base is 0 or null.
+             */
+            pop_change: number | null;
+            /**
+             * Format: double
+             * @description Over the period of equal length just before (环比).
+             */
+            previous: number | null;
+            /** @enum {string} */
+            unit: "count" | "seconds" | "rate";
+            /**
+             * Format: double
+             * @description Over the period; null when not defined (a mean or rate over nothing).
+             */
+            value: number | null;
+            /**
+             * Format: double
+             * @description (value − last_year) ÷ last_year, a fraction; null when the base is 0 or null.
+             */
+            yoy_change: number | null;
+        };
+        StationFiguresDto: {
+            /** @description How values are compared (同比, 环比). */
+            comparison: string;
+            figures: components["schemas"]["StationFigureDto"][];
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            last_year_from: string;
+            /** Format: date-time */
+            last_year_until: string;
+            /** Format: date-time */
+            previous_from: string;
+            /** Format: date-time */
+            previous_until: string;
+            /** Format: date-time */
+            until: string;
         };
         /**
          * @description A package's validation report: its problems (nothing can be applied
@@ -4747,6 +4876,77 @@ export interface operations {
             };
         };
     };
+    figures_breakdown: {
+        parameters: {
+            query: {
+                /** @description Start of the period (RFC 3339, inclusive). */
+                from: string;
+                /** @description End of the period (RFC 3339, exclusive). */
+                until: string;
+                by?: "zone" | "community" | "grid_cell" | "category" | "hour_weekday";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Incidents over [from, until) of any length broken down by zone, community, grid cell, category, or hour of day × weekday, each with the same period a year earlier and response figures; definition in the `definition` field. From the rollups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FiguresBreakdownDto"];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unknown `by`, or from is not before until, or outside 1971–2200 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dispute_figures: {
         parameters: {
             query: {
@@ -4868,6 +5068,76 @@ export interface operations {
                 };
             };
             /** @description from is not before until, or the period is longer than 400 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    station_figures: {
+        parameters: {
+            query: {
+                /** @description Start of the period (RFC 3339, inclusive). */
+                from: string;
+                /** @description End of the period (RFC 3339, exclusive). */
+                until: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The station's figures over [from, until) of any length, each with the same period a year earlier (同比) and the period of equal length just before (环比), and its definition (also in the README): incidents (警情总量), criminal, public_order, theft, dispute (纠纷类), police_response_seconds (出警速度), first_response_seconds, on_scene_resolution_rate, dispute_resolution_rate. Answered from rollups kept in the same transaction as every change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StationFiguresDto"];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description from is not before until, or outside 1971–2200 */
             422: {
                 headers: {
                     [name: string]: unknown;
