@@ -21,6 +21,7 @@ export const EVENT_TYPES = [
   "dispute_recurrence",
   "dispute_changed",
   "station_imported",
+  "history_imported",
 ] as const satisfies readonly TimelineEvent["type"][];
 
 // Listening for every type the server sends: a type added to the server's

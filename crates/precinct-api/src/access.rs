@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str, Gate)] = &[
     ("POST", "/api/station/validate", Session(ManageStation)),
     ("POST", "/api/station/import", Session(ManageStation)),
     ("GET", "/api/station/export", Session(ManageStation)),
+    ("POST", "/api/history/import", Session(ManageStation)),
     ("GET", "/api/station/template", Session(ManageStation)),
     ("GET", "/api/admin/users", Session(ManageAccounts)),
     ("POST", "/api/admin/users/{id}", Session(ManageAccounts)),

@@ -23,6 +23,7 @@ pub mod extract;
 pub mod figures;
 pub mod ground;
 mod ground_schema;
+pub mod history;
 pub mod hotspots;
 pub mod incidents;
 pub mod limits;
@@ -476,6 +477,12 @@ pub fn app(state: AppState) -> Router {
             "/api/station/import",
             post(station::import_station_package).layer(axum::extract::DefaultBodyLimit::max(
                 station::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route(
+            "/api/history/import",
+            post(history::import_history).layer(axum::extract::DefaultBodyLimit::max(
+                history::MAX_HISTORY_BYTES,
             )),
         )
         .route("/api/station/export", get(station::export_station_package))

@@ -1,8 +1,8 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
 use crate::{
-    admin, auth, console, dispatch, disputes, figures, ground, hotspots, incidents, roads, station,
-    station_figures, stream, units,
+    admin, auth, console, dispatch, disputes, figures, ground, history, hotspots, incidents, roads,
+    station, station_figures, stream, units,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -58,6 +58,7 @@ use utoipa::{Modify, OpenApi};
         figures::response_figures,
         figures::dispute_figures,
         station_figures::station_figures,
+        history::import_history,
         station_figures::figures_breakdown,
         hotspots::hotspots,
         roads::list_road_closures,

@@ -5,7 +5,9 @@
 //! units and incident stream (given the same clock).
 
 pub mod clock;
+pub mod disputes;
 pub mod district;
+pub mod history;
 pub mod simulator;
 
 pub use clock::{DemoClock, ScaledClock};

@@ -193,6 +193,95 @@ pub fn refusal(refusal: PackageRefusal) -> anyhow::Error {
     }
 }
 
+/// Gives a fresh demo station its past: two years of incidents written to
+/// `data_dir/history.csv` and imported as a station imports its history
+/// file, then a year of dispute cases played at their times on `clock`
+/// (which must be warming up; it is left at `until`). Returns the import's
+/// report and how many cases were opened.
+pub async fn seed_history(
+    store: &SharedStore,
+    district: &District,
+    clock: &precinct_sim::DemoClock,
+    until: chrono::DateTime<chrono::Utc>,
+    seed: u64,
+    data_dir: &Path,
+) -> anyhow::Result<(precinct_api::history::HistoryReport, usize)> {
+    let csv = precinct_sim::history::history_csv(district, until, seed);
+    let path = data_dir.join("history.csv");
+    std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?;
+    let report = import_history(store, &path, None, "Asia/Shanghai", |_| {}).await?;
+    let cases = precinct_sim::disputes::play_disputes(
+        store,
+        district,
+        clock,
+        until - chrono::Duration::days(365),
+        until,
+        seed,
+    )
+    .await?;
+    Ok((report, cases))
+}
+
+/// Imports a history file (with an optional mapping of old category codes)
+/// into the station, reading local times in `time_zone`; reports each stage.
+/// A refusal lists the first 50 problems and how many there are.
+pub async fn import_history(
+    store: &SharedStore,
+    file: &std::path::Path,
+    mapping: Option<&std::path::Path>,
+    time_zone: &str,
+    mut progress: impl FnMut(&str),
+) -> anyhow::Result<precinct_api::history::HistoryReport> {
+    use precinct_api::history::{HistoryRefusal, NamedFile};
+    let tz: chrono_tz::Tz = time_zone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("unknown time zone {time_zone:?}"))?;
+    let read = |path: &std::path::Path| -> anyhow::Result<NamedFile> {
+        Ok(NamedFile {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            bytes: std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        })
+    };
+    let file = read(file)?;
+    let mapping = mapping.map(read).transpose()?;
+    progress(&format!(
+        "read {} ({:.1} MB); checking its rows and importing them in one transaction",
+        file.name,
+        file.bytes.len() as f64 / 1e6
+    ));
+    let ground = std::sync::Arc::new(store.jurisdiction().await?);
+    let result = precinct_api::history::import_history_file(
+        store,
+        ground,
+        tz,
+        chrono::Utc::now(),
+        file,
+        mapping,
+        precinct_domain::event::Actor::system("history import"),
+    )
+    .await;
+    match result {
+        Ok(report) => Ok(report),
+        Err(HistoryRefusal::Store(e)) => Err(e.into()),
+        Err(HistoryRefusal::Problems(problems)) => {
+            let mut text = format!(
+                "the file has {} problems; nothing was imported:",
+                problems.len()
+            );
+            for problem in problems.iter().take(50) {
+                text.push_str(&format!("\n  {problem}"));
+            }
+            if problems.len() > 50 {
+                text.push_str(&format!("\n  … and {} more", problems.len() - 50));
+            }
+            Err(anyhow::anyhow!(text))
+        }
+    }
+}
+
 /// Imports an OpenStreetMap PBF extract as the station's road network,
 /// reporting progress, and returns (nodes, segments) of the driving graph.
 pub async fn import_roads(

@@ -118,6 +118,33 @@ enum Command {
         #[command(subcommand)]
         command: StationCommand,
     },
+    /// The station's past incidents (历史警情).
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HistoryCommand {
+    /// Import past incidents from .xlsx or .csv (UTF-8 or GBK) in one
+    /// transaction; rows already imported (by external id) are left as they
+    /// are, so importing again changes nothing (see the README).
+    Import {
+        file: PathBuf,
+        #[arg(long, env = "PRECINCT_DATABASE__URL")]
+        database: String,
+        /// A table of old category codes (old_code, category) to the station's.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// The zone local times in the file are read in.
+        #[arg(
+            long,
+            env = "PRECINCT_STATION__TIME_ZONE",
+            default_value = "Asia/Shanghai"
+        )]
+        time_zone: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -459,6 +486,37 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Station { command } => station(command).await,
+        Command::History {
+            command:
+                HistoryCommand::Import {
+                    file,
+                    database,
+                    mapping,
+                    time_zone,
+                },
+        } => {
+            let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
+            let started = std::time::Instant::now();
+            let result =
+                precinct::import_history(&store, &file, mapping.as_deref(), &time_zone, |line| {
+                    println!("{line}")
+                })
+                .await;
+            store.shutdown().await;
+            let report = result?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "imported {}: {} rows, {} new, {} already present, {} outside the ground ({:.1} s, {:.0} rows/s)",
+                report.file,
+                report.rows,
+                report.inserted,
+                report.already_present,
+                report.outside,
+                seconds,
+                report.rows as f64 / seconds.max(1e-9)
+            );
+            Ok(())
+        }
         Command::Openapi => {
             println!("{}", precinct_api::openapi::document());
             Ok(())
@@ -671,17 +729,34 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
     let opened_at = chrono::Utc::now();
     let warm_up = config.simulator && config.warm_up_hours > 0;
     let warm_up_from = opened_at - chrono::Duration::hours(i64::from(config.warm_up_hours));
-    let clock = Arc::new(if warm_up {
-        DemoClock::warming_up(warm_up_from, config.speed)
-    } else {
-        DemoClock::live(config.speed)
-    });
+    // The clock stands still while the district, its past and the warm-up
+    // are written, each at its own time.
+    let clock = Arc::new(DemoClock::warming_up(warm_up_from, config.speed));
     let store = open_store(&config.database, clock.clone()).await?;
     let district = precinct_sim::generate(config.seed);
     let package_dir = config.data_dir.join("station-package");
     let fresh = seed_demo(&store, &district, &config.password, Some(&package_dir)).await?;
-    if !fresh {
-        // Existing data goes on from now.
+    if fresh {
+        println!("writing the station's past: two years of incidents and a year of disputes…");
+        let started = std::time::Instant::now();
+        let (history, cases) = precinct::seed_history(
+            &store,
+            &district,
+            &clock,
+            warm_up_from,
+            config.seed,
+            &config.data_dir,
+        )
+        .await?;
+        println!(
+            "past written in {:.1} s: {} incidents imported from {}, {cases} dispute cases",
+            started.elapsed().as_secs_f64(),
+            history.inserted,
+            config.data_dir.join("history.csv").display()
+        );
+    }
+    if !(warm_up && fresh) {
+        // Existing data, or no warm-up: time goes on from now.
         clock.go_live();
     }
     let state = config

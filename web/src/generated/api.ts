@@ -484,6 +484,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/history/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["import_history"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/incidents": {
         parameters: {
             query?: never;
@@ -1256,7 +1272,7 @@ export interface components {
              */
             reported_at?: string | null;
             /** @enum {string} */
-            source: "instruction_110" | "phone" | "walk_in" | "volunteer_report" | "grid_worker_report" | "video_patrol" | "alarm";
+            source: "instruction_110" | "phone" | "walk_in" | "volunteer_report" | "grid_worker_report" | "video_patrol" | "alarm" | "history";
             summary: string;
         };
         DeclineRequest: {
@@ -1476,7 +1492,7 @@ export interface components {
             /** Format: int64 */
             incident_id: number | null;
             /** @enum {string} */
-            type: "incident_received" | "duplicate_linked" | "units_dispatched" | "unit_status_changed" | "unit_position_reported" | "first_response_accepted" | "first_response_declined" | "handed_over" | "roads_closed" | "roads_reopened" | "incident_status_changed" | "note_added" | "incident_closed" | "incidents_merged" | "dispute_recurrence" | "dispute_changed" | "station_imported";
+            type: "incident_received" | "duplicate_linked" | "units_dispatched" | "unit_status_changed" | "unit_position_reported" | "first_response_accepted" | "first_response_declined" | "handed_over" | "roads_closed" | "roads_reopened" | "incident_status_changed" | "note_added" | "incident_closed" | "incidents_merged" | "dispute_recurrence" | "dispute_changed" | "station_imported" | "history_imported";
             /** Format: int64 */
             unit_id: number | null;
         };
@@ -1555,6 +1571,34 @@ export interface components {
          *     of rings, read even-odd.
          */
         GroundPolygon: components["schemas"]["Point"][] | components["schemas"]["Point"][][];
+        /** @description The body of a refused import: every problem (the first 1,000), nothing imported. */
+        HistoryErrorBody: {
+            /** @description `invalid_history`. */
+            code: string;
+            message: string;
+            message_zh: string;
+            /** @description How many problems there are in all. */
+            problem_count: number;
+            problems: components["schemas"]["ProblemDto"][];
+        };
+        /** @description What an import did. */
+        HistoryReport: {
+            /**
+             * Format: int64
+             * @description Rows whose external id was already imported: left as they were.
+             */
+            already_present: number;
+            file: string;
+            /** Format: int64 */
+            inserted: number;
+            /**
+             * Format: int64
+             * @description Rows outside the station's ground: kept, and counted here.
+             */
+            outside: number;
+            /** Format: int64 */
+            rows: number;
+        };
         HotspotsDto: {
             /** Format: double */
             bandwidth_m: number;
@@ -1644,7 +1688,7 @@ export interface components {
             /** Format: date-time */
             reported_at: string;
             /** @enum {string} */
-            source: "instruction_110" | "phone" | "walk_in" | "volunteer_report" | "grid_worker_report" | "video_patrol" | "alarm";
+            source: "instruction_110" | "phone" | "walk_in" | "volunteer_report" | "grid_worker_report" | "video_patrol" | "alarm" | "history";
             /** @enum {string} */
             status: "received" | "dispatched" | "on_scene" | "closed";
             summary: string;
@@ -5148,6 +5192,112 @@ export interface operations {
             };
             /** @description An internal failure, logged on the server (`internal`) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The past incidents as .xlsx or .csv (UTF-8 or GBK) in the field `file`, with the columns external_id, reported_at (RFC 3339, or local time in the station's zone), category (a code of the station's table, or an old code the optional `mapping` file maps: columns old_code, category), lat, lon, and optionally datum (wgs84 default, gcj02), address, disposition, dispatched_at, arrived_at; Chinese headers (警情编号, 报警时间, 警情类别, 纬度, 经度, 坐标系, 地址, 处置结果, 派警时间, 到场时间) are accepted. */
+        requestBody?: {
+            content: {
+                "multipart/form-data": unknown;
+            };
+        };
+        responses: {
+            /** @description Imported in one transaction; a row whose external id was imported before is left as it was (re-importing changes nothing); rows outside the ground are kept and counted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryReport"];
+                };
+            };
+            /** @description Not a multipart upload with a `file` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Administrators only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than 256 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not of the media type this operation takes (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_history`: every bad row and column; nothing was imported */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server's storage is full: nothing was saved (`storage_full`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

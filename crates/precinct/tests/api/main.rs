@@ -15,6 +15,7 @@ mod disputes;
 mod dual_reception;
 mod figures;
 mod instances;
+mod intelligence;
 mod limits;
 mod live_stream;
 mod migrate;
