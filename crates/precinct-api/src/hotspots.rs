@@ -53,6 +53,25 @@ pub struct HotspotQuery {
     /// The false-discovery rate (default 0.05).
     #[param(minimum = 0.0001, maximum = 0.5)]
     pub alpha: Option<f64>,
+    /// The baseline emerging hotspots are judged against (RFC 3339);
+    /// default the period of equal length just before `from`.
+    pub baseline_from: Option<DateTime<Utc>>,
+    pub baseline_until: Option<DateTime<Utc>>,
+}
+
+/// Gi* over the station's grid cells (网格).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GridCellHotspotDto {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub incidents: f64,
+    pub z: f64,
+    pub p: f64,
+    pub significant: bool,
+    /// The cell's centre, for labels.
+    pub lat: f64,
+    pub lon: f64,
 }
 
 /// The lattice: cell `i` is column `i % nx`, row `i / nx` (rows north
@@ -103,7 +122,120 @@ pub struct HotspotsDto {
     pub bandwidth_m: f64,
     /// Null when fewer than 10 thefts and burglaries.
     pub near_repeat: Option<NearRepeatDto>,
+    pub baseline_from: DateTime<Utc>,
+    pub baseline_until: DateTime<Utc>,
+    /// Per lattice cell, against the baseline: `new` (a significant hotspot
+    /// now, not in the baseline), `intensifying` (significant in both, z up
+    /// by more than 1), `persistent` (significant in both), `diminishing`
+    /// (significant in the baseline only) or `none`.
+    #[schema(schema_with = crate::schema::hotspot_trends)]
+    pub trend: Vec<String>,
+    /// Gi* over the station's grid cells (neighbours: cells whose bounds
+    /// touch), most significant first.
+    pub grid_cells: Vec<GridCellHotspotDto>,
     pub definition: String,
+}
+
+/// How a lattice cell's Gi* moved against the baseline.
+pub const TRENDS: [&str; 5] = ["new", "intensifying", "persistent", "diminishing", "none"];
+
+fn trend(now: (bool, f64), before: (bool, f64)) -> &'static str {
+    let hot = |(significant, z): (bool, f64)| significant && z > 0.0;
+    match (hot(now), hot(before)) {
+        (true, false) => "new",
+        (true, true) if now.1 > before.1 + 1.0 => "intensifying",
+        (true, true) => "persistent",
+        (false, true) => "diminishing",
+        (false, false) => "none",
+    }
+}
+
+/// Gi* over a lattice's counts, nothing significant when all are equal.
+fn lattice_gi(
+    lattice: &Lattice,
+    counts: &[f64],
+    contiguity: Contiguity,
+    alpha: f64,
+) -> precinct_analysis::GiStar {
+    let flat = counts.len() < 2 || counts.iter().all(|&c| c == counts[0]);
+    if flat {
+        precinct_analysis::GiStar {
+            z: vec![0.0; counts.len()],
+            p: vec![1.0; counts.len()],
+            fdr_threshold: alpha / counts.len().max(1) as f64,
+            significant: vec![false; counts.len()],
+        }
+    } else {
+        precinct_analysis::lattice_gi_star(lattice, counts, contiguity, alpha)
+    }
+}
+
+/// Gi* over the station's grid cells: incidents counted by the cell they
+/// were placed in, neighbours the cells whose bounds touch (within 5 m).
+pub(crate) fn grid_cell_gi(
+    ground: &precinct_domain::ground::Jurisdiction,
+    incidents: &[precinct_domain::incident::Incident],
+    alpha: f64,
+) -> Vec<GridCellHotspotDto> {
+    let cells = &ground.grid_cells;
+    if cells.len() < 2 {
+        return Vec::new();
+    }
+    let index: std::collections::HashMap<i64, usize> =
+        cells.iter().enumerate().map(|(i, c)| (c.id.0, i)).collect();
+    let mut counts = vec![0.0; cells.len()];
+    for i in incidents {
+        if let Some(k) = i.resolution.grid_cell_id.and_then(|g| index.get(&g.0)) {
+            counts[*k] += 1.0;
+        }
+    }
+    let pad = 5.0 / (EARTH_M * std::f64::consts::PI / 180.0);
+    let bounds: Vec<_> = cells.iter().map(|c| c.boundary.bounds()).collect();
+    let touch = |a: usize, b: usize| {
+        let ((s1, n1), (s2, n2)) = (bounds[a], bounds[b]);
+        s1.lat() <= n2.lat() + pad
+            && s2.lat() <= n1.lat() + pad
+            && s1.lon() <= n2.lon() + pad
+            && s2.lon() <= n1.lon() + pad
+    };
+    let neighbours: Vec<Vec<usize>> = (0..cells.len())
+        .map(|a| {
+            (0..cells.len())
+                .filter(|&b| b != a && touch(a, b))
+                .collect()
+        })
+        .collect();
+    let flat = counts.iter().all(|&c| c == counts[0]);
+    let gi = if flat {
+        precinct_analysis::GiStar {
+            z: vec![0.0; counts.len()],
+            p: vec![1.0; counts.len()],
+            fdr_threshold: alpha / counts.len() as f64,
+            significant: vec![false; counts.len()],
+        }
+    } else {
+        precinct_analysis::gi_star(&counts, &neighbours, alpha)
+    };
+    let mut out: Vec<GridCellHotspotDto> = cells
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let centre = c.boundary.centroid();
+            GridCellHotspotDto {
+                id: c.id.0,
+                code: c.code.clone(),
+                name: c.name.clone(),
+                incidents: counts[k],
+                z: gi.z[k],
+                p: gi.p[k],
+                significant: gi.significant[k],
+                lat: centre.lat(),
+                lon: centre.lon(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.z.total_cmp(&a.z));
+    out
 }
 
 /// How the hotspots are computed, served with them.
@@ -112,7 +244,9 @@ Gi* (Getis-Ord, binary weights including the cell itself; neighbours by queen or
 positive means more incidents around it than chance allows. p is the one-tailed normal p-value of |z|; a cell is significant when p is at most \
 the Benjamini-Hochberg threshold at the false-discovery rate alpha. The density is the quartic or Gaussian kernel sum on the cell centres, \
 bandwidth given or by Scott's rule (n^(-1/6) × the pooled standard deviation of the coordinates). Near repeats: the Knox test on thefts \
-and burglaries, pairs within 200 m and 7 days against 99 shuffles of their times.";
+and burglaries, pairs within 200 m and 7 days against 99 shuffles of their times. Emerging hotspots: Gi* of the baseline (default the period \
+of equal length before) on the same cells; trend new, intensifying (z up by more than 1), persistent, diminishing or none. Grid cells: Gi* over \
+the station's grid cells, incidents counted by the cell they were placed in, neighbours the cells whose bounds touch.";
 
 fn bad(message: &str, message_zh: &str) -> ApiError {
     ApiError::unprocessable("invalid_field", message, message_zh)
@@ -178,19 +312,43 @@ pub async fn hotspots(
         limit: MAX_INCIDENTS,
         ..IncidentFilter::default()
     };
-    let incidents: Vec<_> = state
-        .store
-        .list_incidents(filter)
-        .await?
-        .into_iter()
-        .filter(|i| i.merged_into.is_none())
-        .filter(|i| {
-            query
-                .category
-                .as_deref()
-                .is_none_or(|c| i.category.as_str() == c)
-        })
-        .collect();
+    let counted = |list: Vec<precinct_domain::incident::Incident>| -> Vec<_> {
+        list.into_iter()
+            .filter(|i| i.merged_into.is_none())
+            .filter(|i| {
+                query
+                    .category
+                    .as_deref()
+                    .is_none_or(|c| i.category.as_str() == c)
+            })
+            .collect()
+    };
+    let incidents: Vec<_> = counted(state.store.list_incidents(filter).await?);
+    let (baseline_from, baseline_until) = match (query.baseline_from, query.baseline_until) {
+        (Some(a), Some(b)) => (a, b),
+        (None, None) => (query.from - (query.until - query.from), query.from),
+        _ => {
+            return Err(bad(
+                "give both baseline_from and baseline_until, or neither",
+                "基线时段须同时给出开始和结束",
+            ));
+        }
+    };
+    crate::figures::check_period(&crate::figures::PeriodQuery {
+        from: baseline_from,
+        until: baseline_until,
+    })?;
+    let baseline: Vec<_> = counted(
+        state
+            .store
+            .list_incidents(IncidentFilter {
+                reported_from: Some(baseline_from),
+                reported_until: Some(baseline_until),
+                limit: MAX_INCIDENTS,
+                ..IncidentFilter::default()
+            })
+            .await?,
+    );
     let south = incidents
         .iter()
         .map(|i| i.location.lat())
@@ -216,6 +374,11 @@ pub async fn hotspots(
         .iter()
         .map(|i| plane(i.location.lat(), i.location.lon()))
         .collect();
+    let baseline_points: Vec<(f64, f64)> = baseline
+        .iter()
+        .map(|i| plane(i.location.lat(), i.location.lon()))
+        .filter(|&(x, y)| x >= 0.0 && y >= 0.0)
+        .collect();
     let mut lattice = Lattice::covering(&points, cell_m);
     lattice.x0 = 0.0;
     lattice.y0 = 0.0;
@@ -230,17 +393,24 @@ pub async fn hotspots(
     }
     let counts = lattice.counts(&points);
     // Gi* needs two cells and some variation; otherwise nothing stands out.
-    let flat = counts.len() < 2 || counts.iter().all(|&c| c == counts[0]);
-    let gi = if flat {
-        precinct_analysis::GiStar {
-            z: vec![0.0; counts.len()],
-            p: vec![1.0; counts.len()],
-            fdr_threshold: alpha / counts.len() as f64,
-            significant: vec![false; counts.len()],
-        }
-    } else {
-        precinct_analysis::lattice_gi_star(&lattice, &counts, contiguity, alpha)
-    };
+    let gi = lattice_gi(&lattice, &counts, contiguity, alpha);
+    // The baseline on the same cells (its incidents beyond them left out).
+    let baseline_gi = lattice_gi(
+        &lattice,
+        &lattice.counts(&baseline_points),
+        contiguity,
+        alpha,
+    );
+    let trend = (0..counts.len())
+        .map(|k| {
+            trend(
+                (gi.significant[k], gi.z[k]),
+                (baseline_gi.significant[k], baseline_gi.z[k]),
+            )
+            .to_owned()
+        })
+        .collect();
+    let grid_cells = grid_cell_gi(&state.ground(), &incidents, alpha);
     let bandwidth_m = query
         .bandwidth_m
         .unwrap_or_else(|| precinct_analysis::scott_bandwidth(&points).max(cell_m));
@@ -295,6 +465,10 @@ pub async fn hotspots(
         density_per_km2,
         bandwidth_m,
         near_repeat,
+        baseline_from,
+        baseline_until,
+        trend,
+        grid_cells,
         definition: DEFINITION.into(),
     }))
 }

@@ -29,6 +29,7 @@ pub mod incidents;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod reports;
 pub mod roads;
 mod schema;
 pub mod second_factor;
@@ -544,6 +545,9 @@ pub fn app(state: AppState) -> Router {
             "/api/figures/breakdown",
             get(station_figures::figures_breakdown),
         )
+        .route("/api/figures/series", get(station_figures::figures_series))
+        .route("/api/figures/export", get(reports::export_figures))
+        .route("/api/figures/briefing", get(reports::monthly_briefing))
         .route("/api/analysis/hotspots", get(hotspots::hotspots))
         .route("/api/organisations", get(disputes::list_organisations))
         .route(

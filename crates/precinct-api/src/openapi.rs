@@ -1,8 +1,8 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
 use crate::{
-    admin, auth, console, dispatch, disputes, figures, ground, history, hotspots, incidents, roads,
-    station, station_figures, stream, units,
+    admin, auth, console, dispatch, disputes, figures, ground, history, hotspots, incidents,
+    reports, roads, station, station_figures, stream, units,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -60,6 +60,9 @@ use utoipa::{Modify, OpenApi};
         station_figures::station_figures,
         history::import_history,
         station_figures::figures_breakdown,
+        station_figures::figures_series,
+        reports::export_figures,
+        reports::monthly_briefing,
         hotspots::hotspots,
         roads::list_road_closures,
         roads::close_roads,

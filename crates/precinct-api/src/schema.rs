@@ -81,6 +81,8 @@ enum_schemas! {
     action, action_or_null, actions => Action::ALL.iter().map(|v| v.as_str());
     contiguity, contiguity_or_null, contiguities => ["queen", "rook", "distance_band"];
     kernel, kernel_or_null, kernels => ["quartic", "gaussian"];
+    hotspot_trend, hotspot_trend_or_null, hotspot_trends => crate::hotspots::TRENDS;
+    series_interval, series_interval_or_null, series_intervals => crate::station_figures::SERIES_INTERVALS;
     station_figure_key, station_figure_key_or_null, station_figure_keys => precinct_domain::figures::StationFigureKey::ALL.iter().map(|v| v.as_str());
     figure_unit, figure_unit_or_null, figure_units => ["count", "seconds", "rate"];
     breakdown_by, breakdown_by_or_null, breakdown_bys => crate::station_figures::BreakdownBy::ALL.iter().map(|v| v.as_str());

@@ -142,7 +142,15 @@ pub async fn station_figures(
 ) -> Result<Json<StationFiguresDto>, ApiError> {
     authed.may(Action::ViewFigures)?;
     check_any_period(&period)?;
-    let compared = Compared::of(&period);
+    Ok(Json(figures_of(&state, &period).await?))
+}
+
+/// The station's figures over a checked period.
+pub(crate) async fn figures_of(
+    state: &AppState,
+    period: &PeriodQuery,
+) -> Result<StationFiguresDto, ApiError> {
+    let compared = Compared::of(period);
     let queries = compared
         .all()
         .into_iter()
@@ -188,7 +196,7 @@ pub async fn station_figures(
             }
         })
         .collect();
-    Ok(Json(StationFiguresDto {
+    Ok(StationFiguresDto {
         from: compared.this.0,
         until: compared.this.1,
         last_year_from: compared.last_year.0,
@@ -197,7 +205,7 @@ pub async fn station_figures(
         previous_until: compared.previous.1,
         figures,
         comparison: CHANGE_DEFINITION.into(),
-    }))
+    })
 }
 
 /// What a breakdown is by.
@@ -343,7 +351,16 @@ pub async fn figures_breakdown(
         until: query.until,
     };
     check_any_period(&period)?;
-    let compared = Compared::of(&period);
+    Ok(Json(breakdown_of(&state, &period, by).await?))
+}
+
+/// A breakdown over a checked period.
+pub(crate) async fn breakdown_of(
+    state: &AppState,
+    period: &PeriodQuery,
+    by: BreakdownBy,
+) -> Result<FiguresBreakdownDto, ApiError> {
+    let compared = Compared::of(period);
     let grain = if by == BreakdownBy::HourWeekday {
         Grain::Pieces
     } else {
@@ -415,12 +432,173 @@ pub async fn figures_breakdown(
             }
         })
         .collect();
-    Ok(Json(FiguresBreakdownDto {
+    Ok(FiguresBreakdownDto {
         from: period.from,
         until: period.until,
         by: by.as_str().into(),
         rows,
         definition: BREAKDOWN_DEFINITION.into(),
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesQuery {
+    /// Start of the period (RFC 3339, inclusive).
+    pub from: DateTime<Utc>,
+    /// End of the period (RFC 3339, exclusive).
+    pub until: DateTime<Utc>,
+    /// `day`, `week` (from Monday) or `month`, in the station's time zone;
+    /// default day up to 92 days, week up to two years, else month.
+    #[param(schema_with = crate::schema::series_interval)]
+    pub interval: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesPointDto {
+    /// The bucket's start (the first one starts at `from`) and end.
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub incidents: i64,
+    pub criminal: i64,
+    pub public_order: i64,
+    pub theft: i64,
+    pub dispute: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FiguresSeriesDto {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    #[schema(schema_with = crate::schema::series_interval)]
+    pub interval: String,
+    pub points: Vec<SeriesPointDto>,
+    pub definition: String,
+}
+
+/// The most points one series has.
+const MAX_POINTS: usize = 400;
+pub const SERIES_INTERVALS: [&str; 3] = ["day", "week", "month"];
+
+/// The local calendar boundaries after `from` up to `until`.
+fn boundaries(
+    tz: chrono_tz::Tz,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    interval: &str,
+) -> Vec<DateTime<Utc>> {
+    use chrono::{Datelike, NaiveTime};
+    let local = from.with_timezone(&tz).date_naive();
+    let mut date = match interval {
+        "week" => local - chrono::Duration::days(i64::from(local.weekday().num_days_from_monday())),
+        "month" => local.with_day(1).unwrap_or(local),
+        _ => local,
+    };
+    let mut out = vec![from];
+    loop {
+        date = match interval {
+            "week" => date + chrono::Duration::days(7),
+            "month" => date
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(date),
+            _ => date + chrono::Duration::days(1),
+        };
+        let at = tz
+            .from_local_datetime(&date.and_time(NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc));
+        match at {
+            Some(at) if at < until => {
+                if at > from {
+                    out.push(at);
+                }
+            }
+            _ => break,
+        }
+        if out.len() > MAX_POINTS + 1 {
+            break;
+        }
+    }
+    out.push(until);
+    out
+}
+
+#[utoipa::path(
+    get, path = "/api/figures/series", operation_id = "figures_series", tag = "figures",
+    params(SeriesQuery),
+    responses(
+        (status = 200, description = "Incidents (all, criminal, public order, theft, dispute-type; as station_figures defines them) per day, week or month of the station's calendar over [from, until), from the rollups.", body = FiguresSeriesDto),
+        (status = 422, description = "An unknown interval, more than 400 points, or a bad period", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn figures_series(
+    State(state): State<AppState>,
+    authed: Authed,
+    QueryParams(query): QueryParams<SeriesQuery>,
+) -> Result<Json<FiguresSeriesDto>, ApiError> {
+    authed.may(Action::ViewFigures)?;
+    let period = PeriodQuery {
+        from: query.from,
+        until: query.until,
+    };
+    check_any_period(&period)?;
+    let days = (period.until - period.from).num_days();
+    let interval = match query.interval.as_deref() {
+        Some(i) if SERIES_INTERVALS.contains(&i) => i,
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_interval",
+                "interval must be day, week or month",
+                "时间粒度无效:应为 day、week 或 month",
+            ));
+        }
+        None if days <= 92 => "day",
+        None if days <= 731 => "week",
+        None => "month",
+    };
+    let edges = boundaries(state.tz(), period.from, period.until, interval);
+    if edges.len() > MAX_POINTS + 1 {
+        return Err(ApiError::unprocessable(
+            "too_many_points",
+            format!("more than {MAX_POINTS} points: take a longer interval"),
+            format!("数据点超过{MAX_POINTS}个,请选用更长的时间粒度"),
+        ));
+    }
+    let queries = edges
+        .windows(2)
+        .flat_map(|w| {
+            [RollupDim::Family, RollupDim::Category].map(|dim| RollupQuery {
+                dim,
+                from: w[0],
+                until: w[1],
+                grain: Grain::Total,
+            })
+        })
+        .collect();
+    let answers = state.store.figure_rollups(queries).await?;
+    let points = edges
+        .windows(2)
+        .zip(answers.chunks(2))
+        .map(|(w, pair)| {
+            let s = sums_of(&pair[0], &pair[1]);
+            SeriesPointDto {
+                start: w[0],
+                end: w[1],
+                incidents: s.incidents,
+                criminal: s.criminal,
+                public_order: s.public_order,
+                theft: s.theft,
+                dispute: s.dispute,
+            }
+        })
+        .collect();
+    Ok(Json(FiguresSeriesDto {
+        from: period.from,
+        until: period.until,
+        interval: interval.into(),
+        points,
+        definition: "Per bucket of the station's calendar (days from local midnight, weeks from Monday, months from the 1st; the first and last buckets cut at from and until): the counts station_figures defines, by the time of the report.".into(),
     }))
 }
 
@@ -436,5 +614,45 @@ mod tests {
         // Sunday 20:00 UTC is Monday 04:00 in Shanghai.
         assert_eq!(local_hour(chrono_tz::Asia::Shanghai, start, 164), (1, 4));
         assert_eq!(local_hour(chrono_tz::UTC, start, 167), (7, 23));
+    }
+
+    #[test]
+    fn series_buckets_follow_the_local_calendar() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let edges = boundaries(
+            tz,
+            at("2026-01-30T12:00:00+08:00"),
+            at("2026-03-02T00:00:00+08:00"),
+            "month",
+        );
+        assert_eq!(
+            edges,
+            [
+                at("2026-01-30T12:00:00+08:00"),
+                at("2026-02-01T00:00:00+08:00"),
+                at("2026-03-01T00:00:00+08:00"),
+                at("2026-03-02T00:00:00+08:00")
+            ]
+        );
+        let weeks = boundaries(
+            tz,
+            at("2026-11-04T00:00:00+08:00"),
+            at("2026-11-17T00:00:00+08:00"),
+            "week",
+        );
+        // 2026-11-09 and 2026-11-16 are Mondays.
+        assert_eq!(weeks[1], at("2026-11-09T00:00:00+08:00"));
+        assert_eq!(weeks.len(), 4);
+        assert_eq!(
+            boundaries(
+                tz,
+                at("2026-11-04T00:00:00+08:00"),
+                at("2026-11-05T00:00:00+08:00"),
+                "day"
+            )
+            .len(),
+            2
+        );
     }
 }

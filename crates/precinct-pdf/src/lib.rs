@@ -242,6 +242,48 @@ pub fn agreement_pdf(text: &AgreementText, font: &CjkFont) -> Result<Vec<u8>, Pd
     w.finish()
 }
 
+/// A report in words: a title, a line under it, sections of lines, and
+/// the date it was made (the monthly briefing, 研判月报).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportText {
+    pub title: String,
+    pub subtitle: String,
+    /// (heading, lines) in order.
+    pub sections: Vec<(String, Vec<String>)>,
+    /// e.g. 高桥派出所 2026年11月1日
+    pub signed: String,
+}
+
+/// A report as an A4 PDF.
+pub fn report_pdf(text: &ReportText, font: &CjkFont) -> Result<Vec<u8>, PdfError> {
+    let mut w = Writer {
+        document: Document::new(),
+        font: font.font.clone(),
+        pages: vec![Vec::new()],
+        y: MARGIN,
+    };
+    let title_size = 20.0;
+    let title_width = text.title.chars().count() as f32 * title_size;
+    w.line(
+        ((PAGE_W - title_width) / 2.0).max(MARGIN),
+        title_size,
+        &text.title,
+    );
+    w.gap(10.0);
+    w.paragraph(MARGIN, 10.5, &text.subtitle);
+    w.gap(12.0);
+    for (heading, lines) in &text.sections {
+        w.line(MARGIN, 13.0, heading);
+        for line in lines {
+            w.paragraph(MARGIN + 18.0, 11.0, line);
+        }
+        w.gap(8.0);
+    }
+    w.gap(12.0);
+    w.paragraph(PAGE_W - MARGIN - 220.0, 11.0, &text.signed);
+    w.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +322,15 @@ mod tests {
             "the font is embedded"
         );
         assert!(raw.contains("ToUnicode"), "text can be extracted");
+        let report = ReportText {
+            title: "2026年10月 警情研判月报".into(),
+            subtitle: "统计时段".into(),
+            sections: vec![("一、主要指标".into(), vec!["警情总量 100 起".into(); 80])],
+            signed: "高桥派出所".into(),
+        };
+        let pdf = report_pdf(&report, &font).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let raw = String::from_utf8_lossy(&pdf);
+        assert!(!raw.contains("/Count 1/"), "the pages break");
     }
 }

@@ -436,6 +436,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/figures/briefing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["monthly_briefing"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/figures/disputes": {
         parameters: {
             query?: never;
@@ -452,6 +468,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/figures/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["export_figures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/figures/response": {
         parameters: {
             query?: never;
@@ -460,6 +492,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["response_figures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/figures/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["figures_series"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1506,6 +1554,16 @@ export interface components {
             /** Format: date-time */
             until: string;
         };
+        FiguresSeriesDto: {
+            definition: string;
+            /** Format: date-time */
+            from: string;
+            /** @enum {string} */
+            interval: "day" | "week" | "month";
+            points: components["schemas"]["SeriesPointDto"][];
+            /** Format: date-time */
+            until: string;
+        };
         /** @description A follow-up visit, due or made. */
         FollowUpDto: {
             /** Format: date-time */
@@ -1548,6 +1606,27 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
+        };
+        /** @description Gi* over the station's grid cells (网格). */
+        GridCellHotspotDto: {
+            code: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: double */
+            incidents: number;
+            /**
+             * Format: double
+             * @description The cell's centre, for labels.
+             */
+            lat: number;
+            /** Format: double */
+            lon: number;
+            name: string;
+            /** Format: double */
+            p: number;
+            significant: boolean;
+            /** Format: double */
+            z: number;
         };
         /** @description The station's ground. */
         Ground: {
@@ -1602,6 +1681,10 @@ export interface components {
         HotspotsDto: {
             /** Format: double */
             bandwidth_m: number;
+            /** Format: date-time */
+            baseline_from: string;
+            /** Format: date-time */
+            baseline_until: string;
             /**
              * @description Per cell: incidents, Gi* z-score, one-tailed p-value, and whether
              *     the cell is a hotspot (z > 0) or a cold spot (z < 0) at the
@@ -1615,12 +1698,18 @@ export interface components {
             fdr_threshold: number;
             /** Format: date-time */
             from: string;
+            /**
+             * @description Gi* over the station's grid cells (neighbours: cells whose bounds
+             *     touch), most significant first.
+             */
+            grid_cells: components["schemas"]["GridCellHotspotDto"][];
             /** @description Incidents counted (merged duplicates left out). */
             incidents: number;
             lattice: components["schemas"]["LatticeDto"];
             near_repeat: null | components["schemas"]["NearRepeatDto"];
             p: number[];
             significant: boolean[];
+            trend: ("new" | "intensifying" | "persistent" | "diminishing" | "none")[];
             /** Format: date-time */
             until: string;
             z: number[];
@@ -2141,6 +2230,25 @@ export interface components {
         RoadProperties: {
             /** @description The road's class (OpenStreetMap highway value). */
             class: string;
+        };
+        SeriesPointDto: {
+            /** Format: int64 */
+            criminal: number;
+            /** Format: int64 */
+            dispute: number;
+            /** Format: date-time */
+            end: string;
+            /** Format: int64 */
+            incidents: number;
+            /** Format: int64 */
+            public_order: number;
+            /**
+             * Format: date-time
+             * @description The bucket's start (the first one starts at `from`) and end.
+             */
+            start: string;
+            /** Format: int64 */
+            theft: number;
         };
         /** @description A session, as the administrator sees it. */
         SessionDto: {
@@ -2988,6 +3096,12 @@ export interface operations {
                 bandwidth_m?: number;
                 /** @description The false-discovery rate (default 0.05). */
                 alpha?: number;
+                /**
+                 * @description The baseline emerging hotspots are judged against (RFC 3339);
+                 *     default the period of equal length just before `from`.
+                 */
+                baseline_from?: string;
+                baseline_until?: string;
             };
             header?: never;
             path?: never;
@@ -4991,6 +5105,83 @@ export interface operations {
             };
         };
     };
+    monthly_briefing: {
+        parameters: {
+            query: {
+                /** @description The month, `YYYY-MM`, in the station's time zone. */
+                month: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The month's briefing (研判月报) as a Chinese PDF: the station's figures with 同比 and 环比, the largest categories, the grid cells that are hotspots (Gi*), and the dispute figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_month`: not YYYY-MM */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No CJK font on the server (`fonts-wqy-microhei`, or `--cjk-font`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     dispute_figures: {
         parameters: {
             query: {
@@ -5061,6 +5252,76 @@ export interface operations {
             };
         };
     };
+    export_figures: {
+        parameters: {
+            query: {
+                /** @description Start of the period (RFC 3339, inclusive). */
+                from: string;
+                /** @description End of the period (RFC 3339, exclusive). */
+                until: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The period's figures (with 同比 and 环比 and their definitions), its breakdowns by category, zone, community, grid cell and hour × weekday, and Gi* over the grid cells (periods up to 400 days), as an Excel workbook, one sheet a table */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bad period */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     response_figures: {
         parameters: {
             query: {
@@ -5112,6 +5373,77 @@ export interface operations {
                 };
             };
             /** @description from is not before until, or the period is longer than 400 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    figures_series: {
+        parameters: {
+            query: {
+                /** @description Start of the period (RFC 3339, inclusive). */
+                from: string;
+                /** @description End of the period (RFC 3339, exclusive). */
+                until: string;
+                interval?: "day" | "week" | "month";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Incidents (all, criminal, public order, theft, dispute-type; as station_figures defines them) per day, week or month of the station's calendar over [from, until), from the rollups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FiguresSeriesDto"];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unknown interval, more than 400 points, or a bad period */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -277,3 +277,27 @@ pub async fn post_json(client: &reqwest::Client, url: &str, body: &Value) -> Val
         .await
         .unwrap()
 }
+
+/// The text of a PDF, extracted by poppler's `pdftotext` (installed by
+/// `.ci/run`; without it outside CI, the check is skipped with a message).
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    match std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+    {
+        Ok(out) => {
+            assert!(out.status.success(), "pdftotext failed");
+            // Lines may wrap anywhere; compare without line breaks.
+            Some(String::from_utf8(out.stdout).unwrap().replace('\n', ""))
+        }
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped the PDF text check: no pdftotext (apt-get install poppler-utils)");
+            None
+        }
+        Err(e) => panic!("CI needs pdftotext: {e}"),
+    }
+}

@@ -20,30 +20,6 @@ async fn org(app: &TestApp, token: &str, name: &str) -> i64 {
         .unwrap()
 }
 
-/// The text of a PDF, extracted by poppler's `pdftotext` (installed by
-/// `.ci/run`; without it outside CI, the check is skipped with a message).
-fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    match std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-    {
-        Ok(out) => {
-            assert!(out.status.success(), "pdftotext failed");
-            // Lines may wrap anywhere; compare without line breaks.
-            Some(String::from_utf8(out.stdout).unwrap().replace('\n', ""))
-        }
-        Err(_) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipped the PDF text check: no pdftotext (apt-get install poppler-utils)");
-            None
-        }
-        Err(e) => panic!("CI needs pdftotext: {e}"),
-    }
-}
-
 /// Story 1, registered by the community officer after screening.
 async fn square_dance(app: &TestApp, officer: &str) -> Value {
     let committee = org(app, officer, "怡园社区居委会").await;

@@ -115,6 +115,15 @@ api_test! {
         assert!(near(peak, fullest), "the density peaks at the cluster");
         assert_eq!(h["near_repeat"]["events"], 25);
         assert!(h["definition"].as_str().unwrap().contains("Gi*"));
+        // Nothing there in the two days before: the hotspot is new.
+        assert_eq!(h["trend"][top], "new");
+        assert_eq!(h["trend"].as_array().unwrap().len(), counts.len());
+        let cells = h["grid_cells"].as_array().unwrap();
+        assert!(!cells.is_empty());
+        let fullest_cell = cells.iter().max_by(|a, b| a["incidents"].as_f64().unwrap().total_cmp(&b["incidents"].as_f64().unwrap())).unwrap();
+        assert!(fullest_cell["incidents"].as_f64().unwrap() >= 10.0, "{fullest_cell}");
+        assert_eq!(fullest_cell["significant"], true, "the cluster's grid cell is a hotspot: {fullest_cell}");
+        assert!(fullest_cell["z"].as_f64().unwrap() > 2.0);
 
         // One category only; bad input; roles.
         let (_, only) = app.get(Some(&analyst), &format!("/api/analysis/hotspots?{period}&category=fraud&kernel=gaussian&contiguity=rook")).await;

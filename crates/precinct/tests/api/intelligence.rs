@@ -171,6 +171,52 @@ api_test! {
             }
         }
 
+        // The series adds up to the figures, by month of the station's calendar.
+        let (status, series) = app.get(Some(&analyst), &format!("/api/figures/series?{period}&interval=month")).await;
+        assert_eq!(status, StatusCode::OK, "{series}");
+        let points = series["points"].as_array().unwrap();
+        assert_eq!(points.len(), 9);
+        assert_eq!(points[1]["start"], "2026-01-31T16:00:00Z", "February from local midnight");
+        let total: i64 = points.iter().map(|p| p["incidents"].as_i64().unwrap()).sum();
+        let thefts: i64 = points.iter().map(|p| p["theft"].as_i64().unwrap()).sum();
+        assert_eq!((total, thefts), (573, 142));
+        let (_, daily) = app.get(Some(&analyst), &format!("/api/figures/series?{period}")).await;
+        assert_eq!(daily["interval"], "week", "273 days: weekly by default");
+        let (status, body) = app.get(Some(&analyst), &format!("/api/figures/series?from={}&until=2027-12-01T00:00:00Z&interval=day", urlenc(local(2026, 1, 1)))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+        // Every table as a workbook holding the numbers the API answers.
+        let response = app.client.get(format!("{}/api/figures/export?{period}", app.base)).bearer_auth(&analyst).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let xlsx = response.bytes().await.unwrap().to_vec();
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+        use calamine::{DataType, Reader};
+        let names = book.sheet_names().to_vec();
+        assert_eq!(names.len(), 7, "{names:?}");
+        let sheet = book.worksheet_range(&names[0]).unwrap();
+        let row = sheet.rows().find(|r| r[1].to_string() == "theft").expect("the theft row");
+        assert_eq!(row[2].get_float(), Some(142.0));
+        assert_eq!(row[3].get_float(), Some(259.0));
+        assert!((row[4].get_float().unwrap() + 0.4517).abs() < 1e-4);
+        let categories = book.worksheet_range(&names[1]).unwrap();
+        let sum: f64 = categories.rows().skip(1).filter_map(|r| r[2].get_float()).sum();
+        assert_eq!(sum, 573.0);
+
+        // The monthly briefing: a Chinese PDF with the month's figures.
+        let response = app.client.get(format!("{}/api/figures/briefing?month=2026-03", app.base)).bearer_auth(&analyst).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let pdf = response.bytes().await.unwrap().to_vec();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let (_, march) = app.get(Some(&analyst), &format!("/api/figures/station?from={}&until={}", urlenc(local(2026, 3, 1)), urlenc(local(2026, 4, 1)))).await;
+        if let Some(text) = pdf_text(&pdf) {
+            assert!(text.contains("2026年3月 警情研判月报"), "{text}");
+            let count = figure(&march, "incidents")["value"].as_f64().unwrap();
+            assert!(text.contains(&format!("警情总量:{count:.0} 起")), "{text}");
+            assert!(text.contains("矛盾纠纷"), "{text}");
+        }
+        let (status, body) = app.get(Some(&analyst), "/api/figures/briefing?month=2026-13").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_month")));
+
         // A mapping file of old codes; and every bad period or breakdown.
         let old = "警情编号,报警时间,警情类别,纬度,经度\nOLD-1,2026-03-01 09:00:00,0101,31.2,121.5\n";
         let (status, report) = upload(&app, &admin, "old.csv", old.as_bytes().to_vec(), Some("旧代码,警情类别\n0101,theft\n")).await;
