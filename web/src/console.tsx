@@ -22,6 +22,7 @@ import { MapView } from "./map";
 import { ConsoleModel } from "./model";
 import { Header, type View } from "./header";
 import { StationAdmin } from "./admin";
+import { LazyIntel as IntelView } from "./intel-lazy";
 import { DisputesView, type FromIncident } from "./disputes";
 import { EnumSelect, ErrorLine, asApiError, useResource } from "./ui";
 
@@ -651,6 +652,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
       />
       {view === "disputes" && <DisputesView from={fromIncident} onFromUsed={() => setFromIncident(null)} />}
       {view === "station" && <StationAdmin onImported={() => model.refreshUnits()} />}
+      {view === "intel" && <IntelView ground={ground} timeZone={props.config.time_zone} />}
       <main class="console-main" hidden={view !== "command"}>
         <aside class="left">
           <nav class="tabs">

@@ -17,7 +17,7 @@ export function LangSwitch() {
   );
 }
 
-export type View = "command" | "disputes" | "station";
+export type View = "command" | "disputes" | "intel" | "station";
 
 export function Header(props: {
   user: User;
@@ -29,7 +29,12 @@ export function Header(props: {
 }) {
   // The pages this user's role may use (the server's `allowed_actions`).
   const may = (action: User["allowed_actions"][number]) => props.user.allowed_actions.includes(action);
-  const views: View[] = ["command", ...(may("list_disputes") ? (["disputes"] as const) : []), ...(may("manage_station") ? (["station"] as const) : [])];
+  const views: View[] = [
+    ...(may("dispatch_units") ? (["command"] as const) : []),
+    ...(may("list_disputes") ? (["disputes"] as const) : []),
+    ...(may("view_figures") ? (["intel"] as const) : []),
+    ...(may("manage_station") ? (["station"] as const) : []),
+  ];
   return (
     <header class="top">
       <h1>{props.title}</h1>

@@ -10,6 +10,7 @@ import { useLang } from "./hooks";
 import { errorText, setCategories, setLang, currentLang, setStationClock, setTimeZone, t } from "./i18n";
 import { ChangePassword, EnrolSecondFactor, Login } from "./login";
 import { DisputesView } from "./disputes";
+import { LazyIntel as IntelView } from "./intel-lazy";
 import { Header } from "./header";
 import "./styles.css";
 
@@ -26,7 +27,7 @@ async function loadSession(user: User): Promise<Session> {
   const config = await get<ConsoleConfig>("/api/console/config");
   setTimeZone(config.time_zone);
   setStationClock(config.now, config.clock_speed);
-  const ground = can(user, "dispatch_units") ? await get<Jurisdiction>("/api/jurisdiction") : null;
+  const ground = can(user, "dispatch_units") || can(user, "view_figures") ? await get<Jurisdiction>("/api/jurisdiction") : null;
   setCategories(ground?.categories);
   return { user, config, ground };
 }
@@ -99,6 +100,14 @@ function App() {
   const field = location.pathname.startsWith("/field");
   if (field || !can(session.user, "dispatch_units")) {
     if (session.user.unit_id !== null) return <Field user={session.user} onLogout={logout} />;
+    if (can(session.user, "view_figures") && session.ground)
+      // The analyst's console: intelligence only.
+      return (
+        <div class="console">
+          <Header user={session.user} title={session.config.station_name} onLogout={logout} view="intel" onView={() => undefined} />
+          <IntelView ground={session.ground} timeZone={session.config.time_zone} />
+        </div>
+      );
     if (can(session.user, "list_disputes"))
       // A mediator's (or company's) own view: the cases their organisation takes part in.
       return (

@@ -99,6 +99,15 @@ export interface MapProps {
   onPick?: (p: Point) => void;
   /** The city's PMTiles base map, when the admin configured one. */
   basemapUrl?: string | null;
+  /** The analyst's layers: hotspot cells (Gi*) and the density surface. */
+  overlay?: Overlay;
+}
+
+/** Cells as polygons: hotspots carry `z`, `hot` (a significant hotspot), `cold`
+ * and `emerging`; density cells carry `d` (0–1 of the peak). */
+export interface Overlay {
+  hotspots: GeoJSON.FeatureCollection;
+  density: GeoJSON.FeatureCollection;
 }
 
 export function MapView(props: MapProps) {
@@ -153,6 +162,8 @@ export function MapView(props: MapProps) {
       m.addSource("units", { type: "geojson", data: collection([]) });
       m.addSource("incidents", { type: "geojson", data: collection([]) });
       m.addSource("picked", { type: "geojson", data: collection([]) });
+      m.addSource("density", { type: "geojson", data: collection([]) });
+      m.addSource("hotspots", { type: "geojson", data: collection([]) });
 
       m.addLayer({ id: "zones-fill", type: "fill", source: "zones", paint: { "fill-color": "#dfe8f1", "fill-opacity": 0.6 } });
       m.addLayer({ id: "cells-line", type: "line", source: "cells", minzoom: 14, paint: { "line-color": "#c3ccd6", "line-width": 0.5 } });
@@ -168,6 +179,31 @@ export function MapView(props: MapProps) {
       m.addLayer({ id: "communities-line", type: "line", source: "communities", paint: { "line-color": "#7f93a8", "line-width": 1, "line-dasharray": [3, 2] } });
       m.addLayer({ id: "zones-line", type: "line", source: "zones", paint: { "line-color": "#2d4a6b", "line-width": 2.5 } });
       m.addLayer({ id: "closures-line", type: "line", source: "closures", paint: { "line-color": "#c0392b", "line-width": 5, "line-dasharray": [1, 1] } });
+      m.addLayer({
+        id: "density-fill",
+        type: "fill",
+        source: "density",
+        paint: {
+          "fill-color": ["interpolate", ["linear"], ["get", "d"], 0, "#fff7bc", 0.5, "#fe9929", 1, "#cc4c02"],
+          "fill-opacity": ["interpolate", ["linear"], ["get", "d"], 0, 0.1, 1, 0.65],
+        },
+      });
+      m.addLayer({
+        id: "hotspots-fill",
+        type: "fill",
+        source: "hotspots",
+        paint: {
+          "fill-color": ["case", ["get", "hot"], "#d7301f", ["get", "cold"], "#3182bd", "#999999"],
+          "fill-opacity": ["case", ["any", ["get", "hot"], ["get", "cold"]], 0.55, 0.08],
+        },
+      });
+      m.addLayer({
+        id: "hotspots-emerging",
+        type: "line",
+        source: "hotspots",
+        filter: ["get", "emerging"],
+        paint: { "line-color": "#7b1fa2", "line-width": 2.5 },
+      });
       m.addLayer({ id: "places-circle", type: "circle", source: "places", paint: { "circle-radius": 3, "circle-color": "#8e7cc3" } });
       m.addLayer({ id: "cameras-circle", type: "circle", source: "cameras", minzoom: 14, paint: { "circle-radius": 2.5, "circle-color": "#5f6b7a" } });
       m.addLayer({ id: "posts-circle", type: "circle", source: "posts", paint: { "circle-radius": 7, "circle-color": "#1f4e8c", "circle-stroke-width": 2, "circle-stroke-color": "#fff" } });
@@ -203,6 +239,11 @@ export function MapView(props: MapProps) {
       m.on("click", "incidents-circle", (e: MapLayerMouseEvent) => {
         const id = Number(e.features?.[0]?.properties?.["id"]);
         if (id) latest.current.onSelectIncident(id);
+      });
+      m.on("click", "hotspots-fill", (e: MapLayerMouseEvent) => {
+        const p = e.features?.[0]?.properties ?? {};
+        const text = `${String(p["label"] ?? "")}`;
+        if (text) new maplibregl.Popup({ closeButton: false }).setLngLat(e.lngLat).setText(text).addTo(m);
       });
       for (const layer of ["units-circle", "posts-circle", "places-circle", "cameras-circle"]) {
         m.on("click", layer, (e: MapLayerMouseEvent) => {
@@ -243,13 +284,20 @@ export function MapView(props: MapProps) {
 
   useEffect(() => {
     if (map.current && ready.current) draw(map.current, props);
-  }, [props.incidents, props.units, props.closures, props.selected, props.picked]);
+  }, [props.incidents, props.units, props.closures, props.selected, props.picked, props.overlay]);
 
   return <div ref={container} class="map" data-testid="map" />;
 }
 
 function draw(m: maplibregl.Map, props: MapProps): void {
   const set = (id: string, features: Feature[]) => (m.getSource(id) as GeoJSONSource | undefined)?.setData(collection(features));
+  if (props.overlay) {
+    (m.getSource("hotspots") as GeoJSONSource | undefined)?.setData(props.overlay.hotspots);
+    (m.getSource("density") as GeoJSONSource | undefined)?.setData(props.overlay.density);
+    const hot = props.overlay.hotspots.features.filter((f) => f.properties?.["hot"]).length;
+    m.getContainer().setAttribute("data-hotspot-cells", String(hot));
+    m.getContainer().setAttribute("data-density-cells", String(props.overlay.density.features.length));
+  }
   // What is drawn, for tests and for a glance in the inspector.
   m.getContainer().setAttribute("data-units", String(props.units.filter((u) => u.position).length));
   m.getContainer().setAttribute("data-unit-call-signs", props.units.filter((u) => u.position).map((u) => u.call_sign).join(","));

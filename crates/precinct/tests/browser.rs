@@ -233,3 +233,67 @@ fn a_dispatcher_enrols_a_second_factor_in_the_console() {
     drop(server);
     assert!(browser.out.join("second-factor-enrol.png").exists());
 }
+
+/// The analyst's console over the demo's two years of history: figures
+/// with 同比/环比, a change of period, the hotspot layer, the Excel export
+/// (read back here: it holds the numbers the page showed) and the monthly
+/// briefing (its text extracted here: it holds them too).
+#[test]
+fn the_analyst_reads_the_figures_exports_and_prints_them() {
+    let Some(browser) = browser() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let server = quiet_demo(data.path(), &[]);
+    browser.run("intel.e2e.mjs", &server.base, &[]);
+    drop(server);
+    let seen: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(browser.out.join("intel.json")).unwrap())
+            .unwrap();
+    assert_eq!(seen["foreign_requests"], 0, "{seen}");
+    assert!(seen["hot_cells"].as_u64().unwrap() > 0, "{seen}");
+
+    use calamine::{DataType, Reader};
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(browser.out.join("figures.xlsx")).expect("the workbook opens");
+    let names = book.sheet_names().to_vec();
+    let figures = book.worksheet_range(&names[0]).unwrap();
+    let value = |key: &str| {
+        figures
+            .rows()
+            .find(|r| r[1].to_string() == key)
+            .and_then(|r| r[2].get_float())
+            .unwrap_or_else(|| panic!("no {key} in the workbook"))
+    };
+    assert_eq!(
+        value("incidents"),
+        seen["month_incidents"].as_f64().unwrap()
+    );
+    assert_eq!(value("theft"), seen["month_theft"].as_f64().unwrap());
+    assert!(names.len() >= 7, "every table: {names:?}");
+
+    let pdf = std::fs::read(browser.out.join("briefing.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = Command::new("pdftotext")
+        .arg(browser.out.join("briefing.pdf"))
+        .arg("-")
+        .output();
+    match text {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8(out.stdout).unwrap().replace('\n', "");
+            let incidents = format!("警情总量:{} 起", seen["month_incidents"]);
+            assert!(
+                text.contains(&incidents),
+                "the briefing says {incidents}: {text}"
+            );
+            assert!(
+                text.contains("警情研判月报") && text.contains("矛盾纠纷"),
+                "{text}"
+            );
+        }
+        _ if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped the PDF text check: no pdftotext (apt-get install poppler-utils)");
+        }
+        other => panic!("CI needs pdftotext: {other:?}"),
+    }
+}
