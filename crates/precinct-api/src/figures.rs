@@ -9,6 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use precinct_domain::figures::{Durations, ResponseFigures};
+use precinct_domain::incident::CategoryFamily;
 use precinct_domain::policy::Action;
 use precinct_storage::IncidentFilter;
 use serde::{Deserialize, Serialize};
@@ -189,30 +190,26 @@ pub async fn dispute_figures(
     check_period(&period)?;
     let disputes = state.store.list_disputes().await?;
     let f = precinct_domain::figures::DisputeFigures::of(&disputes, period.from, period.until);
-    let incidents = |from, until| IncidentFilter {
-        reported_from: Some(from),
-        reported_until: Some(until),
-        limit: MAX_INCIDENTS,
-        ..IncidentFilter::default()
+    // Dispute-type incidents this period and a year earlier, from the rollups.
+    let compared = crate::station_figures::Compared::of(&period);
+    let queries = [compared.this, compared.last_year]
+        .into_iter()
+        .map(|(from, until)| precinct_storage::rollups::RollupQuery {
+            dim: precinct_storage::rollups::RollupDim::Family,
+            from,
+            until,
+            grain: precinct_storage::rollups::Grain::Total,
+        })
+        .collect();
+    let answers = state.store.figure_rollups(queries).await?;
+    let disputes_in = |rows: &[precinct_storage::rollups::RollupRow]| {
+        rows.iter()
+            .filter(|r| r.key == CategoryFamily::Dispute.as_str())
+            .map(|r| r.measures.n as usize)
+            .sum::<usize>()
     };
-    let year = chrono::Months::new(12);
-    let (last_from, last_until) = (
-        period.from.checked_sub_months(year).unwrap_or(period.from),
-        period
-            .until
-            .checked_sub_months(year)
-            .unwrap_or(period.until),
-    );
-    let this = state
-        .store
-        .list_incidents(incidents(period.from, period.until))
-        .await?;
-    let last = state
-        .store
-        .list_incidents(incidents(last_from, last_until))
-        .await?;
-    let (now, before, change) =
-        precinct_domain::figures::dispute_incidents_year_on_year(&this, &last);
+    let (now, before) = (disputes_in(&answers[0]), disputes_in(&answers[1]));
+    let change = (before > 0).then(|| (now as f64 - before as f64) / before as f64);
     let ground = state.ground();
     Ok(Json(DisputeFiguresDto {
         from: period.from,

@@ -2,7 +2,7 @@
 //! incidents alone, so any period, zone or community is a filter away.
 
 use crate::dispute::{Dispute, DisputeStatus, FollowUpOutcome};
-use crate::incident::{CategoryFamily, Disposition, Incident, IncidentStatus};
+use crate::incident::{Disposition, Incident, IncidentStatus};
 use crate::text::string_enum;
 use std::collections::BTreeMap;
 
@@ -223,22 +223,6 @@ impl DisputeFigures {
     pub fn relapse_rate(&self) -> Option<f64> {
         (self.visited > 0).then(|| self.relapsed as f64 / self.visited as f64)
     }
-}
-
-/// Dispute-type incidents (纠纷类警情) in a period against the same period a
-/// year earlier (同比): (this period, a year earlier, change as a fraction).
-pub fn dispute_incidents_year_on_year(
-    this: &[Incident],
-    last: &[Incident],
-) -> (usize, usize, Option<f64>) {
-    let count = |list: &[Incident]| {
-        list.iter()
-            .filter(|i| i.merged_into.is_none() && i.category.family() == CategoryFamily::Dispute)
-            .count()
-    };
-    let (now, before) = (count(this), count(last));
-    let change = (before > 0).then(|| (now as f64 - before as f64) / before as f64);
-    (now, before, change)
 }
 
 string_enum! {

@@ -843,8 +843,15 @@ impl Store for PgStore {
 
     async fn figure_rollups(&self, queries: Vec<RollupQuery>) -> StoreResult<Vec<Vec<RollupRow>>> {
         let client = self.client().await?;
+        // One snapshot; no parallel workers and no JIT: the statement's
+        // arms are small index range scans, and starting workers or
+        // compiling its thirty-odd arms cost ten to a hundred times what
+        // they save (bench/README.md).
         client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .batch_execute(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+                 SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off",
+            )
             .await
             .map_err(rows::store_error)?;
         let result = precinct_storage::rollups::read(&mut tx::Reader(&client), &queries).await;

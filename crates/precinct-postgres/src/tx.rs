@@ -16,6 +16,7 @@ use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
 use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
 use precinct_storage::disputes::{SqlExec, SqlValue};
+use precinct_storage::rollups;
 use precinct_storage::rows::SqlRow;
 use precinct_storage::rows::{capabilities_text, ms};
 use precinct_storage::{StoreError, StoreResult};
@@ -469,12 +470,46 @@ impl WriteTx for WriteCtx {
              $13::TEXT[], $14::BIGINT[], $15::BIGINT[], $16::BIGINT[], $17::BIGINT[]) \
              AS u (external_id, category, family, priority, disposition, lat, lon, cell, zone_id, community_id, \
              grid_cell_id, address, summary, reported_at, dispatched_at, arrived_at, closed_at) \
-             ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING";
+";
+        // Which of a chunk's ids are stored already: under the writers' lock
+        // nothing else inserts meanwhile, so the rest go in with a plain
+        // insert (no speculative insertion per row).
+        const STORED: &str = "SELECT external_id FROM incidents \
+             WHERE source = 'history' AND external_id = ANY($1::TEXT[])";
+        // The statement trigger is suspended for the import: its rollups are
+        // summed here over the whole import and added once per row of
+        // `figure_rollups` (a time-ordered import touches each day's keys
+        // once instead of once per statement).
+        self.client
+            .batch_execute("INSERT INTO rollups_suspended (one) VALUES (1)")
+            .await
+            .map_err(store_error)?;
         let statement = self.client.prepare_cached(SQL).await.map_err(store_error)?;
+        let stored = self
+            .client
+            .prepare_cached(STORED)
+            .await
+            .map_err(store_error)?;
         let mut inserted = 0;
+        let mut sums = rollups::Accumulator::default();
         for chunk in records.chunks(20_000) {
-            let incidents: Vec<Incident> =
-                chunk.iter().map(|r| r.incident(IncidentId(0))).collect();
+            let ids: Vec<&str> = chunk.iter().map(|r| r.external_id.as_str()).collect();
+            let present: std::collections::HashSet<String> = self
+                .client
+                .query(&stored, &[&ids])
+                .await
+                .map_err(store_error)?
+                .iter()
+                .map(|row| row.get::<_, String>(0))
+                .collect();
+            let incidents: Vec<Incident> = chunk
+                .iter()
+                .filter(|r| !present.contains(&r.external_id))
+                .map(|r| r.incident(IncidentId(0)))
+                .collect();
+            if incidents.is_empty() {
+                continue;
+            }
             let texts =
                 |f: &dyn Fn(&Incident) -> String| incidents.iter().map(f).collect::<Vec<String>>();
             let ints = |f: &dyn Fn(&Incident) -> Option<i64>| {
@@ -524,6 +559,50 @@ impl WriteTx for WriteCtx {
             inserted += self
                 .client
                 .execute(&statement, &params)
+                .await
+                .map_err(store_error)?;
+            for incident in &incidents {
+                sums.add(incident);
+            }
+        }
+        self.client
+            .batch_execute("DELETE FROM rollups_suspended")
+            .await
+            .map_err(store_error)?;
+        let table: Vec<_> = sums.table().into_iter().collect();
+        let upsert = self
+            .client
+            .prepare_cached(&rollups::upsert_from_arrays_sql())
+            .await
+            .map_err(store_error)?;
+        for chunk in table.chunks(50_000) {
+            let texts = |f: &dyn Fn(&(rollups::RollupKey, rollups::Measures)) -> String| {
+                chunk.iter().map(f).collect::<Vec<String>>()
+            };
+            let ints = |f: &dyn Fn(&(rollups::RollupKey, rollups::Measures)) -> i64| {
+                chunk.iter().map(f).collect::<Vec<i64>>()
+            };
+            let columns = (
+                texts(&|(k, _)| k.dim.clone()),
+                ints(&|(k, _)| k.span),
+                ints(&|(k, _)| k.bucket),
+                texts(&|(k, _)| k.key.clone()),
+                [
+                    ints(&|(_, m)| m.n),
+                    ints(&|(_, m)| m.dispatched),
+                    ints(&|(_, m)| m.police_n),
+                    ints(&|(_, m)| m.police_seconds),
+                    ints(&|(_, m)| m.helper_n),
+                    ints(&|(_, m)| m.helper_seconds),
+                    ints(&|(_, m)| m.closed),
+                    ints(&|(_, m)| m.on_scene),
+                ],
+            );
+            let (dim, span, bucket, key, measures) = &columns;
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![dim, span, bucket, key];
+            params.extend(measures.iter().map(|m| m as &(dyn ToSql + Sync)));
+            self.client
+                .execute(&upsert, &params)
                 .await
                 .map_err(store_error)?;
         }

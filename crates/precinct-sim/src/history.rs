@@ -127,10 +127,11 @@ fn place(
     let roll = rng.random::<f64>();
     // Persistent: the night-food street at night (fights, disturbances,
     // thefts), the wholesale market and the leather-goods hall by day.
-    if (hour >= 20 || hour < 3) && roll < 0.3 {
-        if let Some(p) = named("美食七街") {
-            return around(rng, p, 120.0);
-        }
+    if !(3..20).contains(&hour)
+        && roll < 0.3
+        && let Some(p) = named("美食七街")
+    {
+        return around(rng, p, 120.0);
     }
     if thefts && (9..19).contains(&hour) && roll < 0.35 {
         let market = if roll < 0.2 {

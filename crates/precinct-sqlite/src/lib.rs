@@ -195,6 +195,17 @@ impl SqliteStore {
         let path = path.as_ref().to_owned();
         let mut conn = open_connection(&path, false)?;
         ensure_durable(&conn, &path)?;
+        // The writer's page cache: 64 MiB (SQLite's default is 2 MiB), so a
+        // bulk write's index updates stay in memory until commit; and the
+        // savepoint journal each job runs under in memory, not a temporary
+        // file (the WAL holds what must survive).
+        for (pragma, value) in [("cache_size", "-65536"), ("temp_store", "MEMORY")] {
+            conn.pragma_update(None, pragma, value)
+                .map_err(|source| OpenError::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
         schema::migrate(&mut conn).map_err(|source| OpenError::Migrate {
             path: path.clone(),
             source,

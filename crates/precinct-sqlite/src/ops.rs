@@ -488,7 +488,7 @@ impl WriteTx for WriteCtx<'_> {
         let conn = self.conn;
         conn.execute("INSERT INTO rollups_suspended (one) VALUES (1)", [])
             .map_err(store_error)?;
-        let mut table = std::collections::BTreeMap::new();
+        let mut sums = rollups::Accumulator::default();
         let mut inserted = 0;
         {
             let mut insert = conn
@@ -500,7 +500,10 @@ impl WriteTx for WriteCtx<'_> {
                      ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING",
                 )
                 .map_err(store_error)?;
-            for record in records {
+            // In time order: the ids and the time index then grow at their ends.
+            let mut ordered: Vec<&HistoryRecord> = records.iter().collect();
+            ordered.sort_by_key(|r| r.reported_at);
+            for record in ordered {
                 let i = record.incident(IncidentId(0));
                 let changed = insert
                     .execute(params![
@@ -529,15 +532,34 @@ impl WriteTx for WriteCtx<'_> {
                     .map_err(store_error)?;
                 if changed == 1 {
                     inserted += 1;
-                    if let Some(m) = rollups::contribution(&i) {
-                        rollups::add_rows(&mut table, &i, &m);
-                    }
+                    sums.add(&i);
                 }
             }
         }
         conn.execute("DELETE FROM rollups_suspended", [])
             .map_err(store_error)?;
-        rollups::upsert(self, &table).await?;
+        let table = sums.table();
+        let mut upsert = conn
+            .prepare_cached(&rollups::upsert_sql())
+            .map_err(store_error)?;
+        for (k, m) in &table {
+            upsert
+                .execute(params![
+                    k.dim,
+                    k.span,
+                    k.bucket,
+                    k.key,
+                    m.n,
+                    m.dispatched,
+                    m.police_n,
+                    m.police_seconds,
+                    m.helper_n,
+                    m.helper_seconds,
+                    m.closed,
+                    m.on_scene
+                ])
+                .map_err(store_error)?;
+        }
         Ok(inserted)
     }
 

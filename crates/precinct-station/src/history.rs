@@ -41,12 +41,11 @@ fn problem(file: &str, en: String, zh: String) -> Problem {
     Problem::new(&Source::file(file), None, en, zh)
 }
 
-/// A table's data rows as (place, cells by column key), its header checked.
-fn table(
-    file: &str,
-    bytes: &[u8],
-    columns: &[Column],
-) -> Result<Vec<(Source, Vec<Option<String>>)>, Vec<Problem>> {
+/// A data row: its place, and its cells in the order of the columns asked for.
+type TableRow = (Source, Vec<Option<String>>);
+
+/// A table's data rows, its header checked.
+fn table(file: &str, bytes: &[u8], columns: &[Column]) -> Result<Vec<TableRow>, Vec<Problem>> {
     let lower = file.to_ascii_lowercase();
     let (sheet, rows) = if lower.ends_with(".xlsx") {
         xlsx_rows(bytes).map(|(sheet, rows)| (Some(sheet), rows))

@@ -19,7 +19,7 @@ use crate::disputes::{SqlExec, SqlValue};
 use crate::rows::ms;
 use precinct_domain::Timestamp;
 use precinct_domain::incident::{Disposition, Incident, IncidentStatus};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub const DAY_MS: i64 = 86_400_000;
 /// Days in one block, the coarse span.
@@ -186,74 +186,158 @@ pub struct RollupKey {
 
 /// The rollup table as it should be for these incidents (zero rows left out).
 pub fn recompute(incidents: &[Incident]) -> BTreeMap<RollupKey, Measures> {
-    let mut table: BTreeMap<RollupKey, Measures> = BTreeMap::new();
+    let mut sums = Accumulator::default();
     for i in incidents {
-        let Some(m) = contribution(i) else { continue };
-        add_rows(&mut table, i, &m);
+        sums.add(i);
     }
-    table.retain(|_, m| !m.is_zero());
-    table
+    sums.table()
 }
 
-/// Adds one incident's contribution under every dimension and span.
-pub fn add_rows(table: &mut BTreeMap<RollupKey, Measures>, i: &Incident, m: &Measures) {
-    let day = ms(i.reported_at).div_euclid(DAY_MS);
-    for dim in RollupDim::ALL {
-        let key = dim.key_of(i);
-        for span in SPANS {
-            table
-                .entry(RollupKey {
-                    dim: dim.as_str().to_owned(),
-                    span,
-                    bucket: day.div_euclid(span),
-                    key: key.clone(),
-                })
-                .or_default()
-                .add(m);
+/// Sums incidents' contributions under every dimension and span, fast
+/// enough for a bulk import: keys are interned once, entries are small.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    keys: Vec<String>,
+    index: HashMap<String, u32, Fx>,
+    sums: HashMap<(u8, i64, i64, u32), Measures, Fx>,
+    buffer: String,
+}
+
+impl Accumulator {
+    fn key_id(&mut self) -> u32 {
+        if let Some(&id) = self.index.get(self.buffer.as_str()) {
+            return id;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.push(self.buffer.clone());
+        self.index.insert(self.buffer.clone(), id);
+        id
+    }
+
+    /// Adds what the incident contributes (nothing when merged).
+    pub fn add(&mut self, i: &Incident) {
+        use std::fmt::Write;
+        let Some(m) = contribution(i) else { return };
+        let at = ms(i.reported_at);
+        let day = at.div_euclid(DAY_MS);
+        let r = &i.resolution;
+        for (d, dim) in RollupDim::ALL.iter().enumerate() {
+            self.buffer.clear();
+            let id = |v: Option<i64>, b: &mut String| {
+                if let Some(v) = v {
+                    let _ = write!(b, "{v}");
+                }
+            };
+            match dim {
+                RollupDim::Category => self.buffer.push_str(i.category.as_str()),
+                RollupDim::Family => self.buffer.push_str(i.category.family().as_str()),
+                RollupDim::Zone => id(r.zone_id.map(|z| z.0), &mut self.buffer),
+                RollupDim::Community => id(r.community_id.map(|c| c.0), &mut self.buffer),
+                RollupDim::GridCell => id(r.grid_cell_id.map(|g| g.0), &mut self.buffer),
+                RollupDim::HourOfWeek => {
+                    let _ = write!(self.buffer, "{}", hour_of_week_utc(at));
+                }
+            }
+            let key = self.key_id();
+            for span in SPANS {
+                self.sums
+                    .entry((d as u8, span, day.div_euclid(span), key))
+                    .or_default()
+                    .add(&m);
+            }
         }
     }
+
+    /// The sums as table rows (zero rows left out).
+    pub fn table(self) -> BTreeMap<RollupKey, Measures> {
+        self.sums
+            .into_iter()
+            .filter(|(_, m)| !m.is_zero())
+            .map(|((d, span, bucket, key), m)| {
+                (
+                    RollupKey {
+                        dim: RollupDim::ALL[d as usize].as_str().to_owned(),
+                        span,
+                        bucket,
+                        key: self.keys[key as usize].clone(),
+                    },
+                    m,
+                )
+            })
+            .collect()
+    }
 }
 
-/// Adds rows computed in Rust to the stored table (bulk writes whose
-/// triggers were suspended).
-pub async fn upsert(
-    db: &mut impl SqlExec,
-    table: &BTreeMap<RollupKey, Measures>,
-) -> StoreResult<()> {
+/// `INSERT … ON CONFLICT` adding a row's measures to the stored table
+/// (bulk writes whose triggers were suspended add their sums with it):
+/// parameters dim, span, bucket, key, then the measures in order.
+pub fn upsert_sql() -> String {
     let columns = MEASURE_COLUMNS.join(", ");
     let updates = MEASURE_COLUMNS
         .iter()
         .map(|c| format!("{c} = figure_rollups.{c} + excluded.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
+    format!(
         "INSERT INTO figure_rollups (dim, span, bucket, key, {columns}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
          ON CONFLICT (dim, span, bucket, key) DO UPDATE SET {updates}"
-    );
-    for (k, m) in table {
-        let int = |v: i64| SqlValue::Int(Some(v));
-        db.execute(
-            &sql,
-            &[
-                SqlValue::Text(Some(k.dim.clone())),
-                int(k.span),
-                int(k.bucket),
-                SqlValue::Text(Some(k.key.clone())),
-                int(m.n),
-                int(m.dispatched),
-                int(m.police_n),
-                int(m.police_seconds),
-                int(m.helper_n),
-                int(m.helper_seconds),
-                int(m.closed),
-                int(m.on_scene),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
+    )
 }
+
+/// The same from arrays (PostgreSQL's `unnest`): parameters dim, span,
+/// bucket and key arrays, then one array per measure, in order.
+pub fn upsert_from_arrays_sql() -> String {
+    let columns = MEASURE_COLUMNS.join(", ");
+    let arrays = MEASURE_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, _)| format!("${}::BIGINT[]", i + 5))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let updates = MEASURE_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = figure_rollups.{c} + excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO figure_rollups (dim, span, bucket, key, {columns}) \
+         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], {arrays}) \
+         ON CONFLICT (dim, span, bucket, key) DO UPDATE SET {updates}"
+    )
+}
+
+/// A fast hasher for the accumulator's small integer keys (FxHash's
+/// multiply-rotate); not for untrusted keys.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type Fx = std::hash::BuildHasherDefault<FxHasher>;
 
 /// The stored table, zero rows left out (tests compare it with [`recompute`]).
 pub async fn stored(db: &mut impl SqlExec) -> StoreResult<BTreeMap<RollupKey, Measures>> {
@@ -405,7 +489,43 @@ fn from_ms(v: i64) -> Timestamp {
     chrono::DateTime::from_timestamp_millis(v).unwrap_or_default()
 }
 
-/// Answers the queries from one snapshot (callers open it).
+/// The five slots every query is read through, in order: the raw partial
+/// day before, whole days, whole blocks, whole days, the raw partial day
+/// after; a slot a period does not need is an empty range.
+fn slots(from: i64, until: i64, days_only: bool) -> [Piece; 5] {
+    let none = |span: i64| Piece::Buckets {
+        span,
+        from: 0,
+        until: 0,
+    };
+    let mut out = [
+        Piece::Raw { from, until: from },
+        none(1),
+        none(BLOCK_DAYS),
+        none(1),
+        Piece::Raw { from: until, until },
+    ];
+    let mut after_blocks = false;
+    for (k, piece) in pieces(from, until, days_only).into_iter().enumerate() {
+        match piece {
+            Piece::Raw { .. } if k == 0 => out[0] = piece,
+            Piece::Raw { .. } => out[4] = piece,
+            Piece::Buckets { span, .. } if span == BLOCK_DAYS => {
+                out[2] = piece;
+                after_blocks = true;
+            }
+            Piece::Buckets { .. } => out[if after_blocks { 3 } else { 1 }] = piece,
+        }
+    }
+    out
+}
+
+/// Queries read per statement (five arms each).
+const QUERIES_PER_STATEMENT: usize = 20;
+
+/// Answers the queries from one snapshot (callers open it): each run of up
+/// to 20 queries is one statement, a `UNION ALL` of five arms per query,
+/// its values parameters, so a page's figures cost one round trip.
 pub async fn read(
     db: &mut impl SqlExec,
     queries: &[RollupQuery],
@@ -415,68 +535,69 @@ pub async fn read(
         .map(|c| format!("CAST(sum({c}) AS BIGINT) AS {c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut answers = Vec::with_capacity(queries.len());
-    for q in queries {
-        let mut rows: Vec<RollupRow> = Vec::new();
-        let (from, until) = (ms(q.from), ms(q.until));
-        for piece in pieces(from, until, q.grain == Grain::Days) {
-            let mut visit = |start: i64, row: &dyn crate::rows::SqlRow| -> StoreResult<()> {
-                rows.push(RollupRow {
-                    start: from_ms(start),
-                    key: row.text("key")?,
-                    measures: Measures::read(row)?,
-                });
-                Ok(())
-            };
-            match piece {
-                Piece::Raw { from, until } => {
-                    db.query(
-                        &raw_group_by_sql(q.dim),
-                        &[SqlValue::Int(Some(from)), SqlValue::Int(Some(until))],
-                        &mut |row| visit(from, row),
-                    )
-                    .await?;
-                }
-                Piece::Buckets {
-                    span,
-                    from: b0,
-                    until: b1,
-                } => {
-                    let split = q.grain != Grain::Total;
-                    let sql = format!(
-                        "SELECT {by}key, {summed} FROM figure_rollups \
-                         WHERE dim = $1 AND span = $2 AND bucket >= $3 AND bucket < $4 \
-                         GROUP BY {by}key",
-                        by = if split { "bucket, " } else { "" }
-                    );
-                    db.query(
-                        &sql,
-                        &[
-                            SqlValue::Text(Some(q.dim.as_str().to_owned())),
-                            SqlValue::Int(Some(span)),
-                            SqlValue::Int(Some(b0)),
-                            SqlValue::Int(Some(b1)),
-                        ],
-                        &mut |row| {
-                            let start = if split {
-                                row.i64("bucket")? * span * DAY_MS
-                            } else {
-                                b0 * span * DAY_MS
-                            };
-                            visit(start, row)
-                        },
-                    )
-                    .await?;
+    let mut answers: Vec<Vec<RollupRow>> = vec![Vec::new(); queries.len()];
+    for (chunk_index, chunk) in queries.chunks(QUERIES_PER_STATEMENT).enumerate() {
+        let mut arms = Vec::new();
+        let mut params: Vec<SqlValue> = Vec::new();
+        let mut param = |v: i64| {
+            params.push(SqlValue::Int(Some(v)));
+            format!("${}", params.len())
+        };
+        for (qi, q) in chunk.iter().enumerate() {
+            let split = q.grain != Grain::Total;
+            for piece in slots(ms(q.from), ms(q.until), q.grain == Grain::Days) {
+                match piece {
+                    Piece::Raw { from, until } => {
+                        let (a, b) = (param(from), param(until));
+                        arms.push(format!(
+                            "SELECT CAST({qi} AS BIGINT) AS q, CAST({a} AS BIGINT) AS start, {key} AS key, {measures} \
+                             FROM incidents WHERE reported_at >= {a} AND reported_at < {b} AND merged_into IS NULL \
+                             GROUP BY {key}",
+                            key = q.dim.sql_key(),
+                            measures = raw_measures_sql()
+                        ));
+                    }
+                    Piece::Buckets { span, from, until } => {
+                        let (a, b) = (param(from), param(until));
+                        let (start, by) = if split {
+                            (format!("bucket * {}", span * DAY_MS), "bucket, ")
+                        } else {
+                            (format!("CAST({a} AS BIGINT) * {}", span * DAY_MS), "")
+                        };
+                        arms.push(format!(
+                            "SELECT CAST({qi} AS BIGINT) AS q, {start} AS start, key, {summed} FROM figure_rollups \
+                             WHERE dim = '{dim}' AND span = {span} AND bucket >= {a} AND bucket < {b} \
+                             GROUP BY {by}key",
+                            dim = q.dim.as_str()
+                        ));
+                    }
                 }
             }
         }
-        rows.retain(|r| !r.measures.is_zero());
+        let sql = arms.join(" UNION ALL ");
+        let base = chunk_index * QUERIES_PER_STATEMENT;
+        db.query(&sql, &params, &mut |row| {
+            let q = base + row.i64("q")? as usize;
+            let measures = Measures::read(row)?;
+            if !measures.is_zero() {
+                answers[q].push(RollupRow {
+                    start: from_ms(row.i64("start")?),
+                    key: row.text("key")?,
+                    measures,
+                });
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    for (q, rows) in queries.iter().zip(answers.iter_mut()) {
+        rows.sort_by_key(|r| r.start);
         if q.grain == Grain::Total {
             let mut total: BTreeMap<String, Measures> = BTreeMap::new();
             for r in rows.drain(..) {
                 total.entry(r.key).or_default().add(&r.measures);
             }
-            rows = total
+            *rows = total
                 .into_iter()
                 .map(|(key, measures)| RollupRow {
                     start: q.from,
@@ -485,7 +606,6 @@ pub async fn read(
                 })
                 .collect();
         }
-        answers.push(rows);
     }
     Ok(answers)
 }
@@ -535,6 +655,19 @@ mod tests {
             }
         }
         assert!(pieces(5, 5, false).is_empty());
+        // Every piece lands in its slot, in order, and the slots cover the same.
+        for (from, until) in cases {
+            for days_only in [false, true] {
+                let slotted: Vec<Piece> = slots(from, until, days_only)
+                    .into_iter()
+                    .filter(|p| match *p {
+                        Piece::Raw { from, until } => from < until,
+                        Piece::Buckets { from, until, .. } => from < until,
+                    })
+                    .collect();
+                assert_eq!(slotted, pieces(from, until, days_only), "{from}..{until}");
+            }
+        }
     }
 
     #[test]

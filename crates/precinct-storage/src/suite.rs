@@ -2344,10 +2344,11 @@ pub async fn rollups_equal_a_recomputation(store: SharedStore) {
     for (q, rows) in queries.iter().zip(answers) {
         let mut expected: BTreeMap<String, Measures> = BTreeMap::new();
         for i in &incidents {
-            if i.reported_at >= q.from && i.reported_at < q.until {
-                if let Some(m) = rollups::contribution(i) {
-                    expected.entry(q.dim.key_of(i)).or_default().add(&m);
-                }
+            if i.reported_at >= q.from
+                && i.reported_at < q.until
+                && let Some(m) = rollups::contribution(i)
+            {
+                expected.entry(q.dim.key_of(i)).or_default().add(&m);
             }
         }
         let mut got: BTreeMap<String, Measures> = BTreeMap::new();

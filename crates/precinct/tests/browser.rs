@@ -261,7 +261,7 @@ fn the_analyst_reads_the_figures_exports_and_prints_them() {
     let value = |key: &str| {
         figures
             .rows()
-            .find(|r| r[1].to_string() == key)
+            .find(|r| r[1] == key)
             .and_then(|r| r[2].get_float())
             .unwrap_or_else(|| panic!("no {key} in the workbook"))
     };

@@ -194,7 +194,7 @@ api_test! {
         let names = book.sheet_names().to_vec();
         assert_eq!(names.len(), 7, "{names:?}");
         let sheet = book.worksheet_range(&names[0]).unwrap();
-        let row = sheet.rows().find(|r| r[1].to_string() == "theft").expect("the theft row");
+        let row = sheet.rows().find(|r| r[1] == "theft").expect("the theft row");
         assert_eq!(row[2].get_float(), Some(142.0));
         assert_eq!(row[3].get_float(), Some(259.0));
         assert!((row[4].get_float().unwrap() + 0.4517).abs() < 1e-4);
