@@ -850,7 +850,7 @@ pub struct PlanSessionRequest {
     post, path = "/api/disputes/{id}/planned-sessions", operation_id = "plan_session", tag = "disputes",
     params(("id" = i64, Path, description = "Dispute id")),
     request_body = PlanSessionRequest,
-    responses((status = 200, description = "Arranged; shown on the case until a session is recorded", body = DisputeDto), (status = 422, description = "In the past, unknown venue or organisation, or the case is not being mediated", body = ErrorBody)),
+    responses((status = 200, description = "Arranged; shown on the case until a session is recorded", body = DisputeDto), (status = 409, description = "`conflict`: the case changed since the version sent; reload it", body = ErrorBody), (status = 422, description = "In the past, unknown venue or organisation, or the case is not being mediated", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn plan_session(
@@ -987,7 +987,7 @@ pub struct AgreementRequest {
     post, path = "/api/disputes/{id}/agreement", operation_id = "record_agreement", tag = "disputes",
     params(("id" = i64, Path, description = "Dispute id")),
     request_body = AgreementRequest,
-    responses((status = 200, body = DisputeDto), (status = 422, description = "No agreement reached yet, or no term", body = ErrorBody)),
+    responses((status = 200, body = DisputeDto), (status = 409, description = "`conflict`: the case changed since the version sent; reload it", body = ErrorBody), (status = 422, description = "No agreement reached yet, or no term", body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn record_agreement(
@@ -1021,7 +1021,7 @@ pub struct SignRequest {
     post, path = "/api/disputes/{id}/signatures", operation_id = "sign_agreement", tag = "disputes",
     params(("id" = i64, Path, description = "Dispute id")),
     request_body = SignRequest,
-    responses((status = 200, description = "Signed; when every party has signed, the 7- and 30-day follow-ups are scheduled", body = DisputeDto), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "Signed; when every party has signed, the 7- and 30-day follow-ups are scheduled", body = DisputeDto), (status = 409, description = "`conflict`: the case changed since the version sent; reload it", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn sign_agreement(
@@ -1052,7 +1052,7 @@ pub struct FollowUpRequest {
     post, path = "/api/disputes/{id}/follow-ups", operation_id = "record_follow_up", tag = "disputes",
     params(("id" = i64, Path, description = "Dispute id")),
     request_body = FollowUpRequest,
-    responses((status = 200, description = "The next due visit recorded", body = DisputeDto), (status = 422, body = ErrorBody)),
+    responses((status = 200, description = "The next due visit recorded", body = DisputeDto), (status = 409, description = "`conflict`: the case changed since the version sent; reload it", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn record_follow_up(

@@ -167,19 +167,11 @@ async fn uploaded(
     };
     let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
     let (mut file, mut mapping) = (None, None);
-    while let Some(field) = multipart.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the upload is larger than {MAX_HISTORY_BYTES} bytes"),
-                "上传文件过大",
-            )
-            .into_response()
-        } else {
-            bad(e.body_text())
-        }
-    })? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| crate::station::field_error(e, MAX_HISTORY_BYTES, &bad))?
+    {
         let field_name = field.name().unwrap_or_default().to_owned();
         let name = field.file_name().unwrap_or("history.csv").to_owned();
         let bytes = field

@@ -247,6 +247,26 @@ pub async fn import_package(
     })
 }
 
+/// A multipart field that could not be read: 413 `payload_too_large` past
+/// `limit` bytes, else what `bad` says (400).
+pub(crate) fn field_error(
+    e: axum::extract::multipart::MultipartError,
+    limit: usize,
+    bad: &dyn Fn(String) -> Response,
+) -> Response {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the upload is larger than {limit} bytes"),
+            "上传文件过大",
+        )
+        .into_response()
+    } else {
+        bad(e.body_text())
+    }
+}
+
 /// The uploaded package: the first file field of the multipart body.
 async fn uploaded(
     multipart: Result<Multipart, MultipartRejection>,
@@ -265,19 +285,7 @@ async fn uploaded(
         let field = multipart
             .next_field()
             .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        format!("the package is larger than {MAX_UPLOAD_BYTES} bytes"),
-                        "数据包过大",
-                    )
-                    .into_response()
-                } else {
-                    bad(e.body_text())
-                }
-            })?
+            .map_err(|e| field_error(e, MAX_UPLOAD_BYTES, &bad))?
             .ok_or_else(|| {
                 bad("no file in the upload; send the .zip as the field `package`".into())
             })?;

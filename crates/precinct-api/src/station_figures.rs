@@ -255,9 +255,9 @@ pub struct BreakdownQuery {
     pub from: DateTime<Utc>,
     /// End of the period (RFC 3339, exclusive).
     pub until: DateTime<Utc>,
-    /// `zone`, `community`, `grid_cell`, `category` or `hour_weekday`.
+    /// `zone`, `community`, `grid_cell`, `category` (the default) or `hour_weekday`.
     #[param(schema_with = crate::schema::breakdown_by)]
-    pub by: String,
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -338,7 +338,7 @@ pub async fn figures_breakdown(
     authed.may(Action::ViewFigures)?;
     let by = BreakdownBy::ALL
         .into_iter()
-        .find(|b| b.as_str() == query.by)
+        .find(|b| b.as_str() == query.by.as_deref().unwrap_or("category"))
         .ok_or_else(|| {
             ApiError::unprocessable(
                 "invalid_breakdown",

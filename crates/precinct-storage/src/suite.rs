@@ -143,6 +143,18 @@ fn new_unit(call_sign: &str, kind: UnitKind) -> NewUnit {
     }
 }
 
+/// A fixed pseudo-random sequence (xorshift) from `seed`, so a failure can
+/// be replayed: each call answers a number below its bound.
+fn replayable(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed;
+    move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    }
+}
+
 /// Loads the fixture ground and three units: a post team, a volunteer team
 /// and a patrol car, in that order.
 async fn seeded(store: &SharedStore) -> Vec<UnitId> {
@@ -557,14 +569,7 @@ pub async fn concurrent_reports_are_decided_as_if_one_by_one(store: SharedStore)
 pub async fn duplicate_links_follow_the_domain_rule(store: SharedStore) {
     use precinct_domain::incident::{DuplicateCandidate, Incident, likely_duplicate};
     seeded(&store).await;
-    // A fixed pseudo-random sequence (xorshift), so a failure can be replayed.
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move |bound: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % bound
-    };
+    let mut next = replayable(0x9E37_79B9_7F4A_7C15);
     let categories: [Category; 4] = [
         DefaultCategory::Fire.into(),
         DefaultCategory::Theft.into(),
@@ -2218,14 +2223,7 @@ pub async fn rollups_equal_a_recomputation(store: SharedStore) {
     use crate::rollups::{self, Grain, Measures, RollupDim, RollupQuery};
     use precinct_domain::incident::Incident;
     let units = seeded(&store).await;
-    // A fixed pseudo-random sequence (xorshift), so a failure can be replayed.
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = move |bound: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % bound
-    };
+    let mut next = replayable(0x2545_F491_4F6C_DD1D);
     let categories: [Category; 5] = [
         DefaultCategory::Theft.into(),
         DefaultCategory::Burglary.into(),

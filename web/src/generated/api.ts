@@ -4109,6 +4109,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `conflict`: the case changed since the version sent; reload it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than this operation takes (`payload_too_large`) */
             413: {
                 headers: {
@@ -4427,6 +4436,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description `conflict`: the case changed since the version sent; reload it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The body is larger than this operation takes (`payload_too_large`) */
             413: {
                 headers: {
@@ -4536,6 +4554,15 @@ export interface operations {
             };
             /** @description The body did not arrive in time (`request_timeout`) */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the case changed since the version sent; reload it */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4902,6 +4929,15 @@ export interface operations {
             };
             /** @description The body did not arrive in time (`request_timeout`) */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conflict`: the case changed since the version sent; reload it */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
