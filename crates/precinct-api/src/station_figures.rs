@@ -145,13 +145,11 @@ pub async fn station_figures(
     Ok(Json(figures_of(&state, &period).await?))
 }
 
-/// The station's figures over a checked period.
-pub(crate) async fn figures_of(
-    state: &AppState,
-    period: &PeriodQuery,
-) -> Result<StationFiguresDto, ApiError> {
-    let compared = Compared::of(period);
-    let queries = compared
+/// The rollup reads the station's figures over a period take: family and
+/// category, for the period, the same period a year earlier and the one
+/// before (the benchmark times exactly these).
+pub fn figure_queries(period: &PeriodQuery) -> Vec<RollupQuery> {
+    Compared::of(period)
         .all()
         .into_iter()
         .flat_map(|(from, until)| {
@@ -162,8 +160,16 @@ pub(crate) async fn figures_of(
                 grain: Grain::Total,
             })
         })
-        .collect();
-    let answers = state.store.figure_rollups(queries).await?;
+        .collect()
+}
+
+/// The station's figures over a checked period.
+pub(crate) async fn figures_of(
+    state: &AppState,
+    period: &PeriodQuery,
+) -> Result<StationFiguresDto, ApiError> {
+    let compared = Compared::of(period);
+    let answers = state.store.figure_rollups(figure_queries(period)).await?;
     let disputes = state.store.list_disputes().await?;
     let sums: Vec<FigureSums> = compared
         .all()

@@ -15,6 +15,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use precinct::DatabaseUrl;
+use precinct_api::figures::PeriodQuery;
 use precinct_domain::Coordinates;
 use precinct_domain::category::{CategoryDef, DefaultCategory};
 use precinct_domain::event::Actor;
@@ -22,7 +23,7 @@ use precinct_domain::ground::Resolution;
 use precinct_domain::history::HistoryRecord;
 use precinct_domain::ids::{CommunityId, GridCellId, ZoneId};
 use precinct_domain::incident::Disposition;
-use precinct_storage::rollups::{Grain, RollupDim, RollupQuery, raw_group_by_sql};
+use precinct_storage::rollups::{RollupDim, raw_group_by_sql};
 use precinct_storage::{SharedStore, SystemClock};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -123,17 +124,6 @@ impl Raw {
     }
 }
 
-/// The three periods a figure is compared over.
-fn compared(from: DateTime<Utc>, until: DateTime<Utc>) -> [(DateTime<Utc>, DateTime<Utc>); 3] {
-    let year = chrono::Months::new(12);
-    let back = |t: DateTime<Utc>| t.checked_sub_months(year).unwrap_or(t);
-    [
-        (from, until),
-        (back(from), back(until)),
-        (from - (until - from), from),
-    ]
-}
-
 async fn phase(label: &str, store: SharedStore, raw: Raw) {
     let total = env("BENCH_INCIDENTS", 5_000_000);
     let defs = CategoryDef::shipped();
@@ -201,17 +191,7 @@ async fn phase(label: &str, store: SharedStore, raw: Raw) {
             from += Duration::minutes(rng.random_range(0..1440));
         }
         let until = from + Duration::days(days);
-        let queries = compared(from, until)
-            .into_iter()
-            .flat_map(|(from, until)| {
-                [RollupDim::Family, RollupDim::Category].map(|dim| RollupQuery {
-                    dim,
-                    from,
-                    until,
-                    grain: Grain::Total,
-                })
-            })
-            .collect::<Vec<_>>();
+        let queries = precinct_api::station_figures::figure_queries(&PeriodQuery { from, until });
         let t = Instant::now();
         let answers = store.figure_rollups(queries.clone()).await.unwrap();
         rolled.push(t.elapsed().as_secs_f64() * 1e3);
