@@ -268,43 +268,38 @@ impl Accumulator {
     }
 }
 
-/// `INSERT … ON CONFLICT` adding a row's measures to the stored table
-/// (bulk writes whose triggers were suspended add their sums with it):
-/// parameters dim, span, bucket, key, then the measures in order.
-pub fn upsert_sql() -> String {
-    let columns = MEASURE_COLUMNS.join(", ");
+/// `INSERT INTO figure_rollups … {rows} ON CONFLICT … DO UPDATE` adding
+/// the rows' measures to those stored (bulk writes whose triggers were
+/// suspended add their sums with it).
+fn upsert_of(rows: &str) -> String {
     let updates = MEASURE_COLUMNS
         .iter()
         .map(|c| format!("{c} = figure_rollups.{c} + excluded.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "INSERT INTO figure_rollups (dim, span, bucket, key, {columns}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-         ON CONFLICT (dim, span, bucket, key) DO UPDATE SET {updates}"
+        "INSERT INTO figure_rollups (dim, span, bucket, key, {columns}) {rows} \
+         ON CONFLICT (dim, span, bucket, key) DO UPDATE SET {updates}",
+        columns = MEASURE_COLUMNS.join(", ")
     )
 }
 
-/// The same from arrays (PostgreSQL's `unnest`): parameters dim, span,
-/// bucket and key arrays, then one array per measure, in order.
+/// One row: parameters dim, span, bucket, key, then the measures in order
+/// (SQLite's numbering).
+pub fn upsert_sql() -> String {
+    upsert_of("VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
+}
+
+/// From arrays (PostgreSQL's `unnest`): parameters dim, span, bucket and
+/// key arrays, then one array per measure, in order.
 pub fn upsert_from_arrays_sql() -> String {
-    let columns = MEASURE_COLUMNS.join(", ");
-    let arrays = MEASURE_COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(i, _)| format!("${}::BIGINT[]", i + 5))
+    let arrays = (0..MEASURE_COLUMNS.len())
+        .map(|i| format!("${}::BIGINT[]", i + 5))
         .collect::<Vec<_>>()
         .join(", ");
-    let updates = MEASURE_COLUMNS
-        .iter()
-        .map(|c| format!("{c} = figure_rollups.{c} + excluded.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "INSERT INTO figure_rollups (dim, span, bucket, key, {columns}) \
-         SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], {arrays}) \
-         ON CONFLICT (dim, span, bucket, key) DO UPDATE SET {updates}"
-    )
+    upsert_of(&format!(
+        "SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], {arrays})"
+    ))
 }
 
 /// A fast hasher for the accumulator's small integer keys (FxHash's
