@@ -6,6 +6,7 @@
 use crate::AppState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
+use crate::heavy::HeavyWork;
 use crate::station::ProblemDto;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
@@ -59,6 +60,8 @@ pub struct HistoryErrorBody {
 pub enum HistoryRefusal {
     Problems(Vec<Problem>),
     Store(StoreError),
+    /// Refused before an answer (reading took too long).
+    Refused(ApiError),
 }
 
 impl From<StoreError> for HistoryRefusal {
@@ -89,6 +92,7 @@ impl IntoResponse for HistoryRefusal {
             )
                 .into_response(),
             HistoryRefusal::Store(e) => ApiError::from(e).into_response(),
+            HistoryRefusal::Refused(e) => e.into_response(),
         }
     }
 }
@@ -104,6 +108,7 @@ pub struct NamedFile {
 /// reading local times in `tz`. Every problem, or what was imported.
 pub async fn import_history_file(
     store: &SharedStore,
+    heavy: &HeavyWork,
     ground: std::sync::Arc<Jurisdiction>,
     tz: chrono_tz::Tz,
     now: Timestamp,
@@ -112,31 +117,34 @@ pub async fn import_history_file(
     actor: Actor,
 ) -> Result<HistoryReport, HistoryRefusal> {
     let name = file.name.clone();
-    // Reading and checking hundreds of thousands of rows: off the async threads.
-    let records = tokio::task::spawn_blocking(move || {
-        let mapping = match &mapping {
-            Some(m) => precinct_station::history::read_mapping(&m.name, &m.bytes)?,
-            None => BTreeMap::new(),
-        };
-        let rows = precinct_station::history::read_history(&file.name, &file.bytes)?;
-        let local = move |t: NaiveDateTime| -> Option<Timestamp> {
-            tz.from_local_datetime(&t)
-                .earliest()
-                .map(|t| t.with_timezone(&Utc))
-        };
-        check_history(
-            &rows,
-            &HistoryRules {
-                ground: &ground,
-                mapping: &mapping,
-                local: &local,
-                latest: now + chrono::Duration::days(1),
-            },
-        )
-    })
-    .await
-    .map_err(|_| HistoryRefusal::Store(StoreError::Other("reading panicked".into())))?
-    .map_err(HistoryRefusal::Problems)?;
+    // Reading and checking hundreds of thousands of rows: in the pool of
+    // heavy work, under its deadline.
+    let records = heavy
+        .run(move |budget| {
+            let mapping = match &mapping {
+                Some(m) => precinct_station::history::read_mapping(&m.name, &m.bytes)?,
+                None => BTreeMap::new(),
+            };
+            let rows =
+                precinct_station::history::read_history_within(&file.name, &file.bytes, budget)?;
+            let local = move |t: NaiveDateTime| -> Option<Timestamp> {
+                tz.from_local_datetime(&t)
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc))
+            };
+            check_history(
+                &rows,
+                &HistoryRules {
+                    ground: &ground,
+                    mapping: &mapping,
+                    local: &local,
+                    latest: now + chrono::Duration::days(1),
+                },
+            )
+        })
+        .await
+        .map_err(HistoryRefusal::Refused)?
+        .map_err(HistoryRefusal::Problems)?;
     let HistoryImported {
         rows,
         inserted,
@@ -177,7 +185,7 @@ async fn uploaded(
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| bad(e.body_text()))?
+            .map_err(|e| crate::station::field_error(e, MAX_HISTORY_BYTES, &bad))?
             .to_vec();
         match field_name.as_str() {
             "file" => file = Some(NamedFile { name, bytes }),
@@ -212,6 +220,7 @@ pub async fn import_history(
     let (file, mapping) = uploaded(multipart).await?;
     let report = import_history_file(
         &state.store,
+        &state.heavy,
         state.ground(),
         state.tz(),
         state.clock.now(),

@@ -23,6 +23,7 @@ pub mod extract;
 pub mod figures;
 pub mod ground;
 mod ground_schema;
+pub mod heavy;
 pub mod history;
 pub mod hotspots;
 pub mod incidents;
@@ -98,6 +99,8 @@ pub struct AppState {
     ended_sessions: tokio::sync::broadcast::Sender<String>,
     /// Where password hashes are computed (see [`auth::HashPool`]).
     password_checks: Arc<auth::HashPool>,
+    /// Where uploads are read and checked (see [`heavy`]).
+    pub heavy: Arc<heavy::HeavyWork>,
     pub metrics: Arc<metrics::Metrics>,
     /// The bearer token `/metrics` answers to besides an admin's session.
     metrics_token: Option<Secret>,
@@ -141,6 +144,7 @@ impl AppState {
             password_checks: Arc::new(auth::HashPool::new(
                 limits::Limits::default().password_checks,
             )),
+            heavy: Arc::new(limits::Limits::default().heavy_work()),
             metrics: Arc::default(),
             metrics_token: None,
         })
@@ -156,6 +160,7 @@ impl AppState {
     pub fn with_limits(mut self, limits: limits::Limits) -> AppState {
         self.logins = Arc::new(auth::LoginThrottle::new(limits.login));
         self.password_checks = Arc::new(auth::HashPool::new(limits.password_checks));
+        self.heavy = Arc::new(limits.heavy_work());
         self.limits = Arc::new(limits);
         self
     }

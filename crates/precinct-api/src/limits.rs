@@ -36,6 +36,12 @@ pub struct Limits {
     /// Password hashes computed at once (each takes 19 MiB and a core);
     /// other logins queue.
     pub password_checks: usize,
+    /// Uploads (station packages, history files) read and checked at once;
+    /// others wait their turn.
+    pub upload_checks: usize,
+    /// Reading and checking one upload stops after this long (422
+    /// `too_complex`).
+    pub upload_check_deadline: Duration,
     pub login: LoginLimits,
     /// `/readyz` says not ready below this much free space on the
     /// database's disk (SQLite).
@@ -53,6 +59,11 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The pool uploads are read and checked in.
+    pub fn heavy_work(&self) -> crate::heavy::HeavyWork {
+        crate::heavy::HeavyWork::new(self.upload_checks, self.upload_check_deadline)
+    }
+
     /// How long a session of `role` may go without a request.
     pub fn idle_limit(&self, role: precinct_domain::user::Role) -> Option<chrono::TimeDelta> {
         match role {
@@ -71,6 +82,8 @@ impl Default for Limits {
             streams_per_session: 8,
             password_checks: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
+            upload_checks: 1,
+            upload_check_deadline: Duration::from_secs(120),
             login: LoginLimits::default(),
             min_free_disk_bytes: 256 * 1024 * 1024,
             session_lifetime: chrono::TimeDelta::hours(12),

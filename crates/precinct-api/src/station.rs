@@ -7,6 +7,7 @@
 use crate::AppState;
 use crate::auth::{Authed, issue_one_time_passwords};
 use crate::error::{ApiError, ErrorBody};
+use crate::heavy::HeavyWork;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
@@ -123,6 +124,8 @@ pub enum PackageRefusal {
     /// Its content has problems; nothing was applied.
     Problems(Vec<Problem>),
     Store(StoreError),
+    /// Refused before an answer (the checks took too long).
+    Refused(ApiError),
 }
 
 impl From<StoreError> for PackageRefusal {
@@ -154,27 +157,30 @@ impl IntoResponse for PackageRefusal {
             )
                 .into_response(),
             PackageRefusal::Store(e) => ApiError::from(e).into_response(),
+            PackageRefusal::Refused(e) => e.into_response(),
         }
     }
 }
 
 /// Reads and checks a package against the stored station: the package and
-/// its plan, or every problem.
+/// its plan, or every problem. Reading and checking run in `heavy`'s pool,
+/// under its deadline, and stop when the caller goes away.
 pub async fn validate_package(
     store: &SharedStore,
-    files: &PackageFiles,
+    heavy: &HeavyWork,
+    files: PackageFiles,
 ) -> Result<(StationPackage, StationPlan), PackageRefusal> {
-    let (package, mut problems) = precinct_station::read_package_with_problems(files);
     let state = store.station_state().await?;
-    // Shapes are checked over thousands of polygons: off the async threads.
     // What was read is checked too, even when reading met problems, so the
     // report lists every problem at once.
-    let checked = {
-        let package = package.clone();
-        tokio::task::spawn_blocking(move || station::validate(&package, &state))
-            .await
-            .map_err(|_| PackageRefusal::Store(StoreError::Other("validation panicked".into())))?
-    };
+    let (package, mut problems, checked) = heavy
+        .run(move |budget| {
+            let (package, problems) = precinct_station::read_package_within(&files, budget);
+            let checked = station::validate_within(&package, &state, budget);
+            (package, problems, checked)
+        })
+        .await
+        .map_err(PackageRefusal::Refused)?;
     match checked {
         Ok(plan) if problems.is_empty() => Ok((package, plan)),
         Ok(_) => Err(PackageRefusal::Problems(problems)),
@@ -198,11 +204,12 @@ pub enum FirstPasswords {
 /// and, for [`FirstPasswords::OneTime`], the passwords to hand out.
 pub async fn import_package(
     store: &SharedStore,
-    files: &PackageFiles,
+    heavy: &HeavyWork,
+    files: PackageFiles,
     first_passwords: FirstPasswords,
     actor: Actor,
 ) -> Result<StationReport, PackageRefusal> {
-    let (package, plan) = validate_package(store, files).await?;
+    let (package, plan) = validate_package(store, heavy, files).await?;
     let new_accounts = plan.new_usernames();
     let (handed_out, passwords) = match first_passwords {
         FirstPasswords::OneTime => {
@@ -267,8 +274,10 @@ pub(crate) fn field_error(
     }
 }
 
-/// The uploaded package: the first file field of the multipart body.
+/// The uploaded package: the first file field of the multipart body,
+/// unpacked in `heavy`'s pool.
 async fn uploaded(
+    heavy: &HeavyWork,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<PackageFiles, Response> {
     let bad = |message: String| {
@@ -292,8 +301,14 @@ async fn uploaded(
         if field.file_name().is_none() && field.name() != Some("package") {
             continue;
         }
-        let bytes = field.bytes().await.map_err(|e| bad(e.body_text()))?;
-        return PackageFiles::from_zip(&bytes)
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| field_error(e, MAX_UPLOAD_BYTES, &bad))?;
+        return heavy
+            .run(move |_| PackageFiles::from_zip(&bytes))
+            .await
+            .map_err(IntoResponse::into_response)?
             .map_err(|e| PackageRefusal::Unreadable(e.to_string()).into_response());
     }
 }
@@ -338,8 +353,8 @@ pub async fn validate_station_package(
     authed
         .may(Action::ManageStation)
         .map_err(IntoResponse::into_response)?;
-    let files = uploaded(multipart).await?;
-    let result = validate_package(&state.store, &files).await;
+    let files = uploaded(&state.heavy, multipart).await?;
+    let result = validate_package(&state.store, &state.heavy, files).await;
     report_of(result)
         .map(Json)
         .map_err(IntoResponse::into_response)
@@ -366,10 +381,11 @@ pub async fn import_station_package(
     authed
         .may(Action::ManageStation)
         .map_err(IntoResponse::into_response)?;
-    let files = uploaded(multipart).await?;
+    let files = uploaded(&state.heavy, multipart).await?;
     let report = import_package(
         &state.store,
-        &files,
+        &state.heavy,
+        files,
         FirstPasswords::OneTime,
         authed.actor(),
     )

@@ -8,6 +8,7 @@
 
 mod text;
 
+pub mod budget;
 pub mod category;
 pub mod dispute;
 pub mod error;

@@ -9,6 +9,7 @@
 //! units, username for people), so importing the same package twice changes
 //! nothing the second time.
 
+use crate::budget::{Budget, Unlimited};
 use crate::dispute::OrganisationKind;
 use crate::ground::{
     Camera, Community, CompanyKind, GridCell, Jurisdiction, Organisation, Place, PlaceKind, Post,
@@ -22,7 +23,7 @@ use crate::incident::{CategoryCode, CategoryDef, CategoryFamily, PhoneNumber, Pr
 use crate::text::string_enum;
 use crate::unit::{Capability, Unit, UnitKind};
 use crate::user::{Role, User, Username};
-use precinct_geo::{Coordinates, Polygon};
+use precinct_geo::{Coordinates, IndexedPolygon, Polygon};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -33,6 +34,10 @@ pub const MAX_SHARE_OUTSIDE: f64 = 0.05;
 /// Two communities overlap when they share more than this share of the
 /// smaller one's area.
 pub const MAX_OVERLAP: f64 = 0.01;
+/// At most this many overlapping pairs are listed (then one line says there
+/// are more): 3,000 copies of one community are 4.5 million pairs, and
+/// measuring them all said nothing the first hundred had not.
+pub const MAX_OVERLAPS_LISTED: usize = 100;
 
 /// Where a record came from: the file, the sheet (spreadsheets), the row as
 /// numbered in the spreadsheet (the header is row 1) or the feature's index
@@ -786,10 +791,10 @@ fn check_inside(
 fn check_on_ground(
     at: &Source,
     point: Coordinates,
-    zones: &[ZoneRecord],
+    zones: &[IndexedPolygon],
     problems: &mut Vec<Problem>,
 ) {
-    if !zones.iter().any(|z| z.boundary.contains(point)) {
+    if !zones.iter().any(|z| z.contains(point)) {
         problems.push(bilingual(
             at,
             "geometry",
@@ -800,6 +805,70 @@ fn check_on_ground(
             ),
             format!("({:.6}, {:.6}) 不在辖区内", point.lat(), point.lon()),
         ));
+    }
+}
+
+/// Pairs of communities that overlap, each pair once with the later one
+/// named: boxes swept west to east, so only communities whose boxes meet
+/// are measured, and at most [`MAX_OVERLAPS_LISTED`] are listed.
+fn check_overlaps(
+    communities: &[CommunityRecord],
+    budget: &dyn Budget,
+    problems: &mut Vec<Problem>,
+) {
+    let boxes: Vec<(Coordinates, Coordinates)> =
+        communities.iter().map(|c| c.boundary.bounds()).collect();
+    let mut by_west: Vec<usize> = (0..communities.len()).collect();
+    by_west.sort_by(|&a, &b| boxes[a].0.lon().total_cmp(&boxes[b].0.lon()));
+    let mut listed = 0;
+    for (k, &a) in by_west.iter().enumerate() {
+        if budget.exhausted() {
+            return;
+        }
+        for &b in &by_west[k + 1..] {
+            if boxes[b].0.lon() > boxes[a].1.lon() {
+                break;
+            }
+            if boxes[b].0.lat() > boxes[a].1.lat() || boxes[a].0.lat() > boxes[b].1.lat() {
+                continue;
+            }
+            let (earlier, later) = (&communities[a.min(b)], &communities[a.max(b)]);
+            let shared = later
+                .boundary
+                .share_inside(&earlier.boundary)
+                .max(earlier.boundary.share_inside(&later.boundary));
+            if shared <= MAX_OVERLAP {
+                continue;
+            }
+            if listed == MAX_OVERLAPS_LISTED {
+                problems.push(bilingual(
+                    &later.at,
+                    "geometry",
+                    format!(
+                        "more communities overlap; only the first {MAX_OVERLAPS_LISTED} pairs are listed"
+                    ),
+                    format!("还有更多社区相互重叠，仅列出前 {MAX_OVERLAPS_LISTED} 对"),
+                ));
+                return;
+            }
+            listed += 1;
+            problems.push(bilingual(
+                &later.at,
+                "geometry",
+                format!(
+                    "community {:?} overlaps community {:?} ({:.0}% of the smaller one)",
+                    later.code,
+                    earlier.code,
+                    shared * 100.0
+                ),
+                format!(
+                    "社区 “{}” 与社区 “{}” 重叠（占较小者面积的 {:.0}%）",
+                    later.code,
+                    earlier.code,
+                    shared * 100.0
+                ),
+            ));
+        }
     }
 }
 
@@ -817,6 +886,12 @@ pub enum Checks {
 /// layer is given): codes unique, references known, shapes sound and in
 /// place. Returns every problem found, in layer order.
 pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
+    check_within(station, checks, &Unlimited)
+}
+
+/// As [`check`], stopping early (with what it found so far) when `budget`
+/// is spent; the caller must then not take the answer as complete.
+pub fn check_within(station: &StationPackage, checks: Checks, budget: &dyn Budget) -> Vec<Problem> {
     let shapes = checks == Checks::All;
     let mut problems = Vec::new();
     let empty = Vec::new();
@@ -884,6 +959,9 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
         }
     }
     for community in communities {
+        if budget.exhausted() {
+            return problems;
+        }
         if shapes {
             check_area(&community.at, &community.boundary, &mut problems);
         }
@@ -906,34 +984,21 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
             Some(_) => {}
         }
     }
-    // Overlapping communities: each pair once, the later one named.
-    for (i, later) in communities.iter().enumerate().filter(|_| shapes) {
-        for earlier in &communities[..i] {
-            let shared = later
-                .boundary
-                .share_inside(&earlier.boundary)
-                .max(earlier.boundary.share_inside(&later.boundary));
-            if shared > MAX_OVERLAP {
-                problems.push(bilingual(
-                    &later.at,
-                    "geometry",
-                    format!(
-                        "community {:?} overlaps community {:?} ({:.0}% of the smaller one)",
-                        later.code,
-                        earlier.code,
-                        shared * 100.0
-                    ),
-                    format!(
-                        "社区 “{}” 与社区 “{}” 重叠（占较小者面积的 {:.0}%）",
-                        later.code,
-                        earlier.code,
-                        shared * 100.0
-                    ),
-                ));
-            }
-        }
+    if shapes {
+        check_overlaps(communities, budget, &mut problems);
     }
+    let ground: Vec<IndexedPolygon> = if shapes {
+        zones
+            .iter()
+            .map(|z| IndexedPolygon::new(&z.boundary))
+            .collect()
+    } else {
+        Vec::new()
+    };
     for cell in grid_cells {
+        if budget.exhausted() {
+            return problems;
+        }
         if shapes {
             check_area(&cell.at, &cell.boundary, &mut problems);
         }
@@ -969,10 +1034,13 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
             ));
         }
         if shapes {
-            check_on_ground(&post.at, post.location, zones, &mut problems);
+            check_on_ground(&post.at, post.location, &ground, &mut problems);
         }
     }
     for place in places {
+        if budget.exhausted() {
+            return problems;
+        }
         let community = Refers {
             column: "parent",
             what: "community",
@@ -997,7 +1065,7 @@ pub fn check(station: &StationPackage, checks: Checks) -> Vec<Problem> {
             ));
         }
         if shapes {
-            check_on_ground(&place.at, place.location, zones, &mut problems);
+            check_on_ground(&place.at, place.location, &ground, &mut problems);
         }
     }
     for camera in cameras {
@@ -1673,6 +1741,16 @@ pub fn validate(
     checked_plan(package, state, Checks::All)
 }
 
+/// As [`validate`], stopping early when `budget` is spent (the answer is
+/// then incomplete, and the caller must refuse it).
+pub fn validate_within(
+    package: &StationPackage,
+    state: &StationState,
+    budget: &dyn Budget,
+) -> Result<StationPlan, Vec<Problem>> {
+    checked_plan_within(package, state, Checks::All, budget)
+}
+
 /// Lays the package over the stored station once, checks the whole as far
 /// as `checks` says, and plans it.
 pub fn checked_plan(
@@ -1680,13 +1758,73 @@ pub fn checked_plan(
     state: &StationState,
     checks: Checks,
 ) -> Result<StationPlan, Vec<Problem>> {
+    checked_plan_within(package, state, checks, &Unlimited)
+}
+
+fn checked_plan_within(
+    package: &StationPackage,
+    state: &StationState,
+    checks: Checks,
+    budget: &dyn Budget,
+) -> Result<StationPlan, Vec<Problem>> {
     let station = package.over(StationPackage::of_station(state));
-    let problems = check(&station, checks);
-    if problems.is_empty() {
-        Ok(plan(&station, state))
-    } else {
-        Err(problems)
+    let problems = check_within(&station, checks, budget);
+    if !problems.is_empty() {
+        return Err(problems);
     }
+    let plan = plan(&station, state);
+    match last_administrator_kept(&station, state, &plan.people) {
+        Ok(()) => Ok(plan),
+        Err(problem) => Err(vec![problem]),
+    }
+}
+
+/// The station keeps an active administrator: a package (or an edit, which
+/// is a package of one record) may not demote or disable the last one, as
+/// only the command line could then let anyone in again. A station with no
+/// administrator yet (a first import before `precinct user add`) is not
+/// held to it.
+fn last_administrator_kept(
+    station: &StationPackage,
+    state: &StationState,
+    people: &[PersonChange],
+) -> Result<(), Problem> {
+    let is_admin = |u: &User| u.role == Role::Admin && !u.disabled;
+    if !state.users.iter().any(is_admin) {
+        return Ok(());
+    }
+    let mut after: HashMap<UserId, bool> =
+        state.users.iter().map(|u| (u.id, is_admin(u))).collect();
+    let mut added = 0;
+    for change in people {
+        match change {
+            PersonChange::Add(fields) => added += usize::from(fields.role == Role::Admin),
+            PersonChange::Update { id, fields } => {
+                after.insert(*id, fields.role == Role::Admin);
+            }
+            PersonChange::Disable { id } => {
+                after.insert(*id, false);
+            }
+        }
+    }
+    if added + after.values().filter(|a| **a).count() > 0 {
+        return Ok(());
+    }
+    // Name the row that took the last administrator away.
+    let demoted = state.users.iter().filter(|u| is_admin(u)).find_map(|u| {
+        station
+            .people
+            .iter()
+            .flatten()
+            .find(|p| p.username == u.username)
+    });
+    let at = demoted.map_or_else(|| Source::file("people"), |p| p.at.clone());
+    Err(bilingual(
+        &at,
+        "role",
+        "this would leave the station without an active administrator; keep at least one account with the role admin".into(),
+        "导入后将没有可用的管理员账号：请至少保留一个角色为 admin 的账号".into(),
+    ))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub mod roads;
 
 pub use cell::{MAX_CELLS_WITHIN_300_M, cell_key, cell_keys_within};
 pub use gcj02::{gcj02_to_wgs84, wgs84_to_gcj02};
-pub use polygon::Polygon;
+pub use polygon::{IndexedPolygon, Polygon};
 
 use serde::{Deserialize, Serialize};
 

@@ -69,6 +69,86 @@ pub enum OpenError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("SQLite database {path} is in use: {detail}")]
+    InUse { path: PathBuf, detail: String },
+}
+
+/// Marks the database at `path` as open for as long as the returned file
+/// lives: a shared `flock` on the database file itself (SQLite's own locks
+/// are POSIX record locks, which `flock` does not touch). Every store that
+/// opens the file holds one; [`claim_for_restore`] needs it exclusive, so a
+/// restore never replaces a database a server (or any command) has open,
+/// and no store opens one a restore is replacing. The kernel drops it when
+/// the process ends, however it ends.
+fn hold_open_marker(path: &Path) -> Result<std::fs::File, OpenError> {
+    let file = std::fs::File::open(path).map_err(|e| OpenError::InUse {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared).map_err(|e| {
+        OpenError::InUse {
+            path: path.to_owned(),
+            detail: format!("a restore is putting another database in its place ({e})"),
+        }
+    })?;
+    Ok(file)
+}
+
+/// The database at a path, claimed for a restore: no store has it open,
+/// and none may open it while this lives.
+#[derive(Debug)]
+pub struct RestoreClaim {
+    _marker: Option<std::fs::File>,
+}
+
+/// Claims the database at `path` for a restore that will replace it:
+/// refused while any store holds it open (a running server, a command), or
+/// while another program has it open (SQLite's own lock: its write-ahead log
+/// is live). A database left by a crash is recovered by the probe. A path
+/// with no database is claimed as it is.
+pub fn claim_for_restore(path: &Path) -> Result<RestoreClaim, OpenError> {
+    if !path.exists() {
+        return Ok(RestoreClaim { _marker: None });
+    }
+    let in_use = |detail: String| OpenError::InUse {
+        path: path.to_owned(),
+        detail,
+    };
+    let marker = std::fs::File::open(path).map_err(|e| in_use(e.to_string()))?;
+    rustix::fs::flock(&marker, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(
+        |_| {
+            in_use(
+                "a Precinct server or command has it open; stop it first (restoring under a running server would lose what it writes and corrupt the file)"
+                    .into(),
+            )
+        },
+    )?;
+    // SQLite's own lock: an exclusive transaction in exclusive locking
+    // mode is refused at once while any other connection has the database
+    // open, whatever program holds it.
+    let probe = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| in_use(e.to_string()))?;
+    let busy = |e: rusqlite::Error| {
+        in_use(format!(
+            "another program has it open (its write-ahead log is live): {e}"
+        ))
+    };
+    probe
+        .busy_timeout(std::time::Duration::ZERO)
+        .map_err(busy)?;
+    probe
+        .pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .map_err(busy)?;
+    probe
+        .execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+        .map_err(busy)?;
+    probe.close().map_err(|(_, e)| busy(e))?;
+    Ok(RestoreClaim {
+        _marker: Some(marker),
+    })
 }
 
 /// Copies the database at `source` into a new file `dest`, online: SQLite's
@@ -127,6 +207,8 @@ fn write_second_factor(
 /// The SQLite store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     path: PathBuf,
+    /// Held while the store is open (see [`hold_open_marker`]).
+    _open_marker: std::fs::File,
     jobs: Mutex<mpsc::Sender<writer::Job>>,
     readers: Arc<ReadPool>,
     events: broadcast::Sender<Event>,
@@ -194,6 +276,7 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<SqliteStore, OpenError> {
         let path = path.as_ref().to_owned();
         let mut conn = open_connection(&path, false)?;
+        let open_marker = hold_open_marker(&path)?;
         ensure_durable(&conn, &path)?;
         // The writer's page cache: 64 MiB (SQLite's default is 2 MiB), so a
         // bulk write's index updates stay in memory until commit; and the
@@ -243,6 +326,7 @@ impl SqliteStore {
                 idle: Mutex::new(Vec::new()),
             }),
             path,
+            _open_marker: open_marker,
             jobs: Mutex::new(jobs_tx),
             events,
             writer_thread: Mutex::new(Some(writer_thread)),

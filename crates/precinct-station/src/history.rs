@@ -4,7 +4,8 @@
 //! rows (`precinct_domain::history::check_history`).
 
 use crate::columns::Column;
-use crate::read::{csv_rows, xlsx_rows};
+use crate::sheet::{HISTORY_LIMITS, SheetLimits, csv_rows, xlsx_rows};
+use precinct_domain::budget::{Budget, Unlimited};
 use precinct_domain::history::HistoryRow;
 use precinct_domain::station::{Problem, Source};
 use std::collections::BTreeMap;
@@ -45,12 +46,19 @@ fn problem(file: &str, en: String, zh: String) -> Problem {
 type TableRow = (Source, Vec<Option<String>>);
 
 /// A table's data rows, its header checked.
-fn table(file: &str, bytes: &[u8], columns: &[Column]) -> Result<Vec<TableRow>, Vec<Problem>> {
+fn table(
+    file: &str,
+    bytes: &[u8],
+    columns: &[Column],
+    limits: &SheetLimits,
+    budget: &dyn Budget,
+) -> Result<Vec<TableRow>, Vec<Problem>> {
     let lower = file.to_ascii_lowercase();
     let (sheet, rows) = if lower.ends_with(".xlsx") {
-        xlsx_rows(bytes).map(|(sheet, rows)| (Some(sheet), rows))
+        xlsx_rows(bytes, limits, limits.unpacked_bytes, budget)
+            .map(|(sheet, rows, _)| (Some(sheet), rows))
     } else if lower.ends_with(".csv") {
-        csv_rows(bytes).map(|rows| (None, rows))
+        csv_rows(bytes, limits, budget).map(|rows| (None, rows))
     } else {
         return Err(vec![problem(
             file,
@@ -58,13 +66,7 @@ fn table(file: &str, bytes: &[u8], columns: &[Column]) -> Result<Vec<TableRow>, 
             "文件须为 .xlsx 或 .csv".into(),
         )]);
     }
-    .map_err(|e| {
-        vec![problem(
-            file,
-            format!("unreadable: {e}"),
-            format!("无法读取:{e}"),
-        )]
-    })?;
+    .map_err(|e| vec![problem(file, e.message, e.message_zh)])?;
     let Some(header_at) = rows
         .iter()
         .position(|r| r.iter().any(|c| !c.trim().is_empty()))
@@ -126,32 +128,44 @@ fn table(file: &str, bytes: &[u8], columns: &[Column]) -> Result<Vec<TableRow>, 
 /// Reads a history file's rows (the first sheet of a workbook); the header
 /// may stand on any row before the data.
 pub fn read_history(file: &str, bytes: &[u8]) -> Result<Vec<HistoryRow>, Vec<Problem>> {
-    Ok(table(file, bytes, &HISTORY_COLUMNS)?
-        .into_iter()
-        .map(|(at, mut c)| {
-            let mut take = |i: usize| c[i].take();
-            HistoryRow {
-                external_id: take(0).unwrap_or_default(),
-                reported_at: take(1).unwrap_or_default(),
-                category: take(2).unwrap_or_default(),
-                lat: take(3).unwrap_or_default(),
-                lon: take(4).unwrap_or_default(),
-                datum: take(5),
-                address: take(6),
-                disposition: take(7),
-                dispatched_at: take(8),
-                arrived_at: take(9),
-                at,
-            }
-        })
-        .collect())
+    read_history_within(file, bytes, &Unlimited)
+}
+
+/// As [`read_history`], stopping early when `budget` is spent (the caller
+/// must then refuse the answer).
+pub fn read_history_within(
+    file: &str,
+    bytes: &[u8],
+    budget: &dyn Budget,
+) -> Result<Vec<HistoryRow>, Vec<Problem>> {
+    Ok(
+        table(file, bytes, &HISTORY_COLUMNS, &HISTORY_LIMITS, budget)?
+            .into_iter()
+            .map(|(at, mut c)| {
+                let mut take = |i: usize| c[i].take();
+                HistoryRow {
+                    external_id: take(0).unwrap_or_default(),
+                    reported_at: take(1).unwrap_or_default(),
+                    category: take(2).unwrap_or_default(),
+                    lat: take(3).unwrap_or_default(),
+                    lon: take(4).unwrap_or_default(),
+                    datum: take(5),
+                    address: take(6),
+                    disposition: take(7),
+                    dispatched_at: take(8),
+                    arrived_at: take(9),
+                    at,
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Reads a mapping file: old category code → the station's code.
 pub fn read_mapping(file: &str, bytes: &[u8]) -> Result<BTreeMap<String, String>, Vec<Problem>> {
     let mut mapping = BTreeMap::new();
     let mut problems = Vec::new();
-    for (at, cells) in table(file, bytes, &MAPPING_COLUMNS)? {
+    for (at, cells) in table(file, bytes, &MAPPING_COLUMNS, &HISTORY_LIMITS, &Unlimited)? {
         match (&cells[0], &cells[1]) {
             (Some(old), Some(new)) => {
                 if let Some(before) = mapping.insert(old.clone(), new.clone())

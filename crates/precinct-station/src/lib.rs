@@ -12,11 +12,12 @@
 pub mod columns;
 pub mod history;
 mod read;
+pub mod sheet;
 #[cfg(test)]
 mod tests;
 mod write;
 
-pub use read::{read_package, read_package_with_problems};
+pub use read::{read_package, read_package_with_problems, read_package_within};
 pub use write::{template, write_package};
 
 use std::collections::BTreeMap;
@@ -79,6 +80,11 @@ impl PackageFiles {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
+    }
+
+    /// The files' sizes added up.
+    pub fn unpacked_bytes(&self) -> u64 {
+        self.files.values().map(|f| f.len() as u64).sum()
     }
 
     /// A directory or a `.zip` file.

@@ -3,8 +3,10 @@
 //! or GBK/GB18030), into the domain's records. Every problem is collected,
 //! not just the first, each with where it is.
 
-use crate::PackageFiles;
 use crate::columns::{self, Column, LayerFile, TableFile, split_list};
+use crate::sheet::{self, TABLE_LIMITS};
+use crate::{MAX_PACKAGE_BYTES, PackageFiles};
+use precinct_domain::budget::{Budget, Unlimited};
 use precinct_domain::dispute::OrganisationKind;
 use precinct_domain::ground::{PlaceKind, PostKind};
 use precinct_domain::incident::{CategoryCode, CategoryFamily, PhoneNumber, Priority};
@@ -41,6 +43,16 @@ pub fn read_package(files: &PackageFiles) -> Result<StationPackage, Vec<Problem>
 /// station can still run and report everything at once); one without its
 /// code, name or geometry is left out.
 pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<Problem>) {
+    read_package_within(files, &Unlimited)
+}
+
+/// As [`read_package_with_problems`], stopping early when `budget` is
+/// spent (the caller must then refuse the answer). Spreadsheets count
+/// their unpacked size against the package's limit.
+pub fn read_package_within(
+    files: &PackageFiles,
+    budget: &dyn Budget,
+) -> (StationPackage, Vec<Problem>) {
     let mut problems = Vec::new();
     let manifest = read_manifest(files, &mut problems);
     let datum = manifest.as_ref().map(|m| m.datum).unwrap_or_default();
@@ -51,7 +63,16 @@ pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<
     let posts = layer(columns::POSTS);
     let places = layer(columns::PLACES);
     let cameras = layer(columns::CAMERAS);
-    let mut table = |file: TableFile| read_table(files, file, &mut problems);
+    let mut bytes_left = MAX_PACKAGE_BYTES.saturating_sub(files.unpacked_bytes());
+    let mut table = |file: TableFile| {
+        let mut reading = Reading {
+            files,
+            problems: &mut problems,
+            bytes_left: &mut bytes_left,
+            budget,
+        };
+        read_table(&mut reading, file)
+    };
     let units = table(columns::UNITS);
     let people = table(columns::PEOPLE);
     let organisations = table(columns::ORGANISATIONS);
@@ -434,7 +455,7 @@ fn read_shapefile(
     Some(items)
 }
 
-fn number_text(n: f64) -> String {
+pub(crate) fn number_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
     } else {
@@ -483,11 +504,17 @@ fn shape_geometry(shape: shapefile::Shape, areas: bool, datum: Datum) -> Result<
 /// A table may come in several files: `units.xlsx`, and `units-*.csv` or
 /// `units_*.xlsx` beside it (a station keeps a roster per force). Their
 /// rows are taken together, in file-name order.
-fn read_table(
-    files: &PackageFiles,
-    table: TableFile,
-    problems: &mut Vec<Problem>,
-) -> Option<Vec<Item>> {
+/// What reading the package's tables shares.
+struct Reading<'a> {
+    files: &'a PackageFiles,
+    problems: &'a mut Vec<Problem>,
+    /// What is left of the package's unpacked size.
+    bytes_left: &'a mut u64,
+    budget: &'a dyn Budget,
+}
+
+fn read_table(reading: &mut Reading<'_>, table: TableFile) -> Option<Vec<Item>> {
+    let files = reading.files;
     let names: Vec<&str> = files
         .names()
         .filter(|name| {
@@ -508,42 +535,30 @@ fn read_table(
     }
     let mut items = Vec::new();
     for name in names {
-        items.extend(read_table_file(files, name, table, problems));
+        items.extend(read_table_file(reading, name, table));
     }
     Some(items)
 }
 
-fn read_table_file(
-    files: &PackageFiles,
-    file: &str,
-    table: TableFile,
-    problems: &mut Vec<Problem>,
-) -> Vec<Item> {
-    let bytes = files.get(file).unwrap_or_default();
+fn read_table_file(reading: &mut Reading<'_>, file: &str, table: TableFile) -> Vec<Item> {
+    let bytes = reading.files.get(file).unwrap_or_default();
     let file = file.to_owned();
-    let (sheet, rows) = if file.ends_with(".xlsx") {
-        match xlsx_rows(bytes) {
-            Ok((sheet, rows)) => (Some(sheet), rows),
-            Err(e) => {
-                problems.push(file_problem(
-                    &file,
-                    format!("not a readable .xlsx workbook: {e}"),
-                    format!("无法读取 .xlsx 工作簿：{e}"),
-                ));
-                return Vec::new();
-            }
-        }
+    let read = if file.ends_with(".xlsx") {
+        sheet::xlsx_rows(bytes, &TABLE_LIMITS, *reading.bytes_left, reading.budget).map(
+            |(sheet, rows, unpacked)| {
+                *reading.bytes_left = reading.bytes_left.saturating_sub(unpacked);
+                (Some(sheet), rows)
+            },
+        )
     } else {
-        match csv_rows(bytes) {
-            Ok(rows) => (None, rows),
-            Err(e) => {
-                problems.push(file_problem(
-                    &file,
-                    format!("not a readable CSV file: {e}"),
-                    format!("无法读取 CSV 文件：{e}"),
-                ));
-                return Vec::new();
-            }
+        sheet::csv_rows(bytes, &TABLE_LIMITS, reading.budget).map(|rows| (None, rows))
+    };
+    let problems = &mut *reading.problems;
+    let (sheet, rows) = match read {
+        Ok(read) => read,
+        Err(e) => {
+            problems.push(file_problem(&file, e.message, e.message_zh));
+            return Vec::new();
         }
     };
     // rows[i] is spreadsheet row i + 1; the first is the header.
@@ -594,79 +609,6 @@ fn read_table_file(
         });
     }
     items
-}
-
-/// The first sheet's rows as text, from the sheet's first row (so index i
-/// is spreadsheet row i + 1 when the sheet starts at A1, which is checked).
-pub(crate) fn xlsx_rows(bytes: &[u8]) -> Result<(String, Vec<Vec<String>>), String> {
-    use calamine::{Data, Reader};
-    let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| e.to_string())?;
-    let sheet = workbook
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or("the workbook has no sheet")?;
-    let range = workbook
-        .worksheet_range(&sheet)
-        .map_err(|e| e.to_string())?;
-    let (first_row, first_column) = range.start().unwrap_or((0, 0));
-    let mut rows: Vec<Vec<String>> = vec![Vec::new(); first_row as usize];
-    for row in range.rows() {
-        let mut cells = vec![String::new(); first_column as usize];
-        cells.extend(row.iter().map(|cell| match cell {
-            Data::Empty => String::new(),
-            Data::String(s) => s.clone(),
-            Data::Float(f) => number_text(*f),
-            Data::Int(i) => i.to_string(),
-            Data::Bool(b) => b.to_string(),
-            Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-            Data::DateTime(d) if d.is_datetime() => excel_time(d.as_f64()),
-            other => other.to_string(),
-        }));
-        rows.push(cells);
-    }
-    Ok((sheet, rows))
-}
-
-/// An Excel date-time cell (days since 1899-12-30) as local text.
-fn excel_time(serial: f64) -> String {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .unwrap_or_default();
-    let ms = (serial * 86_400_000.0).round() as i64;
-    (epoch + chrono::Duration::milliseconds(ms))
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
-}
-
-pub(crate) fn csv_rows(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
-    let text = decode_text(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    // Rows are placed at their line, so blank lines keep the numbering a
-    // spreadsheet shows.
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let (mut counted, mut newlines) = (0, 0);
-    for record in reader.records() {
-        let record = record.map_err(|e| e.to_string())?;
-        // The reader's position is where it started looking, before any
-        // blank lines it skipped: count lines up to the record itself.
-        let start = record.position().map_or(0, |p| p.byte() as usize);
-        let start =
-            start + text[start..].len() - text[start..].trim_start_matches(['\r', '\n']).len();
-        newlines += text.as_bytes()[counted..start]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        counted = start;
-        let line = 1 + newlines;
-        rows.resize(line.saturating_sub(1).max(rows.len()), Vec::new());
-        rows.push(record.iter().map(str::to_owned).collect());
-    }
-    Ok(rows)
 }
 
 /// Reads one item's cells, collecting problems.

@@ -249,7 +249,8 @@ async fn import(store: &SharedStore, files: &PackageFiles) -> Duration {
     let started = Instant::now();
     let report = precinct_api::import_package(
         store,
-        files,
+        &precinct_api::heavy::HeavyWork::unbounded(),
+        files.clone(),
         precinct_api::FirstPasswords::OneTime,
         Actor::system("bench"),
     )

@@ -70,7 +70,8 @@ fn broken(reports: &[TableReport]) -> Option<String> {
 /// Puts the backup `source` in place as the station's database, after
 /// checking it: its record must verify. SQLite: the copy is checked in a
 /// file beside the target, then moved into place (the target must not
-/// exist unless `replace`; the server must be stopped). PostgreSQL: the
+/// exist unless `replace`, and is refused while a server or any other
+/// program has it open; nothing is left behind on refusal). PostgreSQL: the
 /// target database must be empty; the copy is restored with `pg_restore`
 /// and then verified (a copy that does not verify is reported, exit 1, and
 /// must not be served).
@@ -90,10 +91,15 @@ pub async fn restore(
                     target.display()
                 );
             }
+            // Refused while anything has the target open; held until the
+            // copy is in place, so no server opens it meanwhile.
+            let _claim = precinct_sqlite::claim_for_restore(target)
+                .with_context(|| format!("{} cannot be replaced now", target.display()))?;
             let checking = sibling(target, "restoring");
-            for stale in sqlite_files(&checking) {
-                let _ = std::fs::remove_file(stale);
-            }
+            // Whatever happens from here, the checked copy leaves nothing
+            // behind but the restored database.
+            let leftovers = Leftovers(sqlite_files(&checking));
+            leftovers.remove();
             if let Some(dir) = checking.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
@@ -101,9 +107,6 @@ pub async fn restore(
                 .with_context(|| format!("copying {}", source.display()))?;
             let reports = verify(&DatabaseUrl::Sqlite(checking.clone())).await?;
             if let Some(broken) = broken(&reports) {
-                for file in sqlite_files(&checking) {
-                    let _ = std::fs::remove_file(file);
-                }
                 bail!("the backup does not verify ({broken}); nothing was restored");
             }
             // The checked copy was closed cleanly (no -wal left); move it in.
@@ -142,6 +145,24 @@ pub async fn restore(
             }
             Ok(reports)
         }
+    }
+}
+
+/// Files removed when dropped: a refused or failed restore leaves none of
+/// its own behind.
+struct Leftovers([PathBuf; 3]);
+
+impl Leftovers {
+    fn remove(&self) {
+        for file in &self.0 {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        self.remove();
     }
 }
 

@@ -118,7 +118,8 @@ pub async fn seed_demo(
         precinct_api::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     precinct_api::import_package(
         store,
-        &files,
+        &precinct_api::heavy::HeavyWork::unbounded(),
+        files,
         FirstPasswords::Shared(hash),
         Actor::system("demo"),
     )
@@ -190,6 +191,7 @@ pub fn refusal(refusal: PackageRefusal) -> anyhow::Error {
             anyhow::anyhow!(text)
         }
         PackageRefusal::Store(e) => e.into(),
+        PackageRefusal::Refused(e) => anyhow::anyhow!("{}", e.message),
     }
 }
 
@@ -255,6 +257,7 @@ pub async fn import_history(
     let ground = std::sync::Arc::new(store.jurisdiction().await?);
     let result = precinct_api::history::import_history_file(
         store,
+        &precinct_api::heavy::HeavyWork::unbounded(),
         ground,
         tz,
         chrono::Utc::now(),
@@ -266,6 +269,7 @@ pub async fn import_history(
     match result {
         Ok(report) => Ok(report),
         Err(HistoryRefusal::Store(e)) => Err(e.into()),
+        Err(HistoryRefusal::Refused(e)) => Err(anyhow::anyhow!("{}", e.message)),
         Err(HistoryRefusal::Problems(problems)) => {
             let mut text = format!(
                 "the file has {} problems; nothing was imported:",

@@ -259,6 +259,16 @@ struct LimitArgs {
     /// Password checks computed at once (default: half the cores).
     #[arg(long, env = "PRECINCT_LIMITS__PASSWORD_CHECKS")]
     password_checks: Option<usize>,
+    /// Uploads (station packages, history files) read and checked at once; others wait.
+    #[arg(long, env = "PRECINCT_LIMITS__UPLOAD_CHECKS", default_value_t = 1)]
+    upload_checks: usize,
+    /// Seconds reading and checking one upload may take (else 422 too_complex).
+    #[arg(
+        long,
+        env = "PRECINCT_LIMITS__UPLOAD_CHECK_SECS",
+        default_value_t = 120
+    )]
+    upload_check_secs: u64,
     /// Failed logins of one username from one address (or known device) before cool-downs.
     #[arg(
         long,
@@ -319,8 +329,14 @@ impl LimitArgs {
         {
             anyhow::bail!("timeouts must be at least one second");
         }
-        if self.streams_per_session == 0 || self.password_checks == Some(0) {
-            anyhow::bail!("--streams-per-session and --password-checks must be at least 1");
+        if self.streams_per_session == 0
+            || self.password_checks == Some(0)
+            || self.upload_checks == 0
+            || self.upload_check_secs == 0
+        {
+            anyhow::bail!(
+                "--streams-per-session, --password-checks, --upload-checks and --upload-check-secs must be at least 1"
+            );
         }
         Ok(precinct_api::limits::Limits {
             header_timeout: Duration::from_secs(self.header_timeout_secs),
@@ -328,6 +344,8 @@ impl LimitArgs {
             upload_timeout: Duration::from_secs(self.upload_timeout_secs),
             streams_per_session: self.streams_per_session,
             password_checks: self.password_checks.unwrap_or(defaults.password_checks),
+            upload_checks: self.upload_checks,
+            upload_check_deadline: Duration::from_secs(self.upload_check_secs),
             login: precinct_api::auth::LoginLimits {
                 free_failures: self.login_free_failures.max(1),
                 address_free_failures: self.login_address_free_failures.max(1),
@@ -607,7 +625,12 @@ async fn station(command: StationCommand) -> anyhow::Result<()> {
         StationCommand::Validate { path, database } => {
             let files = PackageFiles::open(&path)?;
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
-            let result = precinct_api::validate_package(&store, &files).await;
+            let result = precinct_api::validate_package(
+                &store,
+                &precinct_api::heavy::HeavyWork::unbounded(),
+                files,
+            )
+            .await;
             store.shutdown().await;
             let (_, plan) = result.map_err(precinct::refusal)?;
             println!(
@@ -637,7 +660,8 @@ async fn station(command: StationCommand) -> anyhow::Result<()> {
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
             let result = precinct_api::import_package(
                 &store,
-                &files,
+                &precinct_api::heavy::HeavyWork::unbounded(),
+                files,
                 precinct_api::FirstPasswords::OneTime,
                 precinct_domain::event::Actor::system("station import"),
             )
