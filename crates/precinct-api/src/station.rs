@@ -126,6 +126,9 @@ pub enum PackageRefusal {
     Store(StoreError),
     /// Refused before an answer (the checks took too long).
     Refused(ApiError),
+    /// A file beyond its limits (a spreadsheet's cells or unpacked size):
+    /// refused whole, even by validation, naming the file.
+    TooLarge(Problem),
 }
 
 impl From<StoreError> for PackageRefusal {
@@ -137,12 +140,16 @@ impl From<StoreError> for PackageRefusal {
 impl IntoResponse for PackageRefusal {
     fn into_response(self) -> Response {
         match self {
-            PackageRefusal::Unreadable(reason) => ApiError::unprocessable(
-                "invalid_station_package",
-                format!("the package cannot be opened: {reason}"),
-                format!("无法打开数据包：{reason}"),
+            PackageRefusal::Unreadable(reason) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(PackageErrorBody {
+                    code: "invalid_station_package".into(),
+                    message: format!("the package cannot be opened: {reason}"),
+                    message_zh: format!("无法打开数据包：{reason}"),
+                    problems: Vec::new(),
+                }),
             )
-            .into_response(),
+                .into_response(),
             PackageRefusal::Problems(problems) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(PackageErrorBody {
@@ -157,7 +164,26 @@ impl IntoResponse for PackageRefusal {
             )
                 .into_response(),
             PackageRefusal::Store(e) => ApiError::from(e).into_response(),
-            PackageRefusal::Refused(e) => e.into_response(),
+            PackageRefusal::Refused(e) => (
+                e.status,
+                Json(PackageErrorBody {
+                    code: e.code.into(),
+                    message: e.message,
+                    message_zh: e.message_zh,
+                    problems: Vec::new(),
+                }),
+            )
+                .into_response(),
+            PackageRefusal::TooLarge(problem) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(PackageErrorBody {
+                    code: "invalid_station_package".into(),
+                    message: format!("{}: {}", problem.at.file, problem.message),
+                    message_zh: format!("{}：{}", problem.at.file, problem.message_zh),
+                    problems: vec![ProblemDto::from(&problem)],
+                }),
+            )
+                .into_response(),
         }
     }
 }
@@ -175,12 +201,13 @@ pub async fn validate_package(
     // report lists every problem at once.
     let (package, mut problems, checked) = heavy
         .run(move |budget| {
-            let (package, problems) = precinct_station::read_package_within(&files, budget);
+            let (package, problems) = precinct_station::read_package_within(&files, budget)?;
             let checked = station::validate_within(&package, &state, budget);
-            (package, problems, checked)
+            Ok((package, problems, checked))
         })
         .await
-        .map_err(PackageRefusal::Refused)?;
+        .map_err(PackageRefusal::Refused)?
+        .map_err(PackageRefusal::TooLarge)?;
     match checked {
         Ok(plan) if problems.is_empty() => Ok((package, plan)),
         Ok(_) => Err(PackageRefusal::Problems(problems)),
@@ -341,7 +368,7 @@ fn report_of(
         (status = 400, description = "Not a multipart upload with a file", body = ErrorBody),
         (status = 403, description = "Administrators only", body = ErrorBody),
         (status = 413, description = "Larger than 64 MiB", body = ErrorBody),
-        (status = 422, description = "Not a readable .zip", body = ErrorBody),
+        (status = 422, description = "Not a readable .zip; a spreadsheet beyond its limits (`invalid_station_package`, naming the file); checks that took too long (`too_complex`)", body = PackageErrorBody),
     ),
     security(("bearer" = []))
 )]

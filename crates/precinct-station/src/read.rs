@@ -43,17 +43,23 @@ pub fn read_package(files: &PackageFiles) -> Result<StationPackage, Vec<Problem>
 /// station can still run and report everything at once); one without its
 /// code, name or geometry is left out.
 pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<Problem>) {
-    read_package_within(files, &Unlimited)
+    match read_package_within(files, &Unlimited) {
+        Ok(read) => read,
+        Err(refused) => (StationPackage::default(), vec![refused]),
+    }
 }
 
 /// As [`read_package_with_problems`], stopping early when `budget` is
 /// spent (the caller must then refuse the answer). Spreadsheets count
-/// their unpacked size against the package's limit.
+/// their unpacked size against the package's limit; one beyond its limits
+/// refuses the whole package at once (`Err`, naming the file), as a hostile
+/// file is not read further.
 pub fn read_package_within(
     files: &PackageFiles,
     budget: &dyn Budget,
-) -> (StationPackage, Vec<Problem>) {
+) -> Result<(StationPackage, Vec<Problem>), Problem> {
     let mut problems = Vec::new();
+    let mut refused = None;
     let manifest = read_manifest(files, &mut problems);
     let datum = manifest.as_ref().map(|m| m.datum).unwrap_or_default();
     let mut layer = |file: LayerFile| read_layer(files, file, datum, &mut problems);
@@ -69,6 +75,7 @@ pub fn read_package_within(
             files,
             problems: &mut problems,
             bytes_left: &mut bytes_left,
+            refused: &mut refused,
             budget,
         };
         read_table(&mut reading, file)
@@ -77,6 +84,9 @@ pub fn read_package_within(
     let people = table(columns::PEOPLE);
     let organisations = table(columns::ORGANISATIONS);
     let categories = table(columns::CATEGORIES);
+    if let Some(refused) = refused {
+        return Err(refused);
+    }
 
     let mut package = StationPackage::default();
     if let Some(manifest) = manifest {
@@ -94,7 +104,7 @@ pub fn read_package_within(
     package.people = people.map(|items| convert(items, p, person));
     package.organisations = organisations.map(|items| convert(items, p, organisation));
     package.categories = categories.map(|items| convert(items, p, category));
-    (package, problems)
+    Ok((package, problems))
 }
 
 fn file_problem(file: &str, en: String, zh: String) -> Problem {
@@ -510,6 +520,8 @@ struct Reading<'a> {
     problems: &'a mut Vec<Problem>,
     /// What is left of the package's unpacked size.
     bytes_left: &'a mut u64,
+    /// A file refused as beyond its limits: nothing more is read.
+    refused: &'a mut Option<Problem>,
     budget: &'a dyn Budget,
 }
 
@@ -541,6 +553,9 @@ fn read_table(reading: &mut Reading<'_>, table: TableFile) -> Option<Vec<Item>> 
 }
 
 fn read_table_file(reading: &mut Reading<'_>, file: &str, table: TableFile) -> Vec<Item> {
+    if reading.refused.is_some() {
+        return Vec::new();
+    }
     let bytes = reading.files.get(file).unwrap_or_default();
     let file = file.to_owned();
     let read = if file.ends_with(".xlsx") {
@@ -556,6 +571,10 @@ fn read_table_file(reading: &mut Reading<'_>, file: &str, table: TableFile) -> V
     let problems = &mut *reading.problems;
     let (sheet, rows) = match read {
         Ok(read) => read,
+        Err(e) if e.too_large => {
+            *reading.refused = Some(file_problem(&file, e.message, e.message_zh));
+            return Vec::new();
+        }
         Err(e) => {
             problems.push(file_problem(&file, e.message, e.message_zh));
             return Vec::new();

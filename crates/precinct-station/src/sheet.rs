@@ -67,6 +67,9 @@ fn column_name(mut column: u32) -> String {
 /// Why a sheet was not read, in English and Chinese.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetError {
+    /// Beyond the limits (or stopped): the file is refused as a whole,
+    /// not read as far as it goes.
+    pub too_large: bool,
     pub message: String,
     pub message_zh: String,
 }
@@ -74,16 +77,18 @@ pub struct SheetError {
 impl SheetError {
     fn new(message: String, message_zh: String) -> SheetError {
         SheetError {
+            too_large: true,
             message,
             message_zh,
         }
     }
 
     fn unreadable(e: impl std::fmt::Display) -> SheetError {
-        SheetError::new(
-            format!("not a readable .xlsx workbook: {e}"),
-            format!("无法读取 .xlsx 工作簿：{e}"),
-        )
+        SheetError {
+            too_large: false,
+            message: format!("not a readable .xlsx workbook: {e}"),
+            message_zh: format!("无法读取 .xlsx 工作簿：{e}"),
+        }
     }
 
     fn stopped() -> SheetError {
@@ -274,11 +279,10 @@ pub fn csv_rows(
     limits: &SheetLimits,
     budget: &dyn Budget,
 ) -> Result<Vec<Vec<String>>, SheetError> {
-    let unreadable = |e: String| {
-        SheetError::new(
-            format!("not a readable CSV file: {e}"),
-            format!("无法读取 CSV 文件：{e}"),
-        )
+    let unreadable = |e: String| SheetError {
+        too_large: false,
+        message: format!("not a readable CSV file: {e}"),
+        message_zh: format!("无法读取 CSV 文件：{e}"),
     };
     let text = crate::read::decode_text(bytes);
     let mut reader = csv::ReaderBuilder::new()

