@@ -14,7 +14,9 @@
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::dto::LocationInput;
+use crate::dto::{
+    LocationInput, PersonalData, free_text, masked_copy, strings_hold_personal_numbers,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathId, QueryParams};
 use axum::Json;
@@ -393,6 +395,22 @@ fn dispute_dto(
     masked: bool,
     repeats: Vec<DisputeId>,
 ) -> DisputeDto {
+    // Phone and ID numbers in the narrative are masked where the parties are.
+    let personal = if masked {
+        PersonalData::Masked
+    } else {
+        PersonalData::Shown
+    };
+    fn narrative<T: serde::Serialize + serde::de::DeserializeOwned + Clone>(
+        value: &T,
+        masked: bool,
+    ) -> T {
+        if masked {
+            masked_copy(value)
+        } else {
+            value.clone()
+        }
+    }
     let parties = d
         .parties
         .iter()
@@ -420,8 +438,8 @@ fn dispute_dto(
         source: d.source.as_str().into(),
         category: d.category.as_str().into(),
         status: d.status.as_str().into(),
-        summary: d.summary.clone(),
-        address: d.address.clone(),
+        summary: free_text(&d.summary, personal),
+        address: free_text(&d.address, personal),
         community_id: d.community_id.map(|c| c.0),
         incident_ids: d.incident_ids.iter().map(|i| i.0).collect(),
         parties,
@@ -436,16 +454,16 @@ fn dispute_dto(
             .map(|&o| organisation_dto(state, o))
             .collect(),
         mediator_ids: d.mediators.iter().map(|u| u.0).collect(),
-        planned_sessions: d.planned_sessions.clone(),
-        sessions: d.sessions.clone(),
-        agreement: d.agreement.clone(),
-        follow_ups: d.follow_ups.clone(),
+        planned_sessions: narrative(&d.planned_sessions, masked),
+        sessions: narrative(&d.sessions, masked),
+        agreement: narrative(&d.agreement, masked),
+        follow_ups: narrative(&d.follow_ups, masked),
         referral: d.referral.map(|r| r.as_str().into()),
         history: if masked {
             d.history
                 .iter()
                 .map(|h| DisputeChange {
-                    change: h.change.masked(),
+                    change: masked_copy(&h.change.masked()),
                     ..h.clone()
                 })
                 .collect()
@@ -464,7 +482,10 @@ fn dispute_dto(
 
 /// Records that `user` read the people's details of a case (if it has any).
 async fn audit_parties_read(state: &AppState, user: &User, d: &Dispute) -> Result<(), ApiError> {
-    if d.parties.iter().any(|p| p.organisation.is_none()) {
+    let narrative_holds_numbers = serde_json::to_value(d)
+        .map(|json| strings_hold_personal_numbers(&json))
+        .unwrap_or(false);
+    if d.parties.iter().any(|p| p.organisation.is_none()) || narrative_holds_numbers {
         state
             .audit(user, "read_parties", format!("dispute {}", d.id))
             .await?;

@@ -384,6 +384,67 @@ pub enum PersonalData {
     Masked,
 }
 
+/// Free text as the reader may see it: phone and ID numbers in it masked
+/// unless the reader sees personal data (`precinct_domain::personal`).
+pub(crate) fn free_text(text: &str, personal: PersonalData) -> String {
+    match personal {
+        PersonalData::Shown => text.to_owned(),
+        PersonalData::Masked => precinct_domain::personal::masked_text(text),
+    }
+}
+
+/// Whether an incident holds personal data a full read shows: its caller,
+/// or phone and ID numbers in its texts or its timeline's.
+pub(crate) fn holds_personal_data(incident: &Incident, timeline: &[Event]) -> bool {
+    use precinct_domain::personal::holds_personal_numbers;
+    !incident.caller.is_empty()
+        || holds_personal_numbers(&incident.summary)
+        || holds_personal_numbers(&incident.address)
+        || incident
+            .closing_remark
+            .as_deref()
+            .is_some_and(holds_personal_numbers)
+        || timeline.iter().any(|e| {
+            let data = serde_json::to_value(&e.kind).unwrap_or_default();
+            strings_hold_personal_numbers(&data)
+        })
+}
+
+pub(crate) fn strings_hold_personal_numbers(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => precinct_domain::personal::holds_personal_numbers(s),
+        serde_json::Value::Array(items) => items.iter().any(strings_hold_personal_numbers),
+        serde_json::Value::Object(map) => map.values().any(strings_hold_personal_numbers),
+        _ => false,
+    }
+}
+
+/// A copy of `value` with phone and ID numbers masked in every text it
+/// holds (a dispute's sessions, agreement, visits, history).
+pub(crate) fn masked_copy<T: Serialize + serde::de::DeserializeOwned + Clone>(value: &T) -> T {
+    let Ok(mut json) = serde_json::to_value(value) else {
+        return value.clone();
+    };
+    if !strings_hold_personal_numbers(&json) {
+        return value.clone();
+    }
+    mask_strings(&mut json);
+    serde_json::from_value(json).unwrap_or_else(|_| value.clone())
+}
+
+fn mask_strings(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            if let Some(masked) = precinct_domain::personal::mask_personal_numbers(s) {
+                *s = masked;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_strings),
+        serde_json::Value::Object(map) => map.values_mut().for_each(mask_strings),
+        _ => {}
+    }
+}
+
 impl IncidentDto {
     pub fn new(incident: &Incident, ground: &Jurisdiction, personal: PersonalData) -> IncidentDto {
         let Resolution {
@@ -407,7 +468,10 @@ impl IncidentDto {
             priority: incident.priority.get(),
             status: incident.status.as_str().into(),
             disposition: incident.disposition.map(|d| d.as_str().into()),
-            closing_remark: incident.closing_remark.clone(),
+            closing_remark: incident
+                .closing_remark
+                .as_deref()
+                .map(|r| free_text(r, personal)),
             location: incident.location.into(),
             zone_id: zone_id.map(|z| z.0),
             zone_name: zone_id.and_then(|z| ground.zone(z)).map(|z| z.name.clone()),
@@ -420,13 +484,13 @@ impl IncidentDto {
                 .and_then(|g| ground.grid_cell(g))
                 .map(|g| g.code.clone()),
             outside_ground: incident.resolution.is_outside_ground(),
-            address: incident.address.clone(),
+            address: free_text(&incident.address, personal),
             caller: CallerDto {
                 name: caller.name,
                 phone: caller.phone.map(|p| p.as_str().to_owned()),
                 masked: personal == PersonalData::Masked,
             },
-            summary: incident.summary.clone(),
+            summary: free_text(&incident.summary, personal),
             reported_at: incident.reported_at,
             received_at: incident.received_at,
             dispatched_at: incident.dispatched_at,
@@ -488,6 +552,24 @@ pub struct EventDto {
     /// The kind's own fields (by `type`: ids, statuses, texts), as a map.
     #[schema(schema_with = crate::schema::open_map)]
     pub data: serde_json::Value,
+}
+
+impl EventDto {
+    /// The event as a reader who sees personal data masked sees it: phone
+    /// and ID numbers in its texts (notes, summaries, remarks) masked.
+    pub fn masked(event: &Event) -> EventDto {
+        let mut dto = EventDto::from(event);
+        mask_strings(&mut dto.data);
+        dto
+    }
+
+    /// The event as `personal` says.
+    pub fn for_reader(event: &Event, personal: PersonalData) -> EventDto {
+        match personal {
+            PersonalData::Shown => EventDto::from(event),
+            PersonalData::Masked => EventDto::masked(event),
+        }
+    }
 }
 
 impl From<&Event> for EventDto {

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use precinct_domain::ids::{IncidentId, UnitId};
-use precinct_domain::incident::Incident;
+use precinct_domain::incident::{Incident, IncidentStatus};
 use precinct_domain::policy::{self, Action};
 use precinct_domain::user::User;
 use precinct_storage::IncidentFilter;
@@ -24,10 +24,15 @@ async fn visible_incident(
     id: IncidentId,
 ) -> Result<Incident, ApiError> {
     let incident = state.store.get_incident(id).await?;
+    let cases = if policy::sees_only_case_incidents(user.role) {
+        case_links(state).await?
+    } else {
+        Vec::new()
+    };
     if !policy::allows(
         user.role,
         Action::ViewIncidents,
-        &policy::incident_relations(user, &incident),
+        &policy::incident_relations(user, &incident, &cases),
     ) {
         // As if it did not exist.
         return Err(ApiError::not_found(&format!("incident {id}")));
@@ -35,16 +40,50 @@ async fn visible_incident(
     Ok(incident)
 }
 
-/// Shows callers' details to roles that need them, recording each such read.
+/// Every case's incidents and organisations, for the policy's question
+/// whether an incident is linked to a case the reader's organisation takes
+/// part in.
+pub(crate) async fn case_links(
+    state: &AppState,
+) -> Result<Vec<(Vec<IncidentId>, Vec<precinct_domain::ids::OrganisationId>)>, ApiError> {
+    Ok(state
+        .store
+        .list_disputes()
+        .await?
+        .into_iter()
+        .filter(|d| !d.incident_ids.is_empty())
+        .map(|d| (d.incident_ids.clone(), d.organisations().collect()))
+        .collect())
+}
+
+/// The incidents `user` sees through the cases their organisation takes
+/// part in (mediators).
+pub(crate) async fn case_incidents(
+    state: &AppState,
+    user: &User,
+) -> Result<std::collections::BTreeSet<IncidentId>, ApiError> {
+    Ok(case_links(state)
+        .await?
+        .into_iter()
+        .filter(|(_, organisations)| {
+            policy::case_relations(user, organisations).contains(&policy::Relation::PartyToCase)
+        })
+        .flat_map(|(incidents, _)| incidents)
+        .collect())
+}
+
+/// Shows callers' details, and phone and ID numbers in the incident's texts
+/// and timeline, to roles that need them, recording each such read.
 async fn personal_data_for(
     state: &AppState,
     user: &User,
     incident: &Incident,
+    timeline: &[precinct_domain::event::Event],
 ) -> Result<PersonalData, ApiError> {
     if !policy::sees_personal_data(user.role) {
         return Ok(PersonalData::Masked);
     }
-    if !incident.caller.is_empty() {
+    if crate::dto::holds_personal_data(incident, timeline) {
         state
             .audit(user, "read_caller", format!("incident {}", incident.id))
             .await?;
@@ -113,8 +152,8 @@ pub async fn get_incident(
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let user = authed.may(Action::ViewIncidents)?;
     let incident = visible_incident(&state, user, IncidentId(id)).await?;
-    let personal = personal_data_for(&state, user, &incident).await?;
     let timeline = state.store.timeline(incident.id).await?;
+    let personal = personal_data_for(&state, user, &incident, &timeline).await?;
     let mut recurrent_dispute_ids: Vec<i64> = timeline
         .iter()
         .filter_map(|e| match &e.kind {
@@ -130,7 +169,10 @@ pub async fn get_incident(
     recurrent_dispute_ids.dedup();
     Ok(Json(IncidentDetail {
         incident: IncidentDto::new(&incident, &state.ground(), personal),
-        timeline: timeline.iter().map(EventDto::from).collect(),
+        timeline: timeline
+            .iter()
+            .map(|e| EventDto::for_reader(e, personal))
+            .collect(),
         recurrent_dispute_ids,
     }))
 }
@@ -156,14 +198,31 @@ pub async fn list_incidents(
     } else {
         None
     };
-    let filter = IncidentFilter {
-        status,
-        open_only,
-        assigned_unit,
-        limit: crate::dto::limit_within(query.limit, 200, 1000)?,
-        ..IncidentFilter::default()
+    let limit = crate::dto::limit_within(query.limit, 200, 1000)?;
+    let incidents = if policy::sees_only_case_incidents(user.role) {
+        // Newest first, as the store lists them.
+        let mut incidents = Vec::new();
+        for id in case_incidents(&state, user).await?.into_iter().rev() {
+            let incident = state.store.get_incident(id).await?;
+            let wanted = match status {
+                Some(status) => incident.status == status,
+                None => !open_only || incident.status != IncidentStatus::Closed,
+            };
+            if wanted && incidents.len() < limit as usize {
+                incidents.push(incident);
+            }
+        }
+        incidents
+    } else {
+        let filter = IncidentFilter {
+            status,
+            open_only,
+            assigned_unit,
+            limit,
+            ..IncidentFilter::default()
+        };
+        state.store.list_incidents(filter).await?
     };
-    let incidents = state.store.list_incidents(filter).await?;
     let ground = state.ground();
     Ok(Json(
         incidents

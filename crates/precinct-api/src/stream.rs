@@ -39,6 +39,20 @@ struct Visibility {
 
 impl Visibility {
     async fn for_user(state: &AppState, user: &User) -> Result<Visibility, ApiError> {
+        if policy::sees_only_case_incidents(user.role) {
+            // Mediators: the incidents of their organisation's cases, as
+            // they stand when the stream opens (reconnecting renews it).
+            return Ok(Visibility {
+                user: user.clone(),
+                unit: None,
+                incidents: Some(
+                    crate::incidents::case_incidents(state, user)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                ),
+            });
+        }
         if !policy::sees_only_own_unit_incidents(user.role) {
             return Ok(Visibility {
                 user: user.clone(),
@@ -92,7 +106,8 @@ impl Visibility {
 }
 
 fn sse_event(event: &Event) -> SseEvent {
-    let mut dto = EventDto::from(event);
+    // Streams show personal data masked, free text included.
+    let mut dto = EventDto::masked(event);
     // A frame names no party: who signed is read (and audited) with the case.
     if let EventKind::DisputeChanged {
         dispute_id,
@@ -107,7 +122,7 @@ fn sse_event(event: &Event) -> SseEvent {
             status: *status,
             change: change.masked(),
         };
-        dto = EventDto::from(&Event {
+        dto = EventDto::masked(&Event {
             kind: masked,
             ..event.clone()
         });

@@ -18,6 +18,7 @@ pub mod ground;
 pub mod history;
 pub mod ids;
 pub mod incident;
+pub mod personal;
 pub mod plan;
 pub mod policy;
 pub mod recommend;

@@ -4,7 +4,7 @@
 //! (`allowed_actions`), so no client copies a rule.
 
 use crate::dispute::{Dispute, Step};
-use crate::ids::{OrganisationId, UnitId};
+use crate::ids::{IncidentId, OrganisationId, UnitId};
 use crate::incident::Incident;
 use crate::text::string_enum;
 use crate::user::{Role, User};
@@ -93,14 +93,17 @@ pub const POLICY: &[(Action, &[(Role, Relation)])] = &[
     (UseOwnAccount, EVERYONE),
     (ViewGround, EVERYONE),
     (
-        // Volunteers see only incidents their unit works (filtered by the store query).
+        // Volunteers see only incidents their unit works (filtered by the
+        // store query); mediators, who belong to organisations outside the
+        // station, only incidents linked to cases their organisation takes
+        // part in.
         ViewIncidents,
         &[
             (Admin, Any),
             (Dispatcher, Any),
             (Officer, Any),
             (Volunteer, OwnUnit),
-            (Mediator, Any),
+            (Mediator, PartyToCase),
             (Analyst, Any),
         ],
     ),
@@ -222,11 +225,30 @@ pub fn may_disable_account(admin: &User, account: &User) -> bool {
 
 /// What `user` is to an incident: their own unit's when their unit is
 /// (or was) assigned to it.
-pub fn incident_relations(user: &User, incident: &Incident) -> Vec<Relation> {
-    match user.unit_id {
-        Some(unit) if incident.assignments.iter().any(|a| a.unit_id == unit) => vec![OwnUnit],
-        _ => Vec::new(),
+pub fn incident_relations(
+    user: &User,
+    incident: &Incident,
+    cases: &[(Vec<IncidentId>, Vec<OrganisationId>)],
+) -> Vec<Relation> {
+    let mut held = Vec::new();
+    if let Some(unit) = user.unit_id
+        && incident.assignments.iter().any(|a| a.unit_id == unit)
+    {
+        held.push(OwnUnit);
     }
+    if cases.iter().any(|(incidents, organisations)| {
+        incidents.contains(&incident.id)
+            && case_relations(user, organisations).contains(&PartyToCase)
+    }) {
+        held.push(PartyToCase);
+    }
+    held
+}
+
+/// Whether `role` sees only incidents linked to cases its organisation
+/// takes part in (mediators of organisations outside the station).
+pub fn sees_only_case_incidents(role: Role) -> bool {
+    rule(role, ViewIncidents) == Some(PartyToCase)
 }
 
 /// Whether `role` sees only its own unit's incidents (lists are filtered
@@ -302,7 +324,10 @@ mod tests {
     const EXPECTED: &[(&str, [&str; 6])] = &[
         ("use_own_account", ["*", "*", "*", "*", "*", "*"]),
         ("view_ground", ["*", "*", "*", "*", "*", "*"]),
-        ("view_incidents", ["*", "*", "*", "own_unit", "*", "*"]),
+        (
+            "view_incidents",
+            ["*", "*", "*", "own_unit", "party_to_case", "*"],
+        ),
         ("read_personal_data", ["*", "*", "*", "-", "-", "-"]),
         ("report_incident", ["*", "*", "*", "*", "-", "-"]),
         ("add_incident_note", ["*", "*", "*", "own_unit", "-", "-"]),
@@ -392,6 +417,8 @@ mod tests {
         assert_eq!(personal, [&Admin, &Dispatcher, &Officer]);
         assert!(sees_only_own_unit_incidents(Volunteer));
         assert!(!sees_only_own_unit_incidents(Officer));
+        assert!(sees_only_case_incidents(Mediator));
+        assert!(!sees_only_case_incidents(Analyst));
     }
 
     #[test]

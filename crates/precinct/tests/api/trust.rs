@@ -299,3 +299,121 @@ async fn restore_goes_through_once_the_store_is_closed() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+api_test! {
+    async fn phone_and_id_numbers_in_free_text_are_masked_and_their_reads_audited(app) {
+        let dispatcher = app.login("dispatcher").await;
+        let (status, created) = app
+            .post(
+                Some(&dispatcher),
+                "/api/incidents",
+                json!({
+                    "source": "phone",
+                    "category": "theft",
+                    "priority": 2,
+                    "location": { "lat": 28.15, "lon": 113.02 },
+                    "summary": "报警人王小明 13912345678 身份证430102199001011234",
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["incident"]["id"].as_i64().unwrap();
+        let (status, _) = app
+            .post(Some(&dispatcher), &format!("/api/incidents/{id}/notes"), json!({ "text": "回拨 0731-88886666 无人接听" }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let full_summary = "报警人王小明 13912345678 身份证430102199001011234";
+        let masked_summary = "报警人王小明 139****5678 身份证430***********1234";
+
+        // Roles that see personal data masked: in lists and in details.
+        let analyst = app.login("analyst").await;
+        let audit_before = app.store.audit_log(1_000).await.unwrap().len();
+        let (_, list) = app.get(Some(&analyst), "/api/incidents").await;
+        let listed = list.as_array().unwrap().iter().find(|i| i["id"] == id).unwrap();
+        assert_eq!(listed["summary"], masked_summary);
+        let (status, detail) = app.get(Some(&analyst), &format!("/api/incidents/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(detail["summary"], masked_summary);
+        let timeline = detail["timeline"].to_string();
+        assert!(timeline.contains("073*****6666"), "{timeline}");
+        assert!(!timeline.contains("88886666") && !timeline.contains("13912345678"), "{timeline}");
+        let (_, dispatcher_list) = app.get(Some(&dispatcher), "/api/incidents").await;
+        let listed = dispatcher_list.as_array().unwrap().iter().find(|i| i["id"] == id).unwrap();
+        assert_eq!(listed["summary"], masked_summary, "lists are always masked");
+        assert_eq!(
+            app.store.audit_log(1_000).await.unwrap().len(),
+            audit_before,
+            "masked reads are not personal-data reads"
+        );
+
+        // A dispatcher's full read shows them, and is audited.
+        let (_, detail) = app.get(Some(&dispatcher), &format!("/api/incidents/{id}")).await;
+        assert_eq!(detail["summary"], full_summary);
+        assert!(detail["timeline"].to_string().contains("0731-88886666"));
+        let audit = app.store.audit_log(1_000).await.unwrap();
+        assert_eq!(audit.len(), audit_before + 1, "the unmasked read is audited");
+        assert_eq!(audit[0].username, "dispatcher");
+        assert_eq!(audit[0].action, "read_caller");
+        assert_eq!(audit[0].subject, format!("incident {id}"));
+
+        // Mediators of outside organisations see no incident their cases do not link.
+        for mediator in ["mediator", "lawyer", "market"] {
+            let token = app.login(mediator).await;
+            let (status, list) = app.get(Some(&token), "/api/incidents?status=all").await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(
+                list.as_array().unwrap().iter().all(|i| i["id"] != id),
+                "{mediator} lists an incident no case of theirs links"
+            );
+            let (status, _) = app.get(Some(&token), &format!("/api/incidents/{id}")).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{mediator}");
+        }
+    }
+}
+
+api_test! {
+    async fn a_mediator_sees_the_incident_of_a_case_they_work(app) {
+        let dispatcher = app.login("dispatcher").await;
+        let incident = app.instruction(&dispatcher, "mediated-1", "neighbour_noise_dispute", 28.15, 113.02).await;
+        let id = incident["id"].as_i64().unwrap();
+        let (status, closed) = app
+            .post(Some(&dispatcher), &format!("/api/incidents/{id}/close"), json!({ "disposition": "referred_to_mediation", "remark": "双方同意调解" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{closed}");
+        let mediator = app.login("mediator").await;
+        let (status, _) = app.get(Some(&mediator), &format!("/api/incidents/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "no case links it yet");
+        let judicial_office = app
+            .store
+            .jurisdiction()
+            .await
+            .unwrap()
+            .organisations
+            .iter()
+            .find(|o| o.kind == precinct_domain::ground::OrganisationKind::JudicialOffice)
+            .unwrap()
+            .id;
+        let (status, case) = app
+            .post(
+                Some(&dispatcher),
+                "/api/disputes",
+                json!({
+                    "source": "incident",
+                    "incident_id": id,
+                    "parties": [{ "name": "李先生", "vulnerable": false }, { "name": "王女士", "vulnerable": false }],
+                    "responsible_org_id": judicial_office.0,
+                    "participating_org_ids": [],
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        let (status, detail) = app.get(Some(&mediator), &format!("/api/incidents/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        assert_eq!(detail["caller"]["masked"], true);
+        let (_, list) = app.get(Some(&mediator), "/api/incidents?status=all").await;
+        assert!(list.as_array().unwrap().iter().any(|i| i["id"] == id));
+        let lawyer = app.login("lawyer").await;
+        let (status, _) = app.get(Some(&lawyer), &format!("/api/incidents/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another organisation's case");
+    }
+}
