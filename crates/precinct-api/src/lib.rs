@@ -122,7 +122,12 @@ impl AppState {
         let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
         let recurrence = precinct_storage::recurrence::spawn_recurrence_checks(store.clone());
         let ground = Arc::new(RwLock::new(Arc::new(ground)));
-        spawn_ground_reloads(store.clone(), Arc::downgrade(&ground));
+        let sessions: Arc<auth::SessionCache> = Arc::default();
+        spawn_ground_reloads(
+            store.clone(),
+            Arc::downgrade(&ground),
+            Arc::downgrade(&sessions),
+        );
         Ok(AppState {
             recurrence,
             store,
@@ -136,7 +141,7 @@ impl AppState {
             tz: chrono_tz::Asia::Shanghai,
             cjk_font: Arc::default(),
             basemap: None,
-            sessions: Arc::default(),
+            sessions,
             logins: Arc::default(),
             limits: Arc::default(),
             streams: Arc::default(),
@@ -314,7 +319,14 @@ impl AppState {
 
 /// Reloads the ground whenever a station package is imported, through this
 /// instance or another on the same database; ends with the last state.
-fn spawn_ground_reloads(store: SharedStore, ground: std::sync::Weak<RwLock<Arc<Jurisdiction>>>) {
+/// After an import (on any instance): the ground is read again, and cached
+/// sessions are forgotten, as the import may have disabled or demoted
+/// accounts (their sessions ended in its transaction).
+fn spawn_ground_reloads(
+    store: SharedStore,
+    ground: std::sync::Weak<RwLock<Arc<Jurisdiction>>>,
+    sessions: std::sync::Weak<auth::SessionCache>,
+) {
     use precinct_domain::event::EventKind;
     use tokio::sync::broadcast::error::RecvError;
     let mut events = store.subscribe();
@@ -326,6 +338,9 @@ fn spawn_ground_reloads(store: SharedStore, ground: std::sync::Weak<RwLock<Arc<J
                 // Missed events may have held an import.
                 Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return,
+            }
+            if let Some(sessions) = sessions.upgrade() {
+                sessions.clear();
             }
             let Some(ground) = ground.upgrade() else {
                 return;

@@ -418,6 +418,10 @@ pub async fn import_station_package(
     )
     .await
     .map_err(IntoResponse::into_response)?;
+    // Accounts the import disabled or demoted lose their powers now: their
+    // sessions ended in its transaction, and this instance forgets what it
+    // cached (others when the event reaches them).
+    state.forget_session_cache();
     // The ground changed: this instance serves the new one from now on
     // (others reload when the event reaches them).
     state

@@ -186,11 +186,14 @@ impl Forwarder {
     }
 
     async fn session_stands(&self) -> bool {
-        // An unreadable store is not a logout: the stream stays.
-        !matches!(
-            self.state.store.session_user(self.session.clone()).await,
-            Ok(None)
-        )
+        // An unreadable store is not a logout: the stream stays. A changed
+        // role (an import or an edit) ends it too: the client reconnects
+        // and sees what its new role sees.
+        match self.state.store.session_user(self.session.clone()).await {
+            Ok(None) => false,
+            Ok(Some(session)) => session.user.role == self.visibility.user.role,
+            Err(_) => true,
+        }
     }
 
     async fn run(mut self, mut live: broadcast::Receiver<Event>) {
@@ -228,6 +231,14 @@ impl Forwarder {
             };
             match received {
                 Ok(event) => {
+                    // An import may have disabled or demoted this account
+                    // (its sessions end in the import's transaction): on
+                    // every instance, the stream asks at once.
+                    if matches!(event.kind, EventKind::StationImported { .. })
+                        && !self.session_stands().await
+                    {
+                        return;
+                    }
                     if !self.forward(&event).await {
                         return;
                     }

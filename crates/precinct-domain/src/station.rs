@@ -872,6 +872,15 @@ fn check_overlaps(
     }
 }
 
+/// A camera's stream is fetched by the console or the server: only the
+/// schemes media servers speak, never `javascript:` or `file:`.
+pub fn stream_url_allowed(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    ["http://", "https://", "rtsp://", "rtmp://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len())
+}
+
 /// How much [`check`] looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checks {
@@ -1081,6 +1090,16 @@ pub fn check_within(station: &StationPackage, checks: Checks, budget: &dyn Budge
             camera.parent.as_ref(),
             &community_codes,
         );
+        if let Some(url) = &camera.stream_url
+            && !stream_url_allowed(url)
+        {
+            problems.push(bilingual(
+                &camera.at,
+                "stream_url",
+                format!("stream_url {url:?} must start with http://, https://, rtsp:// or rtmp://"),
+                format!("视频流地址 “{url}” 须以 http://、https://、rtsp:// 或 rtmp:// 开头"),
+            ));
+        }
         if let Some(direction) = camera.direction
             && !(0.0..=360.0).contains(&direction)
         {

@@ -732,15 +732,53 @@ impl Cells<'_> {
     }
 }
 
+/// The longest text a package's cell may hold (a name, an address, a list
+/// of aliases): a 5-million-character name made every unit list 15 MB.
+pub const MAX_CELL_CHARS: usize = 1_000;
+
+/// Removes control characters (NUL, escapes, line breaks) from an item's
+/// cells, as none belongs in a name or code; returns the columns whose text
+/// is still too long.
+fn clean_cells(item: &mut Item) -> Vec<&'static str> {
+    let mut too_long = Vec::new();
+    for (key, value) in &mut item.cells {
+        if value.chars().any(char::is_control) {
+            *value = value
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .trim()
+                .to_owned();
+        }
+        if value.chars().count() > MAX_CELL_CHARS {
+            too_long.push(*key);
+        }
+    }
+    too_long.sort_unstable();
+    too_long
+}
+
 fn convert<R>(
     items: Vec<Item>,
     problems: &mut Vec<Problem>,
     make: fn(&mut Cells<'_>) -> Option<R>,
 ) -> Vec<R> {
     let mut records = Vec::with_capacity(items.len());
-    for item in &items {
+    for mut item in items {
+        let too_long = clean_cells(&mut item);
+        for key in &too_long {
+            problems.push(Problem::new(
+                &item.at,
+                Some(key),
+                format!("{key} is longer than {MAX_CELL_CHARS} characters"),
+                format!("“{}” 超过 {MAX_CELL_CHARS} 个字符", columns::label_zh(key)),
+            ));
+        }
+        if !too_long.is_empty() {
+            continue;
+        }
         let mut cells = Cells {
-            item,
+            item: &item,
             problems,
             incomplete: false,
         };

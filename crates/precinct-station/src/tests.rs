@@ -273,3 +273,17 @@ fn a_zip_bomb_is_refused() {
         Err(crate::PackageError::Zip(_))
     ));
 }
+
+#[test]
+fn package_text_is_cleaned_of_control_characters_and_bounded() {
+    let long = "长".repeat(crate::read::MAX_CELL_CHARS + 1);
+    let csv = format!("username,name,role\nli.wei,李\u{0}伟\u{1b},officer\nwang,{long},officer\n");
+    let (package, problems) =
+        crate::read_package_with_problems(&with_station("people.csv", csv.into_bytes()));
+    let people = package.people.unwrap();
+    assert_eq!(people.len(), 1, "the row with a too-long name is left out");
+    assert_eq!(people[0].name, "李伟", "control characters removed");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].at.row, Some(3));
+    assert_eq!(problems[0].column.as_deref(), Some("name"));
+}

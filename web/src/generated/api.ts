@@ -7618,13 +7618,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not a readable .zip */
+            /** @description Not a readable .zip; a spreadsheet beyond its limits (`invalid_station_package`, naming the file); checks that took too long (`too_complex`) */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["PackageErrorBody"];
                 };
             };
             /** @description An internal failure, logged on the server (`internal`) */

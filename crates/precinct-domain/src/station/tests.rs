@@ -517,3 +517,20 @@ fn the_station_code_table_replaces_the_shipped_one() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].message.contains("given twice"));
 }
+
+#[test]
+fn camera_streams_only_by_media_schemes() {
+    for (url, allowed) in [
+        ("http://10.0.0.5/live/cam1.m3u8", true),
+        ("https://media.local/cam.flv", true),
+        ("RTSP://10.0.0.5:554/ch1", true),
+        ("rtmp://10.0.0.5/live/cam1", true),
+        ("javascript:alert(1)", false),
+        ("file:///etc/passwd", false),
+        ("ftp://x/y", false),
+        ("http://", false),
+        ("", false),
+    ] {
+        assert_eq!(stream_url_allowed(url), allowed, "{url}");
+    }
+}

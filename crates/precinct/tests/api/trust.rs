@@ -417,3 +417,34 @@ api_test! {
         assert_eq!(status, StatusCode::NOT_FOUND, "another organisation's case");
     }
 }
+
+api_test! {
+    async fn an_import_disables_and_demotes_at_once(app) {
+        let admin = app.login("admin").await;
+        let volunteer = app.login("volunteer").await;
+        let dispatcher = app.login("dispatcher").await;
+        // Both sessions are in use (and cached) before the import.
+        for token in [&volunteer, &dispatcher] {
+            let (status, _) = app.get(Some(token), "/api/me").await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        // The people layer given whole: the dispatcher demoted, every other
+        // account but the administrators disabled.
+        let mut files = precinct_station::PackageFiles::new();
+        files.insert("station.toml", b"name = \"x\"\n".to_vec());
+        files.insert("people.csv", "username,name,role\ndispatcher,值班员,analyst\n".as_bytes().to_vec());
+        let (status, report) = upload(&app, &admin, "/api/station/import", &files).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        // At once, not after the session cache's ten seconds.
+        let (status, body) = app.get(Some(&volunteer), "/api/me").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a disabled account's session ended: {body}");
+        let (status, me) = app.get(Some(&dispatcher), "/api/me").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(me["role"], "analyst", "the new role applies at once");
+        let (status, _) = app.post(Some(&dispatcher), "/api/incidents", json!({
+            "source": "phone", "category": "theft", "priority": 2,
+            "location": { "lat": 28.15, "lon": 113.02 }, "summary": "x",
+        })).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "an analyst takes no intake");
+    }
+}
