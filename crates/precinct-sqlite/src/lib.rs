@@ -276,8 +276,9 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<SqliteStore, OpenError> {
         let path = path.as_ref().to_owned();
         let mut conn = open_connection(&path, false)?;
-        let open_marker = hold_open_marker(&path)?;
         ensure_durable(&conn, &path)?;
+        // Before anything is written: a restore may be replacing the file.
+        let open_marker = hold_open_marker(&path)?;
         // The writer's page cache: 64 MiB (SQLite's default is 2 MiB), so a
         // bulk write's index updates stay in memory until commit; and the
         // savepoint journal each job runs under in memory, not a temporary

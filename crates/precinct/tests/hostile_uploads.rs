@@ -8,23 +8,15 @@
 //! 422 naming the file, through validation and history import alike, and
 //! the server's memory hardly moves.
 
-use precinct_api::AppState;
-use precinct_storage::{Clock, SystemClock};
+#[path = "support/memory.rs"]
+mod memory;
+
+use memory::{Peak, demo_server, resident_bytes};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const PASSWORD: &str = "hostile-test-password";
-
-/// Resident memory of this process, in bytes (Linux).
-fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
 
 /// A real workbook (written by rust_xlsxwriter) with its parts replaced:
 /// `replace` gives a part's new content by name, written in pieces (so a
@@ -108,16 +100,7 @@ async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let url = precinct::DatabaseUrl::Sqlite(dir.path().join("hostile.db"));
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = precinct::open_store(&url, clock.clone()).await.unwrap();
-    precinct::seed_demo(&store, &precinct_sim::generate(1), PASSWORD, None)
-        .await
-        .unwrap();
-    let state = AppState::new(store.clone(), clock).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(precinct_api::serve(listener, state, std::future::pending()));
+    let (store, base) = demo_server(dir.path(), PASSWORD).await;
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{base}/api/auth/login"))
@@ -161,18 +144,7 @@ async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
     ];
     let template = precinct_station::template().unwrap();
     let before = resident_bytes().unwrap().max(start);
-    let peak = Arc::new(AtomicU64::new(before));
-    let sampling = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Some(now) = resident_bytes() {
-                    peak.fetch_max(now, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
+    let peak = Peak::start(before);
 
     for (what, people, history) in &cases {
         let mut files = template.clone();
@@ -232,7 +204,7 @@ async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
             "{what}: {body}"
         );
     }
-    sampling.abort();
+    let peak = peak.stop();
 
     // Nothing changed, and the server still answers.
     let units_after: Value = client
@@ -245,7 +217,7 @@ async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
         .await
         .unwrap();
     assert_eq!(units_before, units_after, "nothing was applied");
-    let grown = peak.load(Ordering::Relaxed).saturating_sub(before);
+    let grown = peak.saturating_sub(before);
     eprintln!(
         "hostile spreadsheets: memory grew by {} MB at its peak",
         grown / (1024 * 1024)

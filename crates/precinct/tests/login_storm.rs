@@ -5,22 +5,14 @@
 //! Each password check takes argon2's 19 MiB: 200 checks at once took an
 //! unbounded server to gigabytes. The checks now queue for a few slots.
 
-use precinct_api::AppState;
-use precinct_storage::{Clock, SystemClock};
+#[path = "support/memory.rs"]
+mod memory;
+
+use memory::{Peak, demo_server, resident_bytes};
 use serde_json::json;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "storm-test-password";
-
-/// Resident memory of this process, in bytes (Linux).
-fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_failed_logins_at_once_keep_memory_bounded() {
@@ -29,16 +21,7 @@ async fn two_hundred_failed_logins_at_once_keep_memory_bounded() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let url = precinct::DatabaseUrl::Sqlite(dir.path().join("storm.db"));
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = precinct::open_store(&url, clock.clone()).await.unwrap();
-    precinct::seed_demo(&store, &precinct_sim::generate(1), PASSWORD, None)
-        .await
-        .unwrap();
-    let state = AppState::new(store.clone(), clock).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(precinct_api::serve(listener, state, std::future::pending()));
+    let (store, base) = demo_server(dir.path(), PASSWORD).await;
     let client = reqwest::Client::new();
     let login = |username: String, password: &'static str| {
         let (client, base) = (client.clone(), base.clone());
@@ -59,18 +42,7 @@ async fn two_hundred_failed_logins_at_once_keep_memory_bounded() {
     let before = resident_bytes().unwrap().max(before);
 
     // Sample memory while the storm runs.
-    let peak = Arc::new(AtomicU64::new(before));
-    let sampling = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Some(now) = resident_bytes() {
-                    peak.fetch_max(now, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-    };
+    let peak = Peak::start(before);
     // 200 unknown usernames at once: each gets its free tries, so each is a
     // real password check.
     let storm: Vec<_> = (0..200)
@@ -86,13 +58,13 @@ async fn two_hundred_failed_logins_at_once_keep_memory_bounded() {
         );
     }
     let real = real.await.unwrap().unwrap();
-    sampling.abort();
+    let peak = peak.stop();
     assert_eq!(
         real,
         reqwest::StatusCode::OK,
         "a real user logs in during the storm"
     );
-    let grown = peak.load(Ordering::Relaxed).saturating_sub(before);
+    let grown = peak.saturating_sub(before);
     eprintln!(
         "login storm: memory grew by {} MB at its peak; the real login took {:?}",
         grown / (1024 * 1024),
