@@ -8,7 +8,9 @@ export function Login({ onLogin }: { onLogin: (user: User) => void }) {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
-  // Asked for once the password was right and the account has a second factor.
+  // Offered after a refused login: the server answers a missing code as it
+  // answers a wrong password (so it confirms no password), and an account
+  // with an authenticator app needs its code too.
   const [needsCode, setNeedsCode] = useState(false);
   const [code, setCode] = useState("");
   const [useRecovery, setUseRecovery] = useState(false);
@@ -23,10 +25,7 @@ export function Login({ onLogin }: { onLogin: (user: User) => void }) {
       onLogin(response.user);
     } catch (err) {
       const apiError = err instanceof ApiError ? err : new ApiError(0, "unknown", String(err), String(err));
-      if (apiError.code === "second_factor_required") {
-        setNeedsCode(true);
-        if (!needsCode) return;
-      }
+      if (apiError.code === "invalid_credentials") setNeedsCode(true);
       setError(apiError);
     } finally {
       setBusy(false);

@@ -778,8 +778,8 @@ fn invalid_credentials() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         "invalid_credentials",
-        "wrong username or password",
-        "用户名或密码错误",
+        "wrong username, password or code (an account with an authenticator app needs its code too)",
+        "用户名、密码或动态口令错误（已绑定动态口令的账号须同时输入口令）",
     )
 }
 
@@ -824,7 +824,7 @@ async fn check_credentials(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in; the token also comes as a session cookie", body = LoginResponse),
-        (status = 401, description = "Wrong username or password (`invalid_credentials`); the account has a second factor and no code was sent (`second_factor_required`)", body = ErrorBody),
+        (status = 401, description = "Wrong username, password or second factor, or a second factor missing (`invalid_credentials`: the same answer for each, so it confirms no password)", body = ErrorBody),
         (status = 429, description = "Too many failed logins for this username from this address; wait the seconds the Retry-After header gives", body = ErrorBody),
     )
 )]
@@ -858,9 +858,8 @@ pub async fn login(
     let password_hash = credentials.as_ref().map(|c| c.password_hash.clone());
     let checked = check_credentials(&state, credentials, request.password).await;
     // An account with a second factor needs its code (or a recovery code)
-    // too. A right password alone is neither a failure nor a success: the
-    // client is asked for the code, and a wrong code counts as a failure.
-    let mut missing_second_factor = false;
+    // too. A right password without one is answered as a wrong password
+    // (and counted as a failure): the answer must not confirm the password.
     let checked = match checked {
         Ok(Some(user)) if user.second_factor => {
             let totp_code = request
@@ -872,7 +871,6 @@ pub async fn login(
                 .as_deref()
                 .filter(|c| !c.trim().is_empty());
             if totp_code.is_none() && recovery.is_none() {
-                missing_second_factor = true;
                 Ok(None)
             } else {
                 match crate::second_factor::prove(&state, &user, totp_code, recovery).await {
@@ -886,18 +884,9 @@ pub async fn login(
     };
     attempt.finish(match &checked {
         Ok(Some(_)) => Outcome::Succeeded,
-        Ok(None) if missing_second_factor => Outcome::Unchecked,
         Ok(None) => Outcome::Failed,
         Err(_) => Outcome::Unchecked,
     });
-    if missing_second_factor {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "second_factor_required",
-            "send the code of your authenticator app (totp_code) or a recovery code (recovery_code) with the password",
-            "请输入动态口令（或一次性恢复码）",
-        ));
-    }
     let checked = checked?;
     // Every checked login, good or bad, is in the audit log (those refused
     // by the throttle are not: they cost nothing and would flood it).

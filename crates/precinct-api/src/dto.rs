@@ -33,7 +33,7 @@ pub struct LoginRequest {
     #[serde(default)]
     pub device_token: Option<String>,
     /// The 6-digit code of the authenticator app, for an account with a
-    /// second factor (see `second_factor_required`).
+    /// second factor; without it such a login is refused as `invalid_credentials`.
     #[serde(default)]
     pub totp_code: Option<String>,
     /// Instead of `totp_code`: one of the recovery codes (each works once).

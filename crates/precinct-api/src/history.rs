@@ -112,8 +112,7 @@ pub async fn import_history_file(
     ground: std::sync::Arc<Jurisdiction>,
     tz: chrono_tz::Tz,
     now: Timestamp,
-    file: NamedFile,
-    mapping: Option<NamedFile>,
+    (file, mapping): (NamedFile, Option<NamedFile>),
     actor: Actor,
 ) -> Result<HistoryReport, HistoryRefusal> {
     let name = file.name.clone();
@@ -224,8 +223,7 @@ pub async fn import_history(
         state.ground(),
         state.tz(),
         state.clock.now(),
-        file,
-        mapping,
+        (file, mapping),
         authed.actor(),
     )
     .await

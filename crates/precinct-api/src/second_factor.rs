@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use precinct_domain::user::User;
-use precinct_storage::{SecondFactor, SecondFactorProof};
+use precinct_storage::SecondFactorProof;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -140,6 +140,15 @@ pub struct RecoveryCodesDto {
     pub recovery_codes: Vec<String>,
 }
 
+fn no_enrolment_pending() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "no_enrolment_pending",
+        "begin with enrol_second_factor",
+        "请先开始绑定动态口令",
+    )
+}
+
 fn already_enrolled() -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
@@ -203,12 +212,7 @@ pub async fn confirm_second_factor(
         return Err(already_enrolled());
     }
     let Some(pending) = factor.pending else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_enrolment_pending",
-            "begin with enrol_second_factor",
-            "请先开始绑定动态口令",
-        ));
+        return Err(no_enrolment_pending());
     };
     if request.code.len() > 16 {
         return Err(invalid_second_factor_422());
@@ -219,18 +223,29 @@ pub async fn confirm_second_factor(
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| crate::auth::new_one_time_password())
         .collect();
-    state
+    // Checked and written in one writer transaction: of simultaneous
+    // confirmations exactly one wins, so one set of recovery codes is shown.
+    let confirmed = state
         .store
-        .set_second_factor(
+        .consume_second_factor(
             user.id,
-            SecondFactor {
-                secret: Some(pending),
-                pending: None,
-                last_step: Some(step),
+            SecondFactorProof::Enrolment {
+                secret: pending,
+                step,
                 recovery_hashes: codes.iter().map(|c| recovery_hash(c)).collect(),
             },
         )
         .await?;
+    if !confirmed {
+        // Another confirmation won, or another enrolment replaced this one.
+        return Err(
+            if state.store.second_factor(user.id).await?.secret.is_some() {
+                already_enrolled()
+            } else {
+                no_enrolment_pending()
+            },
+        );
+    }
     state
         .audit(
             &user,

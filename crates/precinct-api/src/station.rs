@@ -128,7 +128,7 @@ pub enum PackageRefusal {
     Refused(ApiError),
     /// A file beyond its limits (a spreadsheet's cells or unpacked size):
     /// refused whole, even by validation, naming the file.
-    TooLarge(Problem),
+    TooLarge(Box<Problem>),
 }
 
 impl From<StoreError> for PackageRefusal {
@@ -180,7 +180,7 @@ impl IntoResponse for PackageRefusal {
                     code: "invalid_station_package".into(),
                     message: format!("{}: {}", problem.at.file, problem.message),
                     message_zh: format!("{}：{}", problem.at.file, problem.message_zh),
-                    problems: vec![ProblemDto::from(&problem)],
+                    problems: vec![ProblemDto::from(problem.as_ref())],
                 }),
             )
                 .into_response(),

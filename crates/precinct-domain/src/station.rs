@@ -1792,9 +1792,9 @@ fn checked_plan_within(
         return Err(problems);
     }
     let plan = plan(&station, state);
-    match last_administrator_kept(&station, state, &plan.people) {
-        Ok(()) => Ok(plan),
-        Err(problem) => Err(vec![problem]),
+    match administrator_lost(&station, state, &plan.people) {
+        None => Ok(plan),
+        Some(problem) => Err(vec![problem]),
     }
 }
 
@@ -1802,15 +1802,15 @@ fn checked_plan_within(
 /// is a package of one record) may not demote or disable the last one, as
 /// only the command line could then let anyone in again. A station with no
 /// administrator yet (a first import before `precinct user add`) is not
-/// held to it.
-fn last_administrator_kept(
+/// held to it. The problem, when the plan would lose the last one.
+fn administrator_lost(
     station: &StationPackage,
     state: &StationState,
     people: &[PersonChange],
-) -> Result<(), Problem> {
+) -> Option<Problem> {
     let is_admin = |u: &User| u.role == Role::Admin && !u.disabled;
     if !state.users.iter().any(is_admin) {
-        return Ok(());
+        return None;
     }
     let mut after: HashMap<UserId, bool> =
         state.users.iter().map(|u| (u.id, is_admin(u))).collect();
@@ -1827,7 +1827,7 @@ fn last_administrator_kept(
         }
     }
     if added + after.values().filter(|a| **a).count() > 0 {
-        return Ok(());
+        return None;
     }
     // Name the row that took the last administrator away.
     let demoted = state.users.iter().filter(|u| is_admin(u)).find_map(|u| {
@@ -1838,7 +1838,7 @@ fn last_administrator_kept(
             .find(|p| p.username == u.username)
     });
     let at = demoted.map_or_else(|| Source::file("people"), |p| p.at.clone());
-    Err(bilingual(
+    Some(bilingual(
         &at,
         "role",
         "this would leave the station without an active administrator; keep at least one account with the role admin".into(),

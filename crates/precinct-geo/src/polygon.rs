@@ -261,10 +261,11 @@ impl Polygon {
                 if from >= to {
                     continue;
                 }
-                for k in from as usize..to as usize {
-                    let lat = first + k as f64 * step;
+                let (from, to) = (from as usize, to as usize);
+                for (k, line) in crossings[from..to].iter_mut().enumerate() {
+                    let lat = first + (from + k) as f64 * step;
                     if (yi > lat) != (yj > lat) {
-                        crossings[k].push((xj - xi) * (lat - yi) / (yj - yi) + xi);
+                        line.push((xj - xi) * (lat - yi) / (yj - yi) + xi);
                     }
                 }
             }

@@ -45,7 +45,7 @@ pub fn read_package(files: &PackageFiles) -> Result<StationPackage, Vec<Problem>
 pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<Problem>) {
     match read_package_within(files, &Unlimited) {
         Ok(read) => read,
-        Err(refused) => (StationPackage::default(), vec![refused]),
+        Err(refused) => (StationPackage::default(), vec![*refused]),
     }
 }
 
@@ -57,7 +57,7 @@ pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<
 pub fn read_package_within(
     files: &PackageFiles,
     budget: &dyn Budget,
-) -> Result<(StationPackage, Vec<Problem>), Problem> {
+) -> Result<(StationPackage, Vec<Problem>), Box<Problem>> {
     let mut problems = Vec::new();
     let mut refused = None;
     let manifest = read_manifest(files, &mut problems);
@@ -85,7 +85,7 @@ pub fn read_package_within(
     let organisations = table(columns::ORGANISATIONS);
     let categories = table(columns::CATEGORIES);
     if let Some(refused) = refused {
-        return Err(refused);
+        return Err(Box::new(refused));
     }
 
     let mut package = StationPackage::default();

@@ -280,6 +280,15 @@ pub enum SecondFactorProof {
     Step(i64),
     /// A recovery code, by its SHA-256 (hex).
     Recovery(String),
+    /// The first code of an enrolment: the pending `secret` (the one the
+    /// code was checked against) comes into force at `step` with these
+    /// recovery codes. Accepted once: of simultaneous confirmations,
+    /// exactly one wins, as each is decided in the writer's transaction.
+    Enrolment {
+        secret: String,
+        step: i64,
+        recovery_hashes: Vec<String>,
+    },
 }
 
 impl SecondFactor {
@@ -298,6 +307,21 @@ impl SecondFactor {
             SecondFactorProof::Recovery(hash) => {
                 let at = self.recovery_hashes.iter().position(|h| h == hash)?;
                 next.recovery_hashes.remove(at);
+            }
+            SecondFactorProof::Enrolment {
+                secret,
+                step,
+                recovery_hashes,
+            } => {
+                if self.secret.is_some() || self.pending.as_ref() != Some(secret) {
+                    return None;
+                }
+                next = SecondFactor {
+                    secret: Some(secret.clone()),
+                    pending: None,
+                    last_step: Some(*step),
+                    recovery_hashes: recovery_hashes.clone(),
+                };
             }
         }
         Some(next)

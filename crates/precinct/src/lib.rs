@@ -262,8 +262,7 @@ pub async fn import_history(
         ground,
         tz,
         chrono::Utc::now(),
-        file,
-        mapping,
+        (file, mapping),
         precinct_domain::event::Actor::system("history import"),
     )
     .await;

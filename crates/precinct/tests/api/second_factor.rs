@@ -117,12 +117,25 @@ async fn admins_and_dispatchers_enrol_a_second_factor_and_log_in_with_it() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
-    // Logging in now takes a code.
+    // Logging in now takes a code. Without one the answer is that of a
+    // wrong password, so it confirms no password.
     let (status, body) = login(&app, "dispatcher", json!({})).await;
+    let wrong = app
+        .post(
+            None,
+            "/api/auth/login",
+            json!({ "username": "dispatcher", "password": "not the password" }),
+        )
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("second_factor_required")),
+        (StatusCode::UNAUTHORIZED, Some("invalid_credentials")),
         "{body}"
+    );
+    assert_eq!(
+        (status, body),
+        wrong,
+        "a missing code answers as a wrong password"
     );
     let (status, body) = login(&app, "dispatcher", json!({ "totp_code": "123456" })).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -298,4 +311,53 @@ async fn idle_admin_sessions_end_and_the_admin_lists_and_revokes_sessions() {
     let officer = app.login("officer").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(app.get(Some(&officer), "/api/me").await.0, StatusCode::OK);
+}
+
+/// Six simultaneous confirmations with one valid code: exactly one wins,
+/// so exactly one set of recovery codes is shown, and it is the one that
+/// works (issue 23).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_confirmations_have_one_winner() {
+    let app = std::sync::Arc::new(app(required()).await);
+    let (status, body) = login(&app, "dispatcher", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let (_, enrolment) = app
+        .post(Some(&token), "/api/auth/totp/enrol", json!({}))
+        .await;
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let code = code(&secret, 0);
+    let attempts: Vec<_> = (0..6)
+        .map(|_| {
+            let (app, token, code) = (app.clone(), token.clone(), code.clone());
+            tokio::spawn(async move {
+                app.post(
+                    Some(&token),
+                    "/api/auth/totp/confirm",
+                    json!({ "code": code }),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for attempt in attempts {
+        let (status, body) = attempt.await.unwrap();
+        if status == StatusCode::OK {
+            winners.push(body["recovery_codes"].clone());
+        } else {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(body["code"], "second_factor_already_enrolled", "{body}");
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one confirmation wins");
+    let codes: Vec<String> = serde_json::from_value(winners[0].clone()).unwrap();
+    for recovery in &codes[..2] {
+        let (status, body) = login(&app, "dispatcher", json!({ "recovery_code": recovery })).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the codes shown are the ones in force: {body}"
+        );
+    }
 }
