@@ -477,6 +477,10 @@ pub fn print_verification(reports: &[precinct_storage::chain::TableReport]) -> b
                 "ok      {}: {} rows chained; head: row {id}, hash {hash}",
                 report.table, report.rows
             ),
+            (None, None) if report.rows > 0 => println!(
+                "ok      {}: {} rows, each as its sealed events say",
+                report.table, report.rows
+            ),
             (None, None) => println!("ok      {}: empty", report.table),
         }
     }

@@ -214,3 +214,73 @@ api_test! {
         assert!(whole(&chain::verify(app.store.as_ref()).await.unwrap()));
     }
 }
+
+api_test! {
+    async fn an_incident_row_changed_past_the_api_is_found(app) {
+        // Issue 23: `verify` held only events and audit entries; an edited
+        // summary passed. Each incident is now held to its sealed events.
+        let dispatcher = app.login("dispatcher").await;
+        let mut ids = Vec::new();
+        for n in 0..4 {
+            let incident = app
+                .instruction(&dispatcher, &format!("row-{n}"), "theft", 28.15 + n as f64 * 0.01, 113.02)
+                .await;
+            ids.push(incident["id"].as_i64().unwrap());
+        }
+        let (status, body) = app
+            .post(
+                Some(&dispatcher),
+                &format!("/api/incidents/{}/close", ids[0]),
+                serde_json::json!({ "disposition": "resolved_on_scene", "remark": "当场调解" }),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+        assert!(whole(&chain::verify(app.store.as_ref()).await.unwrap()));
+
+        let raw = Raw::connect(&app).await;
+        let id = |n: usize| Some(ids[n].to_string());
+        let cases: [(usize, &str, Option<String>, bool); 9] = [
+            (1, "summary", Some("改过的摘要".into()), false),
+            (1, "address", Some("别处".into()), false),
+            (2, "category", Some("fight".into()), false),
+            (2, "priority", Some("1".into()), true),
+            (3, "external_id", Some("forged".into()), false),
+            (0, "closing_remark", Some("改过的处置说明".into()), false),
+            (0, "disposition", Some("no_action_needed".into()), false),
+            (3, "disposition", Some("resolved_on_scene".into()), false),
+            (3, "duplicate_of", id(1), true),
+        ];
+        for (n, column, value, integer) in cases {
+            let target = ids[n];
+            let before = raw.rows("incidents", &["id", column]).await;
+            let original = before
+                .iter()
+                .find(|r| r[0].as_deref() == Some(target.to_string().as_str()))
+                .unwrap()[1]
+                .clone();
+            let set = |value: Option<String>| {
+                let raw = &raw;
+                async move {
+                    raw.execute(
+                        &format!(
+                            "UPDATE incidents SET {column} = {} WHERE id = {}",
+                            raw.placeholder(1, integer),
+                            raw.placeholder(2, true)
+                        ),
+                        &[value, Some(target.to_string())],
+                    )
+                    .await
+                }
+            };
+            set(value).await;
+            let reports = chain::verify(app.store.as_ref()).await.unwrap();
+            let broken = reports
+                .iter()
+                .find_map(|r| r.broken.clone())
+                .unwrap_or_else(|| panic!("a changed {column} was not found"));
+            assert_eq!((broken.table, broken.id), ("incidents", target), "{column}: {broken}");
+            set(original).await;
+            assert!(whole(&chain::verify(app.store.as_ref()).await.unwrap()), "{column} put back");
+        }
+    }
+}
