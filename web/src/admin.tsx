@@ -80,7 +80,8 @@ function PackagePanel(props: { onImported: () => void }) {
       const failure = asApiError(e);
       // A refused import lists its problems like a validation does.
       const problems = (failure.body as { problems?: StationReport["problems"] } | null)?.problems;
-      if (problems) setReport({ valid: false, problems, changes: [], accounts: [] });
+      const body = failure.body as { problems?: StationReport["problems"]; warnings?: StationReport["warnings"] } | null;
+      if (problems) setReport({ valid: false, problems, warnings: body?.warnings ?? [], changes: [], accounts: [] });
       else setError(failure);
     } finally {
       setBusy(false);
@@ -127,11 +128,17 @@ function PackagePanel(props: { onImported: () => void }) {
         </button>
       </p>
       <ErrorLine error={error} />
-      {report && !report.valid && <Problems report={report} />}
+      {report && !report.valid && <Problems problems={report.problems} title={t("package_problems")} testid="problems" />}
       {report?.valid && <Changes report={report} title={t("package_valid")} />}
+      {report && report.warnings.length > 0 && (
+        <Problems problems={report.warnings} title={t("package_warnings")} testid="warnings" />
+      )}
       {imported && (
         <div data-testid="import-result">
           <Changes report={imported} title={t("package_imported")} />
+          {imported.warnings.length > 0 && (
+            <Problems problems={imported.warnings} title={t("package_warnings")} testid="warnings" />
+          )}
           {imported.accounts.length > 0 && <Passwords accounts={imported.accounts} />}
         </div>
       )}
@@ -139,11 +146,12 @@ function PackagePanel(props: { onImported: () => void }) {
   );
 }
 
-function Problems({ report }: { report: StationReport }) {
+// Problems (nothing can be imported) or warnings (ignored), by file, sheet, row and column.
+function Problems({ problems, title, testid }: { problems: StationReport["problems"]; title: string; testid: string }) {
   return (
-    <div data-testid="problems">
-      <p class="error">
-        {t("package_problems")} {report.problems.length}
+    <div data-testid={testid}>
+      <p class={testid === "warnings" ? "hint" : "error"}>
+        {title} {problems.length}
       </p>
       <table class="grid">
         <thead>
@@ -156,8 +164,8 @@ function Problems({ report }: { report: StationReport }) {
           </tr>
         </thead>
         <tbody>
-          {report.problems.map((p) => (
-            <tr data-testid="problem" data-file={p.file} data-row={p.row ?? p.feature ?? ""}>
+          {problems.map((p) => (
+            <tr data-testid={testid === "warnings" ? "warning" : "problem"} data-file={p.file} data-row={p.row ?? p.feature ?? ""}>
               <td>{p.file}</td>
               <td>{p.sheet ?? ""}</td>
               <td>{p.row ?? (p.feature !== null ? `#${p.feature}` : "")}</td>

@@ -254,6 +254,7 @@ const TEXT = {
   package_valid: ["校验通过，导入将作如下更改：", "Valid. Importing makes these changes:"],
   package_imported: ["已导入：", "Imported:"],
   package_problems: ["数据包存在问题，不能导入。问题数：", "The package has problems and cannot be imported. Problems:"],
+  package_warnings: ["以下内容未被识别，已忽略（请核对文件名和列名）。条数：", "Not recognised and ignored (check the file and column names):"],
   file: ["文件", "File"],
   sheet: ["工作表", "Sheet"],
   row: ["行", "Row"],

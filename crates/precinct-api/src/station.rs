@@ -100,6 +100,9 @@ pub struct OneTimePasswordDto {
 pub struct StationReport {
     pub valid: bool,
     pub problems: Vec<ProblemDto>,
+    /// What was ignored: files and columns the package format does not
+    /// know, an upload field other than `package`. Nothing stops an import.
+    pub warnings: Vec<ProblemDto>,
     pub changes: Vec<LayerChangesDto>,
     /// Set by an import: the new accounts' one-time passwords. They are not
     /// stored anywhere in clear; this is the only time they are shown.
@@ -114,6 +117,8 @@ pub struct PackageErrorBody {
     pub message: String,
     pub message_zh: String,
     pub problems: Vec<ProblemDto>,
+    /// What was ignored (unknown files and columns).
+    pub warnings: Vec<ProblemDto>,
 }
 
 /// Why a package was not imported.
@@ -122,7 +127,10 @@ pub enum PackageRefusal {
     /// The archive could not be opened at all.
     Unreadable(String),
     /// Its content has problems; nothing was applied.
-    Problems(Vec<Problem>),
+    Problems {
+        problems: Vec<Problem>,
+        warnings: Vec<Problem>,
+    },
     Store(StoreError),
     /// Refused before an answer (the checks took too long).
     Refused(ApiError),
@@ -147,10 +155,11 @@ impl IntoResponse for PackageRefusal {
                     message: format!("the package cannot be opened: {reason}"),
                     message_zh: format!("无法打开数据包：{reason}"),
                     problems: Vec::new(),
+                    warnings: Vec::new(),
                 }),
             )
                 .into_response(),
-            PackageRefusal::Problems(problems) => (
+            PackageRefusal::Problems { problems, warnings } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(PackageErrorBody {
                     code: "invalid_station_package".into(),
@@ -160,6 +169,7 @@ impl IntoResponse for PackageRefusal {
                     ),
                     message_zh: format!("数据包有 {} 处问题，未导入任何内容", problems.len()),
                     problems: problems.iter().map(ProblemDto::from).collect(),
+                    warnings: warnings.iter().map(ProblemDto::from).collect(),
                 }),
             )
                 .into_response(),
@@ -171,6 +181,7 @@ impl IntoResponse for PackageRefusal {
                     message: e.message,
                     message_zh: e.message_zh,
                     problems: Vec::new(),
+                    warnings: Vec::new(),
                 }),
             )
                 .into_response(),
@@ -181,6 +192,7 @@ impl IntoResponse for PackageRefusal {
                     message: format!("{}: {}", problem.at.file, problem.message),
                     message_zh: format!("{}：{}", problem.at.file, problem.message_zh),
                     problems: vec![ProblemDto::from(problem.as_ref())],
+                    warnings: Vec::new(),
                 }),
             )
                 .into_response(),
@@ -195,27 +207,45 @@ pub async fn validate_package(
     store: &SharedStore,
     heavy: &HeavyWork,
     files: PackageFiles,
-) -> Result<(StationPackage, StationPlan), PackageRefusal> {
+) -> Result<Validated, PackageRefusal> {
     let state = store.station_state().await?;
     // What was read is checked too, even when reading met problems, so the
     // report lists every problem at once.
-    let (package, mut problems, checked) = heavy
+    let (read, checked) = heavy
         .run(move |budget| {
-            let (package, problems) = precinct_station::read_package_within(&files, budget)?;
-            let checked = station::validate_within(&package, &state, budget);
-            Ok((package, problems, checked))
+            let read = precinct_station::read_package_within(&files, budget)?;
+            let checked = station::validate_within(&read.package, &state, budget);
+            Ok((read, checked))
         })
         .await
         .map_err(PackageRefusal::Refused)?
         .map_err(PackageRefusal::TooLarge)?;
+    let precinct_station::PackageRead {
+        package,
+        mut problems,
+        warnings,
+    } = read;
     match checked {
-        Ok(plan) if problems.is_empty() => Ok((package, plan)),
-        Ok(_) => Err(PackageRefusal::Problems(problems)),
+        Ok(plan) if problems.is_empty() => Ok(Validated {
+            package,
+            plan,
+            warnings,
+        }),
+        Ok(_) => Err(PackageRefusal::Problems { problems, warnings }),
         Err(more) => {
             problems.extend(more);
-            Err(PackageRefusal::Problems(problems))
+            Err(PackageRefusal::Problems { problems, warnings })
         }
     }
+}
+
+/// A package that may be imported: what it holds, the plan, and what was
+/// ignored in it.
+#[derive(Debug)]
+pub struct Validated {
+    pub package: StationPackage,
+    pub plan: StationPlan,
+    pub warnings: Vec<Problem>,
 }
 
 /// How new accounts of an import get their first password.
@@ -236,7 +266,11 @@ pub async fn import_package(
     first_passwords: FirstPasswords,
     actor: Actor,
 ) -> Result<StationReport, PackageRefusal> {
-    let (package, plan) = validate_package(store, heavy, files).await?;
+    let Validated {
+        package,
+        plan,
+        warnings,
+    } = validate_package(store, heavy, files).await?;
     let new_accounts = plan.new_usernames();
     let (handed_out, passwords) = match first_passwords {
         FirstPasswords::OneTime => {
@@ -276,6 +310,7 @@ pub async fn import_package(
     Ok(StationReport {
         valid: true,
         problems: Vec::new(),
+        warnings: warnings.iter().map(ProblemDto::from).collect(),
         changes: changes.iter().map(LayerChangesDto::from).collect(),
         accounts,
     })
@@ -306,7 +341,7 @@ pub(crate) fn field_error(
 async fn uploaded(
     heavy: &HeavyWork,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<PackageFiles, Response> {
+) -> Result<(PackageFiles, Option<Problem>), Response> {
     let bad = |message: String| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -328,36 +363,51 @@ async fn uploaded(
         if field.file_name().is_none() && field.name() != Some("package") {
             continue;
         }
+        let warning = field_warning(field.name());
         let bytes = field
             .bytes()
             .await
             .map_err(|e| field_error(e, MAX_UPLOAD_BYTES, &bad))?;
-        return heavy
+        let files = heavy
             .run(move |_| PackageFiles::from_zip(&bytes))
             .await
             .map_err(IntoResponse::into_response)?
-            .map_err(|e| PackageRefusal::Unreadable(e.to_string()).into_response());
+            .map_err(|e| PackageRefusal::Unreadable(e.to_string()).into_response())?;
+        return Ok((files, warning));
     }
 }
 
-fn report_of(
-    result: Result<(StationPackage, StationPlan), PackageRefusal>,
-) -> Result<StationReport, PackageRefusal> {
+fn report_of(result: Result<Validated, PackageRefusal>) -> Result<StationReport, PackageRefusal> {
     match result {
-        Ok((_, plan)) => Ok(StationReport {
+        Ok(Validated { plan, warnings, .. }) => Ok(StationReport {
             valid: true,
             problems: Vec::new(),
+            warnings: warnings.iter().map(ProblemDto::from).collect(),
             changes: plan.changes.iter().map(LayerChangesDto::from).collect(),
             accounts: Vec::new(),
         }),
-        Err(PackageRefusal::Problems(problems)) => Ok(StationReport {
+        Err(PackageRefusal::Problems { problems, warnings }) => Ok(StationReport {
             valid: false,
             problems: problems.iter().map(ProblemDto::from).collect(),
+            warnings: warnings.iter().map(ProblemDto::from).collect(),
             changes: Vec::new(),
             accounts: Vec::new(),
         }),
         Err(other) => Err(other),
     }
+}
+
+/// A warning for an upload whose file came in a field other than `package`.
+fn field_warning(field: Option<&str>) -> Option<Problem> {
+    let field = field.unwrap_or_default();
+    (field != "package").then(|| {
+        Problem::new(
+            &precinct_domain::station::Source::file("(upload)"),
+            Some("package"),
+            format!("the file came in the form field {field:?}, not `package`; it was read as the package"),
+            format!("文件位于表单字段 “{field}” 而非 package，已按数据包读取"),
+        )
+    })
 }
 
 #[utoipa::path(
@@ -380,11 +430,11 @@ pub async fn validate_station_package(
     authed
         .may(Action::ManageStation)
         .map_err(IntoResponse::into_response)?;
-    let files = uploaded(&state.heavy, multipart).await?;
+    let (files, field) = uploaded(&state.heavy, multipart).await?;
     let result = validate_package(&state.store, &state.heavy, files).await;
-    report_of(result)
-        .map(Json)
-        .map_err(IntoResponse::into_response)
+    let mut report = report_of(result).map_err(IntoResponse::into_response)?;
+    report.warnings.extend(field.as_ref().map(ProblemDto::from));
+    Ok(Json(report))
 }
 
 #[utoipa::path(
@@ -408,8 +458,8 @@ pub async fn import_station_package(
     authed
         .may(Action::ManageStation)
         .map_err(IntoResponse::into_response)?;
-    let files = uploaded(&state.heavy, multipart).await?;
-    let report = import_package(
+    let (files, field) = uploaded(&state.heavy, multipart).await?;
+    let mut report = match import_package(
         &state.store,
         &state.heavy,
         files,
@@ -417,7 +467,18 @@ pub async fn import_station_package(
         authed.actor(),
     )
     .await
-    .map_err(IntoResponse::into_response)?;
+    {
+        Ok(report) => report,
+        Err(PackageRefusal::Problems {
+            problems,
+            mut warnings,
+        }) => {
+            warnings.extend(field);
+            return Err(PackageRefusal::Problems { problems, warnings }.into_response());
+        }
+        Err(refusal) => return Err(refusal.into_response()),
+    };
+    report.warnings.extend(field.as_ref().map(ProblemDto::from));
     // Accounts the import disabled or demoted lose their powers now: their
     // sessions ended in its transaction, and this instance forgets what it
     // cached (others when the event reaches them).

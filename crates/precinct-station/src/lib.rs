@@ -17,7 +17,7 @@ pub mod sheet;
 mod tests;
 mod write;
 
-pub use read::{read_package, read_package_with_problems, read_package_within};
+pub use read::{PackageRead, read_package, read_package_with_problems, read_package_within};
 pub use write::{template, write_package};
 
 use std::collections::BTreeMap;

@@ -44,9 +44,19 @@ pub fn read_package(files: &PackageFiles) -> Result<StationPackage, Vec<Problem>
 /// code, name or geometry is left out.
 pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<Problem>) {
     match read_package_within(files, &Unlimited) {
-        Ok(read) => read,
+        Ok(read) => (read.package, read.problems),
         Err(refused) => (StationPackage::default(), vec![*refused]),
     }
+}
+
+/// What reading a package found: the package, its problems, and warnings:
+/// files and columns it does not know, which are ignored (a misspelt file
+/// name or header would otherwise leave its part out without a word).
+#[derive(Debug, Clone, Default)]
+pub struct PackageRead {
+    pub package: StationPackage,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
 }
 
 /// As [`read_package_with_problems`], stopping early when `budget` is
@@ -57,12 +67,13 @@ pub fn read_package_with_problems(files: &PackageFiles) -> (StationPackage, Vec<
 pub fn read_package_within(
     files: &PackageFiles,
     budget: &dyn Budget,
-) -> Result<(StationPackage, Vec<Problem>), Box<Problem>> {
+) -> Result<PackageRead, Box<Problem>> {
     let mut problems = Vec::new();
+    let mut warnings = unknown_files(files);
     let mut refused = None;
     let manifest = read_manifest(files, &mut problems);
     let datum = manifest.as_ref().map(|m| m.datum).unwrap_or_default();
-    let mut layer = |file: LayerFile| read_layer(files, file, datum, &mut problems);
+    let mut layer = |file: LayerFile| read_layer(files, file, datum, &mut problems, &mut warnings);
     let zones = layer(columns::ZONES);
     let communities = layer(columns::COMMUNITIES);
     let grid_cells = layer(columns::GRID_CELLS);
@@ -74,6 +85,7 @@ pub fn read_package_within(
         let mut reading = Reading {
             files,
             problems: &mut problems,
+            warnings: &mut warnings,
             bytes_left: &mut bytes_left,
             refused: &mut refused,
             budget,
@@ -104,7 +116,68 @@ pub fn read_package_within(
     package.people = people.map(|items| convert(items, p, person));
     package.organisations = organisations.map(|items| convert(items, p, organisation));
     package.categories = categories.map(|items| convert(items, p, category));
-    Ok((package, problems))
+    Ok(PackageRead {
+        package,
+        problems,
+        warnings,
+    })
+}
+
+/// Files a package may hold: `station.toml`, each layer as GeoJSON or a
+/// Shapefile (with the files a Shapefile comes with), each table as `.xlsx`
+/// or `.csv`, alone or in parts (`units-north.xlsx`).
+fn known_file(name: &str) -> bool {
+    const SHAPEFILE_PARTS: [&str; 10] = [
+        ".shp", ".dbf", ".shx", ".cpg", ".prj", ".sbn", ".sbx", ".qix", ".shp.xml", ".qmd",
+    ];
+    if name == "station.toml" {
+        return true;
+    }
+    let layer = columns::LAYERS.iter().any(|layer| {
+        [".geojson", ".json", ".zip", ".shp.zip"]
+            .iter()
+            .chain(SHAPEFILE_PARTS.iter())
+            .any(|extension| name == format!("{}{extension}", layer.name))
+    });
+    let table = columns::TABLES.iter().any(|table| {
+        [".xlsx", ".csv"].iter().any(|extension| {
+            name.strip_suffix(extension).is_some_and(|stem| {
+                stem == table.name
+                    || stem
+                        .strip_prefix(table.name)
+                        .is_some_and(|rest| rest.starts_with(['-', '_']))
+            })
+        })
+    });
+    layer || table
+}
+
+fn unknown_files(files: &PackageFiles) -> Vec<Problem> {
+    files
+        .names()
+        .filter(|name| !known_file(name))
+        .map(|name| {
+            file_problem(
+                name,
+                "not a file of the station package: ignored (check its name against the template)"
+                    .into(),
+                "不是数据包中的文件，已忽略（请对照模板检查文件名）".into(),
+            )
+        })
+        .collect()
+}
+
+/// One warning naming the columns (or properties) of a file nothing reads.
+fn unknown_columns(file: &str, unknown: &std::collections::BTreeSet<String>) -> Option<Problem> {
+    if unknown.is_empty() {
+        return None;
+    }
+    let list = unknown.iter().cloned().collect::<Vec<_>>().join(", ");
+    Some(file_problem(
+        file,
+        format!("columns not of this table, ignored: {list}"),
+        format!("以下列不属于此表，已忽略：{list}"),
+    ))
 }
 
 fn file_problem(file: &str, en: String, zh: String) -> Problem {
@@ -233,11 +306,12 @@ fn read_layer(
     layer: LayerFile,
     datum: Datum,
     problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
 ) -> Option<Vec<Item>> {
     for extension in ["geojson", "json"] {
         let name = format!("{}.{extension}", layer.name);
         if let Some(bytes) = files.get(&name) {
-            return read_geojson(&name, bytes, layer, datum, problems);
+            return read_geojson(&name, bytes, layer, datum, problems, warnings);
         }
     }
     for name in [
@@ -256,14 +330,14 @@ fn read_layer(
                     return Some(Vec::new());
                 }
             };
-            return read_shapefile(&name, &inner, layer, datum, problems);
+            return read_shapefile(&name, &inner, layer, datum, problems, warnings);
         }
     }
     let shp = format!("{}.shp", layer.name);
     files
         .get(&shp)
         .is_some()
-        .then(|| read_shapefile(&shp, files, layer, datum, problems))
+        .then(|| read_shapefile(&shp, files, layer, datum, problems, warnings))
         .flatten()
 }
 
@@ -273,6 +347,7 @@ fn read_geojson(
     layer: LayerFile,
     datum: Datum,
     problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
 ) -> Option<Vec<Item>> {
     let text = decode_text(bytes);
     let collection: geojson::FeatureCollection = match text.parse() {
@@ -287,10 +362,14 @@ fn read_geojson(
         }
     };
     let mut items = Vec::new();
+    let mut unknown = std::collections::BTreeSet::new();
     for (index, feature) in collection.features.into_iter().enumerate() {
         let at = Source::feature(file, index as u32);
         let mut cells = HashMap::new();
         for (key, value) in feature.properties.into_iter().flatten() {
+            if layer.column(&key).is_none() && unknown.len() < 100 {
+                unknown.insert(key.clone());
+            }
             if let Some(column) = layer.column(&key) {
                 let text = match value {
                     serde_json::Value::Null => continue,
@@ -322,6 +401,7 @@ fn read_geojson(
             Err(message) => problems.push(geometry_problem(&at, message)),
         }
     }
+    warnings.extend(unknown_columns(file, &unknown));
     Some(items)
 }
 
@@ -373,6 +453,7 @@ fn read_shapefile(
     layer: LayerFile,
     datum: Datum,
     problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
 ) -> Option<Vec<Item>> {
     use shapefile::dbase;
     let with_extension = |extension: &str| {
@@ -421,6 +502,7 @@ fn read_shapefile(
     };
     let mut reader = shapefile::Reader::new(shapes, records);
     let mut items = Vec::new();
+    let mut unknown = std::collections::BTreeSet::new();
     for (index, result) in reader.iter_shapes_and_records().enumerate() {
         let at = Source::feature(file, index as u32);
         let (shape, record) = match result {
@@ -437,6 +519,9 @@ fn read_shapefile(
         let mut cells = HashMap::new();
         for (key, value) in record {
             let Some(column) = layer.column(&key) else {
+                if unknown.len() < 100 {
+                    unknown.insert(key);
+                }
                 continue;
             };
             let text = match value {
@@ -462,6 +547,7 @@ fn read_shapefile(
             Err(message) => problems.push(geometry_problem(&at, message)),
         }
     }
+    warnings.extend(unknown_columns(file, &unknown));
     Some(items)
 }
 
@@ -518,6 +604,7 @@ fn shape_geometry(shape: shapefile::Shape, areas: bool, datum: Datum) -> Result<
 struct Reading<'a> {
     files: &'a PackageFiles,
     problems: &'a mut Vec<Problem>,
+    warnings: &'a mut Vec<Problem>,
     /// What is left of the package's unpacked size.
     bytes_left: &'a mut u64,
     /// A file refused as beyond its limits: nothing more is read.
@@ -585,9 +672,15 @@ fn read_table_file(reading: &mut Reading<'_>, file: &str, table: TableFile) -> V
         return Vec::new();
     };
     let mut columns: Vec<Option<&'static Column>> = Vec::new();
+    let mut unknown = std::collections::BTreeSet::new();
     for cell in header {
-        columns.push(table.column(cell));
+        let column = table.column(cell);
+        if column.is_none() && !cell.trim().is_empty() && unknown.len() < 100 {
+            unknown.insert(cell.trim().to_owned());
+        }
+        columns.push(column);
     }
+    reading.warnings.extend(unknown_columns(&file, &unknown));
     let header_at = Source::row(&file, sheet.as_deref(), 1);
     let mut missing = false;
     for column in table.columns.iter().filter(|c| c.required) {

@@ -287,3 +287,13 @@ fn package_text_is_cleaned_of_control_characters_and_bounded() {
     assert_eq!(problems[0].at.row, Some(3));
     assert_eq!(problems[0].column.as_deref(), Some("name"));
 }
+
+#[test]
+fn the_template_and_an_export_hold_nothing_unknown() {
+    let template = crate::template().unwrap();
+    let read = crate::read_package_within(&template, &precinct_domain::budget::Unlimited).unwrap();
+    assert!(read.warnings.is_empty(), "{:?}", read.warnings);
+    let exported = crate::write_package(&read.package).unwrap();
+    let read = crate::read_package_within(&exported, &precinct_domain::budget::Unlimited).unwrap();
+    assert!(read.warnings.is_empty(), "{:?}", read.warnings);
+}

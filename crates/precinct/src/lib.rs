@@ -180,13 +180,16 @@ pub fn refusal(refusal: PackageRefusal) -> anyhow::Error {
         PackageRefusal::Unreadable(reason) => {
             anyhow::anyhow!("the package cannot be opened: {reason}")
         }
-        PackageRefusal::Problems(problems) => {
+        PackageRefusal::Problems { problems, warnings } => {
             let mut text = format!(
                 "the package has {} problems; nothing was applied:",
                 problems.len()
             );
             for problem in &problems {
                 text.push_str(&format!("\n  {problem}"));
+            }
+            for warning in &warnings {
+                text.push_str(&format!("\n  (ignored) {warning}"));
             }
             anyhow::anyhow!(text)
         }

@@ -632,13 +632,16 @@ async fn station(command: StationCommand) -> anyhow::Result<()> {
             )
             .await;
             store.shutdown().await;
-            let (_, plan) = result.map_err(precinct::refusal)?;
+            let validated = result.map_err(precinct::refusal)?;
             println!(
                 "{} is valid; importing it would make these changes:",
                 path.display()
             );
-            for change in &plan.changes {
+            for change in &validated.plan.changes {
                 println!("  {change}");
+            }
+            for warning in &validated.warnings {
+                println!("  (ignored) {warning}");
             }
             Ok(())
         }
@@ -677,6 +680,9 @@ async fn station(command: StationCommand) -> anyhow::Result<()> {
             };
             for change in &report.changes {
                 println!("  {}", change.summary);
+            }
+            for warning in &report.warnings {
+                println!("  (ignored) {}: {}", warning.file, warning.message);
             }
             if report.accounts.is_empty() {
                 drop(out);

@@ -1857,7 +1857,7 @@ export interface components {
             recovery_code?: string | null;
             /**
              * @description The 6-digit code of the authenticator app, for an account with a
-             *     second factor (see `second_factor_required`).
+             *     second factor; without it such a login is refused as `invalid_credentials`.
              */
             totp_code?: string | null;
             username: string;
@@ -1977,6 +1977,8 @@ export interface components {
             message: string;
             message_zh: string;
             problems: components["schemas"]["ProblemDto"][];
+            /** @description What was ignored (unknown files and columns). */
+            warnings: components["schemas"]["ProblemDto"][];
         };
         /** @description Someone at a session. */
         ParticipantDto: {
@@ -2371,6 +2373,11 @@ export interface components {
             changes: components["schemas"]["LayerChangesDto"][];
             problems: components["schemas"]["ProblemDto"][];
             valid: boolean;
+            /**
+             * @description What was ignored: files and columns the package format does not
+             *     know, an upload field other than `package`. Nothing stops an import.
+             */
+            warnings: components["schemas"]["ProblemDto"][];
         };
         /** @description The JSON carried in stream frames (documented for clients). */
         StreamData: components["schemas"]["ReadyDto"] | components["schemas"]["EventDto"];
@@ -3196,7 +3203,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Wrong username or password (`invalid_credentials`); the account has a second factor and no code was sent (`second_factor_required`) */
+            /** @description Wrong username, password or second factor, or a second factor missing (`invalid_credentials`: the same answer for each, so it confirms no password) */
             401: {
                 headers: {
                     [name: string]: unknown;

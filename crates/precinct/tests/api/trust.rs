@@ -448,3 +448,42 @@ api_test! {
         assert_eq!(status, StatusCode::FORBIDDEN, "an analyst takes no intake");
     }
 }
+
+api_test! {
+    async fn what_a_package_holds_that_nothing_reads_is_reported(app) {
+        let admin = app.login("admin").await;
+        let mut files = precinct_station::PackageFiles::new();
+        files.insert("station.toml", b"name = \"x\"\n".to_vec());
+        files.insert("readme.txt", b"notes".to_vec());
+        // A misspelt table name: without a warning, the units would be left as they are unseen.
+        files.insert("unit.csv", b"call_sign,name,kind\nA1,a,patrol_car\n".to_vec());
+        files.insert(
+            "organisations.csv",
+            "code,name,kind,备注\nORG-X,某律所,law_firm,新增\n".as_bytes().to_vec(),
+        );
+        // The file in a form field of another name.
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(files.to_zip().unwrap()).file_name("station.zip"),
+        );
+        let response = app
+            .client
+            .post(format!("{}/api/station/validate", app.base))
+            .bearer_auth(&admin)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let report: Value = response.json().await.unwrap();
+        let warnings = report["warnings"].as_array().unwrap();
+        let said = |file: &str, word: &str| {
+            warnings.iter().any(|w| w["file"] == file && w["message"].as_str().unwrap().contains(word) && !w["message_zh"].as_str().unwrap().is_empty())
+        };
+        assert!(said("readme.txt", "not a file of the station package"), "{report}");
+        assert!(said("unit.csv", "not a file of the station package"), "{report}");
+        assert!(said("organisations.csv", "备注"), "{report}");
+        assert!(said("(upload)", "`package`"), "{report}");
+        assert_eq!(warnings.len(), 4, "{report}");
+    }
+}
