@@ -133,13 +133,13 @@ try {
   await loginIn(console_, "dispatcher", "not-the-password");
   const loginError = console_.locator("[data-testid=login-error]");
   await loginError.waitFor();
-  check((await loginError.textContent()).includes("用户名或密码错误"), "the login failure is said in Chinese");
+  check((await loginError.textContent()).includes("用户名、密码或动态口令错误"), "the login failure is said in Chinese");
   check((await loginError.getAttribute("data-code")) === "invalid_credentials", "stable error code");
   await console_.click("[data-testid=lang-switch]");
-  await console_.getByText("wrong username or password").waitFor();
+  await console_.getByText("wrong username, password or code", { exact: false }).waitFor();
   check((await console_.textContent("h1")).includes("Precinct command platform"), "the title switches to English");
   await console_.click("[data-testid=lang-switch]");
-  await console_.getByText("用户名或密码错误").waitFor();
+  await console_.getByText("用户名、密码或动态口令错误").waitFor();
   await loginIn(console_, "dispatcher");
   await console_.locator("[data-testid=queue]").waitFor();
   await console_.locator("[data-map-ready=true]").waitFor({ timeout: 20000 });

@@ -487,3 +487,26 @@ api_test! {
         assert_eq!(warnings.len(), 4, "{report}");
     }
 }
+
+/// Uploads over the limit answer 413 `payload_too_large`, not 400 (the
+/// station package's file field read past its 64 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_package_upload_answers_413() {
+    let app = crate::common::spawn_app(Backend::Sqlite).await.unwrap();
+    let admin = app.login("admin").await;
+    let form = reqwest::multipart::Form::new().part(
+        "package",
+        reqwest::multipart::Part::bytes(vec![0u8; 65 * 1024 * 1024]).file_name("station.zip"),
+    );
+    let response = app
+        .client
+        .post(format!("{}/api/station/validate", app.base))
+        .bearer_auth(&admin)
+        .multipart(form)
+        .send()
+        .await
+        .expect("the server answers before it closes the connection");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "payload_too_large");
+}
