@@ -93,6 +93,35 @@ fn two_million_rows(header: &[&str]) -> Vec<u8> {
     })
 }
 
+/// Uploads `bytes` as the file `name` in the form field `field`; the status
+/// and body of the answer, and how long it took (printed).
+async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    field: &'static str,
+    name: &'static str,
+    bytes: &[u8],
+) -> (reqwest::StatusCode, Value) {
+    let started = Instant::now();
+    let form = reqwest::multipart::Form::new().part(
+        field,
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name),
+    );
+    let response = client
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    eprintln!("{path} answered in {:?}", started.elapsed());
+    (status, body)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
     let Some(start) = resident_bytes() else {
@@ -151,24 +180,9 @@ async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
         files.insert("people.xlsx", people.clone());
         let zip = files.to_zip().unwrap();
         for path in ["/api/station/validate", "/api/station/import"] {
-            let started = Instant::now();
-            let form = reqwest::multipart::Form::new().part(
-                "package",
-                reqwest::multipart::Part::bytes(zip.clone()).file_name("station.zip"),
-            );
-            let response = client
-                .post(format!("{base}{path}"))
-                .bearer_auth(&token)
-                .multipart(form)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            let body: Value = response.json().await.unwrap();
-            eprintln!(
-                "{what} in a package, {path}: {status} in {:?}",
-                started.elapsed()
-            );
+            let (status, body) =
+                send(&client, &base, &token, path, "package", "station.zip", &zip).await;
+            eprintln!("{what} in a package, {path}: {status}");
             assert_eq!(
                 status,
                 reqwest::StatusCode::UNPROCESSABLE_ENTITY,
@@ -178,21 +192,17 @@ async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
             assert_eq!(body["problems"][0]["file"], "people.xlsx", "{what}: {body}");
             assert!(!body["message_zh"].as_str().unwrap().is_empty());
         }
-        let started = Instant::now();
-        let form = reqwest::multipart::Form::new().part(
+        let (status, body) = send(
+            &client,
+            &base,
+            &token,
+            "/api/history/import",
             "file",
-            reqwest::multipart::Part::bytes(history.clone()).file_name("history.xlsx"),
-        );
-        let response = client
-            .post(format!("{base}/api/history/import"))
-            .bearer_auth(&token)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap();
-        eprintln!("{what} as history: {status} in {:?}", started.elapsed());
+            "history.xlsx",
+            history,
+        )
+        .await;
+        eprintln!("{what} as history: {status}");
         assert_eq!(
             status,
             reqwest::StatusCode::UNPROCESSABLE_ENTITY,

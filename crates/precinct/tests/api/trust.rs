@@ -24,8 +24,19 @@ async fn upload(
     path: &str,
     files: &precinct_station::PackageFiles,
 ) -> (StatusCode, Value) {
+    upload_as(app, token, path, "package", files).await
+}
+
+/// As [`upload`], the file in the form field `field`.
+async fn upload_as(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    field: &'static str,
+    files: &precinct_station::PackageFiles,
+) -> (StatusCode, Value) {
     let form = reqwest::multipart::Form::new().part(
-        "package",
+        field,
         reqwest::multipart::Part::bytes(files.to_zip().unwrap()).file_name("station.zip"),
     );
     let response = app
@@ -462,20 +473,8 @@ api_test! {
             "code,name,kind,备注\nORG-X,某律所,law_firm,新增\n".as_bytes().to_vec(),
         );
         // The file in a form field of another name.
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(files.to_zip().unwrap()).file_name("station.zip"),
-        );
-        let response = app
-            .client
-            .post(format!("{}/api/station/validate", app.base))
-            .bearer_auth(&admin)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let report: Value = response.json().await.unwrap();
+        let (status, report) = upload_as(&app, &admin, "/api/station/validate", "file", &files).await;
+        assert_eq!(status, StatusCode::OK);
         let warnings = report["warnings"].as_array().unwrap();
         let said = |file: &str, word: &str| {
             warnings.iter().any(|w| w["file"] == file && w["message"].as_str().unwrap().contains(word) && !w["message_zh"].as_str().unwrap().is_empty())
