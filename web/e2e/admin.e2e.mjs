@@ -58,6 +58,8 @@ try {
   const text = await page.locator("[data-testid=problems]").textContent();
   check(text.includes("P-ZZ") && text.includes("tank"), `the problems name the values: ${text}`);
   check(await page.locator("[data-testid=import-package]").isDisabled(), "a package with problems cannot be imported");
+  const warnings = await page.locator("[data-testid=warnings]").textContent();
+  check(warnings.includes("说明.txt") && warnings.includes("不是数据包中的文件"), `the unknown file is named, in Chinese: ${warnings}`);
   await page.screenshot({ path: join(OUT, "admin-problems.png") });
 
   // The fixed package: its diff, then the import.

@@ -191,6 +191,8 @@ fn the_admin_sets_the_station_up_from_a_package() {
                 .as_bytes()
                 .to_vec(),
         );
+        // A note that is no part of the format: ignored, with a warning.
+        files.insert("说明.txt", "新增两辆巡逻车".as_bytes().to_vec());
         files.to_zip().unwrap()
     };
     let broken = data.path().join("broken.zip");
