@@ -1183,6 +1183,33 @@ mod tests {
     }
 
     #[test]
+    fn a_restore_claim_waits_for_every_holder_to_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        assert!(claim_for_restore(&path).is_ok(), "no database yet");
+        let store = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
+        let refused = claim_for_restore(&path).unwrap_err();
+        assert!(refused.to_string().contains("has it open"), "{refused}");
+        store.close();
+        drop(store);
+        // Another program (no marker of ours) reading it: SQLite's own lock.
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("BEGIN; SELECT count(*) FROM users;")
+            .unwrap();
+        let refused = claim_for_restore(&path).unwrap_err();
+        assert!(refused.to_string().contains("another program"), "{refused}");
+        other.execute_batch("COMMIT;").unwrap();
+        drop(other);
+        let claim = claim_for_restore(&path).unwrap();
+        // While claimed, no store opens it.
+        let blocked = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap_err();
+        assert!(blocked.to_string().contains("restore"), "{blocked}");
+        drop(claim);
+        assert!(SqliteStore::open(&path, Arc::new(SystemClock)).is_ok());
+    }
+
+    #[test]
     fn a_database_that_cannot_be_durable_is_refused() {
         // An in-memory database cannot use a write-ahead log on disk.
         let error = SqliteStore::open(":memory:", Arc::new(SystemClock)).unwrap_err();
