@@ -141,15 +141,18 @@ async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
         .await
         .unwrap();
     let token = login["token"].as_str().unwrap().to_owned();
-    let units_before: Value = client
-        .get(format!("{base}/api/units"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let units = || async {
+        client
+            .get(format!("{base}/api/units"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let units_before = units().await;
 
     // The hostile files, made before memory is measured.
     let people_header = ["username", "name", "role"];
@@ -217,16 +220,7 @@ async fn hostile_spreadsheets_get_422_and_memory_stays_bounded() {
     let peak = peak.stop();
 
     // Nothing changed, and the server still answers.
-    let units_after: Value = client
-        .get(format!("{base}/api/units"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(units_before, units_after, "nothing was applied");
+    assert_eq!(units_before, units().await, "nothing was applied");
     let grown = peak.saturating_sub(before);
     eprintln!(
         "hostile spreadsheets: memory grew by {} MB at its peak",

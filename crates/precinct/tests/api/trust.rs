@@ -286,24 +286,20 @@ async fn restore_goes_through_once_the_store_is_closed() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let restore = || {
+        run_precinct(&[
+            "restore",
+            "--database",
+            &database_arg(&url),
+            "--replace",
+            backup.to_str().unwrap(),
+        ])
+    };
     // Open in this process: refused, as from outside.
-    let output = run_precinct(&[
-        "restore",
-        "--database",
-        &database_arg(&url),
-        "--replace",
-        backup.to_str().unwrap(),
-    ]);
-    assert!(!output.status.success());
+    assert!(!restore().status.success());
     store.shutdown().await;
     drop(store);
-    let output = run_precinct(&[
-        "restore",
-        "--database",
-        &database_arg(&url),
-        "--replace",
-        backup.to_str().unwrap(),
-    ]);
+    let output = restore();
     assert!(
         output.status.success(),
         "{}",
