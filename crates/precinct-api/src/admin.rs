@@ -17,10 +17,9 @@ use axum::extract::State;
 use precinct_domain::ids::{UnitId, UserId};
 use precinct_domain::incident::PhoneNumber;
 use precinct_domain::policy::{self, Action};
-use precinct_domain::station::{self, StationPackage, StationState};
+use precinct_domain::station::{PersonEdit, StationEdit, UnitEdit};
 use precinct_domain::unit::{Capability, UnitKind};
 use precinct_domain::user::Role;
-use precinct_storage::InitialPasswords;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -154,35 +153,20 @@ fn text(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(value.to_owned())
 }
 
-/// Imports the station with one edit made to its records (only the layers
-/// given are re-planned), in one transaction.
+/// Makes one edit in one writer transaction, planned there against the
+/// station as it stands (`apply::edit_station`), and audits it.
 async fn edit_station(
     state: &AppState,
     authed: &Authed,
-    edit: impl FnOnce(&StationState, &mut StationPackage) -> Result<(), ApiError>,
+    edit: StationEdit,
+    audit: (&str, String),
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
-    let current = state.store.station_state().await?;
-    let whole = StationPackage::of_station(&current);
-    let mut package = StationPackage {
-        name: whole.name.clone(),
-        time_zone: whole.time_zone.clone(),
-        units: whole.units.clone(),
-        people: whole.people.clone(),
-        ..StationPackage::default()
-    };
-    edit(&current, &mut package)?;
-    if let Err(problems) = station::validate(&package, &current) {
-        let first = &problems[0];
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            first.message.clone(),
-            first.message_zh.clone(),
-        ));
-    }
     let changes = state
         .store
-        .import_station(package, InitialPasswords::default(), authed.actor())
+        .edit_station(edit, authed.0.clone(), authed.actor())
         .await?;
+    // The change itself is an event; the audit log says who changed what.
+    state.audit(&authed.0, audit.0, audit.1).await?;
     Ok(Json(changes.iter().map(LayerChangesDto::from).collect()))
 }
 
@@ -204,73 +188,42 @@ pub async fn update_user(
     PathId(id): PathId,
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
-    let admin = authed.may(Action::ManageAccounts)?.clone();
-    let changes = edit_station(&state, &authed, |current, package| {
-        let user = current
-            .users
-            .iter()
-            .find(|u| u.id == UserId(id))
-            .ok_or_else(|| ApiError::not_found("user"))?;
-        if request.disabled == Some(true) && !policy::may_disable_account(&admin, user) {
-            return Err(if user.id == admin.id {
-                invalid(
-                    "disabled",
-                    "you cannot disable your own account".into(),
-                    "不能停用自己的账号".into(),
-                )
-            } else {
-                invalid(
-                    "disabled",
-                    "an administrator's account is not disabled from the console".into(),
-                    "管理员账号不能在控制台停用".into(),
-                )
-            });
-        }
-        let people = package.people.get_or_insert_with(Vec::new);
-        // A disabled account is not in the roster: it comes back to be enabled.
-        let mut record = match people.iter().position(|p| p.username == user.username) {
-            Some(index) => people.remove(index),
-            None => StationPackage::of_station(&StationState {
-                users: vec![precinct_domain::user::User {
-                    disabled: false,
-                    ..user.clone()
-                }],
-                ..current.clone()
-            })
-            .people
-            .into_iter()
-            .flatten()
-            .next()
-            .expect("one person"),
-        };
-        if let Some(name) = &request.display_name {
-            record.name = text("display_name", name)?;
-        }
-        if let Some(role) = &request.role {
-            record.role = Role::parse(role).ok_or_else(|| {
+    authed.may(Action::ManageAccounts)?;
+    let role = request
+        .role
+        .as_deref()
+        .map(|role| {
+            Role::parse(role).ok_or_else(|| {
                 invalid(
                     "role",
                     format!("unknown role {role:?}"),
                     format!("未知角色 “{role}”"),
                 )
-            })?;
-        }
-        if let Some(unit) = &request.unit_call_sign {
-            record.unit = (!unit.trim().is_empty()).then(|| unit.trim().to_owned());
-        }
-        if let Some(text) = &request.phone {
-            record.phone = phone(text)?;
-        }
-        if request.disabled != Some(true) {
-            people.push(record);
-        }
-        Ok(())
-    })
-    .await?;
-    // The change itself is an event; the audit log says who changed whose account.
-    state
-        .audit(&admin, "update_user", format!("user {id}"))
-        .await?;
+            })
+        })
+        .transpose()?;
+    let edit = PersonEdit {
+        display_name: request
+            .display_name
+            .as_deref()
+            .map(|name| text("display_name", name))
+            .transpose()?,
+        role,
+        unit_call_sign: request
+            .unit_call_sign
+            .as_deref()
+            .map(|unit| (!unit.trim().is_empty()).then(|| unit.trim().to_owned())),
+        phone: request.phone.as_deref().map(phone).transpose()?,
+        disabled: request.disabled,
+    };
+    let edit = StationEdit::Person {
+        id: UserId(id),
+        edit,
+    };
+    let changes =
+        edit_station(&state, &authed, edit, ("update_user", format!("user {id}"))).await?;
+    // The account may have changed role or been disabled: at once.
+    state.forget_session_cache();
     Ok(changes)
 }
 
@@ -292,36 +245,25 @@ pub async fn update_unit(
     PathId(id): PathId,
     JsonBody(request): JsonBody<UpdateUnitRequest>,
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
-    let admin = authed.may(Action::ManageUnits)?.clone();
-    let changes = edit_station(&state, &authed, |current, package| {
-        let unit = current
-            .units
-            .iter()
-            .find(|u| u.id == UnitId(id) && !u.retired)
-            .ok_or_else(|| ApiError::not_found("unit"))?;
-        let record = package
-            .units
-            .get_or_insert_with(Vec::new)
-            .iter_mut()
-            .find(|r| r.call_sign == unit.call_sign)
-            .ok_or_else(|| ApiError::not_found("unit"))?;
-        if let Some(name) = &request.name {
-            record.name = text("name", name)?;
-        }
-        if let Some(kind) = &request.kind {
-            record.kind = UnitKind::parse(kind).ok_or_else(|| {
+    authed.may(Action::ManageUnits)?;
+    let kind = request
+        .kind
+        .as_deref()
+        .map(|kind| {
+            UnitKind::parse(kind).ok_or_else(|| {
                 invalid(
                     "kind",
                     format!("unknown kind {kind:?}"),
                     format!("未知类型 “{kind}”"),
                 )
-            })?;
-        }
-        if let Some(post) = &request.post {
-            record.post = (!post.trim().is_empty()).then(|| post.trim().to_owned());
-        }
-        if let Some(capabilities) = &request.capabilities {
-            record.capabilities = capabilities
+            })
+        })
+        .transpose()?;
+    let capabilities = request
+        .capabilities
+        .as_ref()
+        .map(|capabilities| {
+            capabilities
                 .iter()
                 .map(|c| {
                     Capability::parse(c).ok_or_else(|| {
@@ -332,18 +274,28 @@ pub async fn update_unit(
                         )
                     })
                 })
-                .collect::<Result<_, _>>()?;
-        }
-        if let Some(text) = &request.phone {
-            record.phone = phone(text)?;
-        }
-        Ok(())
-    })
-    .await?;
-    state
-        .audit(&admin, "update_unit", format!("unit {id}"))
-        .await?;
-    Ok(changes)
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let edit = UnitEdit {
+        name: request
+            .name
+            .as_deref()
+            .map(|name| text("name", name))
+            .transpose()?,
+        kind,
+        post: request
+            .post
+            .as_deref()
+            .map(|post| (!post.trim().is_empty()).then(|| post.trim().to_owned())),
+        capabilities,
+        phone: request.phone.as_deref().map(phone).transpose()?,
+    };
+    let edit = StationEdit::Unit {
+        id: UnitId(id),
+        edit,
+    };
+    edit_station(&state, &authed, edit, ("update_unit", format!("unit {id}"))).await
 }
 
 #[utoipa::path(

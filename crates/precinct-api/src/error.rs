@@ -141,6 +141,9 @@ impl From<DomainError> for ApiError {
                 message,
                 format!("警情 {incident} 未以“移交调解”结案"),
             ),
+            DomainError::InvalidRecord { message_zh, .. } => {
+                ApiError::unprocessable(e.code(), message, message_zh.clone())
+            }
         }
     }
 }

@@ -19,6 +19,14 @@ pub enum DomainError {
     IncidentClosed { incident: i64 },
     #[error("incident {incident} was not closed as referred to mediation")]
     NotReferred { incident: i64 },
+    /// A record an administrator edits would break the station (an unknown
+    /// post, the last administrator gone …), in both languages.
+    #[error("{field}: {message}")]
+    InvalidRecord {
+        field: String,
+        message: String,
+        message_zh: String,
+    },
 }
 
 impl DomainError {
@@ -37,6 +45,7 @@ impl DomainError {
             DomainError::UnitUnavailable { .. } => "unit_unavailable",
             DomainError::IncidentClosed { .. } => "incident_closed",
             DomainError::NotReferred { .. } => "not_referred",
+            DomainError::InvalidRecord { .. } => "invalid_field",
         }
     }
 }

@@ -9,6 +9,7 @@
 //! units, username for people), so importing the same package twice changes
 //! nothing the second time.
 
+use crate::DomainError;
 use crate::budget::{Budget, Unlimited};
 use crate::dispute::OrganisationKind;
 use crate::ground::{
@@ -1749,6 +1750,164 @@ fn plan_people(
         plan.push(PersonChange::Disable { id: user.id });
     }
     (plan, changes)
+}
+
+/// One administrator's edit of one record (an account or a unit), planned
+/// as a package of that layer over the station as the writer sees it, so
+/// edits and imports have one write path and a concurrent one is never
+/// undone.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StationEdit {
+    Person { id: UserId, edit: PersonEdit },
+    Unit { id: UnitId, edit: UnitEdit },
+}
+
+/// What an edit of an account changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PersonEdit {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)`: no unit.
+    pub unit_call_sign: Option<Option<String>>,
+    pub phone: Option<Option<PhoneNumber>>,
+    /// Disable (true) or enable again (false).
+    pub disabled: Option<bool>,
+}
+
+/// What an edit of a unit changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnitEdit {
+    pub name: Option<String>,
+    pub kind: Option<UnitKind>,
+    /// `Some(None)`: no post.
+    pub post: Option<Option<String>>,
+    pub capabilities: Option<Vec<Capability>>,
+    pub phone: Option<Option<PhoneNumber>>,
+}
+
+fn invalid_record(field: &str, message: &str, message_zh: &str) -> DomainError {
+    DomainError::InvalidRecord {
+        field: field.to_owned(),
+        message: message.to_owned(),
+        message_zh: message_zh.to_owned(),
+    }
+}
+
+/// The package that makes `edit` by `editor`: the units and people layers
+/// as stored, the one record changed. `None` when the record is not there
+/// (a retired unit counts as not there).
+pub fn edited_package(
+    state: &StationState,
+    edit: &StationEdit,
+    editor: &User,
+) -> Option<Result<StationPackage, DomainError>> {
+    let whole = StationPackage::of_station(state);
+    let mut package = StationPackage {
+        name: whole.name,
+        time_zone: whole.time_zone,
+        units: whole.units,
+        people: whole.people,
+        ..StationPackage::default()
+    };
+    match edit {
+        StationEdit::Person { id, edit } => {
+            let user = state.users.iter().find(|u| u.id == *id)?;
+            if edit.disabled == Some(true) && !crate::policy::may_disable_account(editor, user) {
+                return Some(Err(if user.id == editor.id {
+                    invalid_record(
+                        "disabled",
+                        "you cannot disable your own account",
+                        "不能停用自己的账号",
+                    )
+                } else {
+                    invalid_record(
+                        "disabled",
+                        "an administrator's account is not disabled from the console",
+                        "管理员账号不能在控制台停用",
+                    )
+                }));
+            }
+            let people = package.people.get_or_insert_with(Vec::new);
+            // A disabled account is not in the roster: it comes back to be enabled.
+            let mut record = match people.iter().position(|p| p.username == user.username) {
+                Some(index) => people.remove(index),
+                None => StationPackage::of_station(&StationState {
+                    users: vec![User {
+                        disabled: false,
+                        ..user.clone()
+                    }],
+                    ..state.clone()
+                })
+                .people
+                .into_iter()
+                .flatten()
+                .next()?,
+            };
+            if let Some(name) = &edit.display_name {
+                record.name = name.clone();
+            }
+            if let Some(role) = edit.role {
+                record.role = role;
+            }
+            if let Some(unit) = &edit.unit_call_sign {
+                record.unit = unit.clone();
+            }
+            if let Some(phone) = &edit.phone {
+                record.phone = phone.clone();
+            }
+            if edit.disabled != Some(true) {
+                people.push(record);
+            }
+        }
+        StationEdit::Unit { id, edit } => {
+            let unit = state.units.iter().find(|u| u.id == *id && !u.retired)?;
+            let record = package
+                .units
+                .get_or_insert_with(Vec::new)
+                .iter_mut()
+                .find(|r| r.call_sign == unit.call_sign)?;
+            if let Some(name) = &edit.name {
+                record.name = name.clone();
+            }
+            if let Some(kind) = edit.kind {
+                record.kind = kind;
+            }
+            if let Some(post) = &edit.post {
+                record.post = post.clone();
+            }
+            if let Some(capabilities) = &edit.capabilities {
+                record.capabilities = capabilities.clone();
+            }
+            if let Some(phone) = &edit.phone {
+                record.phone = phone.clone();
+            }
+        }
+    }
+    Some(Ok(package))
+}
+
+/// Plans an edit against the station as it stands: the plan, or why the
+/// edit is refused (the first problem it would make, as an invalid field).
+/// `None` when the record is not there.
+pub fn edit_plan(
+    state: &StationState,
+    edit: &StationEdit,
+    editor: &User,
+) -> Option<Result<StationPlan, DomainError>> {
+    let package = match edited_package(state, edit, editor)? {
+        Ok(package) => package,
+        Err(refused) => return Some(Err(refused)),
+    };
+    Some(
+        checked_plan(&package, state, Checks::References).map_err(|problems| {
+            let first = &problems[0];
+            DomainError::InvalidRecord {
+                field: first.column.clone().unwrap_or_default(),
+                message: first.message.clone(),
+                message_zh: first.message_zh.clone(),
+            }
+        }),
+    )
 }
 
 /// Checks a package against the stored station and plans it: the plan, or

@@ -439,6 +439,18 @@ impl Store for PgStore {
         .await
     }
 
+    async fn edit_station(
+        &self,
+        edit: precinct_domain::station::StationEdit,
+        editor: User,
+        actor: Actor,
+    ) -> StoreResult<Vec<LayerChanges>> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::edit_station(ctx, &edit, &editor, &actor).await })
+        })
+        .await
+    }
+
     async fn set_password(
         &self,
         id: UserId,

@@ -582,6 +582,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn edit_station(
+        &self,
+        edit: precinct_domain::station::StationEdit,
+        editor: User,
+        actor: Actor,
+    ) -> StoreResult<Vec<LayerChanges>> {
+        self.write(move |ctx| apply::run_ready(apply::edit_station(ctx, &edit, &editor, &actor)))
+            .await
+    }
+
     async fn set_password(
         &self,
         id: UserId,

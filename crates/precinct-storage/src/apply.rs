@@ -18,8 +18,8 @@ use precinct_domain::ids::{IncidentId, UnitId, UserId};
 use precinct_domain::incident::{Disposition, Incident, IncidentStatus, check_merge, checked_text};
 use precinct_domain::policy::{self, Action};
 use precinct_domain::station::{
-    self, Checks, LayerChanges, PersonChange, PersonFields, StationPackage, StationState,
-    UnitChange, UnitFields,
+    self, Checks, LayerChanges, PersonChange, PersonFields, StationEdit, StationPackage,
+    StationPlan, StationState, UnitChange, UnitFields,
 };
 use precinct_domain::unit::{Unit, UnitStatus};
 use precinct_domain::user::User;
@@ -837,6 +837,36 @@ pub async fn import_station(
             )));
         }
     }
+    write_station_plan(tx, &state, plan, passwords, actor).await
+}
+
+/// An administrator's edit of one account or unit, planned inside this
+/// transaction against the station as it stands (so it never undoes an
+/// import or another edit committed meanwhile), written as an import of
+/// that record, with one event.
+pub async fn edit_station(
+    tx: &mut impl WriteTx,
+    edit: &StationEdit,
+    editor: &User,
+    actor: &Actor,
+) -> StoreResult<Vec<LayerChanges>> {
+    let state = tx.load_station().await?;
+    let plan = station::edit_plan(&state, edit, editor).ok_or_else(|| match edit {
+        StationEdit::Person { id, .. } => StoreError::not_found("user", id.0),
+        StationEdit::Unit { id, .. } => StoreError::not_found("unit", id.0),
+    })??;
+    write_station_plan(tx, &state, plan, &InitialPasswords::default(), actor).await
+}
+
+/// Writes a planned station: the ground, units and accounts, and one
+/// `station_imported` event.
+async fn write_station_plan(
+    tx: &mut impl WriteTx,
+    state: &StationState,
+    plan: StationPlan,
+    passwords: &InitialPasswords,
+    actor: &Actor,
+) -> StoreResult<Vec<LayerChanges>> {
     tx.save_ground(&plan.ground).await?;
     let mut unit_ids: std::collections::HashMap<String, UnitId> = state
         .units

@@ -452,6 +452,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         passwords: InitialPasswords,
         actor: Actor,
     ) -> StoreResult<Vec<LayerChanges>>;
+    /// An administrator's edit of one account or unit, planned and written
+    /// in one writer transaction against the station as it stands
+    /// (`apply::edit_station`).
+    async fn edit_station(
+        &self,
+        edit: precinct_domain::station::StationEdit,
+        editor: User,
+        actor: Actor,
+    ) -> StoreResult<Vec<LayerChanges>>;
     /// Sets an account's password (and clears "must change").
     async fn set_password(
         &self,

@@ -13,6 +13,7 @@ mod demo;
 mod disk_full;
 mod disputes;
 mod dual_reception;
+mod edits;
 mod figures;
 mod instances;
 mod intelligence;

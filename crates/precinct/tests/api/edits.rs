@@ -1,0 +1,127 @@
+//! An administrator's edit is planned inside the writer's transaction
+//! against the station as it stands (issue 24): it never undoes an import
+//! or another edit that committed while it was on its way. Before, an edit
+//! read the station first and wrote the whole layer back: a unit another
+//! import had just added was retired, and a concurrent edit reverted.
+
+use crate::common::api_test;
+use serde_json::{Value, json};
+
+async fn units(app: &crate::common::TestApp, token: &str) -> Vec<Value> {
+    app.get(Some(token), "/api/units")
+        .await
+        .1
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+api_test! {
+    async fn an_edit_loses_neither_a_concurrent_import_nor_a_concurrent_edit(app) {
+        let app = std::sync::Arc::new(app);
+        let admin = app.login("admin").await;
+        let export = app
+            .client
+            .get(format!("{}/api/station/export", app.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let all = units(&app, &admin).await;
+        let (first, second) = (all[0]["id"].as_i64().unwrap(), all[1]["id"].as_i64().unwrap());
+        for round in 0..6 {
+            // An import that adds a unit, and an edit of another unit, at once.
+            let mut files = precinct_station::PackageFiles::from_zip(&export).unwrap();
+            files.insert(
+                &format!("units-race{round}.csv"),
+                format!("call_sign,name,kind\nRACE{round},竞速{round},patrol_car\n").into_bytes(),
+            );
+            let import = {
+                let (app, admin, zip) = (app.clone(), admin.clone(), files.to_zip().unwrap());
+                tokio::spawn(async move {
+                    let form = reqwest::multipart::Form::new().part(
+                        "package",
+                        reqwest::multipart::Part::bytes(zip).file_name("station.zip"),
+                    );
+                    app.client
+                        .post(format!("{}/api/station/import", app.base))
+                        .bearer_auth(&admin)
+                        .multipart(form)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                })
+            };
+            let edits: Vec<_> = [first, second]
+                .into_iter()
+                .map(|id| {
+                    let (app, admin) = (app.clone(), admin.clone());
+                    tokio::spawn(async move {
+                        app.post(
+                            Some(&admin),
+                            &format!("/api/admin/units/{id}"),
+                            json!({ "name": format!("改名{round}-{id}") }),
+                        )
+                        .await
+                        .0
+                    })
+                })
+                .collect();
+            assert!(import.await.unwrap().is_success(), "round {round}: the import");
+            for edit in edits {
+                assert!(edit.await.unwrap().is_success(), "round {round}: an edit");
+            }
+            let now = units(&app, &admin).await;
+            let added = now.iter().find(|u| u["call_sign"] == format!("RACE{round}"));
+            assert!(
+                added.is_some_and(|u| u["retired"] != true),
+                "round {round}: the unit the import added stands: {added:?}"
+            );
+            // Both edits stand, unless the import (whose package lists the
+            // old names) committed after them: then both are undone alike.
+            let names: Vec<String> = [first, second]
+                .iter()
+                .map(|id| now.iter().find(|u| u["id"] == *id).unwrap()["name"].as_str().unwrap().to_owned())
+                .collect();
+            let edited: Vec<bool> = [first, second]
+                .iter()
+                .zip(&names)
+                .map(|(id, name)| *name == format!("改名{round}-{id}"))
+                .collect();
+            assert!(
+                edited[0] == edited[1] || names.iter().all(|n| n.starts_with("改名")),
+                "round {round}: one concurrent edit undid the other: {names:?}"
+            );
+        }
+        // Two edits of two units, no import: both stand, every time.
+        for round in 0..6 {
+            let edits: Vec<_> = [first, second]
+                .into_iter()
+                .map(|id| {
+                    let (app, admin) = (app.clone(), admin.clone());
+                    tokio::spawn(async move {
+                        app.post(
+                            Some(&admin),
+                            &format!("/api/admin/units/{id}"),
+                            json!({ "name": format!("再改{round}-{id}") }),
+                        )
+                        .await
+                        .0
+                    })
+                })
+                .collect();
+            for edit in edits {
+                assert!(edit.await.unwrap().is_success());
+            }
+            let now = units(&app, &admin).await;
+            for id in [first, second] {
+                let unit = now.iter().find(|u| u["id"] == id).unwrap();
+                assert_eq!(unit["name"], format!("再改{round}-{id}"), "round {round}: both edits stand");
+            }
+        }
+    }
+}
