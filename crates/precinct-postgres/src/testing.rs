@@ -7,10 +7,19 @@ use tokio_postgres::NoTls;
 pub const TEST_DATABASE_URL: &str = "PRECINCT_TEST_DATABASE_URL";
 
 /// The admin URL tests may use, if one is configured.
+///
+/// Under CI (`CI` set) a missing URL fails the test instead of skipping
+/// it: a suite that passes by not running is how a broken backend lands.
 pub fn test_database_url() -> Option<String> {
-    std::env::var(TEST_DATABASE_URL)
+    let url = std::env::var(TEST_DATABASE_URL)
         .ok()
-        .filter(|u| !u.trim().is_empty())
+        .filter(|u| !u.trim().is_empty());
+    let under_ci = std::env::var("CI").is_ok_and(|ci| !ci.trim().is_empty() && ci != "false");
+    assert!(
+        url.is_some() || !under_ci,
+        "{TEST_DATABASE_URL} is not set under CI: the PostgreSQL suites must run there, not be skipped"
+    );
+    url
 }
 
 /// `url` with its database name replaced.
