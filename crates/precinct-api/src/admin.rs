@@ -161,12 +161,19 @@ async fn edit_station(
     edit: StationEdit,
     audit: (&str, String),
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
+    // The change itself is an event; the audit log says who changed what,
+    // in the same transaction.
+    let entry = precinct_storage::AuditEntry {
+        at: state.clock.now(),
+        user_id: Some(authed.0.id),
+        username: authed.0.username.as_str().to_owned(),
+        action: audit.0.into(),
+        subject: audit.1,
+    };
     let changes = state
         .store
-        .edit_station(edit, authed.0.clone(), authed.actor())
+        .edit_station(edit, authed.0.clone(), authed.actor(), entry)
         .await?;
-    // The change itself is an event; the audit log says who changed what.
-    state.audit(&authed.0, audit.0, audit.1).await?;
     Ok(Json(changes.iter().map(LayerChangesDto::from).collect()))
 }
 

@@ -444,9 +444,10 @@ impl Store for PgStore {
         edit: precinct_domain::station::StationEdit,
         editor: User,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<Vec<LayerChanges>> {
         self.write(move |ctx| {
-            Box::pin(async move { apply::edit_station(ctx, &edit, &editor, &actor).await })
+            Box::pin(async move { apply::edit_station(ctx, &edit, &editor, &actor, &audit).await })
         })
         .await
     }
@@ -887,19 +888,8 @@ impl Store for PgStore {
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        self.write(move |ctx| {
-            Box::pin(async move {
-                ctx.client
-                    .execute(
-                        "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES ($1, $2, $3, $4, $5)",
-                        &[&ms(entry.at), &entry.user_id.map(|u| u.0), &entry.username, &entry.action, &entry.subject],
-                    )
-                    .await
-                    .map_err(store_error)?;
-                Ok(())
-            })
-        })
-        .await
+        self.write(move |ctx| Box::pin(async move { apply::audit(ctx, &entry).await }))
+            .await
     }
 
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {

@@ -587,9 +587,12 @@ impl Store for SqliteStore {
         edit: precinct_domain::station::StationEdit,
         editor: User,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<Vec<LayerChanges>> {
-        self.write(move |ctx| apply::run_ready(apply::edit_station(ctx, &edit, &editor, &actor)))
-            .await
+        self.write(move |ctx| {
+            apply::run_ready(apply::edit_station(ctx, &edit, &editor, &actor, &audit))
+        })
+        .await
     }
 
     async fn set_password(
@@ -1003,16 +1006,8 @@ impl Store for SqliteStore {
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![ms(entry.at), entry.user_id.map(|u| u.0), entry.username, entry.action, entry.subject],
-                )
-                .map_err(store_error)?;
-            Ok(())
-        })
-        .await
+        self.write(move |ctx| apply::run_ready(apply::audit(ctx, &entry)))
+            .await
     }
 
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {

@@ -8,7 +8,7 @@
 //! stored, never *what* a dispatch or a close does.
 
 use crate::disputes::{self, Depth, SqlExec, Which};
-use crate::{InitialPasswords, StoreError, StoreResult};
+use crate::{AuditEntry, InitialPasswords, StoreError, StoreResult};
 use precinct_domain::dispute::{Dispute, DisputeChange, DisputeOp, NewDispute, RiskFacts};
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::ground::Jurisdiction;
@@ -454,18 +454,14 @@ pub async fn change_dispute(
     // The answer shows the parties in full: that read is audited here, in
     // the same transaction.
     if dispute.parties.iter().any(|p| p.organisation.is_none()) {
-        let at = tx.now();
-        tx.execute(
-            "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                disputes::SqlValue::Int(Some(crate::rows::ms(at))),
-                disputes::SqlValue::Int(Some(by.id.0)),
-                disputes::SqlValue::Text(Some(by.username.as_str().to_owned())),
-                disputes::SqlValue::Text(Some("read_parties".into())),
-                disputes::SqlValue::Text(Some(format!("dispute {id}"))),
-            ],
-        )
-        .await?;
+        let entry = AuditEntry {
+            at: tx.now(),
+            user_id: Some(by.id),
+            username: by.username.as_str().to_owned(),
+            action: "read_parties".into(),
+            subject: format!("dispute {id}"),
+        };
+        audit(tx, &entry).await?;
     }
     let candidates = Which::MayRepeat {
         since: repeat_window_start(dispute.opened_at),
@@ -840,22 +836,43 @@ pub async fn import_station(
     write_station_plan(tx, &state, plan, passwords, actor).await
 }
 
+/// Writes one audit entry in this transaction (sealed into the audit
+/// chain like any other): the one statement every audit goes through.
+pub async fn audit(tx: &mut impl WriteTx, entry: &AuditEntry) -> StoreResult<()> {
+    use disputes::SqlValue::{Int, Text};
+    tx.execute(
+        "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            Int(Some(crate::rows::ms(entry.at))),
+            Int(entry.user_id.map(|u| u.0)),
+            Text(Some(entry.username.clone())),
+            Text(Some(entry.action.clone())),
+            Text(Some(entry.subject.clone())),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// An administrator's edit of one account or unit, planned inside this
 /// transaction against the station as it stands (so it never undoes an
 /// import or another edit committed meanwhile), written as an import of
-/// that record, with one event.
+/// that record, with one event and its audit entry.
 pub async fn edit_station(
     tx: &mut impl WriteTx,
     edit: &StationEdit,
     editor: &User,
     actor: &Actor,
+    entry: &AuditEntry,
 ) -> StoreResult<Vec<LayerChanges>> {
     let state = tx.load_station().await?;
     let plan = station::edit_plan(&state, edit, editor).ok_or_else(|| match edit {
         StationEdit::Person { id, .. } => StoreError::not_found("user", id.0),
         StationEdit::Unit { id, .. } => StoreError::not_found("unit", id.0),
     })??;
-    write_station_plan(tx, &state, plan, &InitialPasswords::default(), actor).await
+    let changes = write_station_plan(tx, &state, plan, &InitialPasswords::default(), actor).await?;
+    audit(tx, entry).await?;
+    Ok(changes)
 }
 
 /// Writes a planned station: the ground, units and accounts, and one

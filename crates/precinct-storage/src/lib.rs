@@ -460,6 +460,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         edit: precinct_domain::station::StationEdit,
         editor: User,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<Vec<LayerChanges>>;
     /// Sets an account's password (and clears "must change").
     async fn set_password(

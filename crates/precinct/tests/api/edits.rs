@@ -125,3 +125,31 @@ api_test! {
         }
     }
 }
+
+api_test! {
+    async fn an_edit_writes_its_event_and_its_audit_together_or_neither(app) {
+        let admin = app.login("admin").await;
+        let unit = units(&app, &admin).await[0]["id"].as_i64().unwrap();
+        let (events, audits) = (app.event_count().await, app.store.audit_log(10_000).await.unwrap().len());
+        // Refused in the writer (no such post): neither.
+        let (status, body) = app
+            .post(Some(&admin), &format!("/api/admin/units/{unit}"), json!({ "post": "NO-SUCH-POST" }))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["code"], "invalid_field");
+        assert!(!body["message_zh"].as_str().unwrap().is_empty());
+        assert_eq!(app.event_count().await, events);
+        assert_eq!(app.store.audit_log(10_000).await.unwrap().len(), audits);
+        // Made: its station_imported event and its audit entry.
+        let (status, body) = app
+            .post(Some(&admin), &format!("/api/admin/units/{unit}"), json!({ "name": "审计测试车" }))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        assert_eq!(app.event_count().await, events + 1);
+        let audit = app.store.audit_log(10_000).await.unwrap();
+        assert_eq!(audit.len(), audits + 1);
+        assert_eq!((audit[0].action.as_str(), audit[0].subject.clone()), ("update_unit", format!("unit {unit}")));
+        let reports = precinct_storage::chain::verify(app.store.as_ref()).await.unwrap();
+        assert!(reports.iter().all(|r| r.broken.is_none()), "{reports:?}");
+    }
+}
