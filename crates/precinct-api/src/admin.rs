@@ -163,13 +163,7 @@ async fn edit_station(
 ) -> Result<Json<Vec<LayerChangesDto>>, ApiError> {
     // The change itself is an event; the audit log says who changed what,
     // in the same transaction.
-    let entry = precinct_storage::AuditEntry {
-        at: state.clock.now(),
-        user_id: Some(authed.0.id),
-        username: authed.0.username.as_str().to_owned(),
-        action: audit.0.into(),
-        subject: audit.1,
-    };
+    let entry = state.audit_entry(&authed.0, audit.0, audit.1);
     let changes = state
         .store
         .edit_station(edit, authed.0.clone(), authed.actor(), entry)
@@ -328,15 +322,18 @@ pub async fn reset_password(
         .find(|u| u.id == UserId(id))
         .ok_or_else(|| ApiError::not_found("user"))?;
     let password = new_one_time_password();
+    let entry = state.audit_entry(
+        admin,
+        "reset_password",
+        format!("user {}", user.username.as_str()),
+    );
     state
         .store
-        .set_password(user.id, hash_one_time_password(&password), true)
-        .await?;
-    state
-        .audit(
-            admin,
-            "reset_password",
-            format!("user {}", user.username.as_str()),
+        .set_password(
+            user.id,
+            hash_one_time_password(&password),
+            true,
+            Some(entry),
         )
         .await?;
     Ok(Json(OneTimePasswordDto {
@@ -461,13 +458,15 @@ pub async fn reset_second_factor(
     let admin = authed.may(Action::ManageAccounts)?;
     // An unknown account answers 404.
     state.store.second_factor(UserId(id)).await?;
+    let entry = state.audit_entry(admin, "reset_second_factor", format!("user {id}"));
     state
         .store
-        .set_second_factor(UserId(id), precinct_storage::SecondFactor::default())
+        .set_second_factor(
+            UserId(id),
+            precinct_storage::SecondFactor::default(),
+            Some(entry),
+        )
         .await?;
     state.forget_session_cache();
-    state
-        .audit(admin, "reset_second_factor", format!("user {id}"))
-        .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -1033,7 +1033,15 @@ pub async fn change_password(
         .run(move || hash_password(&new_password))
         .await?
         .map_err(|_| ApiError::internal())?;
-    state.store.set_password(user.id, hash, false).await?;
+    let entry = state.audit_entry(
+        &user,
+        "change_password",
+        format!("user {}", user.username.as_str()),
+    );
+    state
+        .store
+        .set_password(user.id, hash, false, Some(entry))
+        .await?;
     if let Some(token) = presented_token(&headers) {
         state.sessions.remove(&token_hash(&token));
     }

@@ -187,14 +187,25 @@ impl AppState {
         subject: impl Into<String>,
     ) -> Result<(), StoreError> {
         self.store
-            .record_audit(precinct_storage::AuditEntry {
-                at: self.clock.now(),
-                user_id: Some(user.id),
-                username: user.username.as_str().to_owned(),
-                action: action.into(),
-                subject: subject.into(),
-            })
+            .record_audit(self.audit_entry(user, action, subject))
             .await
+    }
+
+    /// The audit entry `user` did `action` to `subject`, now: for a write
+    /// that records it in its own transaction.
+    pub(crate) fn audit_entry(
+        &self,
+        user: &precinct_domain::user::User,
+        action: &str,
+        subject: impl Into<String>,
+    ) -> precinct_storage::AuditEntry {
+        precinct_storage::AuditEntry {
+            at: self.clock.now(),
+            user_id: Some(user.id),
+            username: user.username.as_str().to_owned(),
+            action: action.into(),
+            subject: subject.into(),
+        }
     }
 
     /// Forgets cached sessions (an account's second factor changed).

@@ -182,7 +182,7 @@ pub async fn enrol_second_factor(
     let secret = totp_rs::Secret::from(bytes.to_vec()).to_base32();
     let otpauth_url = totp.to_url().map_err(|_| ApiError::internal())?;
     factor.pending = Some(secret.clone());
-    state.store.set_second_factor(user.id, factor).await?;
+    state.store.set_second_factor(user.id, factor, None).await?;
     Ok(Json(EnrolmentDto {
         qr_svg: qr_svg(&otpauth_url)?,
         secret,

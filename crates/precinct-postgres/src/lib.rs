@@ -457,21 +457,11 @@ impl Store for PgStore {
         id: UserId,
         password_hash: String,
         must_change: bool,
+        audit: Option<AuditEntry>,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
             Box::pin(async move {
-                let changed = ctx
-                    .client
-                    .execute(
-                        "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
-                        &[&password_hash, &must_change, &id.0],
-                    )
-                    .await
-                    .map_err(store_error)?;
-                if changed == 0 {
-                    return Err(StoreError::not_found("user", id));
-                }
-                Ok(())
+                apply::set_password(ctx, id, &password_hash, must_change, audit.as_ref()).await
             })
         })
         .await
@@ -643,9 +633,20 @@ impl Store for PgStore {
             .ok_or_else(|| StoreError::not_found("user", user.0))
     }
 
-    async fn set_second_factor(&self, user: UserId, factor: SecondFactor) -> StoreResult<()> {
+    async fn set_second_factor(
+        &self,
+        user: UserId,
+        factor: SecondFactor,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         self.write(move |ctx| {
-            Box::pin(async move { write_second_factor(&ctx.client, user, &factor).await })
+            Box::pin(async move {
+                write_second_factor(&ctx.client, user, &factor).await?;
+                match &audit {
+                    Some(entry) => apply::audit(ctx, entry).await,
+                    None => Ok(()),
+                }
+            })
         })
         .await
     }

@@ -600,19 +600,16 @@ impl Store for SqliteStore {
         id: UserId,
         password_hash: String,
         must_change: bool,
+        audit: Option<AuditEntry>,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            let changed = ctx
-                .conn
-                .execute(
-                    "UPDATE users SET password_hash = ?1, must_change_password = ?2 WHERE id = ?3",
-                    params![password_hash, must_change, id.0],
-                )
-                .map_err(store_error)?;
-            if changed == 0 {
-                return Err(StoreError::not_found("user", id));
-            }
-            Ok(())
+            apply::run_ready(apply::set_password(
+                ctx,
+                id,
+                &password_hash,
+                must_change,
+                audit.as_ref(),
+            ))
         })
         .await
     }
@@ -781,9 +778,20 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_second_factor(&self, user: UserId, factor: SecondFactor) -> StoreResult<()> {
-        self.write(move |ctx| write_second_factor(ctx, user, &factor))
-            .await
+    async fn set_second_factor(
+        &self,
+        user: UserId,
+        factor: SecondFactor,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            write_second_factor(ctx, user, &factor)?;
+            match &audit {
+                Some(entry) => apply::run_ready(apply::audit(ctx, entry)),
+                None => Ok(()),
+            }
+        })
+        .await
     }
 
     async fn consume_second_factor(

@@ -854,6 +854,35 @@ pub async fn audit(tx: &mut impl WriteTx, entry: &AuditEntry) -> StoreResult<()>
     Ok(())
 }
 
+/// Sets an account's password (and whether it must be changed at the next
+/// login), with its audit entry when there is one, in this transaction.
+pub async fn set_password(
+    tx: &mut impl WriteTx,
+    id: UserId,
+    password_hash: &str,
+    must_change: bool,
+    entry: Option<&AuditEntry>,
+) -> StoreResult<()> {
+    use disputes::SqlValue::{Bool, Int, Text};
+    let changed = tx
+        .execute(
+            "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
+            &[
+                Text(Some(password_hash.to_owned())),
+                Bool(must_change),
+                Int(Some(id.0)),
+            ],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(StoreError::not_found("user", id.0));
+    }
+    if let Some(entry) = entry {
+        audit(tx, entry).await?;
+    }
+    Ok(())
+}
+
 /// An administrator's edit of one account or unit, planned inside this
 /// transaction against the station as it stands (so it never undoes an
 /// import or another edit committed meanwhile), written as an import of

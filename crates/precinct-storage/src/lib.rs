@@ -462,12 +462,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         actor: Actor,
         audit: AuditEntry,
     ) -> StoreResult<Vec<LayerChanges>>;
-    /// Sets an account's password (and clears "must change").
+    /// Sets an account's password (and whether it must be changed at the
+    /// next login), with its audit entry in the same transaction
+    /// (`apply::set_password`).
     async fn set_password(
         &self,
         id: UserId,
         password_hash: String,
         must_change: bool,
+        audit: Option<AuditEntry>,
     ) -> StoreResult<()>;
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User>;
@@ -494,7 +497,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The account's second factor (all empty when it has none).
     async fn second_factor(&self, user: UserId) -> StoreResult<SecondFactor>;
     /// Replaces the account's second factor (enrolment begun or confirmed, or reset).
-    async fn set_second_factor(&self, user: UserId, factor: SecondFactor) -> StoreResult<()>;
+    async fn set_second_factor(
+        &self,
+        user: UserId,
+        factor: SecondFactor,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()>;
     /// Accepts a proof once (see [`SecondFactor::accept`]), in one
     /// transaction; false when it is refused.
     async fn consume_second_factor(

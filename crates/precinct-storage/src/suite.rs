@@ -1259,7 +1259,7 @@ pub async fn second_factors_and_sessions(store: SharedStore) {
         ..SecondFactor::default()
     };
     store
-        .set_second_factor(user.id, pending.clone())
+        .set_second_factor(user.id, pending.clone(), None)
         .await
         .unwrap();
     assert_eq!(store.second_factor(user.id).await.unwrap(), pending);
@@ -1270,7 +1270,7 @@ pub async fn second_factors_and_sessions(store: SharedStore) {
         recovery_hashes: vec!["r1".into(), "r2".into()],
     };
     store
-        .set_second_factor(user.id, enrolled.clone())
+        .set_second_factor(user.id, enrolled.clone(), None)
         .await
         .unwrap();
     let credentials = store.credentials(&user.username).await.unwrap().unwrap();

@@ -149,6 +149,32 @@ api_test! {
         let audit = app.store.audit_log(10_000).await.unwrap();
         assert_eq!(audit.len(), audits + 1);
         assert_eq!((audit[0].action.as_str(), audit[0].subject.clone()), ("update_unit", format!("unit {unit}")));
+        // A password reset and a password change: each with its audit entry.
+        let (_, users) = app.get(Some(&admin), "/api/admin/users").await;
+        let officer = users.as_array().unwrap().iter().find(|u| u["username"] == "officer").unwrap()["id"].clone();
+        let (status, reset) = app
+            .post(Some(&admin), &format!("/api/admin/users/{officer}/reset-password"), json!({}))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{reset}");
+        let audit = app.store.audit_log(10_000).await.unwrap();
+        assert_eq!((audit[0].action.as_str(), audit[0].subject.as_str()), ("reset_password", "user officer"));
+        let token = app
+            .post(None, "/api/auth/login", json!({ "username": "officer", "password": reset["one_time_password"] }))
+            .await
+            .1["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, body) = app
+            .post(
+                Some(&token),
+                "/api/auth/password",
+                json!({ "current_password": reset["one_time_password"], "new_password": "a-new-long-password" }),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::NO_CONTENT, "{body}");
+        let audit = app.store.audit_log(10_000).await.unwrap();
+        assert_eq!((audit[0].action.as_str(), audit[0].subject.as_str()), ("change_password", "user officer"));
         let reports = precinct_storage::chain::verify(app.store.as_ref()).await.unwrap();
         assert!(reports.iter().all(|r| r.broken.is_none()), "{reports:?}");
     }
