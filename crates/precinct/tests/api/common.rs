@@ -195,6 +195,21 @@ impl TestApp {
             .clone()
     }
 
+    /// The station as a package, exported through the API as `token`.
+    pub async fn export_package(&self, token: &str) -> precinct_station::PackageFiles {
+        let zip = self
+            .client
+            .get(format!("{}/api/station/export", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        precinct_station::PackageFiles::from_zip(&zip).unwrap()
+    }
+
     /// How many events the store holds: the witness that a rejected request changed nothing.
     pub async fn event_count(&self) -> usize {
         self.store

@@ -16,25 +16,40 @@ async fn units(app: &crate::common::TestApp, token: &str) -> Vec<Value> {
         .clone()
 }
 
+/// Renames each unit to `{prefix}-{id}`, all at once; the answers' statuses.
+fn rename_at_once(
+    app: &std::sync::Arc<crate::common::TestApp>,
+    admin: &str,
+    ids: [i64; 2],
+    prefix: &str,
+) -> Vec<tokio::task::JoinHandle<reqwest::StatusCode>> {
+    ids.into_iter()
+        .map(|id| {
+            let (app, admin) = (app.clone(), admin.to_owned());
+            let name = format!("{prefix}-{id}");
+            tokio::spawn(async move {
+                app.post(
+                    Some(&admin),
+                    &format!("/api/admin/units/{id}"),
+                    json!({ "name": name }),
+                )
+                .await
+                .0
+            })
+        })
+        .collect()
+}
+
 api_test! {
     async fn an_edit_loses_neither_a_concurrent_import_nor_a_concurrent_edit(app) {
         let app = std::sync::Arc::new(app);
         let admin = app.login("admin").await;
-        let export = app
-            .client
-            .get(format!("{}/api/station/export", app.base))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let export = app.export_package(&admin).await;
         let all = units(&app, &admin).await;
         let (first, second) = (all[0]["id"].as_i64().unwrap(), all[1]["id"].as_i64().unwrap());
         for round in 0..6 {
             // An import that adds a unit, and an edit of another unit, at once.
-            let mut files = precinct_station::PackageFiles::from_zip(&export).unwrap();
+            let mut files = export.clone();
             files.insert(
                 &format!("units-race{round}.csv"),
                 format!("call_sign,name,kind\nRACE{round},竞速{round},patrol_car\n").into_bytes(),
@@ -56,21 +71,7 @@ api_test! {
                         .status()
                 })
             };
-            let edits: Vec<_> = [first, second]
-                .into_iter()
-                .map(|id| {
-                    let (app, admin) = (app.clone(), admin.clone());
-                    tokio::spawn(async move {
-                        app.post(
-                            Some(&admin),
-                            &format!("/api/admin/units/{id}"),
-                            json!({ "name": format!("改名{round}-{id}") }),
-                        )
-                        .await
-                        .0
-                    })
-                })
-                .collect();
+            let edits = rename_at_once(&app, &admin, [first, second], &format!("改名{round}"));
             assert!(import.await.unwrap().is_success(), "round {round}: the import");
             for edit in edits {
                 assert!(edit.await.unwrap().is_success(), "round {round}: an edit");
@@ -99,21 +100,7 @@ api_test! {
         }
         // Two edits of two units, no import: both stand, every time.
         for round in 0..6 {
-            let edits: Vec<_> = [first, second]
-                .into_iter()
-                .map(|id| {
-                    let (app, admin) = (app.clone(), admin.clone());
-                    tokio::spawn(async move {
-                        app.post(
-                            Some(&admin),
-                            &format!("/api/admin/units/{id}"),
-                            json!({ "name": format!("再改{round}-{id}") }),
-                        )
-                        .await
-                        .0
-                    })
-                })
-                .collect();
+            let edits = rename_at_once(&app, &admin, [first, second], &format!("再改{round}"));
             for edit in edits {
                 assert!(edit.await.unwrap().is_success());
             }

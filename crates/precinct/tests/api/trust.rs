@@ -153,17 +153,7 @@ async fn validation_past_its_deadline_is_refused() {
     .await
     .unwrap();
     let admin = app.login("admin").await;
-    let export = app
-        .client
-        .get(format!("{}/api/station/export", app.base))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let files = precinct_station::PackageFiles::from_zip(&export).unwrap();
+    let files = app.export_package(&admin).await;
     let (status, body) = upload(&app, &admin, "/api/station/validate", &files).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["code"], "too_complex");
