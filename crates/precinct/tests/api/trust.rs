@@ -474,24 +474,54 @@ api_test! {
 }
 
 /// Uploads over the limit answer 413 `payload_too_large`, not 400 (the
-/// station package's file field read past its 64 MiB).
+/// station package's file field read past its 64 MiB). The server answers
+/// and closes while the client is still sending, so the request is written
+/// by hand and its answer read while the body is still going out (an HTTP
+/// client that stops at the broken pipe never sees the answer).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_package_upload_answers_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = crate::common::spawn_app(Backend::Sqlite).await.unwrap();
     let admin = app.login("admin").await;
-    let form = reqwest::multipart::Form::new().part(
-        "package",
-        reqwest::multipart::Part::bytes(vec![0u8; 65 * 1024 * 1024]).file_name("station.zip"),
+    let address = app.base.trim_start_matches("http://").to_string();
+    let boundary = "precinct-oversized";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"package\"; \
+         filename=\"station.zip\"\r\nContent-Type: application/zip\r\n\r\n"
     );
-    let response = app
-        .client
-        .post(format!("{}/api/station/validate", app.base))
-        .bearer_auth(&admin)
-        .multipart(form)
-        .send()
-        .await
-        .expect("the server answers before it closes the connection");
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "payload_too_large");
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let file_len = 65 * 1024 * 1024;
+    let request = format!(
+        "POST /api/station/validate HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {admin}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        head.len() + file_len + tail.len()
+    );
+    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let sending = tokio::spawn(async move {
+        writer.write_all(request.as_bytes()).await?;
+        let chunk = vec![0u8; 1024 * 1024];
+        for _ in 0..file_len / chunk.len() {
+            writer.write_all(&chunk).await?;
+        }
+        writer.write_all(tail.as_bytes()).await
+    });
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), reader.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buffer[..n]),
+            Err(_) => panic!("no answer within a minute"),
+        }
+    }
+    sending.abort();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "the server answers 413: {answer}"
+    );
+    assert!(answer.contains("\"payload_too_large\""), "{answer}");
 }
