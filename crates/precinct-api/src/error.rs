@@ -241,3 +241,13 @@ impl From<QueryRejection> for ApiError {
         )
     }
 }
+
+/// What a path that is no route answers (under `/api/`).
+pub(crate) fn route_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such endpoint",
+        "接口不存在",
+    )
+}

@@ -11,49 +11,38 @@
 //! - Request bodies are parsed into domain types here (see [`dto`]); the
 //!   store receives only valid values.
 
-pub mod access;
-pub mod admin;
-pub mod auth;
-pub mod console;
-pub mod dispatch;
-pub mod disputes;
+// Shared by every feature; they import no feature.
 pub mod dto;
 pub mod error;
 pub mod extract;
-pub mod figures;
-pub mod ground;
-mod ground_schema;
+pub mod gate;
 pub mod heavy;
-pub mod history;
-pub mod hotspots;
-pub mod incidents;
 pub mod limits;
-pub mod metrics;
 pub mod openapi;
-pub mod reports;
-pub mod roads;
+pub mod passwords;
 mod schema;
-pub mod second_factor;
-pub mod station;
-pub mod station_figures;
-pub mod stream;
-pub mod units;
+pub mod session;
 
-use axum::extract::State;
+// The features, each a folder declaring its routes (`routes()`).
+pub mod accounts;
+pub mod disputes;
+pub mod figures;
+pub mod incidents;
+pub mod live;
+pub mod operations;
+pub mod station;
+
+use axum::Router;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::plan::{DEFAULT_PLANS, Plans};
 use precinct_geo::roads::{RoadNetwork, SearchScratch};
 use precinct_storage::{Clock, SharedStore, StoreError};
 use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
-use utoipa::OpenApi;
 
-pub use auth::hash_password;
-pub use station::{
+pub use passwords::hash_password;
+pub use station::package::{
     FirstPasswords, PackageRefusal, StationReport, import_package, validate_package,
 };
 
@@ -90,18 +79,18 @@ pub struct AppState {
     cjk_font: Arc<std::sync::OnceLock<Result<precinct_pdf::CjkFont, String>>>,
     /// The city's PMTiles base map, if configured (checked at start-up).
     basemap: Option<Arc<std::path::PathBuf>>,
-    sessions: Arc<auth::SessionCache>,
-    logins: Arc<auth::LoginThrottle>,
+    sessions: Arc<session::SessionCache>,
+    logins: Arc<accounts::login::LoginThrottle>,
     limits: Arc<limits::Limits>,
     streams: Arc<limits::OpenStreams>,
     /// Sessions ended by logout on this instance (token hashes): their open
     /// event streams close at once (other instances' within a recheck).
     ended_sessions: tokio::sync::broadcast::Sender<String>,
-    /// Where password hashes are computed (see [`auth::HashPool`]).
-    password_checks: Arc<auth::HashPool>,
+    /// Where password hashes are computed (see [`passwords::HashPool`]).
+    password_checks: Arc<passwords::HashPool>,
     /// Where uploads are read and checked (see [`heavy`]).
     pub heavy: Arc<heavy::HeavyWork>,
-    pub metrics: Arc<metrics::Metrics>,
+    pub metrics: Arc<operations::metrics::Metrics>,
     /// The bearer token `/metrics` answers to besides an admin's session.
     metrics_token: Option<Secret>,
     /// New incidents, for the recurrence checks (`disputes`).
@@ -122,7 +111,7 @@ impl AppState {
         let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
         let recurrence = precinct_storage::recurrence::spawn_recurrence_checks(store.clone());
         let ground = Arc::new(RwLock::new(Arc::new(ground)));
-        let sessions: Arc<auth::SessionCache> = Arc::default();
+        let sessions: Arc<session::SessionCache> = Arc::default();
         spawn_ground_reloads(
             store.clone(),
             Arc::downgrade(&ground),
@@ -146,7 +135,7 @@ impl AppState {
             limits: Arc::default(),
             streams: Arc::default(),
             ended_sessions: tokio::sync::broadcast::channel(64).0,
-            password_checks: Arc::new(auth::HashPool::new(
+            password_checks: Arc::new(passwords::HashPool::new(
                 limits::Limits::default().password_checks,
             )),
             heavy: Arc::new(limits::Limits::default().heavy_work()),
@@ -163,8 +152,8 @@ impl AppState {
 
     /// Uses these abuse limits instead of the defaults.
     pub fn with_limits(mut self, limits: limits::Limits) -> AppState {
-        self.logins = Arc::new(auth::LoginThrottle::new(limits.login));
-        self.password_checks = Arc::new(auth::HashPool::new(limits.password_checks));
+        self.logins = Arc::new(accounts::login::LoginThrottle::new(limits.login));
+        self.password_checks = Arc::new(passwords::HashPool::new(limits.password_checks));
         self.heavy = Arc::new(limits.heavy_work());
         self.limits = Arc::new(limits);
         self
@@ -286,7 +275,7 @@ impl AppState {
     /// Serves this PMTiles file as an extra base layer under the station's
     /// own map. Errors when it is not a PMTiles archive.
     pub fn with_basemap(mut self, path: std::path::PathBuf) -> Result<AppState, String> {
-        console::check_pmtiles(&path)?;
+        station::console::check_pmtiles(&path)?;
         self.basemap = Some(Arc::new(path));
         Ok(self)
     }
@@ -336,7 +325,7 @@ impl AppState {
 fn spawn_ground_reloads(
     store: SharedStore,
     ground: std::sync::Weak<RwLock<Arc<Jurisdiction>>>,
-    sessions: std::sync::Weak<auth::SessionCache>,
+    sessions: std::sync::Weak<session::SessionCache>,
 ) {
     use precinct_domain::event::EventKind;
     use tokio::sync::broadcast::error::RecvError;
@@ -364,104 +353,6 @@ fn spawn_ground_reloads(
     });
 }
 
-#[utoipa::path(
-    get, path = "/healthz", operation_id = "health", tag = "operations",
-    responses((status = 200, description = "The server and its store answer"), (status = 503, description = "The store does not answer"))
-)]
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.count_users().await {
-        Ok(_) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
-        Err(error) => {
-            tracing::error!(%error, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable" })),
-            )
-        }
-    }
-}
-
-/// What `/readyz` answers.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ReadinessDto {
-    /// `ready` or `not_ready`.
-    pub status: &'static str,
-    /// Whether a write through the writer succeeded just now.
-    pub database_writable: bool,
-    /// Free bytes on the database's disk (SQLite; absent for PostgreSQL).
-    pub free_bytes: Option<u64>,
-    /// The least free space for ready.
-    pub min_free_bytes: u64,
-    /// Why not ready, when not (English).
-    pub problems: Vec<String>,
-}
-
-#[utoipa::path(
-    get, path = "/readyz", operation_id = "readiness", tag = "operations",
-    responses(
-        (status = 200, description = "The server can take writes: a real write went through the writer, and the database's disk has more free space than the threshold", body = ReadinessDto),
-        (status = 503, description = "Not ready: the database does not take writes (disk full, PostgreSQL unreachable) or free space is below the threshold; a load balancer should send traffic elsewhere", body = ReadinessDto),
-    )
-)]
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let min_free_bytes = state.limits.min_free_disk_bytes;
-    let mut problems = Vec::new();
-    let probe = tokio::time::timeout(std::time::Duration::from_secs(5), state.store.readiness());
-    let (database_writable, free_bytes) = match probe.await {
-        Ok(Ok(readiness)) => (true, readiness.free_bytes),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness: the database does not take writes");
-            problems.push(match error {
-                StoreError::StorageFull(_) => "storage full: the database cannot write".to_owned(),
-                _ => "the database does not take writes".to_owned(),
-            });
-            (false, None)
-        }
-        Err(_) => {
-            problems.push("the database did not answer within 5 s".to_owned());
-            (false, None)
-        }
-    };
-    if let Some(free) = free_bytes
-        && free < min_free_bytes
-    {
-        problems.push(format!(
-            "{} MiB free on the database's disk, below the {} MiB threshold",
-            free / (1024 * 1024),
-            min_free_bytes / (1024 * 1024)
-        ));
-    }
-    let ready = problems.is_empty();
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(ReadinessDto {
-            status: if ready { "ready" } else { "not_ready" },
-            database_writable,
-            free_bytes,
-            min_free_bytes,
-            problems,
-        }),
-    )
-}
-
-async fn openapi_json() -> impl IntoResponse {
-    Json(openapi::ApiDoc::openapi())
-}
-
-pub(crate) async fn route_not_found() -> error::ApiError {
-    error::ApiError::new(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        "no such endpoint",
-        "接口不存在",
-    )
-}
-
 async fn method_not_allowed() -> error::ApiError {
     error::ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -471,160 +362,24 @@ async fn method_not_allowed() -> error::ApiError {
     )
 }
 
+/// Every route of the API, each with its document entry and its gate
+/// (`crate::gate`): the one declaration the router and the document
+/// (`crate::openapi`) are both made from.
+pub(crate) fn routes() -> gate::Routes {
+    operations::routes()
+        .merge(accounts::routes())
+        .merge(station::routes())
+        .merge(incidents::routes())
+        .merge(live::routes())
+        .merge(figures::routes())
+        .merge(disputes::routes())
+}
+
 /// The whole application, ready to serve or to call in-process.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics::render))
-        .route("/api/openapi.json", get(openapi_json))
-        .route("/api/auth/login", post(auth::login))
-        .route("/api/auth/logout", post(auth::logout))
-        .route("/api/me", get(auth::me))
-        .route("/api/auth/password", post(auth::change_password))
-        .route(
-            "/api/auth/totp/enrol",
-            post(second_factor::enrol_second_factor),
-        )
-        .route(
-            "/api/auth/totp/confirm",
-            post(second_factor::confirm_second_factor),
-        )
-        .route("/api/admin/sessions", get(admin::list_sessions))
-        .route(
-            "/api/admin/sessions/{id}/revoke",
-            post(admin::revoke_session),
-        )
-        .route(
-            "/api/admin/users/{id}/reset-second-factor",
-            post(admin::reset_second_factor),
-        )
-        .route(
-            "/api/station/validate",
-            post(station::validate_station_package).layer(axum::extract::DefaultBodyLimit::max(
-                station::MAX_UPLOAD_BYTES,
-            )),
-        )
-        .route(
-            "/api/station/import",
-            post(station::import_station_package).layer(axum::extract::DefaultBodyLimit::max(
-                station::MAX_UPLOAD_BYTES,
-            )),
-        )
-        .route(
-            "/api/history/import",
-            post(history::import_history).layer(axum::extract::DefaultBodyLimit::max(
-                history::MAX_HISTORY_BYTES,
-            )),
-        )
-        .route("/api/station/export", get(station::export_station_package))
-        .route("/api/admin/users", get(admin::list_users))
-        .route("/api/admin/users/{id}", post(admin::update_user))
-        .route(
-            "/api/admin/users/{id}/reset-password",
-            post(admin::reset_password),
-        )
-        .route("/api/admin/units/{id}", post(admin::update_unit))
-        .route(
-            "/api/station/template",
-            get(station::station_package_template),
-        )
-        .route("/api/jurisdiction", get(ground::get_jurisdiction))
-        .route("/api/jurisdiction/resolve", get(ground::resolve_location))
-        .route("/api/places", get(ground::search_places))
-        .route("/api/console/config", get(console::get_console_config))
-        .route("/api/map/roads", get(roads::map_roads))
-        .route("/api/map/basemap.pmtiles", get(console::get_basemap))
-        .route(
-            "/api/incidents",
-            post(incidents::create_incident).get(incidents::list_incidents),
-        )
-        .route("/api/incidents/{id}", get(incidents::get_incident))
-        .route(
-            "/api/incidents/{id}/dispatch",
-            post(incidents::dispatch_units),
-        )
-        .route(
-            "/api/incidents/{id}/recommendation",
-            get(dispatch::recommend_response),
-        )
-        .route(
-            "/api/incidents/{id}/dispatch-plan",
-            post(dispatch::dispatch_plan),
-        )
-        .route(
-            "/api/incidents/{id}/notes",
-            post(incidents::add_incident_note),
-        )
-        .route("/api/incidents/{id}/close", post(incidents::close_incident))
-        .route(
-            "/api/incidents/{id}/merge",
-            post(incidents::merge_incidents),
-        )
-        .route(
-            "/api/roads/closures",
-            get(roads::list_road_closures).post(roads::close_roads),
-        )
-        .route("/api/roads/closures/reopen", post(roads::reopen_roads))
-        .route("/api/figures/response", get(figures::response_figures))
-        .route("/api/figures/disputes", get(figures::dispute_figures))
-        .route(
-            "/api/figures/station",
-            get(station_figures::station_figures),
-        )
-        .route(
-            "/api/figures/breakdown",
-            get(station_figures::figures_breakdown),
-        )
-        .route("/api/figures/series", get(station_figures::figures_series))
-        .route("/api/figures/export", get(reports::export_figures))
-        .route("/api/figures/briefing", get(reports::monthly_briefing))
-        .route("/api/analysis/hotspots", get(hotspots::hotspots))
-        .route("/api/organisations", get(disputes::list_organisations))
-        .route(
-            "/api/disputes",
-            post(disputes::open_dispute).get(disputes::list_disputes),
-        )
-        .route("/api/disputes/{id}", get(disputes::get_dispute))
-        .route("/api/disputes/{id}/accept", post(disputes::accept_dispute))
-        .route(
-            "/api/disputes/{id}/sessions",
-            post(disputes::record_session),
-        )
-        .route(
-            "/api/disputes/{id}/planned-sessions",
-            post(disputes::plan_session),
-        )
-        .route(
-            "/api/disputes/{id}/agreement",
-            post(disputes::record_agreement),
-        )
-        .route(
-            "/api/disputes/{id}/signatures",
-            post(disputes::sign_agreement),
-        )
-        .route(
-            "/api/disputes/{id}/follow-ups",
-            post(disputes::record_follow_up),
-        )
-        .route("/api/disputes/{id}/refer", post(disputes::refer_dispute))
-        .route("/api/disputes/{id}/close", post(disputes::close_dispute))
-        .route(
-            "/api/disputes/{id}/agreement.pdf",
-            get(disputes::print_agreement),
-        )
-        .route("/api/units", get(units::list_units))
-        .route("/api/units/{id}/status", post(units::update_unit_status))
-        .route(
-            "/api/units/{id}/position",
-            post(units::report_unit_position),
-        )
-        .route("/api/units/{id}/task", get(units::get_unit_task))
-        .route("/api/units/{id}/task/accept", post(units::accept_task))
-        .route("/api/units/{id}/task/decline", post(units::decline_task))
-        .route("/api/units/{id}/task/handover", post(units::hand_over))
-        .route("/api/events/stream", get(stream::stream_events))
-        .fallback(console::fallback)
+    let (router, _) = routes().split();
+    router
+        .fallback(station::console::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.limits.clone(),
@@ -632,7 +387,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            operations::metrics::track,
         ))
         .with_state(state)
 }
@@ -702,4 +457,76 @@ pub async fn serve(
         tracing::warn!("connections still open after the shutdown grace period; closing them");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod layering {
+    /// The features, each a folder of its own.
+    const FEATURES: &[&str] = &[
+        "accounts",
+        "disputes",
+        "figures",
+        "incidents",
+        "live",
+        "operations",
+        "station",
+    ];
+    /// What each feature may import besides the shared modules.
+    const FEATURE_IMPORTS: &[(&str, &[&str])] = &[
+        ("accounts", &["station"]),
+        ("live", &["incidents"]),
+    ];
+
+    fn imports(text: &str) -> std::collections::BTreeSet<String> {
+        text.split("crate::")
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Shared modules import no feature, and a feature imports only the
+    /// features ARCHITECTURE.md's table lets it (so there is no circle).
+    #[test]
+    fn shared_modules_import_no_feature_and_features_import_one_way() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut wrong = Vec::new();
+        for entry in std::fs::read_dir(&src).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            let files: Vec<std::path::PathBuf> = if path.is_dir() {
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect()
+            } else {
+                vec![path.clone()]
+            };
+            let allowed: &[&str] = if name == "lib" {
+                FEATURES
+            } else if FEATURES.contains(&name.as_str()) {
+                FEATURE_IMPORTS
+                    .iter()
+                    .find(|(feature, _)| *feature == name)
+                    .map_or(&[], |(_, allowed)| allowed)
+            } else {
+                &[]
+            };
+            for file in files {
+                let text = std::fs::read_to_string(&file).unwrap();
+                for import in imports(&text) {
+                    if import != name
+                        && FEATURES.contains(&import.as_str())
+                        && !allowed.contains(&import.as_str())
+                    {
+                        wrong.push(format!("{} imports {import}", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
 }

@@ -4,7 +4,6 @@
 //! Body size limits are per route (`DefaultBodyLimit`), text lengths per
 //! field (`dto`).
 
-use crate::auth::LoginLimits;
 use crate::error::ApiError;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -347,5 +346,33 @@ mod tests {
             .is_none()
         );
         assert!(rewritten_parse_error(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
+    }
+}
+
+/// The login throttle's budgets (see `accounts::login::LoginThrottle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Failures of one username from one address (or one known device) before cool-downs start.
+    pub free_failures: u32,
+    /// Failures from one address, all usernames together, before its cool-downs start.
+    pub address_free_failures: u32,
+    /// Failures of one username, all addresses together, before its cool-downs start
+    /// (known devices are not held up by it).
+    pub username_free_failures: u32,
+    /// The longest cool-down.
+    pub max_cool_down: Duration,
+    /// Failures are forgotten this long after the last one.
+    pub forget_after: Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> LoginLimits {
+        LoginLimits {
+            free_failures: 5,
+            address_free_failures: 300,
+            username_free_failures: 30,
+            max_cool_down: Duration::from_secs(300),
+            forget_after: Duration::from_secs(15 * 60),
+        }
     }
 }

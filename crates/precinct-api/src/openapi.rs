@@ -1,9 +1,5 @@
 //! The OpenAPI document served at `/api/openapi.json`: the integration contract.
 
-use crate::{
-    admin, auth, console, dispatch, disputes, figures, ground, history, hotspots, incidents,
-    reports, roads, station, station_figures, stream, units,
-};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -15,77 +11,7 @@ use utoipa::{Modify, OpenApi};
             Errors always have the body `{ code, message, message_zh }` with a stable `code`.\n\
             Times are UTC (RFC 3339). Coordinates are WGS84 unless `datum: gcj02` is given."
     ),
-    paths(
-        crate::healthz,
-        crate::readyz,
-        auth::login,
-        auth::logout,
-        auth::me,
-        auth::change_password,
-        crate::second_factor::enrol_second_factor,
-        crate::second_factor::confirm_second_factor,
-        admin::list_sessions,
-        admin::revoke_session,
-        admin::reset_second_factor,
-        station::validate_station_package,
-        station::import_station_package,
-        station::export_station_package,
-        station::station_package_template,
-        admin::list_users,
-        admin::update_user,
-        admin::update_unit,
-        admin::reset_password,
-        ground::get_jurisdiction,
-        ground::resolve_location,
-        ground::search_places,
-        incidents::create_incident,
-        incidents::get_incident,
-        incidents::list_incidents,
-        incidents::dispatch_units,
-        dispatch::recommend_response,
-        dispatch::dispatch_plan,
-        incidents::add_incident_note,
-        incidents::close_incident,
-        incidents::merge_incidents,
-        units::list_units,
-        units::update_unit_status,
-        units::report_unit_position,
-        units::get_unit_task,
-        units::accept_task,
-        units::decline_task,
-        units::hand_over,
-        stream::stream_events,
-        figures::response_figures,
-        figures::dispute_figures,
-        station_figures::station_figures,
-        history::import_history,
-        station_figures::figures_breakdown,
-        station_figures::figures_series,
-        reports::export_figures,
-        reports::monthly_briefing,
-        hotspots::hotspots,
-        roads::list_road_closures,
-        roads::close_roads,
-        roads::reopen_roads,
-        roads::map_roads,
-        console::get_console_config,
-        console::get_basemap,
-        disputes::list_organisations,
-        disputes::open_dispute,
-        disputes::list_disputes,
-        disputes::get_dispute,
-        disputes::accept_dispute,
-        disputes::plan_session,
-        disputes::record_session,
-        disputes::record_agreement,
-        disputes::sign_agreement,
-        disputes::record_follow_up,
-        disputes::refer_dispute,
-        disputes::close_dispute,
-        disputes::print_agreement,
-    ),
-    components(schemas(crate::stream::StreamData, crate::error::ErrorBody)),
-    modifiers(&BearerAuth, &StandardErrors, &ResponsesComplete),
+    components(schemas(crate::error::ErrorBody)),
     tags(
         (name = "auth", description = "Log in and out"),
         (name = "incidents", description = "警情: intake to close"),
@@ -99,12 +25,37 @@ use utoipa::{Modify, OpenApi};
         (name = "operations", description = "Health and metrics"),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The document: its head (above) and the paths of every route as declared
+/// with its gate (`crate::routes`), then the errors every operation can
+/// answer and the bearer scheme.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    let (_, paths) = crate::routes().split();
+    document.merge(paths);
+    for modifier in [
+        &BearerAuth as &dyn Modify,
+        &StandardErrors,
+        &ResponsesComplete,
+    ] {
+        modifier.modify(&mut document);
+    }
+    document
+}
+
+/// The document as served (compact JSON), made once.
+pub(crate) fn served() -> &'static str {
+    static SERVED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        serde_json::to_string(&openapi()).expect("the document serializes")
+    });
+    &SERVED
+}
 
 /// The document as served, pretty-printed (what `web/openapi.json` holds,
 /// and what the web's types are generated from).
 pub fn document() -> String {
-    serde_json::to_string_pretty(&ApiDoc::openapi()).expect("the document serializes")
+    serde_json::to_string_pretty(&openapi()).expect("the document serializes")
 }
 
 #[derive(Debug)]

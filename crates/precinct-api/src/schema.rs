@@ -15,7 +15,7 @@ use serde_json::Value;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{Array, Object};
 
-fn one_of(values: impl IntoIterator<Item = &'static str>) -> Object {
+pub(crate) fn one_of(values: impl IntoIterator<Item = &'static str>) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values))
@@ -23,7 +23,7 @@ fn one_of(values: impl IntoIterator<Item = &'static str>) -> Object {
 }
 
 /// The same, or null.
-fn one_of_or_null(values: impl IntoIterator<Item = &'static str>) -> Object {
+pub(crate) fn one_of_or_null(values: impl IntoIterator<Item = &'static str>) -> Object {
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .enum_values(Some(
@@ -35,7 +35,7 @@ fn one_of_or_null(values: impl IntoIterator<Item = &'static str>) -> Object {
         .build()
 }
 
-fn list_of(values: impl IntoIterator<Item = &'static str>) -> Array {
+pub(crate) fn list_of(values: impl IntoIterator<Item = &'static str>) -> Array {
     ArrayBuilder::new().items(one_of(values)).build()
 }
 
@@ -43,20 +43,21 @@ macro_rules! enum_schemas {
     ($($name:ident, $or_null:ident, $list:ident => $values:expr;)*) => {
         $(
             #[allow(dead_code)]
-            pub(crate) fn $name() -> Object {
-                one_of($values)
+            pub(crate) fn $name() -> utoipa::openapi::Object {
+                $crate::schema::one_of($values)
             }
             #[allow(dead_code)]
-            pub(crate) fn $or_null() -> Object {
-                one_of_or_null($values)
+            pub(crate) fn $or_null() -> utoipa::openapi::Object {
+                $crate::schema::one_of_or_null($values)
             }
             #[allow(dead_code)]
-            pub(crate) fn $list() -> Array {
-                list_of($values)
+            pub(crate) fn $list() -> utoipa::openapi::Array {
+                $crate::schema::list_of($values)
             }
         )*
     };
 }
+pub(crate) use enum_schemas;
 
 enum_schemas! {
     role, role_or_null, roles => Role::ALL.iter().map(|v| v.as_str());
@@ -81,11 +82,8 @@ enum_schemas! {
     action, action_or_null, actions => Action::ALL.iter().map(|v| v.as_str());
     contiguity, contiguity_or_null, contiguities => ["queen", "rook", "distance_band"];
     kernel, kernel_or_null, kernels => ["quartic", "gaussian"];
-    hotspot_trend, hotspot_trend_or_null, hotspot_trends => crate::hotspots::TRENDS;
-    series_interval, series_interval_or_null, series_intervals => crate::station_figures::SERIES_INTERVALS;
     station_figure_key, station_figure_key_or_null, station_figure_keys => precinct_domain::figures::StationFigureKey::ALL.iter().map(|v| v.as_str());
     figure_unit, figure_unit_or_null, figure_units => ["count", "seconds", "rate"];
-    breakdown_by, breakdown_by_or_null, breakdown_bys => crate::station_figures::BreakdownBy::ALL.iter().map(|v| v.as_str());
     event_type, event_type_or_null, event_types => precinct_domain::event::EVENT_NAMES.iter().copied();
 }
 

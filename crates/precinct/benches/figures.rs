@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use precinct::DatabaseUrl;
-use precinct_api::figures::PeriodQuery;
+use precinct_api::figures::response::PeriodQuery;
 use precinct_domain::Coordinates;
 use precinct_domain::category::{CategoryDef, DefaultCategory};
 use precinct_domain::event::Actor;
@@ -191,7 +191,7 @@ async fn phase(label: &str, store: SharedStore, raw: Raw) {
             from += Duration::minutes(rng.random_range(0..1440));
         }
         let until = from + Duration::days(days);
-        let queries = precinct_api::station_figures::figure_queries(&PeriodQuery { from, until });
+        let queries = precinct_api::figures::station::figure_queries(&PeriodQuery { from, until });
         let t = Instant::now();
         let answers = store.figure_rollups(queries.clone()).await.unwrap();
         rolled.push(t.elapsed().as_secs_f64() * 1e3);

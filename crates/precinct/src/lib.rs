@@ -211,7 +211,7 @@ pub async fn seed_history(
     until: chrono::DateTime<chrono::Utc>,
     seed: u64,
     data_dir: &Path,
-) -> anyhow::Result<(precinct_api::history::HistoryReport, usize)> {
+) -> anyhow::Result<(precinct_api::station::history::HistoryReport, usize)> {
     let csv = precinct_sim::history::history_csv(district, until, seed);
     let path = data_dir.join("history.csv");
     std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?;
@@ -237,8 +237,8 @@ pub async fn import_history(
     mapping: Option<&std::path::Path>,
     time_zone: &str,
     mut progress: impl FnMut(&str),
-) -> anyhow::Result<precinct_api::history::HistoryReport> {
-    use precinct_api::history::{HistoryRefusal, NamedFile};
+) -> anyhow::Result<precinct_api::station::history::HistoryReport> {
+    use precinct_api::station::history::{HistoryRefusal, NamedFile};
     let tz: chrono_tz::Tz = time_zone
         .parse()
         .map_err(|_| anyhow::anyhow!("unknown time zone {time_zone:?}"))?;
@@ -259,7 +259,7 @@ pub async fn import_history(
         file.bytes.len() as f64 / 1e6
     ));
     let ground = std::sync::Arc::new(store.jurisdiction().await?);
-    let result = precinct_api::history::import_history_file(
+    let result = precinct_api::station::history::import_history_file(
         store,
         &precinct_api::heavy::HeavyWork::unbounded(),
         ground,

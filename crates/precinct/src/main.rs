@@ -346,7 +346,7 @@ impl LimitArgs {
             password_checks: self.password_checks.unwrap_or(defaults.password_checks),
             upload_checks: self.upload_checks,
             upload_check_deadline: Duration::from_secs(self.upload_check_secs),
-            login: precinct_api::auth::LoginLimits {
+            login: precinct_api::limits::LoginLimits {
                 free_failures: self.login_free_failures.max(1),
                 address_free_failures: self.login_address_free_failures.max(1),
                 username_free_failures: self.login_username_free_failures.max(1),

@@ -7,10 +7,10 @@
 //! event is skipped and none is sent twice.
 
 use crate::AppState;
-use crate::auth::{Authed, presented_token, token_hash};
 use crate::dto::{EventDto, StreamQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
+use crate::session::{Authed, presented_token, token_hash};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -46,7 +46,7 @@ impl Visibility {
                 user: user.clone(),
                 unit: None,
                 incidents: Some(
-                    crate::incidents::case_incidents(state, user)
+                    crate::incidents::intake::case_incidents(state, user)
                         .await?
                         .into_iter()
                         .collect(),

@@ -7,9 +7,9 @@
 //! roles (admin, dispatcher) must enrol when the station requires it.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
+use crate::session::Authed;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use axum::Json;
 use axum::extract::State;
@@ -221,7 +221,7 @@ pub async fn confirm_second_factor(
         return Err(invalid_second_factor_422());
     };
     let codes: Vec<String> = (0..RECOVERY_CODES)
-        .map(|_| crate::auth::new_one_time_password())
+        .map(|_| crate::passwords::new_one_time_password())
         .collect();
     // Checked and written in one writer transaction: of simultaneous
     // confirmations exactly one wins, so one set of recovery codes is shown.

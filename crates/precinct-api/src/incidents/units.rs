@@ -1,10 +1,10 @@
 //! Unit handlers: the board, status reports and position reports.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathId};
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use precinct_domain::ids::UnitId;

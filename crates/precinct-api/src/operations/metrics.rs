@@ -2,8 +2,8 @@
 //! served in the OpenMetrics text format at `/metrics`.
 
 use crate::AppState;
-use crate::auth::{Authed, presented_token, token_hash};
 use crate::error::ApiError;
+use crate::session::{Authed, presented_token, token_hash};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
@@ -150,6 +150,11 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 /// `/metrics` answers to the metrics token (`Authorization: Bearer …`,
 /// configured for the scraper) or to an administrator's session: the
 /// figures say how busy the station is, which is not for anyone who asks.
+#[utoipa::path(
+    get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The server's metrics (OpenMetrics text): requests, latencies, writes, live streams. For an administrator's session or the configured scraper token.", content_type = "application/openmetrics-text"))
+)]
 pub async fn render(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -4,10 +4,10 @@
 //! without reading its incidents.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
-use crate::figures::PeriodQuery;
+use crate::figures::response::PeriodQuery;
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Offset, TimeZone, Utc};
@@ -262,7 +262,7 @@ pub struct BreakdownQuery {
     /// End of the period (RFC 3339, exclusive).
     pub until: DateTime<Utc>,
     /// `zone`, `community`, `grid_cell`, `category` (the default) or `hour_weekday`.
-    #[param(schema_with = crate::schema::breakdown_by)]
+    #[param(schema_with = crate::figures::schema::breakdown_by)]
     pub by: Option<String>,
 }
 
@@ -291,7 +291,7 @@ pub struct BreakdownRowDto {
 pub struct FiguresBreakdownDto {
     pub from: DateTime<Utc>,
     pub until: DateTime<Utc>,
-    #[schema(schema_with = crate::schema::breakdown_by)]
+    #[schema(schema_with = crate::figures::schema::breakdown_by)]
     pub by: String,
     pub rows: Vec<BreakdownRowDto>,
     pub definition: String,
@@ -456,7 +456,7 @@ pub struct SeriesQuery {
     pub until: DateTime<Utc>,
     /// `day`, `week` (from Monday) or `month`, in the station's time zone;
     /// default day up to 92 days, week up to two years, else month.
-    #[param(schema_with = crate::schema::series_interval)]
+    #[param(schema_with = crate::figures::schema::series_interval)]
     pub interval: Option<String>,
 }
 
@@ -476,7 +476,7 @@ pub struct SeriesPointDto {
 pub struct FiguresSeriesDto {
     pub from: DateTime<Utc>,
     pub until: DateTime<Utc>,
-    #[schema(schema_with = crate::schema::series_interval)]
+    #[schema(schema_with = crate::figures::schema::series_interval)]
     pub interval: String,
     pub points: Vec<SeriesPointDto>,
     pub definition: String,

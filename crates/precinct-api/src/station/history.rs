@@ -4,10 +4,10 @@
 //! (`precinct history import`) calls the same [`import_history_file`].
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::heavy::HeavyWork;
-use crate::station::ProblemDto;
+use crate::session::Authed;
+use crate::station::package::ProblemDto;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
@@ -177,14 +177,14 @@ async fn uploaded(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| crate::station::field_error(e, MAX_HISTORY_BYTES, &bad))?
+        .map_err(|e| crate::station::package::field_error(e, MAX_HISTORY_BYTES, &bad))?
     {
         let field_name = field.name().unwrap_or_default().to_owned();
         let name = field.file_name().unwrap_or("history.csv").to_owned();
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| crate::station::field_error(e, MAX_HISTORY_BYTES, &bad))?
+            .map_err(|e| crate::station::package::field_error(e, MAX_HISTORY_BYTES, &bad))?
             .to_vec();
         match field_name.as_str() {
             "file" => file = Some(NamedFile { name, bytes }),

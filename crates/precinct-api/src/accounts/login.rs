@@ -6,207 +6,28 @@ use crate::AppState;
 use crate::dto::{ChangePasswordRequest, LoginRequest, LoginResponse, UserDto};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
-use argon2::Argon2;
+use crate::limits::LoginLimits;
+use crate::passwords::{hash_password, verify_password};
+use crate::session::{
+    Authed, SESSION_COOKIE, behind_tls, cookie_value, new_token, presented_token, token_hash,
+};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Extension;
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, RETRY_AFTER, SET_COOKIE};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
-use precinct_domain::event::Actor;
-use precinct_domain::policy::{self, Action};
 use precinct_domain::user::{User, Username};
-use precinct_storage::Session;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Name of the console's session cookie.
-pub const SESSION_COOKIE: &str = "precinct_session";
 /// How long a device stays known after its last login.
 pub const DEVICE_DAYS: i64 = 365;
-/// How long a validated token is trusted without asking the store again.
-const CACHE_TTL: Duration = Duration::from_secs(10);
-
-/// Hashes a password with argon2id and a fresh salt, as a PHC string.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
-}
-
-/// Letters and digits that cannot be mistaken for one another when read
-/// out or copied from paper (no 0/O, 1/I/L).
-const ONE_TIME_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-
-/// A one-time password: 12 characters from 31 (59 bits), as XXXX-XXXX-XXXX.
-pub fn new_one_time_password() -> String {
-    let mut bytes = [0u8; 12];
-    OsRng.fill_bytes(&mut bytes);
-    let chars: Vec<char> = bytes
-        .iter()
-        .map(|b| ONE_TIME_ALPHABET[usize::from(*b) % ONE_TIME_ALPHABET.len()] as char)
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-/// Hashes a one-time password. A random password of 59 bits needs no slow
-/// hash to be safe from guessing, and it lives only until the first login
-/// replaces it; so argon2id runs with small parameters here, and an import
-/// of thousands of accounts takes a second, not minutes. The PHC string
-/// carries its parameters, so login verifies it like any other.
-pub fn hash_one_time_password(password: &str) -> String {
-    let params = argon2::Params::new(256, 1, 1, None).expect("valid argon2 parameters");
-    let hasher = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let salt = SaltString::generate(&mut OsRng);
-    hasher
-        .hash_password(password.as_bytes(), &salt)
-        .expect("hashing a short password works")
-        .to_string()
-}
-
-/// One-time passwords for new accounts: what to hand out (username,
-/// password) and what the store keeps.
-pub fn issue_one_time_passwords(
-    usernames: &[Username],
-) -> (Vec<(Username, String)>, precinct_storage::InitialPasswords) {
-    let mut handed_out = Vec::with_capacity(usernames.len());
-    let mut passwords = precinct_storage::InitialPasswords {
-        must_change: true,
-        ..Default::default()
-    };
-    for username in usernames {
-        let password = new_one_time_password();
-        passwords.hashes.insert(
-            username.as_str().to_owned(),
-            hash_one_time_password(&password),
-        );
-        handed_out.push((username.clone(), password));
-    }
-    (handed_out, passwords)
-}
-
-fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-type HashJob = Box<dyn FnOnce() + Send>;
-
-/// A few threads of their own that compute password hashes, one at a time
-/// each; requests queue for them. Each argon2 check takes 19 MiB: run on
-/// the async runtime's blocking pool, a storm of logins grew the server by
-/// gigabytes (a thread, and an allocator arena keeping its 19 MiB, per
-/// check at once). Here memory stays at a few threads' worth, and the other
-/// cores keep serving everything else.
-#[derive(Debug)]
-pub struct HashPool {
-    jobs: Mutex<std::sync::mpsc::Sender<HashJob>>,
-}
-
-impl HashPool {
-    pub fn new(threads: usize) -> HashPool {
-        let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
-        let queue = std::sync::Arc::new(Mutex::new(queue));
-        for n in 0..threads.max(1) {
-            let queue = queue.clone();
-            std::thread::Builder::new()
-                .name(format!("password-hash-{n}"))
-                .spawn(move || {
-                    loop {
-                        // The pool's sender is gone with its state: stop.
-                        let Ok(job) = queue.lock().expect("hash queue").recv() else {
-                            return;
-                        };
-                        job();
-                    }
-                })
-                .expect("a hashing thread starts");
-        }
-        HashPool {
-            jobs: Mutex::new(jobs),
-        }
-    }
-
-    /// Runs `work` on one of the pool's threads when one is free.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job: HashJob = Box::new(move || {
-            let _ = done.send(work());
-        });
-        self.jobs
-            .lock()
-            .expect("hash queue")
-            .send(job)
-            .map_err(|_| ApiError::internal())?;
-        result.await.map_err(|_| ApiError::internal())
-    }
-}
-
-/// Tokens are stored only as their SHA-256, so a leaked database holds no
-/// usable session.
-pub(crate) fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A short-lived cache of validated sessions, keyed by token hash.
-#[derive(Debug, Default)]
-pub struct SessionCache {
-    entries: Mutex<HashMap<String, (Session, Instant)>>,
-}
-
-impl SessionCache {
-    fn get(&self, hash: &str) -> Option<Session> {
-        let entries = self.entries.lock().expect("session cache");
-        entries
-            .get(hash)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-            .map(|(session, _)| session.clone())
-    }
-
-    fn put(&self, hash: String, session: Session) {
-        let mut entries = self.entries.lock().expect("session cache");
-        if entries.len() > 10_000 {
-            entries.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
-        }
-        entries.insert(hash, (session, Instant::now()));
-    }
-
-    pub(crate) fn remove(&self, hash: &str) {
-        self.entries.lock().expect("session cache").remove(hash);
-    }
-
-    /// Forgets every cached session (an account changed).
-    pub(crate) fn clear(&self) {
-        self.entries.lock().expect("session cache").clear();
-    }
-}
 
 /// Password guessing, slowed down. Failed logins are counted in budgets:
 ///
@@ -243,34 +64,6 @@ pub struct LoginThrottle {
     ended: tokio::sync::Notify,
     /// Attempts waiting for others to end, over all budgets.
     waiting: std::sync::atomic::AtomicUsize,
-}
-
-/// The login throttle's budgets (see [`LoginThrottle`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginLimits {
-    /// Failures of one username from one address (or one known device) before cool-downs start.
-    pub free_failures: u32,
-    /// Failures from one address, all usernames together, before its cool-downs start.
-    pub address_free_failures: u32,
-    /// Failures of one username, all addresses together, before its cool-downs start
-    /// (known devices are not held up by it).
-    pub username_free_failures: u32,
-    /// The longest cool-down.
-    pub max_cool_down: Duration,
-    /// Failures are forgotten this long after the last one.
-    pub forget_after: Duration,
-}
-
-impl Default for LoginLimits {
-    fn default() -> LoginLimits {
-        LoginLimits {
-            free_failures: 5,
-            address_free_failures: 300,
-            username_free_failures: 30,
-            max_cool_down: Duration::from_secs(300),
-            forget_after: Duration::from_secs(15 * 60),
-        }
-    }
 }
 
 /// Budgets tracked at most; when full, the least recently active is dropped.
@@ -547,12 +340,6 @@ fn known_device(token: &str, username: &str, password_hash: &str) -> Option<Stri
     same.then(|| nonce.to_owned())
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(name)
-        .map(|cookie| cookie.value().to_owned())
-}
-
 /// An HttpOnly, SameSite=Strict cookie of the API (Secure behind TLS).
 fn api_cookie(
     name: &'static str,
@@ -584,194 +371,6 @@ fn too_many_attempts(wait: Duration) -> Response {
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(seconds));
     response
-}
-
-/// The authenticated user of a request.
-#[derive(Debug, Clone)]
-pub struct Authed(pub User);
-
-impl Authed {
-    /// The user, if the policy lets their role do `action` at all (403
-    /// otherwise); the handler then asks about the object itself.
-    pub fn may(&self, action: Action) -> Result<&User, ApiError> {
-        if policy::may_ever(self.0.role, action) {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::forbidden())
-        }
-    }
-
-    /// The user, if the policy lets them do `action` holding `held`
-    /// relations to the object (403 otherwise).
-    pub fn may_on(&self, action: Action, held: &[policy::Relation]) -> Result<&User, ApiError> {
-        if policy::allows(self.0.role, action, held) {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::forbidden())
-        }
-    }
-
-    pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: Some(self.0.id),
-            name: self.0.display_name.clone(),
-        }
-    }
-}
-
-pub(crate) fn presented_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return value.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
-    }
-    cookie_value(headers, SESSION_COOKIE)
-}
-
-/// A change made with the session cookie must come from the console's own
-/// pages: the browser says so with `Origin` (or `Sec-Fetch-Site`) on every
-/// non-GET request. SameSite=Strict already keeps the cookie off other
-/// sites' requests; this is the second lock, for bodiless POSTs (logout, task
-/// accept) that no JSON content type protects. Bearer tokens are not sent by
-/// browsers on their own and need no such check.
-fn same_origin(parts: &Parts) -> bool {
-    if matches!(
-        parts.method,
-        axum::http::Method::GET | axum::http::Method::HEAD
-    ) {
-        return true;
-    }
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        return site == "same-origin";
-    }
-    match (header("origin"), header("host")) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
-        _ => false,
-    }
-}
-
-/// The request reached a proxy over HTTPS (`X-Forwarded-Proto: https`, or
-/// the standard `Forwarded: proto=https`).
-fn behind_tls(headers: &HeaderMap) -> bool {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"))
-        || header("forwarded").is_some_and(|f| f.to_ascii_lowercase().contains("proto=https"))
-}
-
-fn by_bearer(headers: &HeaderMap) -> bool {
-    headers.contains_key(AUTHORIZATION)
-}
-
-/// What an account that must change its one-time password may still call.
-const WHILE_PASSWORD_MUST_CHANGE: &[&str] = &["/api/me", "/api/auth/password", "/api/auth/logout"];
-/// What a command role without its required second factor may still call.
-const WHILE_SECOND_FACTOR_MISSING: &[&str] = &[
-    "/api/me",
-    "/api/auth/password",
-    "/api/auth/logout",
-    "/api/auth/totp/enrol",
-    "/api/auth/totp/confirm",
-];
-/// A session's last use is written at most this often.
-const TOUCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
-
-impl FromRequestParts<AppState> for Authed {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = presented_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
-        if !by_bearer(&parts.headers) && !same_origin(parts) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "cross_site_request",
-                "a change made with the session cookie must come from Precinct's own pages",
-                "会话 Cookie 的修改请求须来自本系统页面",
-            ));
-        }
-        let hash = token_hash(&token);
-        let mut session = match state.sessions.get(&hash) {
-            Some(session) => session,
-            None => {
-                let session = state
-                    .store
-                    .session_user(hash.clone())
-                    .await?
-                    .ok_or_else(ApiError::unauthenticated)?;
-                state.sessions.put(hash.clone(), session.clone());
-                session
-            }
-        };
-        // Sessions live in real time, whatever clock the station runs on.
-        let now = chrono::Utc::now();
-        if let Some(idle) = state.limits.idle_limit(session.user.role)
-            && now - session.last_seen_at > idle
-        {
-            state.end_session(&hash).await?;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "session_expired",
-                "the session ended after a time without use; log in again",
-                "长时间未操作，会话已结束，请重新登录",
-            ));
-        }
-        // Marked at most every minute (a quarter of a shorter idle limit).
-        let touch_every = state
-            .limits
-            .idle_limit(session.user.role)
-            .map_or(TOUCH_EVERY, |idle| (idle / 4).min(TOUCH_EVERY));
-        if now - session.last_seen_at > touch_every {
-            // Best effort: a request does not fail because its session's
-            // last use could not be written (a full disk says so elsewhere).
-            match state.store.touch_session(hash.clone(), now).await {
-                Ok(()) => {
-                    session.last_seen_at = now;
-                    state.sessions.put(hash, session.clone());
-                }
-                Err(error) => tracing::warn!(%error, "could not mark a session used"),
-            }
-        }
-        let user = session.user;
-        if user.must_change_password && !WHILE_PASSWORD_MUST_CHANGE.contains(&parts.uri.path()) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "password_change_required",
-                "set your own password first (POST /api/auth/password)",
-                "请先修改初始密码",
-            ));
-        }
-        if state.second_factor_missing(&user)
-            && !WHILE_SECOND_FACTOR_MISSING.contains(&parts.uri.path())
-        {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "second_factor_enrolment_required",
-                "this role needs a second factor: enrol one (POST /api/auth/totp/enrol, then /api/auth/totp/confirm)",
-                "该角色须绑定动态口令（双因素认证）后才能使用",
-            ));
-        }
-        // The route's action (crate::access): a role that may never do it
-        // is refused before the handler runs.
-        let method = parts.method.as_str().to_owned();
-        let route = parts
-            .extensions
-            .get::<axum::extract::MatchedPath>()
-            .map(|m| m.as_str().to_owned());
-        match route
-            .as_deref()
-            .and_then(|r| crate::access::gate(&method, r))
-        {
-            Some(crate::access::Gate::Session(action)) if !policy::may_ever(user.role, action) => {
-                return Err(ApiError::forbidden());
-            }
-            Some(_) => {}
-            None => {
-                tracing::error!(?route, %method, "a route without a policy entry (crate::access::ROUTES)");
-                return Err(ApiError::internal());
-            }
-        }
-        Ok(Authed(user))
-    }
 }
 
 fn invalid_credentials() -> ApiError {
@@ -873,7 +472,9 @@ pub async fn login(
             if totp_code.is_none() && recovery.is_none() {
                 Ok(None)
             } else {
-                match crate::second_factor::prove(&state, &user, totp_code, recovery).await {
+                match crate::accounts::second_factor::prove(&state, &user, totp_code, recovery)
+                    .await
+                {
                     Ok(true) => Ok(Some(user)),
                     Ok(false) => Ok(None),
                     Err(error) => Err(error),
@@ -1051,6 +652,8 @@ pub async fn change_password(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::passwords::{ONE_TIME_ALPHABET, hash_one_time_password, new_one_time_password};
+    use axum::http::header::AUTHORIZATION;
 
     #[test]
     fn one_time_passwords_verify_and_are_readable() {

@@ -2,10 +2,10 @@
 //! recommendation.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::dto::LocationInput;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -90,7 +90,7 @@ pub async fn list_road_closures(
 
 #[utoipa::path(
     get, path = "/api/map/roads", operation_id = "map_roads", tag = "roads",
-    responses((status = 200, description = "The station's road network as a GeoJSON FeatureCollection of LineStrings (property `class`), for the console's own base map", body = crate::ground_schema::RoadMapSchema)),
+    responses((status = 200, description = "The station's road network as a GeoJSON FeatureCollection of LineStrings (property `class`), for the console's own base map", body = crate::station::ground_schema::RoadMapSchema)),
     security(("bearer" = []))
 )]
 pub async fn map_roads(

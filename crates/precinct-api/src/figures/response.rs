@@ -2,9 +2,9 @@
 //! disputes (issue 6), each with its definitions.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -191,7 +191,7 @@ pub async fn dispute_figures(
     let disputes = state.store.list_disputes().await?;
     let f = precinct_domain::figures::DisputeFigures::of(&disputes, period.from, period.until);
     // Dispute-type incidents this period and a year earlier, from the rollups.
-    let compared = crate::station_figures::Compared::of(&period);
+    let compared = crate::figures::station::Compared::of(&period);
     let queries = [compared.this, compared.last_year]
         .into_iter()
         .map(|(from, until)| precinct_storage::rollups::RollupQuery {

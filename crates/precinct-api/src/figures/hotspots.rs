@@ -8,9 +8,9 @@
 //! 0.1% from true distances).
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -128,7 +128,7 @@ pub struct HotspotsDto {
     /// now, not in the baseline), `intensifying` (significant in both, z up
     /// by more than 1), `persistent` (significant in both), `diminishing`
     /// (significant in the baseline only) or `none`.
-    #[schema(schema_with = crate::schema::hotspot_trends)]
+    #[schema(schema_with = crate::figures::schema::hotspot_trends)]
     pub trend: Vec<String>,
     /// Gi* over the station's grid cells (neighbours: cells whose bounds
     /// touch), most significant first.
@@ -267,7 +267,7 @@ pub async fn hotspots(
     QueryParams(query): QueryParams<HotspotQuery>,
 ) -> Result<Json<HotspotsDto>, ApiError> {
     authed.may(Action::ViewFigures)?;
-    crate::figures::check_period(&crate::figures::PeriodQuery {
+    crate::figures::response::check_period(&crate::figures::response::PeriodQuery {
         from: query.from,
         until: query.until,
     })?;
@@ -334,7 +334,7 @@ pub async fn hotspots(
             ));
         }
     };
-    crate::figures::check_period(&crate::figures::PeriodQuery {
+    crate::figures::response::check_period(&crate::figures::response::PeriodQuery {
         from: baseline_from,
         until: baseline_until,
     })?;

@@ -8,10 +8,11 @@
 //! event, so there is one write path for the station's records.
 
 use crate::AppState;
-use crate::auth::{Authed, hash_one_time_password, new_one_time_password};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathId};
-use crate::station::{LayerChangesDto, OneTimePasswordDto};
+use crate::passwords::{hash_one_time_password, new_one_time_password};
+use crate::session::Authed;
+use crate::station::package::{LayerChangesDto, OneTimePasswordDto};
 use axum::Json;
 use axum::extract::State;
 use precinct_domain::ids::{UnitId, UserId};
@@ -384,7 +385,7 @@ pub async fn list_sessions(
             format!("{} sessions", sessions.len()),
         )
         .await?;
-    let current = crate::auth::presented_token(&headers).map(|t| crate::auth::token_hash(&t));
+    let current = crate::session::presented_token(&headers).map(|t| crate::session::token_hash(&t));
     Ok(Json(
         sessions
             .into_iter()

@@ -1,10 +1,10 @@
 //! Incident handlers: intake, read, list, dispatch, notes, close, merge.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathId, QueryParams};
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

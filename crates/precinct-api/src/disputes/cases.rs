@@ -13,12 +13,12 @@
 //! rule, the version check, its events and the audit of the answer.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::dto::{
     LocationInput, PersonalData, free_text, masked_copy, strings_hold_personal_numbers,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathId, QueryParams};
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -6,8 +6,8 @@
 //! another host (police intranets are closed).
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::error::ApiError;
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
@@ -194,7 +194,7 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
     let path = uri.path();
     let api = path == "/api" || path.starts_with("/api/");
     if api || (method != Method::GET && method != Method::HEAD) {
-        return crate::route_not_found().await.into_response();
+        return crate::error::route_not_found().into_response();
     }
     if let Some(asset) = precinct_web::asset(path) {
         return page(asset, &headers);

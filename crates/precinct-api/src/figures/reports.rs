@@ -3,14 +3,14 @@
 //! Chinese PDF from the same printing crate as the mediation agreement.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
-use crate::figures::PeriodQuery;
-use crate::hotspots::{GridCellHotspotDto, grid_cell_gi};
-use crate::station_figures::{
+use crate::figures::hotspots::{GridCellHotspotDto, grid_cell_gi};
+use crate::figures::response::PeriodQuery;
+use crate::figures::station::{
     BreakdownBy, FiguresBreakdownDto, StationFiguresDto, breakdown_of, check_any_period, figures_of,
 };
+use crate::session::Authed;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -5,9 +5,10 @@
 //! [`import_package`], so both doors behave alike.
 
 use crate::AppState;
-use crate::auth::{Authed, issue_one_time_passwords};
 use crate::error::{ApiError, ErrorBody};
 use crate::heavy::HeavyWork;
+use crate::passwords::issue_one_time_passwords;
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};

@@ -2,11 +2,11 @@
 //! ranked by travel time) and dispatching it in one call.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::dto::IncidentDto;
 use crate::dto::PersonalData;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, PathId};
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use precinct_domain::ids::{IncidentId, UnitId};

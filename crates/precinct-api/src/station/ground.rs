@@ -1,10 +1,10 @@
 //! The station's ground: the whole jurisdiction, point resolution, place search.
 
 use crate::AppState;
-use crate::auth::Authed;
 use crate::dto::*;
 use crate::error::ApiError;
 use crate::extract::QueryParams;
+use crate::session::Authed;
 use axum::Json;
 use axum::extract::State;
 use precinct_domain::ground::Place;
@@ -12,7 +12,7 @@ use precinct_domain::policy::Action;
 
 #[utoipa::path(
     get, path = "/api/jurisdiction", operation_id = "get_jurisdiction", tag = "ground",
-    responses((status = 200, description = "Zones, communities and grid cells (polygons of {lat, lon}), posts, places, property companies, cameras, organisations, and `categories`: the station's incident code table in force (code, name_zh, name_en, family, default_priority)", body = crate::ground_schema::GroundSchema)),
+    responses((status = 200, description = "Zones, communities and grid cells (polygons of {lat, lon}), posts, places, property companies, cameras, organisations, and `categories`: the station's incident code table in force (code, name_zh, name_en, family, default_priority)", body = crate::station::ground_schema::GroundSchema)),
     security(("bearer" = []))
 )]
 pub async fn get_jurisdiction(
@@ -72,7 +72,7 @@ pub async fn resolve_location(
 #[utoipa::path(
     get, path = "/api/places", operation_id = "search_places", tag = "ground",
     params(PlaceSearchQuery),
-    responses((status = 200, description = "Places whose name or address contains every term", body = [crate::ground_schema::PlaceSchema])),
+    responses((status = 200, description = "Places whose name or address contains every term", body = [crate::station::ground_schema::PlaceSchema])),
     security(("bearer" = []))
 )]
 pub async fn search_places(

@@ -1,0 +1,60 @@
+//! Incidents from intake to close, dispatch and its recommendations, and the
+//! units' status, positions and tasks.
+
+pub mod dispatch;
+pub mod intake;
+pub mod units;
+
+use crate::gate::{Gate, Routes};
+use precinct_domain::policy::Action::*;
+use utoipa_axum::routes;
+
+pub(crate) fn routes() -> Routes {
+    Routes::default()
+        .add(
+            Gate::Session(ReportIncident),
+            routes!(intake::create_incident),
+        )
+        .add(
+            Gate::Session(ViewIncidents),
+            routes!(intake::list_incidents),
+        )
+        .add(Gate::Session(ViewIncidents), routes!(intake::get_incident))
+        .add(
+            Gate::Session(DispatchUnits),
+            routes!(intake::dispatch_units),
+        )
+        .add(
+            Gate::Session(PlanResponse),
+            routes!(dispatch::recommend_response),
+        )
+        .add(
+            Gate::Session(DispatchUnits),
+            routes!(dispatch::dispatch_plan),
+        )
+        .add(
+            Gate::Session(AddIncidentNote),
+            routes!(intake::add_incident_note),
+        )
+        .add(
+            Gate::Session(CloseIncident),
+            routes!(intake::close_incident),
+        )
+        .add(
+            Gate::Session(MergeIncidents),
+            routes!(intake::merge_incidents),
+        )
+        .add(Gate::Session(ViewUnits), routes!(units::list_units))
+        .add(
+            Gate::Session(ReportForUnit),
+            routes!(units::update_unit_status),
+        )
+        .add(
+            Gate::Session(ReportForUnit),
+            routes!(units::report_unit_position),
+        )
+        .add(Gate::Session(AnswerTask), routes!(units::get_unit_task))
+        .add(Gate::Session(AnswerTask), routes!(units::accept_task))
+        .add(Gate::Session(AnswerTask), routes!(units::decline_task))
+        .add(Gate::Session(AnswerTask), routes!(units::hand_over))
+}
