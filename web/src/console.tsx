@@ -286,29 +286,29 @@ function IntakeForm(props: {
 }
 
 function eventDetail(e: IncidentDetail["timeline"][number], units: Map<number, Unit>): string {
-  const d = e.data;
-  const unit = (id: unknown) => units.get(Number(id))?.call_sign ?? `#${id}`;
+  const unit = (id: number | null) => (id === null ? "" : (units.get(id)?.call_sign ?? `#${id}`));
   switch (e.type) {
     case "units_dispatched":
-      return ((d["unit_ids"] as number[]) ?? []).map(unit).join("、");
+      return e.data.unit_ids.map(unit).join("、");
     case "unit_status_changed":
-      return `${unit(e.unit_id)}: ${label("unit_status", String(d["from"]))} → ${label("unit_status", String(d["to"]))}`;
+      return `${unit(e.unit_id)}: ${label("unit_status", e.data.from)} → ${label("unit_status", e.data.to)}`;
     case "incident_status_changed":
-      return `${label("incident_status", String(d["from"]))} → ${label("incident_status", String(d["to"]))}`;
+      return `${label("incident_status", e.data.from)} → ${label("incident_status", e.data.to)}`;
     case "incident_closed":
-      return `${label("disposition", String(d["disposition"]))}${d["remark"] ? ` · ${d["remark"]}` : ""}`;
+      return `${label("disposition", e.data.disposition)}${e.data.remark ? ` · ${e.data.remark}` : ""}`;
     case "note_added":
-      return String(d["text"] ?? "");
+      return e.data.text;
     case "incident_received":
-      return `${label("source", String(d["source"]))} · ${String(d["summary"] ?? "")}`;
+      return `${label("source", e.data.source)} · ${e.data.summary}`;
     case "first_response_accepted":
-    case "first_response_declined":
     case "handed_over":
       return unit(e.unit_id);
+    case "first_response_declined":
+      return `${unit(e.unit_id)}${e.data.reason ? ` · ${e.data.reason}` : ""}`;
     case "duplicate_linked":
-      return `#${d["duplicate_of"]}`;
+      return `#${e.data.duplicate_of}`;
     case "incidents_merged":
-      return `#${d["duplicate_id"]} → #${d["into_id"]}`;
+      return `#${e.data.duplicate_id} → #${e.data.into_id}`;
     default:
       return "";
   }

@@ -493,7 +493,7 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
     const stream = new LiveStream({
       onEvent: (event) => {
         if (event.type !== "dispute_changed") return;
-        setLive((last) => ({ id: Number(event.data["dispute_id"]), n: (last?.n ?? 0) + 1 }));
+        setLive((last) => ({ id: event.data.dispute_id, n: (last?.n ?? 0) + 1 }));
         window.clearTimeout(timer);
         timer = window.setTimeout(() => void refresh(), 100);
       },

@@ -130,6 +130,9 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
     );
   }
   const s = unit?.status;
+  // What the unit may report next is the server's transition table.
+  const can = (to: Unit["status"]) => unit?.next_statuses.includes(to) ?? false;
+  const onIncident = unit?.incident_id != null;
   return (
     <div class="field" data-testid="field-view" data-unit-status={s ?? ""}>
       <header class="top">
@@ -198,12 +201,12 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
                 </button>
               </>
             )}
-            {!task && s === "dispatched" && (
+            {!task && onIncident && can("en_route") && (
               <button type="button" class="primary big" data-testid="en-route" onClick={() => status("en_route")}>
                 {t("en_route")}
               </button>
             )}
-            {(s === "dispatched" || s === "en_route") && (task === null || task.accepted_at) && (
+            {onIncident && can("on_scene") && (task === null || task.accepted_at) && (
               <button type="button" class="primary big" data-testid="on-scene" onClick={() => status("on_scene")}>
                 {t("on_scene")}
               </button>
@@ -219,7 +222,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
                 {t("handed_over")}
               </button>
             )}
-            {!task && (s === "on_scene" || s === "clearing") && (
+            {!task && onIncident && can("on_patrol") && !can("on_scene") && (
               <button type="button" class="big" data-testid="clear" onClick={() => status("on_patrol")}>
                 {t("clear")}
               </button>

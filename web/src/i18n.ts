@@ -425,6 +425,8 @@ const LABELS: Record<string, Record<string, Pair>> = {
     incident_closed: ["结警", "Closed"],
     incidents_merged: ["合并警情", "Incidents merged"],
     dispute_recurrence: ["再发纠纷", "Recurs a dispute"],
+    roads_replaced: ["路网更新", "Road network replaced"],
+    account_created: ["新建账号", "Account created"],
   },
   dispute_status: {
     registered: ["已登记", "Registered"],

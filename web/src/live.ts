@@ -22,6 +22,8 @@ export const EVENT_TYPES = [
   "dispute_changed",
   "station_imported",
   "history_imported",
+  "roads_replaced",
+  "account_created",
 ] as const satisfies readonly TimelineEvent["type"][];
 
 // Listening for every type the server sends: a type added to the server's

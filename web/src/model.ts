@@ -49,7 +49,22 @@ export class ConsoleModel {
   firstRender: number | null = null;
 
   readonly refreshIncidents = throttle(150, async () => {
+    this.touchedIds.clear();
     this.incidents.set(await get<Incident[]>("/api/incidents?status=open&limit=500"));
+  });
+  /** Incidents events touched since the last fetch of them. */
+  private readonly touchedIds = new Set<number>();
+  /** Fetches only the incidents events touched, and puts them in the list
+   *  (or takes them out, once closed, merged or no longer visible). */
+  readonly refreshTouched = throttle(100, async () => {
+    const ids = [...this.touchedIds].slice(0, 100);
+    for (const id of ids) this.touchedIds.delete(id);
+    if (ids.length === 0) return;
+    const fresh = await get<Incident[]>(`/api/incidents?status=open&limit=100&ids=${ids.join(",")}`);
+    const kept = this.incidents.value.filter((i) => !ids.includes(i.id));
+    // Newest first, as the server lists them.
+    this.incidents.set([...kept, ...fresh].sort((a, b) => b.id - a.id));
+    if (this.touchedIds.size > 0) this.refreshTouched();
   });
   readonly refreshUnits = throttle(1000, async () => {
     const units = await get<Unit[]>("/api/units");
@@ -88,20 +103,26 @@ export class ConsoleModel {
   }
 
   private apply(event: TimelineEvent): void {
-    if (event.incident_id !== null) {
-      this.refreshIncidents();
+    // An incident event updates that incident, not the list; a position
+    // report changes only its unit.
+    if (event.incident_id !== null && event.type !== "unit_position_reported") {
+      this.touchedIds.add(event.incident_id);
+      this.refreshTouched();
       this.touched.set({ id: event.incident_id, n: this.touched.value.n + 1 });
     }
     if (event.type === "incidents_merged") {
-      const into = Number(event.data["into_id"]);
-      if (into) this.touched.set({ id: into, n: this.touched.value.n + 1 });
+      for (const id of [event.data.duplicate_id, event.data.into_id]) this.touchedIds.add(id);
+      this.refreshTouched();
+      this.touched.set({ id: event.data.into_id, n: this.touched.value.n + 1 });
     }
     if (event.type === "units_dispatched") this.refreshUnits();
     if (event.type === "station_imported") {
       this.refreshUnits();
       this.stationImports.set(this.stationImports.value + 1);
     }
-    if (event.type === "roads_closed" || event.type === "roads_reopened") this.refreshClosures();
+    if (event.type === "roads_closed" || event.type === "roads_reopened" || event.type === "roads_replaced") {
+      this.refreshClosures();
+    }
     if (event.unit_id !== null) {
       const unit = this.units.value.get(event.unit_id);
       if (!unit) {
@@ -110,16 +131,13 @@ export class ConsoleModel {
       }
       const next = { ...unit };
       if (event.type === "unit_status_changed") {
-        next.status = String(event.data["to"]) as Unit["status"];
+        next.status = event.data.to;
         if (next.status === "on_patrol" || next.status === "at_post" || next.status === "off_duty") {
           next.incident_id = null;
         }
       } else if (event.type === "unit_position_reported") {
-        const p = event.data["position"] as { lat: number; lon: number } | undefined;
-        if (p) {
-          next.position = { lat: p.lat, lon: p.lon };
-          next.position_at = event.at;
-        }
+        next.position = event.data.position;
+        next.position_at = event.at;
       } else {
         // Dispatch, accept, decline, hand-over: the unit's row says it best.
         this.refreshUnits();

@@ -405,8 +405,10 @@ pub(crate) fn holds_personal_data(incident: &Incident, timeline: &[Event]) -> bo
             .as_deref()
             .is_some_and(holds_personal_numbers)
         || timeline.iter().any(|e| {
-            let data = serde_json::to_value(&e.kind).unwrap_or_default();
-            strings_hold_personal_numbers(&data)
+            EventData::from(&e.kind)
+                .texts()
+                .into_iter()
+                .any(|text| holds_personal_numbers(text))
         })
 }
 
@@ -535,7 +537,8 @@ pub struct IncidentDetail {
     pub recurrent_dispute_ids: Vec<i64>,
 }
 
-/// One committed change.
+/// One committed change: who made it, when, on which incident and unit,
+/// and what it was (`type`, with that kind's own fields in `data`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventDto {
     /// Increasing in commit order; resume a stream after it with Last-Event-ID.
@@ -545,13 +548,143 @@ pub struct EventDto {
     pub actor_name: String,
     pub incident_id: Option<i64>,
     pub unit_id: Option<i64>,
-    /// The kind of change (its fields are in `data`).
-    #[serde(rename = "type")]
-    #[schema(schema_with = crate::schema::event_type)]
-    pub kind: String,
-    /// The kind's own fields (by `type`: ids, statuses, texts), as a map.
-    #[schema(schema_with = crate::schema::open_map)]
-    pub data: serde_json::Value,
+    #[serde(flatten)]
+    pub change: EventData,
+}
+
+/// What changed, by kind: `type` names it and `data` holds its fields. The
+/// document lists every kind the server sends (a tagged union), and the web
+/// build fails on a kind it does not know or does not hear.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum EventData {
+    IncidentReceived {
+        #[schema(schema_with = crate::schema::incident_source)]
+        source: String,
+        external_id: Option<String>,
+        category: String,
+        /// 1 (highest) to 4.
+        priority: u8,
+        location: Point,
+        address: String,
+        summary: String,
+    },
+    /// The new incident likely reports the same event as an earlier one.
+    DuplicateLinked {
+        duplicate_of: i64,
+        distance_m: f64,
+    },
+    UnitsDispatched {
+        unit_ids: Vec<i64>,
+    },
+    UnitStatusChanged {
+        #[schema(schema_with = crate::schema::unit_status)]
+        from: String,
+        #[schema(schema_with = crate::schema::unit_status)]
+        to: String,
+    },
+    UnitPositionReported {
+        position: Point,
+    },
+    /// A helper accepted its first-response task (the event's unit).
+    FirstResponseAccepted {},
+    /// A helper declined its first-response task and was released.
+    FirstResponseDeclined {
+        reason: Option<String>,
+    },
+    /// A helper handed the scene over to the police on scene.
+    HandedOver {},
+    /// Road segments closed (routing avoids them from now on).
+    RoadsClosed {
+        segments: Vec<u32>,
+        reason: Option<String>,
+    },
+    RoadsReopened {
+        segments: Vec<u32>,
+    },
+    IncidentStatusChanged {
+        #[schema(schema_with = crate::schema::incident_status)]
+        from: String,
+        #[schema(schema_with = crate::schema::incident_status)]
+        to: String,
+    },
+    NoteAdded {
+        text: String,
+    },
+    IncidentClosed {
+        #[schema(schema_with = crate::schema::disposition)]
+        disposition: String,
+        remark: Option<String>,
+    },
+    /// `duplicate_id` was merged into `into_id`; recorded on both.
+    IncidentsMerged {
+        duplicate_id: i64,
+        into_id: i64,
+    },
+    /// The incident recurs open or recent disputes (same address or people).
+    DisputeRecurrence {
+        dispute_ids: Vec<i64>,
+    },
+    /// A dispute case changed or was registered.
+    DisputeChanged {
+        dispute_id: i64,
+        /// The organisations taking part, the responsible one first.
+        organisations: Vec<i64>,
+        #[schema(schema_with = crate::schema::dispute_status)]
+        status: String,
+        /// What changed (parties' names masked where the reader sees them so).
+        #[schema(value_type = DisputeChangeKindDto)]
+        change: precinct_domain::dispute::DisputeChangeKind,
+    },
+    /// A station package was imported: what it changed, layer by layer.
+    StationImported {
+        changes: Vec<LayerChangesDto>,
+    },
+    /// Past incidents were imported.
+    HistoryImported {
+        file: String,
+        rows: u64,
+        inserted: u64,
+        already_present: u64,
+        outside: u64,
+    },
+    /// The road network was replaced (generated, or imported from
+    /// OpenStreetMap).
+    RoadsReplaced {
+        ways: u32,
+    },
+    /// An account was created outside a station package (the command
+    /// line); shown only to those who manage accounts.
+    AccountCreated {
+        user_id: i64,
+        username: String,
+        #[schema(schema_with = crate::schema::role)]
+        role: String,
+    },
+}
+
+impl EventData {
+    /// The kind's free texts, for masking.
+    fn texts(&mut self) -> Vec<&mut String> {
+        match self {
+            EventData::IncidentReceived {
+                external_id,
+                address,
+                summary,
+                ..
+            } => {
+                let mut texts = vec![address, summary];
+                texts.extend(external_id.as_mut());
+                texts
+            }
+            EventData::FirstResponseDeclined { reason } | EventData::RoadsClosed { reason, .. } => {
+                reason.as_mut().into_iter().collect()
+            }
+            EventData::NoteAdded { text } => vec![text],
+            EventData::IncidentClosed { remark, .. } => remark.as_mut().into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl EventDto {
@@ -559,7 +692,11 @@ impl EventDto {
     /// and ID numbers in its texts (notes, summaries, remarks) masked.
     pub fn masked(event: &Event) -> EventDto {
         let mut dto = EventDto::from(event);
-        mask_strings(&mut dto.data);
+        for text in dto.change.texts() {
+            if let Some(masked) = precinct_domain::personal::mask_personal_numbers(text) {
+                *text = masked;
+            }
+        }
         dto
     }
 
@@ -570,14 +707,152 @@ impl EventDto {
             PersonalData::Masked => EventDto::masked(event),
         }
     }
+
+    /// The stream's name for the event (its `type`).
+    pub fn type_name(&self) -> &'static str {
+        self.change.name()
+    }
+}
+
+impl EventData {
+    fn name(&self) -> &'static str {
+        match self {
+            EventData::IncidentReceived { .. } => "incident_received",
+            EventData::DuplicateLinked { .. } => "duplicate_linked",
+            EventData::UnitsDispatched { .. } => "units_dispatched",
+            EventData::UnitStatusChanged { .. } => "unit_status_changed",
+            EventData::UnitPositionReported { .. } => "unit_position_reported",
+            EventData::FirstResponseAccepted {} => "first_response_accepted",
+            EventData::FirstResponseDeclined { .. } => "first_response_declined",
+            EventData::HandedOver {} => "handed_over",
+            EventData::RoadsClosed { .. } => "roads_closed",
+            EventData::RoadsReopened { .. } => "roads_reopened",
+            EventData::IncidentStatusChanged { .. } => "incident_status_changed",
+            EventData::NoteAdded { .. } => "note_added",
+            EventData::IncidentClosed { .. } => "incident_closed",
+            EventData::IncidentsMerged { .. } => "incidents_merged",
+            EventData::DisputeRecurrence { .. } => "dispute_recurrence",
+            EventData::DisputeChanged { .. } => "dispute_changed",
+            EventData::StationImported { .. } => "station_imported",
+            EventData::HistoryImported { .. } => "history_imported",
+            EventData::RoadsReplaced { .. } => "roads_replaced",
+            EventData::AccountCreated { .. } => "account_created",
+        }
+    }
+}
+
+impl From<&precinct_domain::event::EventKind> for EventData {
+    fn from(kind: &precinct_domain::event::EventKind) -> EventData {
+        use precinct_domain::event::EventKind;
+        match kind.clone() {
+            EventKind::IncidentReceived {
+                source,
+                external_id,
+                category,
+                priority,
+                location,
+                address,
+                summary,
+            } => EventData::IncidentReceived {
+                source: source.as_str().to_owned(),
+                external_id,
+                category: category.as_str().to_owned(),
+                priority: priority.get(),
+                location: location.into(),
+                address,
+                summary,
+            },
+            EventKind::DuplicateLinked {
+                duplicate_of,
+                distance_m,
+            } => EventData::DuplicateLinked {
+                duplicate_of: duplicate_of.0,
+                distance_m,
+            },
+            EventKind::UnitsDispatched { unit_ids } => EventData::UnitsDispatched {
+                unit_ids: unit_ids.iter().map(|u| u.0).collect(),
+            },
+            EventKind::UnitStatusChanged { from, to } => EventData::UnitStatusChanged {
+                from: from.as_str().to_owned(),
+                to: to.as_str().to_owned(),
+            },
+            EventKind::UnitPositionReported { position } => EventData::UnitPositionReported {
+                position: position.into(),
+            },
+            EventKind::FirstResponseAccepted => EventData::FirstResponseAccepted {},
+            EventKind::FirstResponseDeclined { reason } => {
+                EventData::FirstResponseDeclined { reason }
+            }
+            EventKind::HandedOver => EventData::HandedOver {},
+            EventKind::RoadsClosed { segments, reason } => {
+                EventData::RoadsClosed { segments, reason }
+            }
+            EventKind::RoadsReopened { segments } => EventData::RoadsReopened { segments },
+            EventKind::IncidentStatusChanged { from, to } => EventData::IncidentStatusChanged {
+                from: from.as_str().to_owned(),
+                to: to.as_str().to_owned(),
+            },
+            EventKind::NoteAdded { text } => EventData::NoteAdded { text },
+            EventKind::IncidentClosed {
+                disposition,
+                remark,
+            } => EventData::IncidentClosed {
+                disposition: disposition.as_str().to_owned(),
+                remark,
+            },
+            EventKind::IncidentsMerged {
+                duplicate_id,
+                into_id,
+            } => EventData::IncidentsMerged {
+                duplicate_id: duplicate_id.0,
+                into_id: into_id.0,
+            },
+            EventKind::DisputeRecurrence { dispute_ids } => EventData::DisputeRecurrence {
+                dispute_ids: dispute_ids.iter().map(|d| d.0).collect(),
+            },
+            EventKind::DisputeChanged {
+                dispute_id,
+                organisations,
+                status,
+                change,
+            } => EventData::DisputeChanged {
+                dispute_id: dispute_id.0,
+                organisations: organisations.iter().map(|o| o.0).collect(),
+                status: status.as_str().to_owned(),
+                change,
+            },
+            EventKind::StationImported { changes } => EventData::StationImported {
+                changes: changes.iter().map(LayerChangesDto::from).collect(),
+            },
+            EventKind::HistoryImported {
+                file,
+                rows,
+                inserted,
+                already_present,
+                outside,
+            } => EventData::HistoryImported {
+                file,
+                rows,
+                inserted,
+                already_present,
+                outside,
+            },
+            EventKind::RoadsReplaced { ways } => EventData::RoadsReplaced { ways },
+            EventKind::AccountCreated {
+                user_id,
+                username,
+                role,
+            } => EventData::AccountCreated {
+                user_id: user_id.0,
+                username,
+                role: role.as_str().to_owned(),
+            },
+        }
+    }
 }
 
 impl From<&Event> for EventDto {
     fn from(event: &Event) -> EventDto {
-        let mut data = serde_json::to_value(&event.kind).unwrap_or_default();
-        if let Some(object) = data.as_object_mut() {
-            object.remove("type");
-        }
         EventDto {
             id: event.id.0,
             at: event.at,
@@ -585,8 +860,98 @@ impl From<&Event> for EventDto {
             actor_name: event.actor.name.clone(),
             incident_id: event.incident_id.map(|i| i.0),
             unit_id: event.unit_id.map(|u| u.0),
-            kind: event.kind.name().to_owned(),
-            data,
+            change: EventData::from(&event.kind),
+        }
+    }
+}
+
+/// What one change did (by `kind`, with that kind's fields).
+#[derive(Debug, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum DisputeChangeKindDto {
+    Registered {
+        #[schema(schema_with = crate::schema::dispute_source)]
+        source: String,
+        #[schema(schema_with = crate::schema::dispute_category)]
+        category: String,
+        #[schema(schema_with = crate::schema::risk_level)]
+        risk: String,
+        #[schema(schema_with = crate::schema::risk_reasons)]
+        risk_reasons: Vec<String>,
+    },
+    /// A later incident recurs the case.
+    IncidentLinked {
+        incident_id: i64,
+    },
+    Accepted {
+        mediators: Vec<i64>,
+    },
+    Dismissed {
+        reason: String,
+    },
+    SessionPlanned {
+        at: DateTime<Utc>,
+        #[schema(schema_with = crate::schema::venue)]
+        venue: String,
+    },
+    SessionRecorded {
+        at: DateTime<Utc>,
+        #[schema(schema_with = crate::schema::venue)]
+        venue: String,
+        #[schema(schema_with = crate::schema::session_outcome)]
+        outcome: String,
+    },
+    AgreementDrafted {
+        terms: u32,
+    },
+    /// A party signed (the name masked where the parties are); `complete` when all have.
+    Signed {
+        party: String,
+        complete: bool,
+    },
+    Referred {
+        #[schema(schema_with = crate::schema::referral)]
+        to: String,
+    },
+    ClosedAfterReferral,
+    /// A relapse reopens the case; the last stable visit closes it.
+    FollowUpRecorded {
+        #[schema(schema_with = crate::schema::follow_up_outcome)]
+        outcome: String,
+        closed: bool,
+    },
+    /// A line of an old history that could not be read as one of the above.
+    Noted {
+        text: String,
+    },
+}
+
+/// What an import does (or would do) to one part of the station.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LayerChangesDto {
+    /// zones, communities, grid_cells, posts, organisations, places, cameras, units or people.
+    pub layer: String,
+    pub layer_zh: String,
+    pub added: u32,
+    pub changed: u32,
+    /// Retired (ground, units) or disabled (people): kept for past records, never deleted.
+    pub retired: u32,
+    pub unchanged: u32,
+    /// E.g. "12 units added, 3 changed, 1 retired, 40 unchanged".
+    pub summary: String,
+}
+
+impl From<&precinct_domain::station::LayerChanges> for LayerChangesDto {
+    fn from(c: &precinct_domain::station::LayerChanges) -> LayerChangesDto {
+        LayerChangesDto {
+            layer: c.layer.as_str().to_owned(),
+            layer_zh: c.layer.label_zh().to_owned(),
+            added: c.added,
+            changed: c.changed,
+            retired: c.retired,
+            unchanged: c.unchanged,
+            summary: c.to_string(),
         }
     }
 }
@@ -600,6 +965,37 @@ pub struct ListIncidentsQuery {
     /// At most this many, newest first (default 200; 1 to 1000).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// Only these incidents: ids separated by commas, at most 100 (e.g. the
+    /// ones live events just touched). Those you may not see, or that do
+    /// not match `status`, are left out.
+    pub ids: Option<String>,
+}
+
+impl ListIncidentsQuery {
+    /// The ids asked for, if any.
+    pub fn ids(&self) -> Result<Option<Vec<precinct_domain::ids::IncidentId>>, ApiError> {
+        let Some(text) = self.ids.as_deref() else {
+            return Ok(None);
+        };
+        let invalid = || {
+            ApiError::unprocessable(
+                "invalid_field",
+                "ids must be up to 100 positive incident ids separated by commas",
+                "ids 须为以逗号分隔的警情编号（至多 100 个）",
+            )
+        };
+        let ids = text
+            .split(',')
+            .map(|id| match id.trim().parse::<i64>() {
+                Ok(id) if id > 0 => Ok(precinct_domain::ids::IncidentId(id)),
+                _ => Err(invalid()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() || ids.len() > 100 {
+            return Err(invalid());
+        }
+        Ok(Some(ids))
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -674,6 +1070,10 @@ pub struct UnitDto {
     pub capabilities: Vec<String>,
     #[schema(schema_with = crate::schema::unit_status)]
     pub status: String,
+    /// The statuses the unit may report next, from the domain's transition
+    /// table (so the field view copies no rule).
+    #[schema(schema_with = crate::schema::unit_statuses)]
+    pub next_statuses: Vec<String>,
     pub position: Option<Point>,
     pub position_at: Option<DateTime<Utc>>,
     pub incident_id: Option<i64>,
@@ -699,6 +1099,11 @@ impl From<&Unit> for UnitDto {
                 .map(|c| c.as_str().into())
                 .collect(),
             status: unit.status.as_str().into(),
+            next_statuses: unit
+                .status
+                .next_reported()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
             position: unit.position.map(Point::from),
             position_at: unit.position_at,
             incident_id: unit.incident_id.map(|i| i.0),

@@ -159,11 +159,16 @@ impl AppState {
         self
     }
 
-    /// Ends a session now: its cache entry, its row, and its open streams
-    /// (on this instance at once, elsewhere within a recheck).
-    pub(crate) async fn end_session(&self, hash: &str) -> Result<(), StoreError> {
+    /// Ends a session now: its cache entry, its row (with `audit` in the same
+    /// transaction), and its open streams (on this instance at once,
+    /// elsewhere within a recheck).
+    pub(crate) async fn end_session(
+        &self,
+        hash: &str,
+        audit: Option<precinct_storage::AuditEntry>,
+    ) -> Result<(), StoreError> {
         self.sessions.remove(hash);
-        self.store.delete_session(hash.to_owned()).await?;
+        self.store.delete_session(hash.to_owned(), audit).await?;
         let _ = self.ended_sessions.send(hash.to_owned());
         Ok(())
     }
@@ -472,10 +477,8 @@ mod layering {
         "station",
     ];
     /// What each feature may import besides the shared modules.
-    const FEATURE_IMPORTS: &[(&str, &[&str])] = &[
-        ("accounts", &["station"]),
-        ("live", &["incidents"]),
-    ];
+    const FEATURE_IMPORTS: &[(&str, &[&str])] =
+        &[("accounts", &["station"]), ("live", &["incidents"])];
 
     fn imports(text: &str) -> std::collections::BTreeSet<String> {
         text.split("crate::")

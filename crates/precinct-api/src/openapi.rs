@@ -80,23 +80,71 @@ struct ResponsesComplete;
 
 impl Modify for ResponsesComplete {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{RefOr, Schema};
+        use utoipa::openapi::RefOr;
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
-        let responses_named_otherwise = ["ErrorBody", "StationReport", "ConsoleConfig", "Point"];
+        let responses_named_otherwise = [
+            "ErrorBody",
+            "StationReport",
+            "ConsoleConfig",
+            "Point",
+            "EventData",
+        ];
         for (name, schema) in components.schemas.iter_mut() {
             if !(name.ends_with("Dto") || responses_named_otherwise.contains(&name.as_str())) {
                 continue;
             }
-            if let RefOr::T(Schema::Object(object)) = schema {
-                for property in object.properties.keys() {
-                    if !object.required.contains(property) {
-                        object.required.push(property.clone());
-                    }
-                }
+            if let RefOr::T(schema) = schema {
+                complete(schema);
             }
         }
+    }
+}
+
+/// Marks every property of `schema` required, and of the objects it holds
+/// inline (a union's members, their `data`); an object of no properties is
+/// closed (`{}` exactly), not a bare object.
+fn complete(schema: &mut utoipa::openapi::Schema) {
+    fn inline(
+        item: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>,
+    ) -> Option<&mut utoipa::openapi::Schema> {
+        match item {
+            utoipa::openapi::RefOr::T(schema) => Some(schema),
+            utoipa::openapi::RefOr::Ref(_) => None,
+        }
+    }
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayItems};
+    use utoipa::openapi::{RefOr, Schema};
+    match schema {
+        Schema::Object(object) => {
+            for property in object.properties.keys() {
+                if !object.required.contains(property) {
+                    object.required.push(property.clone());
+                }
+            }
+            let is_object = object.schema_type
+                == utoipa::openapi::schema::SchemaType::from(utoipa::openapi::schema::Type::Object);
+            if is_object && object.properties.is_empty() && object.additional_properties.is_none() {
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+            object
+                .properties
+                .values_mut()
+                .filter_map(inline)
+                .for_each(complete);
+        }
+        Schema::AllOf(all) => all.items.iter_mut().filter_map(inline).for_each(complete),
+        Schema::OneOf(one) => one.items.iter_mut().filter_map(inline).for_each(complete),
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(item) = &mut array.items
+                && let RefOr::T(schema) = item.as_mut()
+            {
+                complete(schema);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -238,6 +286,35 @@ mod tests {
             committed == served,
             "web/openapi.json is not the API's document: run `PRECINCT_UPDATE_OPENAPI=1 cargo test -p precinct-api openapi`, then `npm run generate` in web/, and commit both"
         );
+    }
+
+    /// The live events are a tagged union in the document: one member per
+    /// kind the domain has, each with its `type` and a typed `data` (the web
+    /// build checks its handlers against it).
+    #[test]
+    fn every_event_kind_is_a_typed_member_of_the_union() {
+        let doc: serde_json::Value = serde_json::from_str(&super::document()).unwrap();
+        let members = doc["components"]["schemas"]["EventData"]["oneOf"]
+            .as_array()
+            .expect("EventData is a union");
+        let mut types = Vec::new();
+        for member in members {
+            let kind = member["properties"]["type"]["enum"][0].as_str().unwrap();
+            let data = &member["properties"]["data"];
+            assert!(
+                data["properties"].is_object()
+                    || data["$ref"].is_string()
+                    || data["additionalProperties"] == false,
+                "{kind}: {data}"
+            );
+            assert_eq!(
+                member["required"],
+                serde_json::json!(["data", "type"]),
+                "{kind}"
+            );
+            types.push(kind.to_owned());
+        }
+        assert_eq!(types, precinct_domain::event::EVENT_NAMES);
     }
 
     /// Every schema is named and complete: no property is a bare object.

@@ -84,7 +84,6 @@ enum_schemas! {
     kernel, kernel_or_null, kernels => ["quartic", "gaussian"];
     station_figure_key, station_figure_key_or_null, station_figure_keys => precinct_domain::figures::StationFigureKey::ALL.iter().map(|v| v.as_str());
     figure_unit, figure_unit_or_null, figure_units => ["count", "seconds", "rate"];
-    event_type, event_type_or_null, event_types => precinct_domain::event::EVENT_NAMES.iter().copied();
 }
 
 /// Each value once, in order.
@@ -124,16 +123,6 @@ pub(crate) fn case_actions() -> Array {
             .chain(Step::ALL.iter().map(|s| s.as_str()))
             .chain(["print_agreement"]),
     )
-}
-
-/// A JSON object whose fields depend on another field (an event's type).
-pub(crate) fn open_map() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .additional_properties(Some(
-            utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
-        ))
-        .build()
 }
 
 /// A list of capabilities, or null (left as it is).

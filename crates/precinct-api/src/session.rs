@@ -198,7 +198,7 @@ impl FromRequestParts<AppState> for Authed {
         if let Some(idle) = state.limits.idle_limit(session.user.role)
             && now - session.last_seen_at > idle
         {
-            state.end_session(&hash).await?;
+            state.end_session(&hash, None).await?;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "session_expired",

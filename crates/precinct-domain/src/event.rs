@@ -111,6 +111,18 @@ pub enum EventKind {
         already_present: u64,
         outside: u64,
     },
+    /// The road network was replaced (generated, or imported from
+    /// OpenStreetMap): routing and the map read it from now on.
+    RoadsReplaced {
+        ways: u32,
+    },
+    /// An account was created outside a station package (the command line,
+    /// the demo); a package's accounts are in its `station_imported`.
+    AccountCreated {
+        user_id: UserId,
+        username: String,
+        role: crate::user::Role,
+    },
 }
 
 /// Every kind's name ([`EventKind::name`]), for documents and clients.
@@ -133,6 +145,8 @@ pub const EVENT_NAMES: &[&str] = &[
     "dispute_changed",
     "station_imported",
     "history_imported",
+    "roads_replaced",
+    "account_created",
 ];
 
 impl EventKind {
@@ -157,6 +171,8 @@ impl EventKind {
             EventKind::DisputeChanged { .. } => "dispute_changed",
             EventKind::StationImported { .. } => "station_imported",
             EventKind::HistoryImported { .. } => "history_imported",
+            EventKind::RoadsReplaced { .. } => "roads_replaced",
+            EventKind::AccountCreated { .. } => "account_created",
         }
     }
 }
@@ -265,6 +281,12 @@ mod tests {
                 already_present: 1,
                 outside: 0,
             },
+            EventKind::RoadsReplaced { ways: 3 },
+            EventKind::AccountCreated {
+                user_id: UserId(1),
+                username: "admin".into(),
+                role: crate::user::Role::Admin,
+            },
         ];
         for kind in &all {
             match kind {
@@ -285,7 +307,9 @@ mod tests {
                 | EventKind::DisputeRecurrence { .. }
                 | EventKind::DisputeChanged { .. }
                 | EventKind::StationImported { .. }
-                | EventKind::HistoryImported { .. } => {}
+                | EventKind::HistoryImported { .. }
+                | EventKind::RoadsReplaced { .. }
+                | EventKind::AccountCreated { .. } => {}
             }
         }
         all

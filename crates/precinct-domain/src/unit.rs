@@ -130,6 +130,15 @@ impl UnitStatus {
         }
     }
 
+    /// The statuses the unit may report next (the transition table; being
+    /// dispatched is not reported, it is done to the unit).
+    pub fn next_reported(self) -> impl Iterator<Item = UnitStatus> {
+        UnitStatus::ALL
+            .iter()
+            .copied()
+            .filter(move |to| self.reported_change(*to).is_ok())
+    }
+
     /// Free for a new task: patrolling or at its post.
     pub fn can_be_dispatched(self) -> bool {
         self.can_become(UnitStatus::Dispatched)

@@ -305,14 +305,9 @@ impl Store for PgStore {
         }
     }
 
-    async fn replace_roads(&self, ways: Vec<RoadWay>) -> StoreResult<()> {
-        let body = serde_json::to_string(&ways).map_err(|e| StoreError::Other(e.to_string()))?;
+    async fn replace_roads(&self, ways: Vec<RoadWay>, actor: Actor) -> StoreResult<()> {
         self.write(move |ctx| {
-            Box::pin(async move {
-                let sql = "INSERT INTO roads (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body";
-                ctx.client.execute(sql, &[&body]).await.map_err(store_error)?;
-                Ok(())
-            })
+            Box::pin(async move { apply::replace_roads(ctx, &ways, &actor).await })
         })
         .await
     }
@@ -432,9 +427,12 @@ impl Store for PgStore {
         package: StationPackage,
         passwords: InitialPasswords,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<Vec<LayerChanges>> {
         self.write(move |ctx| {
-            Box::pin(async move { apply::import_station(ctx, &package, &passwords, &actor).await })
+            Box::pin(async move {
+                apply::import_station(ctx, &package, &passwords, &actor, &audit).await
+            })
         })
         .await
     }
@@ -467,46 +465,9 @@ impl Store for PgStore {
         .await
     }
 
-    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        self.write(move |ctx| {
-            Box::pin(async move {
-                let row = ctx
-                    .client
-                    .query_one(
-                        "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                        &[
-                            &user.username.as_str(),
-                            &user.display_name,
-                            &user.role.as_str(),
-                            &user.password_hash,
-                            &user.unit_id.map(|u| u.0),
-                            &user.organisation_id.map(|o| o.0),
-                        ],
-                    )
-                    .await
-                    .map_err(|e| match store_error(e) {
-                        StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!(
-                            "user {} already exists",
-                            user.username.as_str()
-                        )),
-                        other => other,
-                    })?;
-                Ok(User {
-                    id: UserId(row.get(0)),
-                    username: user.username,
-                    display_name: user.display_name,
-                    role: user.role,
-                    unit_id: user.unit_id,
-                    organisation_id: user.organisation_id,
-                    phone: None,
-                    disabled: false,
-                    must_change_password: false,
-                    second_factor: false,
-                })
-            })
-        })
-        .await
+    async fn create_user(&self, user: NewUser, actor: Actor) -> StoreResult<User> {
+        self.write(move |ctx| Box::pin(async move { apply::create_user(ctx, user, &actor).await }))
+            .await
     }
 
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
@@ -611,15 +572,13 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn delete_session(&self, token_hash: String) -> StoreResult<()> {
+    async fn delete_session(
+        &self,
+        token_hash: String,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         self.write(move |ctx| {
-            Box::pin(async move {
-                ctx.client
-                    .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])
-                    .await
-                    .map_err(store_error)?;
-                Ok(())
-            })
+            Box::pin(async move { apply::delete_session(ctx, &token_hash, audit.as_ref()).await })
         })
         .await
     }
@@ -655,6 +614,7 @@ impl Store for PgStore {
         &self,
         user: UserId,
         proof: SecondFactorProof,
+        audit: Option<AuditEntry>,
     ) -> StoreResult<bool> {
         self.write(move |ctx| {
             Box::pin(async move {
@@ -671,9 +631,13 @@ impl Store for PgStore {
                     .transpose()?
                     .ok_or_else(|| StoreError::not_found("user", user.0))?;
                 match factor.accept(&proof) {
-                    Some(next) => write_second_factor(&ctx.client, user, &next)
-                        .await
-                        .map(|()| true),
+                    Some(next) => {
+                        write_second_factor(&ctx.client, user, &next).await?;
+                        if let Some(entry) = &audit {
+                            apply::audit(ctx, entry).await?;
+                        }
+                        Ok(true)
+                    }
                     None => Ok(false),
                 }
             })
@@ -848,9 +812,12 @@ impl Store for PgStore {
         file: String,
         records: Vec<precinct_domain::history::HistoryRecord>,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<apply::HistoryImported> {
         self.write(move |ctx| {
-            Box::pin(async move { apply::import_history(ctx, &file, &records, &actor).await })
+            Box::pin(
+                async move { apply::import_history(ctx, &file, &records, &actor, &audit).await },
+            )
         })
         .await
     }

@@ -456,15 +456,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn replace_roads(&self, ways: Vec<RoadWay>) -> StoreResult<()> {
-        let body = serde_json::to_string(&ways).map_err(|e| StoreError::Other(e.to_string()))?;
-        self.write(move |ctx| {
-            ctx.run(
-                "INSERT OR REPLACE INTO roads (id, body) VALUES (1, ?1)",
-                [body],
-            )
-        })
-        .await
+    async fn replace_roads(&self, ways: Vec<RoadWay>, actor: Actor) -> StoreResult<()> {
+        self.write(move |ctx| apply::run_ready(apply::replace_roads(ctx, &ways, &actor)))
+            .await
     }
 
     async fn roads(&self) -> StoreResult<Vec<RoadWay>> {
@@ -575,9 +569,12 @@ impl Store for SqliteStore {
         package: StationPackage,
         passwords: InitialPasswords,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<Vec<LayerChanges>> {
         self.write(move |ctx| {
-            apply::run_ready(apply::import_station(ctx, &package, &passwords, &actor))
+            apply::run_ready(apply::import_station(
+                ctx, &package, &passwords, &actor, &audit,
+            ))
         })
         .await
     }
@@ -614,40 +611,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        user.username.as_str(),
-                        user.display_name,
-                        user.role.as_str(),
-                        user.password_hash,
-                        user.unit_id.map(|u| u.0),
-                        user.organisation_id.map(|o| o.0)
-                    ],
-                )
-                .map_err(|e| match store_error(e) {
-                    StoreError::AlreadyExists(_) => {
-                        StoreError::AlreadyExists(format!("user {} already exists", user.username.as_str()))
-                    }
-                    other => other,
-                })?;
-            Ok(User {
-                id: UserId(ctx.conn.last_insert_rowid()),
-                username: user.username,
-                display_name: user.display_name,
-                role: user.role,
-                unit_id: user.unit_id,
-                organisation_id: user.organisation_id,
-                phone: None,
-                disabled: false,
-                must_change_password: false,
-                second_factor: false,
-            })
-        })
-        .await
+    async fn create_user(&self, user: NewUser, actor: Actor) -> StoreResult<User> {
+        self.write(move |ctx| apply::run_ready(apply::create_user(ctx, user, &actor)))
+            .await
     }
 
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
@@ -755,12 +721,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_session(&self, token_hash: String) -> StoreResult<()> {
+    async fn delete_session(
+        &self,
+        token_hash: String,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()> {
         self.write(move |ctx| {
-            ctx.conn
-                .execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
-                .map_err(store_error)?;
-            Ok(())
+            apply::run_ready(apply::delete_session(ctx, &token_hash, audit.as_ref()))
         })
         .await
     }
@@ -798,6 +765,7 @@ impl Store for SqliteStore {
         &self,
         user: UserId,
         proof: SecondFactorProof,
+        audit: Option<AuditEntry>,
     ) -> StoreResult<bool> {
         self.write(move |ctx| {
             let factor = rows::query_first(
@@ -808,7 +776,13 @@ impl Store for SqliteStore {
             )?
             .ok_or_else(|| StoreError::not_found("user", user.0))?;
             match factor.accept(&proof) {
-                Some(next) => write_second_factor(ctx, user, &next).map(|()| true),
+                Some(next) => {
+                    write_second_factor(ctx, user, &next)?;
+                    if let Some(entry) = &audit {
+                        apply::run_ready(apply::audit(ctx, entry))?;
+                    }
+                    Ok(true)
+                }
                 None => Ok(false),
             }
         })
@@ -979,9 +953,12 @@ impl Store for SqliteStore {
         file: String,
         records: Vec<precinct_domain::history::HistoryRecord>,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<apply::HistoryImported> {
-        self.write(move |ctx| apply::run_ready(apply::import_history(ctx, &file, &records, &actor)))
-            .await
+        self.write(move |ctx| {
+            apply::run_ready(apply::import_history(ctx, &file, &records, &actor, &audit))
+        })
+        .await
     }
 
     async fn figure_rollups(&self, queries: Vec<RollupQuery>) -> StoreResult<Vec<Vec<RollupRow>>> {

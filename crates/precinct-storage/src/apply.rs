@@ -814,6 +814,7 @@ pub async fn import_station(
     package: &StationPackage,
     passwords: &InitialPasswords,
     actor: &Actor,
+    entry: &AuditEntry,
 ) -> StoreResult<Vec<LayerChanges>> {
     let state = tx.load_station().await?;
     // Shapes were checked when the package was validated; what the plan
@@ -833,7 +834,15 @@ pub async fn import_station(
             )));
         }
     }
-    write_station_plan(tx, &state, plan, passwords, actor).await
+    let new_accounts = plan.new_usernames().len();
+    let changes = write_station_plan(tx, &state, plan, passwords, actor).await?;
+    // The entry says what the import did.
+    let entry = AuditEntry {
+        subject: format!("{new_accounts} new accounts"),
+        ..entry.clone()
+    };
+    audit(tx, &entry).await?;
+    Ok(changes)
 }
 
 /// Writes one audit entry in this transaction (sealed into the audit
@@ -991,6 +1000,7 @@ pub async fn import_history(
     file: &str,
     records: &[HistoryRecord],
     actor: &Actor,
+    entry: &AuditEntry,
 ) -> StoreResult<HistoryImported> {
     let inserted = tx.insert_history(records).await?;
     let rows = records.len() as u64;
@@ -1013,7 +1023,110 @@ pub async fn import_history(
         },
     )
     .await?;
+    // The entry says what the import did.
+    let entry = AuditEntry {
+        subject: format!("{file}: {} rows, {} new", done.rows, done.inserted),
+        ..entry.clone()
+    };
+    audit(tx, &entry).await?;
     Ok(done)
+}
+
+/// Replaces the road network, with one `roads_replaced` event.
+pub async fn replace_roads(
+    tx: &mut impl WriteTx,
+    ways: &[precinct_geo::roads::RoadWay],
+    actor: &Actor,
+) -> StoreResult<()> {
+    use disputes::SqlValue::{Int, Text};
+    let body = serde_json::to_string(ways).map_err(|e| StoreError::Other(e.to_string()))?;
+    tx.execute("DELETE FROM roads WHERE id = 1", &[]).await?;
+    tx.execute(
+        "INSERT INTO roads (id, body) VALUES ($1, $2)",
+        &[Int(Some(1)), Text(Some(body))],
+    )
+    .await?;
+    let ways = u32::try_from(ways.len()).unwrap_or(u32::MAX);
+    tx.emit(actor, None, None, EventKind::RoadsReplaced { ways })
+        .await?;
+    Ok(())
+}
+
+/// Creates an account outside a station package (the command line, the
+/// demo), with one `account_created` event.
+pub async fn create_user(
+    tx: &mut impl WriteTx,
+    user: crate::NewUser,
+    actor: &Actor,
+) -> StoreResult<User> {
+    use disputes::SqlValue::{Int, Text};
+    let mut id = None;
+    tx.query(
+        "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        &[
+            Text(Some(user.username.as_str().to_owned())),
+            Text(Some(user.display_name.clone())),
+            Text(Some(user.role.as_str().to_owned())),
+            Text(Some(user.password_hash.clone())),
+            Int(user.unit_id.map(|u| u.0)),
+            Int(user.organisation_id.map(|o| o.0)),
+        ],
+        &mut |row| {
+            id = Some(UserId(row.i64("id")?));
+            Ok(())
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::AlreadyExists(_) => {
+            StoreError::AlreadyExists(format!("user {} already exists", user.username.as_str()))
+        }
+        other => other,
+    })?;
+    let id = id.ok_or_else(|| StoreError::Other("the new account has no id".into()))?;
+    tx.emit(
+        actor,
+        None,
+        None,
+        EventKind::AccountCreated {
+            user_id: id,
+            username: user.username.as_str().to_owned(),
+            role: user.role,
+        },
+    )
+    .await?;
+    Ok(User {
+        id,
+        username: user.username,
+        display_name: user.display_name,
+        role: user.role,
+        unit_id: user.unit_id,
+        organisation_id: user.organisation_id,
+        phone: None,
+        disabled: false,
+        must_change_password: false,
+        second_factor: false,
+    })
+}
+
+/// Ends a session, with its audit entry when there is one (an
+/// administrator's revocation).
+pub async fn delete_session(
+    tx: &mut impl WriteTx,
+    token_hash: &str,
+    entry: Option<&AuditEntry>,
+) -> StoreResult<()> {
+    use disputes::SqlValue::Text;
+    tx.execute(
+        "DELETE FROM sessions WHERE token_hash = $1",
+        &[Text(Some(token_hash.to_owned()))],
+    )
+    .await?;
+    if let Some(entry) = entry {
+        audit(tx, entry).await?;
+    }
+    Ok(())
 }
 
 /// Runs a future that never waits (a backend whose primitives complete

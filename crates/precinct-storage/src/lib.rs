@@ -389,13 +389,27 @@ pub struct AuditEntry {
     pub subject: String,
 }
 
+impl AuditEntry {
+    /// An entry for what the command line does (no account: whoever runs
+    /// `precinct` on the server).
+    pub fn command_line(at: Timestamp, action: &str) -> AuditEntry {
+        AuditEntry {
+            at,
+            user_id: None,
+            username: "(command line)".into(),
+            action: action.into(),
+            subject: String::new(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Replaces the station's ground (used when a district is generated or imported).
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()>;
     async fn jurisdiction(&self) -> StoreResult<Jurisdiction>;
     /// Replaces the station's road network (generated, or imported from OSM).
-    async fn replace_roads(&self, ways: Vec<RoadWay>) -> StoreResult<()>;
+    async fn replace_roads(&self, ways: Vec<RoadWay>, actor: Actor) -> StoreResult<()>;
     /// The road network's ways; empty until one is generated or imported.
     async fn roads(&self) -> StoreResult<Vec<RoadWay>>;
     /// Closes road segments (routing avoids them) and records who and why.
@@ -443,7 +457,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn station_state(&self) -> StoreResult<StationState>;
     /// Imports a station package in one transaction: checked again and
     /// planned against the station as it is inside the transaction, then
-    /// written with one `station_imported` event. New accounts take their
+    /// written with one `station_imported` event and `audit` (its subject
+    /// set to what the import did). New accounts take their
     /// password from `passwords` (`Stale` if one is missing: the station
     /// changed since the caller planned).
     async fn import_station(
@@ -451,6 +466,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         package: StationPackage,
         passwords: InitialPasswords,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<Vec<LayerChanges>>;
     /// An administrator's edit of one account or unit, planned and written
     /// in one writer transaction against the station as it stands
@@ -473,7 +489,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         audit: Option<AuditEntry>,
     ) -> StoreResult<()>;
 
-    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    /// Creates an account (the command line, the demo) with its
+    /// `account_created` event (`apply::create_user`).
+    async fn create_user(&self, user: NewUser, actor: Actor) -> StoreResult<User>;
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
     async fn count_users(&self) -> StoreResult<u64>;
     /// Whether the store takes writes now: a real (tiny) write through the
@@ -493,7 +511,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn touch_session(&self, token_hash: String, at: Timestamp) -> StoreResult<()>;
     /// Every unexpired session, newest first.
     async fn list_sessions(&self) -> StoreResult<Vec<SessionRecord>>;
-    async fn delete_session(&self, token_hash: String) -> StoreResult<()>;
+    /// Ends a session, with its audit entry in the same transaction when
+    /// there is one (`apply::delete_session`).
+    async fn delete_session(
+        &self,
+        token_hash: String,
+        audit: Option<AuditEntry>,
+    ) -> StoreResult<()>;
     /// The account's second factor (all empty when it has none).
     async fn second_factor(&self, user: UserId) -> StoreResult<SecondFactor>;
     /// Replaces the account's second factor (enrolment begun or confirmed, or reset).
@@ -509,6 +533,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         user: UserId,
         proof: SecondFactorProof,
+        audit: Option<AuditEntry>,
     ) -> StoreResult<bool>;
 
     /// Takes in a report. The same source and external id return the existing
@@ -592,6 +617,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         file: String,
         records: Vec<precinct_domain::history::HistoryRecord>,
         actor: Actor,
+        audit: AuditEntry,
     ) -> StoreResult<apply::HistoryImported>;
     /// The figures' rollups summed over each query's period, exactly
     /// (see [`rollups`]), all from one snapshot.

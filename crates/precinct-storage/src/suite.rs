@@ -1185,13 +1185,38 @@ pub async fn users_and_sessions(store: SharedStore) {
         unit_id: Some(units[1]),
         organisation_id: None,
     };
-    let user = store.create_user(new_user.clone()).await.unwrap();
+    let user = store
+        .create_user(new_user.clone(), Actor::system("test"))
+        .await
+        .unwrap();
     assert_eq!(user.unit_id, Some(units[1]));
     assert!(matches!(
-        store.create_user(new_user).await.unwrap_err(),
+        store
+            .create_user(new_user, Actor::system("test"))
+            .await
+            .unwrap_err(),
         StoreError::AlreadyExists(_)
     ));
     assert_eq!(store.count_users().await.unwrap(), 1);
+    // One event records the account made (and none the refused one).
+    let created: Vec<_> = store
+        .events_after(EventId(0), 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::AccountCreated {
+                user_id,
+                username,
+                role,
+            } => Some((user_id, username, role)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        created,
+        vec![(user.id, "yeyuan.vol".to_owned(), Role::Volunteer)]
+    );
     let creds = store
         .credentials(&user.username)
         .await
@@ -1231,7 +1256,7 @@ pub async fn users_and_sessions(store: SharedStore) {
     );
     assert_eq!(store.session_user("expired".into()).await.unwrap(), None);
     assert_eq!(store.session_user("unknown".into()).await.unwrap(), None);
-    store.delete_session("live".into()).await.unwrap();
+    store.delete_session("live".into(), None).await.unwrap();
     assert_eq!(store.session_user("live".into()).await.unwrap(), None);
 }
 
@@ -1239,14 +1264,17 @@ pub async fn users_and_sessions(store: SharedStore) {
 /// touched and ended.
 pub async fn second_factors_and_sessions(store: SharedStore) {
     let user = store
-        .create_user(NewUser {
-            username: Username::parse("chief").unwrap(),
-            display_name: "Chief".into(),
-            role: Role::Admin,
-            password_hash: "$argon2id$x".into(),
-            unit_id: None,
-            organisation_id: None,
-        })
+        .create_user(
+            NewUser {
+                username: Username::parse("chief").unwrap(),
+                display_name: "Chief".into(),
+                role: Role::Admin,
+                password_hash: "$argon2id$x".into(),
+                unit_id: None,
+                organisation_id: None,
+            },
+            Actor::system("test"),
+        )
         .await
         .unwrap();
     assert!(!user.second_factor);
@@ -1279,32 +1307,32 @@ pub async fn second_factors_and_sessions(store: SharedStore) {
     use SecondFactorProof::{Recovery, Step};
     assert!(
         !store
-            .consume_second_factor(user.id, Step(100))
+            .consume_second_factor(user.id, Step(100), None)
             .await
             .unwrap()
     );
     assert!(
         store
-            .consume_second_factor(user.id, Step(101))
+            .consume_second_factor(user.id, Step(101), None)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .consume_second_factor(user.id, Step(101))
+            .consume_second_factor(user.id, Step(101), None)
             .await
             .unwrap()
     );
     // A recovery code is used up.
     assert!(
         store
-            .consume_second_factor(user.id, Recovery("r2".into()))
+            .consume_second_factor(user.id, Recovery("r2".into()), None)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .consume_second_factor(user.id, Recovery("r2".into()))
+            .consume_second_factor(user.id, Recovery("r2".into()), None)
             .await
             .unwrap()
     );
@@ -1339,7 +1367,7 @@ pub async fn second_factors_and_sessions(store: SharedStore) {
     assert_eq!(listed[0].token_hash, "s1");
     assert_eq!(listed[0].username, "chief");
     assert_eq!(listed[0].address.as_deref(), Some("10.1.1.1"));
-    store.delete_session("s1".into()).await.unwrap();
+    store.delete_session("s1".into(), None).await.unwrap();
     assert!(store.list_sessions().await.unwrap().is_empty());
 }
 
@@ -1371,13 +1399,34 @@ pub async fn roads_round_trip(store: SharedStore) {
         "no roads until generated or imported"
     );
     let ways = precinct_geo::roads::grid_ways(origin(), 3, 4, 100.0, 2, 0);
-    store.replace_roads(ways.clone()).await.unwrap();
+    store
+        .replace_roads(ways.clone(), Actor::system("test"))
+        .await
+        .unwrap();
     assert_eq!(store.roads().await.unwrap(), ways);
-    store.replace_roads(ways[..2].to_vec()).await.unwrap();
+    store
+        .replace_roads(ways[..2].to_vec(), Actor::system("test"))
+        .await
+        .unwrap();
     assert_eq!(
         store.roads().await.unwrap(),
         ways[..2].to_vec(),
         "replacing replaces"
+    );
+    let replaced: Vec<u32> = store
+        .events_after(EventId(0), 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::RoadsReplaced { ways } => Some(ways),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        replaced,
+        vec![ways.len() as u32, 2],
+        "each replacement is an event"
     );
 }
 
@@ -2015,14 +2064,17 @@ pub async fn disputes_change_through_the_writer_with_their_events(store: SharedS
 pub async fn users_belong_to_organisations(store: SharedStore) {
     use precinct_domain::ids::OrganisationId;
     let user = store
-        .create_user(NewUser {
-            username: Username::parse("mediator.sfs").unwrap(),
-            display_name: "司法所调解员".into(),
-            role: Role::Mediator,
-            password_hash: "$argon2id$stub".into(),
-            unit_id: None,
-            organisation_id: Some(OrganisationId(2)),
-        })
+        .create_user(
+            NewUser {
+                username: Username::parse("mediator.sfs").unwrap(),
+                display_name: "司法所调解员".into(),
+                role: Role::Mediator,
+                password_hash: "$argon2id$stub".into(),
+                unit_id: None,
+                organisation_id: Some(OrganisationId(2)),
+            },
+            Actor::system("test"),
+        )
         .await
         .unwrap();
     assert_eq!(user.organisation_id, Some(OrganisationId(2)));
@@ -2053,11 +2105,14 @@ pub async fn station_import_retires_disables_and_publishes(store: SharedStore) {
         organisation_id: None,
     };
     let leaving = store
-        .create_user(unit_user("li.wei", Role::Volunteer, Some(units[1])))
+        .create_user(
+            unit_user("li.wei", Role::Volunteer, Some(units[1])),
+            Actor::system("test"),
+        )
         .await
         .unwrap();
     store
-        .create_user(unit_user("chief", Role::Admin, None))
+        .create_user(unit_user("chief", Role::Admin, None), Actor::system("test"))
         .await
         .unwrap();
     let future = Utc::now() + Duration::hours(1);
@@ -2102,7 +2157,12 @@ pub async fn station_import_retires_disables_and_publishes(store: SharedStore) {
     };
     let mut live = store.subscribe();
     let changes = store
-        .import_station(package.clone(), passwords.clone(), dispatcher())
+        .import_station(
+            package.clone(),
+            passwords.clone(),
+            dispatcher(),
+            AuditEntry::command_line(Utc::now(), "import_station_package"),
+        )
         .await
         .unwrap();
     let counted = |layer: Layer| {
@@ -2176,7 +2236,12 @@ pub async fn station_import_retires_disables_and_publishes(store: SharedStore) {
 
     // Again: nothing changes, no password is needed.
     let again = store
-        .import_station(package.clone(), InitialPasswords::default(), dispatcher())
+        .import_station(
+            package.clone(),
+            InitialPasswords::default(),
+            dispatcher(),
+            AuditEntry::command_line(Utc::now(), "import_station_package"),
+        )
         .await
         .unwrap();
     assert!(
@@ -2196,7 +2261,12 @@ pub async fn station_import_retires_disables_and_publishes(store: SharedStore) {
     let events = event_count(&store).await;
     assert!(matches!(
         store
-            .import_station(more, InitialPasswords::default(), dispatcher())
+            .import_station(
+                more,
+                InitialPasswords::default(),
+                dispatcher(),
+                AuditEntry::command_line(Utc::now(), "import_station_package")
+            )
             .await
             .unwrap_err(),
         StoreError::Stale(_)
@@ -2256,7 +2326,12 @@ pub async fn rollups_equal_a_recomputation(store: SharedStore) {
                 batch.sort_by(|a, b| a.external_id.cmp(&b.external_id));
                 batch.dedup_by(|a, b| a.external_id == b.external_id);
                 store
-                    .import_history("history.csv".into(), batch, dispatcher())
+                    .import_history(
+                        "history.csv".into(),
+                        batch,
+                        dispatcher(),
+                        AuditEntry::command_line(Utc::now(), "import_history"),
+                    )
                     .await
                     .expect("history");
             }
@@ -2387,7 +2462,12 @@ pub async fn history_import_is_idempotent(store: SharedStore) {
     ];
     let before = event_count(&store).await;
     let first = store
-        .import_history("history.csv".into(), records.clone(), dispatcher())
+        .import_history(
+            "history.csv".into(),
+            records.clone(),
+            dispatcher(),
+            AuditEntry::command_line(Utc::now(), "import_history"),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -2401,7 +2481,12 @@ pub async fn history_import_is_idempotent(store: SharedStore) {
     );
     let rollups = store.stored_rollups().await.unwrap();
     let again = store
-        .import_history("history.csv".into(), records, dispatcher())
+        .import_history(
+            "history.csv".into(),
+            records,
+            dispatcher(),
+            AuditEntry::command_line(Utc::now(), "import_history"),
+        )
         .await
         .unwrap();
     assert_eq!((again.inserted, again.already_present), (0, 3));

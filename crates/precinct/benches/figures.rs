@@ -148,7 +148,12 @@ async fn phase(label: &str, store: SharedStore, raw: Raw) {
         let records = batch(&mut rng, written, count, &defs, range);
         generating += made.elapsed();
         let done = store
-            .import_history("bench.csv".into(), records, Actor::system("bench"))
+            .import_history(
+                "bench.csv".into(),
+                records,
+                Actor::system("bench"),
+                precinct_storage::AuditEntry::command_line(chrono::Utc::now(), "bench"),
+            )
             .await
             .unwrap();
         assert_eq!(done.inserted as usize, count);
@@ -159,7 +164,12 @@ async fn phase(label: &str, store: SharedStore, raw: Raw) {
     let shuffled = batch(&mut rng, total, 100_000, &defs, (start(), ten_years));
     let shuffled_started = Instant::now();
     store
-        .import_history("shuffled.csv".into(), shuffled, Actor::system("bench"))
+        .import_history(
+            "shuffled.csv".into(),
+            shuffled,
+            Actor::system("bench"),
+            precinct_storage::AuditEntry::command_line(chrono::Utc::now(), "bench"),
+        )
         .await
         .unwrap();
     let shuffled_s = shuffled_started.elapsed().as_secs_f64();
@@ -173,7 +183,12 @@ async fn phase(label: &str, store: SharedStore, raw: Raw) {
     );
     let re_started = Instant::now();
     let done = store
-        .import_history("bench.csv".into(), again, Actor::system("bench"))
+        .import_history(
+            "bench.csv".into(),
+            again,
+            Actor::system("bench"),
+            precinct_storage::AuditEntry::command_line(chrono::Utc::now(), "bench"),
+        )
         .await
         .unwrap();
     assert_eq!(done.inserted, 0);

@@ -253,6 +253,7 @@ async fn import(store: &SharedStore, files: &PackageFiles) -> Duration {
         files.clone(),
         precinct_api::FirstPasswords::OneTime,
         Actor::system("bench"),
+        precinct_storage::AuditEntry::command_line(chrono::Utc::now(), "bench"),
     )
     .await
     .map_err(precinct::refusal)

@@ -122,10 +122,13 @@ pub async fn seed_demo(
         files,
         FirstPasswords::Shared(hash),
         Actor::system("demo"),
+        precinct_storage::AuditEntry::command_line(chrono::Utc::now(), "import_station_package"),
     )
     .await
     .map_err(refusal)?;
-    store.replace_roads(district.roads.clone()).await?;
+    store
+        .replace_roads(district.roads.clone(), Actor::system("demo"))
+        .await?;
     deploy_units(store, district).await?;
     Ok(true)
 }
@@ -264,9 +267,9 @@ pub async fn import_history(
         &precinct_api::heavy::HeavyWork::unbounded(),
         ground,
         tz,
-        chrono::Utc::now(),
         (file, mapping),
         precinct_domain::event::Actor::system("history import"),
+        precinct_storage::AuditEntry::command_line(chrono::Utc::now(), "import_history"),
     )
     .await;
     match result {
@@ -306,7 +309,12 @@ pub async fn import_roads(
     .with_context(|| format!("reading {}", path.display()))?;
     let network = precinct_geo::roads::RoadNetwork::build(&roads.ways);
     let nodes = network.usable_node_count(precinct_geo::roads::Profile::Driving);
-    store.replace_roads(roads.ways).await?;
+    store
+        .replace_roads(
+            roads.ways,
+            precinct_domain::event::Actor::system("road import"),
+        )
+        .await?;
     Ok((nodes, network.segment_count()))
 }
 
@@ -356,14 +364,17 @@ pub async fn add_user(
     let password_hash =
         precinct_api::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     let user = store
-        .create_user(NewUser {
-            display_name: display_name.unwrap_or(username.as_str()).to_owned(),
-            username,
-            role,
-            password_hash,
-            unit_id,
-            organisation_id,
-        })
+        .create_user(
+            NewUser {
+                display_name: display_name.unwrap_or(username.as_str()).to_owned(),
+                username,
+                role,
+                password_hash,
+                unit_id,
+                organisation_id,
+            },
+            precinct_domain::event::Actor::system("precinct user add"),
+        )
         .await?;
     Ok(user)
 }

@@ -667,6 +667,10 @@ async fn station(command: StationCommand) -> anyhow::Result<()> {
                 files,
                 precinct_api::FirstPasswords::OneTime,
                 precinct_domain::event::Actor::system("station import"),
+                precinct_storage::AuditEntry::command_line(
+                    chrono::Utc::now(),
+                    "import_station_package",
+                ),
             )
             .await;
             store.shutdown().await;

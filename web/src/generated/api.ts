@@ -1559,16 +1559,202 @@ export interface components {
             /** @description 中文说明. */
             message_zh: string;
         };
-        /** @description One committed change. */
-        EventDto: {
+        /**
+         * @description What changed, by kind: `type` names it and `data` holds its fields. The
+         *     document lists every kind the server sends (a tagged union), and the web
+         *     build fails on a kind it does not know or does not hear.
+         */
+        EventData: {
+            data: {
+                address: string;
+                category: string;
+                external_id: string | null;
+                location: components["schemas"]["Point"];
+                /**
+                 * Format: int32
+                 * @description 1 (highest) to 4.
+                 */
+                priority: number;
+                /** @enum {string} */
+                source: "instruction_110" | "phone" | "walk_in" | "volunteer_report" | "grid_worker_report" | "video_patrol" | "alarm" | "history";
+                summary: string;
+            };
+            /** @enum {string} */
+            type: "incident_received";
+        } | {
+            /** @description The new incident likely reports the same event as an earlier one. */
+            data: {
+                /** Format: double */
+                distance_m: number;
+                /** Format: int64 */
+                duplicate_of: number;
+            };
+            /** @enum {string} */
+            type: "duplicate_linked";
+        } | {
+            data: {
+                unit_ids: number[];
+            };
+            /** @enum {string} */
+            type: "units_dispatched";
+        } | {
+            data: {
+                /** @enum {string} */
+                from: "off_duty" | "on_patrol" | "at_post" | "dispatched" | "en_route" | "on_scene" | "clearing";
+                /** @enum {string} */
+                to: "off_duty" | "on_patrol" | "at_post" | "dispatched" | "en_route" | "on_scene" | "clearing";
+            };
+            /** @enum {string} */
+            type: "unit_status_changed";
+        } | {
+            data: {
+                position: components["schemas"]["Point"];
+            };
+            /** @enum {string} */
+            type: "unit_position_reported";
+        } | {
+            /** @description A helper accepted its first-response task (the event's unit). */
+            data: Record<string, never>;
+            /** @enum {string} */
+            type: "first_response_accepted";
+        } | {
+            /** @description A helper declined its first-response task and was released. */
+            data: {
+                reason: string | null;
+            };
+            /** @enum {string} */
+            type: "first_response_declined";
+        } | {
+            /** @description A helper handed the scene over to the police on scene. */
+            data: Record<string, never>;
+            /** @enum {string} */
+            type: "handed_over";
+        } | {
+            /** @description Road segments closed (routing avoids them from now on). */
+            data: {
+                reason: string | null;
+                segments: number[];
+            };
+            /** @enum {string} */
+            type: "roads_closed";
+        } | {
+            data: {
+                segments: number[];
+            };
+            /** @enum {string} */
+            type: "roads_reopened";
+        } | {
+            data: {
+                /** @enum {string} */
+                from: "received" | "dispatched" | "on_scene" | "closed";
+                /** @enum {string} */
+                to: "received" | "dispatched" | "on_scene" | "closed";
+            };
+            /** @enum {string} */
+            type: "incident_status_changed";
+        } | {
+            data: {
+                text: string;
+            };
+            /** @enum {string} */
+            type: "note_added";
+        } | {
+            data: {
+                /** @enum {string} */
+                disposition: "resolved_on_scene" | "referred_to_mediation" | "criminal_case_opened" | "public_order_case_opened" | "no_action_needed" | "transferred_to_agency" | "merged_as_duplicate";
+                remark: string | null;
+            };
+            /** @enum {string} */
+            type: "incident_closed";
+        } | {
+            /** @description `duplicate_id` was merged into `into_id`; recorded on both. */
+            data: {
+                /** Format: int64 */
+                duplicate_id: number;
+                /** Format: int64 */
+                into_id: number;
+            };
+            /** @enum {string} */
+            type: "incidents_merged";
+        } | {
+            /** @description The incident recurs open or recent disputes (same address or people). */
+            data: {
+                dispute_ids: number[];
+            };
+            /** @enum {string} */
+            type: "dispute_recurrence";
+        } | {
+            /** @description A dispute case changed or was registered. */
+            data: {
+                /** @description What changed (parties' names masked where the reader sees them so). */
+                change: components["schemas"]["DisputeChangeKindDto"];
+                /** Format: int64 */
+                dispute_id: number;
+                /** @description The organisations taking part, the responsible one first. */
+                organisations: number[];
+                /** @enum {string} */
+                status: "registered" | "accepted" | "in_mediation" | "agreement_reached" | "mediation_failed" | "referred" | "follow_up" | "closed";
+            };
+            /** @enum {string} */
+            type: "dispute_changed";
+        } | {
+            /** @description A station package was imported: what it changed, layer by layer. */
+            data: {
+                changes: components["schemas"]["LayerChangesDto"][];
+            };
+            /** @enum {string} */
+            type: "station_imported";
+        } | {
+            /** @description Past incidents were imported. */
+            data: {
+                /** Format: int64 */
+                already_present: number;
+                file: string;
+                /** Format: int64 */
+                inserted: number;
+                /** Format: int64 */
+                outside: number;
+                /** Format: int64 */
+                rows: number;
+            };
+            /** @enum {string} */
+            type: "history_imported";
+        } | {
+            /**
+             * @description The road network was replaced (generated, or imported from
+             *     OpenStreetMap).
+             */
+            data: {
+                /** Format: int32 */
+                ways: number;
+            };
+            /** @enum {string} */
+            type: "roads_replaced";
+        } | {
+            /**
+             * @description An account was created outside a station package (the command
+             *     line); shown only to those who manage accounts.
+             */
+            data: {
+                /** @enum {string} */
+                role: "admin" | "dispatcher" | "officer" | "volunteer" | "mediator" | "analyst";
+                /** Format: int64 */
+                user_id: number;
+                username: string;
+            };
+            /** @enum {string} */
+            type: "account_created";
+        };
+        /**
+         * @description One committed change: who made it, when, on which incident and unit,
+         *     and what it was (`type`, with that kind's own fields in `data`).
+         */
+        EventDto: components["schemas"]["EventData"] & {
             actor_name: string;
             /** Format: int64 */
             actor_user_id: number | null;
             /** Format: date-time */
             at: string;
-            data: {
-                [key: string]: unknown;
-            };
             /**
              * Format: int64
              * @description Increasing in commit order; resume a stream after it with Last-Event-ID.
@@ -1576,8 +1762,6 @@ export interface components {
             id: number;
             /** Format: int64 */
             incident_id: number | null;
-            /** @enum {string} */
-            type: "incident_received" | "duplicate_linked" | "units_dispatched" | "unit_status_changed" | "unit_position_reported" | "first_response_accepted" | "first_response_declined" | "handed_over" | "roads_closed" | "roads_reopened" | "incident_status_changed" | "note_added" | "incident_closed" | "incidents_merged" | "dispute_recurrence" | "dispute_changed" | "station_imported" | "history_imported";
             /** Format: int64 */
             unit_id: number | null;
         };
@@ -2462,6 +2646,7 @@ export interface components {
             /** Format: int32 */
             member_count: number;
             name: string;
+            next_statuses: ("off_duty" | "on_patrol" | "at_post" | "dispatched" | "en_route" | "on_scene" | "clearing")[];
             /** @description The unit's duty phone. */
             phone: string | null;
             /** @description Police units take law-enforcement action; the others give first response. */
@@ -5725,6 +5910,12 @@ export interface operations {
                 status?: "open" | "closed" | "all" | "received" | "dispatched" | "on_scene";
                 /** @description At most this many, newest first (default 200; 1 to 1000). */
                 limit?: number;
+                /**
+                 * @description Only these incidents: ids separated by commas, at most 100 (e.g. the
+                 *     ones live events just touched). Those you may not see, or that do
+                 *     not match `status`, are left out.
+                 */
+                ids?: string;
             };
             header?: never;
             path?: never;

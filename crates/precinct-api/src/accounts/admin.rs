@@ -429,14 +429,12 @@ pub async fn revoke_session(
         .into_iter()
         .find(|s| s.token_hash == id)
         .ok_or_else(|| ApiError::not_found("session"))?;
-    state.end_session(&session.token_hash).await?;
-    state
-        .audit(
-            admin,
-            "revoke_session",
-            format!("a session of {}", session.username),
-        )
-        .await?;
+    let entry = state.audit_entry(
+        admin,
+        "revoke_session",
+        format!("a session of {}", session.username),
+    );
+    state.end_session(&session.token_hash, Some(entry)).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

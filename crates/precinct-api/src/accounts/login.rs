@@ -571,7 +571,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(token) = presented_token(&headers) {
-        state.end_session(&token_hash(&token)).await?;
+        state.end_session(&token_hash(&token), None).await?;
     }
     let clear = api_cookie(SESSION_COOKIE, String::new(), "/", 0, behind_tls(&headers));
     Ok((StatusCode::NO_CONTENT, CookieJar::new().add(clear)).into_response())

@@ -92,7 +92,10 @@ pub(crate) async fn prove(
     } else {
         return Ok(false);
     };
-    Ok(state.store.consume_second_factor(user.id, proof).await?)
+    Ok(state
+        .store
+        .consume_second_factor(user.id, proof, None)
+        .await?)
 }
 
 /// A QR code of `text` as an SVG image (black modules on white, a quiet zone of 4).
@@ -234,6 +237,11 @@ pub async fn confirm_second_factor(
                 step,
                 recovery_hashes: codes.iter().map(|c| recovery_hash(c)).collect(),
             },
+            Some(state.audit_entry(
+                &user,
+                "second_factor_enrolled",
+                format!("user {}", user.username.as_str()),
+            )),
         )
         .await?;
     if !confirmed {
@@ -246,13 +254,6 @@ pub async fn confirm_second_factor(
             },
         );
     }
-    state
-        .audit(
-            &user,
-            "second_factor_enrolled",
-            format!("user {}", user.username.as_str()),
-        )
-        .await?;
     state.forget_session_cache();
     Ok(Json(RecoveryCodesDto {
         recovery_codes: codes,

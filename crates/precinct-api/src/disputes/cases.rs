@@ -247,68 +247,6 @@ pub struct FollowUpDto {
     notes: Option<String>,
 }
 
-/// What one change did (by `kind`, with that kind's fields).
-#[derive(Debug, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum DisputeChangeKindDto {
-    Registered {
-        #[schema(schema_with = crate::schema::dispute_source)]
-        source: String,
-        #[schema(schema_with = crate::schema::dispute_category)]
-        category: String,
-        #[schema(schema_with = crate::schema::risk_level)]
-        risk: String,
-        #[schema(schema_with = crate::schema::risk_reasons)]
-        risk_reasons: Vec<String>,
-    },
-    /// A later incident recurs the case.
-    IncidentLinked {
-        incident_id: i64,
-    },
-    Accepted {
-        mediators: Vec<i64>,
-    },
-    Dismissed {
-        reason: String,
-    },
-    SessionPlanned {
-        at: DateTime<Utc>,
-        #[schema(schema_with = crate::schema::venue)]
-        venue: String,
-    },
-    SessionRecorded {
-        at: DateTime<Utc>,
-        #[schema(schema_with = crate::schema::venue)]
-        venue: String,
-        #[schema(schema_with = crate::schema::session_outcome)]
-        outcome: String,
-    },
-    AgreementDrafted {
-        terms: u32,
-    },
-    /// A party signed (the name masked where the parties are); `complete` when all have.
-    Signed {
-        party: String,
-        complete: bool,
-    },
-    Referred {
-        #[schema(schema_with = crate::schema::referral)]
-        to: String,
-    },
-    ClosedAfterReferral,
-    /// A relapse reopens the case; the last stable visit closes it.
-    FollowUpRecorded {
-        #[schema(schema_with = crate::schema::follow_up_outcome)]
-        outcome: String,
-        closed: bool,
-    },
-    /// A line of an old history that could not be read as one of the above.
-    Noted {
-        text: String,
-    },
-}
-
 /// One line of the case's history: an event of the case, typed.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)]
@@ -318,7 +256,7 @@ pub struct DisputeChangeDto {
     /// The status the change left the case in.
     #[schema(schema_with = crate::schema::dispute_status)]
     status: String,
-    change: DisputeChangeKindDto,
+    change: crate::dto::DisputeChangeKindDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -16,13 +16,9 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use precinct_analysis::{Contiguity, Event, Kernel, Lattice};
 use precinct_domain::policy::Action;
-use precinct_storage::IncidentFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// The most incidents one answer reads (the period's incidents are read
-/// whole until the rollups of issue 17 serve them).
-const MAX_INCIDENTS: u32 = 200_000;
 /// The most cells a lattice may have.
 const MAX_CELLS: usize = 250_000;
 /// Earth's mean radius, for the projection.
@@ -306,12 +302,6 @@ pub async fn hotspots(
         other => return Err(bad(&format!("unknown kernel {other:?}"), "核函数无效")),
     };
     let alpha = query.alpha.unwrap_or(0.05);
-    let filter = IncidentFilter {
-        reported_from: Some(query.from),
-        reported_until: Some(query.until),
-        limit: MAX_INCIDENTS,
-        ..IncidentFilter::default()
-    };
     let counted = |list: Vec<precinct_domain::incident::Incident>| -> Vec<_> {
         list.into_iter()
             .filter(|i| i.merged_into.is_none())
@@ -323,7 +313,8 @@ pub async fn hotspots(
             })
             .collect()
     };
-    let incidents: Vec<_> = counted(state.store.list_incidents(filter).await?);
+    let incidents: Vec<_> =
+        counted(super::period_incidents(&state, query.from, query.until).await?);
     let (baseline_from, baseline_until) = match (query.baseline_from, query.baseline_until) {
         (Some(a), Some(b)) => (a, b),
         (None, None) => (query.from - (query.until - query.from), query.from),
@@ -338,17 +329,8 @@ pub async fn hotspots(
         from: baseline_from,
         until: baseline_until,
     })?;
-    let baseline: Vec<_> = counted(
-        state
-            .store
-            .list_incidents(IncidentFilter {
-                reported_from: Some(baseline_from),
-                reported_until: Some(baseline_until),
-                limit: MAX_INCIDENTS,
-                ..IncidentFilter::default()
-            })
-            .await?,
-    );
+    let baseline: Vec<_> =
+        counted(super::period_incidents(&state, baseline_from, baseline_until).await?);
     let south = incidents
         .iter()
         .map(|i| i.location.lat())

@@ -17,13 +17,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use precinct_domain::figures::DisputeFigures;
 use precinct_domain::policy::Action;
-use precinct_storage::IncidentFilter;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Deserialize;
 use utoipa::IntoParams;
-
-/// The most incidents the hotspot sheet and the briefing read.
-const MAX_INCIDENTS: u32 = 200_000;
 
 /// The breakdowns exported, with their sheet names.
 const SHEETS: [(BreakdownBy, &str); 5] = [
@@ -64,7 +60,7 @@ fn number(
 fn workbook(
     figures: &StationFiguresDto,
     breakdowns: &[(&str, FiguresBreakdownDto)],
-    hotspots: &[GridCellHotspotDto],
+    hotspots: Option<&[GridCellHotspotDto]>,
 ) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
@@ -149,6 +145,17 @@ fn workbook(
         ],
         &bold,
     )?;
+    let Some(hotspots) = hotspots else {
+        // Said, not left empty: a reader must not take it for no hotspots.
+        sheet.write_string(
+            1,
+            0,
+            format!(
+                "热点仅计算 {HOTSPOT_MAX_DAYS} 天以内的时段 / hotspots are computed for periods of up to {HOTSPOT_MAX_DAYS} days"
+            ),
+        )?;
+        return book.save_to_buffer();
+    };
     for (k, h) in hotspots.iter().enumerate() {
         let row = k as u32 + 1;
         sheet.write_string(row, 0, &h.code)?;
@@ -162,27 +169,26 @@ fn workbook(
 }
 
 /// Gi* over the grid cells for a period (at most 400 days are read).
+/// The longest period whose grid-cell hotspots the export and the
+/// briefing compute (a hotspot is a pattern of weeks and months, not years).
+const HOTSPOT_MAX_DAYS: i64 = 400;
+
+/// The period's grid-cell hotspots; None for a period longer than
+/// [`HOTSPOT_MAX_DAYS`].
 async fn hotspots_of(
     state: &AppState,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<GridCellHotspotDto>, ApiError> {
-    if until - from > chrono::Duration::days(400) {
-        return Ok(Vec::new());
+) -> Result<Option<Vec<GridCellHotspotDto>>, ApiError> {
+    if until - from > chrono::Duration::days(HOTSPOT_MAX_DAYS) {
+        return Ok(None);
     }
-    let incidents: Vec<_> = state
-        .store
-        .list_incidents(IncidentFilter {
-            reported_from: Some(from),
-            reported_until: Some(until),
-            limit: MAX_INCIDENTS,
-            ..IncidentFilter::default()
-        })
+    let incidents: Vec<_> = super::period_incidents(state, from, until)
         .await?
         .into_iter()
         .filter(|i| i.merged_into.is_none())
         .collect();
-    Ok(grid_cell_gi(&state.ground(), &incidents, 0.05))
+    Ok(Some(grid_cell_gi(&state.ground(), &incidents, 0.05)))
 }
 
 #[utoipa::path(
@@ -207,10 +213,11 @@ pub async fn export_figures(
         breakdowns.push((name, breakdown_of(&state, &period, by).await?));
     }
     let hotspots = hotspots_of(&state, period.from, period.until).await?;
-    let bytes = tokio::task::spawn_blocking(move || workbook(&figures, &breakdowns, &hotspots))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(xlsx_error)?;
+    let bytes =
+        tokio::task::spawn_blocking(move || workbook(&figures, &breakdowns, hotspots.as_deref()))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(xlsx_error)?;
     let name = format!(
         "figures-{}-{}.xlsx",
         period.from.with_timezone(&state.tz()).format("%Y%m%d"),
@@ -316,7 +323,10 @@ pub async fn monthly_briefing(
     })?;
     let figures = figures_of(&state, &period).await?;
     let categories = breakdown_of(&state, &period, BreakdownBy::Category).await?;
-    let hotspots = hotspots_of(&state, period.from, period.until).await?;
+    // A month is always within the hotspots' longest period.
+    let hotspots = hotspots_of(&state, period.from, period.until)
+        .await?
+        .unwrap_or_default();
     let disputes = state.store.list_disputes().await?;
     let d = DisputeFigures::of(&disputes, period.from, period.until);
     let ground = state.ground();

@@ -11,12 +11,8 @@ use chrono::{DateTime, Utc};
 use precinct_domain::figures::{Durations, ResponseFigures};
 use precinct_domain::incident::CategoryFamily;
 use precinct_domain::policy::Action;
-use precinct_storage::IncidentFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// Most incidents one figure is computed over.
-const MAX_INCIDENTS: u32 = 200_000;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -78,13 +74,7 @@ pub async fn response_figures(
 ) -> Result<Json<ResponseFiguresDto>, ApiError> {
     authed.may(Action::ViewFigures)?;
     check_period(&period)?;
-    let filter = IncidentFilter {
-        reported_from: Some(period.from),
-        reported_until: Some(period.until),
-        limit: MAX_INCIDENTS,
-        ..IncidentFilter::default()
-    };
-    let incidents = state.store.list_incidents(filter).await?;
+    let incidents = super::period_incidents(&state, period.from, period.until).await?;
     let f = ResponseFigures::of(&incidents);
     Ok(Json(ResponseFiguresDto {
         from: period.from,

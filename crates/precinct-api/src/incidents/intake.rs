@@ -199,16 +199,31 @@ pub async fn list_incidents(
         None
     };
     let limit = crate::dto::limit_within(query.limit, 200, 1000)?;
-    let incidents = if policy::sees_only_case_incidents(user.role) {
+    let wanted = |incident: &Incident| match status {
+        Some(status) => incident.status == status,
+        None => !open_only || incident.status != IncidentStatus::Closed,
+    };
+    let incidents = if let Some(ids) = query.ids()? {
+        // What live events touched: each as its reader may see it.
+        let mut incidents = Vec::new();
+        for id in ids {
+            match visible_incident(&state, user, id).await {
+                Ok(incident) if wanted(&incident) => incidents.push(incident),
+                Ok(_) => {}
+                Err(error) if error.status == axum::http::StatusCode::NOT_FOUND => {}
+                Err(error) => return Err(error),
+            }
+        }
+        incidents.sort_by_key(|incident| std::cmp::Reverse(incident.id));
+        incidents.dedup_by_key(|incident| incident.id);
+        incidents.truncate(limit as usize);
+        incidents
+    } else if policy::sees_only_case_incidents(user.role) {
         // Newest first, as the store lists them.
         let mut incidents = Vec::new();
         for id in case_incidents(&state, user).await?.into_iter().rev() {
             let incident = state.store.get_incident(id).await?;
-            let wanted = match status {
-                Some(status) => incident.status == status,
-                None => !open_only || incident.status != IncidentStatus::Closed,
-            };
-            if wanted && incidents.len() < limit as usize {
+            if wanted(&incident) && incidents.len() < limit as usize {
                 incidents.push(incident);
             }
         }

@@ -84,6 +84,9 @@ impl Visibility {
     }
 
     fn admits(&mut self, event: &Event) -> bool {
+        if let EventKind::AccountCreated { .. } = &event.kind {
+            return policy::may_ever(self.user.role, Action::ManageAccounts);
+        }
         if let EventKind::DisputeChanged { organisations, .. } = &event.kind {
             return policy::allows(
                 self.user.role,
@@ -129,7 +132,7 @@ fn sse_event(event: &Event) -> SseEvent {
     }
     SseEvent::default()
         .id(event.id.0.to_string())
-        .event(dto.kind.clone())
+        .event(dto.type_name())
         .json_data(&dto)
         .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"))
 }
@@ -285,7 +288,7 @@ pub struct StreamFrame {
 #[serde(untagged)]
 pub enum StreamData {
     Ready(ReadyDto),
-    Event(EventDto),
+    Event(Box<EventDto>),
 }
 
 #[utoipa::path(

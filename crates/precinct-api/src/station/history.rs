@@ -111,10 +111,12 @@ pub async fn import_history_file(
     heavy: &HeavyWork,
     ground: std::sync::Arc<Jurisdiction>,
     tz: chrono_tz::Tz,
-    now: Timestamp,
     (file, mapping): (NamedFile, Option<NamedFile>),
     actor: Actor,
+    audit: precinct_storage::AuditEntry,
 ) -> Result<HistoryReport, HistoryRefusal> {
+    // The import's time is its audit entry's.
+    let now = audit.at;
     let name = file.name.clone();
     // Reading and checking hundreds of thousands of rows: in the pool of
     // heavy work, under its deadline.
@@ -149,7 +151,9 @@ pub async fn import_history_file(
         inserted,
         already_present,
         outside,
-    } = store.import_history(name.clone(), records, actor).await?;
+    } = store
+        .import_history(name.clone(), records, actor, audit)
+        .await?;
     Ok(HistoryReport {
         file: name,
         rows,
@@ -222,22 +226,11 @@ pub async fn import_history(
         &state.heavy,
         state.ground(),
         state.tz(),
-        state.clock.now(),
         (file, mapping),
         authed.actor(),
+        state.audit_entry(&authed.0, "import_history", ""),
     )
     .await
     .map_err(IntoResponse::into_response)?;
-    state
-        .audit(
-            &authed.0,
-            "import_history",
-            format!(
-                "{}: {} rows, {} new",
-                report.file, report.rows, report.inserted
-            ),
-        )
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
     Ok(Json(report))
 }

@@ -17,7 +17,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use precinct_domain::event::Actor;
 use precinct_domain::policy::Action;
-use precinct_domain::station::{self, LayerChanges, Problem, StationPackage, StationPlan};
+use precinct_domain::station::{self, Problem, StationPackage, StationPlan};
 use precinct_station::PackageFiles;
 use precinct_storage::{InitialPasswords, SharedStore, StoreError};
 use serde::Serialize;
@@ -57,34 +57,7 @@ impl From<&Problem> for ProblemDto {
     }
 }
 
-/// What an import does (or would do) to one part of the station.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LayerChangesDto {
-    /// zones, communities, grid_cells, posts, organisations, places, cameras, units or people.
-    pub layer: String,
-    pub layer_zh: String,
-    pub added: u32,
-    pub changed: u32,
-    /// Retired (ground, units) or disabled (people): kept for past records, never deleted.
-    pub retired: u32,
-    pub unchanged: u32,
-    /// E.g. "12 units added, 3 changed, 1 retired, 40 unchanged".
-    pub summary: String,
-}
-
-impl From<&LayerChanges> for LayerChangesDto {
-    fn from(c: &LayerChanges) -> LayerChangesDto {
-        LayerChangesDto {
-            layer: c.layer.as_str().to_owned(),
-            layer_zh: c.layer.label_zh().to_owned(),
-            added: c.added,
-            changed: c.changed,
-            retired: c.retired,
-            unchanged: c.unchanged,
-            summary: c.to_string(),
-        }
-    }
-}
+pub use crate::dto::LayerChangesDto;
 
 /// A new account's one-time password, shown once.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -266,6 +239,7 @@ pub async fn import_package(
     files: PackageFiles,
     first_passwords: FirstPasswords,
     actor: Actor,
+    audit: precinct_storage::AuditEntry,
 ) -> Result<StationReport, PackageRefusal> {
     let Validated {
         package,
@@ -307,7 +281,9 @@ pub async fn import_package(
             one_time_password: password.clone(),
         })
         .collect();
-    let changes = store.import_station(package, passwords, actor).await?;
+    let changes = store
+        .import_station(package, passwords, actor, audit)
+        .await?;
     Ok(StationReport {
         valid: true,
         problems: Vec::new(),
@@ -466,6 +442,7 @@ pub async fn import_station_package(
         files,
         FirstPasswords::OneTime,
         authed.actor(),
+        state.audit_entry(&authed.0, "import_station_package", ""),
     )
     .await
     {
@@ -488,14 +465,6 @@ pub async fn import_station_package(
     // (others reload when the event reaches them).
     state
         .reload_ground()
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
-    state
-        .audit(
-            &authed.0,
-            "import_station_package",
-            format!("{} new accounts", report.accounts.len()),
-        )
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
     Ok(Json(report))

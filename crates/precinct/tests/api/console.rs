@@ -246,3 +246,56 @@ async fn a_configured_base_map_is_served_by_byte_ranges() {
     assert_eq!(whole.bytes().await.unwrap().len() as u64, size);
     drop(demo);
 }
+
+// What live events touched is fetched by id (the console updates those
+// incidents, not the whole list): masked, as visible to the reader, only open
+// ones when asked; bad ids are refused. Units say which statuses they may
+// report next, and an event's data is typed by its kind.
+api_test! {
+    async fn touched_incidents_by_id_units_next_statuses_and_typed_events(app) {
+        use serde_json::json;
+        let dispatcher = app.login("dispatcher").await;
+        let shop = app.place(&dispatcher, "美食七街7号").await;
+        let (lat, lon) = near(&shop, 0.0, 0.0);
+        let first = app.instruction(&dispatcher, "IDS-1", "fight_assault", lat, lon).await;
+        let second = app.instruction(&dispatcher, "IDS-2", "theft", lat, lon).await;
+        let (a, b) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());
+        let (status, listed) = app.get(Some(&dispatcher), &format!("/api/incidents?ids={a},{b},999999")).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        let ids: Vec<i64> = listed.as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, vec![b, a], "newest first, unknown ids left out");
+        assert_eq!(listed[0]["caller"]["phone"], "138****8000", "masked as the list is: {listed}");
+        // Closed ones leave an open list.
+        let (status, body) = app
+            .post(Some(&dispatcher), &format!("/api/incidents/{a}/close"), json!({ "disposition": "no_action_needed" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, open) = app.get(Some(&dispatcher), &format!("/api/incidents?status=open&ids={a},{b}")).await;
+        assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+        // A volunteer sees none of them (not their unit's).
+        let volunteer = app.login("volunteer").await;
+        let (status, theirs) = app.get(Some(&volunteer), &format!("/api/incidents?status=all&ids={a},{b}")).await;
+        assert_eq!((status, theirs), (StatusCode::OK, json!([])));
+        for bad in ["", "x", "0", "1,,2", &(1..=101).map(|i| i.to_string()).collect::<Vec<_>>().join(",")] {
+            let (status, body) = app.get(Some(&dispatcher), &format!("/api/incidents?ids={bad}")).await;
+            assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_field")), "{bad}");
+        }
+        // Units: what each may report next, from the transition table.
+        let (_, units) = app.get(Some(&dispatcher), "/api/units").await;
+        for unit in units.as_array().unwrap() {
+            let from = precinct_domain::unit::UnitStatus::parse(unit["status"].as_str().unwrap()).unwrap();
+            let next: Vec<&str> = unit["next_statuses"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+            let expected: Vec<&str> = from.next_reported().map(|s| s.as_str()).collect();
+            assert_eq!(next, expected, "{unit}");
+            assert!(!next.contains(&"dispatched"), "dispatching is not reported");
+        }
+        // Events: typed data by kind (the closed incident's timeline).
+        let (_, detail) = app.get(Some(&dispatcher), &format!("/api/incidents/{a}")).await;
+        let timeline = detail["timeline"].as_array().unwrap();
+        let received = timeline.iter().find(|e| e["type"] == "incident_received").unwrap();
+        assert_eq!(received["data"]["priority"], 2, "{received}");
+        assert!(received["data"]["location"]["lat"].is_f64(), "{received}");
+        let closed = timeline.iter().find(|e| e["type"] == "incident_closed").unwrap();
+        assert_eq!(closed["data"], json!({ "disposition": "no_action_needed", "remark": null }));
+    }
+}

@@ -34,3 +34,4 @@ mod sse;
 mod station;
 mod story_night_food_street;
 mod trust;
+mod write_path;
