@@ -467,6 +467,9 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void; liv
   );
 }
 
+/** The newest cases listed (the list says so when there are more). */
+const CASES_SHOWN = 500;
+
 export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: () => void }) {
   const [orgs, setOrgs] = useState<Org[]>([]);
   const [cases, setCases] = useState<Case[]>([]);
@@ -481,7 +484,8 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
 
   const refresh = async () => {
     try {
-      setCases(await get<Case[]>(`/api/disputes?status=${filterNow.current === "all" ? "all" : "open"}`));
+      const status = filterNow.current === "all" ? "all" : "open";
+      setCases(await get<Case[]>(`/api/disputes?status=${status}&limit=${CASES_SHOWN}`));
     } catch (e) {
       setError(asApiError(e));
     }
@@ -535,6 +539,7 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
         <ErrorLine error={error} />
         <ul class="queue" data-testid="cases">
           {shown.length === 0 && <li class="empty">{t("no_cases")}</li>}
+          {cases.length >= CASES_SHOWN && <li class="empty">{t("newest_cases_only").replace("{n}", String(CASES_SHOWN))}</li>}
           {shown.map((c) => (
             <li
               key={c.id}

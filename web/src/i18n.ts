@@ -202,6 +202,7 @@ const TEXT = {
   history: ["办理经过", "History"],
   submit: ["提交", "Submit"],
   no_cases: ["暂无案件", "No cases"],
+  newest_cases_only: ["仅列出最新 {n} 件案件", "Only the newest {n} cases are listed"],
   plan_session: ["安排调解", "Arrange a session"],
   planned_sessions: ["已安排的调解", "Arranged sessions"],
   when: ["时间", "When"],

@@ -194,8 +194,8 @@ fn main() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/monaco.osm.pbf");
     let started = Instant::now();
     let file = std::fs::File::open(&monaco_path).expect("the Monaco extract ships in testdata/");
-    let roads = precinct_geo::osm::read_roads(std::io::BufReader::new(file), |_| {})
-        .expect("Monaco imports");
+    let roads =
+        precinct_osm::read_roads(std::io::BufReader::new(file), |_| {}).expect("Monaco imports");
     let monaco = RoadNetwork::build(&roads.ways);
     let import = started.elapsed();
 

@@ -7,7 +7,6 @@
 mod cell;
 mod gcj02;
 pub mod hierarchy;
-pub mod osm;
 mod polygon;
 pub mod roads;
 

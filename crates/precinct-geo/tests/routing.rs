@@ -166,8 +166,8 @@ fn monaco() -> RoadNetwork {
             path.display()
         )
     });
-    let roads = precinct_geo::osm::read_roads(std::io::BufReader::new(file), |_| {})
-        .expect("Monaco imports");
+    let roads =
+        precinct_osm::read_roads(std::io::BufReader::new(file), |_| {}).expect("Monaco imports");
     RoadNetwork::build(&roads.ways)
 }
 

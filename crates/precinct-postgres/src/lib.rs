@@ -17,6 +17,7 @@ mod ops;
 mod publisher;
 mod rows;
 mod schema;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tx;
 mod writer;
@@ -848,6 +849,23 @@ impl Store for PgStore {
 
     async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {
         self.read_disputes(Which::All, Depth::Whole).await
+    }
+
+    async fn dispute_page(
+        &self,
+        before: Option<DisputeId>,
+        status: precinct_storage::disputes::StatusFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<Dispute>> {
+        self.read_disputes(
+            Which::Page {
+                before,
+                status,
+                limit,
+            },
+            Depth::Whole,
+        )
+        .await
     }
 
     async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {

@@ -985,6 +985,23 @@ impl Store for SqliteStore {
         self.read_disputes(Which::All, Depth::Whole).await
     }
 
+    async fn dispute_page(
+        &self,
+        before: Option<DisputeId>,
+        status: precinct_storage::disputes::StatusFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<Dispute>> {
+        self.read_disputes(
+            Which::Page {
+                before,
+                status,
+                limit,
+            },
+            Depth::Whole,
+        )
+        .await
+    }
+
     async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {
         self.read_disputes(Which::Recent(since), Depth::ForRepeats)
             .await

@@ -65,6 +65,13 @@ pub enum Which {
     All,
     /// Still open, or opened at or after this time.
     Recent(Timestamp),
+    /// A page of the list, newest first: the cases below `before` (from the
+    /// newest when None) whose status `status` admits, at most `limit`.
+    Page {
+        before: Option<DisputeId>,
+        status: StatusFilter,
+        limit: u32,
+    },
     /// Among the recent ones, those a case at `address` between `parties`
     /// may repeat: the same address, or a person of the same name or phone
     /// (the domain's `repeat_facts` then decides exactly).
@@ -73,6 +80,15 @@ pub enum Which {
         address: String,
         parties: Vec<Party>,
     },
+}
+
+/// Which statuses a list admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Every case not closed.
+    Open,
+    All,
+    Only(precinct_domain::dispute::DisputeStatus),
 }
 
 impl Which {
@@ -85,6 +101,26 @@ impl Which {
             Which::One(id) => (format!("id = {}", id.0), Vec::new()),
             Which::All => ("TRUE".into(), Vec::new()),
             Which::Recent(since) => (recent(since), Vec::new()),
+            Which::Page {
+                before,
+                status,
+                limit,
+            } => {
+                let before = before.map_or_else(|| "TRUE".to_owned(), |b| format!("id < {}", b.0));
+                // Status codes are the domain's own (no text from outside).
+                let status = match status {
+                    StatusFilter::Open => "status <> 'closed'".to_owned(),
+                    StatusFilter::All => "TRUE".to_owned(),
+                    StatusFilter::Only(status) => format!("status = '{}'", status.as_str()),
+                };
+                (
+                    format!(
+                        "id IN (SELECT id FROM disputes WHERE {before} AND {status} \
+                         ORDER BY id DESC LIMIT {limit})"
+                    ),
+                    Vec::new(),
+                )
+            }
             Which::MayRepeat {
                 since,
                 address,

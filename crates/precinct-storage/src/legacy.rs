@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 /// Cases in the old form, as the release before typed histories stored them
 /// (every state a case can be in), for the migration tests.
+#[cfg(any(test, feature = "testing"))]
 pub const FIXTURE: &str = include_str!("testdata/legacy-disputes.json");
 
 #[derive(Deserialize)]
@@ -157,9 +158,11 @@ pub fn sentence(change: &DisputeChangeKind) -> String {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// A row of the old `disputes` table: id, status, version, opened_at (ms), body.
 pub type LegacyRow = (i64, String, i64, i64, String);
 
+#[cfg(any(test, feature = "testing"))]
 /// What a test inserts into the old `disputes` table for the fixture.
 pub fn fixture_rows() -> StoreResult<Vec<LegacyRow>> {
     fixture_bodies()?
@@ -177,6 +180,7 @@ pub fn fixture_rows() -> StoreResult<Vec<LegacyRow>> {
         .collect()
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// Checks that a store opened on a database holding the fixture in the old
 /// form reads back every case as it was: each field equal, and the history
 /// equal line by line (time, actor, status, and the sentence its typed
@@ -204,6 +208,7 @@ pub async fn assert_fixture_converted(store: &dyn crate::Store) {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 /// The fixture's bodies.
 pub fn fixture_bodies() -> StoreResult<Vec<String>> {
     serde_json::from_str(FIXTURE).map_err(|e| StoreError::Other(format!("legacy fixture: {e}")))

@@ -17,6 +17,7 @@ pub mod legacy;
 pub mod recurrence;
 pub mod rollups;
 pub mod rows;
+#[cfg(feature = "testing")]
 pub mod suite;
 pub mod transfer;
 
@@ -604,6 +605,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute>;
     /// Every dispute, newest first.
     async fn list_disputes(&self) -> StoreResult<Vec<Dispute>>;
+    /// A page of disputes, newest first, whole: those below `before` (from
+    /// the newest when None) that `status` admits, at most `limit`.
+    async fn dispute_page(
+        &self,
+        before: Option<DisputeId>,
+        status: disputes::StatusFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<Dispute>>;
     /// The disputes still open, or opened at or after `since`, newest first
     /// (what a repeat or a recurrence is looked for among), read to
     /// `Depth::ForRepeats`: columns, parties and organisations only; their

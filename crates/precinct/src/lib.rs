@@ -300,7 +300,7 @@ pub async fn import_roads(
     mut progress: impl FnMut(&str),
 ) -> anyhow::Result<(usize, u32)> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let roads = precinct_geo::osm::read_roads(std::io::BufReader::new(file), |p| {
+    let roads = precinct_osm::read_roads(std::io::BufReader::new(file), |p| {
         progress(&format!(
             "blob {}: {} nodes, {} ways, {} roads",
             p.blobs, p.nodes, p.ways, p.road_ways

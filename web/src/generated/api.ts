@@ -3909,6 +3909,13 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "open" | "all" | "registered" | "accepted" | "in_mediation" | "agreement_reached" | "mediation_failed" | "referred" | "follow_up" | "closed";
+                /** @description At most this many (default 200; 1 to 500). */
+                limit?: number;
+                /**
+                 * @description Only cases older than this one (its id): the next page after a page
+                 *     whose last case it is.
+                 */
+                before?: number;
             };
             header?: never;
             path?: never;
@@ -3916,7 +3923,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The cases this user may see, newest first; parties masked */
+            /** @description The cases this user may see, newest first, a page at a time (`limit`, then `before` = the last id); parties masked */
             200: {
                 headers: {
                     [name: string]: unknown;

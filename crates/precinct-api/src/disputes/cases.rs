@@ -31,6 +31,7 @@ use precinct_domain::policy::{self, Action};
 use precinct_domain::user::User;
 use precinct_storage::StoreError;
 use precinct_storage::apply::repeat_window_start;
+use precinct_storage::disputes::StatusFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -639,12 +640,19 @@ pub struct ListDisputesQuery {
     /// One status (registered, accepted, in_mediation, …), `open` (not closed, the default) or `all`.
     #[param(schema_with = crate::schema::dispute_status_filter)]
     pub status: Option<String>,
+    /// At most this many (default 200; 1 to 500).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Only cases older than this one (its id): the next page after a page
+    /// whose last case it is.
+    #[param(minimum = 1)]
+    pub before: Option<i64>,
 }
 
 #[utoipa::path(
     get, path = "/api/disputes", operation_id = "list_disputes", tag = "disputes",
     params(ListDisputesQuery),
-    responses((status = 200, description = "The cases this user may see, newest first; parties masked", body = [DisputeDto])),
+    responses((status = 200, description = "The cases this user may see, newest first, a page at a time (`limit`, then `before` = the last id); parties masked", body = [DisputeDto])),
     security(("bearer" = []))
 )]
 pub async fn list_disputes(
@@ -653,23 +661,40 @@ pub async fn list_disputes(
     QueryParams(query): QueryParams<ListDisputesQuery>,
 ) -> Result<Json<Vec<DisputeDto>>, ApiError> {
     let user = authed.may(Action::ListDisputes)?;
-    let wanted = match query.status.as_deref() {
-        None | Some("open") => None,
-        Some("all") => Some(None),
-        Some(text) => Some(Some(parse("status", text, DisputeStatus::parse)?)),
+    let status = match query.status.as_deref() {
+        None | Some("open") => StatusFilter::Open,
+        Some("all") => StatusFilter::All,
+        Some(text) => StatusFilter::Only(parse("status", text, DisputeStatus::parse)?),
     };
-    let all = state.store.list_disputes().await?;
-    Ok(Json(
-        all.iter()
-            .filter(|d| may_see(user, d))
-            .filter(|d| match wanted {
-                None => d.status != DisputeStatus::Closed,
-                Some(None) => true,
-                Some(Some(status)) => d.status == status,
-            })
-            .map(|d| dispute_dto(&state, user, d, true, Vec::new()))
-            .collect(),
-    ))
+    let limit = crate::dto::limit_within(query.limit, 200, 500)?;
+    let mut before = match query.before {
+        None => None,
+        Some(id) if id > 0 => Some(DisputeId(id)),
+        Some(_) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "before must be a case id (a positive integer)",
+                "before 须为案件编号（正整数）",
+            ));
+        }
+    };
+    // Pages of the store, newest first, until this one is full with cases
+    // the user may see (a mediator sees only their organisation's).
+    let mut shown = Vec::new();
+    loop {
+        let page = state.store.dispute_page(before, status, limit).await?;
+        let exhausted = page.len() < limit as usize;
+        before = page.last().map(|d| d.id);
+        for dispute in page.iter().filter(|d| may_see(user, d)) {
+            if shown.len() < limit as usize {
+                shown.push(dispute_dto(&state, user, dispute, true, Vec::new()));
+            }
+        }
+        if exhausted || shown.len() >= limit as usize {
+            break;
+        }
+    }
+    Ok(Json(shown))
 }
 
 #[utoipa::path(

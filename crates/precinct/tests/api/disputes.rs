@@ -606,3 +606,30 @@ api_test! {
         assert_eq!(read["version"], 2, "nothing changed: {read}");
     }
 }
+
+// The list comes a page at a time, newest first, and only what the reader
+// may see fills a page; a bad cursor is refused.
+api_test! {
+    async fn disputes_are_listed_by_page(app) {
+        let officer = app.login("officer").await;
+        let mut ids = Vec::new();
+        for summary in ["p1", "p2", "p3"] {
+            let body = json!({ "source": "walk_in", "category": "neighbour_noise", "summary": summary, "parties": [{ "name": "甲" }], "responsible_org_id": 2 });
+            let (status, case) = app.post(Some(&officer), "/api/disputes", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{case}");
+            ids.push(case["id"].as_i64().unwrap());
+        }
+        let listed = |page: &Value| -> Vec<i64> { page.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect() };
+        let (status, first) = app.get(Some(&officer), "/api/disputes?status=all&limit=2").await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        assert_eq!(listed(&first), vec![ids[2], ids[1]]);
+        let (_, second) = app.get(Some(&officer), &format!("/api/disputes?status=all&limit=2&before={}", ids[1])).await;
+        assert_eq!(listed(&second)[0], ids[0], "the next page goes on where the first ended");
+        for bad in ["limit=0", "limit=501", "before=0"] {
+            let (status, body) = app.get(Some(&officer), &format!("/api/disputes?{bad}")).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        }
+        let (status, body) = app.get(Some(&officer), "/api/disputes?before=x").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
+    }
+}

@@ -46,7 +46,7 @@ fn text(output: &Output) -> String {
 fn on_streets(targets: &[(f64, f64)]) -> Vec<Coordinates> {
     let file =
         std::fs::File::open(monaco_extract()).expect("the Monaco extract ships in testdata/");
-    let roads = precinct_geo::osm::read_roads(std::io::BufReader::new(file), |_| {}).unwrap();
+    let roads = precinct_osm::read_roads(std::io::BufReader::new(file), |_| {}).unwrap();
     let nodes: Vec<Coordinates> = roads
         .ways
         .iter()

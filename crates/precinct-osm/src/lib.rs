@@ -1,10 +1,12 @@
 //! Import of an OpenStreetMap PBF extract into road ways (`osmpbf` parses
-//! the format). The caller opens the file: this module only reads bytes, so
-//! it can be tested on any reader.
+//! the format). The caller opens the file: this crate only reads bytes, so
+//! it can be tested on any reader. A crate of its own so that the build of
+//! everything that uses coordinates and roads (`precinct-geo`) does not wait
+//! on the protobuf parser.
 
-use crate::Coordinates;
-use crate::roads::{Access, Oneway, RoadClass, RoadWay};
 use osmpbf::{BlobDecode, BlobReader, Element};
+use precinct_geo::Coordinates;
+use precinct_geo::roads::{Access, Oneway, RoadClass, RoadWay};
 use std::collections::HashMap;
 use std::io::{Read, Seek};
 
