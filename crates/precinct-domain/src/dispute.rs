@@ -1109,6 +1109,49 @@ pub fn follow_up_schedule(signed_at: Timestamp) -> Vec<Timestamp> {
         .collect()
 }
 
+/// Longest texts and longest lists a case takes, field by field: a case is
+/// read whole by every list, so no field may grow it without bound.
+pub mod limits {
+    pub const SUMMARY: usize = 2_000;
+    pub const ADDRESS: usize = 200;
+    pub const NAME: usize = 100;
+    pub const PHONE: usize = 30;
+    pub const NOTES: usize = 5_000;
+    pub const FACTS: usize = 5_000;
+    pub const TERM: usize = 1_000;
+    pub const REASON: usize = 500;
+    pub const PARTIES: usize = 50;
+    pub const PARTICIPANTS: usize = 100;
+    pub const TERMS: usize = 50;
+    pub const ORGANISATIONS: usize = 50;
+    pub const MEDIATORS: usize = 20;
+}
+
+/// `invalid_field` naming a text over its limit.
+pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), crate::DomainError> {
+    let length = text.chars().count();
+    if length > max {
+        return Err(crate::DomainError::InvalidRecord {
+            field: field.to_owned(),
+            message: format!("{length} characters, at most {max}"),
+            message_zh: format!("{field} 过长：{length} 个字符，最多 {max} 个"),
+        });
+    }
+    Ok(())
+}
+
+/// `invalid_field` naming a list over its limit.
+pub fn check_count(field: &str, count: usize, max: usize) -> Result<(), crate::DomainError> {
+    if count > max {
+        return Err(crate::DomainError::InvalidRecord {
+            field: field.to_owned(),
+            message: format!("{count} items, at most {max}"),
+            message_zh: format!("{field} 过多：{count} 项，最多 {max} 项"),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use crate::error::{DomainError, Entity};
 use crate::ground::Resolution;
 use crate::ids::{IncidentId, UnitId};
 use crate::text::string_enum;
+use crate::unit::Unit;
 use chrono::Duration;
 use precinct_geo::Coordinates;
 use serde::{Deserialize, Serialize};
@@ -445,6 +446,41 @@ pub fn checked_text(
         ));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Whether `unit_ids` may be sent to `incident`: at least one, none named
+/// twice, the incident still open, and every unit free for a new task
+/// (patrolling or at its post, working no incident). All or nothing: the
+/// first unit that is not free refuses the whole dispatch.
+pub fn check_dispatch(
+    incident: &Incident,
+    unit_ids: &[UnitId],
+    units: &[Unit],
+) -> Result<(), DomainError> {
+    if unit_ids.is_empty() {
+        return Err(DomainError::invalid("unit_ids", "name at least one unit"));
+    }
+    let mut seen = unit_ids.to_vec();
+    seen.sort();
+    seen.dedup();
+    if seen.len() != unit_ids.len() {
+        return Err(DomainError::invalid("unit_ids", "a unit is named twice"));
+    }
+    if !incident.status.is_open() {
+        return Err(DomainError::IncidentClosed {
+            incident: incident.id.0,
+        });
+    }
+    if let Some(busy) = units
+        .iter()
+        .find(|u| !u.status.can_be_dispatched() || u.incident_id.is_some())
+    {
+        return Err(DomainError::UnitUnavailable {
+            unit: busy.id.0,
+            status: busy.status.as_str(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! asks [`allows`]; the API tells clients what a user may do on each object
 //! (`allowed_actions`), so no client copies a rule.
 
-use crate::dispute::{Dispute, Step};
+use crate::dispute::{Dispute, DisputeOp, Step};
 use crate::ids::{IncidentId, OrganisationId, UnitId};
 use crate::incident::Incident;
 use crate::text::string_enum;
@@ -289,6 +289,23 @@ pub fn allows_on_dispute(user: &User, action: Action, dispute: &Dispute) -> bool
     allows(user.role, action, &dispute_relations(user, dispute))
 }
 
+/// The action a step of a case is: accepting it, or working it.
+pub fn step_action(step: Step) -> Action {
+    match step {
+        Step::Accept => AcceptDispute,
+        _ => WorkDispute,
+    }
+}
+
+/// The action a change of a case is (the API's gate and the writer's check
+/// both ask this).
+pub fn dispute_op_action(op: &DisputeOp) -> Action {
+    match op {
+        DisputeOp::Accept { .. } => AcceptDispute,
+        _ => WorkDispute,
+    }
+}
+
 /// What `user` may do on `dispute` now, by operation id: read it
 /// (`get_dispute`), each change its status admits ([`Dispute::steps`]) that
 /// the table lets them make, and print the agreement once there is one.
@@ -300,11 +317,7 @@ pub fn dispute_actions(user: &User, dispute: &Dispute) -> Vec<&'static str> {
     }
     let mut actions = vec!["get_dispute"];
     for step in dispute.steps() {
-        let action = match step {
-            Step::Accept => AcceptDispute,
-            _ => WorkDispute,
-        };
-        if may(action) {
+        if may(step_action(step)) {
             actions.push(step.as_str());
         }
     }

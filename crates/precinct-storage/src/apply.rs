@@ -211,34 +211,15 @@ pub async fn dispatch(
     unit_ids: Vec<UnitId>,
     actor: &Actor,
 ) -> StoreResult<Incident> {
-    if unit_ids.is_empty() {
-        return Err(DomainError::invalid("unit_ids", "name at least one unit").into());
-    }
-    let mut seen = unit_ids.clone();
-    seen.sort();
-    seen.dedup();
-    if seen.len() != unit_ids.len() {
-        return Err(DomainError::invalid("unit_ids", "a unit is named twice").into());
-    }
+    // The names first (an empty or repeated list loads nothing).
     let incident = tx.load_incident(id).await?;
-    if !incident.status.is_open() {
-        return Err(DomainError::IncidentClosed { incident: id.0 }.into());
-    }
+    precinct_domain::incident::check_dispatch(&incident, &unit_ids, &[])?;
     let mut units = Vec::with_capacity(unit_ids.len());
     for &unit in &unit_ids {
         units.push(tx.load_unit(unit).await?);
     }
-    // Check every unit before changing any: all or nothing.
-    if let Some(busy) = units
-        .iter()
-        .find(|u| !u.status.can_be_dispatched() || u.incident_id.is_some())
-    {
-        return Err(DomainError::UnitUnavailable {
-            unit: busy.id.0,
-            status: busy.status.as_str(),
-        }
-        .into());
-    }
+    // Every unit checked before any changes: all or nothing.
+    precinct_domain::incident::check_dispatch(&incident, &unit_ids, &units)?;
     tx.emit(
         actor,
         Some(id),
@@ -430,10 +411,7 @@ pub async fn change_dispute(
     if !policy::allows_on_dispute(by, Action::ViewDispute, &case) {
         return Err(StoreError::not_found("dispute", id));
     }
-    let action = match op {
-        DisputeOp::Accept { .. } => Action::AcceptDispute,
-        _ => Action::WorkDispute,
-    };
+    let action = policy::dispute_op_action(&op);
     if !policy::allows_on_dispute(by, action, &case) {
         return Err(StoreError::Forbidden(format!(
             "{} may not {action} on dispute {id}",

@@ -52,48 +52,7 @@ async fn load(state: &AppState, user: &User, id: i64) -> Result<Dispute, ApiErro
 
 // ---------------------------------------------------------------- limits
 
-/// Longest texts and longest lists a case takes, field by field: a case is
-/// read whole by every list, so no field may grow it without bound.
-mod limits {
-    pub const SUMMARY: usize = 2_000;
-    pub const ADDRESS: usize = 200;
-    pub const NAME: usize = 100;
-    pub const PHONE: usize = 30;
-    pub const NOTES: usize = 5_000;
-    pub const FACTS: usize = 5_000;
-    pub const TERM: usize = 1_000;
-    pub const REASON: usize = 500;
-    pub const PARTIES: usize = 50;
-    pub const PARTICIPANTS: usize = 100;
-    pub const TERMS: usize = 50;
-    pub const ORGANISATIONS: usize = 50;
-    pub const MEDIATORS: usize = 20;
-}
-
-/// `invalid_field` naming a text over its limit.
-fn text_limit(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
-    let length = text.chars().count();
-    if length > max {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            format!("{field}: {length} characters, at most {max}"),
-            format!("{field} 过长：{length} 个字符，最多 {max} 个"),
-        ));
-    }
-    Ok(())
-}
-
-/// `invalid_field` naming a list over its limit.
-fn count_limit(field: &str, count: usize, max: usize) -> Result<(), ApiError> {
-    if count > max {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            format!("{field}: {count} items, at most {max}"),
-            format!("{field} 过多：{count} 项，最多 {max} 项"),
-        ));
-    }
-    Ok(())
-}
+use precinct_domain::dispute::{check_count as count_limit, check_text as text_limit, limits};
 
 fn party_limits(field: &str, parties: &[PartyInput]) -> Result<(), ApiError> {
     count_limit(field, parties.len(), limits::PARTIES)?;
@@ -724,10 +683,7 @@ async fn change(
     op: DisputeOp,
 ) -> Result<Json<DisputeDto>, ApiError> {
     // The store asks the policy about this case (`apply::change_dispute`).
-    let user = authed.may(match op {
-        DisputeOp::Accept { .. } => Action::AcceptDispute,
-        _ => Action::WorkDispute,
-    })?;
+    let user = authed.may(policy::dispute_op_action(&op))?;
     let view = state
         .store
         .change_dispute(DisputeId(id), version, op, user.clone(), authed.actor())
