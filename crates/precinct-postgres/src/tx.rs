@@ -6,20 +6,19 @@ use crate::rows::{PgRow, store_error};
 use crate::writer::WriteCtx;
 use deadpool_postgres::ClientWrapper;
 use precinct_domain::event::{Actor, Event, EventKind};
-use precinct_domain::ground::Jurisdiction;
 use precinct_domain::history::HistoryRecord;
 use precinct_domain::ids::{IncidentId, UnitId, UserId};
-use precinct_domain::incident::{Disposition, Incident, IncidentStatus};
+use precinct_domain::incident::Incident;
 use precinct_domain::station::{PersonFields, StationState, UnitFields};
 use precinct_domain::unit::{Unit, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
-use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
+use precinct_storage::StoreResult;
+use precinct_storage::apply::WriteTx;
 use precinct_storage::disputes::{SqlExec, SqlValue};
 use precinct_storage::rollups;
 use precinct_storage::rows::SqlRow;
 use precinct_storage::rows::{capabilities_text, ms};
-use precinct_storage::{StoreError, StoreResult};
 use tokio_postgres::types::ToSql;
 
 /// A shared statement's parameters (`precinct_storage::disputes`) as the
@@ -115,218 +114,8 @@ impl WriteTx for WriteCtx {
         load_incident(&self.client, id).await
     }
 
-    async fn set_unit_status(
-        &mut self,
-        id: UnitId,
-        status: UnitStatus,
-        incident: Option<IncidentId>,
-    ) -> StoreResult<()> {
-        let sql = "UPDATE units SET status = $1, incident_id = $2 WHERE id = $3";
-        execute(
-            &self.client,
-            sql,
-            &[&status.as_str(), &incident.map(|i| i.0), &id.0],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn set_unit_position(&mut self, id: UnitId, position: Coordinates) -> StoreResult<()> {
-        let sql = "UPDATE units SET lat = $1, lon = $2, position_at = $3 WHERE id = $4";
-        execute(
-            &self.client,
-            sql,
-            &[&position.lat(), &position.lon(), &ms(self.now), &id.0],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn set_unit_incident(&mut self, id: UnitId, incident: IncidentId) -> StoreResult<()> {
-        execute(
-            &self.client,
-            "UPDATE units SET incident_id = $1 WHERE id = $2",
-            &[&incident.0, &id.0],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn add_assignment(
-        &mut self,
-        incident: IncidentId,
-        unit: UnitId,
-        police: bool,
-    ) -> StoreResult<()> {
-        let sql = "INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES ($1, $2, $3, $4)";
-        execute(
-            &self.client,
-            sql,
-            &[&incident.0, &unit.0, &police, &ms(self.now)],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn release_assignments(
-        &mut self,
-        incident: IncidentId,
-        unit: Option<UnitId>,
-    ) -> StoreResult<()> {
-        let sql = "UPDATE assignments SET released_at = $1 WHERE incident_id = $2 \
-                   AND ($3::BIGINT IS NULL OR unit_id = $3) AND released_at IS NULL";
-        execute(
-            &self.client,
-            sql,
-            &[&ms(self.now), &incident.0, &unit.map(|u| u.0)],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn move_assignment(
-        &mut self,
-        from: IncidentId,
-        to: IncidentId,
-        unit: UnitId,
-    ) -> StoreResult<()> {
-        let sql = "UPDATE assignments SET incident_id = $1 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL";
-        execute(&self.client, sql, &[&to.0, &from.0, &unit.0])
-            .await
-            .map(drop)
-    }
-
-    async fn close_segment(
-        &mut self,
-        segment: u32,
-        by: &str,
-        reason: Option<&str>,
-    ) -> StoreResult<()> {
-        let sql = "INSERT INTO road_closures (segment, closed_at, closed_by, reason) VALUES ($1, $2, $3, $4) \
-                   ON CONFLICT (segment) DO UPDATE SET reason = EXCLUDED.reason";
-        execute(
-            &self.client,
-            sql,
-            &[&i64::from(segment), &ms(self.now), &by, &reason],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn reopen_segment(&mut self, segment: u32) -> StoreResult<()> {
-        execute(
-            &self.client,
-            "DELETE FROM road_closures WHERE segment = $1",
-            &[&i64::from(segment)],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn stamp_task(
-        &mut self,
-        incident: IncidentId,
-        unit: UnitId,
-        step: TaskStep,
-    ) -> StoreResult<()> {
-        let sql = match step {
-            TaskStep::Accepted => {
-                "UPDATE assignments SET accepted_at = COALESCE(accepted_at, $1) \
-                 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL"
-            }
-            TaskStep::HandedOver => {
-                "UPDATE assignments SET handed_over_at = COALESCE(handed_over_at, $1) \
-                 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL"
-            }
-        };
-        execute(&self.client, sql, &[&ms(self.now), &incident.0, &unit.0])
-            .await
-            .map(drop)
-    }
-
-    async fn record_arrival(
-        &mut self,
-        incident: IncidentId,
-        unit: UnitId,
-        kind: Arrival,
-    ) -> StoreResult<()> {
-        let now = ms(self.now);
-        let sql = "UPDATE assignments SET arrived_at = COALESCE(arrived_at, $1) \
-                   WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL";
-        execute(&self.client, sql, &[&now, &incident.0, &unit.0]).await?;
-        let sql = match kind {
-            Arrival::Police => {
-                "UPDATE incidents SET first_police_on_scene_at = COALESCE(first_police_on_scene_at, $1) WHERE id = $2"
-            }
-            Arrival::Helper => {
-                "UPDATE incidents SET first_helper_on_scene_at = COALESCE(first_helper_on_scene_at, $1) WHERE id = $2"
-            }
-        };
-        execute(&self.client, sql, &[&now, &incident.0])
-            .await
-            .map(drop)
-    }
-
-    async fn set_incident_status(
-        &mut self,
-        id: IncidentId,
-        status: IncidentStatus,
-    ) -> StoreResult<()> {
-        let sql = match status {
-            // No transition leads back to received; kept total for the match.
-            IncidentStatus::Received => {
-                "UPDATE incidents SET status = $1 WHERE id = $3 AND $2::BIGINT IS NOT NULL"
-            }
-            IncidentStatus::Dispatched => {
-                "UPDATE incidents SET status = $1, dispatched_at = COALESCE(dispatched_at, $2) WHERE id = $3"
-            }
-            IncidentStatus::OnScene => {
-                "UPDATE incidents SET status = $1, first_on_scene_at = COALESCE(first_on_scene_at, $2) WHERE id = $3"
-            }
-            IncidentStatus::Closed => {
-                "UPDATE incidents SET status = $1, closed_at = COALESCE(closed_at, $2) WHERE id = $3"
-            }
-        };
-        execute(&self.client, sql, &[&status.as_str(), &ms(self.now), &id.0])
-            .await
-            .map(drop)
-    }
-
-    async fn set_disposition(
-        &mut self,
-        id: IncidentId,
-        disposition: Disposition,
-        remark: Option<&str>,
-    ) -> StoreResult<()> {
-        let sql = "UPDATE incidents SET disposition = $1, closing_remark = $2 WHERE id = $3";
-        execute(&self.client, sql, &[&disposition.as_str(), &remark, &id.0])
-            .await
-            .map(drop)
-    }
-
-    async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()> {
-        execute(
-            &self.client,
-            "UPDATE incidents SET merged_into = $1 WHERE id = $2",
-            &[&into.0, &id.0],
-        )
-        .await
-        .map(drop)
-    }
-
     async fn load_station(&mut self) -> StoreResult<StationState> {
         load_station(&self.client).await
-    }
-
-    async fn save_ground(&mut self, ground: &Jurisdiction) -> StoreResult<()> {
-        let body = serde_json::to_string(ground).map_err(|e| StoreError::Other(e.to_string()))?;
-        execute(
-            &self.client,
-            "INSERT INTO ground (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
-            &[&body],
-        )
-        .await
-        .map(drop)
     }
 
     async fn insert_unit(

@@ -6,17 +6,16 @@ use crate::rows::{self, load_incident, load_unit, ms, store_error};
 use crate::writer::WriteCtx;
 use chrono::Duration;
 use precinct_domain::event::{Actor, Event, EventKind};
-use precinct_domain::ground::Jurisdiction;
 use precinct_domain::history::HistoryRecord;
 use precinct_domain::ids::{IncidentId, UnitId, UserId};
 use precinct_domain::incident::{
-    DUPLICATE_WINDOW_MINUTES, Disposition, Incident, IncidentStatus, Intake, likely_duplicate,
+    DUPLICATE_WINDOW_MINUTES, Incident, IncidentStatus, Intake, likely_duplicate,
 };
 use precinct_domain::station::{PersonFields, StationState, UnitFields};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::cell_key;
-use precinct_storage::apply::{Arrival, TaskStep, WriteTx};
+use precinct_storage::apply::WriteTx;
 use precinct_storage::disputes::{SqlExec, SqlValue};
 use precinct_storage::rollups;
 use precinct_storage::rows::{SqlRow, capabilities_text, duplicate_search_cells};
@@ -197,188 +196,8 @@ impl WriteTx for WriteCtx<'_> {
         load_incident(self.conn, id)
     }
 
-    async fn set_unit_status(
-        &mut self,
-        id: UnitId,
-        status: UnitStatus,
-        incident: Option<IncidentId>,
-    ) -> StoreResult<()> {
-        self.run(
-            "UPDATE units SET status = ?1, incident_id = ?2 WHERE id = ?3",
-            params![status.as_str(), incident.map(|i| i.0), id.0],
-        )
-    }
-
-    async fn set_unit_position(&mut self, id: UnitId, position: Coordinates) -> StoreResult<()> {
-        let now = ms(self.now);
-        self.run(
-            "UPDATE units SET lat = ?1, lon = ?2, position_at = ?3 WHERE id = ?4",
-            params![position.lat(), position.lon(), now, id.0],
-        )
-    }
-
-    async fn set_unit_incident(&mut self, id: UnitId, incident: IncidentId) -> StoreResult<()> {
-        self.run(
-            "UPDATE units SET incident_id = ?1 WHERE id = ?2",
-            params![incident.0, id.0],
-        )
-    }
-
-    async fn add_assignment(
-        &mut self,
-        incident: IncidentId,
-        unit: UnitId,
-        police: bool,
-    ) -> StoreResult<()> {
-        let now = ms(self.now);
-        self.run(
-            "INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES (?1, ?2, ?3, ?4)",
-            params![incident.0, unit.0, police, now],
-        )
-    }
-
-    async fn release_assignments(
-        &mut self,
-        incident: IncidentId,
-        unit: Option<UnitId>,
-    ) -> StoreResult<()> {
-        let now = ms(self.now);
-        self.run(
-            "UPDATE assignments SET released_at = ?1 WHERE incident_id = ?2 AND (?3 IS NULL OR unit_id = ?3) \
-             AND released_at IS NULL",
-            params![now, incident.0, unit.map(|u| u.0)],
-        )
-    }
-
-    async fn move_assignment(
-        &mut self,
-        from: IncidentId,
-        to: IncidentId,
-        unit: UnitId,
-    ) -> StoreResult<()> {
-        self.run(
-            "UPDATE assignments SET incident_id = ?1 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL",
-            params![to.0, from.0, unit.0],
-        )
-    }
-
-    async fn close_segment(
-        &mut self,
-        segment: u32,
-        by: &str,
-        reason: Option<&str>,
-    ) -> StoreResult<()> {
-        let now = ms(self.now);
-        self.run(
-            "INSERT INTO road_closures (segment, closed_at, closed_by, reason) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (segment) DO UPDATE SET reason = excluded.reason",
-            params![segment, now, by, reason],
-        )
-    }
-
-    async fn reopen_segment(&mut self, segment: u32) -> StoreResult<()> {
-        self.run(
-            "DELETE FROM road_closures WHERE segment = ?1",
-            params![segment],
-        )
-    }
-
-    async fn stamp_task(
-        &mut self,
-        incident: IncidentId,
-        unit: UnitId,
-        step: TaskStep,
-    ) -> StoreResult<()> {
-        let sql = match step {
-            TaskStep::Accepted => {
-                "UPDATE assignments SET accepted_at = COALESCE(accepted_at, ?1) \
-                 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL"
-            }
-            TaskStep::HandedOver => {
-                "UPDATE assignments SET handed_over_at = COALESCE(handed_over_at, ?1) \
-                 WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL"
-            }
-        };
-        let now = ms(self.now);
-        self.run(sql, params![now, incident.0, unit.0])
-    }
-
-    async fn record_arrival(
-        &mut self,
-        incident: IncidentId,
-        unit: UnitId,
-        kind: Arrival,
-    ) -> StoreResult<()> {
-        let now = ms(self.now);
-        self.run(
-            "UPDATE assignments SET arrived_at = COALESCE(arrived_at, ?1) \
-             WHERE incident_id = ?2 AND unit_id = ?3 AND released_at IS NULL",
-            params![now, incident.0, unit.0],
-        )?;
-        let sql = match kind {
-            Arrival::Police => {
-                "UPDATE incidents SET first_police_on_scene_at = COALESCE(first_police_on_scene_at, ?1) WHERE id = ?2"
-            }
-            Arrival::Helper => {
-                "UPDATE incidents SET first_helper_on_scene_at = COALESCE(first_helper_on_scene_at, ?1) WHERE id = ?2"
-            }
-        };
-        self.run(sql, params![now, incident.0])
-    }
-
-    async fn set_incident_status(
-        &mut self,
-        id: IncidentId,
-        status: IncidentStatus,
-    ) -> StoreResult<()> {
-        let sql = match status {
-            // No transition leads back to received; kept total for the match.
-            IncidentStatus::Received => {
-                "UPDATE incidents SET status = ?1 WHERE id = ?3 AND ?2 IS NOT NULL"
-            }
-            IncidentStatus::Dispatched => {
-                "UPDATE incidents SET status = ?1, dispatched_at = COALESCE(dispatched_at, ?2) WHERE id = ?3"
-            }
-            IncidentStatus::OnScene => {
-                "UPDATE incidents SET status = ?1, first_on_scene_at = COALESCE(first_on_scene_at, ?2) WHERE id = ?3"
-            }
-            IncidentStatus::Closed => {
-                "UPDATE incidents SET status = ?1, closed_at = COALESCE(closed_at, ?2) WHERE id = ?3"
-            }
-        };
-        let now = ms(self.now);
-        self.run(sql, params![status.as_str(), now, id.0])
-    }
-
-    async fn set_disposition(
-        &mut self,
-        id: IncidentId,
-        disposition: Disposition,
-        remark: Option<&str>,
-    ) -> StoreResult<()> {
-        self.run(
-            "UPDATE incidents SET disposition = ?1, closing_remark = ?2 WHERE id = ?3",
-            params![disposition.as_str(), remark, id.0],
-        )
-    }
-
-    async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()> {
-        self.run(
-            "UPDATE incidents SET merged_into = ?1 WHERE id = ?2",
-            params![into.0, id.0],
-        )
-    }
-
     async fn load_station(&mut self) -> StoreResult<StationState> {
         rows::load_station(self.conn)
-    }
-
-    async fn save_ground(&mut self, ground: &Jurisdiction) -> StoreResult<()> {
-        let body = serde_json::to_string(ground).map_err(|e| StoreError::Other(e.to_string()))?;
-        self.run(
-            "INSERT OR REPLACE INTO ground (id, body) VALUES (1, ?1)",
-            params![body],
-        )
     }
 
     async fn insert_unit(

@@ -7,7 +7,9 @@
 //! make it through those primitives. A backend thus decides *how* rows are
 //! stored, never *what* a dispatch or a close does.
 
-use crate::disputes::{self, Depth, SqlExec, Which};
+use crate::disputes::SqlValue::{Bool, Int, Real, Text};
+use crate::disputes::{self, Depth, SqlExec, SqlValue, Which};
+use crate::rows::ms;
 use crate::{AuditEntry, InitialPasswords, StoreError, StoreResult};
 use precinct_domain::dispute::{Dispute, DisputeChange, DisputeOp, NewDispute, RiskFacts};
 use precinct_domain::event::{Actor, Event, EventKind};
@@ -39,6 +41,14 @@ pub enum TaskStep {
     HandedOver,
 }
 
+fn int(value: i64) -> SqlValue {
+    Int(Some(value))
+}
+
+fn text(value: &str) -> SqlValue {
+    Text(Some(value.to_owned()))
+}
+
 /// Row-level changes inside one write transaction. Every method acts on the
 /// transaction's current state; none commits. Statements written once for
 /// every SQL backend (disputes) run through [`SqlExec`].
@@ -52,73 +62,243 @@ pub trait WriteTx: SqlExec {
     fn stamp_at(&mut self, at: Timestamp);
     async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit>;
     async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident>;
+    // The row changes below are written once, over `SqlExec`, for every
+    // SQL backend (`$n` placeholders; SQLite reads them as `?n`).
+
     /// Sets a unit's status and the incident it works (None: free).
     async fn set_unit_status(
         &mut self,
         id: UnitId,
         status: UnitStatus,
         incident: Option<IncidentId>,
-    ) -> StoreResult<()>;
-    async fn set_unit_position(&mut self, id: UnitId, position: Coordinates) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.execute(
+            "UPDATE units SET status = $1, incident_id = $2 WHERE id = $3",
+            &[text(status.as_str()), Int(incident.map(|i| i.0)), int(id.0)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn set_unit_position(&mut self, id: UnitId, position: Coordinates) -> StoreResult<()> {
+        let now = ms(self.now());
+        self.execute(
+            "UPDATE units SET lat = $1, lon = $2, position_at = $3 WHERE id = $4",
+            &[
+                Real(Some(position.lat())),
+                Real(Some(position.lon())),
+                int(now),
+                int(id.0),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
     /// Points a unit at another incident without changing its status.
-    async fn set_unit_incident(&mut self, id: UnitId, incident: IncidentId) -> StoreResult<()>;
+    async fn set_unit_incident(&mut self, id: UnitId, incident: IncidentId) -> StoreResult<()> {
+        self.execute(
+            "UPDATE units SET incident_id = $1 WHERE id = $2",
+            &[int(incident.0), int(id.0)],
+        )
+        .await
+        .map(drop)
+    }
+
     async fn add_assignment(
         &mut self,
         incident: IncidentId,
         unit: UnitId,
         police: bool,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let now = ms(self.now());
+        self.execute(
+            "INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES ($1, $2, $3, $4)",
+            &[int(incident.0), int(unit.0), Bool(police), int(now)],
+        )
+        .await
+        .map(drop)
+    }
+
     /// Marks the unit's (or, with None, every) open assignment released now.
     async fn release_assignments(
         &mut self,
         incident: IncidentId,
         unit: Option<UnitId>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let now = ms(self.now());
+        self.execute(
+            "UPDATE assignments SET released_at = $1 WHERE incident_id = $2 \
+             AND (CAST($3 AS BIGINT) IS NULL OR unit_id = $3) AND released_at IS NULL",
+            &[int(now), int(incident.0), Int(unit.map(|u| u.0))],
+        )
+        .await
+        .map(drop)
+    }
+
     /// Moves a unit's open assignment from one incident to another.
     async fn move_assignment(
         &mut self,
         from: IncidentId,
         to: IncidentId,
         unit: UnitId,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.execute(
+            "UPDATE assignments SET incident_id = $1 WHERE incident_id = $2 AND unit_id = $3 \
+             AND released_at IS NULL",
+            &[int(to.0), int(from.0), int(unit.0)],
+        )
+        .await
+        .map(drop)
+    }
+
     /// Marks a segment closed (or updates its reason).
     async fn close_segment(
         &mut self,
         segment: u32,
         by: &str,
         reason: Option<&str>,
-    ) -> StoreResult<()>;
-    async fn reopen_segment(&mut self, segment: u32) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let now = ms(self.now());
+        self.execute(
+            "INSERT INTO road_closures (segment, closed_at, closed_by, reason) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (segment) DO UPDATE SET reason = EXCLUDED.reason",
+            &[
+                int(i64::from(segment)),
+                int(now),
+                text(by),
+                Text(reason.map(str::to_owned)),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn reopen_segment(&mut self, segment: u32) -> StoreResult<()> {
+        self.execute(
+            "DELETE FROM road_closures WHERE segment = $1",
+            &[int(i64::from(segment))],
+        )
+        .await
+        .map(drop)
+    }
+
     /// Stamps a step of the unit's open assignment (if not yet stamped).
     async fn stamp_task(
         &mut self,
         incident: IncidentId,
         unit: UnitId,
         step: TaskStep,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let sql = match step {
+            TaskStep::Accepted => {
+                "UPDATE assignments SET accepted_at = COALESCE(accepted_at, $1) \
+                 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL"
+            }
+            TaskStep::HandedOver => {
+                "UPDATE assignments SET handed_over_at = COALESCE(handed_over_at, $1) \
+                 WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL"
+            }
+        };
+        let now = ms(self.now());
+        self.execute(sql, &[int(now), int(incident.0), int(unit.0)])
+            .await
+            .map(drop)
+    }
+
     /// Stamps the unit's open assignment and the incident's first arrival of that kind (if not yet stamped).
     async fn record_arrival(
         &mut self,
         incident: IncidentId,
         unit: UnitId,
         kind: Arrival,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let now = ms(self.now());
+        self.execute(
+            "UPDATE assignments SET arrived_at = COALESCE(arrived_at, $1) \
+             WHERE incident_id = $2 AND unit_id = $3 AND released_at IS NULL",
+            &[int(now), int(incident.0), int(unit.0)],
+        )
+        .await?;
+        let sql = match kind {
+            Arrival::Police => {
+                "UPDATE incidents SET first_police_on_scene_at = COALESCE(first_police_on_scene_at, $1) WHERE id = $2"
+            }
+            Arrival::Helper => {
+                "UPDATE incidents SET first_helper_on_scene_at = COALESCE(first_helper_on_scene_at, $1) WHERE id = $2"
+            }
+        };
+        self.execute(sql, &[int(now), int(incident.0)])
+            .await
+            .map(drop)
+    }
+
     /// Sets the status and stamps its time column (dispatched, first on scene, closed) if not yet stamped.
     async fn set_incident_status(
         &mut self,
         id: IncidentId,
         status: IncidentStatus,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let sql = match status {
+            // No transition leads back to received; kept total for the match.
+            IncidentStatus::Received => {
+                "UPDATE incidents SET status = $1 WHERE id = $3 AND CAST($2 AS BIGINT) IS NOT NULL"
+            }
+            IncidentStatus::Dispatched => {
+                "UPDATE incidents SET status = $1, dispatched_at = COALESCE(dispatched_at, $2) WHERE id = $3"
+            }
+            IncidentStatus::OnScene => {
+                "UPDATE incidents SET status = $1, first_on_scene_at = COALESCE(first_on_scene_at, $2) WHERE id = $3"
+            }
+            IncidentStatus::Closed => {
+                "UPDATE incidents SET status = $1, closed_at = COALESCE(closed_at, $2) WHERE id = $3"
+            }
+        };
+        let now = ms(self.now());
+        self.execute(sql, &[text(status.as_str()), int(now), int(id.0)])
+            .await
+            .map(drop)
+    }
+
     async fn set_disposition(
         &mut self,
         id: IncidentId,
         disposition: Disposition,
         remark: Option<&str>,
-    ) -> StoreResult<()>;
-    async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.execute(
+            "UPDATE incidents SET disposition = $1, closing_remark = $2 WHERE id = $3",
+            &[
+                text(disposition.as_str()),
+                Text(remark.map(str::to_owned)),
+                int(id.0),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn set_merged_into(&mut self, id: IncidentId, into: IncidentId) -> StoreResult<()> {
+        self.execute(
+            "UPDATE incidents SET merged_into = $1 WHERE id = $2",
+            &[int(into.0), int(id.0)],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn save_ground(&mut self, ground: &Jurisdiction) -> StoreResult<()> {
+        let body = serde_json::to_string(ground).map_err(|e| StoreError::Other(e.to_string()))?;
+        self.execute(
+            "INSERT INTO ground (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
+            &[Text(Some(body))],
+        )
+        .await
+        .map(drop)
+    }
+
     /// The ground, every unit (retired too) and every account (disabled too).
     async fn load_station(&mut self) -> StoreResult<StationState>;
-    async fn save_ground(&mut self, ground: &Jurisdiction) -> StoreResult<()>;
     async fn insert_unit(
         &mut self,
         fields: &UnitFields,
@@ -826,7 +1006,6 @@ pub async fn import_station(
 /// Writes one audit entry in this transaction (sealed into the audit
 /// chain like any other): the one statement every audit goes through.
 pub async fn audit(tx: &mut impl WriteTx, entry: &AuditEntry) -> StoreResult<()> {
-    use disputes::SqlValue::{Int, Text};
     tx.execute(
         "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES ($1, $2, $3, $4, $5)",
         &[
@@ -850,7 +1029,6 @@ pub async fn set_password(
     must_change: bool,
     entry: Option<&AuditEntry>,
 ) -> StoreResult<()> {
-    use disputes::SqlValue::{Bool, Int, Text};
     let changed = tx
         .execute(
             "UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3",
@@ -1016,7 +1194,6 @@ pub async fn replace_roads(
     ways: &[precinct_geo::roads::RoadWay],
     actor: &Actor,
 ) -> StoreResult<()> {
-    use disputes::SqlValue::{Int, Text};
     let body = serde_json::to_string(ways).map_err(|e| StoreError::Other(e.to_string()))?;
     tx.execute("DELETE FROM roads WHERE id = 1", &[]).await?;
     tx.execute(
@@ -1037,7 +1214,6 @@ pub async fn create_user(
     user: crate::NewUser,
     actor: &Actor,
 ) -> StoreResult<User> {
-    use disputes::SqlValue::{Int, Text};
     let mut id = None;
     tx.query(
         "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id) \
@@ -1095,7 +1271,6 @@ pub async fn delete_session(
     token_hash: &str,
     entry: Option<&AuditEntry>,
 ) -> StoreResult<()> {
-    use disputes::SqlValue::Text;
     tx.execute(
         "DELETE FROM sessions WHERE token_hash = $1",
         &[Text(Some(token_hash.to_owned()))],
