@@ -245,20 +245,6 @@ impl PgStore {
             .map_err(|e| StoreError::Other(format!("no database connection: {e}")))
     }
 
-    /// Cases read whole from one snapshot (a repeatable-read transaction).
-    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
-        let client = self.client().await?;
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(rows::store_error)?;
-        let result =
-            precinct_storage::disputes::load_to(&mut tx::Reader(&client), which, depth).await;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        client.batch_execute(end).await.map_err(rows::store_error)?;
-        result
-    }
-
     async fn read_rows(
         &self,
         sql: &str,
@@ -278,6 +264,20 @@ impl Drop for PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    /// Cases read whole from one snapshot (a repeatable-read transaction).
+    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
+        let client = self.client().await?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(rows::store_error)?;
+        let result =
+            precinct_storage::disputes::load_to(&mut tx::Reader(&client), which, depth).await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        client.batch_execute(end).await.map_err(rows::store_error)?;
+        result
+    }
+
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()> {
         let body = serde_json::to_string(&ground).map_err(|e| StoreError::Other(e.to_string()))?;
         self.write(move |ctx| {
@@ -801,13 +801,6 @@ impl Store for PgStore {
         .await
     }
 
-    async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute> {
-        self.read_disputes(Which::One(id), Depth::Whole)
-            .await?
-            .pop()
-            .ok_or_else(|| StoreError::not_found("dispute", id))
-    }
-
     async fn import_history(
         &self,
         file: String,
@@ -845,32 +838,6 @@ impl Store for PgStore {
     async fn stored_rollups(&self) -> StoreResult<BTreeMap<RollupKey, Measures>> {
         let client = self.client().await?;
         precinct_storage::rollups::stored(&mut tx::Reader(&client)).await
-    }
-
-    async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {
-        self.read_disputes(Which::All, Depth::Whole).await
-    }
-
-    async fn dispute_page(
-        &self,
-        before: Option<DisputeId>,
-        status: precinct_storage::disputes::StatusFilter,
-        limit: u32,
-    ) -> StoreResult<Vec<Dispute>> {
-        self.read_disputes(
-            Which::Page {
-                before,
-                status,
-                limit,
-            },
-            Depth::Whole,
-        )
-        .await
-    }
-
-    async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {
-        self.read_disputes(Which::Recent(since), Depth::ForRepeats)
-            .await
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {

@@ -380,21 +380,6 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
     }
-
-    /// Cases read whole from one snapshot (a read transaction).
-    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
-        self.read(move |conn| {
-            conn.execute_batch("BEGIN").map_err(rows::store_error)?;
-            let result = apply::run_ready(precinct_storage::disputes::load_to(
-                &mut rows::Reader(conn),
-                which,
-                depth,
-            ));
-            conn.execute_batch("COMMIT").map_err(rows::store_error)?;
-            result
-        })
-        .await
-    }
 }
 
 impl Drop for SqliteStore {
@@ -427,6 +412,21 @@ impl ReadPool {
 
 #[async_trait]
 impl Store for SqliteStore {
+    /// Cases read whole from one snapshot (a read transaction).
+    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
+        self.read(move |conn| {
+            conn.execute_batch("BEGIN").map_err(rows::store_error)?;
+            let result = apply::run_ready(precinct_storage::disputes::load_to(
+                &mut rows::Reader(conn),
+                which,
+                depth,
+            ));
+            conn.execute_batch("COMMIT").map_err(rows::store_error)?;
+            result
+        })
+        .await
+    }
+
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()> {
         let body = serde_json::to_string(&ground).map_err(|e| StoreError::Other(e.to_string()))?;
         self.write(move |ctx| {
@@ -941,13 +941,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute> {
-        self.read_disputes(Which::One(id), Depth::Whole)
-            .await?
-            .pop()
-            .ok_or_else(|| StoreError::not_found("dispute", id))
-    }
-
     async fn import_history(
         &self,
         file: String,
@@ -979,32 +972,6 @@ impl Store for SqliteStore {
             apply::run_ready(precinct_storage::rollups::stored(&mut rows::Reader(conn)))
         })
         .await
-    }
-
-    async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {
-        self.read_disputes(Which::All, Depth::Whole).await
-    }
-
-    async fn dispute_page(
-        &self,
-        before: Option<DisputeId>,
-        status: precinct_storage::disputes::StatusFilter,
-        limit: u32,
-    ) -> StoreResult<Vec<Dispute>> {
-        self.read_disputes(
-            Which::Page {
-                before,
-                status,
-                limit,
-            },
-            Depth::Whole,
-        )
-        .await
-    }
-
-    async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {
-        self.read_disputes(Which::Recent(since), Depth::ForRepeats)
-            .await
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {

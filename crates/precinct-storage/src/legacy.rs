@@ -4,8 +4,8 @@
 //! converts them on opening ([`crate::apply::convert_legacy_disputes`]),
 //! reading each sentence back as the typed change that wrote it.
 
-use crate::rows::unreadable;
 use crate::StoreResult;
+use crate::rows::unreadable;
 use precinct_domain::Timestamp;
 use precinct_domain::dispute::*;
 use precinct_domain::ids::IncidentId;
@@ -211,7 +211,8 @@ pub async fn assert_fixture_converted(store: &dyn crate::Store) {
 #[cfg(any(test, feature = "testing"))]
 /// The fixture's bodies.
 pub fn fixture_bodies() -> StoreResult<Vec<String>> {
-    serde_json::from_str(FIXTURE).map_err(|e| crate::StoreError::Other(format!("legacy fixture: {e}")))
+    serde_json::from_str(FIXTURE)
+        .map_err(|e| crate::StoreError::Other(format!("legacy fixture: {e}")))
 }
 
 #[cfg(test)]

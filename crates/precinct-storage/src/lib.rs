@@ -601,10 +601,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         by: User,
         actor: Actor,
     ) -> StoreResult<CaseView>;
+    /// The cases `which` names, newest first, read to `depth` from one
+    /// snapshot (`disputes::load_to`, written once): what the reads below
+    /// are made of.
+    async fn read_disputes(
+        &self,
+        which: disputes::Which,
+        depth: disputes::Depth,
+    ) -> StoreResult<Vec<Dispute>>;
     /// `NotFound` if there is no such dispute.
-    async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute>;
+    async fn get_dispute(&self, id: DisputeId) -> StoreResult<Dispute> {
+        self.read_disputes(disputes::Which::One(id), disputes::Depth::Whole)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::not_found("dispute", id))
+    }
     /// Every dispute, newest first.
-    async fn list_disputes(&self) -> StoreResult<Vec<Dispute>>;
+    async fn list_disputes(&self) -> StoreResult<Vec<Dispute>> {
+        self.read_disputes(disputes::Which::All, disputes::Depth::Whole)
+            .await
+    }
     /// A page of disputes, newest first, whole: those below `before` (from
     /// the newest when None) that `status` admits, at most `limit`.
     async fn dispute_page(
@@ -612,12 +628,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         before: Option<DisputeId>,
         status: disputes::StatusFilter,
         limit: u32,
-    ) -> StoreResult<Vec<Dispute>>;
+    ) -> StoreResult<Vec<Dispute>> {
+        let which = disputes::Which::Page {
+            before,
+            status,
+            limit,
+        };
+        self.read_disputes(which, disputes::Depth::Whole).await
+    }
     /// The disputes still open, or opened at or after `since`, newest first
     /// (what a repeat or a recurrence is looked for among), read to
     /// `Depth::ForRepeats`: columns, parties and organisations only; their
     /// sessions, agreement, follow-ups and history are left empty.
-    async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>>;
+    async fn recent_disputes(&self, since: Timestamp) -> StoreResult<Vec<Dispute>> {
+        self.read_disputes(disputes::Which::Recent(since), disputes::Depth::ForRepeats)
+            .await
+    }
 
     /// Imports past incidents in one transaction (see
     /// [`apply::import_history`]).
