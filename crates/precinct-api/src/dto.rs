@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use precinct_domain::event::Event;
 use precinct_domain::ground::{Jurisdiction, Resolution};
 use precinct_domain::incident::{
-    Caller, Disposition, Incident, IncidentStatus, Intake, IntakeSource, PhoneNumber, Priority,
-    checked_text,
+    Caller, Disposition, Incident, IncidentStatus, Intake, checked_text,
 };
 use precinct_domain::unit::{Unit, UnitStatus};
 use precinct_domain::user::User;
@@ -17,11 +16,9 @@ use precinct_domain::{Coordinates, Datum};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// How far back a report's time may lie (ten years).
-const REPORTED_AT_MAX_AGE_DAYS: i64 = 3653;
-
-/// How far from the station's zones an incident may be reported.
-pub const MAX_DISTANCE_FROM_GROUND_M: f64 = 50_000.0;
+/// How far from the station's zones an incident may be reported (the
+/// domain's rule, `incident::MAX_DISTANCE_FROM_GROUND_M`).
+pub use precinct_domain::incident::MAX_DISTANCE_FROM_GROUND_M;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
@@ -182,132 +179,37 @@ pub struct CreateIncidentRequest {
 }
 
 impl CreateIncidentRequest {
-    /// Parses the request into a domain intake, resolving it on the ground.
+    /// The request as the domain's intake form (the location read at the
+    /// edge), which the domain checks and resolves on the ground
+    /// (`IntakeForm::into_intake`).
     pub fn into_intake(
         self,
         ground: &Jurisdiction,
         now: DateTime<Utc>,
     ) -> Result<Intake, ApiError> {
-        let source = IntakeSource::parse(&self.source)
-            .filter(|s| *s != IntakeSource::History)
-            .ok_or_else(|| {
-                ApiError::unprocessable(
-                    "unknown_source",
-                    format!("unknown source {:?}", self.source),
-                    "接警来源无效",
-                )
-            })?;
-        let table = ground.category_table();
-        let definition = table
-            .iter()
-            .find(|c| c.code.as_str() == self.category)
-            .ok_or_else(|| {
-                ApiError::unprocessable(
-                    "unknown_category",
-                    format!(
-                        "unknown category {:?}: not in the station's code table",
-                        self.category
-                    ),
-                    "警情类别无效：不在本所警情类别表中",
-                )
-            })?;
-        let category = definition.category();
-        let priority = match self.priority {
-            Some(value) => Priority::new(value).map_err(|e| {
-                ApiError::unprocessable("invalid_priority", e.to_string(), "优先级须为 1 至 4")
-            })?,
-            None => definition.default_priority,
+        let form = precinct_domain::incident::IntakeForm {
+            location: self.location.map(|l| l.parse()).transpose()?,
+            source: self.source,
+            external_id: self.external_id,
+            category: self.category,
+            priority: self.priority,
+            place_id: self.place_id,
+            address: self.address,
+            caller_name: self.caller_name,
+            caller_phone: self.caller_phone,
+            summary: self.summary,
+            reported_at: self.reported_at,
         };
-        let place = match self.place_id {
-            Some(id) => Some(ground.places.iter().find(|p| p.id.0 == id).ok_or_else(|| {
-                ApiError::unprocessable("unknown_place", format!("no place {id}"), "地点不存在")
-            })?),
-            None => None,
-        };
-        let location = match (self.location, place) {
-            (Some(location), _) => location.parse()?,
-            (None, Some(place)) => place.location,
-            (None, None) => {
-                return Err(ApiError::unprocessable(
-                    "missing_location",
-                    "give a location or a place_id",
-                    "请提供坐标或地点",
-                ));
-            }
-        };
-        // Outside the ground near a border is an incident the station may
-        // take; tens of kilometres away is a wrong coordinate (a swapped
-        // latitude and longitude, a 0 or a 90).
-        if let Some(distance) = ground.distance_from_ground_m(location)
-            && distance > MAX_DISTANCE_FROM_GROUND_M
-        {
-            return Err(ApiError::unprocessable(
-                "location_far_from_ground",
-                format!(
-                    "the location is {:.0} km from the station's ground (at most {:.0} km)",
-                    distance / 1000.0,
-                    MAX_DISTANCE_FROM_GROUND_M / 1000.0
-                ),
-                format!(
-                    "该位置距辖区 {:.0} 公里（最远 {:.0} 公里），请核对坐标",
-                    distance / 1000.0,
-                    MAX_DISTANCE_FROM_GROUND_M / 1000.0
-                ),
-            ));
+        Ok(form.into_intake(ground, now)?)
+    }
+}
+
+impl From<precinct_domain::incident::IntakeRefusal> for ApiError {
+    fn from(refusal: precinct_domain::incident::IntakeRefusal) -> ApiError {
+        match refusal {
+            precinct_domain::incident::IntakeRefusal::Text(e) => ApiError::from(e),
+            other => ApiError::unprocessable(other.code(), other.to_string(), other.message_zh()),
         }
-        let address = match (self.address, place) {
-            (Some(address), _) if !address.trim().is_empty() => bounded("address", &address, 200)?,
-            (_, Some(place)) => place.address.clone(),
-            _ => String::new(),
-        };
-        let caller = Caller {
-            name: self
-                .caller_name
-                .filter(|n| !n.trim().is_empty())
-                .map(|n| bounded("caller_name", &n, 50))
-                .transpose()?,
-            phone: self
-                .caller_phone
-                .filter(|p| !p.trim().is_empty())
-                .map(|p| PhoneNumber::parse(&p))
-                .transpose()
-                .map_err(|e| {
-                    ApiError::unprocessable("invalid_phone", e.to_string(), "电话号码无效")
-                })?,
-        };
-        let external_id = self
-            .external_id
-            .map(|e| bounded("external_id", &e, 100))
-            .transpose()?;
-        let reported_at = self.reported_at.unwrap_or(now);
-        if reported_at > now + chrono::Duration::minutes(5) {
-            return Err(ApiError::unprocessable(
-                "invalid_input",
-                "reported_at is in the future",
-                "报警时间不能晚于当前时间",
-            ));
-        }
-        // Older than any report a station would still take in: a mistyped
-        // year (0026 for 2026), not a report.
-        if reported_at < now - chrono::Duration::days(REPORTED_AT_MAX_AGE_DAYS) {
-            return Err(ApiError::unprocessable(
-                "invalid_input",
-                "reported_at is more than ten years ago",
-                "报警时间早于十年前",
-            ));
-        }
-        Ok(Intake {
-            source,
-            external_id,
-            category,
-            priority,
-            location,
-            resolution: ground.resolve(location),
-            address,
-            caller,
-            summary: bounded("summary", &self.summary, 2000)?,
-            reported_at,
-        })
     }
 }
 

@@ -483,6 +483,184 @@ pub fn check_dispatch(
     Ok(())
 }
 
+/// A report as a sender gives it, not yet checked: the source and category
+/// as codes, an optional place of the ground, free texts as typed. The
+/// location has been read (a datum converted) at the edge.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeForm {
+    pub source: String,
+    pub external_id: Option<String>,
+    pub category: String,
+    pub priority: Option<i64>,
+    pub location: Option<Coordinates>,
+    pub place_id: Option<i64>,
+    pub address: Option<String>,
+    pub caller_name: Option<String>,
+    pub caller_phone: Option<String>,
+    pub summary: String,
+    pub reported_at: Option<Timestamp>,
+}
+
+/// How far outside the ground a report may be: near a border is an
+/// incident the station may take; tens of kilometres away is a wrong
+/// coordinate (a swapped latitude and longitude, a 0 or a 90).
+pub const MAX_DISTANCE_FROM_GROUND_M: f64 = 50_000.0;
+/// The oldest report taken in (about ten years): older is a mistyped year.
+pub const REPORTED_AT_MAX_AGE_DAYS: i64 = 3653;
+
+/// Why a report cannot be taken in, each with its stable code and its
+/// message in both languages.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IntakeRefusal {
+    #[error("unknown source {0:?}")]
+    UnknownSource(String),
+    #[error("unknown category {0:?}: not in the station's code table")]
+    UnknownCategory(String),
+    #[error("{0}")]
+    InvalidPriority(String),
+    #[error("no place {0}")]
+    UnknownPlace(i64),
+    #[error("give a location or a place_id")]
+    MissingLocation,
+    #[error("the location is {0:.0} km from the station's ground (at most {max:.0} km)", max = MAX_DISTANCE_FROM_GROUND_M / 1000.0)]
+    FarFromGround(f64),
+    #[error("{0}")]
+    InvalidPhone(String),
+    #[error("reported_at is in the future")]
+    ReportedInFuture,
+    #[error("reported_at is more than ten years ago")]
+    ReportedTooLongAgo,
+    /// A text over its limit.
+    #[error(transparent)]
+    Text(#[from] DomainError),
+}
+
+impl IntakeRefusal {
+    /// The stable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IntakeRefusal::UnknownSource(_) => "unknown_source",
+            IntakeRefusal::UnknownCategory(_) => "unknown_category",
+            IntakeRefusal::InvalidPriority(_) => "invalid_priority",
+            IntakeRefusal::UnknownPlace(_) => "unknown_place",
+            IntakeRefusal::MissingLocation => "missing_location",
+            IntakeRefusal::FarFromGround(_) => "location_far_from_ground",
+            IntakeRefusal::InvalidPhone(_) => "invalid_phone",
+            IntakeRefusal::ReportedInFuture | IntakeRefusal::ReportedTooLongAgo => "invalid_input",
+            IntakeRefusal::Text(e) => e.code(),
+        }
+    }
+
+    /// The message in Chinese.
+    pub fn message_zh(&self) -> String {
+        match self {
+            IntakeRefusal::UnknownSource(_) => "接警来源无效".into(),
+            IntakeRefusal::UnknownCategory(_) => "警情类别无效：不在本所警情类别表中".into(),
+            IntakeRefusal::InvalidPriority(_) => "优先级须为 1 至 4".into(),
+            IntakeRefusal::UnknownPlace(_) => "地点不存在".into(),
+            IntakeRefusal::MissingLocation => "请提供坐标或地点".into(),
+            IntakeRefusal::FarFromGround(km) => format!(
+                "该位置距辖区 {km:.0} 公里（最远 {:.0} 公里），请核对坐标",
+                MAX_DISTANCE_FROM_GROUND_M / 1000.0
+            ),
+            IntakeRefusal::InvalidPhone(_) => "电话号码无效".into(),
+            IntakeRefusal::ReportedInFuture => "报警时间不能晚于当前时间".into(),
+            IntakeRefusal::ReportedTooLongAgo => "报警时间早于十年前".into(),
+            IntakeRefusal::Text(e) => e.to_string(),
+        }
+    }
+}
+
+impl IntakeForm {
+    /// The report as an intake: its codes looked up in the station's code
+    /// table, its place and location checked against the ground (`now` is
+    /// the station's clock), its texts bounded.
+    pub fn into_intake(
+        self,
+        ground: &crate::ground::Jurisdiction,
+        now: Timestamp,
+    ) -> Result<Intake, IntakeRefusal> {
+        let source = IntakeSource::parse(&self.source)
+            .filter(|s| *s != IntakeSource::History)
+            .ok_or_else(|| IntakeRefusal::UnknownSource(self.source.clone()))?;
+        let table = ground.category_table();
+        let definition = table
+            .iter()
+            .find(|c| c.code.as_str() == self.category)
+            .ok_or_else(|| IntakeRefusal::UnknownCategory(self.category.clone()))?;
+        let category = definition.category();
+        let priority = match self.priority {
+            Some(value) => {
+                Priority::new(value).map_err(|e| IntakeRefusal::InvalidPriority(e.to_string()))?
+            }
+            None => definition.default_priority,
+        };
+        let place = match self.place_id {
+            Some(id) => Some(
+                ground
+                    .places
+                    .iter()
+                    .find(|p| p.id.0 == id)
+                    .ok_or(IntakeRefusal::UnknownPlace(id))?,
+            ),
+            None => None,
+        };
+        let location = match (self.location, place) {
+            (Some(location), _) => location,
+            (None, Some(place)) => place.location,
+            (None, None) => return Err(IntakeRefusal::MissingLocation),
+        };
+        if let Some(distance) = ground.distance_from_ground_m(location)
+            && distance > MAX_DISTANCE_FROM_GROUND_M
+        {
+            return Err(IntakeRefusal::FarFromGround(distance / 1000.0));
+        }
+        let address = match (self.address, place) {
+            (Some(address), _) if !address.trim().is_empty() => {
+                checked_text("address", &address, 200)?
+            }
+            (_, Some(place)) => place.address.clone(),
+            _ => String::new(),
+        };
+        let caller = Caller {
+            name: self
+                .caller_name
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| checked_text("caller_name", &n, 50))
+                .transpose()?,
+            phone: self
+                .caller_phone
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| PhoneNumber::parse(&p))
+                .transpose()
+                .map_err(|e| IntakeRefusal::InvalidPhone(e.to_string()))?,
+        };
+        let external_id = self
+            .external_id
+            .map(|e| checked_text("external_id", &e, 100))
+            .transpose()?;
+        let reported_at = self.reported_at.unwrap_or(now);
+        if reported_at > now + Duration::minutes(5) {
+            return Err(IntakeRefusal::ReportedInFuture);
+        }
+        if reported_at < now - Duration::days(REPORTED_AT_MAX_AGE_DAYS) {
+            return Err(IntakeRefusal::ReportedTooLongAgo);
+        }
+        Ok(Intake {
+            source,
+            external_id,
+            category,
+            priority,
+            location,
+            resolution: ground.resolve(location),
+            address,
+            caller,
+            summary: checked_text("summary", &self.summary, 2000)?,
+            reported_at,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
