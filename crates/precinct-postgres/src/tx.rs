@@ -5,20 +5,20 @@ use crate::ops::*;
 use crate::rows::{PgRow, store_error};
 use crate::writer::WriteCtx;
 use deadpool_postgres::ClientWrapper;
+use precinct_domain::Timestamp;
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::history::HistoryRecord;
-use precinct_domain::ids::{IncidentId, UnitId, UserId};
+use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::Incident;
-use precinct_domain::station::{PersonFields, StationState, UnitFields};
-use precinct_domain::unit::{Unit, UnitStatus};
-use precinct_domain::{Coordinates, Timestamp};
+use precinct_domain::station::StationState;
+use precinct_domain::unit::Unit;
 use precinct_geo::cell_key;
 use precinct_storage::StoreResult;
 use precinct_storage::apply::WriteTx;
 use precinct_storage::disputes::{SqlExec, SqlValue};
 use precinct_storage::rollups;
 use precinct_storage::rows::SqlRow;
-use precinct_storage::rows::{capabilities_text, ms};
+use precinct_storage::rows::ms;
 use tokio_postgres::types::ToSql;
 
 /// A shared statement's parameters (`precinct_storage::disputes`) as the
@@ -116,133 +116,6 @@ impl WriteTx for WriteCtx {
 
     async fn load_station(&mut self) -> StoreResult<StationState> {
         load_station(&self.client).await
-    }
-
-    async fn insert_unit(
-        &mut self,
-        fields: &UnitFields,
-        status: UnitStatus,
-        position: Option<Coordinates>,
-    ) -> StoreResult<UnitId> {
-        let rows = query(
-            &self.client,
-            "INSERT INTO units (call_sign, name, kind, home_post_id, zone_id, capabilities, status, lat, lon, \
-             position_at, member_count, property_company_id, phone) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-            &[
-                &fields.call_sign,
-                &fields.name,
-                &fields.kind.as_str(),
-                &fields.home_post_id.map(|p| p.0),
-                &fields.zone_id.map(|z| z.0),
-                &capabilities_text(&fields.capabilities),
-                &status.as_str(),
-                &position.map(|p| p.lat()),
-                &position.map(|p| p.lon()),
-                &position.map(|_| ms(self.now)),
-                &i64::from(fields.member_count),
-                &fields.property_company_id.map(|p| p.0),
-                &fields.phone.as_ref().map(|p| p.as_str()),
-            ],
-        )
-        .await?;
-        Ok(UnitId(rows[0].get(0)))
-    }
-
-    async fn update_unit_record(&mut self, id: UnitId, fields: &UnitFields) -> StoreResult<()> {
-        execute(
-            &self.client,
-            "UPDATE units SET name = $1, kind = $2, home_post_id = $3, zone_id = $4, capabilities = $5, \
-             member_count = $6, property_company_id = $7, phone = $8, retired = FALSE WHERE id = $9",
-            &[
-                &fields.name,
-                &fields.kind.as_str(),
-                &fields.home_post_id.map(|p| p.0),
-                &fields.zone_id.map(|z| z.0),
-                &capabilities_text(&fields.capabilities),
-                &i64::from(fields.member_count),
-                &fields.property_company_id.map(|p| p.0),
-                &fields.phone.as_ref().map(|p| p.as_str()),
-                &id.0,
-            ],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn retire_unit(&mut self, id: UnitId) -> StoreResult<()> {
-        execute(
-            &self.client,
-            "UPDATE units SET retired = TRUE WHERE id = $1",
-            &[&id.0],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn insert_user(
-        &mut self,
-        fields: &PersonFields,
-        unit: Option<UnitId>,
-        password_hash: &str,
-        must_change_password: bool,
-    ) -> StoreResult<UserId> {
-        let rows = query(
-            &self.client,
-            "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id, phone, \
-             must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            &[
-                &fields.username.as_str(),
-                &fields.display_name,
-                &fields.role.as_str(),
-                &password_hash,
-                &unit.map(|u| u.0),
-                &fields.organisation_id.map(|o| o.0),
-                &fields.phone.as_ref().map(|p| p.as_str()),
-                &must_change_password,
-            ],
-        )
-        .await?;
-        Ok(UserId(rows[0].get(0)))
-    }
-
-    async fn update_user_record(
-        &mut self,
-        id: UserId,
-        fields: &PersonFields,
-        unit: Option<UnitId>,
-    ) -> StoreResult<()> {
-        execute(
-            &self.client,
-            "UPDATE users SET display_name = $1, role = $2, unit_id = $3, organisation_id = $4, phone = $5, \
-             disabled = FALSE WHERE id = $6",
-            &[
-                &fields.display_name,
-                &fields.role.as_str(),
-                &unit.map(|u| u.0),
-                &fields.organisation_id.map(|o| o.0),
-                &fields.phone.as_ref().map(|p| p.as_str()),
-                &id.0,
-            ],
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn disable_user(&mut self, id: UserId) -> StoreResult<()> {
-        execute(
-            &self.client,
-            "UPDATE users SET disabled = TRUE WHERE id = $1",
-            &[&id.0],
-        )
-        .await?;
-        execute(
-            &self.client,
-            "DELETE FROM sessions WHERE user_id = $1",
-            &[&id.0],
-        )
-        .await
-        .map(drop)
     }
 
     /// In statements of 20,000 rows from arrays (`unnest`); the statement

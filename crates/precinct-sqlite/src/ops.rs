@@ -5,15 +5,15 @@
 use crate::rows::{self, load_incident, load_unit, ms, store_error};
 use crate::writer::WriteCtx;
 use chrono::Duration;
+use precinct_domain::Timestamp;
 use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::history::HistoryRecord;
-use precinct_domain::ids::{IncidentId, UnitId, UserId};
+use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
     DUPLICATE_WINDOW_MINUTES, Incident, IncidentStatus, Intake, likely_duplicate,
 };
-use precinct_domain::station::{PersonFields, StationState, UnitFields};
-use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
-use precinct_domain::{Coordinates, Timestamp};
+use precinct_domain::station::StationState;
+use precinct_domain::unit::{NewUnit, Unit};
 use precinct_geo::cell_key;
 use precinct_storage::apply::WriteTx;
 use precinct_storage::disputes::{SqlExec, SqlValue};
@@ -198,106 +198,6 @@ impl WriteTx for WriteCtx<'_> {
 
     async fn load_station(&mut self) -> StoreResult<StationState> {
         rows::load_station(self.conn)
-    }
-
-    async fn insert_unit(
-        &mut self,
-        fields: &UnitFields,
-        status: UnitStatus,
-        position: Option<Coordinates>,
-    ) -> StoreResult<UnitId> {
-        let now = ms(self.now);
-        self.run(
-            "INSERT INTO units (call_sign, name, kind, home_post_id, zone_id, capabilities, status, lat, lon, \
-             position_at, member_count, property_company_id, phone) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                fields.call_sign,
-                fields.name,
-                fields.kind.as_str(),
-                fields.home_post_id.map(|p| p.0),
-                fields.zone_id.map(|z| z.0),
-                capabilities_text(&fields.capabilities),
-                status.as_str(),
-                position.map(|p| p.lat()),
-                position.map(|p| p.lon()),
-                position.map(|_| now),
-                fields.member_count,
-                fields.property_company_id.map(|p| p.0),
-                fields.phone.as_ref().map(|p| p.as_str()),
-            ],
-        )?;
-        Ok(UnitId(self.conn.last_insert_rowid()))
-    }
-
-    async fn update_unit_record(&mut self, id: UnitId, fields: &UnitFields) -> StoreResult<()> {
-        self.run(
-            "UPDATE units SET name = ?1, kind = ?2, home_post_id = ?3, zone_id = ?4, capabilities = ?5, \
-             member_count = ?6, property_company_id = ?7, phone = ?8, retired = 0 WHERE id = ?9",
-            params![
-                fields.name,
-                fields.kind.as_str(),
-                fields.home_post_id.map(|p| p.0),
-                fields.zone_id.map(|z| z.0),
-                capabilities_text(&fields.capabilities),
-                fields.member_count,
-                fields.property_company_id.map(|p| p.0),
-                fields.phone.as_ref().map(|p| p.as_str()),
-                id.0
-            ],
-        )
-    }
-
-    async fn retire_unit(&mut self, id: UnitId) -> StoreResult<()> {
-        self.run("UPDATE units SET retired = 1 WHERE id = ?1", params![id.0])
-    }
-
-    async fn insert_user(
-        &mut self,
-        fields: &PersonFields,
-        unit: Option<UnitId>,
-        password_hash: &str,
-        must_change_password: bool,
-    ) -> StoreResult<UserId> {
-        self.run(
-            "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id, phone, \
-             must_change_password) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                fields.username.as_str(),
-                fields.display_name,
-                fields.role.as_str(),
-                password_hash,
-                unit.map(|u| u.0),
-                fields.organisation_id.map(|o| o.0),
-                fields.phone.as_ref().map(|p| p.as_str()),
-                must_change_password,
-            ],
-        )?;
-        Ok(UserId(self.conn.last_insert_rowid()))
-    }
-
-    async fn update_user_record(
-        &mut self,
-        id: UserId,
-        fields: &PersonFields,
-        unit: Option<UnitId>,
-    ) -> StoreResult<()> {
-        self.run(
-            "UPDATE users SET display_name = ?1, role = ?2, unit_id = ?3, organisation_id = ?4, phone = ?5, \
-             disabled = 0 WHERE id = ?6",
-            params![
-                fields.display_name,
-                fields.role.as_str(),
-                unit.map(|u| u.0),
-                fields.organisation_id.map(|o| o.0),
-                fields.phone.as_ref().map(|p| p.as_str()),
-                id.0
-            ],
-        )
-    }
-
-    async fn disable_user(&mut self, id: UserId) -> StoreResult<()> {
-        self.run("UPDATE users SET disabled = 1 WHERE id = ?1", params![id.0])?;
-        self.run("DELETE FROM sessions WHERE user_id = ?1", params![id.0])
     }
 
     /// The triggers are suspended for the batch: its rollups are summed

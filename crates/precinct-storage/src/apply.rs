@@ -304,26 +304,134 @@ pub trait WriteTx: SqlExec {
         fields: &UnitFields,
         status: UnitStatus,
         position: Option<Coordinates>,
-    ) -> StoreResult<UnitId>;
+    ) -> StoreResult<UnitId> {
+        let now = ms(self.now());
+        let mut id = None;
+        self.query(
+            "INSERT INTO units (call_sign, name, kind, home_post_id, zone_id, capabilities, status, lat, lon, \
+             position_at, member_count, property_company_id, phone) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            &[
+                text(&fields.call_sign),
+                text(&fields.name),
+                text(fields.kind.as_str()),
+                Int(fields.home_post_id.map(|p| p.0)),
+                Int(fields.zone_id.map(|z| z.0)),
+                text(&crate::rows::capabilities_text(&fields.capabilities)),
+                text(status.as_str()),
+                Real(position.map(|p| p.lat())),
+                Real(position.map(|p| p.lon())),
+                Int(position.map(|_| now)),
+                int(i64::from(fields.member_count)),
+                Int(fields.property_company_id.map(|p| p.0)),
+                Text(fields.phone.as_ref().map(|p| p.as_str().to_owned())),
+            ],
+            &mut |row| {
+                id = Some(UnitId(row.i64("id")?));
+                Ok(())
+            },
+        )
+        .await?;
+        id.ok_or_else(|| StoreError::Other("the new unit has no id".into()))
+    }
+
     /// New record fields for a unit; a retired unit is listed again.
-    async fn update_unit_record(&mut self, id: UnitId, fields: &UnitFields) -> StoreResult<()>;
-    async fn retire_unit(&mut self, id: UnitId) -> StoreResult<()>;
+    async fn update_unit_record(&mut self, id: UnitId, fields: &UnitFields) -> StoreResult<()> {
+        self.execute(
+            "UPDATE units SET name = $1, kind = $2, home_post_id = $3, zone_id = $4, capabilities = $5, \
+             member_count = $6, property_company_id = $7, phone = $8, retired = $9 WHERE id = $10",
+            &[
+                text(&fields.name),
+                text(fields.kind.as_str()),
+                Int(fields.home_post_id.map(|p| p.0)),
+                Int(fields.zone_id.map(|z| z.0)),
+                text(&crate::rows::capabilities_text(&fields.capabilities)),
+                int(i64::from(fields.member_count)),
+                Int(fields.property_company_id.map(|p| p.0)),
+                Text(fields.phone.as_ref().map(|p| p.as_str().to_owned())),
+                Bool(false),
+                int(id.0),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn retire_unit(&mut self, id: UnitId) -> StoreResult<()> {
+        self.execute(
+            "UPDATE units SET retired = $1 WHERE id = $2",
+            &[Bool(true), int(id.0)],
+        )
+        .await
+        .map(drop)
+    }
+
     async fn insert_user(
         &mut self,
         fields: &PersonFields,
         unit: Option<UnitId>,
         password_hash: &str,
         must_change_password: bool,
-    ) -> StoreResult<UserId>;
+    ) -> StoreResult<UserId> {
+        let mut id = None;
+        self.query(
+            "INSERT INTO users (username, display_name, role, password_hash, unit_id, organisation_id, phone, \
+             must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            &[
+                text(fields.username.as_str()),
+                text(&fields.display_name),
+                text(fields.role.as_str()),
+                text(password_hash),
+                Int(unit.map(|u| u.0)),
+                Int(fields.organisation_id.map(|o| o.0)),
+                Text(fields.phone.as_ref().map(|p| p.as_str().to_owned())),
+                Bool(must_change_password),
+            ],
+            &mut |row| {
+                id = Some(UserId(row.i64("id")?));
+                Ok(())
+            },
+        )
+        .await?;
+        id.ok_or_else(|| StoreError::Other("the new account has no id".into()))
+    }
+
     /// New fields for an account; a disabled account is enabled again.
     async fn update_user_record(
         &mut self,
         id: UserId,
         fields: &PersonFields,
         unit: Option<UnitId>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.execute(
+            "UPDATE users SET display_name = $1, role = $2, unit_id = $3, organisation_id = $4, phone = $5, \
+             disabled = $6 WHERE id = $7",
+            &[
+                text(&fields.display_name),
+                text(fields.role.as_str()),
+                Int(unit.map(|u| u.0)),
+                Int(fields.organisation_id.map(|o| o.0)),
+                Text(fields.phone.as_ref().map(|p| p.as_str().to_owned())),
+                Bool(false),
+                int(id.0),
+            ],
+        )
+        .await
+        .map(drop)
+    }
+
     /// Disables an account and ends its sessions.
-    async fn disable_user(&mut self, id: UserId) -> StoreResult<()>;
+    async fn disable_user(&mut self, id: UserId) -> StoreResult<()> {
+        self.execute(
+            "UPDATE users SET disabled = $1 WHERE id = $2",
+            &[Bool(true), int(id.0)],
+        )
+        .await?;
+        self.execute("DELETE FROM sessions WHERE user_id = $1", &[int(id.0)])
+            .await
+            .map(drop)
+    }
+
     /// Inserts past incidents (closed, source `history`), skipping those
     /// whose external id is already stored; their rollups move in this
     /// transaction. Returns how many were inserted.
