@@ -38,6 +38,7 @@ use precinct_geo::roads::RoadWay;
 use precinct_storage::CaseView;
 use precinct_storage::apply;
 use precinct_storage::disputes::{Depth, Which};
+use precinct_storage::prelude::*;
 use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
@@ -263,21 +264,7 @@ impl Drop for PgStore {
 }
 
 #[async_trait]
-impl Store for PgStore {
-    /// Cases read whole from one snapshot (a repeatable-read transaction).
-    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
-        let client = self.client().await?;
-        client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(rows::store_error)?;
-        let result =
-            precinct_storage::disputes::load_to(&mut tx::Reader(&client), which, depth).await;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        client.batch_execute(end).await.map_err(rows::store_error)?;
-        result
-    }
-
+impl StationStore for PgStore {
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()> {
         let body = serde_json::to_string(&ground).map_err(|e| StoreError::Other(e.to_string()))?;
         self.write(move |ctx| {
@@ -355,6 +342,57 @@ impl Store for PgStore {
         .await
     }
 
+    async fn station_state(&self) -> StoreResult<StationState> {
+        let client = self.client().await?;
+        ops::load_station(&client).await
+    }
+
+    async fn import_station(
+        &self,
+        package: StationPackage,
+        passwords: InitialPasswords,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<Vec<LayerChanges>> {
+        self.write(move |ctx| {
+            Box::pin(async move {
+                apply::import_station(ctx, &package, &passwords, &actor, &audit).await
+            })
+        })
+        .await
+    }
+
+    async fn edit_station(
+        &self,
+        edit: precinct_domain::station::StationEdit,
+        editor: User,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<Vec<LayerChanges>> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::edit_station(ctx, &edit, &editor, &actor, &audit).await })
+        })
+        .await
+    }
+
+    async fn import_history(
+        &self,
+        file: String,
+        records: Vec<precinct_domain::history::HistoryRecord>,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<apply::HistoryImported> {
+        self.write(move |ctx| {
+            Box::pin(
+                async move { apply::import_history(ctx, &file, &records, &actor, &audit).await },
+            )
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl IncidentStore for PgStore {
     async fn list_units(&self) -> StoreResult<Vec<Unit>> {
         map_rows(
             &self
@@ -418,39 +456,135 @@ impl Store for PgStore {
             .await
     }
 
-    async fn station_state(&self) -> StoreResult<StationState> {
+    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::Intake {
+            intake: Box::new(intake),
+            actor,
+            reply,
+        })?;
+        answer
+            .await
+            .map_err(|_| StoreError::Other("the write was abandoned".into()))?
+    }
+
+    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
         let client = self.client().await?;
-        ops::load_station(&client).await
+        ops::load_incident(&client, id).await
     }
 
-    async fn import_station(
+    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents \
+             WHERE ($1::TEXT IS NULL OR status = $1) AND (NOT $2 OR status <> 'closed') \
+             AND ($3::BIGINT IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = $3)) \
+             AND ($5::BIGINT IS NULL OR reported_at >= $5) AND ($6::BIGINT IS NULL OR reported_at < $6) \
+             ORDER BY id DESC LIMIT $4"
+        );
+        let client = self.client().await?;
+        ops::query_incidents(
+            &client,
+            &sql,
+            &[
+                &filter.status.map(|s| s.as_str()),
+                &filter.open_only,
+                &filter.assigned_unit.map(|u| u.0),
+                &i64::from(filter.limit),
+                &filter.reported_from.map(ms),
+                &filter.reported_until.map(ms),
+            ],
+        )
+        .await
+    }
+
+    async fn dispatch(
         &self,
-        package: StationPackage,
-        passwords: InitialPasswords,
+        id: IncidentId,
+        units: Vec<UnitId>,
         actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<Vec<LayerChanges>> {
+    ) -> StoreResult<Incident> {
         self.write(move |ctx| {
-            Box::pin(async move {
-                apply::import_station(ctx, &package, &passwords, &actor, &audit).await
-            })
+            Box::pin(async move { apply::dispatch(ctx, id, units, &actor).await })
         })
         .await
     }
 
-    async fn edit_station(
+    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
+        self.write(move |ctx| Box::pin(async move { apply::add_note(ctx, id, text, &actor).await }))
+            .await
+    }
+
+    async fn flag_recurrence(
         &self,
-        edit: precinct_domain::station::StationEdit,
-        editor: User,
+        id: IncidentId,
+        dispute_ids: Vec<DisputeId>,
         actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<Vec<LayerChanges>> {
+    ) -> StoreResult<Event> {
         self.write(move |ctx| {
-            Box::pin(async move { apply::edit_station(ctx, &edit, &editor, &actor, &audit).await })
+            Box::pin(async move { apply::flag_recurrence(ctx, id, dispute_ids, &actor).await })
         })
         .await
     }
 
+    async fn close_incident(
+        &self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| {
+            Box::pin(
+                async move { apply::close_incident(ctx, id, disposition, remark, &actor).await },
+            )
+        })
+        .await
+    }
+
+    async fn merge_incidents(
+        &self,
+        duplicate: IncidentId,
+        into: IncidentId,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::merge_incidents(ctx, duplicate, into, &actor).await })
+        })
+        .await
+    }
+
+    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
+        let client = self.client().await?;
+        ops::load_incident(&client, id).await?;
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 \
+             OR incident_id IN (SELECT id FROM incidents WHERE merged_into = $1) ORDER BY id"
+        );
+        let statement = client.prepare_cached(&sql).await.map_err(store_error)?;
+        map_rows(
+            &client
+                .query(&statement, &[&id.0])
+                .await
+                .map_err(store_error)?,
+            event_from_row,
+        )
+    }
+
+    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2");
+        map_rows(
+            &self.read_rows(&sql, &[&after.0, &i64::from(limit)]).await?,
+            event_from_row,
+        )
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+}
+
+#[async_trait]
+impl AccountStore for PgStore {
     async fn set_password(
         &self,
         id: UserId,
@@ -483,25 +617,6 @@ impl Store for PgStore {
                 })
             })
             .transpose()
-    }
-
-    async fn readiness(&self) -> StoreResult<Readiness> {
-        self.write(|ctx| {
-            Box::pin(async move {
-                ctx.client
-                    .execute(
-                        "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
-                         ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
-                        &[&ms(ctx.now)],
-                    )
-                    .await
-                    .map_err(store_error)?;
-                Ok(())
-            })
-        })
-        .await?;
-        // The server's disk is not ours to see; its own monitoring watches it.
-        Ok(Readiness { free_bytes: None })
     }
 
     async fn count_users(&self) -> StoreResult<u64> {
@@ -646,132 +761,22 @@ impl Store for PgStore {
         .await
     }
 
-    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome> {
-        let (reply, answer) = oneshot::channel();
-        self.send(writer::Job::Intake {
-            intake: Box::new(intake),
-            actor,
-            reply,
-        })?;
-        answer
-            .await
-            .map_err(|_| StoreError::Other("the write was abandoned".into()))?
-    }
-
-    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
-        let client = self.client().await?;
-        ops::load_incident(&client, id).await
-    }
-
-    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
-        let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents \
-             WHERE ($1::TEXT IS NULL OR status = $1) AND (NOT $2 OR status <> 'closed') \
-             AND ($3::BIGINT IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = $3)) \
-             AND ($5::BIGINT IS NULL OR reported_at >= $5) AND ($6::BIGINT IS NULL OR reported_at < $6) \
-             ORDER BY id DESC LIMIT $4"
-        );
-        let client = self.client().await?;
-        ops::query_incidents(
-            &client,
-            &sql,
-            &[
-                &filter.status.map(|s| s.as_str()),
-                &filter.open_only,
-                &filter.assigned_unit.map(|u| u.0),
-                &i64::from(filter.limit),
-                &filter.reported_from.map(ms),
-                &filter.reported_until.map(ms),
-            ],
-        )
-        .await
-    }
-
-    async fn dispatch(
-        &self,
-        id: IncidentId,
-        units: Vec<UnitId>,
-        actor: Actor,
-    ) -> StoreResult<Incident> {
-        self.write(move |ctx| {
-            Box::pin(async move { apply::dispatch(ctx, id, units, &actor).await })
-        })
-        .await
-    }
-
-    async fn flag_recurrence(
-        &self,
-        id: IncidentId,
-        dispute_ids: Vec<DisputeId>,
-        actor: Actor,
-    ) -> StoreResult<Event> {
-        self.write(move |ctx| {
-            Box::pin(async move { apply::flag_recurrence(ctx, id, dispute_ids, &actor).await })
-        })
-        .await
-    }
-
-    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
-        self.write(move |ctx| Box::pin(async move { apply::add_note(ctx, id, text, &actor).await }))
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.write(move |ctx| Box::pin(async move { apply::audit(ctx, &entry).await }))
             .await
     }
 
-    async fn close_incident(
-        &self,
-        id: IncidentId,
-        disposition: Disposition,
-        remark: Option<String>,
-        actor: Actor,
-    ) -> StoreResult<Incident> {
-        self.write(move |ctx| {
-            Box::pin(
-                async move { apply::close_incident(ctx, id, disposition, remark, &actor).await },
-            )
-        })
-        .await
-    }
-
-    async fn merge_incidents(
-        &self,
-        duplicate: IncidentId,
-        into: IncidentId,
-        actor: Actor,
-    ) -> StoreResult<Incident> {
-        self.write(move |ctx| {
-            Box::pin(async move { apply::merge_incidents(ctx, duplicate, into, &actor).await })
-        })
-        .await
-    }
-
-    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
-        let client = self.client().await?;
-        ops::load_incident(&client, id).await?;
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 \
-             OR incident_id IN (SELECT id FROM incidents WHERE merged_into = $1) ORDER BY id"
-        );
-        let statement = client.prepare_cached(&sql).await.map_err(store_error)?;
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");
         map_rows(
-            &client
-                .query(&statement, &[&id.0])
-                .await
-                .map_err(store_error)?,
-            event_from_row,
+            &self.read_rows(&sql, &[&i64::from(limit)]).await?,
+            audit_from_row,
         )
     }
+}
 
-    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2");
-        map_rows(
-            &self.read_rows(&sql, &[&after.0, &i64::from(limit)]).await?,
-            event_from_row,
-        )
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
-    }
-
+#[async_trait]
+impl DisputeStore for PgStore {
     async fn open_dispute(
         &self,
         new: NewDispute,
@@ -801,21 +806,23 @@ impl Store for PgStore {
         .await
     }
 
-    async fn import_history(
-        &self,
-        file: String,
-        records: Vec<precinct_domain::history::HistoryRecord>,
-        actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<apply::HistoryImported> {
-        self.write(move |ctx| {
-            Box::pin(
-                async move { apply::import_history(ctx, &file, &records, &actor, &audit).await },
-            )
-        })
-        .await
+    /// Cases read whole from one snapshot (a repeatable-read transaction).
+    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
+        let client = self.client().await?;
+        client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(rows::store_error)?;
+        let result =
+            precinct_storage::disputes::load_to(&mut tx::Reader(&client), which, depth).await;
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        client.batch_execute(end).await.map_err(rows::store_error)?;
+        result
     }
+}
 
+#[async_trait]
+impl FigureStore for PgStore {
     async fn figure_rollups(&self, queries: Vec<RollupQuery>) -> StoreResult<Vec<Vec<RollupRow>>> {
         let client = self.client().await?;
         // One snapshot; no parallel workers and no JIT: the statement's
@@ -839,20 +846,10 @@ impl Store for PgStore {
         let client = self.client().await?;
         precinct_storage::rollups::stored(&mut tx::Reader(&client)).await
     }
+}
 
-    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        self.write(move |ctx| Box::pin(async move { apply::audit(ctx, &entry).await }))
-            .await
-    }
-
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");
-        map_rows(
-            &self.read_rows(&sql, &[&i64::from(limit)]).await?,
-            audit_from_row,
-        )
-    }
-
+#[async_trait]
+impl TransferStore for PgStore {
     async fn export_rows(
         &self,
         table: Table,
@@ -927,6 +924,28 @@ impl Store for PgStore {
             })
         })
         .await
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn readiness(&self) -> StoreResult<Readiness> {
+        self.write(|ctx| {
+            Box::pin(async move {
+                ctx.client
+                    .execute(
+                        "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
+                         ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at",
+                        &[&ms(ctx.now)],
+                    )
+                    .await
+                    .map_err(store_error)?;
+                Ok(())
+            })
+        })
+        .await?;
+        // The server's disk is not ours to see; its own monitoring watches it.
+        Ok(Readiness { free_bytes: None })
     }
 
     async fn shutdown(&self) {

@@ -25,6 +25,7 @@ use precinct_geo::roads::RoadWay;
 use precinct_storage::CaseView;
 use precinct_storage::apply;
 use precinct_storage::disputes::{Depth, Which};
+use precinct_storage::prelude::*;
 use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
 use precinct_storage::rows::{
     AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
@@ -411,22 +412,7 @@ impl ReadPool {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    /// Cases read whole from one snapshot (a read transaction).
-    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
-        self.read(move |conn| {
-            conn.execute_batch("BEGIN").map_err(rows::store_error)?;
-            let result = apply::run_ready(precinct_storage::disputes::load_to(
-                &mut rows::Reader(conn),
-                which,
-                depth,
-            ));
-            conn.execute_batch("COMMIT").map_err(rows::store_error)?;
-            result
-        })
-        .await
-    }
-
+impl StationStore for SqliteStore {
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()> {
         let body = serde_json::to_string(&ground).map_err(|e| StoreError::Other(e.to_string()))?;
         self.write(move |ctx| {
@@ -502,6 +488,54 @@ impl Store for SqliteStore {
         self.write(move |ctx| ops::create_units(ctx, units)).await
     }
 
+    async fn station_state(&self) -> StoreResult<StationState> {
+        self.read(rows::load_station).await
+    }
+
+    async fn import_station(
+        &self,
+        package: StationPackage,
+        passwords: InitialPasswords,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<Vec<LayerChanges>> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::import_station(
+                ctx, &package, &passwords, &actor, &audit,
+            ))
+        })
+        .await
+    }
+
+    async fn edit_station(
+        &self,
+        edit: precinct_domain::station::StationEdit,
+        editor: User,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<Vec<LayerChanges>> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::edit_station(ctx, &edit, &editor, &actor, &audit))
+        })
+        .await
+    }
+
+    async fn import_history(
+        &self,
+        file: String,
+        records: Vec<precinct_domain::history::HistoryRecord>,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<apply::HistoryImported> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::import_history(ctx, &file, &records, &actor, &audit))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl IncidentStore for SqliteStore {
     async fn list_units(&self) -> StoreResult<Vec<Unit>> {
         self.read(|conn| {
             rows::query_all(
@@ -560,38 +594,128 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn station_state(&self) -> StoreResult<StationState> {
-        self.read(rows::load_station).await
+    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome> {
+        self.write(move |ctx| ops::intake(ctx, intake, &actor))
+            .await
     }
 
-    async fn import_station(
-        &self,
-        package: StationPackage,
-        passwords: InitialPasswords,
-        actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<Vec<LayerChanges>> {
-        self.write(move |ctx| {
-            apply::run_ready(apply::import_station(
-                ctx, &package, &passwords, &actor, &audit,
-            ))
+    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
+        self.read(move |conn| rows::load_incident(conn, id)).await
+    }
+
+    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
+        self.read(move |conn| {
+            // Optional filters as NULL-able parameters keep one cached statement.
+            let sql = format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents \
+                 WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR status != 'closed') \
+                 AND (?3 IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = ?3)) \
+                 AND (?5 IS NULL OR reported_at >= ?5) AND (?6 IS NULL OR reported_at < ?6) \
+                 ORDER BY id DESC LIMIT ?4"
+            );
+            rows::query_incidents(
+                conn,
+                &sql,
+                params![
+                    filter.status.map(|s| s.as_str()),
+                    filter.open_only,
+                    filter.assigned_unit.map(|u| u.0),
+                    filter.limit,
+                    filter.reported_from.map(ms),
+                    filter.reported_until.map(ms)
+                ],
+            )
         })
         .await
     }
 
-    async fn edit_station(
+    async fn dispatch(
         &self,
-        edit: precinct_domain::station::StationEdit,
-        editor: User,
+        id: IncidentId,
+        units: Vec<UnitId>,
         actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<Vec<LayerChanges>> {
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| apply::run_ready(apply::dispatch(ctx, id, units, &actor)))
+            .await
+    }
+
+    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
+        self.write(move |ctx| apply::run_ready(apply::add_note(ctx, id, text, &actor)))
+            .await
+    }
+
+    async fn flag_recurrence(
+        &self,
+        id: IncidentId,
+        dispute_ids: Vec<DisputeId>,
+        actor: Actor,
+    ) -> StoreResult<Event> {
         self.write(move |ctx| {
-            apply::run_ready(apply::edit_station(ctx, &edit, &editor, &actor, &audit))
+            apply::run_ready(apply::flag_recurrence(ctx, id, dispute_ids, &actor))
         })
         .await
     }
 
+    async fn close_incident(
+        &self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::close_incident(ctx, id, disposition, remark, &actor))
+        })
+        .await
+    }
+
+    async fn merge_incidents(
+        &self,
+        duplicate: IncidentId,
+        into: IncidentId,
+        actor: Actor,
+    ) -> StoreResult<Incident> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::merge_incidents(ctx, duplicate, into, &actor))
+        })
+        .await
+    }
+
+    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
+        self.read(move |conn| {
+            rows::load_incident(conn, id)?;
+            rows::query_all(
+                conn,
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = ?1 \
+                     OR incident_id IN (SELECT id FROM incidents WHERE merged_into = ?1) ORDER BY id"
+                ),
+                [id.0],
+                event_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
+        self.read(move |conn| {
+            rows::query_all(
+                conn,
+                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"),
+                params![after.0, limit],
+                event_from_row,
+            )
+        })
+        .await
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
     async fn set_password(
         &self,
         id: UserId,
@@ -632,25 +756,6 @@ impl Store for SqliteStore {
             )
         })
         .await
-    }
-
-    async fn readiness(&self) -> StoreResult<Readiness> {
-        self.write(|ctx| {
-            ctx.run(
-                "INSERT INTO readiness (id, checked_at) VALUES (1, ?1) \
-                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
-                [ms(ctx.now)],
-            )
-        })
-        .await?;
-        let dir = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let free_bytes = rustix::fs::statvfs(&dir)
-            .ok()
-            .map(|s| s.f_bavail.saturating_mul(s.f_frsize));
-        Ok(Readiness { free_bytes })
     }
 
     async fn count_users(&self) -> StoreResult<u64> {
@@ -789,125 +894,26 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome> {
-        self.write(move |ctx| ops::intake(ctx, intake, &actor))
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.write(move |ctx| apply::run_ready(apply::audit(ctx, &entry)))
             .await
     }
 
-    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
-        self.read(move |conn| rows::load_incident(conn, id)).await
-    }
-
-    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
-        self.read(move |conn| {
-            // Optional filters as NULL-able parameters keep one cached statement.
-            let sql = format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents \
-                 WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR status != 'closed') \
-                 AND (?3 IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = ?3)) \
-                 AND (?5 IS NULL OR reported_at >= ?5) AND (?6 IS NULL OR reported_at < ?6) \
-                 ORDER BY id DESC LIMIT ?4"
-            );
-            rows::query_incidents(
-                conn,
-                &sql,
-                params![
-                    filter.status.map(|s| s.as_str()),
-                    filter.open_only,
-                    filter.assigned_unit.map(|u| u.0),
-                    filter.limit,
-                    filter.reported_from.map(ms),
-                    filter.reported_until.map(ms)
-                ],
-            )
-        })
-        .await
-    }
-
-    async fn dispatch(
-        &self,
-        id: IncidentId,
-        units: Vec<UnitId>,
-        actor: Actor,
-    ) -> StoreResult<Incident> {
-        self.write(move |ctx| apply::run_ready(apply::dispatch(ctx, id, units, &actor)))
-            .await
-    }
-
-    async fn flag_recurrence(
-        &self,
-        id: IncidentId,
-        dispute_ids: Vec<DisputeId>,
-        actor: Actor,
-    ) -> StoreResult<Event> {
-        self.write(move |ctx| {
-            apply::run_ready(apply::flag_recurrence(ctx, id, dispute_ids, &actor))
-        })
-        .await
-    }
-
-    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event> {
-        self.write(move |ctx| apply::run_ready(apply::add_note(ctx, id, text, &actor)))
-            .await
-    }
-
-    async fn close_incident(
-        &self,
-        id: IncidentId,
-        disposition: Disposition,
-        remark: Option<String>,
-        actor: Actor,
-    ) -> StoreResult<Incident> {
-        self.write(move |ctx| {
-            apply::run_ready(apply::close_incident(ctx, id, disposition, remark, &actor))
-        })
-        .await
-    }
-
-    async fn merge_incidents(
-        &self,
-        duplicate: IncidentId,
-        into: IncidentId,
-        actor: Actor,
-    ) -> StoreResult<Incident> {
-        self.write(move |ctx| {
-            apply::run_ready(apply::merge_incidents(ctx, duplicate, into, &actor))
-        })
-        .await
-    }
-
-    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
-        self.read(move |conn| {
-            rows::load_incident(conn, id)?;
-            rows::query_all(
-                conn,
-                &format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = ?1 \
-                     OR incident_id IN (SELECT id FROM incidents WHERE merged_into = ?1) ORDER BY id"
-                ),
-                [id.0],
-                event_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         self.read(move |conn| {
             rows::query_all(
                 conn,
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"),
-                params![after.0, limit],
-                event_from_row,
+                &format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT ?1"),
+                [limit],
+                audit_from_row,
             )
         })
         .await
     }
+}
 
-    fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
-    }
-
+#[async_trait]
+impl DisputeStore for SqliteStore {
     async fn open_dispute(
         &self,
         new: NewDispute,
@@ -941,19 +947,24 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn import_history(
-        &self,
-        file: String,
-        records: Vec<precinct_domain::history::HistoryRecord>,
-        actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<apply::HistoryImported> {
-        self.write(move |ctx| {
-            apply::run_ready(apply::import_history(ctx, &file, &records, &actor, &audit))
+    /// Cases read whole from one snapshot (a read transaction).
+    async fn read_disputes(&self, which: Which, depth: Depth) -> StoreResult<Vec<Dispute>> {
+        self.read(move |conn| {
+            conn.execute_batch("BEGIN").map_err(rows::store_error)?;
+            let result = apply::run_ready(precinct_storage::disputes::load_to(
+                &mut rows::Reader(conn),
+                which,
+                depth,
+            ));
+            conn.execute_batch("COMMIT").map_err(rows::store_error)?;
+            result
         })
         .await
     }
+}
 
+#[async_trait]
+impl FigureStore for SqliteStore {
     async fn figure_rollups(&self, queries: Vec<RollupQuery>) -> StoreResult<Vec<Vec<RollupRow>>> {
         self.read(move |conn| {
             conn.execute_batch("BEGIN").map_err(rows::store_error)?;
@@ -973,24 +984,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        self.write(move |ctx| apply::run_ready(apply::audit(ctx, &entry)))
-            .await
-    }
-
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        self.read(move |conn| {
-            rows::query_all(
-                conn,
-                &format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT ?1"),
-                [limit],
-                audit_from_row,
-            )
-        })
-        .await
-    }
-
+#[async_trait]
+impl TransferStore for SqliteStore {
     async fn export_rows(
         &self,
         table: Table,
@@ -1038,6 +1035,28 @@ impl Store for SqliteStore {
     /// SQLite gives the next rowid past the largest: nothing to move.
     async fn finish_import(&self) -> StoreResult<()> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn readiness(&self) -> StoreResult<Readiness> {
+        self.write(|ctx| {
+            ctx.run(
+                "INSERT INTO readiness (id, checked_at) VALUES (1, ?1) \
+                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                [ms(ctx.now)],
+            )
+        })
+        .await?;
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let free_bytes = rustix::fs::statvfs(&dir)
+            .ok()
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize));
+        Ok(Readiness { free_bytes })
     }
 
     async fn shutdown(&self) {

@@ -404,8 +404,9 @@ impl AuditEntry {
     }
 }
 
+/// The station's own records: its ground, roads and closures, units' records, a station package, past incidents.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait StationStore: Send + Sync + std::fmt::Debug + 'static {
     /// Replaces the station's ground (used when a district is generated or imported).
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()>;
     async fn jurisdiction(&self) -> StoreResult<Jurisdiction>;
@@ -422,8 +423,47 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<()>;
     async fn reopen_roads(&self, segments: Vec<u32>, actor: Actor) -> StoreResult<()>;
     async fn road_closures(&self) -> StoreResult<Vec<RoadClosure>>;
-
     async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>>;
+    /// The station as stored: ground, every unit (retired too), every
+    /// account (disabled too). What an import is planned against.
+    async fn station_state(&self) -> StoreResult<StationState>;
+    /// Imports a station package in one transaction: checked again and
+    /// planned against the station as it is inside the transaction, then
+    /// written with one `station_imported` event and `audit` (its subject
+    /// set to what the import did). New accounts take their
+    /// password from `passwords` (`Stale` if one is missing: the station
+    /// changed since the caller planned).
+    async fn import_station(
+        &self,
+        package: StationPackage,
+        passwords: InitialPasswords,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<Vec<LayerChanges>>;
+    /// An administrator's edit of one account or unit, planned and written
+    /// in one writer transaction against the station as it stands
+    /// (`apply::edit_station`).
+    async fn edit_station(
+        &self,
+        edit: precinct_domain::station::StationEdit,
+        editor: User,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<Vec<LayerChanges>>;
+    /// Imports past incidents in one transaction (see
+    /// [`apply::import_history`]).
+    async fn import_history(
+        &self,
+        file: String,
+        records: Vec<precinct_domain::history::HistoryRecord>,
+        actor: Actor,
+        audit: AuditEntry,
+    ) -> StoreResult<apply::HistoryImported>;
+}
+
+/// Incidents from intake to close, the units' work on them, and the event log.
+#[async_trait]
+pub trait IncidentStore: Send + Sync + std::fmt::Debug + 'static {
     /// The station's forces: every unit not retired.
     async fn list_units(&self) -> StoreResult<Vec<Unit>>;
     async fn get_unit(&self, id: UnitId) -> StoreResult<Unit>;
@@ -452,33 +492,52 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<Unit>;
     /// A helper on scene hands over to the police on scene (and is released).
     async fn hand_over(&self, id: UnitId, actor: Actor) -> StoreResult<Unit>;
+    /// Takes in a report. The same source and external id return the existing
+    /// incident and change nothing; a likely duplicate is linked.
+    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome>;
+    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident>;
+    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>>;
+    /// Assigns every unit or none: a unit that is not free fails the whole call.
+    async fn dispatch(
+        &self,
+        id: IncidentId,
+        units: Vec<UnitId>,
+        actor: Actor,
+    ) -> StoreResult<Incident>;
+    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event>;
+    /// Records on an incident's timeline that it recurs these disputes.
+    async fn flag_recurrence(
+        &self,
+        id: IncidentId,
+        dispute_ids: Vec<DisputeId>,
+        actor: Actor,
+    ) -> StoreResult<Event>;
+    /// Closes an incident; its units are released back to patrol.
+    async fn close_incident(
+        &self,
+        id: IncidentId,
+        disposition: Disposition,
+        remark: Option<String>,
+        actor: Actor,
+    ) -> StoreResult<Incident>;
+    /// Closes `duplicate` as merged into `into`, moving its units over.
+    async fn merge_incidents(
+        &self,
+        duplicate: IncidentId,
+        into: IncidentId,
+        actor: Actor,
+    ) -> StoreResult<Incident>;
+    /// An incident's events and those of incidents merged into it, in order.
+    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>>;
+    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>>;
+    /// Committed events, in commit order. A lagging receiver must catch up
+    /// with [`Store::events_after`].
+    fn subscribe(&self) -> broadcast::Receiver<Event>;
+}
 
-    /// The station as stored: ground, every unit (retired too), every
-    /// account (disabled too). What an import is planned against.
-    async fn station_state(&self) -> StoreResult<StationState>;
-    /// Imports a station package in one transaction: checked again and
-    /// planned against the station as it is inside the transaction, then
-    /// written with one `station_imported` event and `audit` (its subject
-    /// set to what the import did). New accounts take their
-    /// password from `passwords` (`Stale` if one is missing: the station
-    /// changed since the caller planned).
-    async fn import_station(
-        &self,
-        package: StationPackage,
-        passwords: InitialPasswords,
-        actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<Vec<LayerChanges>>;
-    /// An administrator's edit of one account or unit, planned and written
-    /// in one writer transaction against the station as it stands
-    /// (`apply::edit_station`).
-    async fn edit_station(
-        &self,
-        edit: precinct_domain::station::StationEdit,
-        editor: User,
-        actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<Vec<LayerChanges>>;
+/// Accounts, sessions, second factors and the audit log.
+#[async_trait]
+pub trait AccountStore: Send + Sync + std::fmt::Debug + 'static {
     /// Sets an account's password (and whether it must be changed at the
     /// next login), with its audit entry in the same transaction
     /// (`apply::set_password`).
@@ -489,15 +548,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         must_change: bool,
         audit: Option<AuditEntry>,
     ) -> StoreResult<()>;
-
     /// Creates an account (the command line, the demo) with its
     /// `account_created` event (`apply::create_user`).
     async fn create_user(&self, user: NewUser, actor: Actor) -> StoreResult<User>;
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>>;
     async fn count_users(&self) -> StoreResult<u64>;
-    /// Whether the store takes writes now: a real (tiny) write through the
-    /// writer, and the free space where its files live.
-    async fn readiness(&self) -> StoreResult<Readiness>;
     /// Starts a session now (real time), from `address`.
     async fn create_session(
         &self,
@@ -536,50 +591,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         proof: SecondFactorProof,
         audit: Option<AuditEntry>,
     ) -> StoreResult<bool>;
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
+    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
 
-    /// Takes in a report. The same source and external id return the existing
-    /// incident and change nothing; a likely duplicate is linked.
-    async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome>;
-    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident>;
-    async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>>;
-    /// Assigns every unit or none: a unit that is not free fails the whole call.
-    async fn dispatch(
-        &self,
-        id: IncidentId,
-        units: Vec<UnitId>,
-        actor: Actor,
-    ) -> StoreResult<Incident>;
-    async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event>;
-    /// Records on an incident's timeline that it recurs these disputes.
-    async fn flag_recurrence(
-        &self,
-        id: IncidentId,
-        dispute_ids: Vec<DisputeId>,
-        actor: Actor,
-    ) -> StoreResult<Event>;
-    /// Closes an incident; its units are released back to patrol.
-    async fn close_incident(
-        &self,
-        id: IncidentId,
-        disposition: Disposition,
-        remark: Option<String>,
-        actor: Actor,
-    ) -> StoreResult<Incident>;
-    /// Closes `duplicate` as merged into `into`, moving its units over.
-    async fn merge_incidents(
-        &self,
-        duplicate: IncidentId,
-        into: IncidentId,
-        actor: Actor,
-    ) -> StoreResult<Incident>;
-
-    /// An incident's events and those of incidents merged into it, in order.
-    async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>>;
-    async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>>;
-    /// Committed events, in commit order. A lagging receiver must catch up
-    /// with [`Store::events_after`].
-    fn subscribe(&self) -> broadcast::Receiver<Event>;
-
+/// Dispute cases.
+#[async_trait]
+pub trait DisputeStore: Send + Sync + std::fmt::Debug + 'static {
     /// Opens a case (`apply::open_dispute`): version 1, its `registered`
     /// event written with it; repeats among the cases `opener` may see.
     async fn open_dispute(
@@ -644,16 +662,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         self.read_disputes(disputes::Which::Recent(since), disputes::Depth::ForRepeats)
             .await
     }
+}
 
-    /// Imports past incidents in one transaction (see
-    /// [`apply::import_history`]).
-    async fn import_history(
-        &self,
-        file: String,
-        records: Vec<precinct_domain::history::HistoryRecord>,
-        actor: Actor,
-        audit: AuditEntry,
-    ) -> StoreResult<apply::HistoryImported>;
+/// The station's figures, from the rollups.
+#[async_trait]
+pub trait FigureStore: Send + Sync + std::fmt::Debug + 'static {
     /// The figures' rollups summed over each query's period, exactly
     /// (see [`rollups`]), all from one snapshot.
     async fn figure_rollups(
@@ -665,10 +678,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn stored_rollups(
         &self,
     ) -> StoreResult<std::collections::BTreeMap<rollups::RollupKey, rollups::Measures>>;
+}
 
-    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()>;
-    async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
-
+/// Copying a station's rows to another database (`migrate-data`).
+#[async_trait]
+pub trait TransferStore: Send + Sync + std::fmt::Debug + 'static {
     /// A page of a table's rows in copy order (for `migrate-data`).
     async fn export_rows(
         &self,
@@ -684,7 +698,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<()>;
     /// After an import: moves id sequences past the copied ids.
     async fn finish_import(&self) -> StoreResult<()>;
+}
 
+/// The store's traits, for callers: `use precinct_storage::prelude::*;`
+/// brings every capability's methods into scope.
+pub mod prelude {
+    pub use crate::{
+        AccountStore, DisputeStore, FigureStore, IncidentStore, StationStore, Store, TransferStore,
+    };
+}
+
+/// Everything a backend stores, by capability.
+#[async_trait]
+pub trait Store:
+    StationStore + IncidentStore + AccountStore + DisputeStore + FigureStore + TransferStore
+{
+    /// Whether the store takes writes now: a real (tiny) write through the
+    /// writer, and the free space where its files live.
+    async fn readiness(&self) -> StoreResult<Readiness>;
     /// Stops taking writes, finishes every write already queued, and
     /// returns when they are durable. Called at graceful shutdown.
     async fn shutdown(&self);
