@@ -609,38 +609,6 @@ impl EventDto {
             PersonalData::Masked => EventDto::masked(event),
         }
     }
-
-    /// The stream's name for the event (its `type`).
-    pub fn type_name(&self) -> &'static str {
-        self.change.name()
-    }
-}
-
-impl EventData {
-    fn name(&self) -> &'static str {
-        match self {
-            EventData::IncidentReceived { .. } => "incident_received",
-            EventData::DuplicateLinked { .. } => "duplicate_linked",
-            EventData::UnitsDispatched { .. } => "units_dispatched",
-            EventData::UnitStatusChanged { .. } => "unit_status_changed",
-            EventData::UnitPositionReported { .. } => "unit_position_reported",
-            EventData::FirstResponseAccepted {} => "first_response_accepted",
-            EventData::FirstResponseDeclined { .. } => "first_response_declined",
-            EventData::HandedOver {} => "handed_over",
-            EventData::RoadsClosed { .. } => "roads_closed",
-            EventData::RoadsReopened { .. } => "roads_reopened",
-            EventData::IncidentStatusChanged { .. } => "incident_status_changed",
-            EventData::NoteAdded { .. } => "note_added",
-            EventData::IncidentClosed { .. } => "incident_closed",
-            EventData::IncidentsMerged { .. } => "incidents_merged",
-            EventData::DisputeRecurrence { .. } => "dispute_recurrence",
-            EventData::DisputeChanged { .. } => "dispute_changed",
-            EventData::StationImported { .. } => "station_imported",
-            EventData::HistoryImported { .. } => "history_imported",
-            EventData::RoadsReplaced { .. } => "roads_replaced",
-            EventData::AccountCreated { .. } => "account_created",
-        }
-    }
 }
 
 impl From<&precinct_domain::event::EventKind> for EventData {

@@ -132,7 +132,9 @@ fn sse_event(event: &Event) -> SseEvent {
     }
     SseEvent::default()
         .id(event.id.0.to_string())
-        .event(dto.type_name())
+        // The kind's name is its `type` (the document's union is checked
+        // against the domain's names, `openapi` tests).
+        .event(event.kind.name())
         .json_data(&dto)
         .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"))
 }
