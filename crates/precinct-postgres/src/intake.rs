@@ -3,8 +3,8 @@
 //! itself. Used by the writer task, alone or inside a batch.
 
 use crate::keys::{EVENTS_CHANNEL, WRITE_LOCK};
-use crate::ops::load_incident;
 use crate::rows::store_error;
+use crate::tx::Reader;
 use chrono::{Duration, SubsecRound};
 use deadpool_postgres::ClientWrapper;
 use precinct_domain::Timestamp;
@@ -14,6 +14,7 @@ use precinct_domain::incident::{
     DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_MINUTES, DuplicateCandidate, Intake,
 };
 use precinct_geo::cell_key;
+use precinct_storage::reads;
 use precinct_storage::rows::{duplicate_search_cells, event_data, ms};
 use precinct_storage::{IntakeOutcome, StoreError, StoreResult};
 use tokio_postgres::types::ToSql;
@@ -109,7 +110,7 @@ pub(crate) async fn intake_run(
                 .map(|o| o.incident.clone());
             let incident = match earlier {
                 Some(incident) => Ok(incident),
-                None => load_incident(client, id).await,
+                None => reads::incident(&mut Reader(client), id).await,
             };
             outcomes.push(incident.map(|incident| IntakeOutcome {
                 incident,

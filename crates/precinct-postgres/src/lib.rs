@@ -36,31 +36,25 @@ use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_geo::roads::RoadWay;
 use precinct_storage::CaseView;
-use precinct_storage::apply;
+use precinct_storage::apply::{self, WriteTx};
 use precinct_storage::disputes::{Depth, Which};
 use precinct_storage::prelude::*;
+use precinct_storage::reads;
 use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
-use precinct_storage::rows::{
-    AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, SqlRow, UNIT_COLUMNS, USER_COLUMNS,
-    audit_from_row, event_from_row, ms, unit_from_row, user_from_row,
-};
-use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
-use precinct_storage::rows::{
-    SECOND_FACTOR_COLUMNS, SESSION_USER_COLUMNS, second_factor_from_row, session_from_row,
-    session_record_from_row,
-};
+use precinct_storage::rows::ms;
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
     Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session, SessionRecord, Store,
     StoreError, StoreResult,
 };
-use rows::{PgRow, map_rows, store_error};
+use rows::{PgRow, store_error};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
+use tx::Reader;
 
 const EVENT_BUFFER: usize = 8192;
 const POOL_SIZE: usize = 16;
@@ -108,28 +102,6 @@ async fn ensure_durable(client: &tokio_postgres::Client) -> Result<(), OpenError
             )));
         }
     }
-    Ok(())
-}
-
-async fn write_second_factor(
-    client: &deadpool_postgres::Object,
-    user: UserId,
-    factor: &SecondFactor,
-) -> StoreResult<()> {
-    client
-        .execute(
-            "UPDATE users SET totp_secret = $2, totp_pending = $3, totp_last_step = $4, recovery_codes = $5 \
-             WHERE id = $1",
-            &[
-                &user.0,
-                &factor.secret,
-                &factor.pending,
-                &factor.last_step,
-                &precinct_storage::rows::recovery_codes_json(factor),
-            ],
-        )
-        .await
-        .map_err(store_error)?;
     Ok(())
 }
 
@@ -266,31 +238,12 @@ impl Drop for PgStore {
 #[async_trait]
 impl StationStore for PgStore {
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()> {
-        let body = serde_json::to_string(&ground).map_err(|e| StoreError::Other(e.to_string()))?;
-        self.write(move |ctx| {
-            Box::pin(async move {
-                ctx.client
-                    .execute(
-                        "INSERT INTO ground (id, body) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body",
-                        &[&body],
-                    )
-                    .await
-                    .map_err(store_error)?;
-                Ok(())
-            })
-        })
-        .await
+        self.write(move |ctx| Box::pin(async move { ctx.save_ground(&ground).await }))
+            .await
     }
 
     async fn jurisdiction(&self) -> StoreResult<Jurisdiction> {
-        let rows = self
-            .read_rows("SELECT body FROM ground WHERE id = 1", &[])
-            .await?;
-        match rows.first() {
-            Some(row) => serde_json::from_str(row.get::<_, &str>(0))
-                .map_err(|e| StoreError::Other(format!("ground: {e}"))),
-            None => Ok(Jurisdiction::default()),
-        }
+        reads::jurisdiction(&mut Reader(&*self.client().await?)).await
     }
 
     async fn replace_roads(&self, ways: Vec<RoadWay>, actor: Actor) -> StoreResult<()> {
@@ -301,14 +254,7 @@ impl StationStore for PgStore {
     }
 
     async fn roads(&self) -> StoreResult<Vec<RoadWay>> {
-        let rows = self
-            .read_rows("SELECT body FROM roads WHERE id = 1", &[])
-            .await?;
-        match rows.first() {
-            Some(row) => serde_json::from_str(row.get::<_, &str>(0))
-                .map_err(|e| StoreError::Other(format!("roads: {e}"))),
-            None => Ok(Vec::new()),
-        }
+        reads::roads(&mut Reader(&*self.client().await?)).await
     }
 
     async fn close_roads(
@@ -331,20 +277,16 @@ impl StationStore for PgStore {
     }
 
     async fn road_closures(&self) -> StoreResult<Vec<RoadClosure>> {
-        let sql = format!("SELECT {CLOSURE_COLUMNS} FROM road_closures ORDER BY segment");
-        map_rows(&self.read_rows(&sql, &[]).await?, closure_from_row)
+        reads::road_closures(&mut Reader(&*self.client().await?)).await
     }
 
     async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>> {
-        self.write(move |ctx| {
-            Box::pin(async move { ops::create_units(&ctx.client, ctx.now, units).await })
-        })
-        .await
+        self.write(move |ctx| Box::pin(async move { apply::create_units(ctx, units).await }))
+            .await
     }
 
     async fn station_state(&self) -> StoreResult<StationState> {
-        let client = self.client().await?;
-        ops::load_station(&client).await
+        reads::station(&mut Reader(&*self.client().await?)).await
     }
 
     async fn import_station(
@@ -394,20 +336,11 @@ impl StationStore for PgStore {
 #[async_trait]
 impl IncidentStore for PgStore {
     async fn list_units(&self) -> StoreResult<Vec<Unit>> {
-        map_rows(
-            &self
-                .read_rows(
-                    &format!("SELECT {UNIT_COLUMNS} FROM units WHERE NOT retired ORDER BY id"),
-                    &[],
-                )
-                .await?,
-            unit_from_row,
-        )
+        reads::units(&mut Reader(&*self.client().await?)).await
     }
 
     async fn get_unit(&self, id: UnitId) -> StoreResult<Unit> {
-        let client = self.client().await?;
-        ops::load_unit(&client, id).await
+        reads::unit(&mut Reader(&*self.client().await?), id).await
     }
 
     async fn update_unit_status(
@@ -469,32 +402,11 @@ impl IncidentStore for PgStore {
     }
 
     async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
-        let client = self.client().await?;
-        ops::load_incident(&client, id).await
+        reads::incident(&mut Reader(&*self.client().await?), id).await
     }
 
     async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
-        let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents \
-             WHERE ($1::TEXT IS NULL OR status = $1) AND (NOT $2 OR status <> 'closed') \
-             AND ($3::BIGINT IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = $3)) \
-             AND ($5::BIGINT IS NULL OR reported_at >= $5) AND ($6::BIGINT IS NULL OR reported_at < $6) \
-             ORDER BY id DESC LIMIT $4"
-        );
-        let client = self.client().await?;
-        ops::query_incidents(
-            &client,
-            &sql,
-            &[
-                &filter.status.map(|s| s.as_str()),
-                &filter.open_only,
-                &filter.assigned_unit.map(|u| u.0),
-                &i64::from(filter.limit),
-                &filter.reported_from.map(ms),
-                &filter.reported_until.map(ms),
-            ],
-        )
-        .await
+        reads::incidents(&mut Reader(&*self.client().await?), &filter).await
     }
 
     async fn dispatch(
@@ -554,28 +466,11 @@ impl IncidentStore for PgStore {
     }
 
     async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
-        let client = self.client().await?;
-        ops::load_incident(&client, id).await?;
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 \
-             OR incident_id IN (SELECT id FROM incidents WHERE merged_into = $1) ORDER BY id"
-        );
-        let statement = client.prepare_cached(&sql).await.map_err(store_error)?;
-        map_rows(
-            &client
-                .query(&statement, &[&id.0])
-                .await
-                .map_err(store_error)?,
-            event_from_row,
-        )
+        reads::timeline(&mut Reader(&*self.client().await?), id).await
     }
 
     async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2");
-        map_rows(
-            &self.read_rows(&sql, &[&after.0, &i64::from(limit)]).await?,
-            event_from_row,
-        )
+        reads::events_after(&mut Reader(&*self.client().await?), after, limit).await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -606,22 +501,11 @@ impl AccountStore for PgStore {
     }
 
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
-        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1");
-        let rows = self.read_rows(&sql, &[&username.as_str()]).await?;
-        rows.first()
-            .map(|row| {
-                let row = PgRow(row);
-                Ok(Credentials {
-                    user: user_from_row(&row)?,
-                    password_hash: row.text("password_hash")?,
-                })
-            })
-            .transpose()
+        reads::credentials(&mut Reader(&*self.client().await?), username).await
     }
 
     async fn count_users(&self) -> StoreResult<u64> {
-        let rows = self.read_rows("SELECT COUNT(*) FROM users", &[]).await?;
-        Ok(rows[0].get::<_, i64>(0).max(0) as u64)
+        reads::count_users(&mut Reader(&*self.client().await?)).await
     }
 
     async fn create_session(
@@ -631,61 +515,33 @@ impl AccountStore for PgStore {
         expires_at: Timestamp,
         address: Option<String>,
     ) -> StoreResult<()> {
-        let now = ms(chrono::Utc::now());
         self.write(move |ctx| {
             Box::pin(async move {
-                ctx.client
-                    .execute(
-                        "INSERT INTO sessions (token_hash, user_id, expires_at, created_at, last_seen_at, address) \
-                         VALUES ($1, $2, $3, $4, $4, $5)",
-                        &[&token_hash, &user_id.0, &ms(expires_at), &now, &address],
-                    )
+                apply::create_session(ctx, &token_hash, user_id, expires_at, address.as_deref())
                     .await
-                    .map_err(store_error)?;
-                Ok(())
             })
         })
         .await
     }
 
     async fn session_user(&self, token_hash: String) -> StoreResult<Option<Session>> {
-        let sql = format!(
-            "SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled"
-        );
-        let rows = self
-            .read_rows(&sql, &[&token_hash, &ms(chrono::Utc::now())])
-            .await?;
-        rows.first()
-            .map(|row| session_from_row(&PgRow(row)))
-            .transpose()
+        reads::session_user(
+            &mut Reader(&*self.client().await?),
+            &token_hash,
+            chrono::Utc::now(),
+        )
+        .await
     }
 
     async fn touch_session(&self, token_hash: String, at: Timestamp) -> StoreResult<()> {
         self.write(move |ctx| {
-            Box::pin(async move {
-                ctx.client
-                    .execute(
-                        "UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, $2) WHERE token_hash = $1",
-                        &[&token_hash, &ms(at)],
-                    )
-                    .await
-                    .map_err(store_error)?;
-                Ok(())
-            })
+            Box::pin(async move { apply::touch_session(ctx, &token_hash, at).await })
         })
         .await
     }
 
     async fn list_sessions(&self) -> StoreResult<Vec<SessionRecord>> {
-        let sql = format!(
-            "SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.expires_at > $1 ORDER BY s.created_at DESC"
-        );
-        let rows = self.read_rows(&sql, &[&ms(chrono::Utc::now())]).await?;
-        rows.iter()
-            .map(|row| session_record_from_row(&PgRow(row)))
-            .collect()
+        reads::sessions(&mut Reader(&*self.client().await?), chrono::Utc::now()).await
     }
 
     async fn delete_session(
@@ -700,12 +556,7 @@ impl AccountStore for PgStore {
     }
 
     async fn second_factor(&self, user: UserId) -> StoreResult<SecondFactor> {
-        let sql = format!("SELECT {SECOND_FACTOR_COLUMNS} FROM users WHERE id = $1");
-        let rows = self.read_rows(&sql, &[&user.0]).await?;
-        rows.first()
-            .map(|row| second_factor_from_row(&PgRow(row)))
-            .transpose()?
-            .ok_or_else(|| StoreError::not_found("user", user.0))
+        reads::second_factor(&mut Reader(&*self.client().await?), user).await
     }
 
     async fn set_second_factor(
@@ -715,13 +566,9 @@ impl AccountStore for PgStore {
         audit: Option<AuditEntry>,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            Box::pin(async move {
-                write_second_factor(&ctx.client, user, &factor).await?;
-                match &audit {
-                    Some(entry) => apply::audit(ctx, entry).await,
-                    None => Ok(()),
-                }
-            })
+            Box::pin(
+                async move { apply::set_second_factor(ctx, user, &factor, audit.as_ref()).await },
+            )
         })
         .await
     }
@@ -734,28 +581,7 @@ impl AccountStore for PgStore {
     ) -> StoreResult<bool> {
         self.write(move |ctx| {
             Box::pin(async move {
-                let sql =
-                    format!("SELECT {SECOND_FACTOR_COLUMNS} FROM users WHERE id = $1 FOR UPDATE");
-                let rows = ctx
-                    .client
-                    .query(&sql, &[&user.0])
-                    .await
-                    .map_err(store_error)?;
-                let factor = rows
-                    .first()
-                    .map(|row| second_factor_from_row(&PgRow(row)))
-                    .transpose()?
-                    .ok_or_else(|| StoreError::not_found("user", user.0))?;
-                match factor.accept(&proof) {
-                    Some(next) => {
-                        write_second_factor(&ctx.client, user, &next).await?;
-                        if let Some(entry) = &audit {
-                            apply::audit(ctx, entry).await?;
-                        }
-                        Ok(true)
-                    }
-                    None => Ok(false),
-                }
+                apply::consume_second_factor(ctx, user, &proof, audit.as_ref()).await
             })
         })
         .await
@@ -767,11 +593,7 @@ impl AccountStore for PgStore {
     }
 
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");
-        map_rows(
-            &self.read_rows(&sql, &[&i64::from(limit)]).await?,
-            audit_from_row,
-        )
+        reads::audit_log(&mut Reader(&*self.client().await?), limit).await
     }
 }
 

@@ -34,14 +34,6 @@ impl SqlRow for PgRow<'_> {
     }
 }
 
-/// Maps rows with a shared mapping function.
-pub(crate) fn map_rows<T>(
-    rows: &[Row],
-    map: fn(&dyn SqlRow) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
-    rows.iter().map(|r| map(&PgRow(r))).collect()
-}
-
 /// Maps a driver error to the storage error clients may see.
 pub(crate) fn store_error(e: tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {

@@ -10,8 +10,6 @@ use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::history::HistoryRecord;
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::Incident;
-use precinct_domain::station::StationState;
-use precinct_domain::unit::Unit;
 use precinct_geo::cell_key;
 use precinct_storage::StoreResult;
 use precinct_storage::apply::WriteTx;
@@ -104,18 +102,6 @@ impl WriteTx for WriteCtx {
 
     fn stamp_at(&mut self, at: Timestamp) {
         self.now = at;
-    }
-
-    async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {
-        load_unit(&self.client, id).await
-    }
-
-    async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident> {
-        load_incident(&self.client, id).await
-    }
-
-    async fn load_station(&mut self) -> StoreResult<StationState> {
-        load_station(&self.client).await
     }
 
     /// In statements of 20,000 rows from arrays (`unnest`); the statement

@@ -23,19 +23,11 @@ use precinct_domain::user::{User, Username};
 use precinct_domain::{Coordinates, Timestamp};
 use precinct_geo::roads::RoadWay;
 use precinct_storage::CaseView;
-use precinct_storage::apply;
+use precinct_storage::apply::{self, WriteTx};
 use precinct_storage::disputes::{Depth, Which};
 use precinct_storage::prelude::*;
+use precinct_storage::reads;
 use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
-use precinct_storage::rows::{
-    AUDIT_COLUMNS, EVENT_COLUMNS, INCIDENT_COLUMNS, UNIT_COLUMNS, USER_COLUMNS, audit_from_row,
-    event_from_row, unit_from_row, user_from_row,
-};
-use precinct_storage::rows::{CLOSURE_COLUMNS, closure_from_row};
-use precinct_storage::rows::{
-    SECOND_FACTOR_COLUMNS, SESSION_USER_COLUMNS, second_factor_from_row, session_from_row,
-    session_record_from_row,
-};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
@@ -44,7 +36,7 @@ use precinct_storage::{
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, params};
 pub use schema::register_functions;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -185,24 +177,6 @@ pub fn backup(source: &Path, dest: &Path) -> Result<(), OpenError> {
             path: dest.to_owned(),
             detail: e.to_string(),
         })
-}
-
-fn write_second_factor(
-    ctx: &writer::WriteCtx<'_>,
-    user: UserId,
-    factor: &SecondFactor,
-) -> StoreResult<()> {
-    ctx.run(
-        "UPDATE users SET totp_secret = ?2, totp_pending = ?3, totp_last_step = ?4, recovery_codes = ?5 \
-         WHERE id = ?1",
-        params![
-            user.0,
-            factor.secret,
-            factor.pending,
-            factor.last_step,
-            precinct_storage::rows::recovery_codes_json(factor)
-        ],
-    )
 }
 
 /// The SQLite store. Cheap to share behind an `Arc`.
@@ -414,32 +388,13 @@ impl ReadPool {
 #[async_trait]
 impl StationStore for SqliteStore {
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()> {
-        let body = serde_json::to_string(&ground).map_err(|e| StoreError::Other(e.to_string()))?;
-        self.write(move |ctx| {
-            ctx.conn
-                .execute(
-                    "INSERT OR REPLACE INTO ground (id, body) VALUES (1, ?1)",
-                    [body],
-                )
-                .map_err(store_error)?;
-            Ok(())
-        })
-        .await
+        self.write(move |ctx| apply::run_ready(ctx.save_ground(&ground)))
+            .await
     }
 
     async fn jurisdiction(&self) -> StoreResult<Jurisdiction> {
-        self.read(|conn| {
-            let body: Option<String> = conn
-                .query_row("SELECT body FROM ground WHERE id = 1", [], |r| r.get(0))
-                .optional()
-                .map_err(store_error)?;
-            match body {
-                Some(body) => serde_json::from_str(&body)
-                    .map_err(|e| StoreError::Other(format!("ground: {e}"))),
-                None => Ok(Jurisdiction::default()),
-            }
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::jurisdiction(&mut rows::Reader(conn))))
+            .await
     }
 
     async fn replace_roads(&self, ways: Vec<RoadWay>, actor: Actor) -> StoreResult<()> {
@@ -448,17 +403,8 @@ impl StationStore for SqliteStore {
     }
 
     async fn roads(&self) -> StoreResult<Vec<RoadWay>> {
-        self.read(|conn| {
-            let body = rows::query_first(conn, "SELECT body FROM roads WHERE id = 1", [], |row| {
-                row.text("body")
-            })?;
-            match body {
-                Some(body) => serde_json::from_str(&body)
-                    .map_err(|e| StoreError::Other(format!("roads: {e}"))),
-                None => Ok(Vec::new()),
-            }
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::roads(&mut rows::Reader(conn))))
+            .await
     }
 
     async fn close_roads(
@@ -477,19 +423,18 @@ impl StationStore for SqliteStore {
     }
 
     async fn road_closures(&self) -> StoreResult<Vec<RoadClosure>> {
-        self.read(|conn| {
-            let sql = format!("SELECT {CLOSURE_COLUMNS} FROM road_closures ORDER BY segment");
-            rows::query_all(conn, &sql, [], closure_from_row)
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::road_closures(&mut rows::Reader(conn))))
+            .await
     }
 
     async fn create_units(&self, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>> {
-        self.write(move |ctx| ops::create_units(ctx, units)).await
+        self.write(move |ctx| apply::run_ready(apply::create_units(ctx, units)))
+            .await
     }
 
     async fn station_state(&self) -> StoreResult<StationState> {
-        self.read(rows::load_station).await
+        self.read(move |conn| apply::run_ready(reads::station(&mut rows::Reader(conn))))
+            .await
     }
 
     async fn import_station(
@@ -537,19 +482,13 @@ impl StationStore for SqliteStore {
 #[async_trait]
 impl IncidentStore for SqliteStore {
     async fn list_units(&self) -> StoreResult<Vec<Unit>> {
-        self.read(|conn| {
-            rows::query_all(
-                conn,
-                &format!("SELECT {UNIT_COLUMNS} FROM units WHERE retired = 0 ORDER BY id"),
-                [],
-                unit_from_row,
-            )
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::units(&mut rows::Reader(conn))))
+            .await
     }
 
     async fn get_unit(&self, id: UnitId) -> StoreResult<Unit> {
-        self.read(move |conn| rows::load_unit(conn, id)).await
+        self.read(move |conn| apply::run_ready(reads::unit(&mut rows::Reader(conn), id)))
+            .await
     }
 
     async fn update_unit_status(
@@ -600,33 +539,13 @@ impl IncidentStore for SqliteStore {
     }
 
     async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
-        self.read(move |conn| rows::load_incident(conn, id)).await
+        self.read(move |conn| apply::run_ready(reads::incident(&mut rows::Reader(conn), id)))
+            .await
     }
 
     async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>> {
-        self.read(move |conn| {
-            // Optional filters as NULL-able parameters keep one cached statement.
-            let sql = format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents \
-                 WHERE (?1 IS NULL OR status = ?1) AND (?2 = 0 OR status != 'closed') \
-                 AND (?3 IS NULL OR id IN (SELECT incident_id FROM assignments WHERE unit_id = ?3)) \
-                 AND (?5 IS NULL OR reported_at >= ?5) AND (?6 IS NULL OR reported_at < ?6) \
-                 ORDER BY id DESC LIMIT ?4"
-            );
-            rows::query_incidents(
-                conn,
-                &sql,
-                params![
-                    filter.status.map(|s| s.as_str()),
-                    filter.open_only,
-                    filter.assigned_unit.map(|u| u.0),
-                    filter.limit,
-                    filter.reported_from.map(ms),
-                    filter.reported_until.map(ms)
-                ],
-            )
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::incidents(&mut rows::Reader(conn), &filter)))
+            .await
     }
 
     async fn dispatch(
@@ -682,29 +601,13 @@ impl IncidentStore for SqliteStore {
     }
 
     async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>> {
-        self.read(move |conn| {
-            rows::load_incident(conn, id)?;
-            rows::query_all(
-                conn,
-                &format!(
-                    "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = ?1 \
-                     OR incident_id IN (SELECT id FROM incidents WHERE merged_into = ?1) ORDER BY id"
-                ),
-                [id.0],
-                event_from_row,
-            )
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::timeline(&mut rows::Reader(conn), id)))
+            .await
     }
 
     async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>> {
         self.read(move |conn| {
-            rows::query_all(
-                conn,
-                &format!("SELECT {EVENT_COLUMNS} FROM events WHERE id > ?1 ORDER BY id LIMIT ?2"),
-                params![after.0, limit],
-                event_from_row,
-            )
+            apply::run_ready(reads::events_after(&mut rows::Reader(conn), after, limit))
         })
         .await
     }
@@ -741,29 +644,16 @@ impl AccountStore for SqliteStore {
     }
 
     async fn credentials(&self, username: &Username) -> StoreResult<Option<Credentials>> {
-        let username = username.as_str().to_owned();
+        let username = username.clone();
         self.read(move |conn| {
-            rows::query_first(
-                conn,
-                &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"),
-                [username],
-                |row| {
-                    Ok(Credentials {
-                        user: user_from_row(row)?,
-                        password_hash: row.text("password_hash")?,
-                    })
-                },
-            )
+            apply::run_ready(reads::credentials(&mut rows::Reader(conn), &username))
         })
         .await
     }
 
     async fn count_users(&self) -> StoreResult<u64> {
-        self.read(|conn| {
-            conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
-                .map_err(store_error)
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::count_users(&mut rows::Reader(conn))))
+            .await
     }
 
     async fn create_session(
@@ -773,57 +663,39 @@ impl AccountStore for SqliteStore {
         expires_at: Timestamp,
         address: Option<String>,
     ) -> StoreResult<()> {
-        let now = ms(chrono::Utc::now());
         self.write(move |ctx| {
-            ctx.run(
-                "INSERT INTO sessions (token_hash, user_id, expires_at, created_at, last_seen_at, address) \
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
-                params![token_hash, user_id.0, ms(expires_at), now, address],
-            )
+            apply::run_ready(apply::create_session(
+                ctx,
+                &token_hash,
+                user_id,
+                expires_at,
+                address.as_deref(),
+            ))
         })
         .await
     }
 
     async fn session_user(&self, token_hash: String) -> StoreResult<Option<Session>> {
-        let now = ms(chrono::Utc::now());
+        let now = chrono::Utc::now();
         self.read(move |conn| {
-            rows::query_first(
-                conn,
-                &format!(
-                    "SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND NOT u.disabled"
-                ),
-                params![token_hash, now],
-                session_from_row,
-            )
+            apply::run_ready(reads::session_user(
+                &mut rows::Reader(conn),
+                &token_hash,
+                now,
+            ))
         })
         .await
     }
 
     async fn touch_session(&self, token_hash: String, at: Timestamp) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.run(
-                "UPDATE sessions SET last_seen_at = max(last_seen_at, ?2) WHERE token_hash = ?1",
-                params![token_hash, ms(at)],
-            )
-        })
-        .await
+        self.write(move |ctx| apply::run_ready(apply::touch_session(ctx, &token_hash, at)))
+            .await
     }
 
     async fn list_sessions(&self) -> StoreResult<Vec<SessionRecord>> {
-        let now = ms(chrono::Utc::now());
-        self.read(move |conn| {
-            rows::query_all(
-                conn,
-                &format!(
-                    "SELECT {SESSION_USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.expires_at > ?1 ORDER BY s.created_at DESC"
-                ),
-                [now],
-                session_record_from_row,
-            )
-        })
-        .await
+        let now = chrono::Utc::now();
+        self.read(move |conn| apply::run_ready(reads::sessions(&mut rows::Reader(conn), now)))
+            .await
     }
 
     async fn delete_session(
@@ -838,16 +710,8 @@ impl AccountStore for SqliteStore {
     }
 
     async fn second_factor(&self, user: UserId) -> StoreResult<SecondFactor> {
-        self.read(move |conn| {
-            rows::query_first(
-                conn,
-                &format!("SELECT {SECOND_FACTOR_COLUMNS} FROM users WHERE id = ?1"),
-                [user.0],
-                second_factor_from_row,
-            )?
-            .ok_or_else(|| StoreError::not_found("user", user.0))
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::second_factor(&mut rows::Reader(conn), user)))
+            .await
     }
 
     async fn set_second_factor(
@@ -857,11 +721,7 @@ impl AccountStore for SqliteStore {
         audit: Option<AuditEntry>,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            write_second_factor(ctx, user, &factor)?;
-            match &audit {
-                Some(entry) => apply::run_ready(apply::audit(ctx, entry)),
-                None => Ok(()),
-            }
+            apply::run_ready(apply::set_second_factor(ctx, user, &factor, audit.as_ref()))
         })
         .await
     }
@@ -873,23 +733,12 @@ impl AccountStore for SqliteStore {
         audit: Option<AuditEntry>,
     ) -> StoreResult<bool> {
         self.write(move |ctx| {
-            let factor = rows::query_first(
-                ctx.conn,
-                &format!("SELECT {SECOND_FACTOR_COLUMNS} FROM users WHERE id = ?1"),
-                [user.0],
-                second_factor_from_row,
-            )?
-            .ok_or_else(|| StoreError::not_found("user", user.0))?;
-            match factor.accept(&proof) {
-                Some(next) => {
-                    write_second_factor(ctx, user, &next)?;
-                    if let Some(entry) = &audit {
-                        apply::run_ready(apply::audit(ctx, entry))?;
-                    }
-                    Ok(true)
-                }
-                None => Ok(false),
-            }
+            apply::run_ready(apply::consume_second_factor(
+                ctx,
+                user,
+                &proof,
+                audit.as_ref(),
+            ))
         })
         .await
     }
@@ -900,15 +749,8 @@ impl AccountStore for SqliteStore {
     }
 
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        self.read(move |conn| {
-            rows::query_all(
-                conn,
-                &format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT ?1"),
-                [limit],
-                audit_from_row,
-            )
-        })
-        .await
+        self.read(move |conn| apply::run_ready(reads::audit_log(&mut rows::Reader(conn), limit)))
+            .await
     }
 }
 
@@ -1268,5 +1110,45 @@ mod legacy_tests {
         // Opening again converts nothing twice.
         let store = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
         precinct_storage::legacy::assert_fixture_converted(&store).await;
+    }
+
+    /// Assignments made before they had an explicit id keep the order they
+    /// were made in (their rowid) once migrated.
+    #[tokio::test]
+    async fn assignments_keep_their_order_through_the_id_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = open_connection(&path, false).unwrap();
+            schema::migrate_until(&mut conn, schema::assignment_ids_version() - 1).unwrap();
+            for id in 1..=3 {
+                conn.execute(
+                    "INSERT INTO units (id, call_sign, name, kind, capabilities, status, member_count) \
+                     VALUES (?1, ?2, ?2, 'patrol_car', '', 'dispatched', 2)",
+                    rusqlite::params![id, format!("U{id}")],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO incidents (id, source, category, family, priority, status, lat, lon, cell, \
+                 address, summary, reported_at, received_at) \
+                 VALUES (1, 'phone', 'fight', 'public_order', 1, 'dispatched', 31.2, 121.6, 0, 'x', 'y', 0, 0)",
+                [],
+            )
+            .unwrap();
+            // Made in the order 3, 1, 2: not the units' order.
+            for unit in [3, 1, 2] {
+                conn.execute(
+                    "INSERT INTO assignments (incident_id, unit_id, police, assigned_at) VALUES (1, ?1, 1, 0)",
+                    [unit],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path, Arc::new(SystemClock)).unwrap();
+        let incident = store.get_incident(IncidentId(1)).await.unwrap();
+        let order: Vec<i64> = incident.assignments.iter().map(|a| a.unit_id.0).collect();
+        assert_eq!(order, [3, 1, 2]);
+        store.close();
     }
 }

@@ -2,7 +2,7 @@
 //! They read current state, ask the domain whether the change is legal,
 //! write it and its events; an error anywhere rolls the whole operation back.
 
-use crate::rows::{self, load_incident, load_unit, ms, store_error};
+use crate::rows::{self, ms, store_error};
 use crate::writer::WriteCtx;
 use chrono::Duration;
 use precinct_domain::Timestamp;
@@ -10,50 +10,16 @@ use precinct_domain::event::{Actor, Event, EventKind};
 use precinct_domain::history::HistoryRecord;
 use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::{
-    DUPLICATE_WINDOW_MINUTES, Incident, IncidentStatus, Intake, likely_duplicate,
+    DUPLICATE_WINDOW_MINUTES, IncidentStatus, Intake, likely_duplicate,
 };
-use precinct_domain::station::StationState;
-use precinct_domain::unit::{NewUnit, Unit};
 use precinct_geo::cell_key;
-use precinct_storage::apply::WriteTx;
+use precinct_storage::apply::{self, WriteTx};
 use precinct_storage::disputes::{SqlExec, SqlValue};
+use precinct_storage::reads;
 use precinct_storage::rollups;
-use precinct_storage::rows::{SqlRow, capabilities_text, duplicate_search_cells};
-use precinct_storage::{IntakeOutcome, StoreError, StoreResult};
+use precinct_storage::rows::{SqlRow, duplicate_search_cells};
+use precinct_storage::{IntakeOutcome, StoreResult};
 use rusqlite::{OptionalExtension, params};
-
-pub(crate) fn create_units(ctx: &mut WriteCtx<'_>, units: Vec<NewUnit>) -> StoreResult<Vec<Unit>> {
-    let mut created = Vec::with_capacity(units.len());
-    for unit in units {
-        ctx.conn
-            .prepare_cached(
-                "INSERT INTO units (call_sign, name, kind, home_post_id, zone_id, capabilities, status, lat, lon, \
-                 position_at, member_count, property_company_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    unit.call_sign,
-                    unit.name,
-                    unit.kind.as_str(),
-                    unit.home_post_id.map(|p| p.0),
-                    unit.zone_id.map(|z| z.0),
-                    capabilities_text(&unit.capabilities),
-                    unit.status.as_str(),
-                    unit.position.map(|p| p.lat()),
-                    unit.position.map(|p| p.lon()),
-                    unit.position.map(|_| ms(ctx.now)),
-                    unit.member_count,
-                    unit.property_company_id.map(|p| p.0),
-                ])
-            })
-            .map_err(|e| match store_error(e) {
-                StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!("call sign {} is taken", unit.call_sign)),
-                other => other,
-            })?;
-        created.push(load_unit(ctx.conn, UnitId(ctx.conn.last_insert_rowid()))?);
-    }
-    Ok(created)
-}
 
 pub(crate) fn intake(
     ctx: &mut WriteCtx<'_>,
@@ -71,7 +37,7 @@ pub(crate) fn intake(
             .map_err(store_error)?;
         if let Some(id) = existing {
             return Ok(IntakeOutcome {
-                incident: load_incident(ctx.conn, IncidentId(id))?,
+                incident: apply::run_ready(reads::incident(ctx, IncidentId(id)))?,
                 created: false,
             });
         }
@@ -186,18 +152,6 @@ impl WriteTx for WriteCtx<'_> {
 
     fn stamp_at(&mut self, at: Timestamp) {
         self.now = at;
-    }
-
-    async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {
-        load_unit(self.conn, id)
-    }
-
-    async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident> {
-        load_incident(self.conn, id)
-    }
-
-    async fn load_station(&mut self) -> StoreResult<StationState> {
-        rows::load_station(self.conn)
     }
 
     /// The triggers are suspended for the batch: its rollups are summed

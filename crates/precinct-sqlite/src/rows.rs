@@ -2,50 +2,15 @@
 //! loaders both the writer and the readers use.
 
 use precinct_domain::Coordinates;
-use precinct_domain::ids::{IncidentId, UnitId};
-use precinct_domain::incident::{DuplicateCandidate, Incident};
-use precinct_domain::station::StationState;
-use precinct_domain::unit::Unit;
+use precinct_domain::incident::DuplicateCandidate;
 use precinct_storage::disputes::{SqlExec, SqlValue};
 use precinct_storage::rows::{
-    ASSIGNMENT_COLUMNS, CANDIDATE_COLUMNS, INCIDENT_COLUMNS, SEARCH_CELLS, SqlRow, UNIT_COLUMNS,
-    USER_COLUMNS, assignment_from_row, candidate_from_row, incident_from_row, unit_from_row,
-    unreadable, user_from_row,
+    CANDIDATE_COLUMNS, SEARCH_CELLS, SqlRow, candidate_from_row, unreadable,
 };
 use precinct_storage::{StoreError, StoreResult};
 use rusqlite::{Connection, Params, Row};
 
 pub(crate) use precinct_storage::rows::ms;
-
-/// The stored station: ground, every unit, every account.
-pub(crate) fn load_station(conn: &Connection) -> StoreResult<StationState> {
-    use rusqlite::OptionalExtension;
-    let body: Option<String> = conn
-        .query_row("SELECT body FROM ground WHERE id = 1", [], |r| r.get(0))
-        .optional()
-        .map_err(store_error)?;
-    let ground = match body {
-        Some(body) => {
-            serde_json::from_str(&body).map_err(|e| StoreError::Other(format!("ground: {e}")))?
-        }
-        None => Default::default(),
-    };
-    Ok(StationState {
-        ground,
-        units: query_all(
-            conn,
-            &format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY id"),
-            [],
-            unit_from_row,
-        )?,
-        users: query_all(
-            conn,
-            &format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"),
-            [],
-            user_from_row,
-        )?,
-    })
-}
 
 /// A borrowed SQLite row.
 pub(crate) struct LiteRow<'a, 'b>(pub &'a Row<'b>);
@@ -105,66 +70,6 @@ pub(crate) fn query_all<T>(
         out.push(map(&LiteRow(row))?);
     }
     Ok(out)
-}
-
-/// Runs a cached query and maps its first row, if any.
-pub(crate) fn query_first<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-    map: impl Fn(&dyn SqlRow) -> StoreResult<T>,
-) -> StoreResult<Option<T>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(store_error)?;
-    let mut rows = stmt.query(params).map_err(store_error)?;
-    match rows.next().map_err(store_error)? {
-        Some(row) => map(&LiteRow(row)).map(Some),
-        None => Ok(None),
-    }
-}
-
-pub(crate) fn load_unit(conn: &Connection, id: UnitId) -> StoreResult<Unit> {
-    query_first(
-        conn,
-        &format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = ?1"),
-        [id.0],
-        unit_from_row,
-    )?
-    .ok_or_else(|| StoreError::not_found("unit", id))
-}
-
-fn with_assignments(conn: &Connection, mut incident: Incident) -> StoreResult<Incident> {
-    incident.assignments = query_all(
-        conn,
-        &format!(
-            "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE incident_id = ?1 ORDER BY rowid"
-        ),
-        [incident.id.0],
-        assignment_from_row,
-    )?;
-    Ok(incident)
-}
-
-pub(crate) fn load_incident(conn: &Connection, id: IncidentId) -> StoreResult<Incident> {
-    let incident = query_first(
-        conn,
-        &format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?1"),
-        [id.0],
-        incident_from_row,
-    )?
-    .ok_or_else(|| StoreError::not_found("incident", id))?;
-    with_assignments(conn, incident)
-}
-
-/// Runs an incident query, then fills in each incident's assignments.
-pub(crate) fn query_incidents(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-) -> StoreResult<Vec<Incident>> {
-    query_all(conn, sql, params, incident_from_row)?
-        .into_iter()
-        .map(|i| with_assignments(conn, i))
-        .collect()
 }
 
 /// Primary reports (not merged, not themselves duplicates) of a family in a

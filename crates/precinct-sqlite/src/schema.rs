@@ -471,6 +471,28 @@ FROM incidents AS i,
 WHERE i.merged_into IS NULL
 GROUP BY d.dim, s.span, bucket, key;
 "#,
+    // Assignments get an explicit id (their rowid until now), so reads
+    // written once for both backends order them by `id`.
+    r#"
+CREATE TABLE assignments_keyed (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    unit_id INTEGER NOT NULL REFERENCES units(id),
+    police INTEGER NOT NULL,
+    assigned_at INTEGER NOT NULL,
+    arrived_at INTEGER,
+    released_at INTEGER,
+    accepted_at INTEGER,
+    handed_over_at INTEGER
+);
+INSERT INTO assignments_keyed (id, incident_id, unit_id, police, assigned_at, arrived_at, released_at, accepted_at, handed_over_at)
+SELECT rowid, incident_id, unit_id, police, assigned_at, arrived_at, released_at, accepted_at, handed_over_at
+FROM assignments;
+DROP TABLE assignments;
+ALTER TABLE assignments_keyed RENAME TO assignments;
+CREATE INDEX assignments_incident ON assignments (incident_id);
+CREATE INDEX assignments_unit ON assignments (unit_id);
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers
@@ -536,6 +558,15 @@ pub(crate) fn json_disputes_version() -> usize {
         .iter()
         .position(|m| m.contains("RENAME TO legacy_disputes"))
         .expect("the migration to dispute columns")
+}
+
+/// The schema version that gave assignments an explicit id.
+#[cfg(test)]
+pub(crate) fn assignment_ids_version() -> usize {
+    1 + MIGRATIONS
+        .iter()
+        .position(|m| m.contains("CREATE TABLE assignments_keyed"))
+        .expect("the migration to assignment ids")
 }
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -60,8 +60,14 @@ pub trait WriteTx: SqlExec {
     fn now(&self) -> Timestamp;
     /// Stamps what follows with `at` instead (converting stored history).
     fn stamp_at(&mut self, at: Timestamp);
-    async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit>;
-    async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident>;
+    async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {
+        crate::reads::unit(self, id).await
+    }
+
+    async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident> {
+        crate::reads::incident(self, id).await
+    }
+
     // The row changes below are written once, over `SqlExec`, for every
     // SQL backend (`$n` placeholders; SQLite reads them as `?n`).
 
@@ -298,7 +304,10 @@ pub trait WriteTx: SqlExec {
     }
 
     /// The ground, every unit (retired too) and every account (disabled too).
-    async fn load_station(&mut self) -> StoreResult<StationState>;
+    async fn load_station(&mut self) -> StoreResult<StationState> {
+        crate::reads::station(self).await
+    }
+
     async fn insert_unit(
         &mut self,
         fields: &UnitFields,
@@ -1388,6 +1397,130 @@ pub async fn delete_session(
         audit(tx, entry).await?;
     }
     Ok(())
+}
+
+/// Opens a session for `user_id` until `expires_at`.
+pub async fn create_session(
+    tx: &mut impl WriteTx,
+    token_hash: &str,
+    user_id: UserId,
+    expires_at: Timestamp,
+    address: Option<&str>,
+) -> StoreResult<()> {
+    let now = ms(tx.now());
+    tx.execute(
+        "INSERT INTO sessions (token_hash, user_id, expires_at, created_at, last_seen_at, address) \
+         VALUES ($1, $2, $3, $4, $4, $5)",
+        &[
+            Text(Some(token_hash.to_owned())),
+            Int(Some(user_id.0)),
+            Int(Some(ms(expires_at))),
+            Int(Some(now)),
+            Text(address.map(str::to_owned)),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Notes a session's use at `at` (never moving it back).
+pub async fn touch_session(
+    tx: &mut impl WriteTx,
+    token_hash: &str,
+    at: Timestamp,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2",
+        &[Text(Some(token_hash.to_owned())), Int(Some(ms(at)))],
+    )
+    .await
+    .map(drop)
+}
+
+async fn write_second_factor(
+    tx: &mut impl WriteTx,
+    user: UserId,
+    factor: &crate::SecondFactor,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE users SET totp_secret = $2, totp_pending = $3, totp_last_step = $4, recovery_codes = $5 \
+         WHERE id = $1",
+        &[
+            Int(Some(user.0)),
+            Text(factor.secret.clone()),
+            Text(factor.pending.clone()),
+            Int(factor.last_step),
+            Text(Some(crate::rows::recovery_codes_json(factor))),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Stores an account's second factor, with its audit entry when there is one.
+pub async fn set_second_factor(
+    tx: &mut impl WriteTx,
+    user: UserId,
+    factor: &crate::SecondFactor,
+    entry: Option<&AuditEntry>,
+) -> StoreResult<()> {
+    write_second_factor(tx, user, factor).await?;
+    if let Some(entry) = entry {
+        audit(tx, entry).await?;
+    }
+    Ok(())
+}
+
+/// Accepts a proof of the second factor at most once: read, decided and
+/// written in this writer transaction (every backend's writers run one at a
+/// time, PostgreSQL's across instances under its write lock), with its
+/// audit entry when accepted.
+pub async fn consume_second_factor(
+    tx: &mut impl WriteTx,
+    user: UserId,
+    proof: &crate::SecondFactorProof,
+    entry: Option<&AuditEntry>,
+) -> StoreResult<bool> {
+    let factor = crate::reads::second_factor(tx, user).await?;
+    match factor.accept(proof) {
+        Some(next) => {
+            set_second_factor(tx, user, &next, entry).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Creates units outside a station package (tests and tools).
+pub async fn create_units(
+    tx: &mut impl WriteTx,
+    units: Vec<precinct_domain::unit::NewUnit>,
+) -> StoreResult<Vec<Unit>> {
+    let mut created = Vec::with_capacity(units.len());
+    for unit in units {
+        let fields = UnitFields {
+            call_sign: unit.call_sign,
+            name: unit.name,
+            kind: unit.kind,
+            home_post_id: unit.home_post_id,
+            zone_id: unit.zone_id,
+            capabilities: unit.capabilities,
+            phone: unit.phone,
+            member_count: unit.member_count,
+            property_company_id: unit.property_company_id,
+        };
+        let id = tx
+            .insert_unit(&fields, unit.status, unit.position)
+            .await
+            .map_err(|e| match e {
+                StoreError::AlreadyExists(_) => {
+                    StoreError::AlreadyExists(format!("call sign {} is taken", fields.call_sign))
+                }
+                other => other,
+            })?;
+        created.push(tx.load_unit(id).await?);
+    }
+    Ok(created)
 }
 
 /// Runs a future that never waits (a backend whose primitives complete

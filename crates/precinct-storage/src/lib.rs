@@ -14,6 +14,7 @@ pub mod apply;
 pub mod chain;
 pub mod disputes;
 pub mod legacy;
+pub mod reads;
 pub mod recurrence;
 pub mod rollups;
 pub mod rows;
