@@ -8,13 +8,11 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import {
   ApiError,
-  get,
-  post,
+  http,
+  ok,
   upload,
-  type Account,
   type Jurisdiction,
   type OneTimePassword,
-  type SessionInfo,
   type StationReport,
   type Unit,
 } from "./api";
@@ -62,7 +60,7 @@ function PackagePanel(props: { onImported: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
 
-  const run = async (path: string) => {
+  const run = async (path: "/api/station/validate" | "/api/station/import") => {
     if (!file) return;
     setBusy(true);
     setError(null);
@@ -290,7 +288,7 @@ function GroundPanel() {
   const [query, setQuery] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
-    Promise.all([get<Jurisdiction>("/api/jurisdiction"), get<Unit[]>("/api/units")])
+    Promise.all([ok(http.GET("/api/jurisdiction")), ok(http.GET("/api/units"))])
       .then(([g, u]) => {
         setGround(g);
         setUnits(u);
@@ -350,7 +348,7 @@ function GroundPanel() {
 }
 
 function UnitsPanel() {
-  const { value: units, error, load } = useResource<Unit[]>("/api/units");
+  const { value: units, error, load } = useResource(() => ok(http.GET("/api/units")));
   const [query, setQuery] = useState("");
   const [editing, setEditing] = useState<number | null>(null);
   useEffect(() => void load(), []);
@@ -379,7 +377,7 @@ function UnitsPanel() {
                 fields={{ name: u.name, phone: u.phone ?? "" }}
                 onCancel={() => setEditing(null)}
                 onSave={async (fields) => {
-                  await post(`/api/admin/units/${u.id}`, fields);
+                  await ok(http.POST("/api/admin/units/{id}", { params: { path: { id: u.id } }, body: fields }));
                   setEditing(null);
                   await load();
                 }}
@@ -449,7 +447,7 @@ function EditRow(props: {
 }
 
 function PeoplePanel() {
-  const { value: accounts, error, setError, load } = useResource<Account[]>("/api/admin/users");
+  const { value: accounts, error, setError, load } = useResource(() => ok(http.GET("/api/admin/users")));
   const [query, setQuery] = useState("");
   const [editing, setEditing] = useState<number | null>(null);
   const [reset, setReset] = useState<OneTimePassword | null>(null);
@@ -497,7 +495,7 @@ function PeoplePanel() {
                 fields={{ display_name: a.display_name, role: a.role, unit_call_sign: a.unit_call_sign ?? "", phone: a.phone ?? "" }}
                 onCancel={() => setEditing(null)}
                 onSave={async (fields) => {
-                  await post(`/api/admin/users/${a.id}`, fields);
+                  await ok(http.POST("/api/admin/users/{id}", { params: { path: { id: a.id } }, body: fields }));
                   setEditing(null);
                   await load();
                 }}
@@ -516,14 +514,14 @@ function PeoplePanel() {
                     {t("edit")}
                   </button>
                   {a.can_be_disabled && (
-                    <button type="button" data-testid="toggle-account" onClick={() => act(() => post(`/api/admin/users/${a.id}`, { disabled: !a.disabled }))}>
+                    <button type="button" data-testid="toggle-account" onClick={() => act(() => ok(http.POST("/api/admin/users/{id}", { params: { path: { id: a.id } }, body: { disabled: !a.disabled } })))}>
                       {a.disabled ? t("enable_account") : t("disable_account")}
                     </button>
                   )}
                   <button
                     type="button"
                     data-testid="reset-password-button"
-                    onClick={() => act(async () => setReset(await post<OneTimePassword>(`/api/admin/users/${a.id}/reset-password`)))}
+                    onClick={() => act(async () => setReset(await ok(http.POST("/api/admin/users/{id}/reset-password", { params: { path: { id: a.id } } }))))}
                   >
                     {t("reset_password")}
                   </button>
@@ -531,7 +529,7 @@ function PeoplePanel() {
                     <button
                       type="button"
                       data-testid="reset-second-factor"
-                      onClick={() => act(() => post(`/api/admin/users/${a.id}/reset-second-factor`))}
+                      onClick={() => act(() => ok(http.POST("/api/admin/users/{id}/reset-second-factor", { params: { path: { id: a.id } } })))}
                     >
                       {t("reset_second_factor")}
                     </button>
@@ -551,12 +549,12 @@ function PeoplePanel() {
 
 /** Every open session: who, from where, since when; the administrator ends one. */
 function SessionsPanel() {
-  const { value: sessions, error, setError, load } = useResource<SessionInfo[]>("/api/admin/sessions");
+  const { value: sessions, error, setError, load } = useResource(() => ok(http.GET("/api/admin/sessions")));
   useEffect(() => void load(), []);
   const revoke = async (id: string) => {
     setError(null);
     try {
-      await post(`/api/admin/sessions/${id}/revoke`);
+      await ok(http.POST("/api/admin/sessions/{id}/revoke", { params: { path: { id } } }));
       await load();
     } catch (e) {
       setError(asApiError(e));

@@ -1,7 +1,8 @@
 // The one HTTP client of the pages: same origin, session cookie, and the
 // server's stable error body `{ code, message, message_zh }`.
 
-import type { components } from "./generated/api";
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/api";
 
 /** The API's named schemas, generated from `web/openapi.json` (`npm run types`). */
 export type Schemas = components["schemas"];
@@ -15,9 +16,6 @@ export type User = Schemas["UserDto"];
 /** A new TOTP secret to add to an authenticator app (generated from the OpenAPI document). */
 export type Enrolment = Schemas["EnrolmentDto"];
 
-/** A session, as the administrator sees it (generated from the OpenAPI document). */
-export type SessionInfo = Schemas["SessionDto"];
-
 /** An account as the administrator sees it (generated from the OpenAPI document). */
 export type Account = Schemas["AccountDto"];
 
@@ -25,16 +23,7 @@ export type Account = Schemas["AccountDto"];
 export type OneTimePassword = Schemas["OneTimePasswordDto"];
 
 /** Generated from the OpenAPI document. */
-export type PackageProblem = Schemas["ProblemDto"];
-
-/** Generated from the OpenAPI document. */
-export type LayerChanges = Schemas["LayerChangesDto"];
-
-/** Generated from the OpenAPI document. */
 export type StationReport = Schemas["StationReport"];
-
-/** Generated from the OpenAPI document. */
-export type Assignment = Schemas["AssignmentDto"];
 
 /** Generated from the OpenAPI document. */
 export type Incident = Schemas["IncidentDto"];
@@ -42,16 +31,11 @@ export type Incident = Schemas["IncidentDto"];
 /** Generated from the OpenAPI document. */
 export type TimelineEvent = Schemas["EventDto"];
 
-export interface IncidentDetail extends Incident {
-  timeline: TimelineEvent[];
-  recurrent_dispute_ids: number[];
-}
+/** An incident with its timeline (generated from the OpenAPI document). */
+export type IncidentDetail = Schemas["IncidentDetail"];
 
 /** Generated from the OpenAPI document. */
 export type Unit = Schemas["UnitDto"];
-
-/** Generated from the OpenAPI document. */
-export type Candidate = Schemas["CandidateDto"];
 
 /** Generated from the OpenAPI document. */
 export type Recommendation = Schemas["RecommendationDto"];
@@ -65,9 +49,6 @@ export type Place = Schemas["Place"];
 
 /** Generated from the OpenAPI document. */
 export type Jurisdiction = Schemas["Ground"];
-
-/** Generated from the OpenAPI document. */
-export type CategoryDef = Schemas["CategoryDef"];
 
 /** Generated from the OpenAPI document. */
 export type Closure = Schemas["ClosureDto"];
@@ -88,23 +69,77 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  return request<T>(path, {
-    method,
-    credentials: "same-origin",
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+/** The typed client: every path, parameter, body and answer is checked
+ * against the OpenAPI document the server serves (`npm run types`). */
+export const http = createClient<paths>({ credentials: "same-origin" });
+
+/** What the client answers: the body, or the error body, and the response. */
+type Answer<T> = { data?: T; error?: unknown; response: Response };
+
+/** The body of a successful answer (undefined for 204); otherwise an
+ * `ApiError` carrying the server's stable error body, or `network`. */
+export async function ok<T>(call: Promise<Answer<T>>): Promise<T> {
+  let answer: Answer<T>;
+  try {
+    answer = await call;
+  } catch {
+    throw networkError();
+  }
+  if (answer.response.ok) return answer.data as T;
+  return Promise.reject(errorOf(answer.response, answer.error ?? null));
 }
 
-async function request<T>(path: string, init: RequestInit): Promise<T> {
+function networkError(): ApiError {
+  return new ApiError(0, "network", "network error, please retry", "网络错误，请重试");
+}
+
+function errorOf(response: Response, json: unknown): ApiError {
+  const e = (json && typeof json === "object" ? json : {}) as { code?: string; message?: string; message_zh?: string };
+  return new ApiError(
+    response.status,
+    e.code ?? "http_" + response.status,
+    e.message ?? response.statusText,
+    e.message_zh ?? e.message ?? response.statusText,
+    json,
+  );
+}
+
+/** The JSON body an operation takes (never when it takes none). */
+type JsonBody<Op> = Op extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
+
+/** The POST routes of one resource, named by the `{id}` in their path. */
+export type PostWithId = {
+  [P in keyof paths]: paths[P] extends { post: { parameters: { path: { id: number } } } } ? P : never;
+}[keyof paths];
+
+/** What a POST route takes as its body (`{}` when it takes none). */
+export type PostBody<P extends keyof paths> = paths[P] extends { post: infer Op }
+  ? [JsonBody<Op>] extends [never]
+    ? Record<string, never>
+    : JsonBody<Op>
+  : never;
+
+/** POSTs `body` to the route `path` of the resource `id`; both are checked
+ * against the document by the signature. */
+export function postTo<P extends PostWithId>(path: P, id: number, body: PostBody<P>): Promise<unknown> {
+  // The signature is the check: openapi-fetch cannot narrow a generic path.
+  const init = { params: { path: { id } }, body } as never;
+  return ok(http.POST(path as "/api/incidents/{id}/notes", init));
+}
+
+/** The upload routes (multipart, field `package`). */
+type UploadPath = "/api/station/validate" | "/api/station/import" | "/api/history/import";
+
+/** Uploads a file as multipart/form-data (field `package`). */
+export async function upload<T>(path: UploadPath, file: File): Promise<T> {
+  const form = new FormData();
+  form.append("package", file, file.name);
   let response: Response;
   try {
-    response = await fetch(path, init);
+    response = await fetch(path, { method: "POST", credentials: "same-origin", body: form });
   } catch {
-    throw new ApiError(0, "network", "network error, please retry", "网络错误，请重试");
+    throw networkError();
   }
-  if (response.status === 204) return undefined as T;
   const text = await response.text();
   let json: unknown = null;
   try {
@@ -112,25 +147,6 @@ async function request<T>(path: string, init: RequestInit): Promise<T> {
   } catch {
     json = null;
   }
-  if (!response.ok) {
-    const e = (json ?? {}) as { code?: string; message?: string; message_zh?: string };
-    throw new ApiError(
-      response.status,
-      e.code ?? "http_" + response.status,
-      e.message ?? response.statusText,
-      e.message_zh ?? e.message ?? response.statusText,
-      json,
-    );
-  }
+  if (!response.ok) throw errorOf(response, json);
   return json as T;
 }
-
-/** Uploads a file as multipart/form-data (field `package`). */
-export async function upload<T>(path: string, file: File): Promise<T> {
-  const form = new FormData();
-  form.append("package", file, file.name);
-  return request<T>(path, { method: "POST", credentials: "same-origin", body: form });
-}
-
-export const get = <T>(path: string) => api<T>("GET", path);
-export const post = <T>(path: string, body: unknown = {}) => api<T>("POST", path, body);

@@ -4,8 +4,12 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   ApiError,
-  get,
-  post,
+  http,
+  ok,
+  postTo,
+  type PostBody,
+  type PostWithId,
+  type Schemas,
   type ConsoleConfig,
   type Incident,
   type IncidentDetail,
@@ -142,7 +146,7 @@ function IntakeForm(props: {
   onCreated: (id: number) => void;
   onCancel: () => void;
 }) {
-  const [source, setSource] = useState("phone");
+  const [source, setSource] = useState<Schemas["CreateIncidentRequest"]["source"]>("phone");
   // The station's table may not have the shipped codes.
   const [category, setCategory] = useState(() =>
     labelKeys("category").includes("fight_assault") ? "fight_assault" : labelKeys("category")[0],
@@ -173,7 +177,7 @@ function IntakeForm(props: {
     }
     const timer = window.setTimeout(async () => {
       try {
-        setPlaces(await get<Place[]>(`/api/places?q=${encodeURIComponent(q)}&limit=8`));
+        setPlaces(await ok(http.GET("/api/places", { params: { query: { q, limit: 8 } } })));
       } catch (e) {
         setError(asApiError(e));
       }
@@ -185,14 +189,14 @@ function IntakeForm(props: {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const body: Record<string, unknown> = { source, category, priority, summary };
-    if (place) body["place_id"] = place.id;
-    else if (props.picked) body["location"] = { lat: props.picked.lat, lon: props.picked.lon };
-    if (address.trim()) body["address"] = address.trim();
-    if (callerName.trim()) body["caller_name"] = callerName.trim();
-    if (callerPhone.trim()) body["caller_phone"] = callerPhone.trim();
+    const body: Schemas["CreateIncidentRequest"] = { source, category, priority, summary };
+    if (place) body.place_id = place.id;
+    else if (props.picked) body.location = { lat: props.picked.lat, lon: props.picked.lon };
+    if (address.trim()) body.address = address.trim();
+    if (callerName.trim()) body.caller_name = callerName.trim();
+    if (callerPhone.trim()) body.caller_phone = callerPhone.trim();
     try {
-      const created = await post<{ incident: Incident }>("/api/incidents", body);
+      const created = await ok(http.POST("/api/incidents", { body }));
       props.onCreated(created.incident.id);
     } catch (e) {
       setError(asApiError(e));
@@ -326,7 +330,7 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
   const load = async () => {
     const ticket = ++latest.current;
     try {
-      const r = await get<Recommendation>(`/api/incidents/${incident.id}/recommendation`);
+      const r = await ok(http.GET("/api/incidents/{id}/recommendation", { params: { path: { id: incident.id } } }));
       if (ticket !== latest.current) return;
       setPlan(r);
       setChosen(r.proposed_unit_ids);
@@ -350,7 +354,7 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
     try {
       const same =
         chosen.length === plan.proposed_unit_ids.length && chosen.every((u, k) => u === plan.proposed_unit_ids[k]);
-      await post(`/api/incidents/${incident.id}/dispatch-plan`, same ? {} : { unit_ids: chosen });
+      await ok(http.POST("/api/incidents/{id}/dispatch-plan", { params: { path: { id: incident.id } }, body: same ? {} : { unit_ids: chosen } }));
       setError(null);
       props.onDone();
     } catch (e) {
@@ -448,9 +452,9 @@ function IncidentPanel(props: {
   onOpenCase: (from: FromIncident) => void;
 }) {
   const touched = useObservable(props.model.touched);
-  const resource = useResource<IncidentDetail>(`/api/incidents/${props.id}`);
+  const resource = useResource(() => ok(http.GET("/api/incidents/{id}", { params: { path: { id: props.id } } })));
   const { value: detail, error, setError, load } = resource;
-  const [disposition, setDisposition] = useState("resolved_on_scene");
+  const [disposition, setDisposition] = useState<Schemas["CloseRequest"]["disposition"]>("resolved_on_scene");
   const [remark, setRemark] = useState("");
   const [note, setNote] = useState("");
 
@@ -462,9 +466,9 @@ function IncidentPanel(props: {
     if (touched.id === props.id) void load();
   }, [touched]);
 
-  const act = async (path: string, body: unknown) => {
+  const act = async <P extends PostWithId>(path: P, id: number, body: PostBody<P>) => {
     try {
-      await post(path, body);
+      await postTo(path, id, body);
       setError(null);
       await load();
     } catch (e) {
@@ -508,7 +512,7 @@ function IncidentPanel(props: {
       {open && i.duplicate_of !== null && i.merged_into === null && (
         <p class="duplicate">
           {t("likely_duplicate_of")}#{i.duplicate_of}{" "}
-          <button type="button" data-testid="merge" onClick={() => act(`/api/incidents/${i.id}/merge`, { into: i.duplicate_of })}>
+          <button type="button" data-testid="merge" onClick={() => i.duplicate_of !== null && act("/api/incidents/{id}/merge", i.id, { into: i.duplicate_of })}>
             {t("merge_into")}
           </button>
         </p>
@@ -564,7 +568,7 @@ function IncidentPanel(props: {
           class="inline"
           onSubmit={(e) => {
             e.preventDefault();
-            if (note.trim()) void act(`/api/incidents/${i.id}/notes`, { text: note.trim() }).then(() => setNote(""));
+            if (note.trim()) void act("/api/incidents/{id}/notes", i.id, { text: note.trim() }).then(() => setNote(""));
           }}
         >
           <input value={note} placeholder={t("note")} onInput={(e) => setNote(e.currentTarget.value)} />
@@ -577,7 +581,7 @@ function IncidentPanel(props: {
           data-testid="close-form"
           onSubmit={(e) => {
             e.preventDefault();
-            void act(`/api/incidents/${i.id}/close`, { disposition, remark: remark.trim() || undefined });
+            void act("/api/incidents/{id}/close", i.id, { disposition, remark: remark.trim() || undefined });
           }}
         >
           <EnumSelect kind="disposition" name="disposition" value={disposition} onChange={setDisposition} only={(d) => d !== "merged_as_duplicate"} />
@@ -621,7 +625,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
   const stationImports = useObservable(model.stationImports);
   useEffect(() => {
     if (stationImports > 0)
-      void get<Jurisdiction>("/api/jurisdiction").then((fresh) => {
+      void ok(http.GET("/api/jurisdiction")).then((fresh) => {
         setCategories(fresh.categories);
         setGround(fresh);
       });

@@ -5,13 +5,15 @@
 // reaches it from the header.
 
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, get, post, type Schemas } from "./api";
+import { ApiError, http, ok, postTo, type PostBody, type PostWithId, type Schemas } from "./api";
 import { formatTime, label, stationNow, stationTimeToIso, t } from "./i18n";
 import { LiveStream } from "./live";
 import { EnumSelect, ErrorLine, asApiError, useResource } from "./ui";
 
 type Org = Schemas["OrganisationDto"];
 type Case = Schemas["DisputeDto"];
+/** The changes a case takes, each a route `/api/disputes/{id}/<action>`. */
+type CaseRoute = PostWithId extends infer P ? (P extends `/api/disputes/{id}/${infer A}` ? A : never) : never;
 type Change = Schemas["DisputeChangeKindDto"];
 /** An operation of the API a case may allow (its `allowed_actions`). */
 type CaseAction = Case["allowed_actions"][number];
@@ -71,7 +73,7 @@ function changeText(change: Change): string {
 
 function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id: number) => void; onCancel: () => void }) {
   const from = props.from;
-  const [source, setSource] = useState(from ? "incident" : "screening");
+  const [source, setSource] = useState<Schemas["OpenDisputeRequest"]["source"]>(from ? "incident" : "screening");
   // From an incident, the server takes the category from it unless one is chosen.
   const [category, setCategory] = useState(from ? "" : "neighbour_noise");
   const [summary, setSummary] = useState(from?.summary ?? "");
@@ -83,18 +85,18 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    const body: Record<string, unknown> = {
+    const body: Schemas["OpenDisputeRequest"] = {
       source,
-      category: category || undefined,
+      category: (category || undefined) as Schemas["OpenDisputeRequest"]["category"],
       summary,
       address,
       parties: lines(parties).map(([name, phone]) => ({ name, phone: phone || undefined })),
       responsible_org_id: Number(responsible),
       participating_org_ids: taking.map(Number),
     };
-    if (from && source === "incident") body["incident_id"] = from.incident_id;
+    if (from && source === "incident") body.incident_id = from.incident_id;
     try {
-      const opened = await post<Case>("/api/disputes", body);
+      const opened = await ok(http.POST("/api/disputes", { body }));
       props.onOpened(opened.id);
     } catch (err) {
       setError(asApiError(err));
@@ -165,19 +167,19 @@ function OpenCase(props: { orgs: Org[]; from: FromIncident | null; onOpened: (id
 }
 
 function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void; live: { id: number; n: number } | null }) {
-  const resource = useResource<Case>(`/api/disputes/${props.id}`);
+  const resource = useResource(() => ok(http.GET("/api/disputes/{id}", { params: { path: { id: props.id } } })));
   const { value: c, error, setError, load } = resource;
-  const [venue, setVenue] = useState("mediation_room");
+  const [venue, setVenue] = useState<PostBody<"/api/disputes/{id}/sessions">["venue"]>("mediation_room");
   const [people, setPeople] = useState("");
   const [peopleOrgs, setPeopleOrgs] = useState("");
   const [notes, setNotes] = useState("");
-  const [outcome, setOutcome] = useState("agreement");
+  const [outcome, setOutcome] = useState<PostBody<"/api/disputes/{id}/sessions">["outcome"]>("agreement");
   const [facts, setFacts] = useState("");
   const [terms, setTerms] = useState("");
   const [reason, setReason] = useState("");
-  const [referral, setReferral] = useState("court");
+  const [referral, setReferral] = useState<PostBody<"/api/disputes/{id}/refer">["to"]>("court");
   const [planAt, setPlanAt] = useState("");
-  const [planVenue, setPlanVenue] = useState("legal_service_station");
+  const [planVenue, setPlanVenue] = useState<PostBody<"/api/disputes/{id}/planned-sessions">["venue"]>("legal_service_station");
   const [planOrgs, setPlanOrgs] = useState<string[]>([]);
   useEffect(() => {
     resource.reset();
@@ -190,9 +192,10 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void; liv
 
   // Each change names the version it was decided on: a case changed
   // meanwhile (another mediator) answers 409 and is shown afresh.
-  const act = async (path: string, body: Record<string, unknown> = {}) => {
+  const act = async <A extends CaseRoute>(action: A, body: Omit<PostBody<`/api/disputes/{id}/${A}`>, "version">) => {
     try {
-      await post(`/api/disputes/${props.id}/${path}`, { ...body, version: c?.version });
+      const route = `/api/disputes/{id}/${action}` as `/api/disputes/{id}/${A}` & PostWithId;
+      await postTo(route, props.id, { ...body, version: c?.version } as unknown as PostBody<typeof route>);
       setError(null);
       props.onChanged();
     } catch (e) {
@@ -241,7 +244,7 @@ function CaseDetail(props: { id: number; orgs: Org[]; onChanged: () => void; liv
       {s === "registered" && (may("accept_dispute") || may("close_dispute")) && (
         <div class="actions">
           {may("accept_dispute") && (
-            <button type="button" class="primary" data-testid="accept-case" onClick={() => act("accept")}>
+            <button type="button" class="primary" data-testid="accept-case" onClick={() => act("accept", {})}>
               {t("accept_case")}
             </button>
           )}
@@ -485,7 +488,7 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
   const refresh = async () => {
     try {
       const status = filterNow.current === "all" ? "all" : "open";
-      setCases(await get<Case[]>(`/api/disputes?status=${status}&limit=${CASES_SHOWN}`));
+      setCases(await ok(http.GET("/api/disputes", { params: { query: { status, limit: CASES_SHOWN } } })));
     } catch (e) {
       setError(asApiError(e));
     }
@@ -511,7 +514,7 @@ export function DisputesView(props: { from?: FromIncident | null; onFromUsed?: (
     };
   }, []);
   useEffect(() => {
-    get<Org[]>("/api/organisations").then(setOrgs, (e) => setError(asApiError(e)));
+    ok(http.GET("/api/organisations")).then(setOrgs, (e) => setError(asApiError(e)));
   }, []);
   useEffect(() => {
     void refresh();

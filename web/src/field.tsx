@@ -3,7 +3,7 @@
 // from the browser's geolocation.
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { ApiError, get, post, type Incident, type Task, type Unit, type User } from "./api";
+import { ApiError, http, ok, postTo, type PostBody, type PostWithId, type Incident, type Task, type Unit, type User } from "./api";
 import { LangSwitch } from "./header";
 import { useLang, useObservable, Observable } from "./hooks";
 import { currentLang, errorText, formatDuration, formatTime, label, t } from "./i18n";
@@ -38,12 +38,12 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
     }
     loading.current = true;
     try {
-      const units = await get<Unit[]>("/api/units");
+      const units = await ok(http.GET("/api/units"));
       const mine = units.find((u) => u.id === unitId) ?? null;
       setUnit(mine);
       if (mine && !mine.police) {
         try {
-          const t = await get<Task>(`/api/units/${unitId}/task`);
+          const t = await ok(http.GET("/api/units/{id}/task", { params: { path: { id: unitId } } }));
           setTask(t);
           setIncident(t.incident);
         } catch (e) {
@@ -53,7 +53,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
           } else throw e;
         }
       } else if (mine && mine.incident_id !== null) {
-        setIncident(await get<Incident>(`/api/incidents/${mine.incident_id}`));
+        setIncident(await ok(http.GET("/api/incidents/{id}", { params: { path: { id: mine.incident_id } } })));
       } else {
         setIncident(null);
       }
@@ -98,7 +98,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
         if (now - last < POSITION_EVERY_MS) return;
         last = now;
         try {
-          await post(`/api/units/${unitId}/position`, { lat: p.coords.latitude, lon: p.coords.longitude });
+          await ok(http.POST("/api/units/{id}/position", { params: { path: { id: unitId } }, body: { lat: p.coords.latitude, lon: p.coords.longitude } }));
           setLastShared(new Date().toISOString());
         } catch (e) {
           if (e instanceof ApiError) setError(e);
@@ -110,16 +110,16 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
     return () => navigator.geolocation.clearWatch(watch);
   }, [sharing]);
 
-  const act = async (path: string, body: unknown = {}) => {
+  const act = async <P extends PostWithId>(path: P, id: number, body: PostBody<P>) => {
     try {
-      await post(path, body);
+      await postTo(path, id, body);
       setError(null);
     } catch (e) {
       if (e instanceof ApiError) setError(e);
     }
     await load();
   };
-  const status = (to: string) => act(`/api/units/${unitId}/status`, { status: to });
+  const status = (to: PostBody<"/api/units/{id}/status">["status"]) => unitId !== null && act("/api/units/{id}/status", unitId, { status: to });
 
   if (unitId === null) {
     return (
@@ -187,7 +187,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
           <div class="buttons">
             {task && !task.accepted_at && s === "dispatched" && (
               <>
-                <button type="button" class="primary big" data-testid="accept" onClick={() => act(`/api/units/${unitId}/task/accept`)}>
+                <button type="button" class="primary big" data-testid="accept" onClick={() => act("/api/units/{id}/task/accept", unitId, {})}>
                   {t("accept")}
                 </button>
                 <input value={reason} placeholder={t("decline_reason")} onInput={(e) => setReason(e.currentTarget.value)} />
@@ -195,7 +195,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
                   type="button"
                   class="big"
                   data-testid="decline"
-                  onClick={() => act(`/api/units/${unitId}/task/decline`, { reason: reason.trim() || undefined })}
+                  onClick={() => act("/api/units/{id}/task/decline", unitId, { reason: reason.trim() || undefined })}
                 >
                   {t("decline")}
                 </button>
@@ -217,7 +217,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
                 class="primary big"
                 data-testid="hand-over"
                 disabled={!task.police_on_scene}
-                onClick={() => act(`/api/units/${unitId}/task/handover`)}
+                onClick={() => act("/api/units/{id}/task/handover", unitId, {})}
               >
                 {t("handed_over")}
               </button>
@@ -232,7 +232,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
             class="inline"
             onSubmit={(e) => {
               e.preventDefault();
-              if (note.trim()) void act(`/api/incidents/${incident.id}/notes`, { text: note.trim() }).then(() => setNote(""));
+              if (note.trim()) void act("/api/incidents/{id}/notes", incident.id, { text: note.trim() }).then(() => setNote(""));
             }}
           >
             <input value={note} placeholder={t("note")} onInput={(e) => setNote(e.currentTarget.value)} data-testid="note-input" />

@@ -9,7 +9,7 @@ import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } 
 import * as echarts from "echarts/core";
 import { SVGRenderer } from "echarts/renderers";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { get, type Jurisdiction, type Schemas } from "./api";
+import { http, ok, type Jurisdiction, type Schemas } from "./api";
 import { useLang } from "./hooks";
 import { currentLang, formatDuration, label, stationNow, stationTimeToIso, t } from "./i18n";
 import { MapView, type Overlay } from "./map";
@@ -56,10 +56,8 @@ function presets(zone: string): Record<string, Period> {
   };
 }
 
-function query(p: Period): string {
-  const from = stationTimeToIso(`${p.from}T00:00`);
-  const until = stationTimeToIso(`${addDays(p.until, 1)}T00:00`);
-  return `from=${encodeURIComponent(from)}&until=${encodeURIComponent(until)}`;
+function query(p: Period): { from: string; until: string } {
+  return { from: stationTimeToIso(`${p.from}T00:00`), until: stationTimeToIso(`${addDays(p.until, 1)}T00:00`) };
 }
 
 function valueText(f: Figure, v: number | null): string {
@@ -182,11 +180,11 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
     setLoading(true);
     const days = (Date.parse(`${period.until}T00:00:00Z`) - Date.parse(`${period.from}T00:00:00Z`)) / 86_400_000 + 1;
     Promise.all([
-      get<Figures>(`/api/figures/station?${q}`),
-      get<Series>(`/api/figures/series?${q}`),
-      get<Breakdown>(`/api/figures/breakdown?${q}&by=hour_weekday`),
+      ok(http.GET("/api/figures/station", { params: { query: q } })),
+      ok(http.GET("/api/figures/series", { params: { query: q } })),
+      ok(http.GET("/api/figures/breakdown", { params: { query: { ...q, by: "hour_weekday" } } })),
       // Hotspots read the period's incidents: at most 400 days.
-      days <= 400 ? get<Hotspots>(`/api/analysis/hotspots?${q}&cell_m=250`) : Promise.resolve(null),
+      days <= 400 ? ok(http.GET("/api/analysis/hotspots", { params: { query: { ...q, cell_m: 250 } } })) : Promise.resolve(null),
     ])
       .then(([f, s, h, spots]) => {
         if (!live) return;
@@ -201,17 +199,17 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
     return () => {
       live = false;
     };
-  }, [q]);
+  }, [q.from, q.until]);
 
   useEffect(() => {
     let live = true;
-    get<Breakdown>(`/api/figures/breakdown?${q}&by=${by}`)
+    ok(http.GET("/api/figures/breakdown", { params: { query: { ...q, by } } }))
       .then((b) => live && setBreakdown(b))
       .catch((e) => live && setError(asApiError(e)));
     return () => {
       live = false;
     };
-  }, [q, by]);
+  }, [q.from, q.until, by]);
 
   const lang = currentLang();
   const seriesOption = useMemo(() => {
@@ -294,7 +292,7 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
           {t("intel_apply")}
         </button>
         <span class="spacer" />
-        <a class="button" data-testid="export-xlsx" href={`/api/figures/export?${q}`} download>
+        <a class="button" data-testid="export-xlsx" href={`/api/figures/export?${new URLSearchParams(q)}`} download>
           {t("export_xlsx")}
         </a>
         <a class="button" data-testid="briefing-pdf" href={`/api/figures/briefing?month=${month}`} download>

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, post, type Enrolment, type User } from "./api";
+import { ApiError, http, ok, type Schemas, type Enrolment, type User } from "./api";
 import { LangSwitch } from "./header";
 import { errorText, t } from "./i18n";
 
@@ -18,10 +18,10 @@ export function Login({ onLogin }: { onLogin: (user: User) => void }) {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const body: Record<string, string> = { username, password };
+    const body: Schemas["LoginRequest"] = { username, password };
     if (needsCode && code.trim()) body[useRecovery ? "recovery_code" : "totp_code"] = code.trim();
     try {
-      const response = await post<{ user: User }>("/api/auth/login", body);
+      const response = await ok(http.POST("/api/auth/login", { body }));
       onLogin(response.user);
     } catch (err) {
       const apiError = err instanceof ApiError ? err : new ApiError(0, "unknown", String(err), String(err));
@@ -92,7 +92,7 @@ export function ChangePassword({ user, onChanged, onLogout }: { user: User; onCh
       return;
     }
     try {
-      await post("/api/auth/password", { current_password: current, new_password: next });
+      await ok(http.POST("/api/auth/password", { body: { current_password: current, new_password: next } }));
       onChanged();
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, "unknown", String(err), String(err)));
@@ -143,7 +143,7 @@ export function EnrolSecondFactor({ user, onEnrolled, onLogout }: { user: User; 
   const begin = async () => {
     setError(null);
     try {
-      setEnrolment(await post<Enrolment>("/api/auth/totp/enrol"));
+      setEnrolment(await ok(http.POST("/api/auth/totp/enrol")));
     } catch (err) {
       fail(err);
     }
@@ -152,7 +152,7 @@ export function EnrolSecondFactor({ user, onEnrolled, onLogout }: { user: User; 
     e.preventDefault();
     setError(null);
     try {
-      const answer = await post<{ recovery_codes: string[] }>("/api/auth/totp/confirm", { code: code.trim() });
+      const answer = await ok(http.POST("/api/auth/totp/confirm", { body: { code: code.trim() } }));
       setRecovery(answer.recovery_codes);
     } catch (err) {
       fail(err);

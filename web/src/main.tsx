@@ -3,7 +3,7 @@
 
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, get, post, type ConsoleConfig, type Jurisdiction, type User } from "./api";
+import { ApiError, http, ok, type ConsoleConfig, type Jurisdiction, type User } from "./api";
 import { Console } from "./console";
 import { Field } from "./field";
 import { useLang } from "./hooks";
@@ -24,10 +24,10 @@ interface Session {
 }
 
 async function loadSession(user: User): Promise<Session> {
-  const config = await get<ConsoleConfig>("/api/console/config");
+  const config = await ok(http.GET("/api/console/config"));
   setTimeZone(config.time_zone);
   setStationClock(config.now, config.clock_speed);
-  const ground = can(user, "dispatch_units") || can(user, "view_figures") ? await get<Jurisdiction>("/api/jurisdiction") : null;
+  const ground = can(user, "dispatch_units") || can(user, "view_figures") ? await ok(http.GET("/api/jurisdiction")) : null;
   setCategories(ground?.categories);
   return { user, config, ground };
 }
@@ -59,14 +59,14 @@ function App() {
     }
   };
   useEffect(() => {
-    get<User>("/api/me")
+    ok(http.GET("/api/me"))
       .then(enter)
       .catch(() => setSession(null));
   }, []);
 
   const logout = async () => {
     try {
-      await post("/api/auth/logout");
+      await ok(http.POST("/api/auth/logout"));
     } finally {
       setSession(null);
     }
@@ -77,7 +77,7 @@ function App() {
     return (
       <ChangePassword
         user={mustChange}
-        onChanged={() => void get<User>("/api/me").then(enter)}
+        onChanged={() => void ok(http.GET("/api/me")).then(enter)}
         onLogout={() => {
           setMustChange(null);
           void logout();
@@ -88,7 +88,7 @@ function App() {
     return (
       <EnrolSecondFactor
         user={mustEnrol}
-        onEnrolled={() => void get<User>("/api/me").then(enter)}
+        onEnrolled={() => void ok(http.GET("/api/me")).then(enter)}
         onLogout={() => {
           setMustEnrol(null);
           void logout();

@@ -10,7 +10,7 @@ import "maplibre-gl/dist/maplibre-gl.css";
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import { PMTiles, Protocol, TileType } from "pmtiles";
 import { useEffect, useRef } from "preact/hooks";
-import { get, type Closure, type Incident, type Jurisdiction, type Point, type Unit } from "./api";
+import { http, ok, type Closure, type Incident, type Jurisdiction, type Point, type Unit } from "./api";
 import { label } from "./i18n";
 
 type Feature = GeoJSON.Feature<GeoJSON.Geometry, Record<string, unknown>>;
@@ -270,7 +270,7 @@ export function MapView(props: MapProps) {
         }
       }
       try {
-        (m.getSource("roads") as GeoJSONSource).setData(await get<GeoJSON.FeatureCollection>("/api/map/roads"));
+        (m.getSource("roads") as GeoJSONSource).setData((await ok(http.GET("/api/map/roads"))) as GeoJSON.FeatureCollection);
       } catch (error) {
         console.warn("no road layer", error);
       }

@@ -1,9 +1,12 @@
 // The console's live picture of the station: open incidents, units, road
 // closures. Loaded once, then kept current by the event stream.
 
-import { get, type Closure, type Incident, type TimelineEvent, type Unit } from "./api";
+import { http, ok, type Closure, type Incident, type TimelineEvent, type Unit } from "./api";
 import { Observable } from "./hooks";
 import { LiveStream, type LiveState } from "./live";
+
+/** The open incidents the console keeps (the newest 500). */
+const OPEN = { status: "open", limit: 500 } as const;
 
 /** Runs `work` at most once per `ms`, trailing (the last call always lands). */
 function throttle(ms: number, work: () => Promise<void>): () => void {
@@ -50,7 +53,7 @@ export class ConsoleModel {
 
   readonly refreshIncidents = throttle(150, async () => {
     this.touchedIds.clear();
-    this.incidents.set(await get<Incident[]>("/api/incidents?status=open&limit=500"));
+    this.incidents.set(await ok(http.GET("/api/incidents", { params: { query: OPEN } })));
   });
   /** Incidents events touched since the last fetch of them. */
   private readonly touchedIds = new Set<number>();
@@ -60,18 +63,18 @@ export class ConsoleModel {
     const ids = [...this.touchedIds].slice(0, 100);
     for (const id of ids) this.touchedIds.delete(id);
     if (ids.length === 0) return;
-    const fresh = await get<Incident[]>(`/api/incidents?status=open&limit=100&ids=${ids.join(",")}`);
+    const fresh = await ok(http.GET("/api/incidents", { params: { query: { status: "open", limit: 100, ids: ids.join(",") } } }));
     const kept = this.incidents.value.filter((i) => !ids.includes(i.id));
     // Newest first, as the server lists them.
     this.incidents.set([...kept, ...fresh].sort((a, b) => b.id - a.id));
     if (this.touchedIds.size > 0) this.refreshTouched();
   });
   readonly refreshUnits = throttle(1000, async () => {
-    const units = await get<Unit[]>("/api/units");
+    const units = await ok(http.GET("/api/units"));
     this.units.set(new Map(units.map((u) => [u.id, u])));
   });
   readonly refreshClosures = throttle(200, async () => {
-    this.closures.set(await get<Closure[]>("/api/roads/closures"));
+    this.closures.set(await ok(http.GET("/api/roads/closures")));
   });
 
   constructor() {
@@ -89,9 +92,9 @@ export class ConsoleModel {
     // Subscribe first, so nothing committed while loading is missed.
     this.stream.start();
     const [incidents, units, closures] = await Promise.all([
-      get<Incident[]>("/api/incidents?status=open&limit=500"),
-      get<Unit[]>("/api/units"),
-      get<Closure[]>("/api/roads/closures"),
+      ok(http.GET("/api/incidents", { params: { query: OPEN } })),
+      ok(http.GET("/api/units")),
+      ok(http.GET("/api/roads/closures")),
     ]);
     this.incidents.set(incidents);
     this.units.set(new Map(units.map((u) => [u.id, u])));

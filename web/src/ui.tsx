@@ -1,7 +1,7 @@
 // Small pieces the console's pages share.
 
 import { useRef, useState } from "preact/hooks";
-import { ApiError, get } from "./api";
+import { ApiError } from "./api";
 import { errorText, label, labelKeys, type LabelKind } from "./i18n";
 
 /** Any failure as an ApiError (what the pages show). */
@@ -23,7 +23,7 @@ export function ErrorLine({ error }: { error: ApiError | null }) {
  * A resource read from `path` and read again on demand. Responses may come
  * back out of order: only the latest request's answer is kept.
  */
-export function useResource<T>(path: string): {
+export function useResource<T>(fetch: () => Promise<T>): {
   value: T | null;
   error: ApiError | null;
   setError: (e: ApiError | null) => void;
@@ -36,7 +36,7 @@ export function useResource<T>(path: string): {
   const load = async () => {
     const ticket = ++latest.current;
     try {
-      const fresh = await get<T>(path);
+      const fresh = await fetch();
       if (ticket === latest.current) {
         setValue(fresh);
         setError(null);
@@ -49,17 +49,17 @@ export function useResource<T>(path: string): {
 }
 
 /** A choice among a label kind's values (categories, venues …), labelled in the reader's language. */
-export function EnumSelect(props: {
+export function EnumSelect<V extends string>(props: {
   kind: LabelKind;
   name?: string;
-  value: string;
-  onChange: (value: string) => void;
+  value: V;
+  onChange: (value: V) => void;
   only?: (value: string) => boolean;
   /** A first option meaning "none chosen" (value ""), with this text. */
   blank?: string;
 }) {
   return (
-    <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+    <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as V)}>
       {props.blank !== undefined && <option value="">{props.blank}</option>}
       {labelKeys(props.kind)
         .filter(props.only ?? (() => true))
