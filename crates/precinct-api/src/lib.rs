@@ -73,9 +73,8 @@ pub struct AppState {
     scratches: Arc<Mutex<Vec<SearchScratch>>>,
     /// A unit position older than this is shown as stale.
     pub stale_after: chrono::Duration,
-    /// IANA time zone the console shows times in.
-    pub time_zone: String,
-    tz: chrono_tz::Tz,
+    /// A time zone that overrides the station's own (`serve --time-zone`).
+    tz_override: Option<chrono_tz::Tz>,
     cjk_font: Arc<std::sync::OnceLock<Result<precinct_pdf::CjkFont, String>>>,
     /// The city's PMTiles base map, if configured (checked at start-up).
     basemap: Option<Arc<std::path::PathBuf>>,
@@ -95,6 +94,12 @@ pub struct AppState {
     metrics_token: Option<Secret>,
     /// New incidents, for the recurrence checks (`disputes`).
     recurrence: tokio::sync::mpsc::UnboundedSender<precinct_domain::incident::Incident>,
+}
+
+/// An IANA time zone by name, or a message saying what is wrong.
+pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse()
+        .map_err(|_| format!("unknown time zone {name:?} (use an IANA name such as Asia/Shanghai)"))
 }
 
 /// Reads and checks response plans (TOML). Errors say where the problem is.
@@ -126,8 +131,7 @@ impl AppState {
             plans: Arc::new(plans),
             scratches: Arc::default(),
             stale_after: chrono::Duration::minutes(10),
-            time_zone: "Asia/Shanghai".into(),
-            tz: chrono_tz::Asia::Shanghai,
+            tz_override: None,
             cjk_font: Arc::default(),
             basemap: None,
             sessions,
@@ -247,19 +251,28 @@ impl AppState {
         self
     }
 
-    /// Shows times in this IANA time zone (the console; storage stays UTC).
-    /// Errors when `time_zone` is not an IANA zone name.
+    /// Uses this IANA time zone instead of the station's own (its package's
+    /// `station.toml`): an override, for a station whose package says
+    /// nothing or says wrong. Errors when `time_zone` is not an IANA name.
     pub fn with_time_zone(mut self, time_zone: &str) -> Result<AppState, String> {
-        self.tz = time_zone.parse().map_err(|_| {
-            format!("unknown time zone {time_zone:?} (use an IANA name such as Asia/Shanghai)")
-        })?;
-        self.time_zone = time_zone.to_owned();
+        self.tz_override = Some(parse_time_zone(time_zone)?);
         Ok(self)
     }
 
-    /// The station's time zone, for what the server itself prints (documents).
+    /// The station's time zone: the override when there is one, else the
+    /// one its package gave (read afresh, so an import that changes it
+    /// takes effect at once), else Asia/Shanghai. Every local time the
+    /// server shows, prints or buckets by (console, period edges, series,
+    /// hour × weekday, briefing, history's local times) is in this zone.
     pub fn tz(&self) -> chrono_tz::Tz {
-        self.tz
+        self.tz_override
+            .or_else(|| {
+                self.ground()
+                    .time_zone
+                    .as_deref()
+                    .and_then(|name| name.parse().ok())
+            })
+            .unwrap_or(chrono_tz::Asia::Shanghai)
     }
 
     /// Uses this CJK font for printed documents instead of the system's.

@@ -46,7 +46,7 @@ use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, impo
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
     Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session, SessionRecord, Store,
-    StoreError, StoreResult,
+    StoreError, StoreResult, TrackPoint,
 };
 use rows::{PgRow, store_error};
 use std::collections::BTreeMap;
@@ -473,6 +473,23 @@ impl IncidentStore for PgStore {
         reads::events_after(&mut Reader(&*self.client().await?), after, limit).await
     }
 
+    async fn unit_track(
+        &self,
+        unit: UnitId,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<TrackPoint>> {
+        reads::unit_track(
+            &mut Reader(&*self.client().await?),
+            unit,
+            from,
+            until,
+            limit,
+        )
+        .await
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
@@ -515,10 +532,18 @@ impl AccountStore for PgStore {
         expires_at: Timestamp,
         address: Option<String>,
     ) -> StoreResult<()> {
+        let now = chrono::Utc::now();
         self.write(move |ctx| {
             Box::pin(async move {
-                apply::create_session(ctx, &token_hash, user_id, expires_at, address.as_deref())
-                    .await
+                apply::create_session(
+                    ctx,
+                    &token_hash,
+                    user_id,
+                    now,
+                    expires_at,
+                    address.as_deref(),
+                )
+                .await
             })
         })
         .await

@@ -660,6 +660,10 @@ SELECT q.dim, q.span, q.bucket, q.key, sum(q.n)::BIGINT, sum(q.dispatched)::BIGI
 FROM incidents AS x, LATERAL precinct_rollup_rows(1, x.reported_at, x.category, x.family, x.zone_id, x.community_id, x.grid_cell_id, x.dispatched_at, x.first_police_on_scene_at, x.first_helper_on_scene_at, x.status, x.disposition, x.merged_into) AS q
 GROUP BY q.dim, q.span, q.bucket, q.key;
 "#,
+    // Position reports are read as units' tracks, by unit and time.
+    r#"
+CREATE INDEX events_unit_positions ON events (unit_id, at) WHERE kind = 'unit_position_reported';
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -32,7 +32,7 @@ use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, impo
 use precinct_storage::{
     AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
     Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session, SessionRecord, Store,
-    StoreError, StoreResult,
+    StoreError, StoreResult, TrackPoint,
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
@@ -612,6 +612,25 @@ impl IncidentStore for SqliteStore {
         .await
     }
 
+    async fn unit_track(
+        &self,
+        unit: UnitId,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<TrackPoint>> {
+        self.read(move |conn| {
+            apply::run_ready(reads::unit_track(
+                &mut rows::Reader(conn),
+                unit,
+                from,
+                until,
+                limit,
+            ))
+        })
+        .await
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
@@ -663,11 +682,13 @@ impl AccountStore for SqliteStore {
         expires_at: Timestamp,
         address: Option<String>,
     ) -> StoreResult<()> {
+        let now = chrono::Utc::now();
         self.write(move |ctx| {
             apply::run_ready(apply::create_session(
                 ctx,
                 &token_hash,
                 user_id,
+                now,
                 expires_at,
                 address.as_deref(),
             ))

@@ -493,6 +493,10 @@ ALTER TABLE assignments_keyed RENAME TO assignments;
 CREATE INDEX assignments_incident ON assignments (incident_id);
 CREATE INDEX assignments_unit ON assignments (unit_id);
 "#,
+    // Position reports are read as units' tracks, by unit and time.
+    r#"
+CREATE INDEX events_unit_positions ON events (unit_id, at) WHERE kind = 'unit_position_reported';
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers

@@ -580,11 +580,13 @@ pub async fn report_unit_position(
     position: Coordinates,
     actor: &Actor,
 ) -> StoreResult<Unit> {
-    let unit = tx.load_unit(id).await?;
+    tx.load_unit(id).await?;
     tx.set_unit_position(id, position).await?;
+    // A point of the unit's track (`reads::unit_track`), not an entry of
+    // the record of the incident it works: the timeline keeps what matters.
     tx.emit(
         actor,
-        unit.incident_id,
+        None,
         Some(id),
         EventKind::UnitPositionReported { position },
     )
@@ -1399,15 +1401,18 @@ pub async fn delete_session(
     Ok(())
 }
 
-/// Opens a session for `user_id` until `expires_at`.
+/// Opens a session for `user_id` at `now` until `expires_at`. Sessions
+/// live on the wall clock (`now` is the caller's), never on a store's
+/// clock, which a demo may run faster than real time.
 pub async fn create_session(
     tx: &mut impl WriteTx,
     token_hash: &str,
     user_id: UserId,
+    now: Timestamp,
     expires_at: Timestamp,
     address: Option<&str>,
 ) -> StoreResult<()> {
-    let now = ms(tx.now());
+    let now = ms(now);
     tx.execute(
         "INSERT INTO sessions (token_hash, user_id, expires_at, created_at, last_seen_at, address) \
          VALUES ($1, $2, $3, $4, $4, $5)",

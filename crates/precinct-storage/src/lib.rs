@@ -354,6 +354,13 @@ pub struct SessionRecord {
     pub address: Option<String>,
 }
 
+/// A point of a unit's track: where it reported itself, and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackPoint {
+    pub at: Timestamp,
+    pub position: Coordinates,
+}
+
 /// A closed road segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoadClosure {
@@ -531,6 +538,15 @@ pub trait IncidentStore: Send + Sync + std::fmt::Debug + 'static {
     /// An incident's events and those of incidents merged into it, in order.
     async fn timeline(&self, id: IncidentId) -> StoreResult<Vec<Event>>;
     async fn events_after(&self, after: EventId, limit: u32) -> StoreResult<Vec<Event>>;
+    /// Where a unit reported itself over [from, until), oldest first, at
+    /// most `limit` points (position reports are a track, not a timeline).
+    async fn unit_track(
+        &self,
+        unit: UnitId,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<TrackPoint>>;
     /// Committed events, in commit order. A lagging receiver must catch up
     /// with [`Store::events_after`].
     fn subscribe(&self) -> broadcast::Receiver<Event>;

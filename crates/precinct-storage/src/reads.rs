@@ -14,7 +14,7 @@ use crate::rows::{
 };
 use crate::{
     AuditEntry, Credentials, IncidentFilter, RoadClosure, SecondFactor, Session, SessionRecord,
-    StoreError, StoreResult,
+    StoreError, StoreResult, TrackPoint,
 };
 use precinct_domain::Timestamp;
 use precinct_domain::event::Event;
@@ -150,17 +150,52 @@ pub async fn incidents<D: SqlExec + ?Sized>(
     Ok(out)
 }
 
-/// An incident's events and those of the reports merged into it, in order.
+/// An incident's events and those of the reports merged into it, in order;
+/// position reports are the units' tracks (`unit_track`), not its record
+/// (older databases attached them to the incident).
 pub async fn timeline<D: SqlExec + ?Sized>(db: &mut D, id: IncidentId) -> StoreResult<Vec<Event>> {
     incident(db, id).await?;
     all(
         db,
         &format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = $1 \
-             OR incident_id IN (SELECT id FROM incidents WHERE merged_into = $1) ORDER BY id"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE (incident_id = $1 \
+             OR incident_id IN (SELECT id FROM incidents WHERE merged_into = $1)) \
+             AND kind <> 'unit_position_reported' ORDER BY id"
         ),
         &[int(id.0)],
         event_from_row,
+    )
+    .await
+}
+
+/// Where a unit reported itself over [from, until), oldest first, at most
+/// `limit` points.
+pub async fn unit_track<D: SqlExec + ?Sized>(
+    db: &mut D,
+    unit: UnitId,
+    from: Timestamp,
+    until: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<TrackPoint>> {
+    all(
+        db,
+        &format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE unit_id = $1 AND kind = 'unit_position_reported' \
+             AND at >= $2 AND at < $3 ORDER BY at, id LIMIT $4"
+        ),
+        &[int(unit.0), int(ms(from)), int(ms(until)), int(i64::from(limit))],
+        |row| {
+            let event = event_from_row(row)?;
+            match event.kind {
+                precinct_domain::event::EventKind::UnitPositionReported { position } => {
+                    Ok(TrackPoint {
+                        at: event.at,
+                        position,
+                    })
+                }
+                _ => Err(crate::rows::unreadable("a position report of another kind".into())),
+            }
+        },
     )
     .await
 }

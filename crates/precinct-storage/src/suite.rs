@@ -1090,6 +1090,44 @@ pub async fn position_report_moves_unit(store: SharedStore) {
         .await
         .unwrap_err();
     assert!(matches!(missing, StoreError::NotFound { .. }));
+
+    // A unit at work reports positions: they are its track, read by unit
+    // and time, and not entries of the incident's timeline.
+    let incident = take_in(
+        &store,
+        intake(
+            Some("110-track"),
+            DefaultCategory::FightAssault.into(),
+            point(0.0, 0.0),
+            0,
+        ),
+    )
+    .await;
+    store
+        .dispatch(incident.id, vec![units[0]], dispatcher())
+        .await
+        .unwrap();
+    let before = store.timeline(incident.id).await.unwrap();
+    // Whatever the store's clock says: from 1970 to 2200.
+    let from = chrono::DateTime::from_timestamp_millis(0).unwrap();
+    let until = chrono::DateTime::from_timestamp_millis(7_258_118_400_000).unwrap();
+    let path: Vec<Coordinates> = (0..30).map(|k| point(10.0 * k as f64, 0.0)).collect();
+    for p in &path {
+        store
+            .report_unit_position(units[0], *p, Actor::system("gps"))
+            .await
+            .unwrap();
+    }
+    let after = store.timeline(incident.id).await.unwrap();
+    assert_eq!(after, before, "position reports are not timeline entries");
+    let track = store.unit_track(units[0], from, until, 1000).await.unwrap();
+    let points: Vec<Coordinates> = track.iter().map(|t| t.position).collect();
+    assert_eq!(points, path, "the track, oldest first");
+    assert!(track.windows(2).all(|w| w[0].at <= w[1].at));
+    let limited = store.unit_track(units[0], from, until, 5).await.unwrap();
+    assert_eq!(limited.len(), 5);
+    let other = store.unit_track(units[2], from, until, 1000).await.unwrap();
+    assert!(other.is_empty(), "another unit's track is its own");
 }
 
 pub async fn list_filters(store: SharedStore) {

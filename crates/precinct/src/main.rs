@@ -137,13 +137,10 @@ enum HistoryCommand {
         /// A table of old category codes (old_code, category) to the station's.
         #[arg(long)]
         mapping: Option<PathBuf>,
-        /// The zone local times in the file are read in.
-        #[arg(
-            long,
-            env = "PRECINCT_STATION__TIME_ZONE",
-            default_value = "Asia/Shanghai"
-        )]
-        time_zone: String,
+        /// The zone local times in the file are read in (default: the
+        /// station's own, from its package).
+        #[arg(long, env = "PRECINCT_STATION__TIME_ZONE")]
+        time_zone: Option<String>,
     },
 }
 
@@ -208,13 +205,10 @@ struct StationArgs {
     /// Response plans (TOML) to use instead of the shipped ones.
     #[arg(long, env = "PRECINCT_DISPATCH__PLANS")]
     plans: Option<PathBuf>,
-    /// IANA time zone the console and printed documents show times in.
-    #[arg(
-        long,
-        env = "PRECINCT_STATION__TIME_ZONE",
-        default_value = "Asia/Shanghai"
-    )]
-    time_zone: String,
+    /// Overrides the station's time zone (its package's `station.toml`
+    /// `time_zone`), an IANA name. Without it the package's zone governs.
+    #[arg(long, env = "PRECINCT_STATION__TIME_ZONE")]
+    time_zone: Option<String>,
     /// A PMTiles file of the city, drawn under the station's own map layers.
     #[arg(long, env = "PRECINCT_MAP__BASEMAP")]
     basemap: Option<PathBuf>,
@@ -375,10 +369,16 @@ impl StationArgs {
         mut state: AppState,
         second_factor_by_default: bool,
     ) -> anyhow::Result<AppState> {
-        state = state
-            .with_limits(self.limits.limits(second_factor_by_default)?)
-            .with_time_zone(&self.time_zone)
-            .map_err(anyhow::Error::msg)?;
+        state = state.with_limits(self.limits.limits(second_factor_by_default)?);
+        if let Some(zone) = &self.time_zone {
+            state = state.with_time_zone(zone).map_err(anyhow::Error::msg)?;
+            let station = state.ground().time_zone.clone().unwrap_or_default();
+            tracing::warn!(
+                time_zone = %zone,
+                station = %station,
+                "the time zone is overridden (--time-zone): local times, periods and printed documents use it instead of the station's own"
+            );
+        }
         if let Some(path) = &self.basemap {
             state = state
                 .with_basemap(path.clone())
@@ -514,6 +514,10 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
+            let time_zone = match time_zone {
+                Some(zone) => zone,
+                None => station_time_zone(&store).await?,
+            };
             let started = std::time::Instant::now();
             let result =
                 precinct::import_history(&store, &file, mapping.as_deref(), &time_zone, |line| {
@@ -854,4 +858,13 @@ async fn demo(config: DemoConfig) -> anyhow::Result<()> {
     }
     store.shutdown().await;
     Ok(())
+}
+
+/// The station's own time zone (its package's), Asia/Shanghai when it has none.
+async fn station_time_zone(store: &precinct_storage::SharedStore) -> anyhow::Result<String> {
+    Ok(store
+        .jurisdiction()
+        .await?
+        .time_zone
+        .unwrap_or_else(|| "Asia/Shanghai".to_owned()))
 }

@@ -1012,6 +1012,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/units/{id}/track": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["unit_track"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1319,7 +1335,11 @@ export interface components {
              */
             on_scene_target_seconds: number;
             station_name: string;
-            /** @description IANA time zone the console shows times in (Asia/Shanghai by default). */
+            /**
+             * @description The station's IANA time zone, the console's and every period's: its
+             *     package's, unless `serve --time-zone` overrides it (Asia/Shanghai when
+             *     neither says).
+             */
             time_zone: string;
             version: string;
         };
@@ -2631,6 +2651,30 @@ export interface components {
             police_on_scene: boolean;
             /** Format: int64 */
             unit_id: number;
+        };
+        /** @description A unit's track: its position reports over a period, oldest first. */
+        TrackDto: {
+            /** Format: date-time */
+            from: string;
+            points: components["schemas"]["TrackPointDto"][];
+            /**
+             * @description True when the period held more points than `limit`: the answer
+             *     stops at the limit (ask again from the last point's time).
+             */
+            truncated: boolean;
+            /** Format: int64 */
+            unit_id: number;
+            /** Format: date-time */
+            until: string;
+        };
+        /** @description Where a unit reported itself, and when. */
+        TrackPointDto: {
+            /** Format: date-time */
+            at: string;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
         };
         UnitDto: {
             call_sign: string;
@@ -8562,6 +8606,89 @@ export interface operations {
             };
             /** @description The server's storage is full: nothing was saved (`storage_full`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unit_track: {
+        parameters: {
+            query: {
+                /** @description Start of the period (RFC 3339, inclusive). */
+                from: string;
+                /** @description End of the period (RFC 3339, exclusive); at most 7 days after `from`. */
+                until: string;
+                /** @description At most this many points, oldest first (default and maximum 20,000). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Unit id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The unit's position reports over the period, oldest first (a track, kept apart from incidents' timelines) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackDto"];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A period that ends before it starts or spans more than 7 days, or a limit outside 1–20,000 (`invalid_period`, `invalid_limit`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

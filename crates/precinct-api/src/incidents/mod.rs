@@ -45,6 +45,7 @@ pub(crate) fn routes() -> Routes {
             routes!(intake::merge_incidents),
         )
         .add(Gate::Session(ViewUnits), routes!(units::list_units))
+        .add(Gate::Session(ViewUnits), routes!(units::unit_track))
         .add(
             Gate::Session(ReportForUnit),
             routes!(units::update_unit_status),

@@ -211,3 +211,94 @@ pub async fn hand_over(
     let unit = state.store.hand_over(UnitId(id), authed.actor()).await?;
     Ok(Json(UnitDto::from(&unit)))
 }
+
+/// A unit's track over a period.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrackQuery {
+    /// Start of the period (RFC 3339, inclusive).
+    pub from: chrono::DateTime<chrono::Utc>,
+    /// End of the period (RFC 3339, exclusive); at most 7 days after `from`.
+    pub until: chrono::DateTime<chrono::Utc>,
+    /// At most this many points, oldest first (default and maximum 20,000).
+    #[param(minimum = 1, maximum = 20000)]
+    pub limit: Option<u32>,
+}
+
+/// The most points a track answer holds.
+const TRACK_POINTS: u32 = 20_000;
+
+/// Where a unit reported itself, and when.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TrackPointDto {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A unit's track: its position reports over a period, oldest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TrackDto {
+    pub unit_id: i64,
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub until: chrono::DateTime<chrono::Utc>,
+    pub points: Vec<TrackPointDto>,
+    /// True when the period held more points than `limit`: the answer
+    /// stops at the limit (ask again from the last point's time).
+    pub truncated: bool,
+}
+
+#[utoipa::path(
+    get, path = "/api/units/{id}/track", operation_id = "unit_track", tag = "units",
+    params(("id" = i64, Path, description = "Unit id"), TrackQuery),
+    responses(
+        (status = 200, description = "The unit's position reports over the period, oldest first (a track, kept apart from incidents' timelines)", body = TrackDto),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "A period that ends before it starts or spans more than 7 days, or a limit outside 1–20,000 (`invalid_period`, `invalid_limit`)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unit_track(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+    crate::extract::QueryParams(query): crate::extract::QueryParams<TrackQuery>,
+) -> Result<Json<TrackDto>, ApiError> {
+    authed.may(Action::ViewUnits)?;
+    if query.until <= query.from || query.until - query.from > chrono::Duration::days(7) {
+        return Err(ApiError::unprocessable(
+            "invalid_period",
+            "until must be after from, and at most 7 days after it",
+            "结束时间须晚于开始时间，且相隔不超过7天",
+        ));
+    }
+    let limit = query.limit.unwrap_or(TRACK_POINTS);
+    if !(1..=TRACK_POINTS).contains(&limit) {
+        return Err(ApiError::unprocessable(
+            "invalid_limit",
+            "limit must be 1 to 20000",
+            "limit 应为 1 至 20000",
+        ));
+    }
+    let unit = state.store.get_unit(UnitId(id)).await?;
+    let mut points = state
+        .store
+        .unit_track(unit.id, query.from, query.until, limit + 1)
+        .await?;
+    let truncated = points.len() > limit as usize;
+    points.truncate(limit as usize);
+    Ok(Json(TrackDto {
+        unit_id: unit.id.0,
+        from: query.from,
+        until: query.until,
+        points: points
+            .iter()
+            .map(|p| TrackPointDto {
+                at: p.at,
+                lat: p.position.lat(),
+                lon: p.position.lon(),
+            })
+            .collect(),
+        truncated,
+    }))
+}

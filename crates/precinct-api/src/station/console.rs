@@ -28,7 +28,9 @@ const CSP: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data: 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsoleConfig {
     pub station_name: String,
-    /// IANA time zone the console shows times in (Asia/Shanghai by default).
+    /// The station's IANA time zone, the console's and every period's: its
+    /// package's, unless `serve --time-zone` overrides it (Asia/Shanghai when
+    /// neither says).
     pub time_zone: String,
     /// Seconds within which an incident should be dispatched (the queue turns red after).
     pub dispatch_target_seconds: u32,
@@ -61,7 +63,7 @@ pub async fn get_console_config(
     authed.may(Action::ViewGround)?;
     Ok(Json(ConsoleConfig {
         station_name: state.ground().station_name.clone(),
-        time_zone: state.time_zone.clone(),
+        time_zone: state.tz().name().to_owned(),
         dispatch_target_seconds: 60,
         on_scene_target_seconds: 600,
         now: state.clock.now(),

@@ -26,6 +26,8 @@ pub async fn get_jurisdiction(
     // exactly what intake accepts.
     value["categories"] =
         serde_json::to_value(&*ground.category_table()).map_err(|_| ApiError::internal())?;
+    // The zone in force (the same the console's configuration gives).
+    value["time_zone"] = serde_json::Value::from(state.tz().name());
     Ok(Json(value))
 }
 

@@ -33,5 +33,7 @@ mod spawn;
 mod sse;
 mod station;
 mod story_night_food_street;
+mod time_zone;
+mod track;
 mod trust;
 mod write_path;
