@@ -201,6 +201,10 @@ try {
   await console_.locator(`[data-testid=incident-detail][data-status=dispatched]`).waitFor();
   figures.clicks_to_dispatch = clicks;
   figures.seconds_queue_to_dispatched = (Date.now() - arrived) / 1000;
+  // Sent once: the plan shows its units as sent and the button cannot send it again.
+  await console_.locator("[data-testid=plan-filled]").waitFor();
+  check(await console_.locator("[data-testid=dispatch-plan]").isDisabled(), "一键派警 is not live once the plan is sent");
+  check((await console_.locator("[data-testid=already-sent]").allTextContents()).join(" ").includes("怡园警务点"), "the plan lists what was sent");
 
   // ---- The volunteer's phone, in a second browser context.
   const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "zh-CN" };

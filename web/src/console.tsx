@@ -21,7 +21,7 @@ import {
   type User,
 } from "./api";
 import { useNow, useObservable } from "./hooks";
-import { formatDuration, formatTime, label, labelKeys, setCategories, stationNow, t, currentLang } from "./i18n";
+import { errorText, formatDuration, formatTime, label, labelKeys, setCategories, stationNow, t, currentLang } from "./i18n";
 import { MapView } from "./map";
 import { ConsoleModel } from "./model";
 import { Header, type View } from "./header";
@@ -325,6 +325,7 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const [extra, setExtra] = useState("");
+  const [skipped, setSkipped] = useState<number[]>([]);
 
   const latest = useRef(0);
   const load = async () => {
@@ -354,7 +355,18 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
     try {
       const same =
         chosen.length === plan.proposed_unit_ids.length && chosen.every((u, k) => u === plan.proposed_unit_ids[k]);
-      await ok(http.POST("/api/incidents/{id}/dispatch-plan", { params: { path: { id: incident.id } }, body: same ? {} : { unit_ids: chosen } }));
+      const send = (body: PostBody<"/api/incidents/{id}/dispatch-plan">) =>
+        ok(http.POST("/api/incidents/{id}/dispatch-plan", { params: { path: { id: incident.id } }, body }));
+      let sent;
+      try {
+        sent = await send(same ? {} : { unit_ids: chosen });
+      } catch (e) {
+        // A unit that declined or withdrew is sent again only when confirmed.
+        const refused = asApiError(e);
+        if (refused.code !== "confirm_resend" || !window.confirm(errorText(refused))) throw e;
+        sent = await send({ unit_ids: chosen, confirm_resend: true });
+      }
+      setSkipped(sent.skipped_unit_ids);
       setError(null);
       props.onDone();
     } catch (e) {
@@ -378,6 +390,12 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
           <h4>
             {label("force", force.role)} ×{force.count} <small>{label("travel", force.travel)}</small>
           </h4>
+          {force.already_unit_ids.length > 0 && (
+            <p class="hint" data-testid="already-sent">
+              {t("already_sent")}
+              {force.already_unit_ids.map((id) => props.units.get(id)?.call_sign ?? `#${id}`).join("、")}
+            </p>
+          )}
           {force.shortfall ? (
             <p class="hint" data-testid="shortfall">
               {label("shortfall", force.shortfall)}
@@ -432,6 +450,17 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
         </select>
       </label>
       <ErrorLine error={error} />
+      {skipped.length > 0 && (
+        <p class="hint" data-testid="skipped">
+          {t("skipped_units")}
+          {skipped.map((id) => props.units.get(id)?.call_sign ?? `#${id}`).join("、")}
+        </p>
+      )}
+      {plan && plan.proposed_unit_ids.length === 0 && plan.forces.some((f) => f.already_unit_ids.length > 0) && (
+        <p class="hint" data-testid="plan-filled">
+          {t("plan_filled")}
+        </p>
+      )}
       <button
         type="button"
         class="primary big"
@@ -597,7 +626,7 @@ function IncidentPanel(props: {
           {i.timeline.map((e) => (
             <li key={e.id} data-type={e.type}>
               <time>{formatTime(e.at)}</time> <b>{label("event", e.type)}</b> {eventDetail(e, props.units)}{" "}
-              <small>{e.actor_name}</small>
+              <small>{label("system_actor", e.actor_name)}</small>
             </li>
           ))}
         </ol>

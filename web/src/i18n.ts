@@ -223,6 +223,9 @@ const TEXT = {
   last_year_value: ["去年同期", "Last year"],
   previous_value: ["上期", "Previous"],
   no_data: ["无数据", "no data"],
+  already_sent: ["已派出：", "Already sent: "],
+  skipped_units: ["已在警情上，未重复派出：", "Already on the incident, not sent again: "],
+  plan_filled: ["预案警力已全部派出", "Every unit the plan asks for has been sent"],
   series_title: ["警情趋势", "Incidents over time"],
   breakdown_title: ["警情分布", "Breakdown"],
   by_category: ["警情类别", "Category"],
@@ -463,6 +466,27 @@ const LABELS: Record<string, Record<string, Pair>> = {
     agreement: ["达成协议", "Agreement"],
     failed: ["调解未成", "Failed"],
     continued: ["继续调解", "Continued"],
+  },
+  /** A hotspot cell's trend against the period before. */
+  trend: {
+    new: ["新出现", "new"],
+    intensifying: ["加剧", "intensifying"],
+    persistent: ["持续", "persistent"],
+    diminishing: ["减弱", "diminishing"],
+    none: ["无显著变化", "no change"],
+  },
+  /** The names the server's own processes act under (event actors). */
+  system_actor: {
+    "recurrence check": ["再发纠纷核查", "recurrence check"],
+    gps: ["定位上报", "GPS"],
+    "history import": ["历史警情导入", "history import"],
+    "road import": ["路网导入", "road import"],
+    "station import": ["数据包导入", "station import"],
+    "precinct user add": ["命令行建账号", "precinct user add"],
+    demo: ["演示", "demo"],
+    field: ["现场", "field"],
+    admin: ["管理员", "admin"],
+    unit: ["执勤单位", "unit"],
   },
   referral: {
     court: ["法庭", "Court"],

@@ -150,7 +150,7 @@ function overlayOf(h: Hotspots | null, showHot: boolean, showDensity: boolean, s
           hot: significant && z > 0,
           cold: significant && z < 0,
           emerging: showEmerging && emerging,
-          label: `${count} · Gi* z=${z.toFixed(2)}${significant ? " *" : ""} · ${h.trend[i]}`,
+          label: `${count} · Gi* z=${z.toFixed(2)}${significant ? " *" : ""} · ${label("trend", h.trend[i])}`,
         }),
       );
     }

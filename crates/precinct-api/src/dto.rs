@@ -871,6 +871,10 @@ impl ListIncidentsQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DispatchRequest {
     pub unit_ids: Vec<i64>,
+    /// Send units that declined or withdrew from this incident again
+    /// (without it such a unit answers 409 `confirm_resend`).
+    #[serde(default)]
+    pub confirm_resend: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -136,6 +136,21 @@ impl From<DomainError> for ApiError {
                 message,
                 format!("警情 {incident} 已结束"),
             ),
+            DomainError::AlreadyDispatched { call_signs } => ApiError::new(
+                StatusCode::CONFLICT,
+                e.code(),
+                message,
+                format!("已在本警情上，无需重复派警：{}", call_signs.join("、")),
+            ),
+            DomainError::ResendUnconfirmed { call_signs } => ApiError::new(
+                StatusCode::CONFLICT,
+                e.code(),
+                message,
+                format!(
+                    "曾拒绝或退出本警情，确认后才能再次调派：{}",
+                    call_signs.join("、")
+                ),
+            ),
             DomainError::NotReferred { incident } => ApiError::unprocessable(
                 e.code(),
                 message,

@@ -17,6 +17,14 @@ pub enum DomainError {
     UnitUnavailable { unit: i64, status: &'static str },
     #[error("incident {incident} is closed")]
     IncidentClosed { incident: i64 },
+    /// Every unit of a dispatch is already on the incident: a second click
+    /// or a retry sends nothing.
+    #[error("already on this incident, nothing more to send: {}", call_signs.join(", "))]
+    AlreadyDispatched { call_signs: Vec<String> },
+    /// Units that declined or withdrew from this incident are sent again
+    /// only when the dispatcher confirms it.
+    #[error("declined or withdrew from this incident; confirm to send again: {}", call_signs.join(", "))]
+    ResendUnconfirmed { call_signs: Vec<String> },
     #[error("incident {incident} was not closed as referred to mediation")]
     NotReferred { incident: i64 },
     /// A record an administrator edits would break the station (an unknown
@@ -44,6 +52,8 @@ impl DomainError {
             DomainError::InvalidInput { .. } => "invalid_input",
             DomainError::UnitUnavailable { .. } => "unit_unavailable",
             DomainError::IncidentClosed { .. } => "incident_closed",
+            DomainError::AlreadyDispatched { .. } => "already_dispatched",
+            DomainError::ResendUnconfirmed { .. } => "confirm_resend",
             DomainError::NotReferred { .. } => "not_referred",
             DomainError::InvalidRecord { .. } => "invalid_field",
         }

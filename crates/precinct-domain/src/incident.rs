@@ -483,6 +483,110 @@ pub fn check_dispatch(
     Ok(())
 }
 
+/// What a dispatcher asks to send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatchOrder {
+    pub units: Vec<UnitId>,
+    /// Those of `units` a priority-1 incident may take off a lower-priority
+    /// one (the recommendation's diversions): stood down, then sent.
+    pub divert: Vec<UnitId>,
+    /// Send units that declined or withdrew from this incident again.
+    pub confirm_resend: bool,
+    /// For an order made from a recommendation: the units that were on the
+    /// incident when it was made. If others have been sent since (a second
+    /// click, another dispatcher), the order is out of date and refused.
+    pub seen: Option<Vec<UnitId>>,
+}
+
+/// What an order comes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatchDecision {
+    /// Sent now, in the order asked.
+    pub send: Vec<UnitId>,
+    /// Of `send`, those stood down from another incident first.
+    pub divert: Vec<UnitId>,
+    /// Already working this incident: left as they are.
+    pub skipped: Vec<UnitId>,
+}
+
+/// Decides an order against the incident and the named units as they are
+/// (`units` holds every unit the order names): a unit already on the
+/// incident is skipped, so a second click or a retry sends nobody twice;
+/// one that declined or withdrew is sent again only when confirmed; any
+/// other must be free, or a diversion the order allows. All or nothing.
+pub fn decide_dispatch(
+    incident: &Incident,
+    order: &DispatchOrder,
+    units: &[Unit],
+) -> Result<DispatchDecision, DomainError> {
+    check_dispatch(incident, &order.units, &[])?;
+    let working: Vec<UnitId> = incident
+        .assignments
+        .iter()
+        .filter(|a| a.released_at.is_none())
+        .map(|a| a.unit_id)
+        .collect();
+    if let Some(seen) = &order.seen
+        && working.iter().any(|u| !seen.contains(u))
+    {
+        let call_signs = working
+            .iter()
+            .map(|id| {
+                units
+                    .iter()
+                    .find(|u| u.id == *id)
+                    .map_or_else(|| format!("#{}", id.0), |u| u.call_sign.clone())
+            })
+            .collect();
+        return Err(DomainError::AlreadyDispatched { call_signs });
+    }
+    let mut decision = DispatchDecision::default();
+    let mut resend = Vec::new();
+    for id in &order.units {
+        let unit = units
+            .iter()
+            .find(|u| u.id == *id)
+            .ok_or_else(|| DomainError::invalid("unit_ids", format!("unit {} unknown", id.0)))?;
+        let on_it = |active: bool| {
+            incident
+                .assignments
+                .iter()
+                .any(|a| a.unit_id == unit.id && a.released_at.is_none() == active)
+        };
+        if on_it(true) {
+            decision.skipped.push(unit.id);
+            continue;
+        }
+        if on_it(false) && !order.confirm_resend {
+            resend.push(unit.call_sign.clone());
+            continue;
+        }
+        let elsewhere = unit.incident_id.is_some_and(|i| i != incident.id);
+        if elsewhere && order.divert.contains(&unit.id) {
+            decision.divert.push(unit.id);
+        } else if !unit.status.can_be_dispatched() || unit.incident_id.is_some() {
+            return Err(DomainError::UnitUnavailable {
+                unit: unit.id.0,
+                status: unit.status.as_str(),
+            });
+        }
+        decision.send.push(unit.id);
+    }
+    if !resend.is_empty() {
+        return Err(DomainError::ResendUnconfirmed { call_signs: resend });
+    }
+    if decision.send.is_empty() {
+        let call_signs = decision
+            .skipped
+            .iter()
+            .filter_map(|id| units.iter().find(|u| u.id == *id))
+            .map(|u| u.call_sign.clone())
+            .collect();
+        return Err(DomainError::AlreadyDispatched { call_signs });
+    }
+    Ok(decision)
+}
+
 /// A report as a sender gives it, not yet checked: the source and category
 /// as codes, an optional place of the ground, free texts as typed. The
 /// location has been read (a datum converted) at the edge.
@@ -790,6 +894,114 @@ mod tests {
             merged_into: None,
             assignments: vec![],
         }
+    }
+
+    fn free_unit(id: i64, incident: Option<i64>) -> Unit {
+        Unit {
+            id: UnitId(id),
+            call_sign: format!("U{id}"),
+            name: format!("U{id}"),
+            kind: crate::unit::UnitKind::PatrolCar,
+            home_post_id: None,
+            zone_id: None,
+            capabilities: vec![],
+            status: if incident.is_some() {
+                crate::unit::UnitStatus::Dispatched
+            } else {
+                crate::unit::UnitStatus::OnPatrol
+            },
+            position: None,
+            position_at: None,
+            incident_id: incident.map(IncidentId),
+            member_count: 2,
+            property_company_id: None,
+            phone: None,
+            retired: false,
+        }
+    }
+
+    fn assigned(unit: i64, released: bool) -> Assignment {
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 10, 30, 14, 1, 0)
+            .unwrap();
+        Assignment {
+            unit_id: UnitId(unit),
+            assigned_at: t,
+            arrived_at: None,
+            released_at: released.then_some(t),
+            police: true,
+            accepted_at: None,
+            handed_over_at: None,
+        }
+    }
+
+    #[test]
+    fn a_dispatch_sends_nobody_twice_and_resends_only_when_confirmed() {
+        let mut fight = incident(1, DefaultCategory::FightAssault.into(), 0, 0.0);
+        fight.status = Dispatched;
+        // U1 is on the fight, U2 withdrew from it, U3 is free, U4 works another incident.
+        fight.assignments = vec![assigned(1, false), assigned(2, true)];
+        let units = [
+            free_unit(1, Some(1)),
+            free_unit(2, None),
+            free_unit(3, None),
+            free_unit(4, Some(9)),
+        ];
+        let order = |ids: &[i64]| DispatchOrder {
+            units: ids.iter().map(|&i| UnitId(i)).collect(),
+            ..DispatchOrder::default()
+        };
+        let decided = decide_dispatch(&fight, &order(&[1, 3]), &units).unwrap();
+        assert_eq!(
+            (decided.send, decided.skipped),
+            (vec![UnitId(3)], vec![UnitId(1)])
+        );
+        assert_eq!(
+            decide_dispatch(&fight, &order(&[1]), &units),
+            Err(DomainError::AlreadyDispatched {
+                call_signs: vec!["U1".into()]
+            })
+        );
+        assert_eq!(
+            decide_dispatch(&fight, &order(&[2, 3]), &units),
+            Err(DomainError::ResendUnconfirmed {
+                call_signs: vec!["U2".into()]
+            })
+        );
+        let confirmed = DispatchOrder {
+            confirm_resend: true,
+            ..order(&[2])
+        };
+        assert_eq!(
+            decide_dispatch(&fight, &confirmed, &units).unwrap().send,
+            [UnitId(2)]
+        );
+        assert!(matches!(
+            decide_dispatch(&fight, &order(&[4]), &units),
+            Err(DomainError::UnitUnavailable { unit: 4, .. })
+        ));
+        let diverted = DispatchOrder {
+            divert: vec![UnitId(4)],
+            ..order(&[4])
+        };
+        assert_eq!(
+            decide_dispatch(&fight, &diverted, &units).unwrap().divert,
+            [UnitId(4)]
+        );
+        // A proposal made before U1 was sent is out of date.
+        let stale = DispatchOrder {
+            seen: Some(vec![]),
+            ..order(&[3])
+        };
+        assert!(matches!(
+            decide_dispatch(&fight, &stale, &units),
+            Err(DomainError::AlreadyDispatched { .. })
+        ));
+        let current = DispatchOrder {
+            seen: Some(vec![UnitId(1)]),
+            ..order(&[3])
+        };
+        assert!(decide_dispatch(&fight, &current, &units).is_ok());
     }
 
     fn intake_like(i: &Incident) -> Intake {

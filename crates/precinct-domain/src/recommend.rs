@@ -82,15 +82,23 @@ impl Candidate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilledForce {
     pub requirement: ForceRequirement,
-    /// Best first; the first `requirement.count` of them are proposed.
+    /// Units already working the incident that fill this force (sent
+    /// earlier): they count toward `requirement.count`.
+    pub already: Vec<UnitId>,
+    /// Best first; the first `needed()` of them are proposed.
     pub candidates: Vec<Candidate>,
-    /// Why fewer than asked were found, if so.
+    /// Why fewer than still needed were found, if so.
     pub shortfall: Option<&'static str>,
 }
 
 impl FilledForce {
+    /// How many more units this force needs.
+    pub fn needed(&self) -> usize {
+        (self.requirement.count as usize).saturating_sub(self.already.len())
+    }
+
     pub fn proposed(&self) -> impl Iterator<Item = &Candidate> {
-        self.candidates.iter().take(self.requirement.count as usize)
+        self.candidates.iter().take(self.needed())
     }
 }
 
@@ -211,8 +219,21 @@ pub fn recommend(
         .filter(|a| a.released_at.is_none())
         .map(|a| a.unit_id)
         .collect();
+    // Units already working the incident fill the forces they fit, in the
+    // plan's order: a plan already sent proposes nothing more.
+    let mut working: Vec<&Unit> = units.iter().filter(|u| taken.contains(&u.id)).collect();
     let mut forces = Vec::with_capacity(plan.forces.len());
     for requirement in &plan.forces {
+        let mut already = Vec::new();
+        working.retain(|u| {
+            let fills = already.len() < requirement.count as usize
+                && role_fits(requirement.role, u, incident, context.ground, company);
+            if fills {
+                already.push(u.id);
+            }
+            !fills
+        });
+        let needed = (requirement.count as usize).saturating_sub(already.len());
         let travel = requirement.travel();
         let eligible: Vec<(&Unit, Why)> = units
             .iter()
@@ -234,21 +255,16 @@ pub fn recommend(
                 .cmp(&key(b))
                 .then(a.ranking_seconds().total_cmp(&b.ranking_seconds()))
         });
-        candidates.truncate(requirement.count as usize + ALTERNATIVES);
-        taken.extend(
-            candidates
-                .iter()
-                .take(requirement.count as usize)
-                .map(|c| c.unit_id),
-        );
-        let shortfall =
-            (candidates.len() < requirement.count as usize).then_some(match requirement.role {
-                ForceRole::PropertyCompany if company.is_none() => "no_managing_company_nearby",
-                _ if requirement.within_m.is_some() => "too_few_within_distance",
-                _ => "too_few_available",
-            });
+        candidates.truncate(needed + ALTERNATIVES);
+        taken.extend(candidates.iter().take(needed).map(|c| c.unit_id));
+        let shortfall = (candidates.len() < needed).then_some(match requirement.role {
+            ForceRole::PropertyCompany if company.is_none() => "no_managing_company_nearby",
+            _ if requirement.within_m.is_some() => "too_few_within_distance",
+            _ => "too_few_available",
+        });
         forces.push(FilledForce {
             requirement: requirement.clone(),
+            already,
             candidates,
             shortfall,
         });

@@ -30,7 +30,7 @@ use precinct_domain::dispute::{Dispute, DisputeOp, NewDispute};
 use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{DisputeId, EventId, IncidentId, UnitId, UserId};
-use precinct_domain::incident::{Disposition, Incident, Intake};
+use precinct_domain::incident::{DispatchOrder, Disposition, Incident, Intake};
 use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
@@ -44,9 +44,9 @@ use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
 use precinct_storage::rows::ms;
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
-    AuditEntry, Clock, Credentials, IncidentFilter, InitialPasswords, IntakeOutcome, NewUser,
-    Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session, SessionRecord, Store,
-    StoreError, StoreResult, TrackPoint,
+    AuditEntry, Clock, Credentials, DispatchOutcome, IncidentFilter, InitialPasswords,
+    IntakeOutcome, NewUser, Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session,
+    SessionRecord, Store, StoreError, StoreResult, TrackPoint,
 };
 use rows::{PgRow, store_error};
 use std::collections::BTreeMap;
@@ -409,14 +409,14 @@ impl IncidentStore for PgStore {
         reads::incidents(&mut Reader(&*self.client().await?), &filter).await
     }
 
-    async fn dispatch(
+    async fn dispatch_order(
         &self,
         id: IncidentId,
-        units: Vec<UnitId>,
+        order: DispatchOrder,
         actor: Actor,
-    ) -> StoreResult<Incident> {
+    ) -> StoreResult<DispatchOutcome> {
         self.write(move |ctx| {
-            Box::pin(async move { apply::dispatch(ctx, id, units, &actor).await })
+            Box::pin(async move { apply::dispatch_order(ctx, id, order, &actor).await })
         })
         .await
     }

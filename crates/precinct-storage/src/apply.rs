@@ -502,39 +502,46 @@ async fn change_incident_status(
 }
 
 /// Assigns every unit or none: a unit that is not free fails the whole call.
-pub async fn dispatch(
+pub async fn dispatch_order(
     tx: &mut impl WriteTx,
     id: IncidentId,
-    unit_ids: Vec<UnitId>,
+    order: precinct_domain::incident::DispatchOrder,
     actor: &Actor,
-) -> StoreResult<Incident> {
+) -> StoreResult<crate::DispatchOutcome> {
     // The names first (an empty or repeated list loads nothing).
     let incident = tx.load_incident(id).await?;
-    precinct_domain::incident::check_dispatch(&incident, &unit_ids, &[])?;
-    let mut units = Vec::with_capacity(unit_ids.len());
-    for &unit in &unit_ids {
+    precinct_domain::incident::check_dispatch(&incident, &order.units, &[])?;
+    let mut units = Vec::with_capacity(order.units.len());
+    for &unit in &order.units {
         units.push(tx.load_unit(unit).await?);
     }
-    // Every unit checked before any changes: all or nothing.
-    precinct_domain::incident::check_dispatch(&incident, &unit_ids, &units)?;
+    // Every unit decided before any changes: all or nothing.
+    let decision = precinct_domain::incident::decide_dispatch(&incident, &order, &units)?;
+    for &unit in &decision.divert {
+        update_unit_status(tx, unit, UnitStatus::OnPatrol, actor).await?;
+    }
     tx.emit(
         actor,
         Some(id),
         None,
         EventKind::UnitsDispatched {
-            unit_ids: unit_ids.clone(),
+            unit_ids: decision.send.clone(),
         },
     )
     .await?;
-    for unit in &units {
+    for &unit in &decision.send {
+        let unit = tx.load_unit(unit).await?;
         tx.add_assignment(id, unit.id, unit.kind.is_police())
             .await?;
-        change_unit_status(tx, unit, UnitStatus::Dispatched, Some(id), actor).await?;
+        change_unit_status(tx, &unit, UnitStatus::Dispatched, Some(id), actor).await?;
     }
     if incident.status == IncidentStatus::Received {
         change_incident_status(tx, &incident, IncidentStatus::Dispatched, actor).await?;
     }
-    tx.load_incident(id).await
+    Ok(crate::DispatchOutcome {
+        incident: tx.load_incident(id).await?,
+        decision,
+    })
 }
 
 /// A status change reported by (or for) a unit. Arriving stamps the

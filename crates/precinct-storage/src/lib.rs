@@ -28,7 +28,9 @@ use precinct_domain::dispute::{Dispute, DisputeOp, NewDispute};
 use precinct_domain::event::{Actor, Event};
 use precinct_domain::ground::Jurisdiction;
 use precinct_domain::ids::{DisputeId, EventId, IncidentId, OrganisationId, UnitId, UserId};
-use precinct_domain::incident::{Disposition, Incident, IncidentStatus, Intake};
+use precinct_domain::incident::{
+    DispatchDecision, DispatchOrder, Disposition, Incident, IncidentStatus, Intake,
+};
 use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{Role, User, Username};
@@ -195,6 +197,15 @@ impl Clock for ManualClock {
 pub struct IntakeOutcome {
     pub incident: Incident,
     pub created: bool,
+}
+
+/// What a dispatch did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DispatchOutcome {
+    pub incident: Incident,
+    /// The units sent, those of them stood down from another incident
+    /// first, and those left as they were (already on the incident).
+    pub decision: DispatchDecision,
 }
 
 /// Which incidents to list, newest first.
@@ -505,13 +516,30 @@ pub trait IncidentStore: Send + Sync + std::fmt::Debug + 'static {
     async fn intake(&self, intake: Intake, actor: Actor) -> StoreResult<IntakeOutcome>;
     async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident>;
     async fn list_incidents(&self, filter: IncidentFilter) -> StoreResult<Vec<Incident>>;
-    /// Assigns every unit or none: a unit that is not free fails the whole call.
+    /// Assigns every unit or none: a unit that is not free fails the whole
+    /// call; one already on the incident is left as it is (a retry sends
+    /// nobody twice). The plain form of [`IncidentStore::dispatch_order`].
     async fn dispatch(
         &self,
         id: IncidentId,
         units: Vec<UnitId>,
         actor: Actor,
-    ) -> StoreResult<Incident>;
+    ) -> StoreResult<Incident> {
+        let order = DispatchOrder {
+            units,
+            ..DispatchOrder::default()
+        };
+        Ok(self.dispatch_order(id, order, actor).await?.incident)
+    }
+    /// Decides an order in the writer's transaction against the incident
+    /// and units as they are there (`incident::decide_dispatch`), stands
+    /// diverted units down and sends the rest, all or nothing.
+    async fn dispatch_order(
+        &self,
+        id: IncidentId,
+        order: DispatchOrder,
+        actor: Actor,
+    ) -> StoreResult<DispatchOutcome>;
     async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event>;
     /// Records on an incident's timeline that it recurs these disputes.
     async fn flag_recurrence(

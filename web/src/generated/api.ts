@@ -1385,6 +1385,8 @@ export interface components {
         };
         /** @description Send `{}` to dispatch the proposal as it is. */
         DispatchPlanRequest: {
+            /** @description Send units that declined or withdrew from this incident again. */
+            confirm_resend?: boolean;
             /** @description The units to send instead of the proposal (add or remove units); omit to send the proposal. */
             unit_ids?: number[] | null;
         };
@@ -1393,8 +1395,15 @@ export interface components {
             /** @description Units taken off a lower-priority incident first. */
             diverted_unit_ids: number[];
             incident: components["schemas"]["IncidentDto"];
+            /** @description Units named that were already on the incident: left as they are. */
+            skipped_unit_ids: number[];
         };
         DispatchRequest: {
+            /**
+             * @description Send units that declined or withdrew from this incident again
+             *     (without it such a unit answers 409 `confirm_resend`).
+             */
+            confirm_resend?: boolean;
             unit_ids: number[];
         };
         /** @description One line of the case's history: an event of the case, typed. */
@@ -1828,12 +1837,17 @@ export interface components {
             version?: number | null;
         };
         ForceDto: {
+            /**
+             * @description Units already working the incident that fill this force (sent
+             *     earlier): only the rest of `count` is proposed.
+             */
+            already_unit_ids: number[];
             candidates: components["schemas"]["CandidateDto"][];
             /** Format: int32 */
             count: number;
             /** @description police, patrol_police, community_police, first_response or property_company */
             role: string;
-            /** @description Why fewer than asked were found, if so. */
+            /** @description Why fewer than still needed were found, if so. */
             shortfall: string | null;
             travel: string;
             /** Format: double */
@@ -6353,7 +6367,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Every unit assigned */
+            /** @description Every unit assigned (units already on the incident are left as they are) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6406,7 +6420,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A unit is not free (unit_unavailable) or the incident is closed; nothing assigned */
+            /** @description A unit is not free (`unit_unavailable`), every unit is already on the incident (`already_dispatched`), a unit that declined or withdrew is sent again without `confirm_resend` (`confirm_resend`), or the incident is closed; nothing assigned */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6532,7 +6546,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A unit is no longer free; nothing dispatched */
+            /** @description A unit is no longer free (`unit_unavailable`), the plan is already sent (`already_dispatched`: a second click or a retry), or a unit that declined or withdrew is named without `confirm_resend` (`confirm_resend`); nothing dispatched */
             409: {
                 headers: {
                     [name: string]: unknown;

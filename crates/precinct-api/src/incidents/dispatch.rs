@@ -14,7 +14,7 @@ use precinct_domain::incident::Priority;
 use precinct_domain::plan::{ForceRole, TravelMode};
 use precinct_domain::policy::Action;
 use precinct_domain::recommend::{Candidate, RecommendContext, Recommendation, Why, recommend};
-use precinct_domain::unit::{Unit, UnitStatus};
+use precinct_domain::unit::Unit;
 use precinct_geo::roads::Closures;
 use precinct_storage::IncidentFilter;
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,10 @@ pub struct ForceDto {
     pub count: u32,
     pub travel: String,
     pub within_m: Option<f64>,
-    /// Why fewer than asked were found, if so.
+    /// Units already working the incident that fill this force (sent
+    /// earlier): only the rest of `count` is proposed.
+    pub already_unit_ids: Vec<i64>,
+    /// Why fewer than still needed were found, if so.
     pub shortfall: Option<String>,
     pub candidates: Vec<CandidateDto>,
 }
@@ -148,6 +151,7 @@ fn to_dto(
             count: force.requirement.count,
             travel: travel_name(force.requirement.travel()).into(),
             within_m: force.requirement.within_m,
+            already_unit_ids: force.already.iter().map(|u| u.0).collect(),
             shortfall: force.shortfall.map(str::to_owned),
             candidates: force
                 .candidates
@@ -170,7 +174,7 @@ fn to_dto(
                             Why::Available => None,
                         },
                         other_zone: c.other_zone,
-                        proposed: rank < force.requirement.count as usize,
+                        proposed: rank < force.needed(),
                         reason,
                         reason_zh,
                     }
@@ -191,11 +195,12 @@ fn to_dto(
     }
 }
 
-/// Computes the recommendation for an incident from the current state.
+/// Computes the recommendation for an incident from the current state;
+/// also the units the incident had when it was read.
 async fn compute(
     state: &AppState,
     id: IncidentId,
-) -> Result<(Recommendation, Vec<Unit>), ApiError> {
+) -> Result<(Recommendation, Vec<Unit>, Vec<UnitId>), ApiError> {
     let incident = state.store.get_incident(id).await?;
     let units = state.store.list_units().await?;
     let open = state
@@ -227,7 +232,13 @@ async fn compute(
     };
     let recommendation =
         state.with_scratch(|scratch| recommend(&incident, plan, &units, &context, scratch));
-    Ok((recommendation, units))
+    let working = incident
+        .assignments
+        .iter()
+        .filter(|a| a.released_at.is_none())
+        .map(|a| a.unit_id)
+        .collect();
+    Ok((recommendation, units, working))
 }
 
 #[utoipa::path(
@@ -245,7 +256,7 @@ pub async fn recommend_response(
     PathId(id): PathId,
 ) -> Result<Json<RecommendationDto>, ApiError> {
     authed.may(Action::PlanResponse)?;
-    let (recommendation, units) = compute(&state, IncidentId(id)).await?;
+    let (recommendation, units, _) = compute(&state, IncidentId(id)).await?;
     let by_id: HashMap<UnitId, &Unit> = units.iter().map(|u| (u.id, u)).collect();
     Ok(Json(to_dto(IncidentId(id), &recommendation, &by_id)))
 }
@@ -256,6 +267,9 @@ pub struct DispatchPlanRequest {
     /// The units to send instead of the proposal (add or remove units); omit to send the proposal.
     #[serde(default)]
     pub unit_ids: Option<Vec<i64>>,
+    /// Send units that declined or withdrew from this incident again.
+    #[serde(default)]
+    pub confirm_resend: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -264,6 +278,8 @@ pub struct DispatchPlanResponse {
     pub dispatched_unit_ids: Vec<i64>,
     /// Units taken off a lower-priority incident first.
     pub diverted_unit_ids: Vec<i64>,
+    /// Units named that were already on the incident: left as they are.
+    pub skipped_unit_ids: Vec<i64>,
 }
 
 #[utoipa::path(
@@ -272,7 +288,7 @@ pub struct DispatchPlanResponse {
     request_body = DispatchPlanRequest,
     responses(
         (status = 200, description = "Every unit of the plan dispatched in one call", body = DispatchPlanResponse),
-        (status = 409, description = "A unit is no longer free; nothing dispatched", body = ErrorBody),
+        (status = 409, description = "A unit is no longer free (`unit_unavailable`), the plan is already sent (`already_dispatched`: a second click or a retry), or a unit that declined or withdrew is named without `confirm_resend` (`confirm_resend`); nothing dispatched", body = ErrorBody),
         (status = 422, description = "The plan found no unit", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -284,44 +300,60 @@ pub async fn dispatch_plan(
     JsonBody(request): JsonBody<DispatchPlanRequest>,
 ) -> Result<Json<DispatchPlanResponse>, ApiError> {
     authed.may(Action::DispatchUnits)?;
-    let (recommendation, units) = compute(&state, IncidentId(id)).await?;
+    let (recommendation, units, working) = compute(&state, IncidentId(id)).await?;
+    let from_proposal = request.unit_ids.is_none();
     let chosen: Vec<UnitId> = match request.unit_ids {
         Some(ids) => ids.into_iter().map(UnitId).collect(),
         None => recommendation.proposed_units(),
     };
     if chosen.is_empty() {
+        let already: Vec<String> = recommendation
+            .forces
+            .iter()
+            .flat_map(|f| f.already.iter())
+            .filter_map(|id| units.iter().find(|u| u.id == *id))
+            .map(|u| u.call_sign.clone())
+            .collect();
+        if !already.is_empty() && recommendation.forces.iter().all(|f| f.needed() == 0) {
+            return Err(precinct_domain::DomainError::AlreadyDispatched {
+                call_signs: already,
+            }
+            .into());
+        }
         return Err(ApiError::unprocessable(
             "nothing_to_dispatch",
             "the plan found no unit to send",
             "预案未找到可调派的警力",
         ));
     }
-    // Diverted units (priority 1 only) are stood down from their incident first.
-    let divertible: Vec<UnitId> = recommendation
+    // Diverted units (priority 1 only) are stood down from their incident
+    // first, in the same transaction as the dispatch.
+    let divert: Vec<UnitId> = recommendation
         .forces
         .iter()
         .flat_map(|f| f.candidates.iter())
         .filter(|c| matches!(c.why, Why::Diversion { .. }))
         .map(|c| c.unit_id)
+        .filter(|u| chosen.contains(u))
         .collect();
-    let mut diverted = Vec::new();
-    for unit in units
-        .iter()
-        .filter(|u| chosen.contains(&u.id) && divertible.contains(&u.id))
-    {
-        state
-            .store
-            .update_unit_status(unit.id, UnitStatus::OnPatrol, authed.actor())
-            .await?;
-        diverted.push(unit.id.0);
-    }
-    let incident = state
+    // The proposal was made outside the writer: it stands only if nobody
+    // was sent meanwhile (checked in the dispatch's transaction).
+    let seen = from_proposal.then_some(working);
+    let order = precinct_domain::incident::DispatchOrder {
+        units: chosen,
+        divert,
+        confirm_resend: request.confirm_resend,
+        seen,
+    };
+    let outcome = state
         .store
-        .dispatch(IncidentId(id), chosen.clone(), authed.actor())
+        .dispatch_order(IncidentId(id), order, authed.actor())
         .await?;
+    let ids = |units: &[UnitId]| units.iter().map(|u| u.0).collect();
     Ok(Json(DispatchPlanResponse {
-        incident: IncidentDto::new(&incident, &state.ground(), PersonalData::Masked),
-        dispatched_unit_ids: chosen.into_iter().map(|u| u.0).collect(),
-        diverted_unit_ids: diverted,
+        incident: IncidentDto::new(&outcome.incident, &state.ground(), PersonalData::Masked),
+        dispatched_unit_ids: ids(&outcome.decision.send),
+        diverted_unit_ids: ids(&outcome.decision.divert),
+        skipped_unit_ids: ids(&outcome.decision.skipped),
     }))
 }

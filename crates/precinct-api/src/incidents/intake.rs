@@ -252,8 +252,8 @@ pub async fn list_incidents(
     params(("id" = i64, Path, description = "Incident id")),
     request_body = DispatchRequest,
     responses(
-        (status = 200, description = "Every unit assigned", body = IncidentDto),
-        (status = 409, description = "A unit is not free (unit_unavailable) or the incident is closed; nothing assigned", body = ErrorBody),
+        (status = 200, description = "Every unit assigned (units already on the incident are left as they are)", body = IncidentDto),
+        (status = 409, description = "A unit is not free (`unit_unavailable`), every unit is already on the incident (`already_dispatched`), a unit that declined or withdrew is sent again without `confirm_resend` (`confirm_resend`), or the incident is closed; nothing assigned", body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -266,11 +266,17 @@ pub async fn dispatch_units(
 ) -> Result<Json<IncidentDto>, ApiError> {
     authed.may(Action::DispatchUnits)?;
     let started = Instant::now();
-    let units = request.unit_ids.into_iter().map(UnitId).collect();
+    let order = precinct_domain::incident::DispatchOrder {
+        units: request.unit_ids.into_iter().map(UnitId).collect(),
+        divert: Vec::new(),
+        confirm_resend: request.confirm_resend,
+        seen: None,
+    };
     let incident = state
         .store
-        .dispatch(IncidentId(id), units, authed.actor())
-        .await?;
+        .dispatch_order(IncidentId(id), order, authed.actor())
+        .await?
+        .incident;
     state.metrics.observe_dispatch(started.elapsed());
     Ok(Json(IncidentDto::new(
         &incident,

@@ -25,6 +25,7 @@ mod operations;
 mod pmtiles;
 mod record;
 mod roads;
+mod safe_dispatch;
 mod second_factor;
 mod simulator;
 #[path = "../support/spawn.rs"]
