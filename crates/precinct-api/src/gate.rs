@@ -117,6 +117,26 @@ impl Routes {
         self.add_with(gate, routes, |router| router)
     }
 
+    /// As [`Routes::add`], for a write a client may retry: the route takes
+    /// an `Idempotency-Key` (`crate::idempotency`), documented with it.
+    pub(crate) fn add_idempotent(
+        self,
+        gate: Gate,
+        (schemas, mut paths, router): UtoipaMethodRouter<AppState>,
+    ) -> Routes {
+        for item in paths.paths.values_mut() {
+            for operation in operations(item) {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(crate::idempotency::header_parameter());
+            }
+        }
+        self.add_with(gate, (schemas, paths, router), |router| {
+            router.layer(axum::middleware::from_fn(crate::idempotency::idempotent))
+        })
+    }
+
     /// As [`Routes::add`], with `layer` wrapped around the handlers (a body
     /// limit of its own).
     pub(crate) fn add_with(

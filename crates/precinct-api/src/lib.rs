@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod gate;
 pub mod heavy;
+mod idempotency;
 pub mod limits;
 pub mod openapi;
 pub mod passwords;
@@ -407,6 +408,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             operations::metrics::track,
         ))
+        // The state, for the middleware of single routes (`idempotency`).
+        .layer(axum::Extension(state.clone()))
         .with_state(state)
 }
 

@@ -45,8 +45,8 @@ use precinct_storage::rows::ms;
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, DispatchOutcome, IncidentFilter, InitialPasswords,
-    IntakeOutcome, NewUser, Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session,
-    SessionRecord, Store, StoreError, StoreResult, TrackPoint,
+    IntakeOutcome, NewUser, Readiness, RequestClaim, RoadClosure, SecondFactor, SecondFactorProof,
+    Session, SessionRecord, Store, StoreError, StoreResult, TrackPoint,
 };
 use rows::{PgRow, store_error};
 use std::collections::BTreeMap;
@@ -497,6 +497,39 @@ impl IncidentStore for PgStore {
 
 #[async_trait]
 impl AccountStore for PgStore {
+    async fn claim_request(
+        &self,
+        user: UserId,
+        key: String,
+        fingerprint: String,
+    ) -> StoreResult<RequestClaim> {
+        let now = chrono::Utc::now();
+        self.write(move |ctx| {
+            Box::pin(async move { apply::claim_request(ctx, user, &key, &fingerprint, now).await })
+        })
+        .await
+    }
+
+    async fn finish_request(
+        &self,
+        user: UserId,
+        key: String,
+        status: u16,
+        body: String,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::finish_request(ctx, user, &key, status, &body).await })
+        })
+        .await
+    }
+
+    async fn release_request(&self, user: UserId, key: String) -> StoreResult<()> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::release_request(ctx, user, &key).await })
+        })
+        .await
+    }
+
     async fn set_password(
         &self,
         id: UserId,

@@ -664,6 +664,19 @@ GROUP BY q.dim, q.span, q.bucket, q.key;
     r#"
 CREATE INDEX events_unit_positions ON events (unit_id, at) WHERE kind = 'unit_position_reported';
 "#,
+    // Requests' idempotency keys (`Idempotency-Key`) and their answers, a day.
+    r#"
+CREATE TABLE request_keys (
+    user_id BIGINT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status BIGINT,
+    body TEXT,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE INDEX request_keys_created ON request_keys (created_at);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -31,8 +31,8 @@ use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, DispatchOutcome, IncidentFilter, InitialPasswords,
-    IntakeOutcome, NewUser, Readiness, RoadClosure, SecondFactor, SecondFactorProof, Session,
-    SessionRecord, Store, StoreError, StoreResult, TrackPoint,
+    IntakeOutcome, NewUser, Readiness, RequestClaim, RoadClosure, SecondFactor, SecondFactorProof,
+    Session, SessionRecord, Store, StoreError, StoreResult, TrackPoint,
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
@@ -638,6 +638,37 @@ impl IncidentStore for SqliteStore {
 
 #[async_trait]
 impl AccountStore for SqliteStore {
+    async fn claim_request(
+        &self,
+        user: UserId,
+        key: String,
+        fingerprint: String,
+    ) -> StoreResult<RequestClaim> {
+        let now = chrono::Utc::now();
+        self.write(move |ctx| {
+            apply::run_ready(apply::claim_request(ctx, user, &key, &fingerprint, now))
+        })
+        .await
+    }
+
+    async fn finish_request(
+        &self,
+        user: UserId,
+        key: String,
+        status: u16,
+        body: String,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::finish_request(ctx, user, &key, status, &body))
+        })
+        .await
+    }
+
+    async fn release_request(&self, user: UserId, key: String) -> StoreResult<()> {
+        self.write(move |ctx| apply::run_ready(apply::release_request(ctx, user, &key)))
+            .await
+    }
+
     async fn set_password(
         &self,
         id: UserId,

@@ -497,6 +497,19 @@ CREATE INDEX assignments_unit ON assignments (unit_id);
     r#"
 CREATE INDEX events_unit_positions ON events (unit_id, at) WHERE kind = 'unit_position_reported';
 "#,
+    // Requests' idempotency keys (`Idempotency-Key`) and their answers, a day.
+    r#"
+CREATE TABLE request_keys (
+    user_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER,
+    body TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE INDEX request_keys_created ON request_keys (created_at);
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers

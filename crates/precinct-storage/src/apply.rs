@@ -1535,6 +1535,92 @@ pub async fn create_units(
     Ok(created)
 }
 
+/// Claims a request's idempotency key (see [`crate::RequestClaim`]), in the
+/// writer's transaction: of two requests with one key, one claims it.
+pub async fn claim_request(
+    tx: &mut impl WriteTx,
+    user: UserId,
+    key: &str,
+    fingerprint: &str,
+    now: Timestamp,
+) -> StoreResult<crate::RequestClaim> {
+    let forget = now - chrono::Duration::hours(crate::REQUEST_KEY_HOURS);
+    tx.execute(
+        "DELETE FROM request_keys WHERE created_at < $1",
+        &[Int(Some(ms(forget)))],
+    )
+    .await?;
+    let mut found = None;
+    tx.query(
+        "SELECT fingerprint, status, body, created_at FROM request_keys WHERE user_id = $1 AND key = $2",
+        &[Int(Some(user.0)), Text(Some(key.to_owned()))],
+        &mut |row| {
+            found = Some((
+                row.text("fingerprint")?,
+                row.opt_i64("status")?,
+                row.opt_text("body")?,
+                row.i64("created_at")?,
+            ));
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(match found {
+        None => {
+            tx.execute(
+                "INSERT INTO request_keys (user_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4)",
+                &[
+                    Int(Some(user.0)),
+                    Text(Some(key.to_owned())),
+                    Text(Some(fingerprint.to_owned())),
+                    Int(Some(ms(now))),
+                ],
+            )
+            .await?;
+            crate::RequestClaim::Claimed
+        }
+        Some((stored, ..)) if stored != fingerprint => crate::RequestClaim::Mismatch,
+        Some((_, None, _, at)) => crate::RequestClaim::Pending {
+            since: crate::rows::ts(at)?,
+        },
+        Some((_, Some(status), body, _)) => crate::RequestClaim::Done {
+            status: u16::try_from(status).unwrap_or(500),
+            body: body.unwrap_or_default(),
+        },
+    })
+}
+
+/// Keeps the answer of a claimed request.
+pub async fn finish_request(
+    tx: &mut impl WriteTx,
+    user: UserId,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE request_keys SET status = $3, body = $4 WHERE user_id = $1 AND key = $2",
+        &[
+            Int(Some(user.0)),
+            Text(Some(key.to_owned())),
+            Int(Some(i64::from(status))),
+            Text(Some(body.to_owned())),
+        ],
+    )
+    .await
+    .map(drop)
+}
+
+/// Forgets a claim (its request failed on the server's side).
+pub async fn release_request(tx: &mut impl WriteTx, user: UserId, key: &str) -> StoreResult<()> {
+    tx.execute(
+        "DELETE FROM request_keys WHERE user_id = $1 AND key = $2 AND status IS NULL",
+        &[Int(Some(user.0)), Text(Some(key.to_owned()))],
+    )
+    .await
+    .map(drop)
+}
+
 /// Runs a future that never waits (a backend whose primitives complete
 /// immediately, like SQLite's) to its end on the current thread.
 ///

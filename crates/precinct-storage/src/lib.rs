@@ -199,6 +199,23 @@ pub struct IntakeOutcome {
     pub created: bool,
 }
 
+/// What claiming a request's idempotency key found (`Idempotency-Key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestClaim {
+    /// The key is new: this request runs, and its answer is kept.
+    Claimed,
+    /// The request ran: its answer, to give again.
+    Done { status: u16, body: String },
+    /// The request is running, or its first attempt ended without an
+    /// answer (the instance stopped): it is never run a second time.
+    Pending { since: Timestamp },
+    /// The key was used for another request.
+    Mismatch,
+}
+
+/// How long a request's idempotency key and its answer are kept.
+pub const REQUEST_KEY_HOURS: i64 = 24;
+
 /// What a dispatch did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DispatchOutcome {
@@ -583,6 +600,25 @@ pub trait IncidentStore: Send + Sync + std::fmt::Debug + 'static {
 /// Accounts, sessions, second factors and the audit log.
 #[async_trait]
 pub trait AccountStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Claims `key` for a request of `user` whose content hashes to
+    /// `fingerprint` (keys older than a day are forgotten first).
+    async fn claim_request(
+        &self,
+        user: UserId,
+        key: String,
+        fingerprint: String,
+    ) -> StoreResult<RequestClaim>;
+    /// Keeps a claimed request's answer.
+    async fn finish_request(
+        &self,
+        user: UserId,
+        key: String,
+        status: u16,
+        body: String,
+    ) -> StoreResult<()>;
+    /// Forgets a claim whose request failed on the server's side, so it
+    /// may be sent again.
+    async fn release_request(&self, user: UserId, key: String) -> StoreResult<()>;
     /// Sets an account's password (and whether it must be changed at the
     /// next login), with its audit entry in the same transaction
     /// (`apply::set_password`).

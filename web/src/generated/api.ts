@@ -6047,7 +6047,10 @@ export interface operations {
     create_incident: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key the client chooses for this request (1–255 visible ASCII characters). Sent again with the same request, it changes nothing a second time and gets the first answer again (header `Idempotent-Replayed: true`) for a day; with another request it answers 422 `idempotency_key_reused`; while the first is running, or when its answer was lost, 409 `request_in_progress`. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6354,7 +6357,10 @@ export interface operations {
     dispatch_units: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key the client chooses for this request (1–255 visible ASCII characters). Sent again with the same request, it changes nothing a second time and gets the first answer again (header `Idempotent-Replayed: true`) for a day; with another request it answers 422 `idempotency_key_reused`; while the first is running, or when its answer was lost, 409 `request_in_progress`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Incident id */
                 id: number;
@@ -6479,7 +6485,10 @@ export interface operations {
     dispatch_plan: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A key the client chooses for this request (1–255 visible ASCII characters). Sent again with the same request, it changes nothing a second time and gets the first answer again (header `Idempotent-Replayed: true`) for a day; with another request it answers 422 `idempotency_key_reused`; while the first is running, or when its answer was lost, 409 `request_in_progress`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Incident id */
                 id: number;

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 pub(crate) fn routes() -> Routes {
     Routes::default()
-        .add(
+        .add_idempotent(
             Gate::Session(ReportIncident),
             routes!(intake::create_incident),
         )
@@ -20,7 +20,7 @@ pub(crate) fn routes() -> Routes {
             routes!(intake::list_incidents),
         )
         .add(Gate::Session(ViewIncidents), routes!(intake::get_incident))
-        .add(
+        .add_idempotent(
             Gate::Session(DispatchUnits),
             routes!(intake::dispatch_units),
         )
@@ -28,7 +28,7 @@ pub(crate) fn routes() -> Routes {
             Gate::Session(PlanResponse),
             routes!(dispatch::recommend_response),
         )
-        .add(
+        .add_idempotent(
             Gate::Session(DispatchUnits),
             routes!(dispatch::dispatch_plan),
         )

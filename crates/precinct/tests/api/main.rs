@@ -15,6 +15,7 @@ mod disputes;
 mod dual_reception;
 mod edits;
 mod figures;
+mod idempotency;
 mod instances;
 mod intelligence;
 mod limits;
