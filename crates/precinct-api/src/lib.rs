@@ -72,8 +72,8 @@ pub struct AppState {
     roads: Arc<RwLock<Arc<RoadNetwork>>>,
     plans: Arc<Plans>,
     scratches: Arc<Mutex<Vec<SearchScratch>>>,
-    /// A unit position older than this is shown as stale.
-    pub stale_after: chrono::Duration,
+    /// How old a unit's position may be, by kind, before it is stale.
+    pub stale_after: precinct_domain::unit::StaleLimits,
     /// A time zone that overrides the station's own (`serve --time-zone`).
     tz_override: Option<chrono_tz::Tz>,
     cjk_font: Arc<std::sync::OnceLock<Result<precinct_pdf::CjkFont, String>>>,
@@ -131,7 +131,7 @@ impl AppState {
             roads: Arc::new(RwLock::new(Arc::new(roads))),
             plans: Arc::new(plans),
             scratches: Arc::default(),
-            stale_after: chrono::Duration::minutes(10),
+            stale_after: precinct_domain::unit::StaleLimits::default(),
             tz_override: None,
             cjk_font: Arc::default(),
             basemap: None,

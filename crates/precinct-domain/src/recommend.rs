@@ -31,8 +31,8 @@ pub struct RecommendContext<'a> {
     pub network: &'a RoadNetwork,
     pub closures: &'a Closures,
     pub now: Timestamp,
-    /// A position older than this is shown as stale.
-    pub stale_after: chrono::Duration,
+    /// How old a position may be, by the unit's kind, before it is stale.
+    pub stale_after: &'a crate::unit::StaleLimits,
     /// The priority of each open incident, to judge diversions.
     pub open_priorities: &'a HashMap<IncidentId, Priority>,
 }
@@ -242,6 +242,10 @@ pub fn recommend(
             .filter_map(|u| availability(u, incident, context.open_priorities).map(|why| (u, why)))
             .collect();
         let mut candidates = rank(incident, requirement, travel, &eligible, context, scratch);
+        // A stale position's travel time is only an estimate.
+        for c in &mut candidates {
+            c.estimated |= c.stale_minutes.is_some();
+        }
         // Fresh free units first, then diversions, then stale positions;
         // each by ETA, a unit of another zone counting as farther.
         candidates.sort_by(|a, b| {
@@ -284,7 +288,7 @@ fn stale_minutes(unit: &Unit, context: &RecommendContext<'_>) -> Option<i64> {
     let age = unit
         .position_at
         .map_or(chrono::Duration::MAX, |at| context.now - at);
-    (age > context.stale_after).then(|| age.num_minutes())
+    (age > context.stale_after.limit(unit.kind)).then(|| age.num_minutes())
 }
 
 /// Travel times of the eligible units: by one outward search over the
@@ -551,7 +555,7 @@ mod tests {
                 network: &self.network,
                 closures: &self.closures,
                 now: now(),
-                stale_after: chrono::Duration::minutes(10),
+                stale_after: &crate::unit::StaleLimits::uniform(10),
                 open_priorities: &self.open,
             };
             recommend(

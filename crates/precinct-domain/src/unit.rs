@@ -29,6 +29,68 @@ string_enum! {
     }
 }
 
+/// How old each kind of unit's position may be before it is taken as
+/// stale: a patrol car moves and reports often, a post team stays at its
+/// post, helpers' phones report less often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleLimits {
+    minutes: std::collections::BTreeMap<UnitKind, i64>,
+}
+
+impl Default for StaleLimits {
+    fn default() -> StaleLimits {
+        use UnitKind::*;
+        StaleLimits {
+            minutes: [
+                (PatrolCar, 10),
+                (FootPatrol, 10),
+                (PostTeam, 60),
+                (CommunityPoliceTeam, 30),
+                (VolunteerPoliceTeam, 30),
+                (SecurityForceTeam, 30),
+                (GridWorker, 30),
+                (PropertyStaff, 30),
+            ]
+            .into_iter()
+            .collect(),
+        }
+    }
+}
+
+impl StaleLimits {
+    /// The same limit for every kind.
+    pub fn uniform(minutes: i64) -> StaleLimits {
+        StaleLimits {
+            minutes: UnitKind::ALL.iter().map(|&k| (k, minutes)).collect(),
+        }
+    }
+
+    /// These limits with some kinds changed: `patrol_car=5,grid_worker=45`
+    /// (minutes, 1 to 1440).
+    pub fn overridden(self, text: &str) -> Result<StaleLimits, String> {
+        let mut limits = self;
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (kind, minutes) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?}: expected KIND=MINUTES"))?;
+            let kind = UnitKind::parse(kind.trim())
+                .ok_or_else(|| format!("{kind:?} is not a unit kind"))?;
+            let minutes: i64 = minutes
+                .trim()
+                .parse()
+                .ok()
+                .filter(|m| (1..=1440).contains(m))
+                .ok_or_else(|| format!("{part:?}: minutes must be 1 to 1440"))?;
+            limits.minutes.insert(kind, minutes);
+        }
+        Ok(limits)
+    }
+
+    pub fn limit(&self, kind: UnitKind) -> chrono::Duration {
+        chrono::Duration::minutes(self.minutes.get(&kind).copied().unwrap_or(10))
+    }
+}
+
 impl UnitKind {
     /// Police units can take law-enforcement action; the others give first
     /// response (先期处置) until police arrive.
@@ -203,6 +265,52 @@ pub struct NewUnit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_limits_by_kind_and_overrides() {
+        let limits = StaleLimits::default();
+        assert_eq!(
+            limits.limit(UnitKind::PatrolCar),
+            chrono::Duration::minutes(10)
+        );
+        assert_eq!(
+            limits.limit(UnitKind::PostTeam),
+            chrono::Duration::minutes(60)
+        );
+        assert_eq!(
+            limits.limit(UnitKind::VolunteerPoliceTeam),
+            chrono::Duration::minutes(30)
+        );
+        let changed = limits
+            .clone()
+            .overridden("patrol_car=5, grid_worker=45")
+            .unwrap();
+        assert_eq!(
+            changed.limit(UnitKind::PatrolCar),
+            chrono::Duration::minutes(5)
+        );
+        assert_eq!(
+            changed.limit(UnitKind::GridWorker),
+            chrono::Duration::minutes(45)
+        );
+        assert_eq!(
+            changed.limit(UnitKind::PostTeam),
+            chrono::Duration::minutes(60)
+        );
+        for bad in [
+            "patrol_car",
+            "tank=5",
+            "patrol_car=0",
+            "patrol_car=x",
+            "patrol_car=2000",
+        ] {
+            assert!(limits.clone().overridden(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            StaleLimits::uniform(7).limit(UnitKind::PostTeam),
+            chrono::Duration::minutes(7)
+        );
+    }
     use UnitStatus::*;
 
     /// The whole table, written out as data: every pair, legal or not.

@@ -310,7 +310,39 @@ impl Simulator {
         self.move_engaged_units(&open, &units, simulated_s).await;
         self.close_handled(now, &open).await;
         self.patrol(&units, simulated_s).await;
+        self.keep_reporting(now, &units).await;
         Ok(())
+    }
+
+    /// Units on duty that stand still (post teams at their post, helpers
+    /// waiting for a task) report where they are every quarter of an hour
+    /// or so, as their phones do, so their positions stay fresh.
+    async fn keep_reporting(&mut self, now: Timestamp, units: &[Unit]) {
+        let mut reports = tokio::task::JoinSet::new();
+        for unit in units.iter().filter(|u| {
+            let patrolling = u.status == UnitStatus::OnPatrol
+                && matches!(u.kind, UnitKind::PatrolCar | UnitKind::FootPatrol);
+            matches!(u.status, UnitStatus::OnPatrol | UnitStatus::AtPost) && !patrolling
+        }) {
+            let Some(position) = unit.position else {
+                continue;
+            };
+            let every = chrono::Duration::minutes(15 + unit.id.0.rem_euclid(10));
+            if unit.position_at.is_some_and(|at| now - at < every) {
+                continue;
+            }
+            let here = position.offset_m(
+                self.rng.random_range(-5.0..5.0),
+                self.rng.random_range(-5.0..5.0),
+            );
+            let (store, id, actor) = (self.store.clone(), unit.id, Self::actor(&unit.call_sign));
+            reports.spawn(async move { store.report_unit_position(id, here, actor).await });
+        }
+        while let Some(done) = reports.join_next().await {
+            if let Ok(Err(error)) = done {
+                tracing::debug!(%error, "a simulated position report failed");
+            }
+        }
     }
 
     fn pick_place(&mut self, setting: Setting) -> Option<Place> {
@@ -428,7 +460,7 @@ impl Simulator {
                 network: &self.roads,
                 closures: &closures,
                 now,
-                stale_after: chrono::Duration::minutes(30),
+                stale_after: &precinct_domain::unit::StaleLimits::uniform(30),
                 open_priorities: &open_priorities,
             };
             let recommendation = recommend(incident, plan, &free, &context, &mut self.scratch);

@@ -60,13 +60,14 @@ enum Command {
         /// sqlite://PATH or postgres://USER@HOST/DB
         #[arg(long, env = "PRECINCT_DATABASE__URL")]
         database: String,
-        /// A unit position older than this many minutes is shown as stale.
-        #[arg(
-            long,
-            env = "PRECINCT_DISPATCH__STALE_AFTER_MINUTES",
-            default_value_t = 10
-        )]
-        stale_after_minutes: u32,
+        /// How old a unit's position may be before it is stale, for every
+        /// kind (otherwise by kind: patrol cars and foot patrols 10 minutes,
+        /// post teams 60, the others 30).
+        #[arg(long, env = "PRECINCT_DISPATCH__STALE_AFTER_MINUTES")]
+        stale_after_minutes: Option<u32>,
+        /// Per-kind limits over those: `patrol_car=5,grid_worker=45` (minutes).
+        #[arg(long, env = "PRECINCT_DISPATCH__STALE_AFTER")]
+        stale_after: Option<String>,
     },
     /// Copy a station into an empty database (e.g. SQLite to PostgreSQL), verified by counts and hashes.
     MigrateData {
@@ -491,7 +492,21 @@ async fn main() -> anyhow::Result<()> {
             station,
             database,
             stale_after_minutes,
-        } => serve(station, DatabaseUrl::parse(&database)?, stale_after_minutes).await,
+            stale_after,
+        } => {
+            let mut limits = match stale_after_minutes {
+                Some(minutes) => {
+                    precinct_domain::unit::StaleLimits::uniform(i64::from(minutes.max(1)))
+                }
+                None => precinct_domain::unit::StaleLimits::default(),
+            };
+            if let Some(text) = stale_after {
+                limits = limits
+                    .overridden(&text)
+                    .map_err(|e| anyhow::anyhow!("--stale-after: {e}"))?;
+            }
+            serve(station, DatabaseUrl::parse(&database)?, limits).await
+        }
         Command::ImportRoads { file, database } => {
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
             let (nodes, segments) =
@@ -740,7 +755,7 @@ async fn station(command: StationCommand) -> anyhow::Result<()> {
 async fn serve(
     station: StationArgs,
     database: DatabaseUrl,
-    stale_after_minutes: u32,
+    stale_after: precinct_domain::unit::StaleLimits,
 ) -> anyhow::Result<()> {
     tracing::info!(?database, "opening the station's database");
     let store = open_store(&database, Arc::new(SystemClock)).await?;
@@ -753,7 +768,7 @@ async fn serve(
         AppState::new(store.clone(), Arc::new(SystemClock)).await?,
         true,
     )?;
-    state.stale_after = chrono::Duration::minutes(i64::from(stale_after_minutes));
+    state.stale_after = stale_after;
     precinct::run_server(&station.addr, state, precinct::shutdown_signal()).await?;
     // In-flight requests have finished; let the writer drain and stop.
     store.shutdown().await;

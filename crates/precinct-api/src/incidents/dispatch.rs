@@ -107,16 +107,14 @@ fn reasons(candidate: &Candidate, role: ForceRole) -> (String, String) {
             "属地物业/市场管理方",
         ),
     };
-    let estimate = if candidate.estimated {
+    // A stale position says so below; otherwise an estimate is a straight line.
+    let straight = candidate.estimated && candidate.stale_minutes.is_none();
+    let estimate = if straight {
         " (straight-line estimate)"
     } else {
         ""
     };
-    let estimate_zh = if candidate.estimated {
-        "(直线估算)"
-    } else {
-        ""
-    };
+    let estimate_zh = if straight { "(直线估算)" } else { "" };
     let mut reason = format!("{what}: {minutes} min {seconds} s {how}, {km:.1} km{estimate}");
     let mut reason_zh =
         format!("{what_zh},{how_zh}约{minutes}分{seconds}秒,{km:.1}公里{estimate_zh}");
@@ -132,8 +130,10 @@ fn reasons(candidate: &Candidate, role: ForceRole) -> (String, String) {
         reason_zh.push_str(";跨防区支援");
     }
     if let Some(m) = candidate.stale_minutes {
-        reason.push_str(&format!("; position {m} min old"));
-        reason_zh.push_str(&format!(";位置已{m}分钟未更新"));
+        reason.push_str(&format!(
+            "; position {m} min old, so the time is an estimate"
+        ));
+        reason_zh.push_str(&format!(";位置已{m}分钟未更新,到达时间为估算"));
     }
     (reason, reason_zh)
 }
@@ -227,7 +227,7 @@ async fn compute(
         network: &roads,
         closures: &closures,
         now: state.clock.now(),
-        stale_after: state.stale_after,
+        stale_after: &state.stale_after,
         open_priorities: &open_priorities,
     };
     let recommendation =

@@ -24,6 +24,7 @@ mod migrate;
 mod operations;
 #[path = "../support/pmtiles.rs"]
 mod pmtiles;
+mod proposals;
 mod record;
 mod roads;
 mod safe_dispatch;
