@@ -159,6 +159,40 @@ try {
   }
   await console_.locator("[data-testid=live-state][data-state=live]").waitFor();
 
+  // The map reads: zone names drawn at the district's zoom, street names
+  // once zoomed in (MapLibre's rendered features), and a legend naming
+  // every kind of unit it shows.
+  const rendered = async () => JSON.parse((await console_.getAttribute("[data-testid=map]", "data-rendered-labels")) ?? "[]");
+  const ground = await apiCall(cc110, "GET", "/api/jurisdiction");
+  const zoneNames = ground.zones.map((z) => z.name);
+  await console_.waitForFunction(
+    (names) => JSON.parse(document.querySelector("[data-testid=map]")?.getAttribute("data-rendered-labels") ?? "[]").some((n) => names.includes(n)),
+    zoneNames,
+    { timeout: 15000 },
+  );
+  for (let k = 0; k < 3; k++) {
+    await console_.click(".maplibregl-ctrl-zoom-in");
+    await console_.waitForTimeout(400);
+  }
+  const roads = await apiCall(cc110, "GET", "/api/map/roads");
+  const streetNames = new Set(roads.features.map((f) => f.properties.name).filter(Boolean));
+  let streets = [];
+  for (let tries = 0; tries < 20 && streets.length === 0; tries++) {
+    await console_.waitForTimeout(300);
+    streets = (await rendered()).filter((n) => streetNames.has(n));
+  }
+  check(streets.length > 0, `street names are drawn when zoomed in: ${JSON.stringify(await rendered())}`);
+  await console_.screenshot({ path: join(OUT, "console-map-labels.png") });
+  for (let k = 0; k < 3; k++) await console_.click(".maplibregl-ctrl-zoom-out");
+  const units = await apiCall(cc110, "GET", "/api/units");
+  const kindsShown = [...new Set(units.filter((u) => u.position).map((u) => u.kind))];
+  const legendKinds = await console_.locator("[data-testid=legend] [data-kind]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-kind")));
+  check(
+    kindsShown.length > 0 && kindsShown.every((k) => legendKinds.includes(k)),
+    `the legend lists every unit kind shown: ${kindsShown} / ${legendKinds}`,
+  );
+  check((await console_.locator("[data-testid=legend]").innerText()).includes("义警队"), "the legend is in Chinese");
+
   // In the console, the language switch changes every label, and back.
   await console_.click("[data-testid=lang-switch]");
   await console_.locator("[data-testid=tab-queue]", { hasText: "Incident queue" }).waitFor();

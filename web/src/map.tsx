@@ -1,17 +1,26 @@
 // The map: drawn from the station's own data only (roads from its road
 // network, zones, communities, grid cells, posts, places), with units,
 // incidents and road closures live. No tiles, fonts or sprites from
-// anywhere: labels are HTML popups, so no glyph server is needed.
+// anywhere: the style names no glyph server, so MapLibre draws every label
+// with the browser's own fonts (TinySDF), and a unit's kind is a character
+// on its status-coloured dot rather than a sprite. A legend says what each
+// mark means and switches layers on and off.
 
 import * as maplibregl from "maplibre-gl";
-import type { GeoJSONSource, MapLayerMouseEvent, MapMouseEvent } from "maplibre-gl";
+import type {
+  ExpressionSpecification,
+  GeoJSONSource,
+  MapLayerMouseEvent,
+  MapMouseEvent,
+  SymbolLayerSpecification,
+} from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
 // The worker ships as one of our own assets (never fetched from elsewhere).
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import { PMTiles, Protocol, TileType } from "pmtiles";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { http, ok, type Closure, type Incident, type Jurisdiction, type Point, type Unit } from "./api";
-import { label } from "./i18n";
+import { currentLang, label, t } from "./i18n";
 
 type Feature = GeoJSON.Feature<GeoJSON.Geometry, Record<string, unknown>>;
 const collection = (features: Feature[]): GeoJSON.FeatureCollection => ({
@@ -38,6 +47,31 @@ const polygon = (boundary: unknown, properties: Record<string, unknown>): Featur
   properties,
   geometry: { type: "Polygon", coordinates: rings(boundary).map(ring) },
 });
+
+/** Where an area's name goes: the area-weighted centroid of its largest
+ * ring (one point per area: a polygon label would repeat on every tile). */
+const labelPoint = (boundary: unknown, properties: Record<string, unknown>): Feature | null => {
+  let best: { area: number; lat: number; lon: number } | null = null;
+  for (const r of rings(boundary)) {
+    let area = 0;
+    let lat = 0;
+    let lon = 0;
+    for (let k = 0; k < r.length; k++) {
+      const a = r[k];
+      const b = r[(k + 1) % r.length];
+      const cross = a.lon * b.lat - b.lon * a.lat;
+      area += cross;
+      lon += (a.lon + b.lon) * cross;
+      lat += (a.lat + b.lat) * cross;
+    }
+    if (area === 0) continue;
+    const centre = { area: Math.abs(area), lat: lat / (3 * area), lon: lon / (3 * area) };
+    if (!best || centre.area > best.area) best = centre;
+  }
+  return best ? point({ lat: best.lat, lon: best.lon }, properties) : null;
+};
+const labelPoints = (areas: { boundary: unknown; name: string }[]): Feature[] =>
+  areas.map((a) => labelPoint(a.boundary, { name: a.name })).filter((f): f is Feature => f !== null);
 
 maplibregl.setWorkerUrl(workerUrl);
 const pmtiles = new Protocol();
@@ -86,7 +120,53 @@ async function addBasemap(m: maplibregl.Map, url: string, beforeId: string): Pro
   }
 }
 
-const PRIORITY_COLOURS = ["match", ["get", "priority"], 1, "#d7191c", 2, "#f28c28", 3, "#e6c229", "#4a90d9"];
+const PRIORITY = ["#d7191c", "#f28c28", "#e6c229", "#4a90d9"];
+const PRIORITY_COLOURS = ["match", ["get", "priority"], 1, PRIORITY[0], 2, PRIORITY[1], 3, PRIORITY[2], PRIORITY[3]];
+
+/** A unit's dot, by status. */
+const STATUS_COLOUR: Record<string, string> = {
+  on_patrol: "#2e9e5b",
+  at_post: "#1e8449",
+  dispatched: "#f39c12",
+  en_route: "#e67e22",
+  on_scene: "#c0392b",
+  clearing: "#8e44ad",
+  off_duty: "#95a5a6",
+};
+const STATUS_COLOURS = ["match", ["get", "status"], ...Object.entries(STATUS_COLOUR).flat(), "#2e9e5b"];
+
+/** The character on a unit's dot: its kind, in the reader's language. */
+const KIND_MARK: Record<string, [string, string]> = {
+  patrol_car: ["车", "C"],
+  foot_patrol: ["步", "F"],
+  post_team: ["岗", "P"],
+  community_police_team: ["社", "CP"],
+  volunteer_police_team: ["义", "V"],
+  security_force_team: ["保", "S"],
+  grid_worker: ["网", "G"],
+  property_staff: ["物", "Pr"],
+};
+const kindMark = (kind: string) => KIND_MARK[kind]?.[currentLang() === "zh" ? 0 : 1] ?? "?";
+
+/** The label layers, whose rendered names the container lists (`data-rendered-labels`). */
+const LABEL_LAYERS = ["zones-label", "communities-label", "cells-label", "roads-label", "posts-label", "places-label", "units-label"];
+/** A label drawn with the browser's fonts, haloed so it reads on any background. */
+const text = (
+  size: number,
+  colour: string,
+  field: ExpressionSpecification = ["get", "name"],
+): { layout: NonNullable<SymbolLayerSpecification["layout"]>; paint: NonNullable<SymbolLayerSpecification["paint"]> } => ({
+  layout: { "text-field": field, "text-size": size, "text-font": ["sans-serif"] },
+  paint: { "text-color": colour, "text-halo-color": "#ffffff", "text-halo-width": 1.5 },
+});
+
+/** What the layer switcher turns on and off, each a set of layers. */
+const GROUPS: Record<string, string[]> = {
+  ground: ["zones-label", "communities-label", "cells-label", "cells-line", "posts-label", "places-label", "places-circle"],
+  incidents: ["incidents-circle", "incidents-label"],
+  hotspots: ["hotspots-fill", "hotspots-emerging"],
+  density: ["density-fill"],
+};
 
 export interface MapProps {
   ground: Jurisdiction;
@@ -144,6 +224,12 @@ export function MapView(props: MapProps) {
       m.addSource("cells", {
         type: "geojson",
         data: collection(g.grid_cells.map((c) => polygon(c.boundary, { name: c.code }))),
+      });
+      m.addSource("zone-names", { type: "geojson", data: collection(labelPoints(g.zones)) });
+      m.addSource("community-names", { type: "geojson", data: collection(labelPoints(g.communities)) });
+      m.addSource("cell-names", {
+        type: "geojson",
+        data: collection(labelPoints(g.grid_cells.map((c) => ({ boundary: c.boundary, name: c.code })))),
       });
       m.addSource("roads", { type: "geojson", data: collection([]) });
       m.addSource("closures", { type: "geojson", data: collection([]) });
@@ -212,11 +298,13 @@ export function MapView(props: MapProps) {
         type: "circle",
         source: "units",
         paint: {
-          "circle-radius": ["case", ["get", "busy"], 6, 4],
-          "circle-color": ["case", ["get", "police"], "#2266cc", "#2e9e5b"],
-          "circle-stroke-width": ["case", ["get", "busy"], 2, 0],
-          "circle-stroke-color": "#111",
-          "circle-opacity": ["case", ["get", "off"], 0.3, 0.9],
+          // Small from afar, big enough for the kind's character close in.
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, ["case", ["get", "busy"], 5, 3.5], 14, 8, 16, 10],
+          "circle-color": STATUS_COLOURS as never,
+          // Police units ringed dark, helpers white.
+          "circle-stroke-width": ["case", ["get", "police"], 2, 1],
+          "circle-stroke-color": ["case", ["get", "police"], "#1b2631", "#ffffff"],
+          "circle-opacity": ["case", ["get", "off"], 0.35, 0.95],
         },
       });
       m.addLayer({
@@ -231,6 +319,47 @@ export function MapView(props: MapProps) {
         },
       });
       m.addLayer({ id: "picked-circle", type: "circle", source: "picked", paint: { "circle-radius": 8, "circle-color": "#000", "circle-stroke-width": 3, "circle-stroke-color": "#fff" } });
+      // Labels: places of the ground by zoom, streets along their lines,
+      // units' kinds on their dots and call signs close in.
+      const zh = currentLang() === "zh";
+      m.addLayer({ id: "zones-label", type: "symbol", source: "zone-names", ...text(16, "#2d4a6b") });
+      m.addLayer({ id: "communities-label", type: "symbol", source: "community-names", minzoom: 13.5, ...text(13, "#5d6d7e") });
+      m.addLayer({ id: "cells-label", type: "symbol", source: "cell-names", minzoom: 16, ...text(10, "#8592a3") });
+      const road = text(11, "#4d5660");
+      m.addLayer({
+        id: "roads-label",
+        type: "symbol",
+        source: "roads",
+        minzoom: 14.5,
+        filter: ["has", "name"],
+        layout: { ...road.layout, "symbol-placement": "line", "text-max-angle": 30 },
+        paint: road.paint,
+      }, "zones-line");
+      const post = text(12, "#1f4e8c");
+      m.addLayer({ id: "posts-label", type: "symbol", source: "posts", minzoom: 12.5, layout: { ...post.layout, "text-offset": [0, 1.3], "text-anchor": "top" }, paint: post.paint });
+      const place = text(10.5, "#6c5ca8");
+      m.addLayer({ id: "places-label", type: "symbol", source: "places", minzoom: 16, layout: { ...place.layout, "text-offset": [0, 0.8], "text-anchor": "top" }, paint: place.paint });
+      m.addLayer({
+        id: "units-kind",
+        type: "symbol",
+        source: "units",
+        minzoom: 13,
+        layout: { "text-field": ["get", "mark"], "text-size": zh ? 10 : 9, "text-font": ["sans-serif"], "text-allow-overlap": true, "text-ignore-placement": true },
+        paint: { "text-color": "#ffffff" },
+      });
+      const unit = text(11, "#1b2631");
+      m.addLayer({ id: "units-label", type: "symbol", source: "units", minzoom: 15.5, layout: { ...unit.layout, "text-offset": [0, 1.2], "text-anchor": "top" }, paint: unit.paint });
+      const incident = text(11, "#7b241c", ["get", "title"]);
+      m.addLayer({ id: "incidents-label", type: "symbol", source: "incidents", minzoom: 14, layout: { ...incident.layout, "text-offset": [0, 1.4], "text-anchor": "top" }, paint: incident.paint });
+      m.on("idle", () => {
+        // Which labels are drawn now (tests read them; MapLibre places them).
+        const names = new Set<string>();
+        for (const f of m.queryRenderedFeatures({ layers: LABEL_LAYERS.filter((l) => m.getLayer(l)) })) {
+          const name = f.properties?.["name"];
+          if (typeof name === "string" && names.size < 300) names.add(name);
+        }
+        container.current?.setAttribute("data-rendered-labels", JSON.stringify([...names]));
+      });
 
       const bounds = new maplibregl.LngLatBounds();
       for (const z of g.zones) for (const r of rings(z.boundary)) for (const p of r) bounds.extend([p.lon, p.lat]);
@@ -286,7 +415,111 @@ export function MapView(props: MapProps) {
     if (map.current && ready.current) draw(map.current, props);
   }, [props.incidents, props.units, props.closures, props.selected, props.picked, props.overlay]);
 
-  return <div ref={container} class="map" data-testid="map" />;
+  return (
+    <div class="map-frame">
+      <div ref={container} class="map" data-testid="map" />
+      <Legend map={map} units={props.units} overlay={props.overlay !== undefined} />
+    </div>
+  );
+}
+
+/**
+ * What each mark means, with switches: the ground's labels, each kind of
+ * unit shown, incidents, and the analyst's layers when there are any.
+ */
+function Legend(props: { map: { current: maplibregl.Map | null }; units: Unit[]; overlay: boolean }) {
+  const [open, setOpen] = useState(() => window.innerWidth > 700);
+  const [hidden, setHidden] = useState<Set<string>>(new Set());
+  const kinds = [...new Set(props.units.filter((u) => u.position).map((u) => u.kind))].sort(
+    (a, b) => Object.keys(KIND_MARK).indexOf(a) - Object.keys(KIND_MARK).indexOf(b),
+  );
+  const statuses = Object.keys(STATUS_COLOUR).filter((s) => props.units.some((u) => u.position && u.status === s));
+  const toggle = (key: string) => {
+    const next = new Set(hidden);
+    if (next.has(key)) next.delete(key);
+    else next.add(key);
+    setHidden(next);
+    const m = props.map.current;
+    if (!m) return;
+    for (const [group, layers] of Object.entries(GROUPS)) {
+      for (const layer of layers) if (m.getLayer(layer)) m.setLayoutProperty(layer, "visibility", next.has(group) ? "none" : "visible");
+    }
+    const shownKinds = kinds.filter((k) => !next.has(`kind:${k}`));
+    for (const layer of ["units-circle", "units-kind", "units-label"]) {
+      if (m.getLayer(layer)) m.setFilter(layer, ["in", ["get", "kind"], ["literal", shownKinds]]);
+    }
+  };
+  const check = (key: string, children: preact.ComponentChildren) => (
+    <label class="legend-row" key={key}>
+      <input type="checkbox" checked={!hidden.has(key)} onChange={() => toggle(key)} data-layer={key} />
+      {children}
+    </label>
+  );
+  if (!open) {
+    return (
+      <button type="button" class="legend-open" data-testid="legend-open" onClick={() => setOpen(true)}>
+        {t("legend")}
+      </button>
+    );
+  }
+  return (
+    <div class="legend" data-testid="legend" data-kinds={kinds.join(",")}>
+      <div class="legend-head">
+        <b>{t("legend")}</b>
+        <button type="button" class="legend-close" onClick={() => setOpen(false)} aria-label={t("close_legend")}>
+          ×
+        </button>
+      </div>
+      {check("ground", <span>{t("legend_ground")}</span>)}
+      {check(
+        "incidents",
+        <span>
+          {t("legend_incidents")}{" "}
+          {PRIORITY.map((c, k) => (
+            <span class="swatch dot" style={{ background: c }} title={`P${k + 1}`}>
+              {k + 1}
+            </span>
+          ))}
+        </span>,
+      )}
+      {kinds.map((k) =>
+        check(
+          `kind:${k}`,
+          <span data-kind={k}>
+            <span class="swatch dot unit">{kindMark(k)}</span> {label("unit_kind", k)}
+          </span>,
+        ),
+      )}
+      <div class="legend-row statuses">
+        {statuses.map((s) => (
+          <span key={s}>
+            <span class="swatch dot" style={{ background: STATUS_COLOUR[s] }} /> {label("unit_status", s)}
+          </span>
+        ))}
+      </div>
+      <div class="legend-row muted">
+        <span class="swatch ring" /> {t("legend_police_ring")} <span class="swatch dot post" /> {t("legend_post")}
+        <span class="swatch line closure" /> {t("legend_closure")}
+      </div>
+      {props.overlay && (
+        <>
+          {check(
+            "hotspots",
+            <span>
+              <span class="swatch" style={{ background: "#d7301f" }} /> {t("legend_hot")} <span class="swatch" style={{ background: "#3182bd" }} /> {t("legend_cold")}{" "}
+              <span class="swatch outline" /> {t("layer_emerging")}
+            </span>,
+          )}
+          {check(
+            "density",
+            <span>
+              <span class="swatch" style={{ background: "linear-gradient(90deg,#fff7bc,#fe9929,#cc4c02)" }} /> {t("layer_density")}
+            </span>,
+          )}
+        </>
+      )}
+    </div>
+  );
 }
 
 function draw(m: maplibregl.Map, props: MapProps): void {
@@ -304,7 +537,13 @@ function draw(m: maplibregl.Map, props: MapProps): void {
   set(
     "incidents",
     props.incidents.map((i) =>
-      point(i.location, { id: i.id, priority: i.priority, status: i.status, selected: i.id === props.selected }),
+      point(i.location, {
+        id: i.id,
+        priority: i.priority,
+        status: i.status,
+        selected: i.id === props.selected,
+        title: label("category", i.category),
+      }),
     ),
   );
   set(
@@ -316,6 +555,9 @@ function draw(m: maplibregl.Map, props: MapProps): void {
           id: u.id,
           name: u.call_sign,
           detail: `${label("unit_kind", u.kind)} · ${label("unit_status", u.status)}`,
+          kind: u.kind,
+          mark: kindMark(u.kind),
+          status: u.status,
           police: u.police,
           busy: u.incident_id !== null,
           off: u.status === "off_duty",

@@ -134,6 +134,10 @@ pub struct RoadWay {
     pub class: RoadClass,
     pub oneway: Oneway,
     pub access: Access,
+    /// The street's name (OpenStreetMap's `name:zh`, else `name`), for
+    /// the map's labels and address search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A compressed adjacency list (forward or reversed) of one profile.
@@ -615,6 +619,7 @@ pub fn grid_ways(
             class: class(r),
             oneway: oneway(r),
             access: Access::ALL,
+            name: None,
         });
     }
     for c in 0..columns {
@@ -623,6 +628,7 @@ pub fn grid_ways(
             class: class(c),
             oneway: oneway(c),
             access: Access::ALL,
+            name: None,
         });
     }
     ways
@@ -646,6 +652,7 @@ mod tests {
             class: RoadClass::Residential,
             oneway: Oneway::Forward,
             access: Access::ALL,
+            name: None,
         }];
         let network = RoadNetwork::build(&ways);
         let open = Closures::default();
@@ -702,6 +709,7 @@ mod tests {
             class: RoadClass::Footway,
             oneway: Oneway::No,
             access: Access::ALL,
+            name: None,
         }];
         let network = RoadNetwork::build(&ways);
         assert_eq!(network.arc_count(Profile::Driving), 0);

@@ -105,6 +105,7 @@ fn random_network() -> impl Strategy<Value = (RoadNetwork, Vec<NodeId>, NodeId, 
                         class: CLASSES[class],
                         oneway: ONEWAYS[oneway],
                         access: Access::ALL,
+                        name: None,
                     })
                     .collect();
                 let network = RoadNetwork::build(&ways);

@@ -42,6 +42,16 @@ pub struct OsmRoads {
     pub missing_nodes: usize,
 }
 
+/// A way's name as a Chinese console shows it: `name:zh`, then `name`.
+fn street_name(tags: &HashMap<String, String>) -> Option<String> {
+    ["name:zh", "name:zh-Hans", "name"]
+        .iter()
+        .filter_map(|k| tags.get(*k))
+        .map(|n| n.trim())
+        .find(|n| !n.is_empty())
+        .map(str::to_owned)
+}
+
 fn oneway(class: RoadClass, tags: &HashMap<String, String>) -> Oneway {
     match tags.get("oneway").map(String::as_str) {
         Some("yes" | "true" | "1") => Oneway::Forward,
@@ -93,7 +103,8 @@ pub fn read_roads<R: Read + Seek + Send>(
     let blobs = BlobReader::new_seekable(reader)
         .map_err(|e| corrupt(0, Some(osmpbf::ByteOffset(0)), e.to_string()))?;
     let mut nodes: HashMap<i64, (f64, f64)> = HashMap::new();
-    let mut raw_ways: Vec<(Vec<i64>, RoadClass, Oneway, Access)> = Vec::new();
+    type RawWay = (Vec<i64>, RoadClass, Oneway, Access, Option<String>);
+    let mut raw_ways: Vec<RawWay> = Vec::new();
     let mut count = OsmProgress::default();
     for (index, blob) in blobs.enumerate() {
         let blob = blob.map_err(|e| corrupt(index, None, e.to_string()))?;
@@ -125,6 +136,7 @@ pub fn read_roads<R: Read + Seek + Send>(
                             class,
                             oneway(class, &tags),
                             access(&tags),
+                            street_name(&tags),
                         ));
                         count.road_ways += 1;
                     }
@@ -137,7 +149,7 @@ pub fn read_roads<R: Read + Seek + Send>(
     }
     let mut ways = Vec::with_capacity(raw_ways.len());
     let mut missing_nodes = 0;
-    for (refs, class, oneway, access) in raw_ways {
+    for (refs, class, oneway, access, name) in raw_ways {
         // Split a way where it leaves the extract; keep every piece of two or more nodes.
         let mut piece: Vec<(i64, Coordinates)> = Vec::new();
         for id in refs {
@@ -154,6 +166,7 @@ pub fn read_roads<R: Read + Seek + Send>(
                             class,
                             oneway,
                             access,
+                            name: name.clone(),
                         });
                     }
                     piece.clear();
@@ -166,6 +179,7 @@ pub fn read_roads<R: Read + Seek + Send>(
                 class,
                 oneway,
                 access,
+                name,
             });
         }
     }

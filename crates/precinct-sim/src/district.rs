@@ -252,7 +252,48 @@ impl District {
 pub fn streets() -> Vec<RoadWay> {
     let rows = (HEIGHT_M / 100.0) as usize + 1;
     let columns = (WIDTH_M / 100.0) as usize + 1;
-    grid_ways(south_west(), rows, columns, 100.0, 4, 5)
+    let mut ways = grid_ways(south_west(), rows, columns, 100.0, 4, 5);
+    // Named as a Changsha district's are: the primary roads after places,
+    // the others numbered; the row through the night-food street is
+    // 美食七街 (2,400 m north of the south-west corner).
+    const EAST_WEST: [&str; 8] = [
+        "高桥大道",
+        "远大路",
+        "人民东路",
+        "东二环",
+        "万家丽路",
+        "浏阳河大道",
+        "湘府路",
+        "朝晖路",
+    ];
+    const NORTH_SOUTH: [&str; 8] = [
+        "高桥北路",
+        "东屯渡路",
+        "曙光路",
+        "马王堆路",
+        "合平路",
+        "鸿源路",
+        "杉木冲路",
+        "石马铺路",
+    ];
+    // Between two primary roads, the lanes take the southern (western)
+    // one's name: 远大路一巷 … 远大路四巷.
+    let numbers = ["一", "二", "三", "四"];
+    let name = |i: usize, primaries: &[&str; 8]| {
+        let primary = primaries[(i / 5) % primaries.len()];
+        match i % 5 {
+            0 => primary.to_owned(),
+            lane => format!("{primary}{}巷", numbers[lane - 1]),
+        }
+    };
+    for (i, way) in ways.iter_mut().enumerate() {
+        way.name = Some(match i {
+            24 => "美食七街".to_owned(),
+            i if i < rows => name(i, &EAST_WEST),
+            i => name(i - rows, &NORTH_SOUTH),
+        });
+    }
+    ways
 }
 
 struct Builder {

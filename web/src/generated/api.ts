@@ -2487,6 +2487,8 @@ export interface components {
         RoadProperties: {
             /** @description The road's class (OpenStreetMap highway value). */
             class: string;
+            /** @description The street's name, where the road network knows it. */
+            name?: string | null;
         };
         SeriesPointDto: {
             /** Format: int64 */
@@ -7135,7 +7137,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The station's road network as a GeoJSON FeatureCollection of LineStrings (property `class`), for the console's own base map */
+            /** @description The station's road network as a GeoJSON FeatureCollection of LineStrings (properties `class` and, where known, the street's `name`), for the console's own base map */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -181,6 +181,8 @@ pub struct RoadFeatureSchema {
 pub struct RoadPropertiesSchema {
     /// The road's class (OpenStreetMap highway value).
     class: String,
+    /// The street's name, where the road network knows it.
+    name: Option<String>,
 }
 
 #[derive(Debug, ToSchema)]

@@ -90,7 +90,7 @@ pub async fn list_road_closures(
 
 #[utoipa::path(
     get, path = "/api/map/roads", operation_id = "map_roads", tag = "roads",
-    responses((status = 200, description = "The station's road network as a GeoJSON FeatureCollection of LineStrings (property `class`), for the console's own base map", body = crate::station::ground_schema::RoadMapSchema)),
+    responses((status = 200, description = "The station's road network as a GeoJSON FeatureCollection of LineStrings (properties `class` and, where known, the street's `name`), for the console's own base map", body = crate::station::ground_schema::RoadMapSchema)),
     security(("bearer" = []))
 )]
 pub async fn map_roads(
@@ -109,9 +109,13 @@ pub async fn map_roads(
                 .iter()
                 .map(|(_, c)| [round(c.lon()), round(c.lat())])
                 .collect();
+            let mut properties = serde_json::json!({ "class": way.class });
+            if let Some(name) = &way.name {
+                properties["name"] = serde_json::Value::from(name.as_str());
+            }
             serde_json::json!({
                 "type": "Feature",
-                "properties": { "class": way.class },
+                "properties": properties,
                 "geometry": { "type": "LineString", "coordinates": line },
             })
         })

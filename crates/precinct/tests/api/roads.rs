@@ -44,6 +44,16 @@ async fn monaco_imports_with_progress_and_a_bad_file_changes_nothing() {
     .await
     .unwrap();
     let before = store.roads().await.unwrap();
+    // Streets keep their names (the map's labels, address search).
+    let names: std::collections::BTreeSet<&str> =
+        before.iter().filter_map(|w| w.name.as_deref()).collect();
+    for street in [
+        "Boulevard Albert 1er",
+        "Avenue de la Costa",
+        "Boulevard Princesse Charlotte",
+    ] {
+        assert!(names.contains(street), "{street} is named: {names:?}");
+    }
     assert!(
         before.len() > 1000,
         "Monaco has thousands of road ways: {}",
