@@ -15,7 +15,7 @@
 
 import { chromium } from "playwright-core";
 import { check, loginIn, required } from "./lib.mjs";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const BASE = required("PRECINCT_URL").replace(/\/$/, "");
@@ -71,6 +71,10 @@ try {
   await page.locator("[data-testid=one-time-passwords]").waitFor();
   const password = (await page.locator("[data-testid=one-time-passwords] code").first().textContent()).trim();
   check(/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/.test(password), `a one-time password: ${password}`);
+  // The passwords can be handed out as a sheet that Excel opens.
+  const [sheet] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download-passwords]")]);
+  const csv = readFileSync(await sheet.path(), "utf8");
+  check(csv.startsWith("\ufeff") && csv.includes(password) && csv.includes("一次性密码"), `the sheet holds the passwords: ${csv.slice(0, 120)}`);
   await page.screenshot({ path: join(OUT, "admin-imported.png") });
 
   // The new units on the map.

@@ -11,7 +11,7 @@
 //   PRECINCT_CHROMIUM  the browser (default /usr/bin/chromium)
 
 import { chromium } from "playwright-core";
-import { check, loginIn as login, required } from "./lib.mjs";
+import { check, checkChinese, loginIn as login, required } from "./lib.mjs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -237,6 +237,7 @@ try {
   figures.seconds_queue_to_dispatched = (Date.now() - arrived) / 1000;
   // Sent once: the plan shows its units as sent and the button cannot send it again.
   await console_.locator("[data-testid=plan-filled]").waitFor();
+  await checkChinese(console_, "the console with a dispatched incident");
   check(await console_.locator("[data-testid=dispatch-plan]").isDisabled(), "一键派警 is not live once the plan is sent");
   check((await console_.locator("[data-testid=already-sent]").allTextContents()).join(" ").includes("怡园警务点"), "the plan lists what was sent");
 
@@ -387,9 +388,13 @@ try {
   await candidates.first().waitFor();
   const dropped = Number(await candidates.first().getAttribute("data-unit-id"));
   await candidates.first().locator("input").uncheck();
-  const addSelect = walkIn.locator(".add-unit select");
-  const added = Number(await addSelect.locator("option").nth(1).getAttribute("value"));
-  await addSelect.selectOption(String(added));
+  // 增派警力: a search over the free units (call sign, name, kind), nearest first.
+  await walkIn.locator("[data-testid=unit-search]").fill("巡逻车");
+  const option = walkIn.locator("[data-testid=unit-option]").first();
+  await option.waitFor();
+  check((await option.textContent()).includes("巡逻车"), `the picker finds patrol cars: ${await option.textContent()}`);
+  const added = Number(await option.getAttribute("data-unit-id"));
+  await option.click();
   await walkIn.locator(".extra-unit").waitFor();
   await console_.click("[data-testid=dispatch-plan]");
   const debtDetail = console_.locator(`[data-testid=incident-detail][data-incident-id="${debtId}"][data-status=dispatched]`);

@@ -12,7 +12,7 @@
 // into PRECINCT_E2E_OUT; the Rust test reads them back.
 
 import { chromium } from "playwright-core";
-import { check, loginIn, required } from "./lib.mjs";
+import { check, checkChinese, loginIn, required } from "./lib.mjs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -59,6 +59,7 @@ try {
   await page.click("[data-testid=layer-density]");
   await page.waitForFunction(() => Number(document.querySelector("[data-testid=map]")?.getAttribute("data-density-cells") ?? 0) > 0);
   await page.screenshot({ path: join(OUT, "intel-year.png") });
+  await checkChinese(page, "the analyst's page");
 
   // Another period: last month. The cards change with it.
   const fromBefore = await page.locator("[data-testid=figure-cards]").getAttribute("data-from");

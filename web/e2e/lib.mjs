@@ -19,3 +19,27 @@ export async function loginIn(page, username, password) {
   await page.fill("input[name=password]", password);
   await page.click("[data-testid=login-submit]");
 }
+
+/** Words of the English console and wire codes that must never show in the
+ * Chinese one (a label the i18n table lacks shows its code or English). */
+const ENGLISH = [
+  "recurrence check",
+  "intensifying",
+  "persistent",
+  "diminishing",
+  "Dispatched",
+  "On patrol",
+  "On scene",
+  "Legend",
+  "Incident queue",
+  "straight-line",
+];
+
+/** Fails when the page, in Chinese, shows an English term or a raw wire code
+ * (a snake_case word such as `fight_assault`). */
+export async function checkChinese(page, where) {
+  const text = await page.locator("body").innerText();
+  const english = ENGLISH.filter((w) => text.includes(w));
+  const codes = [...new Set(text.match(/\b[a-z]+(?:_[a-z]+)+\b/g) ?? [])];
+  check(english.length === 0 && codes.length === 0, `${where} in Chinese shows ${JSON.stringify([...english, ...codes])}`);
+}

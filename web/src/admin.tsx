@@ -207,10 +207,41 @@ function Changes({ report, title }: { report: StationReport; title: string }) {
   );
 }
 
+/** The one-time passwords as a CSV sheet (UTF-8 with a byte-order mark,
+ * so Excel opens the Chinese names right), made in the browser. */
+function passwordSheet(accounts: OneTimePassword[]): string {
+  const cell = (v: string) => `"${v.replace(/"/g, '""')}"`;
+  const rows = [[t("username"), t("display_name"), t("one_time_password")], ...accounts.map((a) => [a.username, a.display_name, a.one_time_password])];
+  return "\ufeff" + rows.map((r) => r.map(cell).join(",")).join("\r\n") + "\r\n";
+}
+
 function Passwords({ accounts }: { accounts: OneTimePassword[] }) {
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([passwordSheet(accounts)], { type: "text/csv;charset=utf-8" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "one-time-passwords.csv";
+    link.click();
+    URL.revokeObjectURL(url);
+  };
   return (
-    <div data-testid="one-time-passwords">
+    <div data-testid="one-time-passwords" class="printable">
       <p class="warning">{t("one_time_passwords_hint")}</p>
+      <p class="actions no-print">
+        <button type="button" data-testid="download-passwords" onClick={download}>
+          {t("download_passwords")}
+        </button>{" "}
+        <button
+          type="button"
+          onClick={() => {
+            document.body.classList.add("print-passwords");
+            window.print();
+            document.body.classList.remove("print-passwords");
+          }}
+        >
+          {t("print_passwords")}
+        </button>
+      </p>
       <table class="grid">
         <thead>
           <tr>

@@ -318,6 +318,32 @@ function eventDetail(e: IncidentDetail["timeline"][number], units: Map<number, U
   }
 }
 
+/** Metres between two points (the haversine; for ranking the unit picker). */
+function metresBetween(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6_371_000 * Math.asin(Math.sqrt(h));
+}
+
+function formatDistance(metres: number): string {
+  return metres < 1000 ? `${Math.round(metres / 10) * 10}${t("metres")}` : `${(metres / 1000).toFixed(1)}${t("kilometres")}`;
+}
+
+/** Free units whose call sign, name or kind matches `query`, nearest first. */
+function matching(free: Unit[], query: string, at: { lat: number; lon: number }): { unit: Unit; metres: number | null }[] {
+  const words = query.trim().toLowerCase().split(/\s+/);
+  return free
+    .filter((u) => {
+      const text = `${u.call_sign} ${u.name} ${label("unit_kind", u.kind)} ${u.kind}`.toLowerCase();
+      return words.every((w) => text.includes(w));
+    })
+    .map((unit) => ({ unit, metres: unit.position ? metresBetween(unit.position, at) : null }))
+    .sort((a, b) => (a.metres ?? Infinity) - (b.metres ?? Infinity))
+    .slice(0, 8);
+}
+
 function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; onDone: () => void }) {
   const { incident } = props;
   const [plan, setPlan] = useState<Recommendation | null>(null);
@@ -431,24 +457,38 @@ function Recommend(props: { incident: IncidentDetail; units: Map<number, Unit>; 
             </button>
           </p>
         ))}
-      <label class="add-unit">
-        {t("add_unit")}
-        <select
-          value={extra}
-          onChange={(e) => {
-            const id = Number(e.currentTarget.value);
-            if (id) setChosen((c) => [...c, id]);
-            setExtra("");
-          }}
-        >
-          <option value="">—</option>
-          {free.slice(0, 200).map((u) => (
-            <option value={u.id}>
-              {u.call_sign} · {label("unit_kind", u.kind)}
-            </option>
-          ))}
-        </select>
-      </label>
+      <div class="add-unit">
+        <label>
+          {t("add_unit")}
+          <input
+            type="search"
+            value={extra}
+            placeholder={t("add_unit_hint")}
+            data-testid="unit-search"
+            onInput={(e) => setExtra(e.currentTarget.value)}
+          />
+        </label>
+        {extra.trim() !== "" && (
+          <ul class="unit-options">
+            {matching(free, extra, incident.location).map(({ unit: u, metres }) => (
+              <li key={u.id}>
+                <button
+                  type="button"
+                  data-testid="unit-option"
+                  data-unit-id={u.id}
+                  onClick={() => {
+                    setChosen((c) => [...c, u.id]);
+                    setExtra("");
+                  }}
+                >
+                  <b>{u.call_sign}</b> {label("unit_kind", u.kind)} · {label("unit_status", u.status)}
+                  {metres !== null && ` · ${t("straight_distance")}${formatDistance(metres)}`}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
       <ErrorLine error={error} />
       {skipped.length > 0 && (
         <p class="hint" data-testid="skipped">

@@ -43,6 +43,15 @@ interface Period {
   until: string;
 }
 
+/** Which points of a series cover less than a whole interval: cut short by
+ * the period's end, or not over yet. */
+function partialPoints(series: Series): boolean[] {
+  const full = { day: 1, week: 7, month: 28 }[series.interval] * 86_400_000;
+  const now = stationNow();
+  // An hour's slack for a day of daylight-saving change.
+  return series.points.map((p) => Date.parse(p.end) - Date.parse(p.start) < full - 3_600_000 || Date.parse(p.end) > now);
+}
+
 function presets(zone: string): Record<string, Period> {
   const today = localDate(stationNow(), zone);
   const [y, m] = today.split("-");
@@ -220,15 +229,48 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
       const f = names.find((x) => x.key === k);
       return f ? (lang === "zh" ? f.label_zh : f.label_en) : k;
     };
+    const days = series.points.map((p) => localDate(Date.parse(p.start), props.timeZone));
+    const partial = partialPoints(series);
+    // A partial period (cut by the period's end, or not over yet) is marked,
+    // not drawn as if it were a drop.
+    const marked = days.filter((_, k) => partial[k]);
     return {
       tooltip: { trigger: "axis" },
       legend: { top: 0 },
       grid: { left: 40, right: 16, top: 32, bottom: 28 },
-      xAxis: { type: "category", data: series.points.map((p) => localDate(Date.parse(p.start), props.timeZone)) },
+      xAxis: { type: "category", data: days },
       yAxis: { type: "value" },
-      series: keys.map((k) => ({ name: name(k), type: "line", showSymbol: false, data: series.points.map((p) => p[k]) })),
+      series: keys.map((k, n) => ({
+        name: name(k),
+        type: "line",
+        symbol: "none",
+        data: series.points.map((p, j) =>
+          partial[j]
+            ? {
+                value: p[k],
+                symbol: "emptyCircle",
+                symbolSize: 8,
+                label: { show: n === 0, position: "top", formatter: t("partial_period"), color: "#666" },
+              }
+            : p[k],
+        ),
+        ...(n === 0 && marked.length > 0
+          ? {
+              markArea: {
+                silent: true,
+                itemStyle: { color: "rgba(150, 150, 150, 0.15)" },
+                data: marked.map((d) => {
+                  const j = days.indexOf(d);
+                  // A band around the point: from the middle of its neighbours.
+                  return [{ xAxis: Math.max(0, j - 0.5) }, { xAxis: Math.min(days.length - 1, j + 0.5) }];
+                }),
+              },
+            }
+          : {}),
+      })),
     };
   }, [series, figures, lang]);
+  const partialNote = series && partialPoints(series).some(Boolean);
 
   const barOption = useMemo(() => {
     if (!breakdown) return {};
@@ -262,7 +304,12 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
   }, [hours, lang]);
 
   const overlay = useMemo(() => overlayOf(hotspots, layers.hot, layers.density, layers.emerging), [hotspots, layers]);
-  const month = period.until.slice(0, 7);
+  // The briefing of the period's last month, or of the month before when
+  // that month is not over (a briefing of a week-old month compares a week
+  // with whole months).
+  const thisMonth = localDate(stationNow(), props.timeZone).slice(0, 7);
+  const month =
+    period.until.slice(0, 7) < thisMonth ? period.until.slice(0, 7) : addDays(`${thisMonth}-01`, -1).slice(0, 7);
   const noop = () => undefined;
 
   return (
@@ -334,6 +381,11 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
         <section class="intel-charts">
           <h3>{t("series_title")}</h3>
           <Chart option={seriesOption} testid="series-chart" />
+          {partialNote && (
+            <p class="hint" data-testid="partial-period">
+              {t("partial_period_note")}
+            </p>
+          )}
           <h3>
             {t("breakdown_title")}{" "}
             <select data-testid="breakdown-by" value={by} onChange={(e) => setBy(e.currentTarget.value as By)}>
