@@ -290,6 +290,11 @@ try {
   for (const step of ["units_dispatched", "first_response_accepted", "note_added", "handed_over"]) {
     await timeline.locator(`li[data-type=${step}]`).first().waitFor();
   }
+  // The volunteers' positions are their track on the map, not timeline entries.
+  check((await timeline.locator("li[data-type=unit_position_reported]").count()) === 0, "no position reports in the timeline");
+  await console_.waitForFunction(() => Number(document.querySelector("[data-testid=map]")?.getAttribute("data-track-points") ?? 0) > 0, null, {
+    timeout: 15000,
+  });
   // Times are the station's (Asia/Shanghai), whatever the browser's zone.
   const shown = (await timeline.locator("li[data-type=incident_received] time").textContent()).trim();
   const expected = new Intl.DateTimeFormat("zh-CN", {

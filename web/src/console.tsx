@@ -22,7 +22,7 @@ import {
 } from "./api";
 import { useNow, useObservable } from "./hooks";
 import { errorText, formatDuration, formatTime, label, labelKeys, setCategories, stationNow, t, currentLang } from "./i18n";
-import { MapView } from "./map";
+import { MapView, type Track } from "./map";
 import { ConsoleModel } from "./model";
 import { Header, type View } from "./header";
 import { StationAdmin } from "./admin";
@@ -316,6 +316,46 @@ function eventDetail(e: IncidentDetail["timeline"][number], units: Map<number, U
     default:
       return "";
   }
+}
+
+/** Where the selected incident's units went while they worked it: each
+ * assignment's position reports, from its dispatch until its release (or
+ * now), read again when the incident changes. */
+function useTracks(selected: number | null, incidents: Incident[]): Track[] {
+  const [tracks, setTracks] = useState<Track[]>([]);
+  const incident = incidents.find((i) => i.id === selected) ?? null;
+  const key = incident ? `${incident.id}:${incident.assignments.map((a) => `${a.unit_id}-${a.released_at ?? ""}`).join(",")}:${incident.status}` : "";
+  useEffect(() => {
+    if (!incident || incident.assignments.length === 0) {
+      setTracks([]);
+      return;
+    }
+    let live = true;
+    const week = 7 * 86_400_000;
+    const until = new Date(stationNow() + 60_000);
+    void Promise.all(
+      incident.assignments.map(async (a) => {
+        const end = a.released_at ? new Date(Date.parse(a.released_at) + 1000) : until;
+        const from = new Date(Math.max(Date.parse(a.assigned_at), end.getTime() - week + 1000));
+        try {
+          const track = await ok(
+            http.GET("/api/units/{id}/track", {
+              params: { path: { id: a.unit_id }, query: { from: from.toISOString(), until: end.toISOString(), limit: 5000 } },
+            }),
+          );
+          return { unit_id: a.unit_id, call_sign: "", points: track.points.map((p) => ({ lat: p.lat, lon: p.lon })) };
+        } catch {
+          return null;
+        }
+      }),
+    ).then((found) => {
+      if (live) setTracks(found.filter((t): t is Track => t !== null));
+    });
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  return tracks;
 }
 
 /** Metres between two points (the haversine; for ranking the unit picker). */
@@ -683,6 +723,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
   const closures = useObservable(model.closures);
   const live = useObservable(model.live);
   const [selected, setSelected] = useState<number | null>(null);
+  const tracks = useTracks(selected, incidents);
   const [tab, setTab] = useState<"queue" | "units">("queue");
   const [intake, setIntake] = useState(false);
   const [picking, setPicking] = useState(false);
@@ -775,6 +816,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
             }}
             onPick={picking ? setPicked : undefined}
             basemapUrl={props.config.basemap_url}
+            tracks={tracks}
           />
         </section>
         <aside class="right">

@@ -181,6 +181,15 @@ export interface MapProps {
   basemapUrl?: string | null;
   /** The analyst's layers: hotspot cells (Gi*) and the density surface. */
   overlay?: Overlay;
+  /** Where the selected incident's units went (their position reports). */
+  tracks?: Track[];
+}
+
+/** A unit's track: its call sign and the points it reported, oldest first. */
+export interface Track {
+  unit_id: number;
+  call_sign: string;
+  points: Point[];
 }
 
 /** Cells as polygons: hotspots carry `z`, `hot` (a significant hotspot), `cold`
@@ -245,6 +254,7 @@ export function MapView(props: MapProps) {
         type: "geojson",
         data: collection((g.cameras ?? []).map((c) => point(c.location, { name: c.name, detail: c.code ?? "" }))),
       });
+      m.addSource("tracks", { type: "geojson", data: collection([]) });
       m.addSource("units", { type: "geojson", data: collection([]) });
       m.addSource("incidents", { type: "geojson", data: collection([]) });
       m.addSource("picked", { type: "geojson", data: collection([]) });
@@ -293,6 +303,13 @@ export function MapView(props: MapProps) {
       m.addLayer({ id: "places-circle", type: "circle", source: "places", paint: { "circle-radius": 3, "circle-color": "#8e7cc3" } });
       m.addLayer({ id: "cameras-circle", type: "circle", source: "cameras", minzoom: 14, paint: { "circle-radius": 2.5, "circle-color": "#5f6b7a" } });
       m.addLayer({ id: "posts-circle", type: "circle", source: "posts", paint: { "circle-radius": 7, "circle-color": "#1f4e8c", "circle-stroke-width": 2, "circle-stroke-color": "#fff" } });
+      m.addLayer({
+        id: "tracks-line",
+        type: "line",
+        source: "tracks",
+        layout: { "line-join": "round", "line-cap": "round" },
+        paint: { "line-color": "#1f618d", "line-width": 3, "line-opacity": 0.75, "line-dasharray": [2, 1] },
+      });
       m.addLayer({
         id: "units-circle",
         type: "circle",
@@ -413,7 +430,7 @@ export function MapView(props: MapProps) {
 
   useEffect(() => {
     if (map.current && ready.current) draw(map.current, props);
-  }, [props.incidents, props.units, props.closures, props.selected, props.picked, props.overlay]);
+  }, [props.incidents, props.units, props.closures, props.selected, props.picked, props.overlay, props.tracks]);
 
   return (
     <div class="map-frame">
@@ -575,4 +592,15 @@ function draw(m: maplibregl.Map, props: MapProps): void {
       })),
   );
   set("picked", props.picked ? [point(props.picked, {})] : []);
+  const all = props.tracks ?? [];
+  const tracks = all.filter((t) => t.points.length >= 2);
+  set(
+    "tracks",
+    tracks.map((t) => ({
+      type: "Feature",
+      properties: { name: t.call_sign },
+      geometry: { type: "LineString", coordinates: t.points.map((p) => [p.lon, p.lat]) },
+    })),
+  );
+  m.getContainer().setAttribute("data-track-points", String(all.reduce((n, t) => n + t.points.length, 0)));
 }
