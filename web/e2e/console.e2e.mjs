@@ -374,6 +374,9 @@ try {
   const form = console_.locator("[data-testid=intake-form]");
   await form.locator("select[name=category]").selectOption("commercial_debt_dispute");
   await form.locator("select[name=priority]").selectOption("2");
+  // Streets of the road network are found too, by pinyin initials as well.
+  await form.locator("input[name=place]").fill("mwdl");
+  await console_.locator("[data-testid=place-suggestions] li[data-kind=street]", { hasText: "马王堆路" }).first().waitFor();
   await form.locator("input[name=place]").fill("皮具");
   const suggestion = console_.locator("[data-testid=place-suggestions] li", { hasText: "皮具" }).first();
   await suggestion.waitFor();

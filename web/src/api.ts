@@ -46,6 +46,9 @@ export type Task = Schemas["TaskDto"];
 /** Generated from the OpenAPI document. */
 export type Place = Schemas["Place"];
 
+/** A place, street or intersection found by address search (generated from the OpenAPI document). */
+export type Address = Schemas["AddressDto"];
+
 
 /** Generated from the OpenAPI document. */
 export type Jurisdiction = Schemas["Ground"];

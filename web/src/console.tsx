@@ -14,7 +14,7 @@ import {
   type Incident,
   type IncidentDetail,
   type Jurisdiction,
-  type Place,
+  type Address,
   type Point,
   type Recommendation,
   type Unit,
@@ -153,8 +153,8 @@ function IntakeForm(props: {
   );
   const [priority, setPriority] = useState(2);
   const [query, setQuery] = useState("");
-  const [places, setPlaces] = useState<Place[]>([]);
-  const [place, setPlace] = useState<Place | null>(null);
+  const [places, setPlaces] = useState<Address[]>([]);
+  const [place, setPlace] = useState<Address | null>(null);
   const [address, setAddress] = useState("");
   const [callerName, setCallerName] = useState("");
   const [callerPhone, setCallerPhone] = useState("");
@@ -167,7 +167,19 @@ function IntakeForm(props: {
     return () => props.onPicking(false);
   }, []);
   useEffect(() => {
-    if (props.picked) setPlace(null);
+    const at = props.picked;
+    if (!at) return;
+    setPlace(null);
+    // A click on the map is named: the place there, or the street.
+    let live = true;
+    void ok(http.GET("/api/addresses/reverse", { params: { query: { lat: at.lat, lon: at.lon } } }))
+      .then((r) => {
+        if (live && r.address) setAddress(r.address.address);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
   }, [props.picked]);
   useEffect(() => {
     const q = query.trim();
@@ -177,7 +189,7 @@ function IntakeForm(props: {
     }
     const timer = window.setTimeout(async () => {
       try {
-        setPlaces(await ok(http.GET("/api/places", { params: { query: { q, limit: 8 } } })));
+        setPlaces(await ok(http.GET("/api/addresses", { params: { query: { q, limit: 8 } } })));
       } catch (e) {
         setError(asApiError(e));
       }
@@ -190,7 +202,8 @@ function IntakeForm(props: {
     setBusy(true);
     setError(null);
     const body: Schemas["CreateIncidentRequest"] = { source, category, priority, summary };
-    if (place) body.place_id = place.id;
+    if (place?.place_id != null) body.place_id = place.place_id;
+    else if (place) body.location = place.location;
     else if (props.picked) body.location = { lat: props.picked.lat, lon: props.picked.lon };
     if (address.trim()) body.address = address.trim();
     if (callerName.trim()) body.caller_name = callerName.trim();
@@ -241,14 +254,16 @@ function IntakeForm(props: {
         <ul class="suggestions" data-testid="place-suggestions">
           {places.map((p) => (
             <li
-              key={p.id}
+              key={`${p.kind}:${p.place_id ?? p.name}`}
+              data-kind={p.kind}
               onClick={() => {
                 setPlace(p);
                 setQuery(p.name);
                 setPlaces([]);
+                if (p.place_id == null && !address.trim()) setAddress(p.address);
               }}
             >
-              <b>{p.name}</b> <small>{p.address}</small>
+              <b>{p.name}</b> <small>{p.kind === "place" ? p.address : label("address_kind", p.kind)}</small>
             </li>
           ))}
         </ul>

@@ -505,6 +505,11 @@ const LABELS: Record<string, Record<string, Pair>> = {
     admin: ["管理员", "admin"],
     unit: ["执勤单位", "unit"],
   },
+  address_kind: {
+    place: ["地点", "place"],
+    street: ["道路", "street"],
+    intersection: ["路口", "intersection"],
+  },
   referral: {
     court: ["法庭", "Court"],
     petition_office: ["信访办", "Petition office"],

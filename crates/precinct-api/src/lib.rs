@@ -70,6 +70,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     ground: Arc<RwLock<Arc<Jurisdiction>>>,
     roads: Arc<RwLock<Arc<RoadNetwork>>>,
+    /// The road network's named streets, for address search.
+    streets: Arc<precinct_domain::address::StreetIndex>,
     plans: Arc<Plans>,
     scratches: Arc<Mutex<Vec<SearchScratch>>>,
     /// How old a unit's position may be, by kind, before it is stale.
@@ -113,7 +115,10 @@ impl AppState {
     /// Builds the state, loading the station's ground from the store.
     pub async fn new(store: SharedStore, clock: Arc<dyn Clock>) -> Result<AppState, StoreError> {
         let ground = store.jurisdiction().await?;
-        let roads = RoadNetwork::build(&store.roads().await?);
+        let ways = store.roads().await?;
+        let roads = RoadNetwork::build(&ways);
+        let streets = precinct_domain::address::StreetIndex::build(&ways);
+        drop(ways);
         let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
         let recurrence = precinct_storage::recurrence::spawn_recurrence_checks(store.clone());
         let ground = Arc::new(RwLock::new(Arc::new(ground)));
@@ -129,6 +134,7 @@ impl AppState {
             clock,
             ground,
             roads: Arc::new(RwLock::new(Arc::new(roads))),
+            streets: Arc::new(streets),
             plans: Arc::new(plans),
             scratches: Arc::default(),
             stale_after: precinct_domain::unit::StaleLimits::default(),
@@ -301,6 +307,11 @@ impl AppState {
 
     pub fn plans(&self) -> Arc<Plans> {
         self.plans.clone()
+    }
+
+    /// The named streets (address search, reverse geocoding).
+    pub fn streets(&self) -> Arc<precinct_domain::address::StreetIndex> {
+        self.streets.clone()
     }
 
     pub fn roads(&self) -> Arc<RoadNetwork> {

@@ -8,6 +8,7 @@
 
 mod text;
 
+pub mod address;
 pub mod budget;
 pub mod category;
 pub mod dispute;

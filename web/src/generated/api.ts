@@ -4,6 +4,38 @@
  */
 
 export interface paths {
+    "/api/addresses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["search_addresses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/addresses/reverse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["reverse_geocode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/sessions": {
         parameters: {
             query?: never;
@@ -1119,6 +1151,25 @@ export interface components {
             /** Format: int64 */
             unit_id: number | null;
             username: string;
+        };
+        /** @description An address found. */
+        AddressDto: {
+            /** @description What intake takes as the address. */
+            address: string;
+            /**
+             * Format: double
+             * @description From the ground's middle (search) or from the point asked (reverse).
+             */
+            distance_m: number;
+            /** @description place (the station's own), street or intersection. */
+            kind: string;
+            location: components["schemas"]["Point"];
+            name: string;
+            /**
+             * Format: int64
+             * @description The place, for intake's `place_id`.
+             */
+            place_id: number | null;
         };
         /** @description The mediation agreement (调解协议). */
         AgreementDto: {
@@ -2471,6 +2522,10 @@ export interface components {
             property_companies: components["schemas"]["PropertyCompany"][];
             zones: components["schemas"]["Zone"][];
         };
+        /** @description The reverse lookup's answer: the address there, if any is near. */
+        ReverseDto: {
+            address: null | components["schemas"]["AddressDto"];
+        };
         /** @description A road of the map: a GeoJSON Feature with a LineString of [lon, lat]. */
         RoadFeature: {
             geometry: components["schemas"]["LineString"];
@@ -2798,6 +2853,147 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    search_addresses: {
+        parameters: {
+            query: {
+                /**
+                 * @description What the caller said: a place, a street, "A路与B路交叉口" or "A / B";
+                 *     any part of a name, pinyin initials (msqj) or one typo in a longer name.
+                 */
+                q: string;
+                /** @description At most this many (default 10; 1 to 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The station's places first, then intersections, then streets of its road network; each by how well it matches, then nearest the ground */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AddressDto"][];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A limit outside 1–50 (`invalid_limit`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reverse_geocode: {
+        parameters: {
+            query: {
+                lat: number;
+                lon: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The place within 60 m, else the nearest named street within 200 m ("X路附近"), else none */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReverseDto"];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Coordinates out of range (`coordinates_out_of_range`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_sessions: {
         parameters: {
             query?: never;

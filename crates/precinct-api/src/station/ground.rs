@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::dto::*;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
 use crate::session::Authed;
 use axum::Json;
@@ -98,4 +98,146 @@ pub async fn search_places(
             .cloned()
             .collect(),
     ))
+}
+
+/// An address search.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AddressQuery {
+    /// What the caller said: a place, a street, "A路与B路交叉口" or "A / B";
+    /// any part of a name, pinyin initials (msqj) or one typo in a longer name.
+    pub q: String,
+    /// At most this many (default 10; 1 to 50).
+    #[param(minimum = 1, maximum = 50)]
+    pub limit: Option<u32>,
+}
+
+/// A point to name.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReverseQuery {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// An address found.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AddressDto {
+    /// place (the station's own), street or intersection.
+    pub kind: String,
+    pub name: String,
+    /// What intake takes as the address.
+    pub address: String,
+    pub location: crate::dto::Point,
+    /// The place, for intake's `place_id`.
+    pub place_id: Option<i64>,
+    /// From the ground's middle (search) or from the point asked (reverse).
+    pub distance_m: f64,
+}
+
+impl From<precinct_domain::address::AddressHit> for AddressDto {
+    fn from(h: precinct_domain::address::AddressHit) -> AddressDto {
+        AddressDto {
+            kind: h.kind.as_str().to_owned(),
+            name: h.name,
+            address: h.address,
+            location: h.location.into(),
+            place_id: h.place_id.map(|p| p.0),
+            distance_m: h.distance_m.round(),
+        }
+    }
+}
+
+/// The reverse lookup's answer: the address there, if any is near.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReverseDto {
+    pub address: Option<AddressDto>,
+}
+
+/// The middle of the ground (its zones'), where searches rank from.
+fn ground_middle(
+    ground: &precinct_domain::ground::Jurisdiction,
+) -> Option<precinct_domain::Coordinates> {
+    let centres: Vec<_> = ground.zones.iter().map(|z| z.boundary.centroid()).collect();
+    let centres = if centres.is_empty() {
+        ground.places.iter().map(|p| p.location).collect()
+    } else {
+        centres
+    };
+    let n = centres.len() as f64;
+    (n > 0.0).then(|| {
+        let (lat, lon) = centres
+            .iter()
+            .fold((0.0, 0.0), |(a, b), c| (a + c.lat(), b + c.lon()));
+        precinct_domain::Coordinates::new(lat / n, lon / n).unwrap_or(centres[0])
+    })
+}
+
+#[utoipa::path(
+    get, path = "/api/addresses", operation_id = "search_addresses", tag = "ground",
+    params(AddressQuery),
+    responses(
+        (status = 200, description = "The station's places first, then intersections, then streets of its road network; each by how well it matches, then nearest the ground", body = [AddressDto]),
+        (status = 422, description = "A limit outside 1–50 (`invalid_limit`)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn search_addresses(
+    State(state): State<AppState>,
+    authed: Authed,
+    QueryParams(query): QueryParams<AddressQuery>,
+) -> Result<Json<Vec<AddressDto>>, ApiError> {
+    authed.may(Action::ViewGround)?;
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::unprocessable(
+            "invalid_limit",
+            "limit must be 1 to 50",
+            "limit 应为 1 至 50",
+        ));
+    }
+    let ground = state.ground();
+    let streets = state.streets();
+    let q: String = query.q.chars().take(100).collect();
+    let hits = tokio::task::spawn_blocking(move || {
+        let near = ground_middle(&ground)
+            .unwrap_or_else(|| precinct_domain::Coordinates::new(0.0, 0.0).expect("a point"));
+        precinct_domain::address::search(&ground, &streets, &q, near, limit as usize)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    Ok(Json(hits.into_iter().map(AddressDto::from).collect()))
+}
+
+#[utoipa::path(
+    get, path = "/api/addresses/reverse", operation_id = "reverse_geocode", tag = "ground",
+    params(ReverseQuery),
+    responses(
+        (status = 200, description = "The place within 60 m, else the nearest named street within 200 m (\"X路附近\"), else none", body = ReverseDto),
+        (status = 422, description = "Coordinates out of range (`coordinates_out_of_range`)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn reverse_geocode(
+    State(state): State<AppState>,
+    authed: Authed,
+    QueryParams(query): QueryParams<ReverseQuery>,
+) -> Result<Json<ReverseDto>, ApiError> {
+    authed.may(Action::ViewGround)?;
+    let at = precinct_domain::Coordinates::new(query.lat, query.lon).map_err(|_| {
+        ApiError::unprocessable(
+            "coordinates_out_of_range",
+            "lat must be -90 to 90 and lon -180 to 180",
+            "坐标超出范围",
+        )
+    })?;
+    let (ground, streets) = (state.ground(), state.streets());
+    let hit = tokio::task::spawn_blocking(move || {
+        precinct_domain::address::reverse(&ground, &streets, at)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    Ok(Json(ReverseDto {
+        address: hit.map(AddressDto::from),
+    }))
 }

@@ -44,6 +44,8 @@ pub(crate) fn routes() -> Routes {
         .add(Gate::Session(ViewGround), routes!(ground::get_jurisdiction))
         .add(Gate::Session(ViewGround), routes!(ground::resolve_location))
         .add(Gate::Session(ViewGround), routes!(ground::search_places))
+        .add(Gate::Session(ViewGround), routes!(ground::search_addresses))
+        .add(Gate::Session(ViewGround), routes!(ground::reverse_geocode))
         .add(
             Gate::Session(ViewGround),
             routes!(console::get_console_config),

@@ -2,6 +2,7 @@
 //! SQLite database per test, driven through its public API only.
 
 mod access;
+mod addresses;
 mod backup;
 mod bad_input;
 mod closures;

@@ -1,0 +1,541 @@
+//! Finding a place by what a caller says: the station's own places first,
+//! then the streets of its road network and their intersections
+//! ("A路与B路交叉口", "A / B"), matched loosely (any part of a name, pinyin
+//! initials such as "msqj" for 美食七街, one typo in a longer name), nearest
+//! to the ground first. And the reverse: the place or street at a point.
+
+use crate::Coordinates;
+use crate::ground::{Jurisdiction, Place};
+use crate::ids::PlaceId;
+use pinyin::ToPinyin;
+use precinct_geo::roads::RoadWay;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What a search or a reverse lookup found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddressHit {
+    pub kind: AddressKind,
+    /// The place's or street's name, or "A与B交叉口".
+    pub name: String,
+    /// What intake takes as the address.
+    pub address: String,
+    pub location: Coordinates,
+    pub place_id: Option<PlaceId>,
+    /// From the point asked about (reverse), or from the ground (search).
+    pub distance_m: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressKind {
+    Place,
+    Street,
+    Intersection,
+}
+
+impl AddressKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressKind::Place => "place",
+            AddressKind::Street => "street",
+            AddressKind::Intersection => "intersection",
+        }
+    }
+}
+
+/// A named street: the pieces of road that carry its name.
+#[derive(Debug, Clone)]
+struct Street {
+    name: String,
+    key: String,
+    initials: String,
+    lines: Vec<Vec<(i64, Coordinates)>>,
+    /// A point on the street near its middle.
+    middle: Coordinates,
+}
+
+/// The road network's named streets, built once from its ways.
+#[derive(Debug, Clone, Default)]
+pub struct StreetIndex {
+    streets: Vec<Street>,
+    /// Where each junction node is and which streets meet there.
+    nodes: HashMap<i64, (Coordinates, Vec<usize>)>,
+}
+
+/// A name as compared: lower case, half-width, without spaces or punctuation.
+pub fn normalise(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            // Full-width ASCII forms to their half-width letters.
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// The first letters of a name's pinyin ("美食七街" → "msqj"); other
+/// letters and digits kept as they are.
+pub fn initials(text: &str) -> String {
+    text.to_pinyin()
+        .zip(text.chars())
+        .filter_map(|(p, c)| match p {
+            Some(p) => p.plain().chars().next(),
+            None => c.is_alphanumeric().then(|| c.to_ascii_lowercase()),
+        })
+        .collect()
+}
+
+/// Whether `a` and `b` differ by at most one typo: a letter inserted,
+/// deleted, changed, or two neighbours swapped.
+fn one_edit(a: &[char], b: &[char]) -> bool {
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    if a.len() == b.len() {
+        let differ: Vec<usize> = (0..a.len()).filter(|&k| a[k] != b[k]).collect();
+        if let [i, j] = differ[..]
+            && j == i + 1
+            && a[i] == b[j]
+            && a[j] == b[i]
+        {
+            return true;
+        }
+    }
+    let (mut i, mut j, mut edits) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        edits += 1;
+        if edits > 1 {
+            return false;
+        }
+        match a.len().cmp(&b.len()) {
+            std::cmp::Ordering::Greater => i += 1,
+            std::cmp::Ordering::Less => j += 1,
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    edits + (a.len() - i) + (b.len() - j) <= 1
+}
+
+/// How well a name matches a normalised query: lower is better; None when
+/// it does not match.
+fn score(key: &str, initials: &str, query: &str) -> Option<u8> {
+    if query.is_empty() {
+        return None;
+    }
+    if key == query {
+        Some(0)
+    } else if key.starts_with(query) {
+        Some(1)
+    } else if key.contains(query) {
+        Some(2)
+    } else if query.is_ascii() && initials.contains(query) {
+        Some(3)
+    } else {
+        let (k, q): (Vec<char>, Vec<char>) = (key.chars().collect(), query.chars().collect());
+        // One typo in a query of five characters or more, against the
+        // whole name or its beginning.
+        (q.len() >= 5 && (one_edit(&k, &q) || (k.len() > q.len() && one_edit(&k[..q.len()], &q))))
+            .then_some(4)
+    }
+}
+
+/// The point of a line nearest `at`, and how far it is (metres).
+fn nearest_on_line(line: &[(i64, Coordinates)], at: Coordinates) -> (Coordinates, f64) {
+    let mut best = (line[0].1, line[0].1.distance_m(at));
+    for pair in line.windows(2) {
+        let (a, b) = (pair[0].1, pair[1].1);
+        // Project in a local metric frame around `a`.
+        let (bx, by) = offset(a, b);
+        let (px, py) = offset(a, at);
+        let length = bx * bx + by * by;
+        let t = if length > 0.0 {
+            ((px * bx + py * by) / length).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let foot = a.offset_m(bx * t, by * t);
+        let d = foot.distance_m(at);
+        if d < best.1 {
+            best = (foot, d);
+        }
+    }
+    best
+}
+
+/// `to` as metres east and north of `from`.
+fn offset(from: Coordinates, to: Coordinates) -> (f64, f64) {
+    let east = Coordinates::new(from.lat(), to.lon()).map_or(0.0, |p| from.distance_m(p));
+    let north = Coordinates::new(to.lat(), from.lon()).map_or(0.0, |p| from.distance_m(p));
+    (
+        if to.lon() >= from.lon() { east } else { -east },
+        if to.lat() >= from.lat() {
+            north
+        } else {
+            -north
+        },
+    )
+}
+
+impl StreetIndex {
+    /// The named ways, grouped by name.
+    pub fn build(ways: &[RoadWay]) -> StreetIndex {
+        let mut by_name: BTreeMap<&str, Vec<&RoadWay>> = BTreeMap::new();
+        for way in ways {
+            if let Some(name) = way.name.as_deref().filter(|n| !n.trim().is_empty()) {
+                by_name.entry(name.trim()).or_default().push(way);
+            }
+        }
+        let mut index = StreetIndex::default();
+        for (name, ways) in by_name {
+            let lines: Vec<Vec<(i64, Coordinates)>> =
+                ways.iter().map(|w| w.nodes.clone()).collect();
+            let points: Vec<Coordinates> = lines.iter().flatten().map(|(_, c)| *c).collect();
+            let (lat, lon) = points
+                .iter()
+                .fold((0.0, 0.0), |(a, b), p| (a + p.lat(), b + p.lon()));
+            let n = points.len().max(1) as f64;
+            let centre = Coordinates::new(lat / n, lon / n).unwrap_or(points[0]);
+            let middle = lines
+                .iter()
+                .map(|l| nearest_on_line(l, centre))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or(centre, |(p, _)| p);
+            let number = index.streets.len();
+            for (id, at) in lines.iter().flatten() {
+                let entry = index.nodes.entry(*id).or_insert((*at, Vec::new()));
+                if !entry.1.contains(&number) {
+                    entry.1.push(number);
+                }
+            }
+            index.streets.push(Street {
+                name: name.to_owned(),
+                key: normalise(name),
+                initials: initials(name),
+                lines,
+                middle,
+            });
+        }
+        // Only junctions of two or more named streets are kept.
+        index.nodes.retain(|_, (_, streets)| streets.len() >= 2);
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.streets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.streets.is_empty()
+    }
+
+    /// The streets matching a query, best first: (score, street).
+    fn matching(&self, query: &str) -> Vec<(u8, usize)> {
+        let q = normalise(query);
+        let mut found: Vec<(u8, usize)> = self
+            .streets
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| score(&s.key, &s.initials, &q).map(|sc| (sc, k)))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// Where two streets matching `a` and `b` meet, the pair of best matches first.
+    fn intersections(&self, a: &str, b: &str, near: Coordinates) -> Vec<AddressHit> {
+        let (first, second) = (self.matching(a), self.matching(b));
+        let mut hits = Vec::new();
+        let mut seen = HashSet::new();
+        for &(_, x) in first.iter().take(5) {
+            for &(_, y) in second.iter().take(5) {
+                if x == y || !seen.insert((x.min(y), x.max(y))) {
+                    continue;
+                }
+                let meeting = self
+                    .nodes
+                    .values()
+                    .filter(|(_, streets)| streets.contains(&x) && streets.contains(&y))
+                    .map(|(at, _)| *at)
+                    .min_by(|p, q| p.distance_m(near).total_cmp(&q.distance_m(near)));
+                if let Some(at) = meeting {
+                    let name = format!("{}与{}交叉口", self.streets[x].name, self.streets[y].name);
+                    hits.push(AddressHit {
+                        kind: AddressKind::Intersection,
+                        address: name.clone(),
+                        name,
+                        location: at,
+                        place_id: None,
+                        distance_m: at.distance_m(near),
+                    });
+                }
+            }
+        }
+        hits
+    }
+}
+
+/// The two streets of an intersection query, if it names two.
+fn intersection_parts(query: &str) -> Option<(String, String)> {
+    let mut text = query.trim().to_owned();
+    for tail in ["交叉路口", "交叉口", "交汇处", "路口"] {
+        if let Some(stripped) = text.strip_suffix(tail) {
+            text = stripped.to_owned();
+        }
+    }
+    for separator in ["与", "和", "/", "&", "＆", "／", " x ", " X ", "、"] {
+        if let Some((a, b)) = text.split_once(separator) {
+            let (a, b) = (a.trim(), b.trim());
+            if !a.is_empty() && !b.is_empty() {
+                return Some((a.to_owned(), b.to_owned()));
+            }
+        }
+    }
+    None
+}
+
+fn place_hit(place: &Place, near: Coordinates) -> AddressHit {
+    AddressHit {
+        kind: AddressKind::Place,
+        name: place.name.clone(),
+        address: place.address.clone(),
+        location: place.location,
+        place_id: Some(place.id),
+        distance_m: place.location.distance_m(near),
+    }
+}
+
+/// Searches the ground's places and the streets for what a caller said:
+/// places first, then intersections, then streets; each by how well it
+/// matches, then by distance from `near` (the ground's middle).
+pub fn search(
+    ground: &Jurisdiction,
+    streets: &StreetIndex,
+    query: &str,
+    near: Coordinates,
+    limit: usize,
+) -> Vec<AddressHit> {
+    let q = normalise(query);
+    if q.is_empty() || limit == 0 {
+        return Vec::new();
+    }
+    let terms: Vec<String> = query.split_whitespace().map(normalise).collect();
+    let mut places: Vec<(u8, AddressHit)> = ground
+        .places
+        .iter()
+        .filter_map(|p| {
+            let names = std::iter::once(&p.name)
+                .chain(p.aliases.iter())
+                .chain(std::iter::once(&p.address));
+            let best = names
+                .filter_map(|n| {
+                    let key = normalise(n);
+                    // Every term somewhere in the name, or the whole query matched loosely.
+                    if terms.len() > 1 && terms.iter().all(|t| key.contains(t.as_str())) {
+                        Some(2)
+                    } else {
+                        score(&key, &initials(n), &q)
+                    }
+                })
+                .min()?;
+            Some((best, place_hit(p, near)))
+        })
+        .collect();
+    places.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.distance_m.total_cmp(&b.1.distance_m))
+    });
+    let mut hits: Vec<AddressHit> = places.into_iter().map(|(_, h)| h).collect();
+    if let Some((a, b)) = intersection_parts(query) {
+        hits.extend(streets.intersections(&a, &b, near));
+    }
+    let mut found: Vec<(u8, AddressHit)> = streets
+        .matching(query)
+        .into_iter()
+        .map(|(sc, k)| {
+            let s = &streets.streets[k];
+            (
+                sc,
+                AddressHit {
+                    kind: AddressKind::Street,
+                    name: s.name.clone(),
+                    address: s.name.clone(),
+                    location: s.middle,
+                    place_id: None,
+                    distance_m: s.middle.distance_m(near),
+                },
+            )
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.distance_m.total_cmp(&b.1.distance_m))
+    });
+    hits.extend(found.into_iter().map(|(_, h)| h));
+    hits.truncate(limit);
+    hits
+}
+
+/// The address of a point: a place of the ground within 60 m, else the
+/// nearest named street within 200 m ("X路附近"); None further away.
+pub fn reverse(
+    ground: &Jurisdiction,
+    streets: &StreetIndex,
+    at: Coordinates,
+) -> Option<AddressHit> {
+    const PLACE_M: f64 = 60.0;
+    const STREET_M: f64 = 200.0;
+    let place = ground
+        .places
+        .iter()
+        .map(|p| (p, p.location.distance_m(at)))
+        .filter(|(_, d)| *d <= PLACE_M)
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((p, d)) = place {
+        return Some(AddressHit {
+            distance_m: d,
+            ..place_hit(p, at)
+        });
+    }
+    let (street, (foot, d)) = streets
+        .streets
+        .iter()
+        .filter_map(|s| {
+            s.lines
+                .iter()
+                .filter(|l| !l.is_empty())
+                .map(|l| nearest_on_line(l, at))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|best| (s, best))
+        })
+        .min_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
+    (d <= STREET_M).then(|| AddressHit {
+        kind: AddressKind::Street,
+        name: street.name.clone(),
+        address: format!("{}附近", street.name),
+        location: foot,
+        place_id: None,
+        distance_m: d,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use precinct_geo::roads::{Access, Oneway, RoadClass};
+
+    fn origin() -> Coordinates {
+        Coordinates::new(28.2, 113.0).unwrap()
+    }
+
+    fn way(name: &str, ids: [i64; 3], points: [(f64, f64); 3]) -> RoadWay {
+        RoadWay {
+            nodes: ids
+                .iter()
+                .zip(points)
+                .map(|(&id, (e, n))| (id, origin().offset_m(e, n)))
+                .collect(),
+            class: RoadClass::Residential,
+            oneway: Oneway::No,
+            access: Access::ALL,
+            name: Some(name.to_owned()),
+        }
+    }
+
+    fn streets() -> StreetIndex {
+        StreetIndex::build(&[
+            way(
+                "美食七街",
+                [1, 2, 3],
+                [(0.0, 0.0), (100.0, 0.0), (200.0, 0.0)],
+            ),
+            way(
+                "远大路",
+                [4, 2, 5],
+                [(100.0, -100.0), (100.0, 0.0), (100.0, 100.0)],
+            ),
+            way(
+                "Mannerheimintie",
+                [6, 7, 8],
+                [(0.0, 500.0), (100.0, 500.0), (200.0, 500.0)],
+            ),
+        ])
+    }
+
+    #[test]
+    fn streets_are_found_by_part_initials_and_one_typo() {
+        let ground = Jurisdiction::default();
+        let s = streets();
+        let names = |q: &str| -> Vec<String> {
+            search(&ground, &s, q, origin(), 5)
+                .into_iter()
+                .map(|h| h.name)
+                .collect()
+        };
+        assert_eq!(names("美食七街"), ["美食七街"]);
+        assert_eq!(names("七街"), ["美食七街"]);
+        assert_eq!(names("msqj"), ["美食七街"]);
+        assert_eq!(names("Mannerheimintie"), ["Mannerheimintie"]);
+        assert_eq!(names("mannerheimintie"), ["Mannerheimintie"]);
+        assert_eq!(names("Manerheimintie"), ["Mannerheimintie"], "one typo");
+        assert_eq!(names("Mannerheim"), ["Mannerheimintie"], "a part");
+        assert!(names("Helsinginkatu").is_empty());
+    }
+
+    #[test]
+    fn intersections_are_where_two_streets_meet() {
+        let ground = Jurisdiction::default();
+        let s = streets();
+        for q in [
+            "美食七街与远大路交叉口",
+            "远大路/美食七街",
+            "美食七街和远大路",
+        ] {
+            let hits = search(&ground, &s, q, origin(), 5);
+            let crossing = hits
+                .iter()
+                .find(|h| h.kind == AddressKind::Intersection)
+                .unwrap_or_else(|| panic!("{q}: {hits:?}"));
+            assert!(
+                crossing.location.distance_m(origin().offset_m(100.0, 0.0)) < 1.0,
+                "{q}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_point_is_its_nearest_street() {
+        let ground = Jurisdiction::default();
+        let s = streets();
+        let hit = reverse(&ground, &s, origin().offset_m(40.0, 30.0)).unwrap();
+        assert_eq!(
+            (hit.kind, hit.address.as_str()),
+            (AddressKind::Street, "美食七街附近")
+        );
+        assert!((hit.distance_m - 30.0).abs() < 1.0, "{}", hit.distance_m);
+        assert!(reverse(&ground, &s, origin().offset_m(40.0, -900.0)).is_none());
+    }
+
+    #[test]
+    fn normalising_and_initials() {
+        assert_eq!(
+            normalise("Ａｌｅｋｓａｎｔｅｒｉｎ Katu"),
+            "aleksanterinkatu"
+        );
+        assert_eq!(initials("美食七街7号"), "msqj7h");
+        assert!(one_edit(&['a', 'b', 'c'], &['a', 'c']));
+        assert!(!one_edit(&['a', 'b', 'c'], &['c', 'b', 'a']));
+        assert!(
+            one_edit(&['a', 'b', 'c'], &['b', 'a', 'c']),
+            "a swap is one typo"
+        );
+    }
+}
