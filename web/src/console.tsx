@@ -373,6 +373,52 @@ function useTracks(selected: number | null, incidents: Incident[]): Track[] {
   return tracks;
 }
 
+/**
+ * A new station's first steps, shown to its administrator until the
+ * station has its ground: the package (zones, posts, units, people), the
+ * road network, the accounts.
+ */
+function FirstRun(props: { units: number; onOpenStation: () => void }) {
+  const [roads, setRoads] = useState<number | null>(null);
+  useEffect(() => {
+    void ok(http.GET("/api/map/roads"))
+      .then((r) => setRoads(r.features.length))
+      .catch(() => setRoads(null));
+  }, []);
+  const step = (done: boolean, title: string, detail: preact.ComponentChildren) => (
+    <li class={done ? "done" : ""} data-done={done ? "true" : "false"}>
+      <b>
+        {done ? "✓ " : ""}
+        {title}
+      </b>
+      <p class="hint">{detail}</p>
+    </li>
+  );
+  return (
+    <section class="panel first-run" data-testid="first-run">
+      <h2>{t("first_run_title")}</h2>
+      <ol>
+        {step(
+          false,
+          t("first_run_package"),
+          <>
+            {t("first_run_package_hint")}{" "}
+            <button type="button" class="primary" data-testid="open-station" onClick={props.onOpenStation}>
+              {t("open_station_admin")}
+            </button>
+          </>,
+        )}
+        {step((roads ?? 0) > 0, t("first_run_roads"), (
+          <>
+            {t("first_run_roads_hint")} <code>precinct import-roads city.osm.pbf --database …</code>
+          </>
+        ))}
+        {step(props.units > 0, t("first_run_accounts"), t("first_run_accounts_hint"))}
+      </ol>
+    </section>
+  );
+}
+
 /** Metres between two points (the haversine; for ranking the unit picker). */
 function metresBetween(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
   const rad = Math.PI / 180;
@@ -855,6 +901,8 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
                 setView("disputes");
               }}
             />
+          ) : props.user.allowed_actions.includes("manage_station") && ground.zones.length === 0 ? (
+            <FirstRun units={unitList.length} onOpenStation={() => setView("station")} />
           ) : (
             <p class="panel hint">{t("select_incident")}</p>
           )}

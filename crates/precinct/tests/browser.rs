@@ -299,3 +299,47 @@ fn the_analyst_reads_the_figures_exports_and_prints_them() {
         other => panic!("CI needs pdftotext: {other:?}"),
     }
 }
+
+/// A new station (`serve` on an empty database with one administrator):
+/// the console shows its administrator the first steps, in Chinese, and
+/// opens the station pages from them.
+#[test]
+fn a_new_stations_admin_is_shown_the_first_steps() {
+    let Some(browser) = browser() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", data.path().join("new.db").display());
+    let added = Command::new(env!("CARGO_BIN_EXE_precinct"))
+        .args([
+            "user",
+            "add",
+            "--database",
+            &database,
+            "--username",
+            "admin",
+            "--role",
+            "admin",
+        ])
+        .env("PRECINCT_PASSWORD", PASSWORD)
+        .env("PRECINCT_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let server = spawn::precinct([
+        "serve",
+        "--database",
+        &database,
+        "--addr",
+        "127.0.0.1:0",
+        "--second-factor",
+        "optional",
+    ]);
+    browser.run("first-run.e2e.mjs", &server.base, &[]);
+    drop(server);
+    assert!(browser.out.join("first-run.png").exists());
+}
