@@ -47,18 +47,35 @@ impl AddressKind {
 struct Street {
     name: String,
     key: String,
+    /// `key`'s characters, for the typo check without allocating.
+    chars: Vec<char>,
     initials: String,
     lines: Vec<Vec<(i64, Coordinates)>>,
     /// A point on the street near its middle.
     middle: Coordinates,
 }
 
-/// The road network's named streets, built once from its ways.
+/// The road network's named streets, built once from its ways, with an
+/// index of their names' character pairs so a search reads only the names
+/// that can match rather than every name of a city.
 #[derive(Debug, Clone, Default)]
 pub struct StreetIndex {
     streets: Vec<Street>,
     /// Where each junction node is and which streets meet there.
     nodes: HashMap<i64, (Coordinates, Vec<usize>)>,
+    /// Each pair of neighbouring characters of a name's key, and the
+    /// streets whose keys hold it (ascending).
+    pairs: HashMap<(char, char), Vec<u32>>,
+    /// The same over the names' pinyin initials.
+    initial_pairs: HashMap<(char, char), Vec<u32>>,
+}
+
+/// The distinct neighbouring pairs of a string's characters.
+fn char_pairs(chars: &[char]) -> Vec<(char, char)> {
+    let mut pairs: Vec<(char, char)> = chars.windows(2).map(|w| (w[0], w[1])).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
 }
 
 /// A name as compared: lower case, half-width, without spaces or punctuation.
@@ -128,6 +145,12 @@ fn one_edit(a: &[char], b: &[char]) -> bool {
 /// How well a name matches a normalised query: lower is better; None when
 /// it does not match.
 fn score(key: &str, initials: &str, query: &str) -> Option<u8> {
+    let (k, q): (Vec<char>, Vec<char>) = (key.chars().collect(), query.chars().collect());
+    score_chars(key, &k, initials, query, &q)
+}
+
+/// [`score`] with the characters already split.
+fn score_chars(key: &str, k: &[char], initials: &str, query: &str, q: &[char]) -> Option<u8> {
     if query.is_empty() {
         return None;
     }
@@ -140,10 +163,9 @@ fn score(key: &str, initials: &str, query: &str) -> Option<u8> {
     } else if query.is_ascii() && initials.contains(query) {
         Some(3)
     } else {
-        let (k, q): (Vec<char>, Vec<char>) = (key.chars().collect(), query.chars().collect());
         // One typo in a query of five characters or more, against the
         // whole name or its beginning.
-        (q.len() >= 5 && (one_edit(&k, &q) || (k.len() > q.len() && one_edit(&k[..q.len()], &q))))
+        (q.len() >= 5 && (one_edit(k, q) || (k.len() > q.len() && one_edit(&k[..q.len()], q))))
             .then_some(4)
     }
 }
@@ -216,13 +238,24 @@ impl StreetIndex {
                     entry.1.push(number);
                 }
             }
+            let key = normalise(name);
             index.streets.push(Street {
                 name: name.to_owned(),
-                key: normalise(name),
+                chars: key.chars().collect(),
+                key,
                 initials: initials(name),
                 lines,
                 middle,
             });
+        }
+        for (k, street) in index.streets.iter().enumerate() {
+            for pair in char_pairs(&street.chars) {
+                index.pairs.entry(pair).or_default().push(k as u32);
+            }
+            let initials: Vec<char> = street.initials.chars().collect();
+            for pair in char_pairs(&initials) {
+                index.initial_pairs.entry(pair).or_default().push(k as u32);
+            }
         }
         // Only junctions of two or more named streets are kept.
         index.nodes.retain(|_, (_, streets)| streets.len() >= 2);
@@ -237,14 +270,80 @@ impl StreetIndex {
         self.streets.is_empty()
     }
 
+    /// The streets that may match `q` (normalised): those whose keys hold
+    /// every character pair of it, those that hold all but three (one typo
+    /// breaks at most three: two neighbours swapped) when it is long enough
+    /// for a typo to count, and those whose initials hold every pair. Every street when
+    /// `q` has no pair (one character).
+    fn candidates(&self, q: &[char]) -> Vec<usize> {
+        let wanted = char_pairs(q);
+        if wanted.is_empty() {
+            // One character names too many streets of a city to list.
+            return Vec::new();
+        }
+        let need = if q.len() >= 5 {
+            wanted.len().saturating_sub(3).max(1)
+        } else {
+            wanted.len()
+        };
+        // A street missing at most `slack` of the pairs holds one of any
+        // `slack + 1` of them: the rarest are read whole, and each street
+        // they name is checked against the others (binary searches), so a
+        // pair most names share ("大道", "路") is never read whole when a
+        // rarer one will do. Pairs in more than a twentieth of the names
+        // are not read at all unless nothing rarer is left.
+        let mut lists: Vec<&[u32]> = wanted
+            .iter()
+            .map(|p| self.pairs.get(p).map_or(&[][..], Vec::as_slice))
+            .collect();
+        lists.sort_by_key(|l| l.len());
+        let slack = wanted.len() - need;
+        let common = (self.streets.len() / 20).max(1000);
+        let mut seeds: Vec<&[u32]> = lists
+            .iter()
+            .take(slack + 1)
+            .copied()
+            .filter(|l| l.len() <= common)
+            .collect();
+        if seeds.is_empty() {
+            seeds.push(lists[0]);
+        }
+        let mut found: HashSet<usize> = HashSet::new();
+        for &k in seeds.iter().flat_map(|l| l.iter()) {
+            if found.contains(&(k as usize)) {
+                continue;
+            }
+            let held = lists.iter().filter(|l| l.binary_search(&k).is_ok()).count();
+            if held >= need {
+                found.insert(k as usize);
+            }
+        }
+        if q.iter().all(char::is_ascii) {
+            let mut lists = wanted
+                .iter()
+                .map(|p| self.initial_pairs.get(p).map_or(&[][..], Vec::as_slice));
+            if let Some(first) = lists.next() {
+                let mut common: Vec<u32> = first.to_vec();
+                for list in lists {
+                    common.retain(|k| list.binary_search(k).is_ok());
+                }
+                found.extend(common.into_iter().map(|k| k as usize));
+            }
+        }
+        found.into_iter().collect()
+    }
+
     /// The streets matching a query, best first: (score, street).
     fn matching(&self, query: &str) -> Vec<(u8, usize)> {
         let q = normalise(query);
+        let qc: Vec<char> = q.chars().collect();
         let mut found: Vec<(u8, usize)> = self
-            .streets
-            .iter()
-            .enumerate()
-            .filter_map(|(k, s)| score(&s.key, &s.initials, &q).map(|sc| (sc, k)))
+            .candidates(&qc)
+            .into_iter()
+            .filter_map(|k| {
+                let s = &self.streets[k];
+                score_chars(&s.key, &s.chars, &s.initials, &q, &qc).map(|sc| (sc, k))
+            })
             .collect();
         found.sort();
         found
@@ -260,10 +359,13 @@ impl StreetIndex {
                 if x == y || !seen.insert((x.min(y), x.max(y))) {
                     continue;
                 }
-                let meeting = self
-                    .nodes
-                    .values()
-                    .filter(|(_, streets)| streets.contains(&x) && streets.contains(&y))
+                // The junctions on street x that street y also passes.
+                let meeting = self.streets[x]
+                    .lines
+                    .iter()
+                    .flatten()
+                    .filter_map(|(id, _)| self.nodes.get(id))
+                    .filter(|(_, streets)| streets.contains(&y))
                     .map(|(at, _)| *at)
                     .min_by(|p, q| p.distance_m(near).total_cmp(&q.distance_m(near)));
                 if let Some(at) = meeting {
@@ -283,7 +385,8 @@ impl StreetIndex {
     }
 }
 
-/// The two streets of an intersection query, if it names two.
+/// The two streets of an intersection query, if it names two (each of two
+/// characters or more).
 fn intersection_parts(query: &str) -> Option<(String, String)> {
     let mut text = query.trim().to_owned();
     for tail in ["交叉路口", "交叉口", "交汇处", "路口"] {
@@ -294,7 +397,7 @@ fn intersection_parts(query: &str) -> Option<(String, String)> {
     for separator in ["与", "和", "/", "&", "＆", "／", " x ", " X ", "、"] {
         if let Some((a, b)) = text.split_once(separator) {
             let (a, b) = (a.trim(), b.trim());
-            if !a.is_empty() && !b.is_empty() {
+            if a.chars().count() >= 2 && b.chars().count() >= 2 {
                 return Some((a.to_owned(), b.to_owned()));
             }
         }
