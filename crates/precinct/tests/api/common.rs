@@ -160,6 +160,34 @@ impl TestApp {
         )
     }
 
+    /// POSTs files as multipart/form-data as `token`: each part's form
+    /// field, file name and bytes. The status and the JSON answer (Null
+    /// when there is none).
+    pub async fn upload(
+        &self,
+        token: &str,
+        path: &str,
+        parts: Vec<(&'static str, &str, Vec<u8>)>,
+    ) -> (StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new();
+        for (field, name, bytes) in parts {
+            form = form.part(
+                field,
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+            );
+        }
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// Reports a unit's status as `token`; returns the HTTP status.
     pub async fn set_unit_status(&self, token: &str, unit: i64, status: &str) -> StatusCode {
         let path = format!("/api/units/{unit}/status");

@@ -62,26 +62,11 @@ async fn upload(
     bytes: Vec<u8>,
     mapping: Option<&str>,
 ) -> (StatusCode, Value) {
-    let mut form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
-    );
+    let mut parts = vec![("file", name, bytes)];
     if let Some(mapping) = mapping {
-        form = form.part(
-            "mapping",
-            reqwest::multipart::Part::bytes(mapping.as_bytes().to_vec()).file_name("mapping.csv"),
-        );
+        parts.push(("mapping", "mapping.csv", mapping.as_bytes().to_vec()));
     }
-    let response = app
-        .client
-        .post(format!("{}/api/history/import", app.base))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.upload(token, "/api/history/import", parts).await
 }
 
 fn figure<'a>(figures: &'a Value, key: &str) -> &'a Value {

@@ -29,38 +29,25 @@ async fn import_with_zone(app: &TestApp, admin: &str, zone: &str) {
         format!("{manifest}\ntime_zone = \"{zone}\"")
     };
     files.insert("station.toml", manifest.into_bytes());
-    let form = reqwest::multipart::Form::new().part(
-        "package",
-        reqwest::multipart::Part::bytes(files.to_zip().unwrap()).file_name("station.zip"),
-    );
-    let response = app
-        .client
-        .post(format!("{}/api/station/import", app.base))
-        .bearer_auth(admin)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let zip = files.to_zip().unwrap();
+    let (status, body) = app
+        .upload(
+            admin,
+            "/api/station/import",
+            vec![("package", "station.zip", zip)],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn import_history(app: &TestApp, admin: &str, csv: String) -> Value {
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("history.csv"),
-    );
-    let response = app
-        .client
-        .post(format!("{}/api/history/import", app.base))
-        .bearer_auth(admin)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let (status, body) = app
+        .upload(
+            admin,
+            "/api/history/import",
+            vec![("file", "history.csv", csv.into_bytes())],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }

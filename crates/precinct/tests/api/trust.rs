@@ -35,19 +35,12 @@ async fn upload_as(
     field: &'static str,
     files: &precinct_station::PackageFiles,
 ) -> (StatusCode, Value) {
-    let form = reqwest::multipart::Form::new().part(
-        field,
-        reqwest::multipart::Part::bytes(files.to_zip().unwrap()).file_name("station.zip"),
-    );
-    let response = app
-        .client
-        .post(format!("{}{path}", app.base))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.json().await.unwrap())
+    app.upload(
+        token,
+        path,
+        vec![(field, "station.zip", files.to_zip().unwrap())],
+    )
+    .await
 }
 
 fn feature(code: &str, parent: &str, ring: &[[f64; 2]]) -> Value {
