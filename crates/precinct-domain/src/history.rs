@@ -137,17 +137,59 @@ impl std::fmt::Debug for HistoryRules<'_> {
     }
 }
 
+/// The earliest time a record may carry: 1 January 1900 (UTC). Real
+/// exports hold offences reported decades after they happened.
+pub fn earliest_time() -> Timestamp {
+    DateTime::<Utc>::from_timestamp(EARLIEST_SECONDS, 0).unwrap_or_default()
+}
+
+/// 1900-01-01T00:00:00Z in seconds from 1970.
+pub const EARLIEST_SECONDS: i64 = -2_208_988_800;
+
+/// A file's rows sorted: the good ones as records, the others with every
+/// problem each has.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryCheck {
+    pub records: Vec<HistoryRecord>,
+    /// The rows refused: (index into the rows, its problems).
+    pub refused: Vec<(usize, Vec<Problem>)>,
+}
+
+impl HistoryCheck {
+    /// Every problem, in row order.
+    pub fn problems(&self) -> Vec<Problem> {
+        self.refused
+            .iter()
+            .flat_map(|(_, p)| p.iter().cloned())
+            .collect()
+    }
+}
+
 /// Checks every row; every problem is named by its row and column, and
-/// none stops the checking of the rest.
+/// none stops the checking of the rest. All or nothing: the records, or
+/// every problem.
 pub fn check_history(
     rows: &[HistoryRow],
     rules: &HistoryRules<'_>,
 ) -> Result<Vec<HistoryRecord>, Vec<Problem>> {
+    let checked = sort_history(rows, rules);
+    if checked.refused.is_empty() {
+        Ok(checked.records)
+    } else {
+        Err(checked.problems())
+    }
+}
+
+/// Checks every row and keeps the good ones apart from the refused (for an
+/// import that skips the invalid rows). A repeated external id refuses the
+/// later row.
+pub fn sort_history(rows: &[HistoryRow], rules: &HistoryRules<'_>) -> HistoryCheck {
     let mut problems = Vec::new();
+    let mut refused = Vec::new();
     let mut records = Vec::with_capacity(rows.len());
     let mut seen: HashMap<&str, &Source> = HashMap::with_capacity(rows.len());
-    let earliest = DateTime::<Utc>::from_timestamp(366 * 86_400, 0).unwrap_or_default();
-    for row in rows {
+    let earliest = earliest_time();
+    for (index, row) in rows.iter().enumerate() {
         let before = problems.len();
         let mut problem = |column: &str, en: String, zh: String| {
             problems.push(Problem::new(&row.at, Some(column), en, zh));
@@ -178,8 +220,8 @@ pub fn check_history(
                 Some(_) => {
                     problem(
                         column,
-                        format!("{column} {text:?} is before 1971 or in the future"),
-                        format!("{column} {text} 早于1971年或晚于当前"),
+                        format!("{column} {text:?} is before 1900 or in the future"),
+                        format!("{column} {text} 早于1900年或晚于当前"),
                     );
                     None
                 }
@@ -303,6 +345,7 @@ pub fn check_history(
             }
         };
         if problems.len() > before {
+            refused.push((index, problems.split_off(before)));
             continue;
         }
         let (Some(reported_at), Some(category), Some(priority), Some(location)) =
@@ -323,11 +366,7 @@ pub fn check_history(
             arrived_at: arrived_at.and_then(|(t, _)| t),
         });
     }
-    if problems.is_empty() {
-        Ok(records)
-    } else {
-        Err(problems)
-    }
+    HistoryCheck { records, refused }
 }
 
 fn disposition_codes() -> String {
@@ -420,5 +459,17 @@ mod tests {
         let mut future = row(2, "A");
         future.reported_at = "2030-01-01 00:00".into();
         assert!(check_history(&[future], &rules).is_err());
+        let mut old = row(2, "A");
+        old.reported_at = "1966-05-01 08:00".into();
+        let mut older = row(3, "B");
+        older.reported_at = "1899-12-31 23:00".into();
+        let checked = sort_history(&[old, older], &rules);
+        assert_eq!(
+            checked.records[0].reported_at,
+            Utc.with_ymd_and_hms(1966, 5, 1, 0, 0, 0).unwrap(),
+            "a real export's offences from the 1960s are taken"
+        );
+        assert_eq!(checked.refused.len(), 1);
+        assert_eq!(checked.refused[0].0, 1, "1899 is refused");
     }
 }

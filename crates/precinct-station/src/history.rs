@@ -161,6 +161,53 @@ pub fn read_history_within(
     )
 }
 
+/// The refused rows of an import that skipped them, as a UTF-8 CSV (with a
+/// byte-order mark, so spreadsheet software reads the Chinese): the row's
+/// number in the input, its cells under the history file's own headers (so
+/// the file can be corrected and imported again), and every reason.
+pub fn write_rejects(refused: &[(&HistoryRow, &[Problem])]) -> Vec<u8> {
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    let mut writer = csv::Writer::from_writer(&mut out);
+    let mut header = vec!["row"];
+    header.extend(HISTORY_COLUMNS.iter().map(|c| c.key));
+    header.extend(["problems", "problems_zh"]);
+    let _ = writer.write_record(&header);
+    for (row, problems) in refused {
+        let optional = |v: &Option<String>| v.clone().unwrap_or_default();
+        let join = |zh: bool| {
+            problems
+                .iter()
+                .map(|p| {
+                    let message = if zh { &p.message_zh } else { &p.message };
+                    match &p.column {
+                        Some(column) => format!("{column}: {message}"),
+                        None => message.clone(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let record = [
+            row.at.row.map(|r| r.to_string()).unwrap_or_default(),
+            row.external_id.clone(),
+            row.reported_at.clone(),
+            row.category.clone(),
+            row.lat.clone(),
+            row.lon.clone(),
+            optional(&row.datum),
+            optional(&row.address),
+            optional(&row.disposition),
+            optional(&row.dispatched_at),
+            optional(&row.arrived_at),
+            join(false),
+            join(true),
+        ];
+        let _ = writer.write_record(&record);
+    }
+    drop(writer);
+    out
+}
+
 /// Reads a mapping file: old category code → the station's code.
 pub fn read_mapping(file: &str, bytes: &[u8]) -> Result<BTreeMap<String, String>, Vec<Problem>> {
     let mut mapping = BTreeMap::new();
@@ -221,5 +268,26 @@ mod tests {
         assert!(read_history("history.txt", b"").is_err());
         let mapping = read_mapping("map.csv", "旧代码,警情类别\n0101,theft\n".as_bytes()).unwrap();
         assert_eq!(mapping["0101"], "theft");
+    }
+
+    #[test]
+    fn rejects_read_back_as_a_history_file() {
+        let text = "external_id,reported_at,category,lat,lon,address\n\
+                    A1,1899-05-01 14:05:00,theft,31.2,121.5,\"高桥镇, 3号\"\n";
+        let rows = read_history("history.csv", text.as_bytes()).expect("rows");
+        let problems = [Problem::new(
+            &rows[0].at,
+            Some("reported_at"),
+            "too early".into(),
+            "太早".into(),
+        )];
+        let rejects = write_rejects(&[(&rows[0], &problems[..])]);
+        let text = String::from_utf8(rejects.clone()).unwrap();
+        assert!(text.contains("reported_at: too early"), "{text}");
+        assert!(text.contains("reported_at: 太早"), "{text}");
+        let again = read_history("history.rejects.csv", &rejects).expect("corrected and re-read");
+        assert_eq!(again[0].external_id, "A1");
+        assert_eq!(again[0].reported_at, rows[0].reported_at);
+        assert_eq!(again[0].address, rows[0].address);
     }
 }

@@ -69,7 +69,11 @@ impl RollupDim {
             RollupDim::Zone => "COALESCE(CAST(zone_id AS TEXT), '')",
             RollupDim::Community => "COALESCE(CAST(community_id AS TEXT), '')",
             RollupDim::GridCell => "COALESCE(CAST(grid_cell_id AS TEXT), '')",
-            RollupDim::HourOfWeek => "CAST(((reported_at / 3600000) + 72) % 168 AS TEXT)",
+            // Shifted by whole weeks so that times back to 1900 divide as
+            // positives (SQL's `/` truncates toward zero).
+            RollupDim::HourOfWeek => {
+                "CAST((((reported_at + 2213568000000) / 3600000) + 72) % 168 AS TEXT)"
+            }
         }
     }
 
@@ -88,7 +92,8 @@ impl RollupDim {
     }
 }
 
-/// Monday 00:00 UTC is 0 (1 January 1970 was a Thursday).
+/// Monday 00:00 UTC is 0 (1 January 1970 was a Thursday). `sql_key`
+/// shifts by 3,660 weeks (2,213,568,000,000 ms) to stay positive.
 pub fn hour_of_week_utc(at_ms: i64) -> i64 {
     (at_ms.div_euclid(3_600_000) + 72).rem_euclid(168)
 }

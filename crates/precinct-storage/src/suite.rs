@@ -2417,6 +2417,27 @@ pub async fn rollups_equal_a_recomputation(store: SharedStore) {
             _ => {}
         }
     }
+    // Offences reported decades ago (real exports reach back to the 1960s):
+    // days and hours before 1970 must bucket as the ones after.
+    let sixties = Utc.with_ymd_and_hms(1966, 5, 1, 8, 30, 0).unwrap();
+    let old: Vec<HistoryRecord> = (0..40)
+        .map(|n| {
+            history_record(
+                &format!("OLD-{n:02}"),
+                categories[n % 5].clone(),
+                sixties + Duration::minutes(n as i64 * 397),
+            )
+        })
+        .collect();
+    store
+        .import_history(
+            "old.csv".into(),
+            old,
+            dispatcher(),
+            AuditEntry::command_line(Utc::now(), "import_history"),
+        )
+        .await
+        .expect("history from the 1960s");
     let incidents: Vec<Incident> = store
         .list_incidents(IncidentFilter {
             limit: 100_000,
@@ -2450,6 +2471,16 @@ pub async fn rollups_equal_a_recomputation(store: SharedStore) {
             until,
             grain,
         });
+    }
+    for dim in [RollupDim::HourOfWeek, RollupDim::Category] {
+        for grain in [Grain::Total, Grain::Days] {
+            queries.push(RollupQuery {
+                dim,
+                from: sixties - Duration::minutes(next(3000) as i64),
+                until: sixties + Duration::minutes(next(60 * 24 * 60) as i64),
+                grain,
+            });
+        }
     }
     let answers = store.figure_rollups(queries.clone()).await.unwrap();
     for (q, rows) in queries.iter().zip(answers) {

@@ -218,7 +218,7 @@ pub async fn seed_history(
     let csv = precinct_sim::history::history_csv(district, until, seed);
     let path = data_dir.join("history.csv");
     std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?;
-    let report = import_history(store, &path, None, "Asia/Shanghai", |_| {}).await?;
+    let report = import_history(store, &path, None, ("Asia/Shanghai", false), |_| {}).await?;
     let cases = precinct_sim::disputes::play_disputes(
         store,
         district,
@@ -238,7 +238,7 @@ pub async fn import_history(
     store: &SharedStore,
     file: &std::path::Path,
     mapping: Option<&std::path::Path>,
-    time_zone: &str,
+    (time_zone, skip_invalid): (&str, bool),
     mut progress: impl FnMut(&str),
 ) -> anyhow::Result<precinct_api::station::history::HistoryReport> {
     use precinct_api::station::history::{HistoryRefusal, NamedFile};
@@ -254,6 +254,7 @@ pub async fn import_history(
             bytes: std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
         })
     };
+    let rejects = rejects_path(file);
     let file = read(file)?;
     let mapping = mapping.map(read).transpose()?;
     progress(&format!(
@@ -268,12 +269,21 @@ pub async fn import_history(
         ground,
         tz,
         (file, mapping),
-        precinct_domain::event::Actor::system("history import"),
-        precinct_storage::AuditEntry::command_line(chrono::Utc::now(), "import_history"),
+        skip_invalid,
+        (
+            precinct_domain::event::Actor::system("history import"),
+            precinct_storage::AuditEntry::command_line(chrono::Utc::now(), "import_history"),
+        ),
     )
     .await;
     match result {
-        Ok(report) => Ok(report),
+        Ok(outcome) => {
+            if !outcome.rejects_csv.is_empty() {
+                std::fs::write(&rejects, &outcome.rejects_csv)
+                    .with_context(|| format!("writing {}", rejects.display()))?;
+            }
+            Ok(outcome.report)
+        }
         Err(HistoryRefusal::Store(e)) => Err(e.into()),
         Err(HistoryRefusal::Refused(e)) => Err(anyhow::anyhow!("{}", e.message)),
         Err(HistoryRefusal::Problems(problems)) => {
@@ -290,6 +300,16 @@ pub async fn import_history(
             Err(anyhow::anyhow!(text))
         }
     }
+}
+
+/// Where `history import --skip-invalid` writes the refused rows: beside
+/// the input, `history.csv` → `history.rejects.csv`.
+pub fn rejects_path(file: &std::path::Path) -> std::path::PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "history".into());
+    file.with_file_name(format!("{stem}.rejects.csv"))
 }
 
 /// Imports an OpenStreetMap PBF extract as the station's road network,

@@ -142,6 +142,11 @@ enum HistoryCommand {
         /// station's own, from its package).
         #[arg(long, env = "PRECINCT_STATION__TIME_ZONE")]
         time_zone: Option<String>,
+        /// Import the valid rows and write the refused ones, each with its
+        /// reasons, to FILE.rejects.csv beside the input (by default one bad
+        /// row refuses the whole file).
+        #[arg(long)]
+        skip_invalid: bool,
     },
 }
 
@@ -526,6 +531,7 @@ async fn main() -> anyhow::Result<()> {
                     database,
                     mapping,
                     time_zone,
+                    skip_invalid,
                 },
         } => {
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
@@ -534,11 +540,14 @@ async fn main() -> anyhow::Result<()> {
                 None => station_time_zone(&store).await?,
             };
             let started = std::time::Instant::now();
-            let result =
-                precinct::import_history(&store, &file, mapping.as_deref(), &time_zone, |line| {
-                    println!("{line}")
-                })
-                .await;
+            let result = precinct::import_history(
+                &store,
+                &file,
+                mapping.as_deref(),
+                (&time_zone, skip_invalid),
+                |line| println!("{line}"),
+            )
+            .await;
             store.shutdown().await;
             let report = result?;
             let seconds = started.elapsed().as_secs_f64();
@@ -552,6 +561,13 @@ async fn main() -> anyhow::Result<()> {
                 seconds,
                 report.rows as f64 / seconds.max(1e-9)
             );
+            if report.skipped > 0 {
+                println!(
+                    "skipped {} refused rows; each with its reasons in {}",
+                    report.skipped,
+                    precinct::rejects_path(&file).display()
+                );
+            }
             Ok(())
         }
         Command::Openapi => {

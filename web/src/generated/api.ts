@@ -1983,6 +1983,14 @@ export interface components {
             outside: number;
             /** Format: int64 */
             rows: number;
+            /**
+             * Format: int64
+             * @description Rows refused and skipped (only when `skip_invalid` was asked; by
+             *     default one bad row refuses the whole file).
+             */
+            skipped: number;
+            /** @description Why each skipped row was refused (the first 1,000 problems). */
+            skipped_problems: components["schemas"]["ProblemDto"][];
         };
         HotspotsDto: {
             /** Format: double */
@@ -5613,7 +5621,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An unknown `by`, or from is not before until, or outside 1971–2200 */
+            /** @description An unknown `by`, or from is not before until, or outside 1900–2200 */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6041,7 +6049,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description from is not before until, or outside 1971–2200 */
+            /** @description from is not before until, or outside 1900–2200 */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6063,7 +6071,13 @@ export interface operations {
     };
     import_history: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Import the valid rows and skip the refused ones (listed with their
+                 *     reasons in `skipped_problems`). By default one bad row refuses the file.
+                 */
+                skip_invalid?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6138,7 +6152,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_history`: every bad row and column; nothing was imported */
+            /** @description `invalid_history`: every bad row and column; nothing was imported (without `skip_invalid`) */
             422: {
                 headers: {
                     [name: string]: unknown;

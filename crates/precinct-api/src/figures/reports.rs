@@ -291,7 +291,7 @@ pub async fn monthly_briefing(
     let tz = state.tz();
     let first = NaiveDate::parse_from_str(&format!("{}-01", query.month.trim()), "%Y-%m-%d")
         .ok()
-        .filter(|d| (1971..=2199).contains(&d.year()))
+        .filter(|d| (1900..=2199).contains(&d.year()))
         .ok_or_else(|| {
             ApiError::unprocessable(
                 "invalid_month",

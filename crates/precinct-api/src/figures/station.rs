@@ -48,15 +48,15 @@ impl Compared {
     }
 }
 
-/// A period of any length, from 1970 on.
+/// A period of any length, from 1900 on (history reaches that far).
 pub(crate) fn check_any_period(period: &PeriodQuery) -> Result<(), ApiError> {
-    let earliest = DateTime::<Utc>::from_timestamp(366 * 86_400, 0).unwrap_or_default();
+    let earliest = precinct_domain::history::earliest_time();
     let latest = DateTime::<Utc>::from_timestamp(7_258_118_400, 0).unwrap_or_default();
     if period.from >= period.until || period.from < earliest || period.until > latest {
         return Err(ApiError::unprocessable(
             "invalid_period",
-            "from must be before until, both between 1971 and 2200",
-            "统计时段无效:开始须早于结束,且在1971年至2200年之间",
+            "from must be before until, both between 1900 and 2200",
+            "统计时段无效:开始须早于结束,且在1900年至2200年之间",
         ));
     }
     Ok(())
@@ -131,7 +131,7 @@ fn sums_of(families: &[RollupRow], categories: &[RollupRow]) -> FigureSums {
     params(PeriodQuery),
     responses(
         (status = 200, description = "The station's figures over [from, until) of any length, each with the same period a year earlier (同比) and the period of equal length just before (环比), and its definition (also in the README): incidents (警情总量), criminal, public_order, theft, dispute (纠纷类), police_response_seconds (出警速度), first_response_seconds, on_scene_resolution_rate, dispute_resolution_rate. Answered from rollups kept in the same transaction as every change.", body = StationFiguresDto),
-        (status = 422, description = "from is not before until, or outside 1971–2200", body = ErrorBody),
+        (status = 422, description = "from is not before until, or outside 1900–2200", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -332,7 +332,7 @@ fn name_of(ground: &Jurisdiction, by: BreakdownBy, key: &str) -> Option<String> 
     params(BreakdownQuery),
     responses(
         (status = 200, description = "Incidents over [from, until) of any length broken down by zone, community, grid cell, category, or hour of day × weekday, each with the same period a year earlier and response figures; definition in the `definition` field. From the rollups.", body = FiguresBreakdownDto),
-        (status = 422, description = "An unknown `by`, or from is not before until, or outside 1971–2200", body = ErrorBody),
+        (status = 422, description = "An unknown `by`, or from is not before until, or outside 1900–2200", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -16,6 +16,7 @@ mod disputes;
 mod dual_reception;
 mod edits;
 mod figures;
+mod history_import;
 mod idempotency;
 mod instances;
 mod intelligence;

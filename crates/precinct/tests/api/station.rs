@@ -756,6 +756,83 @@ async fn export_then_import_gives_the_same_station_on_postgres() {
     export_then_import_gives_the_same_station(Backend::Postgres).await;
 }
 
+/// `history import` on a real export: one bad row refuses the file by
+/// default; `--skip-invalid` imports the rest (the 1960s included) and
+/// writes the refused rows with their reasons beside the input, in a file
+/// that, corrected, imports as history again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_import_skips_invalid_rows_into_a_rejects_file() {
+    let station = imported_station(Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("export-2026.csv");
+    let mut csv = String::from("external_id,reported_at,category,lat,lon,address\n");
+    for (n, at) in ["2025-06-01 10:00", "1966-05-02 03:10", "1970-12-31 23:30"]
+        .iter()
+        .enumerate()
+    {
+        csv.push_str(&format!(
+            "OK-{n},{at},theft,43.735,7.42,Boulevard des Moulins\n"
+        ));
+    }
+    csv.push_str("BAD-1,1899-12-31 12:00,theft,43.735,7.42,\n");
+    csv.push_str("BAD-2,2025-06-03 10:00,no-such-code,43.735,7.42,\"Rue Grimaldi, 5\"\n");
+    std::fs::write(&file, &csv).unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec![
+            "history",
+            "import",
+            file.to_str().unwrap(),
+            "--database",
+            &station.database,
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    let refused = import(&[]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(text(&refused).contains("2 problems"), "{}", text(&refused));
+    let rejects = dir.path().join("export-2026.rejects.csv");
+    assert!(!rejects.exists(), "no rejects file without --skip-invalid");
+
+    let skipped = import(&["--skip-invalid"]);
+    assert!(skipped.status.success(), "{}", text(&skipped));
+    assert!(text(&skipped).contains("3 new"), "{}", text(&skipped));
+    assert!(
+        text(&skipped).contains("skipped 2 refused rows"),
+        "{}",
+        text(&skipped)
+    );
+    let written = std::fs::read_to_string(&rejects).expect("the rejects file beside the input");
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 3, "{written}");
+    assert!(
+        lines[0].starts_with("\u{feff}row,external_id,reported_at"),
+        "{written}"
+    );
+    assert!(
+        lines[1].starts_with("5,BAD-1,1899-12-31 12:00"),
+        "{written}"
+    );
+    assert!(lines[1].contains("reported_at: "), "{written}");
+    assert!(lines[2].contains("\"Rue Grimaldi, 5\""), "{written}");
+    assert!(lines[2].contains("category: "), "{written}");
+
+    // Corrected in place, the rejects import as history.
+    let corrected = written
+        .replace("1899-12-31 12:00", "1969-12-31 12:00")
+        .replace("no-such-code", "theft");
+    std::fs::write(&rejects, corrected).unwrap();
+    let again = run(&[
+        "history",
+        "import",
+        rejects.to_str().unwrap(),
+        "--database",
+        &station.database,
+    ]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("2 new"), "{}", text(&again));
+}
+
 /// A package with problems is refused with every one named, and the
 /// station is exactly as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
