@@ -517,6 +517,8 @@ const LABELS: Record<string, Record<string, Pair>> = {
     place: ["地点", "place"],
     street: ["道路", "street"],
     intersection: ["路口", "intersection"],
+    house: ["门牌", "house number"],
+    poi: ["地标", "landmark"],
   },
   referral: {
     court: ["法庭", "Court"],

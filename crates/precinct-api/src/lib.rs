@@ -117,7 +117,9 @@ impl AppState {
         let ground = store.jurisdiction().await?;
         let ways = store.roads().await?;
         let roads = RoadNetwork::build(&ways);
-        let streets = precinct_domain::address::StreetIndex::build(&ways);
+        let addresses = store.road_addresses().await?;
+        let streets = precinct_domain::address::StreetIndex::build(&ways, &addresses);
+        drop(addresses);
         drop(ways);
         let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
         let recurrence = precinct_storage::recurrence::spawn_recurrence_checks(store.clone());

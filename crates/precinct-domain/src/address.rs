@@ -1,14 +1,16 @@
 //! Finding a place by what a caller says: the station's own places first,
-//! then the streets of its road network and their intersections
-//! ("A路与B路交叉口", "A / B"), matched loosely (any part of a name, pinyin
-//! initials such as "msqj" for 美食七街, one typo in a longer name), nearest
-//! to the ground first. And the reverse: the place or street at a point.
+//! then a street and house number ("美食七街7号", "12 Boulevard des
+//! Moulins"), intersections ("A路与B路交叉口", "A / B"), and the named
+//! places (points of interest) and streets of its road network's extract,
+//! matched loosely (any part of a name, pinyin initials such as "msqj" for
+//! 美食七街, one typo in a longer name), nearest to the ground first. And
+//! the reverse: the place, house, point of interest or street at a point.
 
 use crate::Coordinates;
 use crate::ground::{Jurisdiction, Place};
 use crate::ids::PlaceId;
 use pinyin::ToPinyin;
-use precinct_geo::roads::RoadWay;
+use precinct_geo::roads::{PointAddress, RoadWay};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What a search or a reverse lookup found.
@@ -28,21 +30,102 @@ pub struct AddressHit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressKind {
     Place,
-    Street,
+    /// A street and house number (`addr:street` + `addr:housenumber`).
+    House,
     Intersection,
+    /// A named place of the extract: a shop, school, hospital, park...
+    Poi,
+    Street,
 }
 
 impl AddressKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AddressKind::Place => "place",
-            AddressKind::Street => "street",
+            AddressKind::House => "house",
             AddressKind::Intersection => "intersection",
+            AddressKind::Poi => "poi",
+            AddressKind::Street => "street",
         }
     }
 }
 
-/// A named street: the pieces of road that carry its name.
+/// How a street and house number are written: Chinese order for a Chinese
+/// street name ("美食七街7号"), number first otherwise ("12 Boulevard des
+/// Moulins").
+pub fn house_address(street: &str, number: &str) -> String {
+    let number = number.trim();
+    if street.chars().any(is_cjk) {
+        let number = number.trim_end_matches(['号', '號']);
+        format!("{street}{number}号")
+    } else {
+        format!("{number} {street}")
+    }
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
+}
+
+/// A house number as compared: lower case, no spaces, no 号.
+fn number_key(number: &str) -> String {
+    normalise(number.trim().trim_end_matches(['号', '號']))
+}
+
+/// The (street, house number) readings of a query that ends or starts
+/// with a number ("美食七街7号", "Mannerheimintie 5 B", "12 Boulevard des
+/// Moulins", "12, Rue Grimaldi"), most likely first.
+fn house_parts(query: &str) -> Vec<(String, String)> {
+    let text = query.trim().trim_end_matches(['号', '號']).trim();
+    let is_number = |w: &str| {
+        w.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && w.chars().count() <= 8
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/')
+    };
+    let is_letter = |w: &str| w.chars().count() == 1 && w.chars().all(|c| c.is_ascii_alphabetic());
+    let street_ok = |s: &str| s.chars().count() >= 2;
+    let mut out = Vec::new();
+    // Glued to a Chinese street name: "美食七街7号".
+    if let Some((i, _)) = text
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '-' || *c == '/')
+        .last()
+        && i > 0
+    {
+        let (street, number) = text.split_at(i);
+        if street.chars().last().is_some_and(is_cjk) && is_number(number) && street_ok(street) {
+            out.push((street.to_owned(), number.to_owned()));
+        }
+    }
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let join = |w: &[&str]| w.join(" ");
+    let n = words.len();
+    if n >= 2 {
+        // Trailing: "Mannerheimintie 5", "Mannerheimintie 5 B".
+        if is_number(words[n - 1]) {
+            out.push((join(&words[..n - 1]), words[n - 1].to_owned()));
+        } else if n >= 3 && is_letter(words[n - 1]) && is_number(words[n - 2]) {
+            out.push((join(&words[..n - 2]), join(&words[n - 2..])));
+        }
+        // Leading: "12 Boulevard des Moulins", "5 B Mannerheimintie".
+        if is_number(words[0]) {
+            if n >= 3 && is_letter(words[1]) {
+                out.push((join(&words[2..]), join(&words[..2])));
+            }
+            out.push((join(&words[1..]), words[0].to_owned()));
+        }
+    }
+    out.retain(|(street, _)| street_ok(street));
+    out
+}
+
+/// A named street (the pieces of road that carry its name, and its house
+/// numbers), or a named place of the extract (no lines; at `middle`).
 #[derive(Debug, Clone)]
 struct Street {
     name: String,
@@ -51,8 +134,24 @@ struct Street {
     chars: Vec<char>,
     initials: String,
     lines: Vec<Vec<(i64, Coordinates)>>,
-    /// A point on the street near its middle.
+    /// A point on the street near its middle; a place's own point.
     middle: Coordinates,
+    /// A point of interest rather than a street.
+    poi: bool,
+    /// A street's houses: (number as compared, as written, where); a
+    /// place's own address, if the extract gives it one.
+    houses: Vec<(String, String, Coordinates)>,
+}
+
+/// A house (an entry and its house's index) or a named place (an entry).
+type Spot = (u32, Option<u32>);
+
+/// Grid cells of about 100 m for finding houses and places near a point.
+fn spot_cell(at: Coordinates) -> (i32, i32) {
+    (
+        (at.lat() * 1000.0).floor() as i32,
+        (at.lon() * 1000.0).floor() as i32,
+    )
 }
 
 /// The road network's named streets, built once from its ways, with an
@@ -68,6 +167,8 @@ pub struct StreetIndex {
     pairs: HashMap<(char, char), Vec<u32>>,
     /// The same over the names' pinyin initials.
     initial_pairs: HashMap<(char, char), Vec<u32>>,
+    /// Houses and places by grid cell: (entry, house index or none).
+    spots: HashMap<(i32, i32), Vec<Spot>>,
 }
 
 /// The distinct neighbouring pairs of a string's characters.
@@ -208,8 +309,9 @@ fn offset(from: Coordinates, to: Coordinates) -> (f64, f64) {
 }
 
 impl StreetIndex {
-    /// The named ways, grouped by name.
-    pub fn build(ways: &[RoadWay]) -> StreetIndex {
+    /// The named ways, grouped by name, their house numbers, and the named
+    /// places of the extract.
+    pub fn build(ways: &[RoadWay], addresses: &[PointAddress]) -> StreetIndex {
         let mut by_name: BTreeMap<&str, Vec<&RoadWay>> = BTreeMap::new();
         for way in ways {
             if let Some(name) = way.name.as_deref().filter(|n| !n.trim().is_empty()) {
@@ -217,6 +319,19 @@ impl StreetIndex {
             }
         }
         let mut index = StreetIndex::default();
+        let entry = |name: &str, lines, middle, poi| {
+            let key = normalise(name);
+            Street {
+                name: name.to_owned(),
+                chars: key.chars().collect(),
+                key,
+                initials: initials(name),
+                lines,
+                middle,
+                poi,
+                houses: Vec::new(),
+            }
+        };
         for (name, ways) in by_name {
             let lines: Vec<Vec<(i64, Coordinates)>> =
                 ways.iter().map(|w| w.nodes.clone()).collect();
@@ -238,15 +353,67 @@ impl StreetIndex {
                     entry.1.push(number);
                 }
             }
-            let key = normalise(name);
-            index.streets.push(Street {
-                name: name.to_owned(),
-                chars: key.chars().collect(),
-                key,
-                initials: initials(name),
-                lines,
-                middle,
-            });
+            index.streets.push(entry(name, lines, middle, false));
+        }
+        // House numbers on their streets (a street the roads do not name
+        // becomes one of its houses alone); named places as entries of
+        // their own.
+        let mut by_key: HashMap<String, usize> = index
+            .streets
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.key.clone(), k))
+            .collect();
+        for a in addresses {
+            let house = a
+                .street
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .zip(
+                    a.housenumber
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty()),
+                );
+            if let Some((street, number)) = house {
+                let k = *by_key.entry(normalise(street)).or_insert_with(|| {
+                    index
+                        .streets
+                        .push(entry(street, Vec::new(), a.location, false));
+                    index.streets.len() - 1
+                });
+                index.streets[k]
+                    .houses
+                    .push((number_key(number), number.to_owned(), a.location));
+            }
+            if let Some(name) = a.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                let mut place = entry(name, Vec::new(), a.location, true);
+                if let Some((street, number)) = house {
+                    place.houses.push((
+                        number_key(number),
+                        house_address(street, number),
+                        a.location,
+                    ));
+                }
+                index.streets.push(place);
+            }
+        }
+        for (k, street) in index.streets.iter_mut().enumerate() {
+            street.houses.sort_by(|a, b| a.0.cmp(&b.0));
+            let cells: Vec<_> = if street.poi {
+                vec![(spot_cell(street.middle), (k as u32, None))]
+            } else {
+                street
+                    .houses
+                    .iter()
+                    .enumerate()
+                    .map(|(h, (_, _, at))| (spot_cell(*at), (k as u32, Some(h as u32))))
+                    .collect()
+            };
+            for (cell, spot) in cells {
+                index.spots.entry(cell).or_default().push(spot);
+            }
         }
         for (k, street) in index.streets.iter().enumerate() {
             for pair in char_pairs(&street.chars) {
@@ -260,6 +427,47 @@ impl StreetIndex {
         // Only junctions of two or more named streets are kept.
         index.nodes.retain(|_, (_, streets)| streets.len() >= 2);
         index
+    }
+
+    /// The house or named place nearest `at`, within `within_m`.
+    fn nearest_spot(&self, at: Coordinates, within_m: f64) -> Option<AddressHit> {
+        let (y, x) = spot_cell(at);
+        let mut best: Option<(f64, u32, Option<u32>)> = None;
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                for &(k, house) in self.spots.get(&(y + dy, x + dx)).into_iter().flatten() {
+                    let s = &self.streets[k as usize];
+                    let point = match house {
+                        Some(h) => s.houses[h as usize].2,
+                        None => s.middle,
+                    };
+                    let d = point.distance_m(at);
+                    if d <= within_m && best.is_none_or(|b| d < b.0) {
+                        best = Some((d, k, house));
+                    }
+                }
+            }
+        }
+        let (d, k, house) = best?;
+        let s = &self.streets[k as usize];
+        Some(match house {
+            Some(h) => {
+                let (_, written, point) = &s.houses[h as usize];
+                let address = house_address(&s.name, written);
+                AddressHit {
+                    kind: AddressKind::House,
+                    name: address.clone(),
+                    address,
+                    location: *point,
+                    place_id: None,
+                    distance_m: d,
+                }
+            }
+            None => AddressHit {
+                distance_m: d,
+                ..self.hit(k as usize, at)
+            },
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -349,13 +557,69 @@ impl StreetIndex {
         found
     }
 
+    /// The house `number` on the streets best matching `street`.
+    fn houses(&self, street: &str, number: &str, near: Coordinates) -> Vec<(u8, AddressHit)> {
+        let wanted = number_key(number);
+        let mut hits = Vec::new();
+        for &(score, k) in self.matching(street).iter().take(5) {
+            let s = &self.streets[k];
+            if s.poi {
+                continue;
+            }
+            let from = s.houses.partition_point(|h| h.0 < wanted);
+            for (_, written, at) in s.houses[from..].iter().take_while(|h| h.0 == wanted) {
+                let address = house_address(&s.name, written);
+                hits.push((
+                    score,
+                    AddressHit {
+                        kind: AddressKind::House,
+                        name: address.clone(),
+                        address,
+                        location: *at,
+                        place_id: None,
+                        distance_m: at.distance_m(near),
+                    },
+                ));
+            }
+        }
+        hits
+    }
+
+    /// An entry as a hit: a street at its middle, a place at its point.
+    fn hit(&self, k: usize, near: Coordinates) -> AddressHit {
+        let s = &self.streets[k];
+        AddressHit {
+            kind: if s.poi {
+                AddressKind::Poi
+            } else {
+                AddressKind::Street
+            },
+            name: s.name.clone(),
+            address: match (s.poi, s.houses.first()) {
+                (true, Some((_, address, _))) => format!("{address} {}", s.name),
+                _ => s.name.clone(),
+            },
+            location: s.middle,
+            place_id: None,
+            distance_m: s.middle.distance_m(near),
+        }
+    }
+
     /// Where two streets matching `a` and `b` meet, the pair of best matches first.
     fn intersections(&self, a: &str, b: &str, near: Coordinates) -> Vec<AddressHit> {
         let (first, second) = (self.matching(a), self.matching(b));
         let mut hits = Vec::new();
         let mut seen = HashSet::new();
-        for &(_, x) in first.iter().take(5) {
-            for &(_, y) in second.iter().take(5) {
+        let streets = |m: Vec<(u8, usize)>| -> Vec<usize> {
+            m.into_iter()
+                .map(|(_, k)| k)
+                .filter(|&k| !self.streets[k].poi && !self.streets[k].lines.is_empty())
+                .take(5)
+                .collect()
+        };
+        let (first, second) = (streets(first), streets(second));
+        for &x in &first {
+            for &y in &second {
                 if x == y || !seen.insert((x.min(y), x.max(y))) {
                     continue;
                 }
@@ -457,29 +721,39 @@ pub fn search(
             .then(a.1.distance_m.total_cmp(&b.1.distance_m))
     });
     let mut hits: Vec<AddressHit> = places.into_iter().map(|(_, h)| h).collect();
+    let readings = house_parts(query);
+    let mut housed = false;
+    for (street, number) in &readings {
+        let mut houses = streets.houses(street, number, near);
+        if !houses.is_empty() {
+            houses.sort_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then(a.1.distance_m.total_cmp(&b.1.distance_m))
+            });
+            hits.extend(houses.into_iter().map(|(_, h)| h));
+            housed = true;
+            break;
+        }
+    }
     if let Some((a, b)) = intersection_parts(query) {
         hits.extend(streets.intersections(&a, &b, near));
     }
-    let mut found: Vec<(u8, AddressHit)> = streets
-        .matching(query)
+    // A number the street lacks: the street itself.
+    let mut matched = streets.matching(query);
+    if let (false, Some((street, _))) = (housed, readings.first()) {
+        matched.extend(streets.matching(street));
+        matched.sort();
+        let mut seen = HashSet::new();
+        matched.retain(|(_, k)| seen.insert(*k));
+    }
+    let mut found: Vec<(u8, AddressHit)> = matched
         .into_iter()
-        .map(|(sc, k)| {
-            let s = &streets.streets[k];
-            (
-                sc,
-                AddressHit {
-                    kind: AddressKind::Street,
-                    name: s.name.clone(),
-                    address: s.name.clone(),
-                    location: s.middle,
-                    place_id: None,
-                    distance_m: s.middle.distance_m(near),
-                },
-            )
-        })
+        .map(|(sc, k)| (sc, streets.hit(k, near)))
         .collect();
+    // As well matched: a street before a place named after it.
     found.sort_by(|a, b| {
         a.0.cmp(&b.0)
+            .then((a.1.kind == AddressKind::Poi).cmp(&(b.1.kind == AddressKind::Poi)))
             .then(a.1.distance_m.total_cmp(&b.1.distance_m))
     });
     hits.extend(found.into_iter().map(|(_, h)| h));
@@ -488,6 +762,7 @@ pub fn search(
 }
 
 /// The address of a point: a place of the ground within 60 m, else the
+/// nearest house or named place of the extract within 40 m, else the
 /// nearest named street within 200 m ("X路附近"); None further away.
 pub fn reverse(
     ground: &Jurisdiction,
@@ -495,6 +770,7 @@ pub fn reverse(
     at: Coordinates,
 ) -> Option<AddressHit> {
     const PLACE_M: f64 = 60.0;
+    const HOUSE_M: f64 = 40.0;
     const STREET_M: f64 = 200.0;
     let place = ground
         .places
@@ -507,6 +783,9 @@ pub fn reverse(
             distance_m: d,
             ..place_hit(p, at)
         });
+    }
+    if let Some(hit) = streets.nearest_spot(at, HOUSE_M) {
+        return Some(hit);
     }
     let (street, (foot, d)) = streets
         .streets
@@ -554,23 +833,56 @@ mod tests {
     }
 
     fn streets() -> StreetIndex {
-        StreetIndex::build(&[
-            way(
-                "美食七街",
-                [1, 2, 3],
-                [(0.0, 0.0), (100.0, 0.0), (200.0, 0.0)],
-            ),
-            way(
-                "远大路",
-                [4, 2, 5],
-                [(100.0, -100.0), (100.0, 0.0), (100.0, 100.0)],
-            ),
-            way(
-                "Mannerheimintie",
-                [6, 7, 8],
-                [(0.0, 500.0), (100.0, 500.0), (200.0, 500.0)],
-            ),
-        ])
+        StreetIndex::build(
+            &[
+                way(
+                    "美食七街",
+                    [1, 2, 3],
+                    [(0.0, 0.0), (100.0, 0.0), (200.0, 0.0)],
+                ),
+                way(
+                    "远大路",
+                    [4, 2, 5],
+                    [(100.0, -100.0), (100.0, 0.0), (100.0, 100.0)],
+                ),
+                way(
+                    "Mannerheimintie",
+                    [6, 7, 8],
+                    [(0.0, 500.0), (100.0, 500.0), (200.0, 500.0)],
+                ),
+            ],
+            &houses(),
+        )
+    }
+
+    fn houses() -> Vec<PointAddress> {
+        let at = |e: f64, n: f64| origin().offset_m(e, n);
+        vec![
+            PointAddress {
+                location: at(30.0, 15.0),
+                street: Some("美食七街".into()),
+                housenumber: Some("7".into()),
+                name: None,
+            },
+            PointAddress {
+                location: at(60.0, 15.0),
+                street: Some("美食七街".into()),
+                housenumber: Some("9号".into()),
+                name: Some("新华书店".into()),
+            },
+            PointAddress {
+                location: at(50.0, 515.0),
+                street: Some("Mannerheimintie".into()),
+                housenumber: Some("5 B".into()),
+                name: None,
+            },
+            PointAddress {
+                location: at(150.0, 480.0),
+                street: None,
+                housenumber: None,
+                name: Some("Stockmann".into()),
+            },
+        ]
     }
 
     #[test]
@@ -618,13 +930,62 @@ mod tests {
     fn a_point_is_its_nearest_street() {
         let ground = Jurisdiction::default();
         let s = streets();
-        let hit = reverse(&ground, &s, origin().offset_m(40.0, 30.0)).unwrap();
+        let hit = reverse(&ground, &s, origin().offset_m(180.0, 30.0)).unwrap();
         assert_eq!(
             (hit.kind, hit.address.as_str()),
             (AddressKind::Street, "美食七街附近")
         );
         assert!((hit.distance_m - 30.0).abs() < 1.0, "{}", hit.distance_m);
         assert!(reverse(&ground, &s, origin().offset_m(40.0, -900.0)).is_none());
+    }
+
+    #[test]
+    fn houses_and_named_places() {
+        let ground = Jurisdiction::default();
+        let s = streets();
+        let first = |q: &str| {
+            let hit = search(&ground, &s, q, origin(), 5)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| panic!("{q}: nothing"));
+            (hit.kind, hit.address)
+        };
+        for q in ["美食七街7号", "美食七街 7", "美食七街7"] {
+            assert_eq!(first(q), (AddressKind::House, "美食七街7号".into()), "{q}");
+        }
+        assert_eq!(first("美食七街9号").0, AddressKind::House);
+        for q in [
+            "Mannerheimintie 5B",
+            "5 B Mannerheimintie",
+            "mannerheimintie 5b",
+        ] {
+            assert_eq!(
+                first(q),
+                (AddressKind::House, "5 B Mannerheimintie".into()),
+                "{q}"
+            );
+        }
+        assert_eq!(first("Stockman"), (AddressKind::Poi, "Stockmann".into()));
+        assert_eq!(first("书店").0, AddressKind::Poi);
+        assert_eq!(
+            first("xhsd"),
+            (AddressKind::Poi, "美食七街9号 新华书店".into())
+        );
+        // A number the street lacks: the street itself.
+        assert_eq!(first("美食七街99号").0, AddressKind::Street);
+        // Reverse: the house or place within 40 m, else the street.
+        let hit = reverse(&ground, &s, origin().offset_m(32.0, 12.0)).unwrap();
+        assert_eq!(
+            (hit.kind, hit.address.as_str()),
+            (AddressKind::House, "美食七街7号")
+        );
+        let hit = reverse(&ground, &s, origin().offset_m(150.0, 470.0)).unwrap();
+        assert_eq!(hit.kind, AddressKind::Poi);
+        assert!(house_parts("远大路一巷").is_empty());
+        assert_eq!(
+            house_parts("12, Rue Grimaldi"),
+            [("Rue Grimaldi".to_owned(), "12".to_owned())]
+        );
     }
 
     #[test]

@@ -140,6 +140,22 @@ pub struct RoadWay {
     pub name: Option<String>,
 }
 
+/// What an extract knows of an address or a named place apart from its
+/// streets: `addr:street` + `addr:housenumber` on a building or a node,
+/// and named points of interest (shops, schools, hospitals, parks...),
+/// each at a point (a building's or area's at the middle of its outline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointAddress {
+    pub location: Coordinates,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub housenumber: Option<String>,
+    /// A point of interest's name (`name:zh`, else `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 /// A compressed adjacency list (forward or reversed) of one profile.
 #[derive(Debug, Clone, Default)]
 struct Adjacency {

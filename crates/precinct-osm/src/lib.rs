@@ -6,7 +6,7 @@
 
 use osmpbf::{BlobDecode, BlobReader, Element};
 use precinct_geo::Coordinates;
-use precinct_geo::roads::{Access, Oneway, RoadClass, RoadWay};
+use precinct_geo::roads::{Access, Oneway, PointAddress, RoadClass, RoadWay};
 use std::collections::HashMap;
 use std::io::{Read, Seek};
 
@@ -30,12 +30,16 @@ pub struct OsmProgress {
     pub nodes: usize,
     pub ways: usize,
     pub road_ways: usize,
+    /// House numbers and named places kept for address search.
+    pub addresses: usize,
 }
 
 /// What an extract held.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OsmRoads {
     pub ways: Vec<RoadWay>,
+    /// House numbers and named places (points of interest).
+    pub addresses: Vec<PointAddress>,
     pub progress: OsmProgress,
     /// Way nodes the extract does not contain (ways cut at its border); the
     /// pieces on either side are kept.
@@ -50,6 +54,59 @@ fn street_name(tags: &HashMap<String, String>) -> Option<String> {
         .map(|n| n.trim())
         .find(|n| !n.is_empty())
         .map(str::to_owned)
+}
+
+/// The keys that make a named node or area a place a caller may name.
+const POI_KEYS: [&str; 14] = [
+    "amenity",
+    "shop",
+    "tourism",
+    "office",
+    "leisure",
+    "healthcare",
+    "historic",
+    "craft",
+    "building",
+    "public_transport",
+    "railway",
+    "aeroway",
+    "man_made",
+    "landuse",
+];
+
+/// What an element's tags say of its address, if anything: (street,
+/// house number, point-of-interest name).
+fn address_of<'a>(
+    tags: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Option<(Option<String>, Option<String>, Option<String>)> {
+    let (mut street, mut number, mut name, mut name_zh, mut poi) = (None, None, None, None, false);
+    for (k, v) in tags {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        match k {
+            "addr:street" | "addr:place" if street.is_none() => street = Some(v),
+            "addr:housenumber" => number = Some(v),
+            "name" => name = Some(v),
+            "name:zh" | "name:zh-Hans" => name_zh = Some(v),
+            "highway" => return None,
+            // A railway is a place where a train stops, not the line.
+            "railway" => poi |= matches!(v, "station" | "halt" | "tram_stop"),
+            _ if POI_KEYS.contains(&k) && v != "no" => poi = true,
+            _ => {}
+        }
+    }
+    let name = if poi { name_zh.or(name) } else { None };
+    let number = number.filter(|_| street.is_some());
+    if name.is_none() && number.is_none() {
+        return None;
+    }
+    Some((
+        street.filter(|_| number.is_some()).map(str::to_owned),
+        number.map(str::to_owned),
+        name.map(str::to_owned),
+    ))
 }
 
 fn oneway(class: RoadClass, tags: &HashMap<String, String>) -> Oneway {
@@ -105,6 +162,19 @@ pub fn read_roads<R: Read + Seek + Send>(
     let mut nodes: HashMap<i64, (f64, f64)> = HashMap::new();
     type RawWay = (Vec<i64>, RoadClass, Oneway, Access, Option<String>);
     let mut raw_ways: Vec<RawWay> = Vec::new();
+    let mut addresses: Vec<PointAddress> = Vec::new();
+    type Outlined = (Vec<i64>, (Option<String>, Option<String>, Option<String>));
+    let mut outlined: Vec<Outlined> = Vec::new();
+    let point = |lat: f64, lon: f64, (street, housenumber, name)| {
+        Coordinates::new(lat, lon)
+            .ok()
+            .map(|location| PointAddress {
+                location,
+                street,
+                housenumber,
+                name,
+            })
+    };
     let mut count = OsmProgress::default();
     for (index, blob) in blobs.enumerate() {
         let blob = blob.map_err(|e| corrupt(index, None, e.to_string()))?;
@@ -117,13 +187,22 @@ pub fn read_roads<R: Read + Seek + Send>(
                 Element::Node(n) => {
                     nodes.insert(n.id(), (n.lat(), n.lon()));
                     count.nodes += 1;
+                    if let Some(a) = address_of(n.tags()).and_then(|a| point(n.lat(), n.lon(), a)) {
+                        addresses.push(a);
+                    }
                 }
                 Element::DenseNode(n) => {
                     nodes.insert(n.id(), (n.lat(), n.lon()));
                     count.nodes += 1;
+                    if let Some(a) = address_of(n.tags()).and_then(|a| point(n.lat(), n.lon(), a)) {
+                        addresses.push(a);
+                    }
                 }
                 Element::Way(way) => {
                     count.ways += 1;
+                    if let Some(a) = address_of(way.tags()) {
+                        outlined.push((way.refs().collect(), a));
+                    }
                     let tags: HashMap<String, String> = way
                         .tags()
                         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -145,7 +224,24 @@ pub fn read_roads<R: Read + Seek + Send>(
             });
         }
         count.blobs = index + 1;
+        count.addresses = addresses.len() + outlined.len();
         progress(count);
+    }
+    // A building's or area's address at the middle of its outline's nodes.
+    for (refs, a) in outlined {
+        let at: Vec<(f64, f64)> = refs
+            .iter()
+            .filter_map(|id| nodes.get(id))
+            .copied()
+            .collect();
+        if at.is_empty() {
+            continue;
+        }
+        let n = at.len() as f64;
+        let (lat, lon) = at.iter().fold((0.0, 0.0), |(a, b), (y, x)| (a + y, b + x));
+        if let Some(a) = point(lat / n, lon / n, a) {
+            addresses.push(a);
+        }
     }
     let mut ways = Vec::with_capacity(raw_ways.len());
     let mut missing_nodes = 0;
@@ -191,6 +287,7 @@ pub fn read_roads<R: Read + Seek + Send>(
     }
     Ok(OsmRoads {
         ways,
+        addresses,
         progress: count,
         missing_nodes,
     })
@@ -212,6 +309,51 @@ mod tests {
     fn an_empty_file_has_no_roads() {
         let error = read_roads(std::io::Cursor::new(Vec::new()), |_| {}).unwrap_err();
         assert_eq!(error, OsmError::NoRoads { nodes: 0, ways: 0 });
+    }
+
+    #[test]
+    fn addresses_and_places() {
+        let of = |pairs: &[(&'static str, &'static str)]| address_of(pairs.iter().copied());
+        assert_eq!(
+            of(&[
+                ("addr:street", "Boulevard des Moulins"),
+                ("addr:housenumber", "12")
+            ]),
+            Some((
+                Some("Boulevard des Moulins".into()),
+                Some("12".into()),
+                None
+            ))
+        );
+        assert_eq!(
+            of(&[
+                ("amenity", "pharmacy"),
+                ("name", "Pharmacie"),
+                ("name:zh", "药房")
+            ]),
+            Some((None, None, Some("药房".into()))),
+            "a Chinese name first"
+        );
+        assert_eq!(
+            of(&[("name", "Somewhere")]),
+            None,
+            "a name alone is no place"
+        );
+        assert_eq!(
+            of(&[("addr:housenumber", "3")]),
+            None,
+            "a number needs its street"
+        );
+        assert_eq!(
+            of(&[("highway", "bus_stop"), ("name", "Casino")]),
+            None,
+            "roads and stops are streets' business"
+        );
+        assert_eq!(
+            of(&[("landuse", "residential"), ("name", "远大小区")]),
+            Some((None, None, Some("远大小区".into()))),
+            "a named housing estate is a place callers name"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ use precinct_domain::incident::{DispatchOrder, Disposition, Incident, Intake};
 use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
-use precinct_geo::roads::RoadWay;
+use precinct_geo::roads::{PointAddress, RoadWay};
 use precinct_storage::CaseView;
 use precinct_storage::apply::{self, WriteTx};
 use precinct_storage::disputes::{Depth, Which};
@@ -246,15 +246,24 @@ impl StationStore for PgStore {
         reads::jurisdiction(&mut Reader(&*self.client().await?)).await
     }
 
-    async fn replace_roads(&self, ways: Vec<RoadWay>, actor: Actor) -> StoreResult<()> {
+    async fn replace_roads(
+        &self,
+        ways: Vec<RoadWay>,
+        addresses: Vec<PointAddress>,
+        actor: Actor,
+    ) -> StoreResult<()> {
         self.write(move |ctx| {
-            Box::pin(async move { apply::replace_roads(ctx, &ways, &actor).await })
+            Box::pin(async move { apply::replace_roads(ctx, &ways, &addresses, &actor).await })
         })
         .await
     }
 
     async fn roads(&self) -> StoreResult<Vec<RoadWay>> {
         reads::roads(&mut Reader(&*self.client().await?)).await
+    }
+
+    async fn road_addresses(&self) -> StoreResult<Vec<PointAddress>> {
+        reads::road_addresses(&mut Reader(&*self.client().await?)).await
     }
 
     async fn close_roads(

@@ -677,6 +677,14 @@ CREATE TABLE request_keys (
 );
 CREATE INDEX request_keys_created ON request_keys (created_at);
 "#,
+    // What the road network's extract knows of addresses (house numbers,
+    // named places), replaced with the roads.
+    r#"
+CREATE TABLE road_addresses (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

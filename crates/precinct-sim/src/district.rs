@@ -13,7 +13,7 @@ use precinct_domain::ids::*;
 use precinct_domain::unit::{NewUnit, UnitKind, UnitStatus};
 use precinct_domain::user::Role;
 use precinct_domain::{Coordinates, Polygon};
-use precinct_geo::roads::{RoadWay, grid_ways};
+use precinct_geo::roads::{PointAddress, RoadWay, grid_ways};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -178,6 +178,8 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
 pub struct District {
     pub ground: Jurisdiction,
     pub roads: Vec<RoadWay>,
+    /// House numbers along the streets, as an extract's `addr:*` gives them.
+    pub addresses: Vec<PointAddress>,
     pub units: Vec<NewUnit>,
     pub accounts: &'static [DemoAccount],
 }
@@ -294,6 +296,58 @@ pub fn streets() -> Vec<RoadWay> {
         });
     }
     ways
+}
+
+/// House numbers every 25 m along each named street, odd on its left and
+/// even on its right, 15 m off the road: 1号, 2号, 3号…
+fn house_numbers(ways: &[RoadWay]) -> Vec<PointAddress> {
+    const EVERY_M: f64 = 25.0;
+    const SET_BACK_M: f64 = 15.0;
+    let mut out = Vec::new();
+    // Numbers run on along every piece of a street of the same name.
+    let mut next: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    for way in ways {
+        let Some(name) = &way.name else { continue };
+        let number = next.entry(name.as_str()).or_insert(1);
+        for pair in way.nodes.windows(2) {
+            let (a, b) = (pair[0].1, pair[1].1);
+            let length = a.distance_m(b);
+            if length < 1.0 {
+                continue;
+            }
+            // Along the road by interpolation, then off it along the normal
+            // (a probe of a metre east and north gives the scale).
+            let (de, dn) = (
+                a.offset_m(1.0, 0.0).lon() - a.lon(),
+                a.offset_m(0.0, 1.0).lat() - a.lat(),
+            );
+            let (ue, un) = (
+                (b.lon() - a.lon()) / de / length,
+                (b.lat() - a.lat()) / dn / length,
+            );
+            let mut along = EVERY_M / 2.0;
+            while along < length {
+                let t = along / length;
+                let on = Coordinates::new(
+                    a.lat() + (b.lat() - a.lat()) * t,
+                    a.lon() + (b.lon() - a.lon()) * t,
+                )
+                .unwrap_or(a);
+                for side in [1.0, -1.0] {
+                    let at = on.offset_m(-un * SET_BACK_M * side, ue * SET_BACK_M * side);
+                    out.push(PointAddress {
+                        location: at,
+                        street: Some(name.clone()),
+                        housenumber: Some(number.to_string()),
+                        name: None,
+                    });
+                    *number += 1;
+                }
+                along += EVERY_M;
+            }
+        }
+    }
+    out
 }
 
 struct Builder {
@@ -606,9 +660,11 @@ pub fn generate(seed: u64) -> District {
 
     generate_organisations(&mut b);
     generate_units(&mut b);
+    let roads = streets();
     District {
         ground: b.ground,
-        roads: streets(),
+        addresses: house_numbers(&roads),
+        roads,
         units: b.units,
         accounts: DEMO_ACCOUNTS,
     }

@@ -21,7 +21,7 @@ use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_domain::{Coordinates, Timestamp};
-use precinct_geo::roads::RoadWay;
+use precinct_geo::roads::{PointAddress, RoadWay};
 use precinct_storage::CaseView;
 use precinct_storage::apply::{self, WriteTx};
 use precinct_storage::disputes::{Depth, Which};
@@ -397,13 +397,25 @@ impl StationStore for SqliteStore {
             .await
     }
 
-    async fn replace_roads(&self, ways: Vec<RoadWay>, actor: Actor) -> StoreResult<()> {
-        self.write(move |ctx| apply::run_ready(apply::replace_roads(ctx, &ways, &actor)))
-            .await
+    async fn replace_roads(
+        &self,
+        ways: Vec<RoadWay>,
+        addresses: Vec<PointAddress>,
+        actor: Actor,
+    ) -> StoreResult<()> {
+        self.write(move |ctx| {
+            apply::run_ready(apply::replace_roads(ctx, &ways, &addresses, &actor))
+        })
+        .await
     }
 
     async fn roads(&self) -> StoreResult<Vec<RoadWay>> {
         self.read(move |conn| apply::run_ready(reads::roads(&mut rows::Reader(conn))))
+            .await
+    }
+
+    async fn road_addresses(&self) -> StoreResult<Vec<PointAddress>> {
+        self.read(move |conn| apply::run_ready(reads::road_addresses(&mut rows::Reader(conn))))
             .await
     }
 

@@ -510,6 +510,14 @@ CREATE TABLE request_keys (
 );
 CREATE INDEX request_keys_created ON request_keys (created_at);
 "#,
+    // What the road network's extract knows of addresses (house numbers,
+    // named places), replaced with the roads.
+    r#"
+CREATE TABLE road_addresses (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers

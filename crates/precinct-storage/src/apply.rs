@@ -1318,15 +1318,22 @@ pub async fn import_history(
 pub async fn replace_roads(
     tx: &mut impl WriteTx,
     ways: &[precinct_geo::roads::RoadWay],
+    addresses: &[precinct_geo::roads::PointAddress],
     actor: &Actor,
 ) -> StoreResult<()> {
-    let body = serde_json::to_string(ways).map_err(|e| StoreError::Other(e.to_string()))?;
-    tx.execute("DELETE FROM roads WHERE id = 1", &[]).await?;
-    tx.execute(
-        "INSERT INTO roads (id, body) VALUES ($1, $2)",
-        &[Int(Some(1)), Text(Some(body))],
-    )
-    .await?;
+    for (table, body) in [
+        ("roads", serde_json::to_string(ways)),
+        ("road_addresses", serde_json::to_string(addresses)),
+    ] {
+        let body = body.map_err(|e| StoreError::Other(e.to_string()))?;
+        tx.execute(&format!("DELETE FROM {table} WHERE id = 1"), &[])
+            .await?;
+        tx.execute(
+            &format!("INSERT INTO {table} (id, body) VALUES ($1, $2)"),
+            &[Int(Some(1)), Text(Some(body))],
+        )
+        .await?;
+    }
     let ways = u32::try_from(ways.len()).unwrap_or(u32::MAX);
     tx.emit(actor, None, None, EventKind::RoadsReplaced { ways })
         .await?;

@@ -35,7 +35,7 @@ use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{Role, User, Username};
 use precinct_domain::{Coordinates, DomainError, Timestamp};
-use precinct_geo::roads::RoadWay;
+use precinct_geo::roads::{PointAddress, RoadWay};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -446,10 +446,18 @@ pub trait StationStore: Send + Sync + std::fmt::Debug + 'static {
     /// Replaces the station's ground (used when a district is generated or imported).
     async fn replace_jurisdiction(&self, ground: Jurisdiction) -> StoreResult<()>;
     async fn jurisdiction(&self) -> StoreResult<Jurisdiction>;
-    /// Replaces the station's road network (generated, or imported from OSM).
-    async fn replace_roads(&self, ways: Vec<RoadWay>, actor: Actor) -> StoreResult<()>;
+    /// Replaces the station's road network (generated, or imported from
+    /// OSM) and what its extract knows of addresses.
+    async fn replace_roads(
+        &self,
+        ways: Vec<RoadWay>,
+        addresses: Vec<PointAddress>,
+        actor: Actor,
+    ) -> StoreResult<()>;
     /// The road network's ways; empty until one is generated or imported.
     async fn roads(&self) -> StoreResult<Vec<RoadWay>>;
+    /// The house numbers and named places the road import kept.
+    async fn road_addresses(&self) -> StoreResult<Vec<PointAddress>>;
     /// Closes road segments (routing avoids them) and records who and why.
     async fn close_roads(
         &self,

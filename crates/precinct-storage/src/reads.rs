@@ -24,7 +24,7 @@ use precinct_domain::incident::Incident;
 use precinct_domain::station::StationState;
 use precinct_domain::unit::Unit;
 use precinct_domain::user::Username;
-use precinct_geo::roads::RoadWay;
+use precinct_geo::roads::{PointAddress, RoadWay};
 
 use SqlValue::{Int, Text};
 
@@ -239,6 +239,14 @@ pub async fn roads<D: SqlExec + ?Sized>(db: &mut D) -> StoreResult<Vec<RoadWay>>
         Some(body) => {
             serde_json::from_str(&body).map_err(|e| StoreError::Other(format!("roads: {e}")))
         }
+        None => Ok(Vec::new()),
+    }
+}
+
+pub async fn road_addresses<D: SqlExec + ?Sized>(db: &mut D) -> StoreResult<Vec<PointAddress>> {
+    match body(db, "road_addresses").await? {
+        Some(body) => serde_json::from_str(&body)
+            .map_err(|e| StoreError::Other(format!("road addresses: {e}"))),
         None => Ok(Vec::new()),
     }
 }

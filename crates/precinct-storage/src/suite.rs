@@ -1437,13 +1437,20 @@ pub async fn roads_round_trip(store: SharedStore) {
         "no roads until generated or imported"
     );
     let ways = precinct_geo::roads::grid_ways(origin(), 3, 4, 100.0, 2, 0);
+    let addresses = vec![precinct_geo::roads::PointAddress {
+        location: origin(),
+        street: Some("美食七街".into()),
+        housenumber: Some("7".into()),
+        name: None,
+    }];
     store
-        .replace_roads(ways.clone(), Actor::system("test"))
+        .replace_roads(ways.clone(), addresses.clone(), Actor::system("test"))
         .await
         .unwrap();
     assert_eq!(store.roads().await.unwrap(), ways);
+    assert_eq!(store.road_addresses().await.unwrap(), addresses);
     store
-        .replace_roads(ways[..2].to_vec(), Actor::system("test"))
+        .replace_roads(ways[..2].to_vec(), Vec::new(), Actor::system("test"))
         .await
         .unwrap();
     assert_eq!(
@@ -1451,6 +1458,7 @@ pub async fn roads_round_trip(store: SharedStore) {
         ways[..2].to_vec(),
         "replacing replaces"
     );
+    assert!(store.road_addresses().await.unwrap().is_empty());
     let replaced: Vec<u32> = store
         .events_after(EventId(0), 100_000)
         .await

@@ -21,6 +21,7 @@ pub enum ColumnKind {
 pub enum Table {
     Ground,
     Roads,
+    RoadAddresses,
     RoadClosures,
     Units,
     Users,
@@ -47,9 +48,10 @@ pub enum Table {
 use ColumnKind::{Bool, Int, Real, Text};
 
 impl Table {
-    pub const ALL: [Table; 23] = [
+    pub const ALL: [Table; 24] = [
         Table::Ground,
         Table::Roads,
+        Table::RoadAddresses,
         Table::RoadClosures,
         Table::Units,
         Table::Users,
@@ -77,6 +79,7 @@ impl Table {
         match self {
             Table::Ground => "ground",
             Table::Roads => "roads",
+            Table::RoadAddresses => "road_addresses",
             Table::RoadClosures => "road_closures",
             Table::Units => "units",
             Table::Users => "users",
@@ -105,7 +108,7 @@ impl Table {
     /// references and event ids survive the copy.
     pub fn columns(self) -> &'static [(&'static str, ColumnKind)] {
         match self {
-            Table::Ground | Table::Roads => &[("id", Int), ("body", Text)],
+            Table::Ground | Table::Roads | Table::RoadAddresses => &[("id", Int), ("body", Text)],
             Table::RoadClosures => &[
                 ("segment", Int),
                 ("closed_at", Int),

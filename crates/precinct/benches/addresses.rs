@@ -1,8 +1,10 @@
-//! Address search at a city's scale (issue 25): a million street names,
+//! Address search at a city's scale (issue 25): a million addresses (a
+//! fifth street names, the rest house numbers on them, four a street),
 //! searched as callers say them (a whole name, a part, pinyin initials, a
-//! name with one typo), through `precinct_domain::address::search` (the
-//! character-pair index), against a plain `LIKE '%…%'` scan of the same
-//! names in SQLite, in the same run.
+//! name with one typo, a street and house number), through
+//! `precinct_domain::address::search` (the character-pair index), against
+//! a plain `LIKE '%…%'` scan of the same addresses in SQLite, in the same
+//! run.
 //!
 //! Run: `cargo bench -p precinct --bench addresses` (env: BENCH_ADDRESSES,
 //! default 1,000,000; BENCH_QUERIES, default 400).
@@ -10,7 +12,7 @@
 use precinct_domain::Coordinates;
 use precinct_domain::address::{self, StreetIndex};
 use precinct_domain::ground::Jurisdiction;
-use precinct_geo::roads::{Access, Oneway, RoadClass, RoadWay};
+use precinct_geo::roads::{Access, Oneway, PointAddress, RoadClass, RoadWay};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
@@ -34,15 +36,17 @@ fn percentile(times: &mut [Duration], p: f64) -> f64 {
 
 fn main() {
     let n = env("BENCH_ADDRESSES", 1_000_000);
+    const HOUSES: usize = 4;
+    let street_count = n / (HOUSES + 1);
     let queries = env("BENCH_QUERIES", 400);
     let chars: Vec<char> = CHARS.chars().collect();
     let mut rng = ChaCha8Rng::seed_from_u64(25);
     let origin = Coordinates::new(28.2, 113.0).unwrap();
     // Distinct names: three characters, a suffix, and a number past the
     // first combinations (城东新大道2…).
-    let mut names = Vec::with_capacity(n);
-    let mut seen = std::collections::HashSet::with_capacity(n);
-    while names.len() < n {
+    let mut names = Vec::with_capacity(street_count);
+    let mut seen = std::collections::HashSet::with_capacity(street_count);
+    while names.len() < street_count {
         let mut name: String = (0..3)
             .map(|_| chars[rng.random_range(0..chars.len())])
             .collect();
@@ -72,19 +76,31 @@ fn main() {
             }
         })
         .collect();
+    let houses: Vec<PointAddress> = ways
+        .iter()
+        .flat_map(|w| {
+            (1..=HOUSES).map(move |h| PointAddress {
+                location: w.nodes[0].1.offset_m(h as f64 * 5.0, 10.0),
+                street: w.name.clone(),
+                housenumber: Some((h * 2).to_string()),
+                name: None,
+            })
+        })
+        .collect();
     let started = Instant::now();
-    let index = StreetIndex::build(&ways);
+    let index = StreetIndex::build(&ways, &houses);
     let build_s = started.elapsed().as_secs_f64();
     drop(ways);
 
     // What callers say: a whole name, a two-character part, the initials,
-    // a name with two neighbours swapped.
+    // a name with two neighbours swapped, a house on a street.
     let asked: Vec<(String, &str)> = (0..queries)
         .map(|k| {
             let name = &names[rng.random_range(0..names.len())];
             let c: Vec<char> = name.chars().collect();
-            match k % 4 {
+            match k % 5 {
                 0 => (name.clone(), "name"),
+                4 => (format!("{name}{}号", 2 * (1 + k % HOUSES)), "house"),
                 1 => (c[1..3].iter().collect(), "part"),
                 2 => (
                     address::initials(&c[..4].iter().collect::<String>()),
@@ -123,6 +139,12 @@ fn main() {
         for name in &names {
             insert.execute([name]).unwrap();
         }
+        for house in &houses {
+            let (street, number) = (house.street.as_deref(), house.housenumber.as_deref());
+            insert
+                .execute([address::house_address(street.unwrap(), number.unwrap())])
+                .unwrap();
+        }
         drop(insert);
         tx.commit().unwrap();
     }
@@ -144,7 +166,9 @@ fn main() {
     let (p50, p95) = (percentile(&mut ours, 0.5), percentile(&mut ours, 0.95));
     let (s50, s95) = (percentile(&mut scans, 0.5), percentile(&mut scans, 0.95));
     println!(
-        "addresses: {n} street names, index built in {build_s:.1} s, {queries} queries (name, part, initials, one typo)"
+        "addresses: {} street names and {} house numbers, index built in {build_s:.1} s, {queries} queries (name, part, initials, one typo, house)",
+        names.len(),
+        houses.len()
     );
     println!("  index search: p50 {p50:.2} ms, p95 {p95:.2} ms, found {found} of {queries}");
     for (kind, times) in &mut by_kind {

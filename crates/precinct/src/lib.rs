@@ -127,7 +127,11 @@ pub async fn seed_demo(
     .await
     .map_err(refusal)?;
     store
-        .replace_roads(district.roads.clone(), Actor::system("demo"))
+        .replace_roads(
+            district.roads.clone(),
+            district.addresses.clone(),
+            Actor::system("demo"),
+        )
         .await?;
     deploy_units(store, district).await?;
     Ok(true)
@@ -313,12 +317,13 @@ pub fn rejects_path(file: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// Imports an OpenStreetMap PBF extract as the station's road network,
-/// reporting progress, and returns (nodes, segments) of the driving graph.
+/// and what it knows of addresses, reporting progress, and returns (nodes,
+/// segments) of the driving graph and the addresses kept.
 pub async fn import_roads(
     store: &SharedStore,
     path: &std::path::Path,
     mut progress: impl FnMut(&str),
-) -> anyhow::Result<(usize, u32)> {
+) -> anyhow::Result<(usize, u32, usize)> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let roads = precinct_osm::read_roads(std::io::BufReader::new(file), |p| {
         progress(&format!(
@@ -329,13 +334,15 @@ pub async fn import_roads(
     .with_context(|| format!("reading {}", path.display()))?;
     let network = precinct_geo::roads::RoadNetwork::build(&roads.ways);
     let nodes = network.usable_node_count(precinct_geo::roads::Profile::Driving);
+    let addresses = roads.addresses.len();
     store
         .replace_roads(
             roads.ways,
+            roads.addresses,
             precinct_domain::event::Actor::system("road import"),
         )
         .await?;
-    Ok((nodes, network.segment_count()))
+    Ok((nodes, network.segment_count(), addresses))
 }
 
 /// Creates one user (for `precinct user add`).

@@ -514,11 +514,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ImportRoads { file, database } => {
             let store = open_store(&DatabaseUrl::parse(&database)?, Arc::new(SystemClock)).await?;
-            let (nodes, segments) =
+            let (nodes, segments, addresses) =
                 precinct::import_roads(&store, &file, |line| eprintln!("  {line}")).await?;
             store.shutdown().await;
             println!(
-                "imported {}: {nodes} drivable nodes, {segments} road segments",
+                "imported {}: {nodes} drivable nodes, {segments} road segments, {addresses} addresses and named places",
                 file.display()
             );
             Ok(())

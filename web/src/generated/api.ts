@@ -1161,7 +1161,11 @@ export interface components {
              * @description From the ground's middle (search) or from the point asked (reverse).
              */
             distance_m: number;
-            /** @description place (the station's own), street or intersection. */
+            /**
+             * @description place (the station's own), house (a street and house number),
+             *     intersection, poi (a named place of the road network's extract) or
+             *     street.
+             */
             kind: string;
             location: components["schemas"]["Point"];
             name: string;
@@ -2878,7 +2882,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The station's places first, then intersections, then streets of its road network; each by how well it matches, then nearest the ground */
+            /** @description The station's places first, then a street and house number, intersections, then named places and streets of its road network's extract; each by how well it matches, then nearest the ground */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2946,7 +2950,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The place within 60 m, else the nearest named street within 200 m ("X路附近"), else none */
+            /** @description The place within 60 m, else the house or named place within 40 m, else the nearest named street within 200 m ("X路附近"), else none */
             200: {
                 headers: {
                     [name: string]: unknown;

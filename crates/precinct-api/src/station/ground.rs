@@ -123,7 +123,9 @@ pub struct ReverseQuery {
 /// An address found.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct AddressDto {
-    /// place (the station's own), street or intersection.
+    /// place (the station's own), house (a street and house number),
+    /// intersection, poi (a named place of the road network's extract) or
+    /// street.
     pub kind: String,
     pub name: String,
     /// What intake takes as the address.
@@ -177,7 +179,7 @@ fn ground_middle(
     get, path = "/api/addresses", operation_id = "search_addresses", tag = "ground",
     params(AddressQuery),
     responses(
-        (status = 200, description = "The station's places first, then intersections, then streets of its road network; each by how well it matches, then nearest the ground", body = [AddressDto]),
+        (status = 200, description = "The station's places first, then a street and house number, intersections, then named places and streets of its road network's extract; each by how well it matches, then nearest the ground", body = [AddressDto]),
         (status = 422, description = "A limit outside 1–50 (`invalid_limit`)", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -213,7 +215,7 @@ pub async fn search_addresses(
     get, path = "/api/addresses/reverse", operation_id = "reverse_geocode", tag = "ground",
     params(ReverseQuery),
     responses(
-        (status = 200, description = "The place within 60 m, else the nearest named street within 200 m (\"X路附近\"), else none", body = ReverseDto),
+        (status = 200, description = "The place within 60 m, else the house or named place within 40 m, else the nearest named street within 200 m (\"X路附近\"), else none", body = ReverseDto),
         (status = 422, description = "Coordinates out of range (`coordinates_out_of_range`)", body = ErrorBody),
     ),
     security(("bearer" = []))

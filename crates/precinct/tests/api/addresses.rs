@@ -1,6 +1,7 @@
 //! Issue 25, item 3: real addresses. Intake search finds the station's
-//! places first, then streets of its road network and where two meet,
-//! loosely (a part, pinyin initials, one typo); a point on the map is named.
+//! places first, then a street and house number, where two streets meet,
+//! and the extract's named places and streets, loosely (a part, pinyin
+//! initials, one typo); a point on the map is named.
 
 use crate::common::*;
 use precinct_domain::Coordinates;
@@ -14,7 +15,7 @@ fn monaco() -> StreetIndex {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/monaco.osm.pbf");
     let file = std::io::BufReader::new(std::fs::File::open(path).expect("the Monaco extract"));
     let roads = precinct_osm::read_roads(file, |_| {}).expect("a readable extract");
-    StreetIndex::build(&roads.ways)
+    StreetIndex::build(&roads.ways, &roads.addresses)
 }
 
 #[test]
@@ -51,13 +52,82 @@ fn a_real_citys_streets_are_found_as_a_caller_says_them() {
         assert_eq!(first(query), street, "{query}");
     }
     assert!(address::search(&ground, &streets, "Mannerheimintie", near, 5).is_empty());
-    // A point beside a street is named by it.
+    // Houses, named places and crossings, as the extract's tags give them.
+    let top = |q: &str| {
+        address::search(&ground, &streets, q, near, 5)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("{q}: nothing found"))
+    };
+    for (query, kind, address, (lat, lon)) in [
+        (
+            "Avenue de Roqueville 11",
+            AddressKind::House,
+            "11 Avenue de Roqueville",
+            (43.73995, 7.42128),
+        ),
+        (
+            "11 avenue de roqueville",
+            AddressKind::House,
+            "11 Avenue de Roqueville",
+            (43.73995, 7.42128),
+        ),
+        (
+            "5b Boulevard Albert 1er",
+            AddressKind::House,
+            "5b Boulevard Albert 1er",
+            (43.73344, 7.42149),
+        ),
+        (
+            "Rue du Gabian, 7",
+            AddressKind::House,
+            "7 Rue du Gabian",
+            (43.72950, 7.41488),
+        ),
+        (
+            "Palais de Justice",
+            AddressKind::Poi,
+            "5 Rue Colonel Bellando de Castro Palais de Justice",
+            (43.73021, 7.42223),
+        ),
+        (
+            "Jardin Japonias",
+            AddressKind::Poi,
+            "Jardin Japonais",
+            (43.74212, 7.43091),
+        ),
+    ] {
+        let hit = top(query);
+        assert_eq!((hit.kind, hit.address.as_str()), (kind, address), "{query}");
+        let expected = Coordinates::new(lat, lon).unwrap();
+        assert!(hit.location.distance_m(expected) < 5.0, "{query}: {hit:?}");
+    }
+    // A number the street lacks finds the street.
+    let street = top("Avenue de Roqueville 999");
+    assert_eq!(street.kind, AddressKind::Street, "{street:?}");
+    for q in [
+        "Rue Grimaldi / Rue Princesse Caroline",
+        "Boulevard d'Italie与Boulevard des Moulins交叉口",
+    ] {
+        let crossing = top(q);
+        assert_eq!(
+            crossing.kind,
+            AddressKind::Intersection,
+            "{q}: {crossing:?}"
+        );
+    }
+    // A click beside a house names the house.
+    let church = Coordinates::new(43.73995, 7.42128).unwrap();
+    let named = address::reverse(&ground, &streets, church.offset_m(6.0, -4.0)).unwrap();
+    assert_eq!(named.kind, AddressKind::House, "{named:?}");
+    assert_eq!(named.address, "11 Avenue de Roqueville");
+    // A point beside a street is named by what stands there (a place on
+    // Avenue de la Costa, within 40 m); away from any, by the street (the
+    // domain's own tests).
     let on_street = address::search(&ground, &streets, "Avenue de la Costa", near, 1)[0].location;
-    let beside = on_street.offset_m(8.0, 8.0);
-    let named = address::reverse(&ground, &streets, beside).expect("a street nearby");
-    assert_eq!(named.kind, AddressKind::Street);
-    assert!(named.address.ends_with("附近"), "{}", named.address);
-    assert!(named.distance_m < 30.0);
+    let named = address::reverse(&ground, &streets, on_street.offset_m(8.0, 8.0)).unwrap();
+    assert_eq!(named.kind, AddressKind::Poi, "{named:?}");
+    assert!(named.distance_m < 40.0, "{named:?}");
 }
 
 api_test! {
@@ -99,7 +169,8 @@ api_test! {
         assert_eq!(body["incident"]["address"], "远大路");
 
         // A click by the night-food street's shops names the shop; one in a
-        // street away from any place names the street.
+        // street away from any place names the house there, and searching
+        // that house finds it.
         let shop = app.place(&d, "美食七街7号").await;
         let (lat, lon) = near(&shop, 5.0, 3.0);
         let (status, named) = app.get(Some(&d), &format!("/api/addresses/reverse?lat={lat}&lon={lon}")).await;
@@ -109,8 +180,12 @@ api_test! {
         let at = crossing["location"].clone();
         let (lat, lon) = (at["lat"].as_f64().unwrap() + 0.0003, at["lon"].as_f64().unwrap());
         let (_, named) = app.get(Some(&d), &format!("/api/addresses/reverse?lat={lat}&lon={lon}")).await;
-        assert_eq!(named["address"]["kind"], "street", "{named}");
-        assert!(named["address"]["address"].as_str().unwrap().ends_with("附近"));
+        assert_eq!(named["address"]["kind"], "house", "{named}");
+        let house = named["address"]["address"].as_str().unwrap().to_owned();
+        assert!(house.starts_with("高桥北路") && house.ends_with('号'), "{named}");
+        let found = &search(&house).await[0];
+        assert_eq!((&found["kind"], &found["address"]), (&named["address"]["kind"], &named["address"]["address"]));
+        assert_eq!(found["location"], named["address"]["location"]);
 
         // Bad input.
         let (status, body) = app.get(Some(&d), "/api/addresses?q=x&limit=0").await;
