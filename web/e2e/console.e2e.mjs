@@ -18,6 +18,11 @@ import { join } from "node:path";
 import net from "node:net";
 
 const BASE = required("PRECINCT_URL").replace(/\/$/, "");
+/** A scene's photo: a real 8×8 PNG. */
+const SCENE_PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGM4YaOBFTEMLQkAdntLARs7+acAAAAASUVORK5CYII=",
+  "base64",
+);
 const PASSWORD = required("PRECINCT_PASSWORD");
 const OUT = process.env.PRECINCT_E2E_OUT ?? "e2e-output";
 const ORIGIN = new URL(BASE).origin;
@@ -256,6 +261,19 @@ try {
   check((await volunteer.textContent("[data-testid=instruction]")).includes("隔开"), "separate the parties");
   await volunteer.click("[data-testid=accept]");
   await volunteer.locator("[data-testid=field-view][data-unit-status=en_route]").waitFor();
+  // On the way: a small map of the route, its ETA, and the phone's navigation.
+  await volunteer.locator("[data-testid=route-card]").waitFor({ timeout: 10000 });
+  check(Number(await volunteer.getAttribute("[data-testid=route-card]", "data-route-points")) >= 2, "the route is drawn");
+  check((await volunteer.getAttribute("[data-testid=navigate]", "href")).startsWith("geo:"), "navigation opens the phone's own app");
+  await volunteer.screenshot({ path: join(OUT, "field-route.png") });
+  // The command room sees the route on the map and the ETA counting down.
+  await console_.waitForFunction(() => Number(document.querySelector("[data-testid=map]")?.getAttribute("data-routes") ?? 0) > 0, null, {
+    timeout: 15000,
+  });
+  const eta = console_.locator("[data-testid=assignment] [data-testid=eta]").first();
+  await eta.waitFor({ timeout: 10000 });
+  check((await eta.textContent()).includes("预计"), `the ETA in Chinese: ${await eta.textContent()}`);
+  await console_.screenshot({ path: join(OUT, "console-route.png") });
   await volunteer.click("[data-testid=share-position]");
   await volunteer.locator("[data-testid=position-shared]").waitFor();
   await volunteer.click("[data-testid=on-scene]");
@@ -284,6 +302,33 @@ try {
   await volunteer.locator("[data-testid=hand-over]:not([disabled])").waitFor();
   await volunteer.click("[data-testid=hand-over]");
   await volunteer.locator("[data-testid=no-task]").waitFor();
+
+  // ---- 义警上报: the volunteer reports what they see, with a photo and
+  // their position; it arrives in the command room's queue.
+  await volunteer.click("[data-testid=open-report]");
+  await volunteer.selectOption("[data-testid=field-report] select[name=category]", "public_disturbance");
+  await volunteer.fill("[data-testid=report-note]", "烧烤摊旁有人醉酒闹事");
+  await volunteer.setInputFiles("[data-testid=report-photo]", { name: "scene.png", mimeType: "image/png", buffer: SCENE_PNG });
+  await checkChinese(volunteer, "the field report form");
+  await volunteer.screenshot({ path: join(OUT, "field-report.png") });
+  await volunteer.click("[data-testid=send-report]");
+  const sent = volunteer.locator("[data-testid=report-sent]");
+  await sent.waitFor({ timeout: 15000 });
+  const reported = Number(await sent.getAttribute("data-incident-id"));
+  const reportedRow = console_.locator(`[data-testid=queue-row][data-incident-id="${reported}"]`);
+  await reportedRow.waitFor({ timeout: 10000 });
+  check((await reportedRow.textContent()).includes("扰乱公共秩序"), `the report in the queue: ${await reportedRow.textContent()}`);
+  // Its photo, opened on a second tab of the command room.
+  const reportTab = await console_.context().newPage();
+  await reportTab.goto(BASE + "/");
+  await reportTab.click(`[data-testid=queue-row][data-incident-id="${reported}"]`);
+  const photo = reportTab.locator("[data-testid=photos] img").first();
+  await photo.waitFor({ timeout: 10000 });
+  await reportTab.waitForFunction(() => (document.querySelector("[data-testid=photos] img")?.naturalWidth ?? 0) > 0, null, { timeout: 10000 });
+  const reportText = await reportTab.textContent("[data-testid=incident-detail]");
+  check(reportText.includes("义警上报") && reportText.includes("醉酒闹事"), `its source and note shown: ${reportText}`);
+  await reportTab.screenshot({ path: join(OUT, "console-field-report.png") });
+  await reportTab.close();
 
   // ---- The dispatcher sees every step and closes it as referred to mediation.
   const timeline = console_.locator("[data-testid=timeline]");

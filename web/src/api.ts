@@ -43,6 +43,12 @@ export type Recommendation = Schemas["RecommendationDto"];
 /** Generated from the OpenAPI document. */
 export type Task = Schemas["TaskDto"];
 
+/** What a field report made. */
+export type FieldReport = Schemas["FieldReportResponse"];
+
+/** A dispatched unit's road route to its incident, with its ETA. */
+export type UnitRoute = Schemas["RouteDto"];
+
 /** Generated from the OpenAPI document. */
 export type Place = Schemas["Place"];
 
@@ -137,6 +143,14 @@ type UploadPath = "/api/station/validate" | "/api/station/import" | "/api/histor
 export async function upload<T>(path: UploadPath, file: File): Promise<T> {
   const form = new FormData();
   form.append("package", file, file.name);
+  return postForm<T>(path, form);
+}
+
+/** The multipart routes: uploads, field reports, photos. */
+type FormPath = UploadPath | "/api/field-reports" | `/api/incidents/${number}/photos`;
+
+/** Posts a multipart form; the answer's JSON, or its error. */
+export async function postForm<T>(path: FormPath, form: FormData): Promise<T> {
   let response: Response;
   try {
     response = await fetch(path, { method: "POST", credentials: "same-origin", body: form });

@@ -18,6 +18,7 @@ import {
   type Point,
   type Recommendation,
   type Unit,
+  type UnitRoute,
   type User,
 } from "./api";
 import { useNow, useObservable } from "./hooks";
@@ -317,6 +318,8 @@ function eventDetail(e: IncidentDetail["timeline"][number], units: Map<number, U
       return `${label("disposition", e.data.disposition)}${e.data.remark ? ` · ${e.data.remark}` : ""}`;
     case "note_added":
       return e.data.text;
+    case "photo_attached":
+      return unit(e.unit_id);
     case "incident_received":
       return `${label("source", e.data.source)} · ${e.data.summary}`;
     case "first_response_accepted":
@@ -371,6 +374,53 @@ function useTracks(selected: number | null, incidents: Incident[]): Track[] {
     };
   }, [key]);
   return tracks;
+}
+
+/**
+ * The road routes of the units on their way to the selected incident
+ * (dispatched or en route), read again when they report a new position.
+ */
+function useRoutes(selected: number | null, incidents: Incident[], units: Map<number, Unit>): Map<number, UnitRoute> {
+  const [routes, setRoutes] = useState<Map<number, UnitRoute>>(new Map());
+  const incident = incidents.find((i) => i.id === selected) ?? null;
+  const going = (incident?.assignments ?? [])
+    .filter((a) => a.released_at === null)
+    .map((a) => units.get(a.unit_id))
+    .filter((u): u is Unit => u !== undefined && (u.status === "dispatched" || u.status === "en_route"));
+  const key = going.map((u) => `${u.id}:${u.status}:${u.position_at ?? ""}`).join(",");
+  useEffect(() => {
+    if (going.length === 0) {
+      setRoutes(new Map());
+      return;
+    }
+    let live = true;
+    void Promise.all(
+      going.map((u) =>
+        ok(http.GET("/api/units/{id}/route", { params: { path: { id: u.id } } })).catch(() => null),
+      ),
+    ).then((found) => {
+      // Counted down from when it arrived here, whatever this browser's clock says.
+      const arrived = new Date().toISOString();
+      if (live) setRoutes(new Map(found.filter((r): r is UnitRoute => r !== null).map((r) => [r.unit_id, { ...r, computed_at: arrived }])));
+    });
+    return () => {
+      live = false;
+    };
+  }, [selected, key]);
+  return routes;
+}
+
+/** Seconds until `arriveBy`, ticking every second. */
+function EtaCountdown({ route }: { route: UnitRoute }) {
+  const now = useNow(1000);
+  const left = route.eta_seconds - (now - Date.parse(route.computed_at)) / 1000;
+  return (
+    <small class="eta" data-testid="eta" data-eta-seconds={Math.round(left)}>
+      {" · "}
+      {left > 0 ? `${t("eta_left")} ${formatDuration(left)}` : t("eta_due")}
+      {route.estimated ? ` ${t("eta_estimated")}` : ""}
+    </small>
+  );
 }
 
 /**
@@ -619,6 +669,7 @@ function IncidentPanel(props: {
   id: number;
   model: ConsoleModel;
   units: Map<number, Unit>;
+  routes: Map<number, UnitRoute>;
   onOpenCase: (from: FromIncident) => void;
 }) {
   const touched = useObservable(props.model.touched);
@@ -700,11 +751,24 @@ function IncidentPanel(props: {
                   {u?.call_sign ?? `#${a.unit_id}`} <small>{a.police ? t("police") : t("helper")}</small>{" "}
                   {u && !a.released_at && <span class={`badge status-${u.status}`}>{label("unit_status", u.status)}</span>}
                   {a.arrived_at && <small> · {t("arrived")} {formatTime(a.arrived_at)}</small>}
+                  {!a.arrived_at && !a.released_at && props.routes.has(a.unit_id) && <EtaCountdown route={props.routes.get(a.unit_id)!} />}
                   {a.released_at && <small> · {t("released")}</small>}
                 </li>
               );
             })}
           </ul>
+        </section>
+      )}
+      {i.photos.length > 0 && (
+        <section>
+          <h3>{t("photos")}</h3>
+          <div class="photos" data-testid="photos">
+            {i.photos.map((p) => (
+              <a key={p.id} href={p.url} target="_blank" rel="noopener" title={`${p.taken_by} · ${formatTime(p.at)}`}>
+                <img src={p.url} alt={t("photo_of_scene")} loading="lazy" data-photo-id={p.id} />
+              </a>
+            ))}
+          </div>
         </section>
       )}
       {i.recurrent_dispute_ids.length > 0 && (
@@ -785,6 +849,11 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
   const live = useObservable(model.live);
   const [selected, setSelected] = useState<number | null>(null);
   const tracks = useTracks(selected, incidents);
+  const routes = useRoutes(selected, incidents, units);
+  const routeLines = useMemo(
+    () => [...routes.values()].map((r) => ({ unit_id: r.unit_id, call_sign: units.get(r.unit_id)?.call_sign ?? "", points: r.path })),
+    [routes],
+  );
   const [tab, setTab] = useState<"queue" | "units">("queue");
   const [intake, setIntake] = useState(false);
   const [picking, setPicking] = useState(false);
@@ -878,6 +947,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
             onPick={picking ? setPicked : undefined}
             basemapUrl={props.config.basemap_url}
             tracks={tracks}
+            routes={routeLines}
           />
         </section>
         <aside class="right">
@@ -896,6 +966,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
               id={selected}
               model={model}
               units={units}
+              routes={routes}
               onOpenCase={(from) => {
                 setFromIncident(from);
                 setView("disputes");

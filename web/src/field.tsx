@@ -1,11 +1,29 @@
 // The field view, phone-sized: my current task with its first-response
-// instruction, accept/decline, status buttons, notes, and position sharing
-// from the browser's geolocation.
+// instruction, a small map of the way there with its ETA and a button that
+// opens the phone's own navigation, accept/decline, status buttons, notes,
+// position sharing from the browser's geolocation, and a report of what I
+// see (义警上报: category, note, photo, my position).
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { ApiError, http, ok, postTo, type PostBody, type PostWithId, type Incident, type Task, type Unit, type User } from "./api";
+import {
+  ApiError,
+  http,
+  ok,
+  postForm,
+  postTo,
+  type FieldReport,
+  type PostBody,
+  type PostWithId,
+  type Incident,
+  type Point,
+  type Task,
+  type Unit,
+  type UnitRoute,
+  type User,
+} from "./api";
 import { LangSwitch } from "./header";
-import { useLang, useObservable, Observable } from "./hooks";
+import { useLang, useNow, useObservable, Observable } from "./hooks";
+import { EnumSelect } from "./ui";
 import { currentLang, errorText, formatDuration, formatTime, label, t } from "./i18n";
 import { LiveStream, type LiveState } from "./live";
 
@@ -22,6 +40,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
   const [reason, setReason] = useState("");
   const [sharing, setSharing] = useState(false);
   const [lastShared, setLastShared] = useState<string | null>(null);
+  const [route, setRoute] = useState<UnitRoute | null>(null);
   const liveState = useMemo(() => new Observable<LiveState>("connecting"), []);
   const live = useObservable(liveState);
   const loading = useRef(false);
@@ -110,6 +129,23 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
     return () => navigator.geolocation.clearWatch(watch);
   }, [sharing]);
 
+  // The way to the incident while dispatched or en route, read again as
+  // the unit reports where it is.
+  const going = unit !== null && incident !== null && (unit.status === "dispatched" || unit.status === "en_route");
+  useEffect(() => {
+    if (!going || unitId === null) {
+      setRoute(null);
+      return;
+    }
+    let live = true;
+    void ok(http.GET("/api/units/{id}/route", { params: { path: { id: unitId } } }))
+      .then((r) => live && setRoute({ ...r, computed_at: new Date().toISOString() }))
+      .catch(() => live && setRoute(null));
+    return () => {
+      live = false;
+    };
+  }, [going, unit?.position_at, incident?.id]);
+
   const act = async <P extends PostWithId>(path: P, id: number, body: PostBody<P>) => {
     try {
       await postTo(path, id, body);
@@ -166,6 +202,7 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
             {label("category", incident.category)}
           </h2>
           <p class="address">{incident.address}</p>
+          {route && <RouteCard route={route} incident={incident} />}
           <p>{incident.summary}</p>
           <p class="meta">
             {t("received_at")} {formatTime(incident.received_at)}
@@ -255,6 +292,166 @@ export function Field({ user, onLogout }: { user: User; onLogout: () => void }) 
           </small>
         )}
       </section>
+      <FieldReportForm />
+    </div>
+  );
+}
+
+/** A photo scaled down to at most 1600 px on its longer side, as JPEG. */
+async function scaled(file: File): Promise<Blob> {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext("2d")?.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.82));
+    return blob ?? file;
+  } catch {
+    return file;
+  }
+}
+
+/** Where the phone is now (one fix), or an error in the user's language. */
+function here(): Promise<Point> {
+  return new Promise((resolve, reject) => {
+    if (!("geolocation" in navigator)) {
+      reject(new ApiError(0, "no_geolocation", "this browser cannot share its position", "浏览器不支持定位"));
+      return;
+    }
+    navigator.geolocation.getCurrentPosition(
+      (p) => resolve({ lat: p.coords.latitude, lon: p.coords.longitude }),
+      (e) => reject(new ApiError(0, "geolocation", e.message, "定位失败：" + e.message)),
+      { enableHighAccuracy: true, timeout: 15_000, maximumAge: 30_000 },
+    );
+  });
+}
+
+/** 义警上报: what a volunteer or grid worker sees, sent with their position. */
+function FieldReportForm() {
+  const [open, setOpen] = useState(false);
+  const [category, setCategory] = useState("public_disturbance");
+  const [note, setNote] = useState("");
+  const [photo, setPhoto] = useState<File | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [sent, setSent] = useState<FieldReport | null>(null);
+  const send = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const at = await here();
+      const form = new FormData();
+      form.append("category", category);
+      form.append("note", note.trim());
+      form.append("lat", String(at.lat));
+      form.append("lon", String(at.lon));
+      if (photo) form.append("photo", await scaled(photo), "scene.jpg");
+      setSent(await postForm<FieldReport>("/api/field-reports", form));
+      setNote("");
+      setPhoto(null);
+      setOpen(false);
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, "unknown", String(e), String(e)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="report" data-testid="field-report">
+      {!open && (
+        <button type="button" class="big" data-testid="open-report" onClick={() => setOpen(true)}>
+          {t("field_report")}
+        </button>
+      )}
+      {sent && !open && (
+        <p class="ok" data-testid="report-sent" data-incident-id={sent.incident.id}>
+          {t("report_sent")} · #{sent.incident.id} {sent.incident.address}
+        </p>
+      )}
+      {open && (
+        <form
+          class="stack"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void send();
+          }}
+        >
+          <h2>{t("field_report")}</h2>
+          <p class="hint">{t("field_report_hint")}</p>
+          <label>
+            {t("category")} <EnumSelect kind="category" name="category" value={category} onChange={setCategory} />
+          </label>
+          <textarea
+            data-testid="report-note"
+            value={note}
+            maxLength={500}
+            placeholder={t("report_what")}
+            onInput={(e) => setNote(e.currentTarget.value)}
+          />
+          <label>
+            {t("report_photo")}{" "}
+            <input
+              type="file"
+              accept="image/*"
+              capture="environment"
+              data-testid="report-photo"
+              onChange={(e) => setPhoto(e.currentTarget.files?.[0] ?? null)}
+            />
+          </label>
+          {error && (
+            <p class="error" role="alert" data-testid="report-error" data-code={error.code}>
+              {errorText(error)}
+            </p>
+          )}
+          <div class="buttons">
+            <button type="submit" class="primary big" disabled={busy} data-testid="send-report">
+              {busy ? t("locating") : t("report_send")}
+            </button>
+            <button type="button" class="big" onClick={() => setOpen(false)}>
+              {t("cancel")}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+/** The way to the task: a small drawing of the route (no tiles needed),
+ * the ETA counting down, and the phone's own navigation app. */
+function RouteCard({ route, incident }: { route: UnitRoute; incident: Incident }) {
+  const now = useNow(1000);
+  const left = route.eta_seconds - (now - Date.parse(route.computed_at)) / 1000;
+  const [w, h, pad] = [320, 160, 12];
+  const lats = route.path.map((p) => p.lat);
+  const lons = route.path.map((p) => p.lon);
+  const [s, n, west, e] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
+  const k = Math.cos(((s + n) / 2) * (Math.PI / 180));
+  const span = Math.max((e - west) * k, n - s, 1e-5);
+  const scale = Math.min((w - 2 * pad) / span, (h - 2 * pad) / span);
+  const xy = (p: Point): [number, number] => [pad + (p.lon - west) * k * scale, h - pad - (p.lat - s) * scale];
+  const line = route.path.map((p) => xy(p).join(",")).join(" ");
+  const [sx, sy] = xy(route.path[0]);
+  const [ex, ey] = xy(route.path[route.path.length - 1]);
+  const dest = incident.location;
+  const geo = `geo:${dest.lat},${dest.lon}?q=${dest.lat},${dest.lon}(${encodeURIComponent(incident.address || `#${incident.id}`)})`;
+  return (
+    <div class="route-card" data-testid="route-card" data-route-points={route.path.length}>
+      <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label={t("route_map")} class="route-map">
+        <rect width={w} height={h} fill="#eef2f6" rx="6" />
+        <polyline points={line} fill="none" stroke="#e67e22" stroke-width="4" stroke-linejoin="round" stroke-linecap="round" />
+        <circle cx={sx} cy={sy} r="6" fill="#1f618d" stroke="#fff" stroke-width="2" />
+        <circle cx={ex} cy={ey} r="7" fill="#c0392b" stroke="#fff" stroke-width="2" />
+      </svg>
+      <p class="meta" data-testid="route-eta">
+        {Math.round(route.distance_m)} m · {left > 0 ? `${t("eta_left")} ${formatDuration(left)}` : t("eta_due")}
+        {route.estimated ? ` ${t("eta_estimated")}` : ""}
+      </p>
+      <a class="button big" href={geo} data-testid="navigate">
+        {t("navigate")}
+      </a>
     </div>
   );
 }

@@ -24,6 +24,7 @@ export const EVENT_TYPES = [
   "history_imported",
   "roads_replaced",
   "account_created",
+  "photo_attached",
 ] as const satisfies readonly TimelineEvent["type"][];
 
 // Listening for every type the server sends: a type added to the server's

@@ -183,6 +183,8 @@ export interface MapProps {
   overlay?: Overlay;
   /** Where the selected incident's units went (their position reports). */
   tracks?: Track[];
+  /** Dispatched units' road routes to the incident (`unit_route`). */
+  routes?: Track[];
 }
 
 /** A unit's track: its call sign and the points it reported, oldest first. */
@@ -255,6 +257,7 @@ export function MapView(props: MapProps) {
         data: collection((g.cameras ?? []).map((c) => point(c.location, { name: c.name, detail: c.code ?? "" }))),
       });
       m.addSource("tracks", { type: "geojson", data: collection([]) });
+      m.addSource("routes", { type: "geojson", data: collection([]) });
       m.addSource("units", { type: "geojson", data: collection([]) });
       m.addSource("incidents", { type: "geojson", data: collection([]) });
       m.addSource("picked", { type: "geojson", data: collection([]) });
@@ -309,6 +312,13 @@ export function MapView(props: MapProps) {
         source: "tracks",
         layout: { "line-join": "round", "line-cap": "round" },
         paint: { "line-color": "#1f618d", "line-width": 3, "line-opacity": 0.75, "line-dasharray": [2, 1] },
+      });
+      m.addLayer({
+        id: "routes-line",
+        type: "line",
+        source: "routes",
+        layout: { "line-join": "round", "line-cap": "round" },
+        paint: { "line-color": "#e67e22", "line-width": 4, "line-opacity": 0.85 },
       });
       m.addLayer({
         id: "units-circle",
@@ -430,7 +440,7 @@ export function MapView(props: MapProps) {
 
   useEffect(() => {
     if (map.current && ready.current) draw(map.current, props);
-  }, [props.incidents, props.units, props.closures, props.selected, props.picked, props.overlay, props.tracks]);
+  }, [props.incidents, props.units, props.closures, props.selected, props.picked, props.overlay, props.tracks, props.routes]);
 
   return (
     <div class="map-frame">
@@ -517,6 +527,7 @@ function Legend(props: { map: { current: maplibregl.Map | null }; units: Unit[];
       <div class="legend-row muted">
         <span class="swatch ring" /> {t("legend_police_ring")} <span class="swatch dot post" /> {t("legend_post")}
         <span class="swatch line closure" /> {t("legend_closure")}
+        <span class="swatch line route" /> {t("legend_route")}
       </div>
       {props.overlay && (
         <>
@@ -603,4 +614,14 @@ function draw(m: maplibregl.Map, props: MapProps): void {
     })),
   );
   m.getContainer().setAttribute("data-track-points", String(all.reduce((n, t) => n + t.points.length, 0)));
+  const routes = (props.routes ?? []).filter((r) => r.points.length >= 2);
+  set(
+    "routes",
+    routes.map((r) => ({
+      type: "Feature",
+      properties: { name: r.call_sign },
+      geometry: { type: "LineString", coordinates: r.points.map((p) => [p.lon, p.lat]) },
+    })),
+  );
+  m.getContainer().setAttribute("data-routes", String(routes.length));
 }

@@ -434,9 +434,41 @@ pub struct IncidentDetail {
     pub incident: IncidentDto,
     /// Every event of the incident (and of incidents merged into it), oldest first.
     pub timeline: Vec<EventDto>,
+    /// Photos of the scene, oldest first.
+    pub photos: Vec<PhotoDto>,
     /// Open or recent disputes this incident recurs (same address or people
     /// within 90 days), found just after intake.
     pub recurrent_dispute_ids: Vec<i64>,
+}
+
+/// A photo of a scene, without its bytes (`get_photo` serves them at `url`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PhotoDto {
+    pub id: i64,
+    pub incident_id: i64,
+    pub content_type: String,
+    pub size: u64,
+    /// The unit whose member took it.
+    pub unit_id: Option<i64>,
+    pub taken_by: String,
+    pub at: DateTime<Utc>,
+    /// Where the image is served (`get_photo`).
+    pub url: String,
+}
+
+impl From<&precinct_storage::PhotoInfo> for PhotoDto {
+    fn from(p: &precinct_storage::PhotoInfo) -> PhotoDto {
+        PhotoDto {
+            id: p.id,
+            incident_id: p.incident_id.0,
+            content_type: p.content_type.clone(),
+            size: p.size,
+            unit_id: p.unit_id.map(|u| u.0),
+            taken_by: p.taken_by.clone(),
+            at: p.at,
+            url: format!("/api/photos/{}", p.id),
+        }
+    }
 }
 
 /// One committed change: who made it, when, on which incident and unit,
@@ -512,6 +544,12 @@ pub enum EventData {
     },
     NoteAdded {
         text: String,
+    },
+    /// A photo of the scene was attached (`get_photo` reads it).
+    PhotoAttached {
+        photo_id: i64,
+        content_type: String,
+        size: u64,
     },
     IncidentClosed {
         #[schema(schema_with = crate::schema::disposition)]
@@ -663,6 +701,15 @@ impl From<&precinct_domain::event::EventKind> for EventData {
                 to: to.as_str().to_owned(),
             },
             EventKind::NoteAdded { text } => EventData::NoteAdded { text },
+            EventKind::PhotoAttached {
+                photo_id,
+                content_type,
+                size,
+            } => EventData::PhotoAttached {
+                photo_id,
+                content_type,
+                size,
+            },
             EventKind::IncidentClosed {
                 disposition,
                 remark,

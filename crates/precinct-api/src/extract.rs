@@ -56,3 +56,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
         Ok(QueryParams(value))
     }
 }
+
+/// A multipart field that could not be read: 413 `payload_too_large` past
+/// `limit` bytes, else what `bad` says (400).
+pub(crate) fn field_error(
+    e: axum::extract::multipart::MultipartError,
+    limit: usize,
+    bad: &dyn Fn(String) -> axum::response::Response,
+) -> axum::response::Response {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        let error = ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the upload is larger than {limit} bytes"),
+            "上传文件过大",
+        );
+        axum::response::IntoResponse::into_response(error)
+    } else {
+        bad(e.body_text())
+    }
+}

@@ -75,6 +75,13 @@ pub enum EventKind {
     NoteAdded {
         text: String,
     },
+    /// A photo of the scene was attached (a field report's, or one taken
+    /// on the task); its bytes are read through `get_photo`.
+    PhotoAttached {
+        photo_id: i64,
+        content_type: String,
+        size: u64,
+    },
     IncidentClosed {
         disposition: Disposition,
         remark: Option<String>,
@@ -139,6 +146,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "roads_reopened",
     "incident_status_changed",
     "note_added",
+    "photo_attached",
     "incident_closed",
     "incidents_merged",
     "dispute_recurrence",
@@ -165,6 +173,7 @@ impl EventKind {
             EventKind::RoadsReopened { .. } => "roads_reopened",
             EventKind::IncidentStatusChanged { .. } => "incident_status_changed",
             EventKind::NoteAdded { .. } => "note_added",
+            EventKind::PhotoAttached { .. } => "photo_attached",
             EventKind::IncidentClosed { .. } => "incident_closed",
             EventKind::IncidentsMerged { .. } => "incidents_merged",
             EventKind::DisputeRecurrence { .. } => "dispute_recurrence",
@@ -256,6 +265,11 @@ mod tests {
             EventKind::NoteAdded {
                 text: String::new(),
             },
+            EventKind::PhotoAttached {
+                photo_id: 1,
+                content_type: "image/jpeg".into(),
+                size: 1,
+            },
             EventKind::IncidentClosed {
                 disposition: Disposition::NoActionNeeded,
                 remark: None,
@@ -302,6 +316,7 @@ mod tests {
                 | EventKind::RoadsReopened { .. }
                 | EventKind::IncidentStatusChanged { .. }
                 | EventKind::NoteAdded { .. }
+                | EventKind::PhotoAttached { .. }
                 | EventKind::IncidentClosed { .. }
                 | EventKind::IncidentsMerged { .. }
                 | EventKind::DisputeRecurrence { .. }

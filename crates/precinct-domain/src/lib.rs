@@ -20,6 +20,7 @@ pub mod history;
 pub mod ids;
 pub mod incident;
 pub mod personal;
+pub mod photo;
 pub mod plan;
 pub mod policy;
 pub mod recommend;

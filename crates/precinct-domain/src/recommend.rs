@@ -204,6 +204,69 @@ fn speed(travel: TravelMode, network_speed_for_line: bool) -> f64 {
     }
 }
 
+/// A unit's way to its incident: the road path (or a straight line when
+/// there is none), its length and the time it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteEstimate {
+    pub path: Vec<precinct_geo::Coordinates>,
+    pub distance_m: f64,
+    pub eta_seconds: f64,
+    pub travel: TravelMode,
+    /// A straight line, not a road path (no roads, or none that reach).
+    pub estimated: bool,
+}
+
+/// How a unit travels: police cars and post teams drive, everyone on foot
+/// walks (as the plans rank them).
+pub fn unit_travel(kind: UnitKind) -> TravelMode {
+    if kind.is_police() && kind != UnitKind::FootPatrol {
+        TravelMode::Driving
+    } else {
+        TravelMode::Walking
+    }
+}
+
+/// The way from `from` to `to` as recommendations reckon it: onto the
+/// nearest road, the quickest road path avoiding closures, off the road to
+/// the scene; a straight line with a detour factor when no road path joins
+/// them.
+pub fn route_between(
+    from: precinct_geo::Coordinates,
+    to: precinct_geo::Coordinates,
+    travel: TravelMode,
+    network: &RoadNetwork,
+    closures: &Closures,
+) -> RouteEstimate {
+    let profile = profile(travel);
+    let by_road = network
+        .snap(profile, from)
+        .zip(network.snap(profile, to))
+        .and_then(|(a, b)| {
+            let path = network.path(profile, a.node, b.node, closures)?;
+            let mut points = vec![from];
+            points.extend(path.nodes.iter().map(|&n| network.coordinates(n)));
+            points.push(to);
+            Some(RouteEstimate {
+                path: points,
+                distance_m: a.distance_m + path.metres + b.distance_m,
+                eta_seconds: f64::from(path.millis) / 1000.0
+                    + (a.distance_m + b.distance_m) / speed(travel, false),
+                travel,
+                estimated: false,
+            })
+        });
+    by_road.unwrap_or_else(|| {
+        let metres = from.distance_m(to) * STRAIGHT_LINE_DETOUR;
+        RouteEstimate {
+            path: vec![from, to],
+            distance_m: metres,
+            eta_seconds: metres / speed(travel, true),
+            travel,
+            estimated: true,
+        }
+    })
+}
+
 /// Fills `plan` for `incident` from `units`.
 pub fn recommend(
     incident: &Incident,
@@ -570,6 +633,35 @@ mod tests {
 
     fn proposed(r: &Recommendation) -> Vec<i64> {
         r.proposed_units().into_iter().map(|u| u.0).collect()
+    }
+
+    #[test]
+    fn a_route_follows_the_roads_and_falls_back_to_a_line() {
+        let origin = precinct_geo::Coordinates::new(28.15, 113.0).unwrap();
+        let network =
+            RoadNetwork::build(&precinct_geo::roads::grid_ways(origin, 3, 3, 100.0, 0, 0));
+        let from = origin.offset_m(5.0, 3.0);
+        let to = origin.offset_m(200.0, 200.0);
+        let route = route_between(
+            from,
+            to,
+            TravelMode::Driving,
+            &network,
+            &Closures::default(),
+        );
+        assert!(!route.estimated);
+        assert!(route.path.len() >= 4, "{:?}", route.path);
+        assert!(
+            (route.distance_m - 400.0).abs() < 20.0,
+            "{}",
+            route.distance_m
+        );
+        assert_eq!(unit_travel(UnitKind::PatrolCar), TravelMode::Driving);
+        assert_eq!(unit_travel(UnitKind::GridWorker), TravelMode::Walking);
+        let none = RoadNetwork::build(&[]);
+        let line = route_between(from, to, TravelMode::Walking, &none, &Closures::default());
+        assert!(line.estimated);
+        assert_eq!(line.path, vec![from, to]);
     }
 
     #[test]

@@ -482,6 +482,14 @@ impl SearchScratch {
     }
 }
 
+/// A path found by [`RoadNetwork::path`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadPath {
+    pub nodes: Vec<NodeId>,
+    pub millis: u32,
+    pub metres: f64,
+}
+
 /// A node reached by a search.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reached {
@@ -549,6 +557,64 @@ impl RoadNetwork {
                 scratch.improve(next, candidate, metres + f64::from(backward.metres[arc]));
             }
         }
+    }
+
+    /// The quickest path from `from` to `to` avoiding closed segments: its
+    /// nodes in order, travel time and road distance. None when `to`
+    /// cannot be reached. A forward search that stops at `to`.
+    pub fn path(
+        &self,
+        profile: Profile,
+        from: NodeId,
+        to: NodeId,
+        closures: &Closures,
+    ) -> Option<RoadPath> {
+        use std::cmp::Reverse;
+        use std::collections::HashMap;
+        let n = self.coordinates.len();
+        if from as usize >= n || to as usize >= n {
+            return None;
+        }
+        let forward = &self.graph(profile).forward;
+        // node → (millis, metres, previous node); settled once popped.
+        let mut best: HashMap<NodeId, (u32, f64, NodeId)> = HashMap::new();
+        let mut settled: std::collections::HashSet<NodeId> = Default::default();
+        let mut heap = std::collections::BinaryHeap::new();
+        best.insert(from, (0, 0.0, from));
+        heap.push(Reverse((0u32, from)));
+        while let Some(Reverse((millis, node))) = heap.pop() {
+            if !settled.insert(node) {
+                continue;
+            }
+            if node == to {
+                let (_, metres, _) = best[&to];
+                let mut nodes = vec![to];
+                let mut at = to;
+                while at != from {
+                    at = best[&at].2;
+                    nodes.push(at);
+                }
+                nodes.reverse();
+                return Some(RoadPath {
+                    nodes,
+                    millis,
+                    metres,
+                });
+            }
+            let metres = best[&node].1;
+            for arc in forward.arcs(node) {
+                if closures.is_closed(forward.segment[arc]) {
+                    continue;
+                }
+                let next = forward.other[arc];
+                let time = millis.saturating_add(forward.millis[arc]);
+                if best.get(&next).is_none_or(|b| time < b.0) {
+                    best.insert(next, (time, metres + f64::from(forward.metres[arc]), node));
+                    heap.push(Reverse((time, next)));
+                }
+            }
+        }
+        None
     }
 
     /// Travel time from every node to `destination` (None: unreachable):
@@ -701,6 +767,28 @@ mod tests {
             "closing the middle of the top street forces a detour"
         );
         closures.reopen(network.segments_at(Profile::Driving, 1)[0]);
+    }
+
+    #[test]
+    fn a_path_is_the_reference_times_route_and_avoids_closures() {
+        let network = RoadNetwork::build(&grid_ways(origin(), 3, 3, 100.0, 0, 0));
+        let mut closures = Closures::default();
+        let open = network.path(Profile::Driving, 0, 2, &closures).unwrap();
+        let reference = network.reference_times_to(Profile::Driving, 2, &closures)[0].unwrap();
+        assert_eq!(open.millis, reference);
+        assert_eq!(open.nodes.first(), Some(&0));
+        assert_eq!(open.nodes.last(), Some(&2));
+        assert!((open.metres - 200.0).abs() < 1.0, "{}", open.metres);
+        for segment in network.segments_at(Profile::Driving, 1) {
+            closures.close(segment);
+        }
+        let detour = network.path(Profile::Driving, 0, 2, &closures).unwrap();
+        assert!(!detour.nodes.contains(&1), "around the closed junction");
+        assert_eq!(
+            detour.millis,
+            network.reference_times_to(Profile::Driving, 2, &closures)[0].unwrap()
+        );
+        assert!(detour.metres > open.metres);
     }
 
     #[test]

@@ -45,8 +45,9 @@ use precinct_storage::rows::ms;
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, DispatchOutcome, IncidentFilter, InitialPasswords,
-    IntakeOutcome, NewUser, Readiness, RequestClaim, RoadClosure, SecondFactor, SecondFactorProof,
-    Session, SessionRecord, Store, StoreError, StoreResult, TrackPoint,
+    IntakeOutcome, NewPhoto, NewUser, PhotoInfo, Readiness, RequestClaim, RoadClosure,
+    SecondFactor, SecondFactorProof, Session, SessionRecord, Store, StoreError, StoreResult,
+    TrackPoint,
 };
 use rows::{PgRow, store_error};
 use std::collections::BTreeMap;
@@ -435,6 +436,26 @@ impl IncidentStore for PgStore {
             .await
     }
 
+    async fn attach_photo(
+        &self,
+        id: IncidentId,
+        photo: NewPhoto,
+        actor: Actor,
+    ) -> StoreResult<PhotoInfo> {
+        self.write(move |ctx| {
+            Box::pin(async move { apply::attach_photo(ctx, id, photo, &actor).await })
+        })
+        .await
+    }
+
+    async fn photos(&self, id: IncidentId) -> StoreResult<Vec<PhotoInfo>> {
+        reads::photos(&mut Reader(&*self.client().await?), id).await
+    }
+
+    async fn photo(&self, id: i64) -> StoreResult<(PhotoInfo, Vec<u8>)> {
+        reads::photo(&mut Reader(&*self.client().await?), id).await
+    }
+
     async fn flag_recurrence(
         &self,
         id: IncidentId,
@@ -775,6 +796,7 @@ impl TransferStore for PgStore {
                                 ImportValue::Real(v) => Box::new(v),
                                 ImportValue::Text(v) => Box::new(v),
                                 ImportValue::Bool(v) => Box::new(v),
+                                ImportValue::Bytes(v) => Box::new(v),
                             }
                         })
                         .collect();

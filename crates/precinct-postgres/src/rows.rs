@@ -32,6 +32,10 @@ impl SqlRow for PgRow<'_> {
     fn boolean(&self, column: &str) -> StoreResult<bool> {
         self.get(column)
     }
+
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.get(column)
+    }
 }
 
 /// Maps a driver error to the storage error clients may see.

@@ -685,6 +685,20 @@ CREATE TABLE road_addresses (
     body TEXT NOT NULL
 );
 "#,
+    // Photos of a scene, attached to an incident (field reports, tasks).
+    r#"
+CREATE TABLE photos (
+    id BIGINT PRIMARY KEY,
+    incident_id BIGINT NOT NULL REFERENCES incidents(id),
+    content_type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    body BYTEA NOT NULL,
+    unit_id BIGINT,
+    taken_by TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX photos_incident ON photos (incident_id, id);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

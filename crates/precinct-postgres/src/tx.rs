@@ -30,6 +30,7 @@ pub(crate) fn pg_params(params: &[SqlValue]) -> Vec<Box<dyn ToSql + Sync + Send>
                 SqlValue::Real(v) => Box::new(*v),
                 SqlValue::Text(v) => Box::new(v.clone()),
                 SqlValue::Bool(b) => Box::new(*b),
+                SqlValue::Bytes(v) => Box::new(v.clone()),
             }
         })
         .collect()

@@ -31,8 +31,9 @@ use precinct_storage::rollups::{Measures, RollupKey, RollupQuery, RollupRow};
 use precinct_storage::transfer::{ExportRow, ImportValue, Table, export_row, import_values};
 use precinct_storage::{
     AuditEntry, Clock, Credentials, DispatchOutcome, IncidentFilter, InitialPasswords,
-    IntakeOutcome, NewUser, Readiness, RequestClaim, RoadClosure, SecondFactor, SecondFactorProof,
-    Session, SessionRecord, Store, StoreError, StoreResult, TrackPoint,
+    IntakeOutcome, NewPhoto, NewUser, PhotoInfo, Readiness, RequestClaim, RoadClosure,
+    SecondFactor, SecondFactorProof, Session, SessionRecord, Store, StoreError, StoreResult,
+    TrackPoint,
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
@@ -575,6 +576,26 @@ impl IncidentStore for SqliteStore {
             .await
     }
 
+    async fn attach_photo(
+        &self,
+        id: IncidentId,
+        photo: NewPhoto,
+        actor: Actor,
+    ) -> StoreResult<PhotoInfo> {
+        self.write(move |ctx| apply::run_ready(apply::attach_photo(ctx, id, photo, &actor)))
+            .await
+    }
+
+    async fn photos(&self, id: IncidentId) -> StoreResult<Vec<PhotoInfo>> {
+        self.read(move |conn| apply::run_ready(reads::photos(&mut rows::Reader(conn), id)))
+            .await
+    }
+
+    async fn photo(&self, id: i64) -> StoreResult<(PhotoInfo, Vec<u8>)> {
+        self.read(move |conn| apply::run_ready(reads::photo(&mut rows::Reader(conn), id)))
+            .await
+    }
+
     async fn flag_recurrence(
         &self,
         id: IncidentId,
@@ -928,6 +949,7 @@ impl TransferStore for SqliteStore {
                         ImportValue::Real(v) => v.map_or(SqlValue::Null, SqlValue::Real),
                         ImportValue::Text(v) => v.map_or(SqlValue::Null, SqlValue::Text),
                         ImportValue::Bool(v) => SqlValue::Integer(i64::from(v)),
+                        ImportValue::Bytes(v) => v.map_or(SqlValue::Null, SqlValue::Blob),
                     });
                 statement
                     .execute(rusqlite::params_from_iter(values))

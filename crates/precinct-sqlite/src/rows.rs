@@ -39,6 +39,10 @@ impl SqlRow for LiteRow<'_, '_> {
     fn boolean(&self, column: &str) -> StoreResult<bool> {
         self.get(column)
     }
+
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.get(column)
+    }
 }
 
 /// Maps a driver error to the storage error clients may see.
@@ -144,6 +148,7 @@ fn lite_params(params: &[SqlValue]) -> Vec<rusqlite::types::Value> {
             SqlValue::Real(v) => v.map_or(Value::Null, Value::Real),
             SqlValue::Text(v) => v.clone().map_or(Value::Null, Value::Text),
             SqlValue::Bool(b) => Value::Integer(i64::from(*b)),
+            SqlValue::Bytes(v) => v.clone().map_or(Value::Null, Value::Blob),
         })
         .collect()
 }

@@ -518,6 +518,20 @@ CREATE TABLE road_addresses (
     body TEXT NOT NULL
 );
 "#,
+    // Photos of a scene, attached to an incident (field reports, tasks).
+    r#"
+CREATE TABLE photos (
+    id INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    unit_id INTEGER,
+    taken_by TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX photos_incident ON photos (incident_id, id);
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers

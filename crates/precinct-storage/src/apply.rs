@@ -615,6 +615,78 @@ pub async fn add_note(
 
 /// Flags an incident as recurring these disputes (an event on its timeline)
 /// and lists it with each of them, in one transaction.
+/// Attaches a photo to an open incident (at most
+/// `MAX_PHOTOS_PER_INCIDENT`), with its event.
+pub async fn attach_photo(
+    tx: &mut impl WriteTx,
+    id: IncidentId,
+    photo: crate::NewPhoto,
+    actor: &Actor,
+) -> StoreResult<crate::PhotoInfo> {
+    use precinct_domain::photo::MAX_PHOTOS_PER_INCIDENT;
+    let incident = tx.load_incident(id).await?;
+    if incident.status == IncidentStatus::Closed {
+        return Err(DomainError::IncidentClosed { incident: id.0 }.into());
+    }
+    let (mut held, mut next) = (0, 1);
+    tx.query(
+        "SELECT CAST(count(*) FILTER (WHERE incident_id = $1) AS BIGINT) AS held, \
+         CAST(coalesce(max(id), 0) + 1 AS BIGINT) AS next FROM photos",
+        &[int(id.0)],
+        &mut |row| {
+            held = row.i64("held")?;
+            next = row.i64("next")?;
+            Ok(())
+        },
+    )
+    .await?;
+    if held >= MAX_PHOTOS_PER_INCIDENT {
+        return Err(DomainError::InvalidRecord {
+            field: "photo".into(),
+            message: format!("an incident holds at most {MAX_PHOTOS_PER_INCIDENT} photos"),
+            message_zh: format!("每起警情最多{MAX_PHOTOS_PER_INCIDENT}张照片"),
+        }
+        .into());
+    }
+    let at = tx.now();
+    let info = crate::PhotoInfo {
+        id: next,
+        incident_id: id,
+        content_type: photo.content_type,
+        size: photo.bytes.len() as u64,
+        unit_id: photo.unit_id,
+        taken_by: actor.name.clone(),
+        at,
+    };
+    tx.execute(
+        "INSERT INTO photos (id, incident_id, content_type, size, body, unit_id, taken_by, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            int(info.id),
+            int(id.0),
+            text(&info.content_type),
+            int(info.size as i64),
+            SqlValue::Bytes(Some(photo.bytes)),
+            Int(info.unit_id.map(|u| u.0)),
+            text(&info.taken_by),
+            int(ms(at)),
+        ],
+    )
+    .await?;
+    tx.emit(
+        actor,
+        Some(id),
+        info.unit_id,
+        EventKind::PhotoAttached {
+            photo_id: info.id,
+            content_type: info.content_type.clone(),
+            size: info.size,
+        },
+    )
+    .await?;
+    Ok(info)
+}
+
 pub async fn flag_recurrence(
     tx: &mut impl WriteTx,
     id: IncidentId,

@@ -25,6 +25,8 @@ pub enum SqlValue {
     Real(Option<f64>),
     Text(Option<String>),
     Bool(bool),
+    /// A binary value (a photo's bytes): BLOB in SQLite, BYTEA in PostgreSQL.
+    Bytes(Option<Vec<u8>>),
 }
 
 fn int(v: i64) -> SqlValue {

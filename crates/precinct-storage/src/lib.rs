@@ -389,6 +389,29 @@ pub struct TrackPoint {
     pub position: Coordinates,
 }
 
+/// A photo to attach: its checked type and bytes, and the unit whose
+/// member took it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPhoto {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub unit_id: Option<UnitId>,
+}
+
+/// A photo of a scene, without its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoInfo {
+    pub id: i64,
+    pub incident_id: IncidentId,
+    pub content_type: String,
+    pub size: u64,
+    /// The unit whose member took it, if any.
+    pub unit_id: Option<UnitId>,
+    /// Who attached it (the actor's name).
+    pub taken_by: String,
+    pub at: Timestamp,
+}
+
 /// A closed road segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoadClosure {
@@ -566,6 +589,18 @@ pub trait IncidentStore: Send + Sync + std::fmt::Debug + 'static {
         actor: Actor,
     ) -> StoreResult<DispatchOutcome>;
     async fn add_note(&self, id: IncidentId, text: String, actor: Actor) -> StoreResult<Event>;
+    /// Attaches a photo (bytes already checked as an image) to an open
+    /// incident: a row and a `photo_attached` event in one transaction.
+    async fn attach_photo(
+        &self,
+        id: IncidentId,
+        photo: NewPhoto,
+        actor: Actor,
+    ) -> StoreResult<PhotoInfo>;
+    /// An incident's photos, oldest first (no bytes).
+    async fn photos(&self, id: IncidentId) -> StoreResult<Vec<PhotoInfo>>;
+    /// One photo and its bytes.
+    async fn photo(&self, id: i64) -> StoreResult<(PhotoInfo, Vec<u8>)>;
     /// Records on an incident's timeline that it recurs these disputes.
     async fn flag_recurrence(
         &self,

@@ -251,6 +251,55 @@ pub async fn road_addresses<D: SqlExec + ?Sized>(db: &mut D) -> StoreResult<Vec<
     }
 }
 
+const PHOTO_COLUMNS: &str = "id, incident_id, content_type, size, unit_id, taken_by, at";
+
+fn photo_from_row(row: &dyn SqlRow) -> StoreResult<crate::PhotoInfo> {
+    Ok(crate::PhotoInfo {
+        id: row.i64("id")?,
+        incident_id: IncidentId(row.i64("incident_id")?),
+        content_type: row.text("content_type")?,
+        size: row.i64("size")?.max(0) as u64,
+        unit_id: row.opt_i64("unit_id")?.map(UnitId),
+        taken_by: row.text("taken_by")?,
+        at: crate::rows::ts(row.i64("at")?)?,
+    })
+}
+
+pub async fn photos<D: SqlExec + ?Sized>(
+    db: &mut D,
+    incident: IncidentId,
+) -> StoreResult<Vec<crate::PhotoInfo>> {
+    all(
+        db,
+        &format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE incident_id = $1 ORDER BY id"),
+        &[int(incident.0)],
+        photo_from_row,
+    )
+    .await
+}
+
+pub async fn photo<D: SqlExec + ?Sized>(
+    db: &mut D,
+    id: i64,
+) -> StoreResult<(crate::PhotoInfo, Vec<u8>)> {
+    first(
+        db,
+        &format!("SELECT {PHOTO_COLUMNS}, body FROM photos WHERE id = $1"),
+        &[int(id)],
+        |row| {
+            Ok((
+                photo_from_row(row)?,
+                row.opt_bytes("body")?.unwrap_or_default(),
+            ))
+        },
+    )
+    .await?
+    .ok_or_else(|| StoreError::NotFound {
+        entity: "photo",
+        id: id.to_string(),
+    })
+}
+
 pub async fn road_closures<D: SqlExec + ?Sized>(db: &mut D) -> StoreResult<Vec<RoadClosure>> {
     all(
         db,

@@ -20,6 +20,7 @@ pub trait SqlRow {
     fn opt_f64(&self, column: &str) -> StoreResult<Option<f64>>;
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
     fn boolean(&self, column: &str) -> StoreResult<bool>;
+    fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>>;
 
     fn i64(&self, column: &str) -> StoreResult<i64> {
         self.opt_i64(column)?

@@ -14,6 +14,8 @@ pub enum ColumnKind {
     Real,
     Text,
     Bool,
+    /// Binary, written to the export as base64 text.
+    Bytes,
 }
 
 /// The tables of a station, in an order that satisfies foreign keys.
@@ -43,12 +45,13 @@ pub enum Table {
     DisputeSignatures,
     DisputeFollowUps,
     DisputeEvents,
+    Photos,
 }
 
-use ColumnKind::{Bool, Int, Real, Text};
+use ColumnKind::{Bool, Bytes, Int, Real, Text};
 
 impl Table {
-    pub const ALL: [Table; 24] = [
+    pub const ALL: [Table; 25] = [
         Table::Ground,
         Table::Roads,
         Table::RoadAddresses,
@@ -73,6 +76,7 @@ impl Table {
         Table::DisputeSignatures,
         Table::DisputeFollowUps,
         Table::DisputeEvents,
+        Table::Photos,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +105,7 @@ impl Table {
             Table::DisputeSignatures => "dispute_signatures",
             Table::DisputeFollowUps => "dispute_follow_ups",
             Table::DisputeEvents => "dispute_events",
+            Table::Photos => "photos",
         }
     }
 
@@ -307,6 +312,16 @@ impl Table {
                 ("notes", Text),
             ],
             Table::DisputeEvents => &[("event_id", Int), ("dispute_id", Int)],
+            Table::Photos => &[
+                ("id", Int),
+                ("incident_id", Int),
+                ("content_type", Text),
+                ("size", Int),
+                ("body", Bytes),
+                ("unit_id", Int),
+                ("taken_by", Text),
+                ("at", Int),
+            ],
         }
     }
 
@@ -369,6 +384,10 @@ pub fn export_row(row: &dyn SqlRow, table: Table) -> StoreResult<ExportRow> {
                 Real => row.opt_f64(name)?.map_or(Value::Null, Value::from),
                 Text => row.opt_text(name)?.map_or(Value::Null, Value::from),
                 Bool => Value::from(row.boolean(name)?),
+                Bytes => row.opt_bytes(name)?.map_or(Value::Null, |b| {
+                    use base64::Engine;
+                    Value::from(base64::engine::general_purpose::STANDARD.encode(b))
+                }),
             })
         })
         .collect()
@@ -381,6 +400,7 @@ pub enum ImportValue {
     Real(Option<f64>),
     Text(Option<String>),
     Bool(bool),
+    Bytes(Option<Vec<u8>>),
 }
 
 /// Checks a canonical row against its table and types its values.
@@ -407,6 +427,15 @@ pub fn import_values(table: Table, row: &ExportRow) -> StoreResult<Vec<ImportVal
                 (Text, Value::Null) => ImportValue::Text(None),
                 (Text, v) => ImportValue::Text(Some(v.as_str().ok_or_else(wrong)?.to_owned())),
                 (Bool, v) => ImportValue::Bool(v.as_bool().ok_or_else(wrong)?),
+                (Bytes, Value::Null) => ImportValue::Bytes(None),
+                (Bytes, v) => {
+                    use base64::Engine;
+                    let text = v.as_str().ok_or_else(wrong)?;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .map_err(|_| wrong())?;
+                    ImportValue::Bytes(Some(bytes))
+                }
             })
         })
         .collect()

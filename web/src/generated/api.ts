@@ -452,6 +452,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/field-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["report_from_field"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/figures/breakdown": {
         parameters: {
             query?: never;
@@ -692,6 +708,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/incidents/{id}/photos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["attach_photo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/incidents/{id}/recommendation": {
         parameters: {
             query?: never;
@@ -812,6 +844,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["list_organisations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/photos/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_photo"];
         put?: never;
         post?: never;
         delete?: never;
@@ -958,6 +1006,22 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["report_unit_position"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/units/{id}/route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["unit_route"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1743,6 +1807,17 @@ export interface components {
             /** @enum {string} */
             type: "note_added";
         } | {
+            /** @description A photo of the scene was attached (`get_photo` reads it). */
+            data: {
+                content_type: string;
+                /** Format: int64 */
+                photo_id: number;
+                /** Format: int64 */
+                size: number;
+            };
+            /** @enum {string} */
+            type: "photo_attached";
+        } | {
             data: {
                 /** @enum {string} */
                 disposition: "resolved_on_scene" | "referred_to_mediation" | "criminal_case_opened" | "public_order_case_opened" | "no_action_needed" | "transferred_to_agency" | "merged_as_duplicate";
@@ -1848,6 +1923,11 @@ export interface components {
             incident_id: number | null;
             /** Format: int64 */
             unit_id: number | null;
+        };
+        /** @description What a field report made: the incident in the queue and its photo. */
+        FieldReportResponse: {
+            incident: components["schemas"]["IncidentDto"];
+            photo?: null | components["schemas"]["PhotoDto"];
         };
         FiguresBreakdownDto: {
             /** @enum {string} */
@@ -2033,6 +2113,8 @@ export interface components {
             z: number[];
         };
         IncidentDetail: components["schemas"]["IncidentDto"] & {
+            /** @description Photos of the scene, oldest first. */
+            photos: components["schemas"]["PhotoDto"][];
             /**
              * @description Open or recent disputes this incident recurs (same address or people
              *     within 90 days), found just after intake.
@@ -2326,6 +2408,26 @@ export interface components {
             phone?: string | null;
             vulnerable?: boolean;
         };
+        /** @description A photo of a scene, without its bytes (`get_photo` serves them at `url`). */
+        PhotoDto: {
+            /** Format: date-time */
+            at: string;
+            content_type: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            incident_id: number;
+            /** Format: int64 */
+            size: number;
+            taken_by: string;
+            /**
+             * Format: int64
+             * @description The unit whose member took it.
+             */
+            unit_id: number | null;
+            /** @description Where the image is served (`get_photo`). */
+            url: string;
+        };
         /** @description A place of the ground (market, compound, street, shop …). */
         Place: {
             address: string;
@@ -2556,6 +2658,38 @@ export interface components {
             class: string;
             /** @description The street's name, where the road network knows it. */
             name?: string | null;
+        };
+        /** @description A unit's way to its incident and when it should arrive. */
+        RouteDto: {
+            /** Format: date-time */
+            arrive_by: string;
+            /**
+             * Format: date-time
+             * @description When the route was reckoned, and the arrival it gives (count down to it).
+             */
+            computed_at: string;
+            /** Format: double */
+            distance_m: number;
+            /**
+             * @description A straight line (no road network, or none joining them): the time is
+             *     an estimate.
+             */
+            estimated: boolean;
+            /** Format: double */
+            eta_seconds: number;
+            /** Format: int64 */
+            incident_id: number;
+            /** @description From the unit's last position along the roads to the incident. */
+            path: components["schemas"]["Point"][];
+            /**
+             * Format: date-time
+             * @description When the unit last reported the position the route starts from.
+             */
+            position_at: string | null;
+            /** @description `driving` or `walking`, as the unit's kind travels. */
+            travel: string;
+            /** Format: int64 */
+            unit_id: number;
         };
         SeriesPointDto: {
             /** Format: int64 */
@@ -5574,6 +5708,112 @@ export interface operations {
             };
         };
     };
+    report_from_field: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description What a volunteer or grid worker sees (义警上报): `category` (a code of the station's table), `note` (what is happening, up to 500 characters), `lat` and `lon` (the reporter's position, WGS-84), optionally `address` (else the nearest address is named) and `photo` (a JPEG, PNG or WebP image, at most 8 MiB). */
+        requestBody?: {
+            content: {
+                "multipart/form-data": unknown;
+            };
+        };
+        responses: {
+            /** @description In the queue: an incident with the source `volunteer_report` (or `grid_worker_report` for a grid worker), placed at the reporter's position, and its photo */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldReportResponse"];
+                };
+            };
+            /** @description Not a multipart body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Only members of a helper unit (volunteers, grid workers, security and property staff) report from the field; police take reports through intake (`field_report_for_helpers`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A photo larger than 8 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not of the media type this operation takes (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unknown category, no position, a position far from the ground, or a photo that is not an image (`invalid_photo`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server's storage is full: nothing was saved (`storage_full`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     figures_breakdown: {
         parameters: {
             query: {
@@ -7065,6 +7305,133 @@ export interface operations {
             };
         };
     };
+    attach_photo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Incident id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description `photo`: a JPEG, PNG or WebP image of the scene, at most 8 MiB. */
+        requestBody?: {
+            content: {
+                "multipart/form-data": unknown;
+            };
+        };
+        responses: {
+            /** @description Attached; a `photo_attached` event on the incident */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhotoDto"];
+                };
+            };
+            /** @description Not a multipart body, or no `photo` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such incident (or not one you may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body did not arrive in time (`request_timeout`) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The incident is closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than 8 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not of the media type this operation takes (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an image (`invalid_photo`), or the incident holds 20 photos already */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The server's storage is full: nothing was saved (`storage_full`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     recommend_response: {
         parameters: {
             query?: never;
@@ -7527,6 +7894,74 @@ export interface operations {
             };
             /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_photo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Photo id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The image (its own content type); each read is audited */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such photo (or one of an incident you may not see) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8370,6 +8805,74 @@ export interface operations {
             };
             /** @description The server's storage is full: nothing was saved (`storage_full`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unit_route: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unit id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A dispatched or en-route unit's road route from its last position to its incident (the path its recommendation's time was reckoned on, closures avoided) with its ETA */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteDto"];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such unit, or it is not on its way to an incident or has no position (`no_route`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,7 +18,7 @@ use std::time::Instant;
 /// Loads an incident the user may see. A volunteer sees only incidents their
 /// unit is or was assigned to; others are reported as not found, so ids of
 /// other incidents reveal nothing.
-async fn visible_incident(
+pub(crate) async fn visible_incident(
     state: &AppState,
     user: &User,
     id: IncidentId,
@@ -167,7 +167,9 @@ pub async fn get_incident(
         .collect();
     recurrent_dispute_ids.sort_unstable();
     recurrent_dispute_ids.dedup();
+    let photos = state.store.photos(incident.id).await?;
     Ok(Json(IncidentDetail {
+        photos: photos.iter().map(crate::dto::PhotoDto::from).collect(),
         incident: IncidentDto::new(&incident, &state.ground(), personal),
         timeline: timeline
             .iter()

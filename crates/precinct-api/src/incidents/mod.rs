@@ -3,14 +3,30 @@
 
 pub mod dispatch;
 pub mod intake;
+pub mod photos;
 pub mod units;
 
 use crate::gate::{Gate, Routes};
+use axum::extract::DefaultBodyLimit;
 use precinct_domain::policy::Action::*;
 use utoipa_axum::routes;
 
 pub(crate) fn routes() -> Routes {
+    let upload = |router: axum::routing::MethodRouter<_>| {
+        router.layer(DefaultBodyLimit::max(photos::MAX_FIELD_UPLOAD_BYTES))
+    };
     Routes::default()
+        .add_with(
+            Gate::Session(ReportIncident),
+            routes!(photos::report_from_field),
+            upload,
+        )
+        .add_with(
+            Gate::Session(AddIncidentNote),
+            routes!(photos::attach_photo),
+            upload,
+        )
+        .add(Gate::Session(ViewIncidents), routes!(photos::get_photo))
         .add_idempotent(
             Gate::Session(ReportIncident),
             routes!(intake::create_incident),
@@ -46,6 +62,7 @@ pub(crate) fn routes() -> Routes {
         )
         .add(Gate::Session(ViewUnits), routes!(units::list_units))
         .add(Gate::Session(ViewUnits), routes!(units::unit_track))
+        .add(Gate::Session(ViewUnits), routes!(units::unit_route))
         .add(
             Gate::Session(ReportForUnit),
             routes!(units::update_unit_status),

@@ -302,3 +302,88 @@ pub async fn unit_track(
         truncated,
     }))
 }
+
+/// A unit's way to its incident and when it should arrive.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RouteDto {
+    pub unit_id: i64,
+    pub incident_id: i64,
+    /// `driving` or `walking`, as the unit's kind travels.
+    pub travel: String,
+    /// From the unit's last position along the roads to the incident.
+    pub path: Vec<Point>,
+    pub distance_m: f64,
+    pub eta_seconds: f64,
+    /// A straight line (no road network, or none joining them): the time is
+    /// an estimate.
+    pub estimated: bool,
+    /// When the route was reckoned, and the arrival it gives (count down to it).
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+    pub arrive_by: chrono::DateTime<chrono::Utc>,
+    /// When the unit last reported the position the route starts from.
+    pub position_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[utoipa::path(
+    get, path = "/api/units/{id}/route", operation_id = "unit_route", tag = "units",
+    params(("id" = i64, Path, description = "Unit id")),
+    responses(
+        (status = 200, description = "A dispatched or en-route unit's road route from its last position to its incident (the path its recommendation's time was reckoned on, closures avoided) with its ETA", body = RouteDto),
+        (status = 404, description = "No such unit, or it is not on its way to an incident or has no position (`no_route`)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unit_route(
+    State(state): State<AppState>,
+    authed: Authed,
+    PathId(id): PathId,
+) -> Result<Json<RouteDto>, ApiError> {
+    use precinct_domain::unit::UnitStatus;
+    authed.may(Action::ViewUnits)?;
+    let unit = state.store.get_unit(UnitId(id)).await?;
+    let no_route = || {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "no_route",
+            format!("unit {id} is not on its way to an incident, or its position is unknown"),
+            "该警力未在赶赴警情途中,或位置未知",
+        )
+    };
+    let (Some(incident_id), Some(from), true) = (
+        unit.incident_id,
+        unit.position,
+        matches!(unit.status, UnitStatus::Dispatched | UnitStatus::EnRoute),
+    ) else {
+        return Err(no_route());
+    };
+    let incident = state.store.get_incident(incident_id).await?;
+    let mut closures = precinct_geo::roads::Closures::default();
+    for closure in state.store.road_closures().await? {
+        closures.close(closure.segment);
+    }
+    let travel = precinct_domain::recommend::unit_travel(unit.kind);
+    let roads = state.roads();
+    let to = incident.location;
+    let route = tokio::task::spawn_blocking(move || {
+        precinct_domain::recommend::route_between(from, to, travel, &roads, &closures)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    let now = state.clock.now();
+    Ok(Json(RouteDto {
+        unit_id: unit.id.0,
+        incident_id: incident_id.0,
+        travel: match travel {
+            precinct_domain::plan::TravelMode::Driving => "driving",
+            precinct_domain::plan::TravelMode::Walking => "walking",
+        }
+        .into(),
+        path: route.path.into_iter().map(Point::from).collect(),
+        distance_m: route.distance_m.round(),
+        eta_seconds: route.eta_seconds.round(),
+        estimated: route.estimated,
+        computed_at: now,
+        arrive_by: now + chrono::Duration::milliseconds((route.eta_seconds * 1000.0) as i64),
+        position_at: unit.position_at,
+    }))
+}

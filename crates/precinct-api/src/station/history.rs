@@ -221,14 +221,14 @@ async fn uploaded(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| crate::station::package::field_error(e, MAX_HISTORY_BYTES, &bad))?
+        .map_err(|e| crate::extract::field_error(e, MAX_HISTORY_BYTES, &bad))?
     {
         let field_name = field.name().unwrap_or_default().to_owned();
         let name = field.file_name().unwrap_or("history.csv").to_owned();
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| crate::station::package::field_error(e, MAX_HISTORY_BYTES, &bad))?
+            .map_err(|e| crate::extract::field_error(e, MAX_HISTORY_BYTES, &bad))?
             .to_vec();
         match field_name.as_str() {
             "file" => file = Some(NamedFile { name, bytes }),

@@ -293,26 +293,6 @@ pub async fn import_package(
     })
 }
 
-/// A multipart field that could not be read: 413 `payload_too_large` past
-/// `limit` bytes, else what `bad` says (400).
-pub(crate) fn field_error(
-    e: axum::extract::multipart::MultipartError,
-    limit: usize,
-    bad: &dyn Fn(String) -> Response,
-) -> Response {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the upload is larger than {limit} bytes"),
-            "上传文件过大",
-        )
-        .into_response()
-    } else {
-        bad(e.body_text())
-    }
-}
-
 /// The uploaded package: the first file field of the multipart body,
 /// unpacked in `heavy`'s pool.
 async fn uploaded(
@@ -333,7 +313,7 @@ async fn uploaded(
         let field = multipart
             .next_field()
             .await
-            .map_err(|e| field_error(e, MAX_UPLOAD_BYTES, &bad))?
+            .map_err(|e| crate::extract::field_error(e, MAX_UPLOAD_BYTES, &bad))?
             .ok_or_else(|| {
                 bad("no file in the upload; send the .zip as the field `package`".into())
             })?;
@@ -344,7 +324,7 @@ async fn uploaded(
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| field_error(e, MAX_UPLOAD_BYTES, &bad))?;
+            .map_err(|e| crate::extract::field_error(e, MAX_UPLOAD_BYTES, &bad))?;
         let files = heavy
             .run(move |_| PackageFiles::from_zip(&bytes))
             .await

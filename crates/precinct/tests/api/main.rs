@@ -15,6 +15,7 @@ mod disk_full;
 mod disputes;
 mod dual_reception;
 mod edits;
+mod field_reports;
 mod figures;
 mod history_import;
 mod idempotency;
