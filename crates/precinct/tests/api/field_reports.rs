@@ -17,12 +17,10 @@ const PNG: &[u8] = &[
     0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
-fn report(
-    category: &str,
-    note: &str,
-    at: Option<(f64, f64)>,
-    photo: Option<Vec<u8>>,
-) -> Vec<(&'static str, &'static str, Vec<u8>)> {
+/// A multipart body's parts: (field, file name, bytes).
+type Parts = Vec<(&'static str, &'static str, Vec<u8>)>;
+
+fn report(category: &str, note: &str, at: Option<(f64, f64)>, photo: Option<Vec<u8>>) -> Parts {
     let mut parts = vec![
         ("category", "", category.as_bytes().to_vec()),
         ("note", "", note.as_bytes().to_vec()),
@@ -53,7 +51,7 @@ api_test! {
         let before = open_count(&app, &dispatcher).await;
 
         // Bad uploads: each refused with its code, nothing created.
-        let refused: [(Vec<(&str, &str, Vec<u8>)>, StatusCode, &str); 4] = [
+        let refused: [(Parts, StatusCode, &str); 4] = [
             (report("fight_assault", "打架", Some(at), Some(b"<svg onload=alert(1)>".to_vec())), StatusCode::UNPROCESSABLE_ENTITY, "invalid_photo"),
             (report("fight_assault", "打架", None, Some(PNG.to_vec())), StatusCode::UNPROCESSABLE_ENTITY, "missing_location"),
             (report("no_such_code", "打架", Some(at), None), StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"),

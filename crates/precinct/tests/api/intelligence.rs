@@ -211,7 +211,7 @@ api_test! {
         assert_eq!(figure(&after, "theft")["value"], 143.0);
         for bad in [
             format!("from={}&until={}", urlenc(local(2026, 2, 1)), urlenc(local(2026, 1, 1))),
-            format!("from=1900-01-01T00:00:00Z&until={}", urlenc(local(2026, 1, 1))),
+            format!("from=1899-12-31T00:00:00Z&until={}", urlenc(local(2026, 1, 1))),
         ] {
             let (status, body) = app.get(Some(&analyst), &format!("/api/figures/station?{bad}")).await;
             assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_period")), "{bad}");
