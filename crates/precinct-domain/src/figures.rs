@@ -333,7 +333,7 @@ impl StationFigureKey {
                 "先期处置: mean seconds from the report to the first volunteer, security-force or property team on scene, over the period's incidents one reached."
             }
             OnSceneResolutionRate => {
-                "现场处置率: of the period's incidents that are closed, the share closed as resolved on scene."
+                "现场处置率: of the period's incidents closed with a disposition, the share closed as resolved on scene; none (无数据) when no closed incident of the period records how it ended (past records often do not)."
             }
             DisputeResolutionRate => {
                 "矛盾纠纷化解率: of the disputes registered in the period that have concluded, the share resolved (an agreement reached and not relapsed since) = resolved ÷ (resolved + unresolved); cases still being worked or dismissed count in neither."

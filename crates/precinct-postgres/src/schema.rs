@@ -699,6 +699,39 @@ CREATE TABLE photos (
 );
 CREATE INDEX photos_incident ON photos (incident_id, id);
 "#,
+    // The rollups' `closed` counts incidents closed with a disposition (a
+    // past record without one says nothing of how it ended), and days and
+    // hours before 1970 bucket as floor division: the rows function again,
+    // and the rollups recomputed.
+    r#"
+CREATE OR REPLACE FUNCTION precinct_rollup_rows(
+    weight BIGINT, reported_at BIGINT, category TEXT, family TEXT, zone_id BIGINT,
+    community_id BIGINT, grid_cell_id BIGINT, dispatched_at BIGINT, police_at BIGINT,
+    helper_at BIGINT, status TEXT, disposition TEXT, merged_into BIGINT)
+RETURNS TABLE (dim TEXT, span BIGINT, bucket BIGINT, key TEXT, n BIGINT, dispatched BIGINT, police_n BIGINT, police_seconds BIGINT, helper_n BIGINT, helper_seconds BIGINT, closed BIGINT, on_scene BIGINT)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT d.dim, s.span, (($2 + 2225664000000) / 86400000) / s.span - 25760 / s.span, d.key,
+           $1,
+           $1 * ($8 IS NOT NULL)::INT,
+           $1 * ($9 IS NOT NULL)::INT,
+           $1 * COALESCE(($9 - $2) / 1000, 0),
+           $1 * ($10 IS NOT NULL)::INT,
+           $1 * COALESCE(($10 - $2) / 1000, 0),
+           $1 * ($11 = 'closed' AND $12 IS NOT NULL)::INT,
+           $1 * ($11 = 'closed' AND $12 IS NOT DISTINCT FROM 'resolved_on_scene')::INT
+    FROM (VALUES ('category', $3), ('family', $4),
+                 ('zone', COALESCE($5::TEXT, '')), ('community', COALESCE($6::TEXT, '')),
+                 ('grid_cell', COALESCE($7::TEXT, '')),
+                 ('hour_of_week', (((($2 + 2225664000000) / 3600000) + 72) % 168)::TEXT)) AS d (dim, key),
+         (VALUES (1::BIGINT), (32::BIGINT)) AS s (span)
+    WHERE $13 IS NULL
+$$;
+DELETE FROM figure_rollups;
+INSERT INTO figure_rollups (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+SELECT q.dim, q.span, q.bucket, q.key, sum(q.n)::BIGINT, sum(q.dispatched)::BIGINT, sum(q.police_n)::BIGINT, sum(q.police_seconds)::BIGINT, sum(q.helper_n)::BIGINT, sum(q.helper_seconds)::BIGINT, sum(q.closed)::BIGINT, sum(q.on_scene)::BIGINT
+FROM incidents AS x, LATERAL precinct_rollup_rows(1, x.reported_at, x.category, x.family, x.zone_id, x.community_id, x.grid_cell_id, x.dispatched_at, x.first_police_on_scene_at, x.first_helper_on_scene_at, x.status, x.disposition, x.merged_into) AS q
+GROUP BY q.dim, q.span, q.bucket, q.key;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -532,6 +532,155 @@ CREATE TABLE photos (
 );
 CREATE INDEX photos_incident ON photos (incident_id, id);
 "#,
+    // The rollups' `closed` counts incidents closed with a disposition (a
+    // past record without one says nothing of how it ended), and days and
+    // hours before 1970 bucket as floor division: the triggers again, and
+    // the rollups recomputed.
+    r#"
+DROP TRIGGER incidents_rollup_insert;
+DROP TRIGGER incidents_rollup_update;
+DROP TRIGGER incidents_rollup_delete;
+DELETE FROM figure_rollups;
+CREATE TRIGGER incidents_rollup_insert AFTER INSERT ON incidents
+WHEN NOT EXISTS (SELECT 1 FROM rollups_suspended)
+BEGIN
+    INSERT INTO figure_rollups (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+    SELECT d.dim, s.span, ((NEW.reported_at + 2225664000000) / 86400000) / s.span - 25760 / s.span, d.key,
+           (1),
+           (NEW.dispatched_at IS NOT NULL),
+           (NEW.first_police_on_scene_at IS NOT NULL),
+           (COALESCE((NEW.first_police_on_scene_at - NEW.reported_at) / 1000, 0)),
+           (NEW.first_helper_on_scene_at IS NOT NULL),
+           (COALESCE((NEW.first_helper_on_scene_at - NEW.reported_at) / 1000, 0)),
+           (NEW.status = 'closed' AND NEW.disposition IS NOT NULL),
+           (NEW.status = 'closed' AND NEW.disposition IS 'resolved_on_scene')
+    FROM (SELECT 'category' AS dim, NEW.category AS key
+          UNION ALL SELECT 'family', NEW.family
+          UNION ALL SELECT 'zone', COALESCE(CAST(NEW.zone_id AS TEXT), '')
+          UNION ALL SELECT 'community', COALESCE(CAST(NEW.community_id AS TEXT), '')
+          UNION ALL SELECT 'grid_cell', COALESCE(CAST(NEW.grid_cell_id AS TEXT), '')
+          UNION ALL SELECT 'hour_of_week', CAST((((NEW.reported_at + 2225664000000) / 3600000) + 72) % 168 AS TEXT)) AS d,
+         (SELECT 1 AS span UNION ALL SELECT 32) AS s
+    WHERE NEW.merged_into IS NULL
+    ON CONFLICT (dim, span, bucket, key) DO UPDATE SET
+    n = n + excluded.n,
+    dispatched = dispatched + excluded.dispatched,
+    police_n = police_n + excluded.police_n,
+    police_seconds = police_seconds + excluded.police_seconds,
+    helper_n = helper_n + excluded.helper_n,
+    helper_seconds = helper_seconds + excluded.helper_seconds,
+    closed = closed + excluded.closed,
+    on_scene = on_scene + excluded.on_scene;
+END;
+CREATE TRIGGER incidents_rollup_update AFTER UPDATE OF category, family, zone_id, community_id, grid_cell_id, reported_at, dispatched_at, first_police_on_scene_at, first_helper_on_scene_at, status, disposition, merged_into ON incidents
+BEGIN
+    INSERT INTO figure_rollups (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+    SELECT d.dim, s.span, ((OLD.reported_at + 2225664000000) / 86400000) / s.span - 25760 / s.span, d.key,
+           -(1),
+           -(OLD.dispatched_at IS NOT NULL),
+           -(OLD.first_police_on_scene_at IS NOT NULL),
+           -(COALESCE((OLD.first_police_on_scene_at - OLD.reported_at) / 1000, 0)),
+           -(OLD.first_helper_on_scene_at IS NOT NULL),
+           -(COALESCE((OLD.first_helper_on_scene_at - OLD.reported_at) / 1000, 0)),
+           -(OLD.status = 'closed' AND OLD.disposition IS NOT NULL),
+           -(OLD.status = 'closed' AND OLD.disposition IS 'resolved_on_scene')
+    FROM (SELECT 'category' AS dim, OLD.category AS key
+          UNION ALL SELECT 'family', OLD.family
+          UNION ALL SELECT 'zone', COALESCE(CAST(OLD.zone_id AS TEXT), '')
+          UNION ALL SELECT 'community', COALESCE(CAST(OLD.community_id AS TEXT), '')
+          UNION ALL SELECT 'grid_cell', COALESCE(CAST(OLD.grid_cell_id AS TEXT), '')
+          UNION ALL SELECT 'hour_of_week', CAST((((OLD.reported_at + 2225664000000) / 3600000) + 72) % 168 AS TEXT)) AS d,
+         (SELECT 1 AS span UNION ALL SELECT 32) AS s
+    WHERE OLD.merged_into IS NULL
+    ON CONFLICT (dim, span, bucket, key) DO UPDATE SET
+    n = n + excluded.n,
+    dispatched = dispatched + excluded.dispatched,
+    police_n = police_n + excluded.police_n,
+    police_seconds = police_seconds + excluded.police_seconds,
+    helper_n = helper_n + excluded.helper_n,
+    helper_seconds = helper_seconds + excluded.helper_seconds,
+    closed = closed + excluded.closed,
+    on_scene = on_scene + excluded.on_scene;
+    INSERT INTO figure_rollups (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+    SELECT d.dim, s.span, ((NEW.reported_at + 2225664000000) / 86400000) / s.span - 25760 / s.span, d.key,
+           (1),
+           (NEW.dispatched_at IS NOT NULL),
+           (NEW.first_police_on_scene_at IS NOT NULL),
+           (COALESCE((NEW.first_police_on_scene_at - NEW.reported_at) / 1000, 0)),
+           (NEW.first_helper_on_scene_at IS NOT NULL),
+           (COALESCE((NEW.first_helper_on_scene_at - NEW.reported_at) / 1000, 0)),
+           (NEW.status = 'closed' AND NEW.disposition IS NOT NULL),
+           (NEW.status = 'closed' AND NEW.disposition IS 'resolved_on_scene')
+    FROM (SELECT 'category' AS dim, NEW.category AS key
+          UNION ALL SELECT 'family', NEW.family
+          UNION ALL SELECT 'zone', COALESCE(CAST(NEW.zone_id AS TEXT), '')
+          UNION ALL SELECT 'community', COALESCE(CAST(NEW.community_id AS TEXT), '')
+          UNION ALL SELECT 'grid_cell', COALESCE(CAST(NEW.grid_cell_id AS TEXT), '')
+          UNION ALL SELECT 'hour_of_week', CAST((((NEW.reported_at + 2225664000000) / 3600000) + 72) % 168 AS TEXT)) AS d,
+         (SELECT 1 AS span UNION ALL SELECT 32) AS s
+    WHERE NEW.merged_into IS NULL
+    ON CONFLICT (dim, span, bucket, key) DO UPDATE SET
+    n = n + excluded.n,
+    dispatched = dispatched + excluded.dispatched,
+    police_n = police_n + excluded.police_n,
+    police_seconds = police_seconds + excluded.police_seconds,
+    helper_n = helper_n + excluded.helper_n,
+    helper_seconds = helper_seconds + excluded.helper_seconds,
+    closed = closed + excluded.closed,
+    on_scene = on_scene + excluded.on_scene;
+END;
+CREATE TRIGGER incidents_rollup_delete AFTER DELETE ON incidents
+BEGIN
+    INSERT INTO figure_rollups (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+    SELECT d.dim, s.span, ((OLD.reported_at + 2225664000000) / 86400000) / s.span - 25760 / s.span, d.key,
+           -(1),
+           -(OLD.dispatched_at IS NOT NULL),
+           -(OLD.first_police_on_scene_at IS NOT NULL),
+           -(COALESCE((OLD.first_police_on_scene_at - OLD.reported_at) / 1000, 0)),
+           -(OLD.first_helper_on_scene_at IS NOT NULL),
+           -(COALESCE((OLD.first_helper_on_scene_at - OLD.reported_at) / 1000, 0)),
+           -(OLD.status = 'closed' AND OLD.disposition IS NOT NULL),
+           -(OLD.status = 'closed' AND OLD.disposition IS 'resolved_on_scene')
+    FROM (SELECT 'category' AS dim, OLD.category AS key
+          UNION ALL SELECT 'family', OLD.family
+          UNION ALL SELECT 'zone', COALESCE(CAST(OLD.zone_id AS TEXT), '')
+          UNION ALL SELECT 'community', COALESCE(CAST(OLD.community_id AS TEXT), '')
+          UNION ALL SELECT 'grid_cell', COALESCE(CAST(OLD.grid_cell_id AS TEXT), '')
+          UNION ALL SELECT 'hour_of_week', CAST((((OLD.reported_at + 2225664000000) / 3600000) + 72) % 168 AS TEXT)) AS d,
+         (SELECT 1 AS span UNION ALL SELECT 32) AS s
+    WHERE OLD.merged_into IS NULL
+    ON CONFLICT (dim, span, bucket, key) DO UPDATE SET
+    n = n + excluded.n,
+    dispatched = dispatched + excluded.dispatched,
+    police_n = police_n + excluded.police_n,
+    police_seconds = police_seconds + excluded.police_seconds,
+    helper_n = helper_n + excluded.helper_n,
+    helper_seconds = helper_seconds + excluded.helper_seconds,
+    closed = closed + excluded.closed,
+    on_scene = on_scene + excluded.on_scene;
+END;
+INSERT INTO figure_rollups (dim, span, bucket, key, n, dispatched, police_n, police_seconds, helper_n, helper_seconds, closed, on_scene)
+SELECT d.dim, s.span, ((i.reported_at + 2225664000000) / 86400000) / s.span - 25760 / s.span AS bucket,
+       CASE d.dim WHEN 'category' THEN i.category WHEN 'family' THEN i.family
+           WHEN 'zone' THEN COALESCE(CAST(i.zone_id AS TEXT), '')
+           WHEN 'community' THEN COALESCE(CAST(i.community_id AS TEXT), '')
+           WHEN 'grid_cell' THEN COALESCE(CAST(i.grid_cell_id AS TEXT), '')
+           ELSE CAST((((i.reported_at + 2225664000000) / 3600000) + 72) % 168 AS TEXT) END AS key,
+       sum(1),
+       sum(i.dispatched_at IS NOT NULL),
+       sum(i.first_police_on_scene_at IS NOT NULL),
+       sum(COALESCE((i.first_police_on_scene_at - i.reported_at) / 1000, 0)),
+       sum(i.first_helper_on_scene_at IS NOT NULL),
+       sum(COALESCE((i.first_helper_on_scene_at - i.reported_at) / 1000, 0)),
+       sum(i.status = 'closed' AND i.disposition IS NOT NULL),
+       sum(i.status = 'closed' AND i.disposition IS 'resolved_on_scene')
+FROM incidents AS i,
+     (SELECT 'category' AS dim UNION ALL SELECT 'family' UNION ALL SELECT 'zone'
+      UNION ALL SELECT 'community' UNION ALL SELECT 'grid_cell' UNION ALL SELECT 'hour_of_week') AS d,
+     (SELECT 1 AS span UNION ALL SELECT 32) AS s
+WHERE i.merged_into IS NULL
+GROUP BY d.dim, s.span, bucket, key;
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers

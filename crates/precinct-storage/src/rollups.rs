@@ -112,7 +112,7 @@ pub struct Measures {
     /// Reached by a helper (volunteer, security force, property team).
     pub helper_n: i64,
     pub helper_seconds: i64,
-    /// Closed, and closed as resolved on scene.
+    /// Closed with a disposition, and closed as resolved on scene.
     pub closed: i64,
     pub on_scene: i64,
 }
@@ -165,7 +165,9 @@ pub fn contribution(i: &Incident) -> Option<Measures> {
     if i.merged_into.is_some() {
         return None;
     }
-    let closed = i.status == IncidentStatus::Closed;
+    // Closed with a disposition: a past record without one says nothing of
+    // how it ended, so it is left out of the on-scene rate's denominator.
+    let closed = i.status == IncidentStatus::Closed && i.disposition.is_some();
     let police = i.police_response_seconds();
     let helper = i.first_response_seconds();
     Some(Measures {
@@ -470,7 +472,7 @@ fn raw_measures_sql() -> &'static str {
      CAST(sum(CASE WHEN first_police_on_scene_at IS NOT NULL THEN (first_police_on_scene_at - reported_at) / 1000 ELSE 0 END) AS BIGINT) AS police_seconds, \
      CAST(sum(CASE WHEN first_helper_on_scene_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS helper_n, \
      CAST(sum(CASE WHEN first_helper_on_scene_at IS NOT NULL THEN (first_helper_on_scene_at - reported_at) / 1000 ELSE 0 END) AS BIGINT) AS helper_seconds, \
-     CAST(sum(CASE WHEN status = 'closed' THEN 1 ELSE 0 END) AS BIGINT) AS closed, \
+     CAST(sum(CASE WHEN status = 'closed' AND disposition IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS closed, \
      CAST(sum(CASE WHEN status = 'closed' AND disposition = 'resolved_on_scene' THEN 1 ELSE 0 END) AS BIGINT) AS on_scene"
 }
 

@@ -2430,11 +2430,16 @@ pub async fn rollups_equal_a_recomputation(store: SharedStore) {
     let sixties = Utc.with_ymd_and_hms(1966, 5, 1, 8, 30, 0).unwrap();
     let old: Vec<HistoryRecord> = (0..40)
         .map(|n| {
-            history_record(
+            let mut record = history_record(
                 &format!("OLD-{n:02}"),
                 categories[n % 5].clone(),
                 sixties + Duration::minutes(n as i64 * 397),
-            )
+            );
+            // Past records often say nothing of how they ended.
+            if n % 3 == 0 {
+                record.disposition = None;
+            }
+            record
         })
         .collect();
     store

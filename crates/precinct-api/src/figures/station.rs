@@ -297,7 +297,7 @@ pub struct FiguresBreakdownDto {
     pub definition: String,
 }
 
-const BREAKDOWN_DEFINITION: &str = "Per row: incidents reported in the period (merged duplicates counted once) in that zone, community, grid cell (by where the incident was placed when taken in), category, or hour of the week in the station's time zone; last_year the same over the same period a year earlier and yoy_change = (incidents − last_year) ÷ last_year; dispatched; police_response_seconds and first_response_seconds the mean seconds from report to the first police unit or helper on scene; on_scene_resolution_rate = closed as resolved on scene ÷ closed. hour_weekday lists all 168 hours, zeros included; other breakdowns list the keys with incidents in either period, most incidents first.";
+const BREAKDOWN_DEFINITION: &str = "Per row: incidents reported in the period (merged duplicates counted once) in that zone, community, grid cell (by where the incident was placed when taken in), category, or hour of the week in the station's time zone; last_year the same over the same period a year earlier and yoy_change = (incidents − last_year) ÷ last_year; dispatched; police_response_seconds and first_response_seconds the mean seconds from report to the first police unit or helper on scene; on_scene_resolution_rate = closed as resolved on scene ÷ closed with a disposition (null when none records one). hour_weekday lists all 168 hours, zeros included; other breakdowns list the keys with incidents in either period, most incidents first.";
 
 /// Where an hour of the week (UTC) of rows starting at `start` falls in
 /// the station's time zone: (weekday 1–7, hour 0–23).

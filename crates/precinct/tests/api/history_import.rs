@@ -148,6 +148,23 @@ api_test! {
             .find(|r| r["key"] == "fraud")
             .map(|r| r["incidents"].as_i64().unwrap());
         assert_eq!(fraud, Some(1), "{year}");
+        // The export records no dispositions: the on-scene rate has no data
+        // (无数据), not 0%, while the counts are there.
+        let (status, figures) = app
+            .get(Some(&analyst), &format!("/api/figures/station?{period}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{figures}");
+        let figure = |key: &str| {
+            figures["figures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["key"] == key)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {key}: {figures}"))
+        };
+        assert_eq!(figure("incidents")["value"], 2.0, "{figures}");
+        assert_eq!(figure("on_scene_resolution_rate")["value"], Value::Null, "{figures}");
         // Before 1900 is not a period.
         let (status, refused) = app
             .get(
