@@ -946,6 +946,7 @@ export function Console(props: { user: User; config: ConsoleConfig; ground: Juri
             }}
             onPick={picking ? setPicked : undefined}
             basemapUrl={props.config.basemap_url}
+            tilesUrl={props.config.tiles_url}
             tracks={tracks}
             routes={routeLines}
           />

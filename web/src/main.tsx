@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, http, ok, type ConsoleConfig, type Jurisdiction, type User } from "./api";
 import { Console } from "./console";
 import { Field } from "./field";
+import { setBaseTiles } from "./map";
 import { useLang } from "./hooks";
 import { errorText, setCategories, setLang, currentLang, setStationClock, setTimeZone, t } from "./i18n";
 import { ChangePassword, EnrolSecondFactor, Login } from "./login";
@@ -27,6 +28,7 @@ async function loadSession(user: User): Promise<Session> {
   const config = await ok(http.GET("/api/console/config"));
   setTimeZone(config.time_zone);
   setStationClock(config.now, config.clock_speed);
+  setBaseTiles(config.tiles_url);
   const ground = can(user, "dispatch_units") || can(user, "view_figures") ? await ok(http.GET("/api/jurisdiction")) : null;
   setCategories(ground?.categories);
   return { user, config, ground };

@@ -1,5 +1,6 @@
-// The map: drawn from the station's own data only (roads from its road
-// network, zones, communities, grid cells, posts, places), with units,
+// The map: drawn from the station's own data only (the base map's vector
+// tiles that Precinct builds from its road import: roads, water, parks,
+// buildings; zones, communities, grid cells, posts, places), with units,
 // incidents and road closures live. No tiles, fonts or sprites from
 // anywhere: the style names no glyph server, so MapLibre draws every label
 // with the browser's own fonts (TinySDF), and a unit's kind is a character
@@ -149,7 +150,18 @@ const KIND_MARK: Record<string, [string, string]> = {
 const kindMark = (kind: string) => KIND_MARK[kind]?.[currentLang() === "zh" ? 0 : 1] ?? "?";
 
 /** The label layers, whose rendered names the container lists (`data-rendered-labels`). */
-const LABEL_LAYERS = ["zones-label", "communities-label", "cells-label", "roads-label", "posts-label", "places-label", "units-label"];
+const LABEL_LAYERS = [
+  "zones-label",
+  "communities-label",
+  "cells-label",
+  "roads-label",
+  "water-label",
+  "waterways-label",
+  "parks-label",
+  "posts-label",
+  "places-label",
+  "units-label",
+];
 /** A label drawn with the browser's fonts, haloed so it reads on any background. */
 const text = (
   size: number,
@@ -179,12 +191,20 @@ export interface MapProps {
   onPick?: (p: Point) => void;
   /** The city's PMTiles base map, when the admin configured one. */
   basemapUrl?: string | null;
+  /** The base map built from the road import (`get_base_tile`), when there are roads. */
+  tilesUrl?: string | null;
   /** The analyst's layers: hotspot cells (Gi*) and the density surface. */
   overlay?: Overlay;
   /** Where the selected incident's units went (their position reports). */
   tracks?: Track[];
   /** Dispatched units' road routes to the incident (`unit_route`). */
   routes?: Track[];
+}
+
+/** The base map's tile URL template for every map of the session. */
+let baseTiles: string | null = null;
+export function setBaseTiles(url: string | null | undefined): void {
+  baseTiles = url ?? null;
 }
 
 /** A unit's track: its call sign and the points it reported, oldest first. */
@@ -242,7 +262,10 @@ export function MapView(props: MapProps) {
         type: "geojson",
         data: collection(labelPoints(g.grid_cells.map((c) => ({ boundary: c.boundary, name: c.code })))),
       });
-      m.addSource("roads", { type: "geojson", data: collection([]) });
+      const tiles = latest.current.tilesUrl ?? baseTiles;
+      if (tiles) m.addSource("roads", { type: "vector", tiles: [location.origin + tiles], minzoom: 10, maxzoom: 16 });
+      else m.addSource("roads", { type: "geojson", data: collection([]) });
+      const roadLayer = tiles ? { "source-layer": "roads" } : {};
       m.addSource("closures", { type: "geojson", data: collection([]) });
       m.addSource("posts", {
         type: "geojson",
@@ -265,11 +288,25 @@ export function MapView(props: MapProps) {
       m.addSource("hotspots", { type: "geojson", data: collection([]) });
 
       m.addLayer({ id: "zones-fill", type: "fill", source: "zones", paint: { "fill-color": "#dfe8f1", "fill-opacity": 0.6 } });
+      if (tiles) {
+        m.addLayer({ id: "water-fill", type: "fill", source: "roads", "source-layer": "water", paint: { "fill-color": "#aad3df" } });
+        m.addLayer({ id: "waterways-line", type: "line", source: "roads", "source-layer": "waterways", paint: { "line-color": "#aad3df", "line-width": 2 } });
+        m.addLayer({ id: "parks-fill", type: "fill", source: "roads", "source-layer": "parks", paint: { "fill-color": "#cdebb0", "fill-opacity": 0.8 } });
+        m.addLayer({
+          id: "buildings-fill",
+          type: "fill",
+          source: "roads",
+          "source-layer": "buildings",
+          minzoom: 15,
+          paint: { "fill-color": "#d9d0c9", "fill-opacity": 0.7, "fill-outline-color": "#c4b8ae" },
+        });
+      }
       m.addLayer({ id: "cells-line", type: "line", source: "cells", minzoom: 14, paint: { "line-color": "#c3ccd6", "line-width": 0.5 } });
       m.addLayer({
         id: "roads-line",
         type: "line",
         source: "roads",
+        ...roadLayer,
         paint: {
           "line-color": "#ffffff",
           "line-width": ["match", ["get", "class"], ["motorway", "trunk", "primary"], 4, ["secondary", "tertiary"], 3, 1.5],
@@ -357,11 +394,30 @@ export function MapView(props: MapProps) {
         id: "roads-label",
         type: "symbol",
         source: "roads",
+        ...roadLayer,
         minzoom: 14.5,
         filter: ["has", "name"],
         layout: { ...road.layout, "symbol-placement": "line", "text-max-angle": 30 },
         paint: road.paint,
       }, "zones-line");
+      if (tiles) {
+        const water = text(11, "#4a7fa0");
+        for (const layer of ["water", "waterways", "parks"]) {
+          m.addLayer(
+            {
+              id: `${layer}-label`,
+              type: "symbol",
+              source: "roads",
+              "source-layer": layer,
+              minzoom: 14,
+              filter: ["has", "name"],
+              layout: { ...water.layout, ...(layer === "waterways" ? { "symbol-placement": "line" as const } : {}) },
+              paint: layer === "parks" ? { ...water.paint, "text-color": "#4f7a3a" } : water.paint,
+            },
+            "zones-line",
+          );
+        }
+      }
       const post = text(12, "#1f4e8c");
       m.addLayer({ id: "posts-label", type: "symbol", source: "posts", minzoom: 12.5, layout: { ...post.layout, "text-offset": [0, 1.3], "text-anchor": "top" }, paint: post.paint });
       const place = text(10.5, "#6c5ca8");
@@ -425,10 +481,12 @@ export function MapView(props: MapProps) {
           console.warn("the base map could not be read", error);
         }
       }
-      try {
-        (m.getSource("roads") as GeoJSONSource).setData((await ok(http.GET("/api/map/roads"))) as GeoJSON.FeatureCollection);
-      } catch (error) {
-        console.warn("no road layer", error);
+      if (!tiles) {
+        try {
+          (m.getSource("roads") as GeoJSONSource).setData((await ok(http.GET("/api/map/roads"))) as GeoJSON.FeatureCollection);
+        } catch (error) {
+          console.warn("no road layer", error);
+        }
       }
       container.current?.setAttribute("data-map-ready", "true");
     });

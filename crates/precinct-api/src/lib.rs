@@ -72,6 +72,8 @@ pub struct AppState {
     roads: Arc<RwLock<Arc<RoadNetwork>>>,
     /// The road network's named streets, for address search.
     streets: Arc<precinct_domain::address::StreetIndex>,
+    /// The base map's vector tiles, built at start-up and served from memory.
+    tiles: Arc<precinct_osm::tiles::TileSet>,
     plans: Arc<Plans>,
     scratches: Arc<Mutex<Vec<SearchScratch>>>,
     /// How old a unit's position may be, by kind, before it is stale.
@@ -120,7 +122,11 @@ impl AppState {
         let addresses = store.road_addresses().await?;
         let streets = precinct_domain::address::StreetIndex::build(&ways, &addresses);
         drop(addresses);
-        drop(ways);
+        let areas = store.road_areas().await?;
+        let tiles =
+            tokio::task::spawn_blocking(move || precinct_osm::tiles::TileSet::build(&ways, &areas))
+                .await
+                .map_err(|e| StoreError::Other(format!("building the base map: {e}")))?;
         let plans = load_plans(DEFAULT_PLANS).expect("the shipped plans are valid");
         let recurrence = precinct_storage::recurrence::spawn_recurrence_checks(store.clone());
         let ground = Arc::new(RwLock::new(Arc::new(ground)));
@@ -137,6 +143,7 @@ impl AppState {
             ground,
             roads: Arc::new(RwLock::new(Arc::new(roads))),
             streets: Arc::new(streets),
+            tiles: Arc::new(tiles),
             plans: Arc::new(plans),
             scratches: Arc::default(),
             stale_after: precinct_domain::unit::StaleLimits::default(),
@@ -309,6 +316,11 @@ impl AppState {
 
     pub fn plans(&self) -> Arc<Plans> {
         self.plans.clone()
+    }
+
+    /// The base map's tiles.
+    pub fn tiles(&self) -> Arc<precinct_osm::tiles::TileSet> {
+        self.tiles.clone()
     }
 
     /// The named streets (address search, reverse geocoding).

@@ -58,6 +58,28 @@ pub enum RoadClass {
 }
 
 impl RoadClass {
+    /// OSM's name of the class (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        use RoadClass::*;
+        match self {
+            Motorway => "motorway",
+            Trunk => "trunk",
+            Primary => "primary",
+            Secondary => "secondary",
+            Tertiary => "tertiary",
+            Unclassified => "unclassified",
+            Residential => "residential",
+            LivingStreet => "living_street",
+            Service => "service",
+            Pedestrian => "pedestrian",
+            Footway => "footway",
+            Path => "path",
+            Steps => "steps",
+            Cycleway => "cycleway",
+            Track => "track",
+        }
+    }
+
     /// The class of an OSM `highway` value (links count as their road).
     pub fn from_osm(highway: &str) -> Option<RoadClass> {
         use RoadClass::*;
@@ -152,6 +174,30 @@ pub struct PointAddress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub housenumber: Option<String>,
     /// A point of interest's name (`name:zh`, else `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// What a base map draws besides its roads, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AreaKind {
+    /// A lake, pond, reservoir or river's area (a polygon).
+    Water,
+    /// A river, stream or canal (a line).
+    Waterway,
+    /// A park, garden, wood, grass or pitch (a polygon).
+    Park,
+    /// A building's outline (a polygon).
+    Building,
+}
+
+/// An outline (or a line, for a waterway) of the extract's base map, with
+/// its name when it has one (a lake's, a park's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapArea {
+    pub kind: AreaKind,
+    pub points: Vec<Coordinates>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }

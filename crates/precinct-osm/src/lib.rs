@@ -6,7 +6,9 @@
 
 use osmpbf::{BlobDecode, BlobReader, Element};
 use precinct_geo::Coordinates;
-use precinct_geo::roads::{Access, Oneway, PointAddress, RoadClass, RoadWay};
+use precinct_geo::roads::{Access, AreaKind, MapArea, Oneway, PointAddress, RoadClass, RoadWay};
+
+pub mod tiles;
 use std::collections::HashMap;
 use std::io::{Read, Seek};
 
@@ -40,6 +42,8 @@ pub struct OsmRoads {
     pub ways: Vec<RoadWay>,
     /// House numbers and named places (points of interest).
     pub addresses: Vec<PointAddress>,
+    /// Water, parks and buildings for the base map.
+    pub areas: Vec<MapArea>,
     pub progress: OsmProgress,
     /// Way nodes the extract does not contain (ways cut at its border); the
     /// pieces on either side are kept.
@@ -54,6 +58,35 @@ fn street_name(tags: &HashMap<String, String>) -> Option<String> {
         .map(|n| n.trim())
         .find(|n| !n.is_empty())
         .map(str::to_owned)
+}
+
+/// What a way draws on the base map besides roads, if anything.
+fn area_kind<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Option<AreaKind> {
+    let mut kind = None;
+    for (k, v) in tags {
+        let found = match (k, v) {
+            ("natural", "water") | ("waterway", "riverbank") => Some(AreaKind::Water),
+            ("landuse", "reservoir" | "basin") => Some(AreaKind::Water),
+            ("waterway", "river" | "stream" | "canal") => Some(AreaKind::Waterway),
+            ("leisure", "park" | "garden" | "pitch" | "playground" | "nature_reserve") => {
+                Some(AreaKind::Park)
+            }
+            ("landuse", "grass" | "forest" | "recreation_ground" | "meadow" | "village_green") => {
+                Some(AreaKind::Park)
+            }
+            ("natural", "wood" | "scrub" | "grassland") => Some(AreaKind::Park),
+            ("building", v) if v != "no" => Some(AreaKind::Building),
+            ("highway", _) => return None,
+            _ => None,
+        };
+        // Water wins over a park, a park over a building.
+        if let Some(found) = found
+            && kind.is_none_or(|k: AreaKind| (found as u8) < (k as u8))
+        {
+            kind = Some(found);
+        }
+    }
+    kind
 }
 
 /// The keys that make a named node or area a place a caller may name.
@@ -165,6 +198,7 @@ pub fn read_roads<R: Read + Seek + Send>(
     let mut addresses: Vec<PointAddress> = Vec::new();
     type Outlined = (Vec<i64>, (Option<String>, Option<String>, Option<String>));
     let mut outlined: Vec<Outlined> = Vec::new();
+    let mut raw_areas: Vec<(Vec<i64>, AreaKind, Option<String>)> = Vec::new();
     let point = |lat: f64, lon: f64, (street, housenumber, name)| {
         Coordinates::new(lat, lon)
             .ok()
@@ -203,6 +237,14 @@ pub fn read_roads<R: Read + Seek + Send>(
                     if let Some(a) = address_of(way.tags()) {
                         outlined.push((way.refs().collect(), a));
                     }
+                    if let Some(kind) = area_kind(way.tags()) {
+                        let name = way
+                            .tags()
+                            .find(|(k, _)| *k == "name:zh")
+                            .or_else(|| way.tags().find(|(k, _)| *k == "name"))
+                            .map(|(_, v)| v.to_owned());
+                        raw_areas.push((way.refs().collect(), kind, name));
+                    }
                     let tags: HashMap<String, String> = way
                         .tags()
                         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -226,6 +268,19 @@ pub fn read_roads<R: Read + Seek + Send>(
         count.blobs = index + 1;
         count.addresses = addresses.len() + outlined.len();
         progress(count);
+    }
+    // Outlines (closed, three points or more) and waterways as points.
+    let mut areas = Vec::with_capacity(raw_areas.len());
+    for (refs, kind, name) in raw_areas {
+        let points: Vec<Coordinates> = refs
+            .iter()
+            .filter_map(|id| nodes.get(id))
+            .filter_map(|&(lat, lon)| Coordinates::new(lat, lon).ok())
+            .collect();
+        let closed = refs.len() >= 4 && refs.first() == refs.last() && points.len() == refs.len();
+        if (kind == AreaKind::Waterway && points.len() >= 2) || closed {
+            areas.push(MapArea { kind, points, name });
+        }
     }
     // A building's or area's address at the middle of its outline's nodes.
     for (refs, a) in outlined {
@@ -288,6 +343,7 @@ pub fn read_roads<R: Read + Seek + Send>(
     Ok(OsmRoads {
         ways,
         addresses,
+        areas,
         progress: count,
         missing_nodes,
     })
@@ -354,6 +410,24 @@ mod tests {
             Some((None, None, Some("远大小区".into()))),
             "a named housing estate is a place callers name"
         );
+    }
+
+    #[test]
+    fn areas_by_their_tags() {
+        let kind = |pairs: &[(&'static str, &'static str)]| area_kind(pairs.iter().copied());
+        assert_eq!(kind(&[("natural", "water")]), Some(AreaKind::Water));
+        assert_eq!(kind(&[("waterway", "river")]), Some(AreaKind::Waterway));
+        assert_eq!(
+            kind(&[("leisure", "park"), ("name", "Parc")]),
+            Some(AreaKind::Park)
+        );
+        assert_eq!(kind(&[("building", "yes")]), Some(AreaKind::Building));
+        assert_eq!(
+            kind(&[("building", "yes"), ("leisure", "park")]),
+            Some(AreaKind::Park)
+        );
+        assert_eq!(kind(&[("highway", "pedestrian"), ("area", "yes")]), None);
+        assert_eq!(kind(&[("building", "no")]), None);
     }
 
     #[test]

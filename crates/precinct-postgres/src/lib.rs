@@ -34,7 +34,7 @@ use precinct_domain::incident::{DispatchOrder, Disposition, Incident, Intake};
 use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
-use precinct_geo::roads::{PointAddress, RoadWay};
+use precinct_geo::roads::{MapArea, PointAddress, RoadWay};
 use precinct_storage::CaseView;
 use precinct_storage::apply::{self, WriteTx};
 use precinct_storage::disputes::{Depth, Which};
@@ -251,10 +251,13 @@ impl StationStore for PgStore {
         &self,
         ways: Vec<RoadWay>,
         addresses: Vec<PointAddress>,
+        areas: Vec<MapArea>,
         actor: Actor,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            Box::pin(async move { apply::replace_roads(ctx, &ways, &addresses, &actor).await })
+            Box::pin(
+                async move { apply::replace_roads(ctx, &ways, &addresses, &areas, &actor).await },
+            )
         })
         .await
     }
@@ -265,6 +268,10 @@ impl StationStore for PgStore {
 
     async fn road_addresses(&self) -> StoreResult<Vec<PointAddress>> {
         reads::road_addresses(&mut Reader(&*self.client().await?)).await
+    }
+
+    async fn road_areas(&self) -> StoreResult<Vec<MapArea>> {
+        reads::road_areas(&mut Reader(&*self.client().await?)).await
     }
 
     async fn close_roads(

@@ -732,6 +732,13 @@ SELECT q.dim, q.span, q.bucket, q.key, sum(q.n)::BIGINT, sum(q.dispatched)::BIGI
 FROM incidents AS x, LATERAL precinct_rollup_rows(1, x.reported_at, x.category, x.family, x.zone_id, x.community_id, x.grid_cell_id, x.dispatched_at, x.first_police_on_scene_at, x.first_helper_on_scene_at, x.status, x.disposition, x.merged_into) AS q
 GROUP BY q.dim, q.span, q.bucket, q.key;
 "#,
+    // The base map's water, parks and buildings from the road import.
+    r#"
+CREATE TABLE road_areas (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

@@ -21,7 +21,7 @@ use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{User, Username};
 use precinct_domain::{Coordinates, Timestamp};
-use precinct_geo::roads::{PointAddress, RoadWay};
+use precinct_geo::roads::{MapArea, PointAddress, RoadWay};
 use precinct_storage::CaseView;
 use precinct_storage::apply::{self, WriteTx};
 use precinct_storage::disputes::{Depth, Which};
@@ -402,10 +402,11 @@ impl StationStore for SqliteStore {
         &self,
         ways: Vec<RoadWay>,
         addresses: Vec<PointAddress>,
+        areas: Vec<MapArea>,
         actor: Actor,
     ) -> StoreResult<()> {
         self.write(move |ctx| {
-            apply::run_ready(apply::replace_roads(ctx, &ways, &addresses, &actor))
+            apply::run_ready(apply::replace_roads(ctx, &ways, &addresses, &areas, &actor))
         })
         .await
     }
@@ -417,6 +418,11 @@ impl StationStore for SqliteStore {
 
     async fn road_addresses(&self) -> StoreResult<Vec<PointAddress>> {
         self.read(move |conn| apply::run_ready(reads::road_addresses(&mut rows::Reader(conn))))
+            .await
+    }
+
+    async fn road_areas(&self) -> StoreResult<Vec<MapArea>> {
+        self.read(move |conn| apply::run_ready(reads::road_areas(&mut rows::Reader(conn))))
             .await
     }
 

@@ -681,6 +681,13 @@ FROM incidents AS i,
 WHERE i.merged_into IS NULL
 GROUP BY d.dim, s.span, bucket, key;
 "#,
+    // The base map's water, parks and buildings from the road import.
+    r#"
+CREATE TABLE road_areas (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL
+);
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers

@@ -1391,11 +1391,13 @@ pub async fn replace_roads(
     tx: &mut impl WriteTx,
     ways: &[precinct_geo::roads::RoadWay],
     addresses: &[precinct_geo::roads::PointAddress],
+    areas: &[precinct_geo::roads::MapArea],
     actor: &Actor,
 ) -> StoreResult<()> {
     for (table, body) in [
         ("roads", serde_json::to_string(ways)),
         ("road_addresses", serde_json::to_string(addresses)),
+        ("road_areas", serde_json::to_string(areas)),
     ] {
         let body = body.map_err(|e| StoreError::Other(e.to_string()))?;
         tx.execute(&format!("DELETE FROM {table} WHERE id = 1"), &[])

@@ -35,7 +35,7 @@ use precinct_domain::station::{LayerChanges, StationPackage, StationState};
 use precinct_domain::unit::{NewUnit, Unit, UnitStatus};
 use precinct_domain::user::{Role, User, Username};
 use precinct_domain::{Coordinates, DomainError, Timestamp};
-use precinct_geo::roads::{PointAddress, RoadWay};
+use precinct_geo::roads::{MapArea, PointAddress, RoadWay};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -475,12 +475,15 @@ pub trait StationStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         ways: Vec<RoadWay>,
         addresses: Vec<PointAddress>,
+        areas: Vec<MapArea>,
         actor: Actor,
     ) -> StoreResult<()>;
     /// The road network's ways; empty until one is generated or imported.
     async fn roads(&self) -> StoreResult<Vec<RoadWay>>;
     /// The house numbers and named places the road import kept.
     async fn road_addresses(&self) -> StoreResult<Vec<PointAddress>>;
+    /// The base map's water, parks and buildings the road import kept.
+    async fn road_areas(&self) -> StoreResult<Vec<MapArea>>;
     /// Closes road segments (routing avoids them) and records who and why.
     async fn close_roads(
         &self,

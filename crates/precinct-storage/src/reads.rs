@@ -24,7 +24,7 @@ use precinct_domain::incident::Incident;
 use precinct_domain::station::StationState;
 use precinct_domain::unit::Unit;
 use precinct_domain::user::Username;
-use precinct_geo::roads::{PointAddress, RoadWay};
+use precinct_geo::roads::{MapArea, PointAddress, RoadWay};
 
 use SqlValue::{Int, Text};
 
@@ -298,6 +298,15 @@ pub async fn photo<D: SqlExec + ?Sized>(
         entity: "photo",
         id: id.to_string(),
     })
+}
+
+pub async fn road_areas<D: SqlExec + ?Sized>(db: &mut D) -> StoreResult<Vec<MapArea>> {
+    match body(db, "road_areas").await? {
+        Some(body) => {
+            serde_json::from_str(&body).map_err(|e| StoreError::Other(format!("road areas: {e}")))
+        }
+        None => Ok(Vec::new()),
+    }
 }
 
 pub async fn road_closures<D: SqlExec + ?Sized>(db: &mut D) -> StoreResult<Vec<RoadClosure>> {

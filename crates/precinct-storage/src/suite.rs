@@ -1444,13 +1444,33 @@ pub async fn roads_round_trip(store: SharedStore) {
         name: None,
     }];
     store
-        .replace_roads(ways.clone(), addresses.clone(), Actor::system("test"))
+        .replace_roads(
+            ways.clone(),
+            addresses.clone(),
+            vec![precinct_geo::roads::MapArea {
+                kind: precinct_geo::roads::AreaKind::Water,
+                points: vec![
+                    origin(),
+                    origin().offset_m(10.0, 0.0),
+                    origin().offset_m(0.0, 10.0),
+                    origin(),
+                ],
+                name: None,
+            }],
+            Actor::system("test"),
+        )
         .await
         .unwrap();
     assert_eq!(store.roads().await.unwrap(), ways);
     assert_eq!(store.road_addresses().await.unwrap(), addresses);
+    assert_eq!(store.road_areas().await.unwrap().len(), 1);
     store
-        .replace_roads(ways[..2].to_vec(), Vec::new(), Actor::system("test"))
+        .replace_roads(
+            ways[..2].to_vec(),
+            Vec::new(),
+            Vec::new(),
+            Actor::system("test"),
+        )
         .await
         .unwrap();
     assert_eq!(

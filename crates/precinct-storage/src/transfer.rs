@@ -24,6 +24,7 @@ pub enum Table {
     Ground,
     Roads,
     RoadAddresses,
+    RoadAreas,
     RoadClosures,
     Units,
     Users,
@@ -51,10 +52,11 @@ pub enum Table {
 use ColumnKind::{Bool, Bytes, Int, Real, Text};
 
 impl Table {
-    pub const ALL: [Table; 25] = [
+    pub const ALL: [Table; 26] = [
         Table::Ground,
         Table::Roads,
         Table::RoadAddresses,
+        Table::RoadAreas,
         Table::RoadClosures,
         Table::Units,
         Table::Users,
@@ -84,6 +86,7 @@ impl Table {
             Table::Ground => "ground",
             Table::Roads => "roads",
             Table::RoadAddresses => "road_addresses",
+            Table::RoadAreas => "road_areas",
             Table::RoadClosures => "road_closures",
             Table::Units => "units",
             Table::Users => "users",
@@ -113,7 +116,9 @@ impl Table {
     /// references and event ids survive the copy.
     pub fn columns(self) -> &'static [(&'static str, ColumnKind)] {
         match self {
-            Table::Ground | Table::Roads | Table::RoadAddresses => &[("id", Int), ("body", Text)],
+            Table::Ground | Table::Roads | Table::RoadAddresses | Table::RoadAreas => {
+                &[("id", Int), ("body", Text)]
+            }
             Table::RoadClosures => &[
                 ("segment", Int),
                 ("closed_at", Int),

@@ -130,6 +130,7 @@ pub async fn seed_demo(
         .replace_roads(
             district.roads.clone(),
             district.addresses.clone(),
+            Vec::new(),
             Actor::system("demo"),
         )
         .await?;
@@ -339,6 +340,7 @@ pub async fn import_roads(
         .replace_roads(
             roads.ways,
             roads.addresses,
+            roads.areas,
             precinct_domain::event::Actor::system("road import"),
         )
         .await?;

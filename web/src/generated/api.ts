@@ -804,6 +804,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/map/tiles/{z}/{x}/{y}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_base_tile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -1454,6 +1470,13 @@ export interface components {
              */
             on_scene_target_seconds: number;
             station_name: string;
+            /** @description West, south, east, north of what the base map draws. */
+            tiles_bounds: number[] | null;
+            /**
+             * @description The base map built from the road import (`get_base_tile`): a tile URL
+             *     template with `{z}/{x}/{y}`, when the station has roads.
+             */
+            tiles_url: string | null;
             /**
              * @description The station's IANA time zone, the console's and every period's: its
              *     package's, unless `serve --time-zone` overrides it (Asia/Shanghai when
@@ -7747,6 +7770,85 @@ export interface operations {
             };
             /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_base_tile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Zoom, 10 to 16 */
+                z: number;
+                /** @description Column, 0 to 2^z − 1 */
+                x: number;
+                /** @description Row, 0 to 2^z − 1 */
+                y: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Mapbox Vector Tile of the base map built from the road import (layers roads with class and name, water, waterways, parks, buildings), served from memory */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.mapbox-vector-tile": unknown;
+                };
+            };
+            /** @description Nothing drawn there */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a tile of zooms 10–16 (`no_tile`) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -44,6 +44,11 @@ pub struct ConsoleConfig {
     /// A PMTiles file of the city to draw under the station's own layers
     /// (`/api/map/basemap.pmtiles`), when the admin configured one.
     pub basemap_url: Option<String>,
+    /// The base map built from the road import (`get_base_tile`): a tile URL
+    /// template with `{z}/{x}/{y}`, when the station has roads.
+    pub tiles_url: Option<String>,
+    /// West, south, east, north of what the base map draws.
+    pub tiles_bounds: Option<[f64; 4]>,
     pub version: String,
     /// Unit statuses from which a unit may be dispatched (the domain's
     /// transition table), so clients copy no rule.
@@ -72,6 +77,11 @@ pub async fn get_console_config(
             .basemap
             .as_ref()
             .map(|_| "/api/map/basemap.pmtiles".to_owned()),
+        tiles_url: state
+            .tiles()
+            .bounds
+            .map(|_| "/api/map/tiles/{z}/{x}/{y}".to_owned()),
+        tiles_bounds: state.tiles().bounds,
         version: env!("CARGO_PKG_VERSION").into(),
         dispatchable_statuses: precinct_domain::unit::UnitStatus::ALL
             .iter()
@@ -205,4 +215,58 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     page(precinct_web::index(), &headers)
+}
+
+#[utoipa::path(
+    get, path = "/api/map/tiles/{z}/{x}/{y}", operation_id = "get_base_tile", tag = "ground",
+    params(
+        ("z" = u8, Path, description = "Zoom, 10 to 16"),
+        ("x" = u32, Path, description = "Column, 0 to 2^z − 1"),
+        ("y" = u32, Path, description = "Row, 0 to 2^z − 1"),
+    ),
+    responses(
+        (status = 200, description = "A Mapbox Vector Tile of the base map built from the road import (layers roads with class and name, water, waterways, parks, buildings), served from memory", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 204, description = "Nothing drawn there"),
+        (status = 404, description = "Not a tile of zooms 10–16 (`no_tile`)", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_base_tile(
+    State(state): State<AppState>,
+    authed: Authed,
+    axum::extract::Path((z, x, y)): axum::extract::Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    use precinct_osm::tiles::{MAX_ZOOM, MIN_ZOOM};
+    authed.may(Action::ViewGround)?;
+    let no_tile = || {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "no_tile",
+            format!("no tile {z}/{x}/{y}: zooms are {MIN_ZOOM} to {MAX_ZOOM}"),
+            format!("无此瓦片 {z}/{x}/{y}:缩放级别为 {MIN_ZOOM} 至 {MAX_ZOOM}"),
+        )
+    };
+    let zoom: u8 = z.parse().map_err(|_| no_tile())?;
+    let (column, row): (u32, u32) = (
+        x.parse().map_err(|_| no_tile())?,
+        y.trim_end_matches(".pbf").parse().map_err(|_| no_tile())?,
+    );
+    if !(MIN_ZOOM..=MAX_ZOOM).contains(&zoom) || column >> zoom != 0 || row >> zoom != 0 {
+        return Err(no_tile());
+    }
+    let tiles = state.tiles();
+    Ok(match tiles.get(zoom, column, row) {
+        Some(bytes) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/vnd.mapbox-vector-tile",
+                ),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=300"),
+            ],
+            bytes.to_vec(),
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NO_CONTENT.into_response(),
+    })
 }

@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Routes {
             routes!(console::get_console_config),
         )
         .add(Gate::Session(ViewGround), routes!(console::get_basemap))
+        .add(Gate::Session(ViewGround), routes!(console::get_base_tile))
         .add(Gate::Session(ViewGround), routes!(roads::map_roads))
         .add(
             Gate::Session(ViewGround),

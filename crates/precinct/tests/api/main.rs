@@ -5,6 +5,7 @@ mod access;
 mod addresses;
 mod backup;
 mod bad_input;
+mod base_map;
 mod closures;
 mod common;
 mod concurrency;
