@@ -586,6 +586,13 @@ function Legend(props: { map: { current: maplibregl.Map | null }; units: Unit[];
         <span class="swatch ring" /> {t("legend_police_ring")} <span class="swatch dot post" /> {t("legend_post")}
         <span class="swatch line closure" /> {t("legend_closure")}
         <span class="swatch line route" /> {t("legend_route")}
+        {baseTiles && (
+          <>
+            {" "}
+            <span class="swatch" style={{ background: "#aad3df" }} /> {t("legend_water")} <span class="swatch" style={{ background: "#cdebb0" }} />{" "}
+            {t("legend_park")} <span class="swatch" style={{ background: "#d9d0c9" }} /> {t("legend_building")}
+          </>
+        )}
       </div>
       {props.overlay && (
         <>
