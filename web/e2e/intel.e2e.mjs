@@ -56,6 +56,28 @@ try {
   const map = page.locator("[data-testid=map]");
   await page.waitForFunction(() => Number(document.querySelector("[data-testid=map]")?.getAttribute("data-hotspot-cells") ?? 0) > 0, null, { timeout: 30_000 });
   const hot = Number(await map.getAttribute("data-hotspot-cells"));
+  // A click on the hottest cell lists the incidents it counts.
+  const spot = await page.evaluate(() => {
+    const m = document.querySelector("[data-testid=map]").__map;
+    const cells = m.queryRenderedFeatures({ layers: ["hotspots-fill"] }).filter((f) => f.properties.hot);
+    cells.sort((a, b) => b.properties.z - a.properties.z);
+    if (cells.length === 0) return null;
+    const ring = cells[0].geometry.coordinates[0];
+    const lon = (Math.min(...ring.map((c) => c[0])) + Math.max(...ring.map((c) => c[0]))) / 2;
+    const lat = (Math.min(...ring.map((c) => c[1])) + Math.max(...ring.map((c) => c[1]))) / 2;
+    const p = m.project([lon, lat]);
+    const box = m.getCanvas().getBoundingClientRect();
+    return { x: box.left + p.x, y: box.top + p.y };
+  });
+  check(spot !== null, "a significant hot cell is drawn");
+  await page.mouse.click(spot.x, spot.y);
+  const list = page.locator("[data-testid=cell-incidents]");
+  await page.waitForFunction(() => Number(document.querySelector("[data-testid=cell-incidents]")?.getAttribute("data-count") || 0) > 0, null, {
+    timeout: 15_000,
+  });
+  check((await list.locator("li").count()) > 0, "the cell's incidents listed");
+  await page.screenshot({ path: join(OUT, "intel-cell.png") });
+  await list.locator(".legend-close").click();
   await page.click("[data-testid=layer-density]");
   await page.waitForFunction(() => Number(document.querySelector("[data-testid=map]")?.getAttribute("data-density-cells") ?? 0) > 0);
   await page.screenshot({ path: join(OUT, "intel-year.png") });

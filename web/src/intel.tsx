@@ -11,7 +11,7 @@ import { SVGRenderer } from "echarts/renderers";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { http, ok, type Jurisdiction, type Schemas } from "./api";
 import { useLang } from "./hooks";
-import { currentLang, formatDuration, label, stationNow, stationTimeToIso, t } from "./i18n";
+import { currentLang, formatDuration, formatTime, label, stationNow, stationTimeToIso, t } from "./i18n";
 import { MapView, type Overlay } from "./map";
 import { ErrorLine, asApiError } from "./ui";
 import type { ApiError } from "./api";
@@ -23,6 +23,7 @@ type Figure = Schemas["StationFigureDto"];
 type Breakdown = Schemas["FiguresBreakdownDto"];
 type Series = Schemas["FiguresSeriesDto"];
 type Hotspots = Schemas["HotspotsDto"];
+type CellIncidents = Schemas["CellIncidentsDto"];
 type By = "category" | "zone" | "community" | "grid_cell";
 
 /** A station-local date ("2026-11-30") of a moment. */
@@ -182,7 +183,18 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
   const [layers, setLayers] = useState({ hot: true, density: false, emerging: true });
   const [error, setError] = useState<ApiError | null>(null);
   const [loading, setLoading] = useState(false);
+  const [cell, setCell] = useState<{ list: CellIncidents | null } | null>(null);
   const q = query(period);
+  const openCell = async ([west, south, east, north]: [number, number, number, number]) => {
+    setCell({ list: null });
+    try {
+      const list = await ok(http.GET("/api/analysis/cell-incidents", { params: { query: { ...q, south, west, north, east } } }));
+      setCell({ list });
+    } catch (e) {
+      setCell(null);
+      setError(asApiError(e));
+    }
+  };
 
   useEffect(() => {
     let live = true;
@@ -365,7 +377,7 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
               </span>
             )}
           </div>
-          <div class="center">
+          <div class="center intel-map">
             <MapView
               ground={props.ground}
               incidents={[]}
@@ -375,7 +387,36 @@ export function IntelView(props: { ground: Jurisdiction; timeZone: string }) {
               picked={null}
               onSelectIncident={noop}
               overlay={overlay}
+              onCellClick={(box) => void openCell(box)}
             />
+            {loading && (
+              <div class="map-loading" data-testid="hotspots-loading" role="status">
+                {t("computing_hotspots")}
+              </div>
+            )}
+            {cell && (
+              <div class="cell-list" data-testid="cell-incidents" data-count={cell.list?.count ?? ""}>
+                <div class="legend-head">
+                  <b>
+                    {t("cell_incidents")}
+                    {cell.list ? ` · ${cell.list.count}` : ""}
+                  </b>
+                  <button type="button" class="legend-close" onClick={() => setCell(null)} aria-label={t("close_legend")}>
+                    ✕
+                  </button>
+                </div>
+                {!cell.list && <p class="hint">{t("loading")}</p>}
+                {cell.list && (
+                  <ol>
+                    {cell.list.incidents.map((i) => (
+                      <li key={i.id} data-incident-id={i.id}>
+                        <time>{formatTime(i.reported_at, true)}</time> {label("category", i.category)} · {i.address || `#${i.id}`}
+                      </li>
+                    ))}
+                  </ol>
+                )}
+              </div>
+            )}
           </div>
         </section>
         <section class="intel-charts">

@@ -199,6 +199,8 @@ export interface MapProps {
   tracks?: Track[];
   /** Dispatched units' road routes to the incident (`unit_route`). */
   routes?: Track[];
+  /** A hotspot cell clicked: its box (west, south, east, north). */
+  onCellClick?: (box: [number, number, number, number]) => void;
 }
 
 /** The base map's tile URL template for every map of the session. */
@@ -241,6 +243,8 @@ export function MapView(props: MapProps) {
       zoom: 13,
     });
     map.current = m;
+    // For the browser tests: the map behind the element (never read by the app).
+    Object.assign(container.current!, { __map: m });
     m.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     m.on("load", async () => {
       const g = latest.current.ground;
@@ -456,7 +460,15 @@ export function MapView(props: MapProps) {
         const p = e.features?.[0]?.properties ?? {};
         const text = `${String(p["label"] ?? "")}`;
         if (text) new maplibregl.Popup({ closeButton: false }).setLngLat(e.lngLat).setText(text).addTo(m);
+        const ring = (e.features?.[0]?.geometry as GeoJSON.Polygon | undefined)?.coordinates?.[0];
+        if (ring && latest.current.onCellClick) {
+          const lons = ring.map((c) => c[0]);
+          const lats = ring.map((c) => c[1]);
+          latest.current.onCellClick([Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)]);
+        }
       });
+      m.on("mouseenter", "hotspots-fill", () => (m.getCanvas().style.cursor = "pointer"));
+      m.on("mouseleave", "hotspots-fill", () => (m.getCanvas().style.cursor = ""));
       for (const layer of ["units-circle", "posts-circle", "places-circle", "cameras-circle"]) {
         m.on("click", layer, (e: MapLayerMouseEvent) => {
           const p = e.features?.[0]?.properties ?? {};

@@ -148,6 +148,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analysis/cell-incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["cell_incidents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analysis/hotspots": {
         parameters: {
             query?: never;
@@ -1389,6 +1405,25 @@ export interface components {
             name_en: string;
             name_zh: string;
         };
+        /** @description One incident a cell counts. */
+        CellIncidentDto: {
+            address: string;
+            category: string;
+            category_label_zh: string;
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            reported_at: string;
+            /** @enum {string} */
+            source: "instruction_110" | "phone" | "walk_in" | "volunteer_report" | "grid_worker_report" | "video_patrol" | "alarm" | "history";
+            /** @enum {string} */
+            status: "received" | "dispatched" | "on_scene" | "closed";
+        };
+        /** @description The incidents in a cell, newest first (at most 200), and how many in all. */
+        CellIncidentsDto: {
+            count: number;
+            incidents: components["schemas"]["CellIncidentDto"][];
+        };
         /** @description Changing one's own password. */
         ChangePasswordRequest: {
             current_password: string;
@@ -1947,6 +1982,27 @@ export interface components {
             /** Format: int64 */
             unit_id: number | null;
         };
+        /** @description A field report's form (multipart). */
+        FieldReportForm: {
+            /** @description Else the nearest address is named. */
+            address?: string | null;
+            /** @description A code of the station's incident table. */
+            category: string;
+            /**
+             * Format: double
+             * @description The reporter's position (WGS-84).
+             */
+            lat: number;
+            /** Format: double */
+            lon: number;
+            /** @description What is happening (up to 500 characters). */
+            note?: string | null;
+            /**
+             * Format: binary
+             * @description A JPEG, PNG or WebP image, at most 8 MiB.
+             */
+            photo?: string | null;
+        };
         /** @description What a field report made: the incident in the queue and its photo. */
         FieldReportResponse: {
             incident: components["schemas"]["IncidentDto"];
@@ -2451,6 +2507,14 @@ export interface components {
             /** @description Where the image is served (`get_photo`). */
             url: string;
         };
+        /** @description A photo upload (multipart). */
+        PhotoForm: {
+            /**
+             * Format: binary
+             * @description A JPEG, PNG or WebP image of the scene, at most 8 MiB.
+             */
+            photo: string;
+        };
         /** @description A place of the ground (market, compound, street, shop …). */
         Place: {
             address: string;
@@ -2838,7 +2902,12 @@ export interface components {
             previous_from: string;
             /** Format: date-time */
             previous_until: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The period's end, or now when it is still running: a running period
+             *     is compared like for like (last year's and the previous period's
+             *     same length of days).
+             */
             until: string;
         };
         /**
@@ -3724,6 +3793,80 @@ export interface operations {
             };
             /** @description The server's storage is full: nothing was saved (`storage_full`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cell_incidents: {
+        parameters: {
+            query: {
+                from: string;
+                until: string;
+                south: number;
+                west: number;
+                north: number;
+                east: number;
+                /** @description Only incidents of this category code, as the hotspots were asked. */
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The period's incidents (merged duplicates left out) inside the box, as a hotspot cell counts them: newest first, at most 200, and the count */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CellIncidentsDto"];
+                };
+            };
+            /** @description The request cannot be read: a path, query or body that is not what this operation takes (`invalid_path`, `invalid_query`, `malformed_json`, `malformed_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session, or it ended (`unauthenticated`, `session_expired`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The role may not do this (`forbidden`), or a one-time password or a required second factor must be set first (`password_change_required`, `second_factor_enrolment_required`), or a change with the session cookie did not come from Precinct's pages (`cross_site_request`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bad period, or a box whose south is not below its north or west not left of its east (`invalid_field`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An internal failure, logged on the server (`internal`) */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5739,9 +5882,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description What a volunteer or grid worker sees (义警上报): `category` (a code of the station's table), `note` (what is happening, up to 500 characters), `lat` and `lon` (the reporter's position, WGS-84), optionally `address` (else the nearest address is named) and `photo` (a JPEG, PNG or WebP image, at most 8 MiB). */
-        requestBody?: {
+        requestBody: {
             content: {
-                "multipart/form-data": unknown;
+                "multipart/form-data": components["schemas"]["FieldReportForm"];
             };
         };
         responses: {
@@ -7339,9 +7482,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description `photo`: a JPEG, PNG or WebP image of the scene, at most 8 MiB. */
-        requestBody?: {
+        requestBody: {
             content: {
-                "multipart/form-data": unknown;
+                "multipart/form-data": components["schemas"]["PhotoForm"];
             };
         };
         responses: {

@@ -168,6 +168,100 @@ fn lattice_gi(
 
 /// Gi* over the station's grid cells: incidents counted by the cell they
 /// were placed in, neighbours the cells whose bounds touch (within 5 m).
+/// Incidents on a metric plane whose origin is their south-west corner:
+/// the hotspot lattice's frame.
+pub(crate) struct Plane {
+    south: f64,
+    west: f64,
+    per_lat: f64,
+    per_lon: f64,
+}
+
+impl Plane {
+    pub(crate) fn of(incidents: &[precinct_domain::incident::Incident]) -> Plane {
+        let fold = |f: fn(&precinct_domain::incident::Incident) -> f64| {
+            incidents.iter().map(f).fold(f64::MAX, f64::min)
+        };
+        let (south, west) = if incidents.is_empty() {
+            (0.0, 0.0)
+        } else {
+            (fold(|i| i.location.lat()), fold(|i| i.location.lon()))
+        };
+        let per_lat = EARTH_M * std::f64::consts::PI / 180.0;
+        Plane {
+            south,
+            west,
+            per_lat,
+            per_lon: per_lat * south.to_radians().cos(),
+        }
+    }
+
+    pub(crate) fn xy(&self, lat: f64, lon: f64) -> (f64, f64) {
+        (
+            (lon - self.west) * self.per_lon,
+            (lat - self.south) * self.per_lat,
+        )
+    }
+
+    /// A point of the plane as coordinates.
+    pub(crate) fn at(&self, (x, y): (f64, f64)) -> Option<precinct_domain::Coordinates> {
+        precinct_domain::Coordinates::new(
+            self.south + y / self.per_lat,
+            self.west + x / self.per_lon,
+        )
+        .ok()
+    }
+
+    /// The lattice of `cell_m` squares from the origin covering `points`.
+    pub(crate) fn lattice(&self, points: &[(f64, f64)], cell_m: f64) -> Lattice {
+        let mut lattice = Lattice::covering(points, cell_m);
+        lattice.x0 = 0.0;
+        lattice.y0 = 0.0;
+        lattice
+    }
+}
+
+/// A significant hotspot cell of the map's layer: its middle, incidents
+/// and Gi* z-score.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct HotCell {
+    pub centre: precinct_domain::Coordinates,
+    pub incidents: f64,
+    pub z: f64,
+}
+
+/// The hot cells the console's hotspot layer shows (250 m
+/// cells, queen contiguity, false-discovery rate 5%), hottest first; the
+/// briefing reports the same. None when the lattice would be too large.
+pub(crate) fn map_hot_cells(
+    incidents: &[precinct_domain::incident::Incident],
+) -> Option<Vec<HotCell>> {
+    const CELL_M: f64 = 250.0;
+    let on = Plane::of(incidents);
+    let points: Vec<(f64, f64)> = incidents
+        .iter()
+        .map(|i| on.xy(i.location.lat(), i.location.lon()))
+        .collect();
+    let lattice = on.lattice(&points, CELL_M);
+    if lattice.len() > MAX_CELLS {
+        return None;
+    }
+    let counts = lattice.counts(&points);
+    let gi = lattice_gi(&lattice, &counts, Contiguity::Queen, 0.05);
+    let mut hot: Vec<HotCell> = (0..counts.len())
+        .filter(|&k| gi.significant[k] && gi.z[k] > 0.0)
+        .filter_map(|k| {
+            Some(HotCell {
+                centre: on.at(lattice.centre(k))?,
+                incidents: counts[k],
+                z: gi.z[k],
+            })
+        })
+        .collect();
+    hot.sort_by(|a, b| b.z.total_cmp(&a.z));
+    Some(hot)
+}
+
 pub(crate) fn grid_cell_gi(
     ground: &precinct_domain::ground::Jurisdiction,
     incidents: &[precinct_domain::incident::Incident],
@@ -331,27 +425,8 @@ pub async fn hotspots(
     })?;
     let baseline: Vec<_> =
         counted(super::period_incidents(&state, baseline_from, baseline_until).await?);
-    let south = incidents
-        .iter()
-        .map(|i| i.location.lat())
-        .fold(f64::MAX, f64::min);
-    let west = incidents
-        .iter()
-        .map(|i| i.location.lon())
-        .fold(f64::MAX, f64::min);
-    let (south, west) = if incidents.is_empty() {
-        (0.0, 0.0)
-    } else {
-        (south, west)
-    };
-    let metres_per_lat = EARTH_M * std::f64::consts::PI / 180.0;
-    let metres_per_lon = metres_per_lat * south.to_radians().cos();
-    let plane = |lat: f64, lon: f64| {
-        (
-            (lon - west) * metres_per_lon,
-            (lat - south) * metres_per_lat,
-        )
-    };
+    let on = Plane::of(&incidents);
+    let plane = |lat: f64, lon: f64| on.xy(lat, lon);
     let points: Vec<(f64, f64)> = incidents
         .iter()
         .map(|i| plane(i.location.lat(), i.location.lon()))
@@ -361,9 +436,7 @@ pub async fn hotspots(
         .map(|i| plane(i.location.lat(), i.location.lon()))
         .filter(|&(x, y)| x >= 0.0 && y >= 0.0)
         .collect();
-    let mut lattice = Lattice::covering(&points, cell_m);
-    lattice.x0 = 0.0;
-    lattice.y0 = 0.0;
+    let lattice = on.lattice(&points, cell_m);
     if lattice.len() > MAX_CELLS {
         return Err(bad(
             &format!(
@@ -431,10 +504,10 @@ pub async fn hotspots(
         until: query.until,
         incidents: incidents.len(),
         lattice: LatticeDto {
-            south,
-            west,
-            cell_lat: cell_m / metres_per_lat,
-            cell_lon: cell_m / metres_per_lon,
+            south: on.south,
+            west: on.west,
+            cell_lat: cell_m / on.per_lat,
+            cell_lon: cell_m / on.per_lon,
             cell_m,
             nx: lattice.nx,
             ny: lattice.ny,
@@ -452,5 +525,106 @@ pub async fn hotspots(
         trend,
         grid_cells,
         definition: DEFINITION.into(),
+    }))
+}
+
+/// A box of the map and a period: the incidents a hotspot cell counts.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CellQuery {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub south: f64,
+    pub west: f64,
+    pub north: f64,
+    pub east: f64,
+    /// Only incidents of this category code, as the hotspots were asked.
+    pub category: Option<String>,
+}
+
+/// One incident a cell counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CellIncidentDto {
+    pub id: i64,
+    pub category: String,
+    pub category_label_zh: String,
+    pub reported_at: DateTime<Utc>,
+    pub address: String,
+    #[schema(schema_with = crate::schema::incident_status)]
+    pub status: String,
+    #[schema(schema_with = crate::schema::incident_source)]
+    pub source: String,
+}
+
+/// The incidents in a cell, newest first (at most 200), and how many in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CellIncidentsDto {
+    pub count: usize,
+    pub incidents: Vec<CellIncidentDto>,
+}
+
+#[utoipa::path(
+    get, path = "/api/analysis/cell-incidents", operation_id = "cell_incidents", tag = "figures",
+    params(CellQuery),
+    responses(
+        (status = 200, description = "The period's incidents (merged duplicates left out) inside the box, as a hotspot cell counts them: newest first, at most 200, and the count", body = CellIncidentsDto),
+        (status = 422, description = "A bad period, or a box whose south is not below its north or west not left of its east (`invalid_field`)", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cell_incidents(
+    State(state): State<AppState>,
+    authed: Authed,
+    QueryParams(query): QueryParams<CellQuery>,
+) -> Result<Json<CellIncidentsDto>, ApiError> {
+    authed.may(Action::ViewFigures)?;
+    crate::figures::response::check_period(&crate::figures::response::PeriodQuery {
+        from: query.from,
+        until: query.until,
+    })?;
+    let finite = [query.south, query.west, query.north, query.east]
+        .iter()
+        .all(|v| v.is_finite());
+    if !finite || query.south >= query.north || query.west >= query.east {
+        return Err(bad(
+            "the box needs south < north and west < east",
+            "范围无效:南须小于北,西须小于东",
+        ));
+    }
+    let ground = state.ground();
+    let mut inside: Vec<_> = super::period_incidents(&state, query.from, query.until)
+        .await?
+        .into_iter()
+        .filter(|i| i.merged_into.is_none())
+        .filter(|i| {
+            query
+                .category
+                .as_deref()
+                .is_none_or(|c| i.category.as_str() == c)
+        })
+        .filter(|i| {
+            let (lat, lon) = (i.location.lat(), i.location.lon());
+            lat >= query.south && lat < query.north && lon >= query.west && lon < query.east
+        })
+        .collect();
+    inside.sort_by_key(|i| std::cmp::Reverse(i.reported_at));
+    Ok(Json(CellIncidentsDto {
+        count: inside.len(),
+        incidents: inside
+            .iter()
+            .take(200)
+            .map(|i| CellIncidentDto {
+                id: i.id.0,
+                category: i.category.as_str().to_owned(),
+                category_label_zh: ground
+                    .category_def(i.category.as_str())
+                    .map(|d| d.name_zh)
+                    .unwrap_or_default(),
+                reported_at: i.reported_at,
+                address: i.address.clone(),
+                status: i.status.as_str().to_owned(),
+                source: i.source.as_str().to_owned(),
+            })
+            .collect(),
     }))
 }

@@ -64,4 +64,5 @@ pub(crate) fn routes() -> Routes {
         .add(gate, routes!(reports::export_figures))
         .add(gate, routes!(reports::monthly_briefing))
         .add(gate, routes!(hotspots::hotspots))
+        .add(gate, routes!(hotspots::cell_incidents))
 }

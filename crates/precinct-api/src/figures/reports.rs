@@ -5,7 +5,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::QueryParams;
-use crate::figures::hotspots::{GridCellHotspotDto, grid_cell_gi};
+use crate::figures::hotspots::{GridCellHotspotDto, grid_cell_gi, map_hot_cells};
 use crate::figures::response::PeriodQuery;
 use crate::figures::station::{
     BreakdownBy, FiguresBreakdownDto, StationFiguresDto, breakdown_of, check_any_period, figures_of,
@@ -323,10 +323,15 @@ pub async fn monthly_briefing(
     })?;
     let figures = figures_of(&state, &period).await?;
     let categories = breakdown_of(&state, &period, BreakdownBy::Category).await?;
-    // A month is always within the hotspots' longest period.
-    let hotspots = hotspots_of(&state, period.from, period.until)
+    let incidents: Vec<_> = super::period_incidents(&state, period.from, period.until)
         .await?
-        .unwrap_or_default();
+        .into_iter()
+        .filter(|i| i.merged_into.is_none())
+        .collect();
+    let hotspots = grid_cell_gi(&state.ground(), &incidents, 0.05);
+    let map_cells = tokio::task::spawn_blocking(move || map_hot_cells(&incidents))
+        .await
+        .map_err(|_| ApiError::internal())?;
     let disputes = state.store.list_disputes().await?;
     let d = DisputeFigures::of(&disputes, period.from, period.until);
     let ground = state.ground();
@@ -364,7 +369,42 @@ pub async fn monthly_briefing(
             })
             .collect(),
     ));
-    let hot: Vec<String> = hotspots
+    // The same hot cells as the map's hotspot layer (250 m cells, Gi*,
+    // false-discovery rate 5%), each named by where it is, then the
+    // station's own grid cells that stand out.
+    let streets = state.streets();
+    let mut hot: Vec<String> = match &map_cells {
+        Some(cells) if !cells.is_empty() => {
+            let mut lines = vec![format!(
+                "本月 250 米格网中显著热点 {} 个(与地图热点图层一致),最突出的 {} 个:",
+                cells.len(),
+                cells.len().min(5)
+            )];
+            for (k, cell) in cells.iter().take(5).enumerate() {
+                let street = precinct_domain::address::reverse(&ground, &streets, cell.centre)
+                    .map(|h| h.address)
+                    .unwrap_or_else(|| {
+                        format!("{:.5}, {:.5}", cell.centre.lat(), cell.centre.lon())
+                    });
+                let resolved = ground.resolve(cell.centre);
+                let community = resolved
+                    .community_id
+                    .and_then(|id| ground.communities.iter().find(|c| c.id == id))
+                    .map(|c| format!("({})", c.name))
+                    .unwrap_or_default();
+                lines.push(format!(
+                    "{}. {street}{community}:{:.0} 起,Gi* z = {:.2}",
+                    k + 1,
+                    cell.incidents,
+                    cell.z
+                ));
+            }
+            lines
+        }
+        Some(_) => vec!["本月 250 米格网中无显著热点(与地图热点图层一致)。".to_owned()],
+        None => vec!["本月警情分布过广,未计算格网热点。".to_owned()],
+    };
+    let grid: Vec<String> = hotspots
         .iter()
         .filter(|h| h.significant && h.z > 0.0)
         .take(5)
@@ -375,14 +415,13 @@ pub async fn monthly_briefing(
             )
         })
         .collect();
-    sections.push((
-        "三、热点网格(Getis-Ord Gi*,错误发现率 5%)".to_owned(),
-        if hot.is_empty() {
-            vec!["本月无显著热点网格。".to_owned()]
-        } else {
-            hot
-        },
-    ));
+    if grid.is_empty() {
+        hot.push("按本所网格统计:无显著热点网格。".to_owned());
+    } else {
+        hot.push("按本所网格统计的显著热点网格:".to_owned());
+        hot.extend(grid);
+    }
+    sections.push(("三、热点(Getis-Ord Gi*,错误发现率 5%)".to_owned(), hot));
     sections.push((
         "四、矛盾纠纷".to_owned(),
         vec![

@@ -89,6 +89,9 @@ pub struct StationFigureDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StationFiguresDto {
     pub from: DateTime<Utc>,
+    /// The period's end, or now when it is still running: a running period
+    /// is compared like for like (last year's and the previous period's
+    /// same length of days).
     pub until: DateTime<Utc>,
     pub last_year_from: DateTime<Utc>,
     pub last_year_until: DateTime<Utc>,
@@ -163,11 +166,26 @@ pub fn figure_queries(period: &PeriodQuery) -> Vec<RollupQuery> {
         .collect()
 }
 
+/// A period still running compared like for like: up to now, against the
+/// same days a year earlier and the same length before (a month seven days
+/// old against last year's first seven days, not its whole month).
+pub(crate) fn so_far(period: &PeriodQuery, now: DateTime<Utc>) -> PeriodQuery {
+    PeriodQuery {
+        from: period.from,
+        until: if period.from < now && now < period.until {
+            now
+        } else {
+            period.until
+        },
+    }
+}
+
 /// The station's figures over a checked period.
 pub(crate) async fn figures_of(
     state: &AppState,
     period: &PeriodQuery,
 ) -> Result<StationFiguresDto, ApiError> {
+    let period = &so_far(period, state.clock.now());
     let compared = Compared::of(period);
     let answers = state.store.figure_rollups(figure_queries(period)).await?;
     let disputes = state.store.list_disputes().await?;
@@ -366,6 +384,7 @@ pub(crate) async fn breakdown_of(
     period: &PeriodQuery,
     by: BreakdownBy,
 ) -> Result<FiguresBreakdownDto, ApiError> {
+    let period = &so_far(period, state.clock.now());
     let compared = Compared::of(period);
     let grain = if by == BreakdownBy::HourWeekday {
         Grain::Pieces

@@ -26,6 +26,33 @@ use utoipa::ToSchema;
 /// The largest field report or photo upload (a photo and a few fields).
 pub const MAX_FIELD_UPLOAD_BYTES: usize = MAX_PHOTO_BYTES + 64 * 1024;
 
+/// A field report's form (multipart).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct FieldReportForm {
+    /// A code of the station's incident table.
+    category: String,
+    /// What is happening (up to 500 characters).
+    note: Option<String>,
+    /// The reporter's position (WGS-84).
+    lat: f64,
+    lon: f64,
+    /// Else the nearest address is named.
+    address: Option<String>,
+    /// A JPEG, PNG or WebP image, at most 8 MiB.
+    #[schema(value_type = Option<String>, format = Binary)]
+    photo: Option<Vec<u8>>,
+}
+
+/// A photo upload (multipart).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct PhotoForm {
+    /// A JPEG, PNG or WebP image of the scene, at most 8 MiB.
+    #[schema(value_type = String, format = Binary)]
+    photo: Vec<u8>,
+}
+
 /// What a field report made: the incident in the queue and its photo.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldReportResponse {
@@ -120,7 +147,7 @@ fn coordinate(fields: &BTreeMap<String, String>, name: &str) -> Result<f64, ApiE
 
 #[utoipa::path(
     post, path = "/api/field-reports", operation_id = "report_from_field", tag = "incidents",
-    request_body(content_type = "multipart/form-data", description = "What a volunteer or grid worker sees (义警上报): `category` (a code of the station's table), `note` (what is happening, up to 500 characters), `lat` and `lon` (the reporter's position, WGS-84), optionally `address` (else the nearest address is named) and `photo` (a JPEG, PNG or WebP image, at most 8 MiB)."),
+    request_body(content = FieldReportForm, content_type = "multipart/form-data", description = "What a volunteer or grid worker sees (义警上报): `category` (a code of the station's table), `note` (what is happening, up to 500 characters), `lat` and `lon` (the reporter's position, WGS-84), optionally `address` (else the nearest address is named) and `photo` (a JPEG, PNG or WebP image, at most 8 MiB)."),
     responses(
         (status = 201, description = "In the queue: an incident with the source `volunteer_report` (or `grid_worker_report` for a grid worker), placed at the reporter's position, and its photo", body = FieldReportResponse),
         (status = 400, description = "Not a multipart body", body = ErrorBody),
@@ -257,7 +284,7 @@ pub async fn report_from_field(
 #[utoipa::path(
     post, path = "/api/incidents/{id}/photos", operation_id = "attach_photo", tag = "incidents",
     params(("id" = i64, Path, description = "Incident id")),
-    request_body(content_type = "multipart/form-data", description = "`photo`: a JPEG, PNG or WebP image of the scene, at most 8 MiB."),
+    request_body(content = PhotoForm, content_type = "multipart/form-data", description = "`photo`: a JPEG, PNG or WebP image of the scene, at most 8 MiB."),
     responses(
         (status = 201, description = "Attached; a `photo_attached` event on the incident", body = PhotoDto),
         (status = 400, description = "Not a multipart body, or no `photo`", body = ErrorBody),

@@ -165,6 +165,20 @@ api_test! {
         };
         assert_eq!(figure("incidents")["value"], 2.0, "{figures}");
         assert_eq!(figure("on_scene_resolution_rate")["value"], Value::Null, "{figures}");
+        // A period still running is compared like for like: up to now,
+        // against the same days a year earlier.
+        let now = precinct_storage::Clock::now(&*app.clock);
+        let running = format!(
+            "from={}&until={}",
+            enc(&(now - chrono::Duration::days(3)).to_rfc3339()),
+            enc(&(now + chrono::Duration::days(20)).to_rfc3339())
+        );
+        let (status, so_far) = app.get(Some(&analyst), &format!("/api/figures/station?{running}")).await;
+        assert_eq!(status, StatusCode::OK, "{so_far}");
+        let at = |key: &str| chrono::DateTime::parse_from_rfc3339(so_far[key].as_str().unwrap()).unwrap();
+        assert!((at("until").timestamp() - now.timestamp()).abs() < 120, "{so_far}");
+        let a_year = at("until").timestamp() - at("last_year_until").timestamp();
+        assert!((365 * 86_400..=366 * 86_400).contains(&a_year), "{so_far}");
         // Before 1900 is not a period.
         let (status, refused) = app
             .get(

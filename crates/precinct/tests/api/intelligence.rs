@@ -197,6 +197,8 @@ api_test! {
             assert!(text.contains("2026年3月 警情研判月报"), "{text}");
             let count = figure(&march, "incidents")["value"].as_f64().unwrap();
             assert!(text.contains(&format!("警情总量:{count:.0} 起")), "{text}");
+            // Hotspots as the map's layer computes them (250 m cells).
+            assert!(text.contains("250 米格网"), "{text}");
             assert!(text.contains("矛盾纠纷"), "{text}");
         }
         let (status, body) = app.get(Some(&analyst), "/api/figures/briefing?month=2026-13").await;
