@@ -343,3 +343,67 @@ fn a_new_stations_admin_is_shown_the_first_steps() {
     drop(server);
     assert!(browser.out.join("first-run.png").exists());
 }
+
+/// A station whose package names America/Toronto (imported with the CLI,
+/// no `--time-zone`): the console shows Toronto times in a browser set to
+/// Shanghai.
+#[test]
+fn a_toronto_station_shows_toronto_times() {
+    let Some(browser) = browser() else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", data.path().join("toronto.db").display());
+    let package = data.path().join("package");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_precinct"))
+            .args(args)
+            .env("PRECINCT_PASSWORD", PASSWORD)
+            .env("PRECINCT_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["station", "template", package.to_str().unwrap()]);
+    let manifest = std::fs::read_to_string(package.join("station.toml")).unwrap();
+    std::fs::write(
+        package.join("station.toml"),
+        manifest.replace("Asia/Shanghai", "America/Toronto"),
+    )
+    .unwrap();
+    let passwords = data.path().join("passwords.csv");
+    run(&[
+        "station",
+        "import",
+        package.to_str().unwrap(),
+        "--database",
+        &database,
+        "--passwords",
+        passwords.to_str().unwrap(),
+    ]);
+    run(&[
+        "user",
+        "add",
+        "--database",
+        &database,
+        "--username",
+        "admin",
+        "--role",
+        "admin",
+    ]);
+    let server = spawn::precinct([
+        "serve",
+        "--database",
+        &database,
+        "--addr",
+        "127.0.0.1:0",
+        "--second-factor",
+        "optional",
+    ]);
+    browser.run("time-zone.e2e.mjs", &server.base, &[]);
+    drop(server);
+}
