@@ -5951,7 +5951,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description An unknown category, no position, a position far from the ground, or a photo that is not an image (`invalid_photo`) */
+            /** @description An unknown category, no position, a position far from the ground, a photo that is not an image (`invalid_photo`), or parts that cannot be read (`invalid_upload`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7569,7 +7569,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not an image (`invalid_photo`), or the incident holds 20 photos already */
+            /** @description Not an image (`invalid_photo`), parts that cannot be read (`invalid_upload`), or the incident holds 20 photos already */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -76,10 +76,19 @@ fn bad_upload(message: String) -> ApiError {
 }
 
 /// Reads the fields and checks the photo: a JPEG, PNG or WebP by its bytes,
-/// at most 8 MiB.
+/// at most 8 MiB. Not a multipart body: 400. A body whose parts cannot be
+/// read, or a known field that is not short UTF-8 text: 422. Other fields
+/// are ignored.
 async fn read_upload(multipart: Result<Multipart, MultipartRejection>) -> Result<Upload, Response> {
-    let bad = |message: String| bad_upload(message).into_response();
-    let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
+    let mut multipart = multipart.map_err(|e| bad_upload(e.body_text()).into_response())?;
+    let bad = |message: String| {
+        ApiError::unprocessable(
+            "invalid_upload",
+            message,
+            "上传内容无法读取:字段 category、note、lat、lon、address 须为文本,照片字段 photo",
+        )
+        .into_response()
+    };
     let mut upload = Upload {
         fields: BTreeMap::new(),
         photo: None,
@@ -120,12 +129,13 @@ async fn read_upload(multipart: Result<Multipart, MultipartRejection>) -> Result
                 bytes: bytes.to_vec(),
                 unit_id: None,
             });
-        } else if bytes.len() <= 4096 {
+        } else if ["category", "note", "lat", "lon", "address"].contains(&name.as_str()) {
+            if bytes.len() > 4096 {
+                return Err(bad(format!("field {name} is longer than 4096 bytes")));
+            }
             let text = String::from_utf8(bytes.to_vec())
                 .map_err(|_| bad(format!("field {name} is not UTF-8 text")))?;
             upload.fields.insert(name, text);
-        } else {
-            return Err(bad(format!("field {name} is longer than 4096 bytes")));
         }
     }
     Ok(upload)
@@ -153,7 +163,7 @@ fn coordinate(fields: &BTreeMap<String, String>, name: &str) -> Result<f64, ApiE
         (status = 400, description = "Not a multipart body", body = ErrorBody),
         (status = 403, description = "Only members of a helper unit (volunteers, grid workers, security and property staff) report from the field; police take reports through intake (`field_report_for_helpers`)", body = ErrorBody),
         (status = 413, description = "A photo larger than 8 MiB", body = ErrorBody),
-        (status = 422, description = "An unknown category, no position, a position far from the ground, or a photo that is not an image (`invalid_photo`)", body = ErrorBody),
+        (status = 422, description = "An unknown category, no position, a position far from the ground, a photo that is not an image (`invalid_photo`), or parts that cannot be read (`invalid_upload`)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -291,7 +301,7 @@ pub async fn report_from_field(
         (status = 404, description = "No such incident (or not one you may see)", body = ErrorBody),
         (status = 409, description = "The incident is closed", body = ErrorBody),
         (status = 413, description = "Larger than 8 MiB", body = ErrorBody),
-        (status = 422, description = "Not an image (`invalid_photo`), or the incident holds 20 photos already", body = ErrorBody),
+        (status = 422, description = "Not an image (`invalid_photo`), parts that cannot be read (`invalid_upload`), or the incident holds 20 photos already", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

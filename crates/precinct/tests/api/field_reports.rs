@@ -105,6 +105,25 @@ api_test! {
         let response = app.client.get(format!("{}{photo_url}", app.base)).bearer_auth(&outsider).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
+        // A body whose parts cannot be read (a part named with control
+        // characters) is refused as unreadable, not taken for a missing field.
+        let mut body = b"--b\r\nContent-Disposition: form-data; name=\"\x03\x10\"\r\n\r\nx\r\n".to_vec();
+        body.extend_from_slice(b"--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p\"\r\n\r\n");
+        body.extend_from_slice(PNG);
+        body.extend_from_slice(b"\r\n--b--\r\n");
+        let response = app
+            .client
+            .post(format!("{}/api/incidents/{id}/photos", app.base))
+            .bearer_auth(&dispatcher)
+            .header("content-type", "multipart/form-data; boundary=b")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let refused: Value = response.json().await.unwrap();
+        assert_eq!(refused["code"], "invalid_upload", "{refused}");
+
         // An officer on the scene adds a photo; a closed incident takes none.
         let (status, body) = app
             .upload(&dispatcher, &format!("/api/incidents/{id}/photos"), vec![("photo", "more.png", PNG.to_vec())])
