@@ -312,10 +312,14 @@ impl StreetIndex {
     /// The named ways, grouped by name, their house numbers, and the named
     /// places of the extract.
     pub fn build(ways: &[RoadWay], addresses: &[PointAddress]) -> StreetIndex {
+        // A street is found by its shown name and by its local one (a
+        // foreign city's "Yonge Street" beside its Chinese name).
         let mut by_name: BTreeMap<&str, Vec<&RoadWay>> = BTreeMap::new();
         for way in ways {
-            if let Some(name) = way.name.as_deref().filter(|n| !n.trim().is_empty()) {
-                by_name.entry(name.trim()).or_default().push(way);
+            for name in [&way.name, &way.local_name] {
+                if let Some(name) = name.as_deref().filter(|n| !n.trim().is_empty()) {
+                    by_name.entry(name.trim()).or_default().push(way);
+                }
             }
         }
         let mut index = StreetIndex::default();
@@ -829,6 +833,7 @@ mod tests {
             oneway: Oneway::No,
             access: Access::ALL,
             name: Some(name.to_owned()),
+            local_name: None,
         }
     }
 
@@ -937,6 +942,31 @@ mod tests {
         );
         assert!((hit.distance_m - 30.0).abs() < 1.0, "{}", hit.distance_m);
         assert!(reverse(&ground, &s, origin().offset_m(40.0, -900.0)).is_none());
+    }
+
+    #[test]
+    fn a_street_is_found_by_its_local_name_beside_its_chinese_one() {
+        let mut yonge = way(
+            "央街",
+            [11, 12, 13],
+            [(0.0, 900.0), (100.0, 900.0), (200.0, 900.0)],
+        );
+        yonge.local_name = Some("Yonge Street".into());
+        let s = StreetIndex::build(
+            &[yonge],
+            &[PointAddress {
+                location: origin().offset_m(50.0, 915.0),
+                street: Some("Yonge Street".into()),
+                housenumber: Some("220".into()),
+                name: None,
+            }],
+        );
+        let ground = Jurisdiction::default();
+        let first = |q: &str| search(&ground, &s, q, origin(), 3)[0].address.clone();
+        assert_eq!(first("央街"), "央街");
+        assert_eq!(first("Yonge Street"), "Yonge Street");
+        assert_eq!(first("yonge"), "Yonge Street");
+        assert_eq!(first("220 Yonge Street"), "220 Yonge Street");
     }
 
     #[test]

@@ -160,6 +160,11 @@ pub struct RoadWay {
     /// the map's labels and address search.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The street's local name (`name`) when `name` above is its Chinese
+    /// one: callers in a foreign city say "Yonge Street", and house numbers
+    /// are given on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_name: Option<String>,
 }
 
 /// What an extract knows of an address or a named place apart from its
@@ -748,6 +753,7 @@ pub fn grid_ways(
             oneway: oneway(r),
             access: Access::ALL,
             name: None,
+            local_name: None,
         });
     }
     for c in 0..columns {
@@ -757,6 +763,7 @@ pub fn grid_ways(
             oneway: oneway(c),
             access: Access::ALL,
             name: None,
+            local_name: None,
         });
     }
     ways
@@ -781,6 +788,7 @@ mod tests {
             oneway: Oneway::Forward,
             access: Access::ALL,
             name: None,
+            local_name: None,
         }];
         let network = RoadNetwork::build(&ways);
         let open = Closures::default();
@@ -860,6 +868,7 @@ mod tests {
             oneway: Oneway::No,
             access: Access::ALL,
             name: None,
+            local_name: None,
         }];
         let network = RoadNetwork::build(&ways);
         assert_eq!(network.arc_count(Profile::Driving), 0);

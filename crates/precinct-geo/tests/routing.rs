@@ -106,6 +106,7 @@ fn random_network() -> impl Strategy<Value = (RoadNetwork, Vec<NodeId>, NodeId, 
                         oneway: ONEWAYS[oneway],
                         access: Access::ALL,
                         name: None,
+                        local_name: None,
                     })
                     .collect();
                 let network = RoadNetwork::build(&ways);

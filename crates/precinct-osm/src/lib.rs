@@ -50,14 +50,20 @@ pub struct OsmRoads {
     pub missing_nodes: usize,
 }
 
-/// A way's name as a Chinese console shows it: `name:zh`, then `name`.
-fn street_name(tags: &HashMap<String, String>) -> Option<String> {
-    ["name:zh", "name:zh-Hans", "name"]
+/// A way's name as a Chinese console shows it (`name:zh`, then `name`),
+/// and its local `name` when that differs.
+fn street_name(tags: &HashMap<String, String>) -> (Option<String>, Option<String>) {
+    let shown = ["name:zh", "name:zh-Hans", "name"]
         .iter()
         .filter_map(|k| tags.get(*k))
         .map(|n| n.trim())
         .find(|n| !n.is_empty())
-        .map(str::to_owned)
+        .map(str::to_owned);
+    let local = tags
+        .get("name")
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty() && Some(n) != shown.as_ref());
+    (shown, local)
 }
 
 /// What a way draws on the base map besides roads, if anything.
@@ -193,7 +199,13 @@ pub fn read_roads<R: Read + Seek + Send>(
     let blobs = BlobReader::new_seekable(reader)
         .map_err(|e| corrupt(0, Some(osmpbf::ByteOffset(0)), e.to_string()))?;
     let mut nodes: HashMap<i64, (f64, f64)> = HashMap::new();
-    type RawWay = (Vec<i64>, RoadClass, Oneway, Access, Option<String>);
+    type RawWay = (
+        Vec<i64>,
+        RoadClass,
+        Oneway,
+        Access,
+        (Option<String>, Option<String>),
+    );
     let mut raw_ways: Vec<RawWay> = Vec::new();
     let mut addresses: Vec<PointAddress> = Vec::new();
     type Outlined = (Vec<i64>, (Option<String>, Option<String>, Option<String>));
@@ -300,7 +312,7 @@ pub fn read_roads<R: Read + Seek + Send>(
     }
     let mut ways = Vec::with_capacity(raw_ways.len());
     let mut missing_nodes = 0;
-    for (refs, class, oneway, access, name) in raw_ways {
+    for (refs, class, oneway, access, (name, local_name)) in raw_ways {
         // Split a way where it leaves the extract; keep every piece of two or more nodes.
         let mut piece: Vec<(i64, Coordinates)> = Vec::new();
         for id in refs {
@@ -318,6 +330,7 @@ pub fn read_roads<R: Read + Seek + Send>(
                             oneway,
                             access,
                             name: name.clone(),
+                            local_name: local_name.clone(),
                         });
                     }
                     piece.clear();
@@ -331,6 +344,7 @@ pub fn read_roads<R: Read + Seek + Send>(
                 oneway,
                 access,
                 name,
+                local_name,
             });
         }
     }
@@ -410,6 +424,25 @@ mod tests {
             Some((None, None, Some("远大小区".into()))),
             "a named housing estate is a place callers name"
         );
+    }
+
+    #[test]
+    fn a_chinese_name_is_shown_and_the_local_one_kept() {
+        let tags = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            street_name(&tags(&[("name", "Yonge Street"), ("name:zh", "央街")])),
+            (Some("央街".into()), Some("Yonge Street".into()))
+        );
+        assert_eq!(
+            street_name(&tags(&[("name", "Rue Grimaldi")])),
+            (Some("Rue Grimaldi".into()), None)
+        );
+        assert_eq!(street_name(&tags(&[])), (None, None));
     }
 
     #[test]

@@ -269,6 +269,7 @@ mod tests {
             oneway: Oneway::No,
             access: Access::ALL,
             name: Some("Rue Grimaldi".into()),
+            local_name: None,
         };
         let square = |e: f64, n: f64, size: f64| {
             let a = origin().offset_m(e, n);

@@ -73,6 +73,7 @@ fn main() {
                 oneway: Oneway::No,
                 access: Access::ALL,
                 name: Some(name.clone()),
+                local_name: None,
             }
         })
         .collect();
