@@ -30,6 +30,8 @@ export type Incident = Schemas["IncidentDto"];
 
 /** Generated from the OpenAPI document. */
 export type TimelineEvent = Schemas["EventDto"];
+/** Committed positions on the live stream (`unit_positions`). */
+export type UnitPositionsDto = Schemas["UnitPositionsDto"];
 
 /** An incident with its timeline (generated from the OpenAPI document). */
 export type IncidentDetail = Schemas["IncidentDetail"];

@@ -1,7 +1,7 @@
 // The live event stream (SSE). It resumes after the last event it saw, so a
 // dropped connection loses nothing: the server replays what was missed.
 
-import type { TimelineEvent } from "./api";
+import type { TimelineEvent, UnitPositionsDto } from "./api";
 
 export const EVENT_TYPES = [
   "incident_received",
@@ -36,6 +36,9 @@ export type LiveState = "connecting" | "live" | "reconnecting";
 
 export interface LiveHandlers {
   onEvent: (event: TimelineEvent) => void;
+  /** Units' committed positions, each one's newest, a few times a second
+   * (not events of the record: no id). */
+  onPositions?: (positions: UnitPositionsDto) => void;
   onState: (state: LiveState) => void;
   /** After a reconnect: the replay is done being requested; refresh summaries if wanted. */
   onResumed?: () => void;
@@ -89,6 +92,9 @@ export class LiveStream {
       this.handlers.onEvent(event);
     };
     for (const type of EVENT_TYPES) source.addEventListener(type, onEvent as EventListener);
+    source.addEventListener("unit_positions", ((message: MessageEvent<string>) => {
+      this.handlers.onPositions?.(JSON.parse(message.data) as UnitPositionsDto);
+    }) as EventListener);
     source.onerror = () => {
       // We reconnect ourselves, with `after`, rather than rely on the
       // browser's retry (which gives up on HTTP errors).

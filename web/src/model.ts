@@ -1,7 +1,7 @@
 // The console's live picture of the station: open incidents, units, road
 // closures. Loaded once, then kept current by the event stream.
 
-import { http, ok, type Closure, type Incident, type TimelineEvent, type Unit } from "./api";
+import { http, ok, type Closure, type Incident, type TimelineEvent, type Unit, type UnitPositionsDto } from "./api";
 import { Observable } from "./hooks";
 import { LiveStream, type LiveState } from "./live";
 
@@ -80,6 +80,7 @@ export class ConsoleModel {
   constructor() {
     this.stream = new LiveStream({
       onEvent: (event) => this.apply(event),
+      onPositions: (positions) => this.moved(positions),
       onState: (state) => this.live.set(state),
       onResumed: () => {
         this.refreshIncidents();
@@ -103,6 +104,24 @@ export class ConsoleModel {
 
   stop(): void {
     this.stream.stop();
+  }
+
+  /** Units moved: each to its newest report (a late one, e.g. from
+   * another instance, never moves a unit back). */
+  private moved({ positions }: UnitPositionsDto): void {
+    const units = new Map(this.units.value);
+    let unknown = false;
+    for (const p of positions) {
+      const unit = units.get(p.unit_id);
+      if (!unit) {
+        unknown = true;
+        continue;
+      }
+      if (unit.position_at && Date.parse(unit.position_at) > Date.parse(p.at)) continue;
+      units.set(unit.id, { ...unit, position: { lat: p.lat, lon: p.lon }, position_at: p.at });
+    }
+    this.units.set(units);
+    if (unknown) this.refreshUnits();
   }
 
   private apply(event: TimelineEvent): void {

@@ -6,3 +6,6 @@
 pub(crate) const WRITE_LOCK: i64 = 0x5052_4354_5752_4954;
 /// The notification channel carrying the newest committed event id.
 pub(crate) const EVENTS_CHANNEL: &str = "precinct_events";
+/// The notification channel carrying committed positions (see
+/// `publisher::positions_payloads`).
+pub(crate) const POSITIONS_CHANNEL: &str = "precinct_positions";

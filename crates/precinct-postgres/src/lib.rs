@@ -78,6 +78,7 @@ pub struct PgStore {
     pool: Pool,
     jobs: Mutex<Option<mpsc::UnboundedSender<writer::Job>>>,
     events: broadcast::Sender<Event>,
+    positions: broadcast::Sender<precinct_storage::UnitMoved>,
     writer_task: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     listener_task: tokio::task::JoinHandle<()>,
 }
@@ -160,8 +161,9 @@ impl PgStore {
             .build()
             .map_err(|e| OpenError::Connect(e.to_string()))?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (positions, _) = broadcast::channel(EVENT_BUFFER);
         let publisher = Arc::new(
-            publisher::Publisher::new(pool.clone(), events.clone())
+            publisher::Publisher::new(pool.clone(), events.clone(), positions.clone())
                 .await
                 .map_err(|e| OpenError::Connect(e.to_string()))?,
         );
@@ -173,6 +175,7 @@ impl PgStore {
             pool,
             jobs: Mutex::new(Some(jobs_tx)),
             events,
+            positions,
             writer_task: tokio::sync::Mutex::new(Some(writer_task)),
             listener_task,
         };
@@ -530,6 +533,10 @@ impl IncidentStore for PgStore {
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
+
+    fn subscribe_positions(&self) -> broadcast::Receiver<precinct_storage::UnitMoved> {
+        self.positions.subscribe()
+    }
 }
 
 #[async_trait]
@@ -838,7 +845,8 @@ impl TransferStore for PgStore {
                         .await
                         .map_err(store_error)?;
                 }
-                Ok(())
+                // The copied incidents' rollups, recomputed.
+                precinct_storage::rollups::rebuild(ctx).await
             })
         })
         .await

@@ -12,8 +12,10 @@ use crate::rows::{PgRow, store_error};
 use deadpool_postgres::Pool;
 use futures_util::StreamExt;
 use precinct_domain::event::Event;
-use precinct_storage::StoreResult;
+use precinct_domain::ids::UnitId;
+use precinct_storage::rows::ms;
 use precinct_storage::rows::{EVENT_COLUMNS, event_from_row};
+use precinct_storage::{StoreResult, UnitMoved};
 use tokio::sync::{Mutex, broadcast, mpsc};
 use tokio_postgres::{AsyncMessage, NoTls};
 
@@ -21,6 +23,14 @@ use tokio_postgres::{AsyncMessage, NoTls};
 pub(crate) struct Publisher {
     pool: Pool,
     sender: broadcast::Sender<Event>,
+    positions: broadcast::Sender<UnitMoved>,
+    /// This instance, in its position notifications: it pushes its own
+    /// from memory and skips them when they come back.
+    instance: u64,
+    /// Each unit's newest position pushed: one committed earlier that
+    /// arrives later (another instance's, by notification) is not pushed,
+    /// so a map never moves a unit back.
+    newest: std::sync::Mutex<std::collections::HashMap<UnitId, chrono::DateTime<chrono::Utc>>>,
     last_sent: Mutex<i64>,
     /// Held by this instance's writer from sending a batch until it has
     /// published the batch's events (see [`Publisher::batch`]).
@@ -28,7 +38,11 @@ pub(crate) struct Publisher {
 }
 
 impl Publisher {
-    pub async fn new(pool: Pool, sender: broadcast::Sender<Event>) -> StoreResult<Publisher> {
+    pub async fn new(
+        pool: Pool,
+        sender: broadcast::Sender<Event>,
+        positions: broadcast::Sender<UnitMoved>,
+    ) -> StoreResult<Publisher> {
         let client = pool
             .get()
             .await
@@ -41,6 +55,15 @@ impl Publisher {
         Ok(Publisher {
             pool,
             sender,
+            positions,
+            newest: std::sync::Mutex::new(std::collections::HashMap::new()),
+            // Random per instance (std's hasher keys are).
+            instance: {
+                use std::hash::{BuildHasher, Hasher};
+                std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish()
+            },
             last_sent: Mutex::new(last),
             batch: Mutex::new(()),
         })
@@ -67,6 +90,88 @@ impl Publisher {
                 *last = event.id.0;
                 let _ = self.sender.send(event);
             }
+        }
+    }
+
+    /// Positions this instance's writer just committed.
+    pub fn publish_positions(&self, positions: &[UnitMoved]) {
+        for moved in positions {
+            self.push_position(*moved);
+        }
+    }
+
+    /// Pushes a position unless a newer one of its unit went out already.
+    fn push_position(&self, moved: UnitMoved) {
+        let mut newest = self.newest.lock().unwrap_or_else(|e| e.into_inner());
+        match newest.get(&moved.unit_id) {
+            Some(&at) if at > moved.at => {}
+            _ => {
+                newest.insert(moved.unit_id, moved.at);
+                let _ = self.positions.send(moved);
+            }
+        }
+    }
+
+    /// The notifications telling the other instances of committed
+    /// positions: `<instance>;<unit>,<lat>,<lon>,<at ms>;…`, each under
+    /// PostgreSQL's 8,000-byte payload limit.
+    pub fn positions_payloads(&self, positions: &[UnitMoved]) -> Vec<String> {
+        use std::fmt::Write;
+        let mut payloads = Vec::new();
+        let mut current = String::new();
+        for m in positions {
+            if current.len() > 7_800 {
+                payloads.push(std::mem::take(&mut current));
+            }
+            if current.is_empty() {
+                current = self.instance.to_string();
+            }
+            let _ = write!(
+                current,
+                ";{},{},{},{}",
+                m.unit_id.0,
+                m.position.lat(),
+                m.position.lon(),
+                ms(m.at)
+            );
+        }
+        if !current.is_empty() {
+            payloads.push(current);
+        }
+        payloads
+    }
+
+    /// Another instance's positions, from its notification.
+    fn received_positions(&self, payload: &str) {
+        let mut parts = payload.split(';');
+        let from = parts.next().and_then(|p| p.parse::<u64>().ok());
+        if from.is_none() || from == Some(self.instance) {
+            return;
+        }
+        for part in parts {
+            let fields: Vec<&str> = part.split(',').collect();
+            let [unit, lat, lon, at] = fields[..] else {
+                continue;
+            };
+            let (Ok(unit), Ok(lat), Ok(lon), Ok(at)) = (
+                unit.parse::<i64>(),
+                lat.parse::<f64>(),
+                lon.parse::<f64>(),
+                at.parse::<i64>(),
+            ) else {
+                continue;
+            };
+            let (Ok(position), Some(at)) = (
+                precinct_domain::Coordinates::new(lat, lon),
+                chrono::DateTime::from_timestamp_millis(at),
+            ) else {
+                continue;
+            };
+            self.push_position(UnitMoved {
+                unit_id: UnitId(unit),
+                position,
+                at,
+            });
         }
     }
 
@@ -124,14 +229,15 @@ pub(crate) async fn listen(config: tokio_postgres::Config, publisher: std::sync:
     loop {
         match config.connect(NoTls).await {
             Ok((client, mut connection)) => {
-                let (notifications, mut received) = mpsc::unbounded_channel::<String>();
+                let (notifications, mut received) = mpsc::unbounded_channel::<(bool, String)>();
                 let driver = tokio::spawn(async move {
                     let mut messages =
                         futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
                     while let Some(message) = messages.next().await {
                         match message {
                             Ok(AsyncMessage::Notification(n)) => {
-                                let _ = notifications.send(n.payload().to_owned());
+                                let positions = n.channel() == crate::keys::POSITIONS_CHANNEL;
+                                let _ = notifications.send((positions, n.payload().to_owned()));
                             }
                             Ok(_) => {}
                             Err(error) => {
@@ -142,7 +248,11 @@ pub(crate) async fn listen(config: tokio_postgres::Config, publisher: std::sync:
                     }
                 });
                 let listening = client
-                    .batch_execute(&format!("LISTEN {}", crate::keys::EVENTS_CHANNEL))
+                    .batch_execute(&format!(
+                        "LISTEN {}; LISTEN {}",
+                        crate::keys::EVENTS_CHANNEL,
+                        crate::keys::POSITIONS_CHANNEL
+                    ))
                     .await;
                 if listening.is_ok() {
                     if let Ok(row) = client
@@ -151,8 +261,10 @@ pub(crate) async fn listen(config: tokio_postgres::Config, publisher: std::sync:
                     {
                         publisher.advance_to(row.get(0)).await;
                     }
-                    while let Some(payload) = received.recv().await {
-                        if let Ok(id) = payload.parse::<i64>() {
+                    while let Some((positions, payload)) = received.recv().await {
+                        if positions {
+                            publisher.received_positions(&payload);
+                        } else if let Ok(id) = payload.parse::<i64>() {
                             publisher.advance_to(id).await;
                         }
                     }

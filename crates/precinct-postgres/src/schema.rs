@@ -739,6 +739,234 @@ CREATE TABLE road_areas (
     body TEXT NOT NULL
 );
 "#,
+    // Rows are sealed and new incidents rolled up as they are written, so
+    // no row is written twice: the writer seals its events and audit
+    // entries in Rust (precinct_storage::chain), the intake function seals
+    // its events and adds its incidents' rollups itself. The chain triggers,
+    // their head table and the insert rollup trigger go; event and audit ids
+    // are now given by the sealing writer (the chain's last id + 1).
+    r#"
+DROP TRIGGER events_chain ON events;
+DROP TRIGGER audit_log_chain ON audit_log;
+DROP FUNCTION precinct_seal_events();
+DROP FUNCTION precinct_seal_audit_log();
+DROP TABLE chain_heads;
+DROP TRIGGER incidents_rollup_insert ON incidents;
+DROP FUNCTION precinct_rollup_insert();
+CREATE OR REPLACE FUNCTION precinct_intake(
+    p_lock_key BIGINT, p_channel TEXT, p_now BIGINT, p_window_ms BIGINT, p_radius_m DOUBLE PRECISION,
+    p_source TEXT[], p_external_id TEXT[], p_category TEXT[], p_family TEXT[], p_priority BIGINT[],
+    p_lat DOUBLE PRECISION[], p_lon DOUBLE PRECISION[], p_cell BIGINT[], p_probe_cells BIGINT[],
+    p_zone_id BIGINT[], p_community_id BIGINT[], p_grid_cell_id BIGINT[], p_address TEXT[],
+    p_caller_name TEXT[], p_caller_phone TEXT[], p_summary TEXT[], p_reported_at BIGINT[],
+    p_actor_user_id BIGINT[], p_actor_name TEXT[], p_received_data TEXT[], p_same_as INT[],
+    p_pair_report INT[], p_pair_earlier INT[], p_pair_distance DOUBLE PRECISION[],
+    OUT incident_id BIGINT[], OUT created BOOLEAN[], OUT duplicate_of BIGINT[],
+    OUT distance DOUBLE PRECISION[], OUT received_event BIGINT[], OUT linked_event BIGINT[])
+LANGUAGE plpgsql
+-- Its statements are planned once per connection, not at every call, and
+-- the plan must stay right as the tables grow from empty: every lookup is
+-- by index.
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+    n INT := coalesce(cardinality(p_source), 0);
+    per_report INT := cardinality(p_probe_cells) / greatest(n, 1);
+    pairs INT := coalesce(cardinality(p_pair_report), 0);
+    existing BIGINT[];
+    stored_id BIGINT[];
+    stored_distance DOUBLE PRECISION[];
+    primary_report BOOLEAN[] := array_fill(false, ARRAY[n]);
+    earlier_dup INT[] := array_fill(NULL::INT, ARRAY[n]);
+    last_event BIGINT;
+    head_id BIGINT;
+    head_hash TEXT;
+    received_prev TEXT[] := array_fill(NULL::TEXT, ARRAY[n]);
+    received_hash TEXT[] := array_fill(NULL::TEXT, ARRAY[n]);
+    linked_prev TEXT[] := array_fill(NULL::TEXT, ARRAY[n]);
+    linked_hash TEXT[] := array_fill(NULL::TEXT, ARRAY[n]);
+    linked_data TEXT[] := array_fill(NULL::TEXT, ARRAY[n]);
+    k INT;
+    p INT := 1;
+    j INT;
+    best_j INT;
+    best_d DOUBLE PRECISION;
+    new_count INT := 0;
+BEGIN
+    incident_id := array_fill(NULL::BIGINT, ARRAY[n]);
+    created := array_fill(false, ARRAY[n]);
+    duplicate_of := array_fill(NULL::BIGINT, ARRAY[n]);
+    distance := array_fill(NULL::DOUBLE PRECISION, ARRAY[n]);
+    received_event := array_fill(NULL::BIGINT, ARRAY[n]);
+    linked_event := array_fill(NULL::BIGINT, ARRAY[n]);
+    PERFORM pg_advisory_xact_lock(p_lock_key);
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+
+    -- For each report: the incident already stored for its instruction, and
+    -- its nearest stored primary report, if any is close enough (the
+    -- distance is Coordinates::distance_m, operation for operation).
+    SELECT array_agg((SELECT x.id FROM incidents x WHERE x.source = u.source
+                AND x.external_id = u.external_id AND x.external_id IS NOT NULL) ORDER BY u.k),
+           array_agg(b.id ORDER BY u.k), array_agg(b.d ORDER BY u.k)
+        INTO existing, stored_id, stored_distance
+    FROM unnest(p_source, p_external_id, p_lat, p_lon, p_family, p_reported_at) WITH ORDINALITY
+        AS u(source, external_id, lat, lon, family, reported_at, k)
+    LEFT JOIN LATERAL (
+        SELECT c.id, c.d FROM (
+            SELECT i.id, 2.0::FLOAT8 * 6371008.8::FLOAT8 * asin(least(1.0::FLOAT8, sqrt(
+                sin((radians(u.lat) - radians(i.lat)) / 2) * sin((radians(u.lat) - radians(i.lat)) / 2)
+                + cos(radians(i.lat)) * cos(radians(u.lat))
+                  * (sin(radians(u.lon - i.lon) / 2) * sin(radians(u.lon - i.lon) / 2))))) AS d
+            FROM incidents i
+            WHERE i.cell = ANY (p_probe_cells[(u.k::INT - 1) * per_report + 1 : u.k::INT * per_report])
+              AND i.family = u.family
+              AND i.reported_at BETWEEN u.reported_at - p_window_ms AND u.reported_at + p_window_ms
+              AND i.merged_into IS NULL AND i.duplicate_of IS NULL
+        ) c WHERE c.d <= p_radius_m ORDER BY c.d, c.id LIMIT 1
+    ) b ON true;
+
+    -- Decisions, in arrival order: a later report sees the earlier ones.
+    FOR k IN 1 .. n LOOP
+        WHILE p <= pairs AND p_pair_report[p] < k LOOP
+            p := p + 1;
+        END LOOP;
+        CONTINUE WHEN existing[k] IS NOT NULL OR p_same_as[k] IS NOT NULL;
+        new_count := new_count + 1;
+        best_j := NULL;
+        best_d := stored_distance[k];
+        -- Earlier reports of the batch have higher ids than any stored one,
+        -- so one wins only when strictly nearer; pairs come nearest first.
+        WHILE p <= pairs AND p_pair_report[p] = k LOOP
+            j := p_pair_earlier[p];
+            IF best_j IS NULL AND primary_report[j]
+                AND (stored_id[k] IS NULL OR p_pair_distance[p] < stored_distance[k]) THEN
+                best_j := j;
+                best_d := p_pair_distance[p];
+            END IF;
+            p := p + 1;
+        END LOOP;
+        IF best_j IS NOT NULL THEN
+            earlier_dup[k] := best_j;
+        ELSIF stored_id[k] IS NOT NULL THEN
+            duplicate_of[k] := stored_id[k];
+        ELSE
+            primary_report[k] := true;
+        END IF;
+        IF NOT primary_report[k] THEN
+            distance[k] := floor(best_d + 0.5);
+        END IF;
+    END LOOP;
+
+    -- Ids, in arrival order, under the writers' lock, so they follow commit
+    -- order; each event sealed into the chain as it is built (its id, then
+    -- the hash of the row before it and its own, as precinct_storage::chain
+    -- computes them), so no row is written twice.
+    SELECT e.id, e.hash INTO head_id, head_hash FROM events e ORDER BY e.id DESC LIMIT 1;
+    head_id := coalesce(head_id, 0);
+    head_hash := coalesce(head_hash, '');
+    FOR k IN 1 .. n LOOP
+        IF existing[k] IS NOT NULL THEN
+            incident_id[k] := existing[k];
+        ELSIF p_same_as[k] IS NOT NULL THEN
+            incident_id[k] := incident_id[p_same_as[k]];
+        ELSE
+            incident_id[k] := nextval('incidents_id_seq');
+            created[k] := true;
+            IF earlier_dup[k] IS NOT NULL THEN
+                duplicate_of[k] := incident_id[earlier_dup[k]];
+            END IF;
+            head_id := head_id + 1;
+            received_event[k] := head_id;
+            received_prev[k] := head_hash;
+            head_hash := precinct_link(head_hash, precinct_part(head_id::text) || precinct_part(p_now::text)
+                || precinct_part(p_actor_user_id[k]::text) || precinct_part(p_actor_name[k])
+                || precinct_part(incident_id[k]::text) || '-;' || precinct_part('incident_received')
+                || precinct_part(p_received_data[k]));
+            received_hash[k] := head_hash;
+            IF duplicate_of[k] IS NOT NULL THEN
+                head_id := head_id + 1;
+                linked_event[k] := head_id;
+                linked_data[k] := json_build_object('type', 'duplicate_linked', 'duplicate_of', duplicate_of[k],
+                    'distance_m', distance[k])::TEXT;
+                linked_prev[k] := head_hash;
+                head_hash := precinct_link(head_hash, precinct_part(head_id::text) || precinct_part(p_now::text)
+                    || precinct_part(p_actor_user_id[k]::text) || precinct_part(p_actor_name[k])
+                    || precinct_part(incident_id[k]::text) || '-;' || precinct_part('duplicate_linked')
+                    || precinct_part(linked_data[k]));
+                linked_hash[k] := head_hash;
+            END IF;
+            last_event := head_id;
+        END IF;
+    END LOOP;
+
+    IF new_count > 0 THEN
+        -- Both inserts in one statement (the incidents as a data-modifying
+        -- CTE; foreign keys are checked at the statement's end).
+        WITH new_incidents AS (
+        INSERT INTO incidents (id, source, external_id, category, family, priority, lat, lon, cell, zone_id,
+            community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at,
+            duplicate_of, status, received_at)
+        SELECT u.id, u.source, u.external_id, u.category, u.family, u.priority, u.lat, u.lon, u.cell,
+            u.zone_id, u.community_id, u.grid_cell_id, u.address, u.caller_name, u.caller_phone, u.summary,
+            u.reported_at, u.duplicate_of, 'received', p_now
+        FROM unnest(incident_id, created, p_source, p_external_id, p_category, p_family, p_priority, p_lat,
+            p_lon, p_cell, p_zone_id, p_community_id, p_grid_cell_id, p_address, p_caller_name,
+            p_caller_phone, p_summary, p_reported_at, duplicate_of)
+            AS u(id, created, source, external_id, category, family, priority, lat, lon, cell, zone_id,
+                community_id, grid_cell_id, address, caller_name, caller_phone, summary, reported_at,
+                duplicate_of)
+        WHERE u.created
+        )
+        INSERT INTO events (id, at, actor_user_id, actor_name, incident_id, kind, data, prev_hash, hash)
+        SELECT u.received_event, p_now, u.actor_user_id, u.actor_name, u.incident_id, 'incident_received', u.data,
+            u.prev_hash, u.hash
+        FROM unnest(received_event, p_actor_user_id, p_actor_name, incident_id, p_received_data, received_prev,
+            received_hash)
+            AS u(received_event, actor_user_id, actor_name, incident_id, data, prev_hash, hash)
+        WHERE u.received_event IS NOT NULL
+        UNION ALL
+        SELECT u.linked_event, p_now, u.actor_user_id, u.actor_name, u.incident_id, 'duplicate_linked', u.data,
+            u.prev_hash, u.hash
+        FROM unnest(linked_event, p_actor_user_id, p_actor_name, incident_id, linked_data, linked_prev, linked_hash)
+            AS u(linked_event, actor_user_id, actor_name, incident_id, data, prev_hash, hash)
+        WHERE u.linked_event IS NOT NULL;
+        -- What the new incidents add to the rollups: one upsert per row
+        -- touched, for the whole run.
+        INSERT INTO figure_rollups AS f (dim, span, bucket, key, n, dispatched, police_n, police_seconds,
+            helper_n, helper_seconds, closed, on_scene)
+        SELECT r.dim, r.span, r.bucket, r.key, sum(r.n)::BIGINT, 0, 0, 0, 0, 0, 0, 0
+        FROM unnest(created, p_reported_at, p_category, p_family, p_zone_id, p_community_id, p_grid_cell_id)
+            AS x(created, reported_at, category, family, zone_id, community_id, grid_cell_id),
+            LATERAL precinct_rollup_rows(1, x.reported_at, x.category, x.family, x.zone_id, x.community_id,
+                x.grid_cell_id, NULL, NULL, NULL, 'received', NULL, NULL) AS r
+        WHERE x.created
+        GROUP BY r.dim, r.span, r.bucket, r.key
+        ON CONFLICT (dim, span, bucket, key) DO UPDATE SET n = f.n + excluded.n;
+        PERFORM pg_notify(p_channel, last_event::TEXT);
+    END IF;
+END
+$fn$;
+"#,
+    // Positions have a lean path of their own: a small row per report (the
+    // unit's track), no event. Reports stored as events move here.
+    r#"
+CREATE TABLE unit_positions (
+    id BIGSERIAL PRIMARY KEY,
+    unit_id BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    lat DOUBLE PRECISION NOT NULL,
+    lon DOUBLE PRECISION NOT NULL,
+    reported_by BIGINT
+);
+CREATE INDEX unit_positions_unit ON unit_positions (unit_id, at);
+INSERT INTO unit_positions (unit_id, at, lat, lon, reported_by)
+SELECT unit_id, at, (data::json -> 'position' ->> 'lat')::FLOAT8, (data::json -> 'position' ->> 'lon')::FLOAT8,
+    actor_user_id
+FROM events WHERE kind = 'unit_position_reported' AND unit_id IS NOT NULL ORDER BY id;
+"#,
 ];
 
 /// Brings the database up to the latest schema, one transaction per step.

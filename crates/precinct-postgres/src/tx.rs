@@ -105,8 +105,15 @@ impl WriteTx for WriteCtx {
         self.now = at;
     }
 
-    /// In statements of 20,000 rows from arrays (`unnest`); the statement
-    /// trigger moves their rollups once per statement.
+    fn heads(&mut self) -> &mut precinct_storage::chain::Heads {
+        &mut self.heads
+    }
+
+    fn moved(&mut self, moved: precinct_storage::UnitMoved) {
+        self.positions.push(moved);
+    }
+
+    /// In statements of 20,000 rows from arrays (`unnest`).
     async fn insert_history(&mut self, records: &[HistoryRecord]) -> StoreResult<u64> {
         const SQL: &str = "INSERT INTO incidents (source, external_id, category, family, priority, status, \
              disposition, lat, lon, cell, zone_id, community_id, grid_cell_id, address, summary, reported_at, \
@@ -125,14 +132,9 @@ impl WriteTx for WriteCtx {
         // insert (no speculative insertion per row).
         const STORED: &str = "SELECT external_id FROM incidents \
              WHERE source = 'history' AND external_id = ANY($1::TEXT[])";
-        // The statement trigger is suspended for the import: its rollups are
-        // summed here over the whole import and added once per row of
-        // `figure_rollups` (a time-ordered import touches each day's keys
-        // once instead of once per statement).
-        self.client
-            .batch_execute("INSERT INTO rollups_suspended (one) VALUES (1)")
-            .await
-            .map_err(store_error)?;
+        // Its rollups are summed here over the whole import and added once
+        // per row of `figure_rollups` (a time-ordered import touches each
+        // day's keys once).
         let statement = self.client.prepare_cached(SQL).await.map_err(store_error)?;
         let stored = self
             .client
@@ -214,10 +216,6 @@ impl WriteTx for WriteCtx {
                 sums.add(incident);
             }
         }
-        self.client
-            .batch_execute("DELETE FROM rollups_suspended")
-            .await
-            .map_err(store_error)?;
         let table: Vec<_> = sums.table().into_iter().collect();
         let upsert = self
             .client

@@ -27,17 +27,18 @@ use chrono::SubsecRound;
 use deadpool_postgres::{Object, Pool};
 use futures_util::FutureExt;
 use precinct_domain::Timestamp;
-use precinct_domain::event::{Actor, Event, EventKind, NewEvent};
-use precinct_domain::ids::{EventId, IncidentId, UnitId};
+use precinct_domain::event::{Actor, Event, EventKind};
+use precinct_domain::ids::{IncidentId, UnitId};
 use precinct_domain::incident::Intake;
-use precinct_storage::rows::{event_data, ms};
+use precinct_storage::UnitMoved;
+use precinct_storage::chain::Heads;
 use precinct_storage::{Clock, IntakeOutcome, StoreError, StoreResult};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-pub(crate) use crate::keys::{EVENTS_CHANNEL, WRITE_LOCK};
+pub(crate) use crate::keys::{EVENTS_CHANNEL, POSITIONS_CHANNEL, WRITE_LOCK};
 /// Most jobs folded into one commit.
 const MAX_BATCH: usize = 1024;
 
@@ -63,10 +64,15 @@ pub(crate) struct WriteCtx {
     pub client: Object,
     pub now: Timestamp,
     events: Vec<Event>,
+    /// Where the hash chains stand in this batch's transaction.
+    pub heads: Heads,
+    /// Positions the current job committed, to push live.
+    pub positions: Vec<UnitMoved>,
 }
 
 impl WriteCtx {
-    /// Writes an event in the current transaction; it is published after commit.
+    /// Writes an event, sealed into the chain, in the current transaction;
+    /// it is published after commit.
     pub async fn emit(
         &mut self,
         actor: &Actor,
@@ -74,39 +80,8 @@ impl WriteCtx {
         unit_id: Option<UnitId>,
         kind: EventKind,
     ) -> StoreResult<Event> {
-        let data = event_data(&kind)?;
-        let statement = self
-            .client
-            .prepare_cached(
-                "INSERT INTO events (at, actor_user_id, actor_name, incident_id, unit_id, kind, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .await
-            .map_err(store_error)?;
-        let row = self
-            .client
-            .query_one(
-                &statement,
-                &[
-                    &ms(self.now),
-                    &actor.user_id.map(|u| u.0),
-                    &actor.name,
-                    &incident_id.map(|i| i.0),
-                    &unit_id.map(|u| u.0),
-                    &kind.name(),
-                    &data,
-                ],
-            )
-            .await
-            .map_err(store_error)?;
-        let event = NewEvent {
-            at: self.now,
-            actor: actor.clone(),
-            incident_id,
-            unit_id,
-            kind,
-        }
-        .committed(EventId(row.get(0)));
+        let event =
+            precinct_storage::chain::insert_event(self, actor, incident_id, unit_id, kind).await?;
         self.events.push(event.clone());
         Ok(event)
     }
@@ -163,6 +138,8 @@ pub(crate) async fn run(
             client,
             now: clock.now().trunc_subsecs(3),
             events: Vec::new(),
+            heads: Heads::default(),
+            positions: Vec::new(),
         };
         let under_way = publisher.batch().await;
         // A job that panics must not take the writer task, and with it every
@@ -240,6 +217,7 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
     let mut lone_job_failed = false;
     let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
     let mut committed = Vec::new();
+    let mut positions = Vec::new();
     let mut jobs = batch.into_iter().peekable();
     while let Some(job) = jobs.next() {
         let work = match job {
@@ -263,6 +241,8 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
                         replies.push(reply);
                     }
                 }
+                // The intake function seals its own events: the heads move.
+                ctx.heads.forget();
                 let answer = crate::intake::intake_run(&ctx.client, ctx.now, run)
                     .await
                     .and_then(|run| {
@@ -299,7 +279,12 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
             return;
         }
         ctx.events.clear();
+        ctx.positions.clear();
+        let heads = ctx.heads.clone();
         let (ok, completion) = work(ctx).await;
+        if !ok {
+            ctx.heads = heads;
+        }
         completions.push(completion);
         let finish = if !isolate {
             lone_job_failed = !ok;
@@ -317,6 +302,7 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
         }
         if ok {
             committed.append(&mut ctx.events);
+            positions.append(&mut ctx.positions);
         }
     }
     if lone_job_failed {
@@ -329,17 +315,26 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
     }
     // The notification goes in the same round trip as the commit; it is
     // delivered only if the commit succeeds. The payload is an integer.
-    let commit = match committed.last() {
-        Some(last) => format!(
-            "SELECT pg_notify('{EVENTS_CHANNEL}', '{}'); COMMIT",
+    let mut commit = String::new();
+    if let Some(last) = committed.last() {
+        commit.push_str(&format!(
+            "SELECT pg_notify('{EVENTS_CHANNEL}', '{}'); ",
             last.id.0
-        ),
-        None => "COMMIT".to_owned(),
-    };
+        ));
+    }
+    // Positions reach the other instances the same way (digits, dots,
+    // commas and semicolons only: nothing to quote).
+    for payload in publisher.positions_payloads(&positions) {
+        commit.push_str(&format!(
+            "SELECT pg_notify('{POSITIONS_CHANNEL}', '{payload}'); "
+        ));
+    }
+    commit.push_str("COMMIT");
     match ctx.client.batch_execute(&commit).await {
         Ok(()) => {
             // Publish before acknowledging, as the storage contract requires.
             publisher.publish_local(committed).await;
+            publisher.publish_positions(&positions);
             for completion in completions {
                 completion(None);
             }

@@ -33,7 +33,7 @@ use precinct_storage::{
     AuditEntry, Clock, Credentials, DispatchOutcome, IncidentFilter, InitialPasswords,
     IntakeOutcome, NewPhoto, NewUser, PhotoInfo, Readiness, RequestClaim, RoadClosure,
     SecondFactor, SecondFactorProof, Session, SessionRecord, Store, StoreError, StoreResult,
-    TrackPoint,
+    TrackPoint, UnitMoved,
 };
 use rows::{ms, store_error};
 use rusqlite::types::Value as SqlValue;
@@ -188,6 +188,7 @@ pub struct SqliteStore {
     jobs: Mutex<mpsc::Sender<writer::Job>>,
     readers: Arc<ReadPool>,
     events: broadcast::Sender<Event>,
+    positions: broadcast::Sender<UnitMoved>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -289,10 +290,14 @@ impl SqliteStore {
             })?;
         let (jobs_tx, jobs_rx) = mpsc::channel();
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let writer_events = events.clone();
+        let (positions, _) = broadcast::channel(EVENT_BUFFER);
+        let live = writer::Live {
+            events: events.clone(),
+            positions: positions.clone(),
+        };
         let writer_thread = std::thread::Builder::new()
             .name("precinct-sqlite-writer".into())
-            .spawn(move || writer::run(conn, jobs_rx, writer_events, clock, checkpointer))
+            .spawn(move || writer::run(conn, jobs_rx, live, clock, checkpointer))
             .map_err(|e| OpenError::NotDurable {
                 path: path.clone(),
                 detail: format!("writer thread: {e}"),
@@ -306,6 +311,7 @@ impl SqliteStore {
             _open_marker: open_marker,
             jobs: Mutex::new(jobs_tx),
             events,
+            positions,
             writer_thread: Mutex::new(Some(writer_thread)),
         })
     }
@@ -673,6 +679,10 @@ impl IncidentStore for SqliteStore {
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
+
+    fn subscribe_positions(&self) -> broadcast::Receiver<UnitMoved> {
+        self.positions.subscribe()
+    }
 }
 
 #[async_trait]
@@ -967,8 +977,10 @@ impl TransferStore for SqliteStore {
     }
 
     /// SQLite gives the next rowid past the largest: nothing to move.
+    /// The copied incidents' rollups, recomputed.
     async fn finish_import(&self) -> StoreResult<()> {
-        Ok(())
+        self.write(|ctx| apply::run_ready(precinct_storage::rollups::rebuild(ctx)))
+            .await
     }
 }
 

@@ -121,6 +121,7 @@ pub(crate) fn intake(
     // Built from what was just written rather than read back: intake is the
     // hottest write path. The suite checks it equals a fresh read.
     let incident = intake.into_incident(id, ctx.now, duplicate.map(|d| d.0));
+    ctx.rollups.add(&incident);
     Ok(IntakeOutcome {
         incident,
         created: true,
@@ -154,13 +155,19 @@ impl WriteTx for WriteCtx<'_> {
         self.now = at;
     }
 
-    /// The triggers are suspended for the batch: its rollups are summed
-    /// here and added once per row of `figure_rollups`, which is what lets
-    /// an import write a hundred thousand rows a second.
+    fn heads(&mut self) -> &mut precinct_storage::chain::Heads {
+        &mut self.heads
+    }
+
+    fn moved(&mut self, moved: precinct_storage::UnitMoved) {
+        WriteCtx::moved(self, moved);
+    }
+
+    /// Its rollups are summed here and added once per row of
+    /// `figure_rollups`, which is what lets an import write a hundred
+    /// thousand rows a second.
     async fn insert_history(&mut self, records: &[HistoryRecord]) -> StoreResult<u64> {
         let conn = self.conn;
-        conn.execute("INSERT INTO rollups_suspended (one) VALUES (1)", [])
-            .map_err(store_error)?;
         let mut sums = rollups::Accumulator::default();
         let mut inserted = 0;
         {
@@ -209,30 +216,7 @@ impl WriteTx for WriteCtx<'_> {
                 }
             }
         }
-        conn.execute("DELETE FROM rollups_suspended", [])
-            .map_err(store_error)?;
-        let table = sums.table();
-        let mut upsert = conn
-            .prepare_cached(&rollups::upsert_sql())
-            .map_err(store_error)?;
-        for (k, m) in &table {
-            upsert
-                .execute(params![
-                    k.dim,
-                    k.span,
-                    k.bucket,
-                    k.key,
-                    m.n,
-                    m.dispatched,
-                    m.police_n,
-                    m.police_seconds,
-                    m.helper_n,
-                    m.helper_seconds,
-                    m.closed,
-                    m.on_scene
-                ])
-                .map_err(store_error)?;
-        }
+        rollups::add(self, sums).await?;
         Ok(inserted)
     }
 

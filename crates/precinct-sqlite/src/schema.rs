@@ -688,6 +688,30 @@ CREATE TABLE road_areas (
     body TEXT NOT NULL
 );
 "#,
+    // Rows are sealed and new incidents rolled up by the writer as it
+    // builds them (precinct_storage::chain and rollups), so no row is
+    // written twice: the chain triggers and the insert rollup trigger go.
+    r#"
+DROP TRIGGER events_chain;
+DROP TRIGGER audit_chain;
+DROP TRIGGER incidents_rollup_insert;
+"#,
+    // Positions have a lean path of their own: a small row per report (the
+    // unit's track), no event. Reports stored as events move here.
+    r#"
+CREATE TABLE unit_positions (
+    id INTEGER PRIMARY KEY,
+    unit_id INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    reported_by INTEGER
+);
+CREATE INDEX unit_positions_unit ON unit_positions (unit_id, at);
+INSERT INTO unit_positions (unit_id, at, lat, lon, reported_by)
+SELECT unit_id, at, json_extract(data, '$.position.lat'), json_extract(data, '$.position.lon'), actor_user_id
+FROM events WHERE kind = 'unit_position_reported' AND unit_id IS NOT NULL ORDER BY id;
+"#,
 ];
 
 /// Registers `precinct_chain(prev, column…)`, the hash the chain triggers

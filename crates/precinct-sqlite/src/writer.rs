@@ -10,11 +10,14 @@
 //! see a unit as free.
 
 use crate::checkpoint::Checkpointer;
-use crate::rows::{ms, store_error};
+use crate::rows::store_error;
 use chrono::SubsecRound;
 use precinct_domain::Timestamp;
-use precinct_domain::event::{Actor, Event, EventKind, NewEvent};
-use precinct_domain::ids::{EventId, IncidentId, UnitId};
+use precinct_domain::event::{Actor, Event, EventKind};
+use precinct_domain::ids::{IncidentId, UnitId};
+use precinct_storage::UnitMoved;
+use precinct_storage::chain::Heads;
+use precinct_storage::rollups::Accumulator;
 use precinct_storage::{Clock, StoreError, StoreResult};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -35,6 +38,19 @@ pub(crate) struct WriteCtx<'c> {
     pub conn: &'c Connection,
     pub now: Timestamp,
     events: Vec<Event>,
+    /// Where the hash chains stand (a job rolled back puts them back).
+    pub heads: Heads,
+    /// What the job's new incidents add to the rollups, added with its
+    /// batch's before the commit.
+    pub rollups: Accumulator,
+    /// Positions to push live after commit.
+    positions: Vec<UnitMoved>,
+}
+
+/// Where committed changes are pushed live.
+pub(crate) struct Live {
+    pub events: broadcast::Sender<Event>,
+    pub positions: broadcast::Sender<UnitMoved>,
 }
 
 impl WriteCtx<'_> {
@@ -47,7 +63,8 @@ impl WriteCtx<'_> {
             .map_err(store_error)
     }
 
-    /// Writes an event in the current transaction; it is published after commit.
+    /// Writes an event, sealed into the chain, in the current transaction;
+    /// it is published after commit.
     pub fn emit(
         &mut self,
         actor: &Actor,
@@ -55,34 +72,20 @@ impl WriteCtx<'_> {
         unit_id: Option<UnitId>,
         kind: EventKind,
     ) -> StoreResult<Event> {
-        let data = precinct_storage::rows::event_data(&kind)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO events (at, actor_user_id, actor_name, incident_id, unit_id, kind, data) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .and_then(|mut s| {
-                s.execute(rusqlite::params![
-                    ms(self.now),
-                    actor.user_id.map(|u| u.0),
-                    actor.name,
-                    incident_id.map(|i| i.0),
-                    unit_id.map(|u| u.0),
-                    kind.name(),
-                    data
-                ])
-            })
-            .map_err(store_error)?;
-        let event = NewEvent {
-            at: self.now,
-            actor: actor.clone(),
+        let event = precinct_storage::apply::run_ready(precinct_storage::chain::insert_event(
+            self,
+            actor,
             incident_id,
             unit_id,
             kind,
-        }
-        .committed(EventId(self.conn.last_insert_rowid()));
+        ))?;
         self.events.push(event.clone());
         Ok(event)
+    }
+
+    /// A position to push live once the batch commits.
+    pub fn moved(&mut self, moved: UnitMoved) {
+        self.positions.push(moved);
     }
 }
 
@@ -108,7 +111,7 @@ pub(crate) fn job<T: Send + 'static>(
 pub(crate) fn run(
     conn: Connection,
     jobs: mpsc::Receiver<Job>,
-    events: broadcast::Sender<Event>,
+    live: Live,
     clock: Arc<dyn Clock>,
     checkpointer: Checkpointer,
 ) {
@@ -120,7 +123,7 @@ pub(crate) fn run(
         last_batch = batch.len();
         // Stored times have millisecond precision; stamp with exactly that.
         let now = clock.now().trunc_subsecs(3);
-        run_batch(&conn, batch, &events, now);
+        run_batch(&conn, batch, &live, now);
         checkpointer.after_commit(&conn);
     }
     // Stop the background checkpoints before the connection closes (closing
@@ -194,12 +197,7 @@ fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
-fn run_batch(
-    conn: &Connection,
-    batch: Vec<Job>,
-    events: &broadcast::Sender<Event>,
-    now: Timestamp,
-) {
+fn run_batch(conn: &Connection, batch: Vec<Job>, live: &Live, now: Timestamp) {
     if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         let error = store_error(e);
         tracing::error!(%error, "could not begin a write transaction");
@@ -210,6 +208,9 @@ fn run_batch(
     }
     let mut completions = Vec::with_capacity(batch.len());
     let mut committed_events = Vec::new();
+    let mut heads = Heads::default();
+    let mut rollups = Accumulator::default();
+    let mut positions = Vec::new();
     // A job alone in its batch needs no savepoint: if it fails, the whole
     // transaction is rolled back instead.
     let isolate = batch.len() > 1;
@@ -224,6 +225,9 @@ fn run_batch(
             conn,
             now,
             events: Vec::new(),
+            heads: heads.clone(),
+            rollups: Accumulator::default(),
+            positions: Vec::new(),
         };
         let (ok, completion) = run_contained(job, &mut ctx);
         let finish = if savepoint.is_err() {
@@ -238,6 +242,9 @@ fn run_batch(
         };
         if ok {
             committed_events.append(&mut ctx.events);
+            heads = ctx.heads;
+            rollups.merge(ctx.rollups);
+            positions.append(&mut ctx.positions);
         }
         if let Err(e) = finish {
             // The transaction is in an unknown state: abandon the whole batch.
@@ -262,19 +269,30 @@ fn run_batch(
         }
         return;
     }
-    match control(conn, "COMMIT") {
+    // The batch's new incidents' rollups, one upsert per row touched.
+    let added = if rollups.is_empty() {
+        Ok(())
+    } else {
+        precinct_storage::apply::run_ready(precinct_storage::rollups::add(
+            &mut crate::rows::Reader(conn),
+            rollups,
+        ))
+    };
+    match added.and_then(|()| control(conn, "COMMIT").map_err(store_error)) {
         Ok(()) => {
             // Publish before acknowledging, so a client that sees its ack can
             // rely on the event being on the live stream already.
             for event in committed_events {
-                let _ = events.send(event);
+                let _ = live.events.send(event);
+            }
+            for moved in positions {
+                let _ = live.positions.send(moved);
             }
             for completion in completions {
                 completion(None);
             }
         }
-        Err(e) => {
-            let error = store_error(e);
+        Err(error) => {
             tracing::error!(%error, "commit failed");
             let _ = conn.execute_batch("ROLLBACK");
             for completion in completions {
@@ -297,8 +315,19 @@ pub(crate) fn run_alone<T>(
         conn,
         now: now.trunc_subsecs(3),
         events: Vec::new(),
+        heads: Heads::default(),
+        rollups: Accumulator::default(),
+        positions: Vec::new(),
     };
-    match work(&mut ctx) {
+    let done = work(&mut ctx).and_then(|value| {
+        let rollups = std::mem::take(&mut ctx.rollups);
+        precinct_storage::apply::run_ready(precinct_storage::rollups::add(
+            &mut crate::rows::Reader(conn),
+            rollups,
+        ))?;
+        Ok(value)
+    });
+    match done {
         Ok(value) => {
             control(conn, "COMMIT").map_err(store_error)?;
             Ok(value)

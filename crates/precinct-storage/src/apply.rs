@@ -60,6 +60,10 @@ pub trait WriteTx: SqlExec {
     fn now(&self) -> Timestamp;
     /// Stamps what follows with `at` instead (converting stored history).
     fn stamp_at(&mut self, at: Timestamp);
+    /// Where the hash chains stand in this transaction (see `chain::Heads`).
+    fn heads(&mut self) -> &mut crate::chain::Heads;
+    /// A position to push live once this transaction commits.
+    fn moved(&mut self, moved: crate::UnitMoved);
     async fn load_unit(&mut self, id: UnitId) -> StoreResult<Unit> {
         crate::reads::unit(self, id).await
     }
@@ -581,24 +585,38 @@ pub async fn update_unit_status(
     tx.load_unit(id).await
 }
 
+/// A unit's position: its row and a point of its track, no event (see
+/// `UnitMoved`); pushed live after commit.
 pub async fn report_unit_position(
     tx: &mut impl WriteTx,
     id: UnitId,
     position: Coordinates,
     actor: &Actor,
 ) -> StoreResult<Unit> {
-    tx.load_unit(id).await?;
+    let unit = tx.load_unit(id).await?;
     tx.set_unit_position(id, position).await?;
-    // A point of the unit's track (`reads::unit_track`), not an entry of
-    // the record of the incident it works: the timeline keeps what matters.
-    tx.emit(
-        actor,
-        None,
-        Some(id),
-        EventKind::UnitPositionReported { position },
+    let at = tx.now();
+    tx.execute(
+        "INSERT INTO unit_positions (unit_id, at, lat, lon, reported_by) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            int(id.0),
+            int(ms(at)),
+            Real(Some(position.lat())),
+            Real(Some(position.lon())),
+            Int(actor.user_id.map(|u| u.0)),
+        ],
     )
     .await?;
-    tx.load_unit(id).await
+    tx.moved(crate::UnitMoved {
+        unit_id: id,
+        position,
+        at,
+    });
+    Ok(Unit {
+        position: Some(position),
+        position_at: Some(at),
+        ..unit
+    })
 }
 
 pub async fn add_note(
@@ -1204,18 +1222,7 @@ pub async fn import_station(
 /// Writes one audit entry in this transaction (sealed into the audit
 /// chain like any other): the one statement every audit goes through.
 pub async fn audit(tx: &mut impl WriteTx, entry: &AuditEntry) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO audit_log (at, user_id, username, action, subject) VALUES ($1, $2, $3, $4, $5)",
-        &[
-            Int(Some(crate::rows::ms(entry.at))),
-            Int(entry.user_id.map(|u| u.0)),
-            Text(Some(entry.username.clone())),
-            Text(Some(entry.action.clone())),
-            Text(Some(entry.subject.clone())),
-        ],
-    )
-    .await?;
-    Ok(())
+    crate::chain::insert_audit(tx, entry).await
 }
 
 /// Sets an account's password (and whether it must be changed at the next

@@ -1,15 +1,23 @@
 //! The record proves itself: every event and every audit entry carries the
 //! hash of the one before it (`prev_hash`) and its own (`hash`), a SHA-256
-//! over that and its content. Both backends seal rows inside the inserting
-//! transaction (a trigger), under the single writer, so the chain follows id
-//! order; [`verify`] recomputes it and reports the first broken link.
+//! over that and its content. Each row is sealed as it is built, by the
+//! writer that inserts it, under the single writer (lock): the writer's
+//! transaction reads where each chain stands once ([`Heads`]), gives each
+//! new row the next id and its hashes ([`insert_event`], [`insert_audit`];
+//! PostgreSQL's intake function does the same in SQL), so no row is written
+//! twice and the chain follows id order. [`verify`] recomputes it and
+//! reports the first broken link.
 //!
 //! A row's content is its columns in [`Table::columns`] order (the hash
 //! columns excepted), each written as `<byte length>:<text>;`, or `-;` for
 //! NULL, integers in decimal. The first row's `prev_hash` is empty.
 
+use crate::apply::WriteTx;
+use crate::disputes::SqlValue;
 use crate::transfer::Table;
-use crate::{Store, StoreError, StoreResult};
+use crate::{AuditEntry, Store, StoreError, StoreResult};
+use precinct_domain::event::{Actor, Event, EventKind, NewEvent};
+use precinct_domain::ids::{EventId, IncidentId, UnitId};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -32,11 +40,182 @@ pub fn link<'a>(prev: &str, parts: impl IntoIterator<Item = Option<&'a str>>) ->
             }
         }
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = hasher.finalize();
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// Where a chain stands: its last row's id and hash (0 and "" when empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Head {
+    pub id: i64,
+    pub hash: String,
+}
+
+/// A new row's seal: the id it is written under and its hash columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    pub id: i64,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Head {
+    /// Seals the next row, whose content after its id is `parts`, and moves
+    /// the head on to it.
+    pub fn seal<'a>(&mut self, parts: impl IntoIterator<Item = Option<&'a str>>) -> Seal {
+        let id = self.id + 1;
+        let id_text = id.to_string();
+        let mut all: Vec<Option<&str>> = Vec::with_capacity(8);
+        all.push(Some(id_text.as_str()));
+        for part in parts {
+            all.push(part);
+        }
+        let hash = link(&self.hash, all);
+        let prev_hash = std::mem::replace(&mut self.hash, hash.clone());
+        self.id = id;
+        Seal {
+            id,
+            prev_hash,
+            hash,
+        }
+    }
+}
+
+/// The heads of both chains as one writer transaction sees them: read once,
+/// when the transaction first writes to a chain (under the writers' lock,
+/// so no one else moves them), then moved on by each row it seals. A job
+/// rolled back to its savepoint puts back the heads it started from; a new
+/// transaction starts from nothing and reads them again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Heads {
+    events: Option<Head>,
+    audit_log: Option<Head>,
+}
+
+impl Heads {
+    fn slot(&mut self, table: Table) -> &mut Option<Head> {
+        match table {
+            Table::AuditLog => &mut self.audit_log,
+            _ => &mut self.events,
+        }
+    }
+
+    /// Forgets both heads (after rows were written by another path, e.g.
+    /// PostgreSQL's intake function inside the same transaction).
+    pub fn forget(&mut self) {
+        *self = Heads::default();
+    }
+}
+
+/// The head of `table` for the current transaction, read when not known yet.
+async fn head(tx: &mut impl WriteTx, table: Table) -> StoreResult<&mut Head> {
+    if tx.heads().slot(table).is_none() {
+        let mut head = Head::default();
+        tx.query(
+            &format!(
+                "SELECT id, hash FROM {} ORDER BY id DESC LIMIT 1",
+                table.name()
+            ),
+            &[],
+            &mut |row| {
+                head = Head {
+                    id: row.i64("id")?,
+                    hash: row.opt_text("hash")?.unwrap_or_default(),
+                };
+                Ok(())
+            },
+        )
+        .await?;
+        *tx.heads().slot(table) = Some(head);
+    }
+    Ok(tx.heads().slot(table).get_or_insert_default())
+}
+
+/// Writes an event, sealed, in the writer's transaction (both backends'
+/// `emit`). It is the transaction's to publish after commit.
+pub async fn insert_event(
+    tx: &mut impl WriteTx,
+    actor: &Actor,
+    incident_id: Option<IncidentId>,
+    unit_id: Option<UnitId>,
+    kind: EventKind,
+) -> StoreResult<Event> {
+    let at = crate::rows::ms(tx.now());
+    let data = crate::rows::event_data(&kind)?;
+    let (at_text, user_text) = (at.to_string(), actor.user_id.map(|u| u.0.to_string()));
+    let (incident_text, unit_text) = (
+        incident_id.map(|i| i.0.to_string()),
+        unit_id.map(|u| u.0.to_string()),
+    );
+    let seal = head(tx, Table::Events).await?.seal([
+        Some(at_text.as_str()),
+        user_text.as_deref(),
+        Some(actor.name.as_str()),
+        incident_text.as_deref(),
+        unit_text.as_deref(),
+        Some(kind.name()),
+        Some(data.as_str()),
+    ]);
+    tx.execute(
+        "INSERT INTO events (id, at, actor_user_id, actor_name, incident_id, unit_id, kind, data, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            SqlValue::Int(Some(seal.id)),
+            SqlValue::Int(Some(at)),
+            SqlValue::Int(actor.user_id.map(|u| u.0)),
+            SqlValue::Text(Some(actor.name.clone())),
+            SqlValue::Int(incident_id.map(|i| i.0)),
+            SqlValue::Int(unit_id.map(|u| u.0)),
+            SqlValue::Text(Some(kind.name().to_owned())),
+            SqlValue::Text(Some(data)),
+            SqlValue::Text(Some(seal.prev_hash)),
+            SqlValue::Text(Some(seal.hash)),
+        ],
+    )
+    .await?;
+    Ok(NewEvent {
+        at: tx.now(),
+        actor: actor.clone(),
+        incident_id,
+        unit_id,
+        kind,
+    }
+    .committed(EventId(seal.id)))
+}
+
+/// Writes an audit entry, sealed, in the writer's transaction.
+pub async fn insert_audit(tx: &mut impl WriteTx, entry: &AuditEntry) -> StoreResult<()> {
+    let at = crate::rows::ms(entry.at);
+    let (at_text, user_text) = (at.to_string(), entry.user_id.map(|u| u.0.to_string()));
+    let seal = head(tx, Table::AuditLog).await?.seal([
+        Some(at_text.as_str()),
+        user_text.as_deref(),
+        Some(entry.username.as_str()),
+        Some(entry.action.as_str()),
+        Some(entry.subject.as_str()),
+    ]);
+    tx.execute(
+        "INSERT INTO audit_log (id, at, user_id, username, action, subject, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            SqlValue::Int(Some(seal.id)),
+            SqlValue::Int(Some(at)),
+            SqlValue::Int(entry.user_id.map(|u| u.0)),
+            SqlValue::Text(Some(entry.username.clone())),
+            SqlValue::Text(Some(entry.action.clone())),
+            SqlValue::Text(Some(entry.subject.clone())),
+            SqlValue::Text(Some(seal.prev_hash)),
+            SqlValue::Text(Some(seal.hash)),
+        ],
+    )
+    .await
+    .map(drop)
 }
 
 /// A broken link: where, and what is wrong.

@@ -389,6 +389,17 @@ pub struct TrackPoint {
     pub position: Coordinates,
 }
 
+/// A unit's reported position, committed: a point of its track
+/// (`unit_positions`), pushed live to the map after commit. Positions are
+/// the heaviest write (a fleet reports every few seconds), so they are not
+/// events of the record: no event row, no hash, one small row each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnitMoved {
+    pub unit_id: UnitId,
+    pub position: Coordinates,
+    pub at: Timestamp,
+}
+
 /// A photo to attach: its checked type and bytes, and the unit whose
 /// member took it.
 #[derive(Debug, Clone, PartialEq)]
@@ -641,6 +652,10 @@ pub trait IncidentStore: Send + Sync + std::fmt::Debug + 'static {
     /// Committed events, in commit order. A lagging receiver must catch up
     /// with [`Store::events_after`].
     fn subscribe(&self) -> broadcast::Receiver<Event>;
+    /// Committed positions, in commit order (every instance's). A lagging
+    /// receiver has missed some: the next report of each unit supersedes
+    /// them, and `list_units` has the latest.
+    fn subscribe_positions(&self) -> broadcast::Receiver<UnitMoved>;
 }
 
 /// Accounts, sessions, second factors and the audit log.
@@ -823,7 +838,8 @@ pub trait TransferStore: Send + Sync + std::fmt::Debug + 'static {
         table: transfer::Table,
         rows: Vec<transfer::ExportRow>,
     ) -> StoreResult<()>;
-    /// After an import: moves id sequences past the copied ids.
+    /// After an import: moves id sequences past the copied ids and
+    /// recomputes the figures' rollups from the copied incidents.
     async fn finish_import(&self) -> StoreResult<()>;
 }
 

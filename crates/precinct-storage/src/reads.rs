@@ -179,22 +179,21 @@ pub async fn unit_track<D: SqlExec + ?Sized>(
 ) -> StoreResult<Vec<TrackPoint>> {
     all(
         db,
-        &format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE unit_id = $1 AND kind = 'unit_position_reported' \
-             AND at >= $2 AND at < $3 ORDER BY at, id LIMIT $4"
-        ),
-        &[int(unit.0), int(ms(from)), int(ms(until)), int(i64::from(limit))],
+        "SELECT at, lat, lon FROM unit_positions WHERE unit_id = $1 AND at >= $2 AND at < $3 \
+         ORDER BY at, id LIMIT $4",
+        &[
+            int(unit.0),
+            int(ms(from)),
+            int(ms(until)),
+            int(i64::from(limit)),
+        ],
         |row| {
-            let event = event_from_row(row)?;
-            match event.kind {
-                precinct_domain::event::EventKind::UnitPositionReported { position } => {
-                    Ok(TrackPoint {
-                        at: event.at,
-                        position,
-                    })
-                }
-                _ => Err(crate::rows::unreadable("a position report of another kind".into())),
-            }
+            let position = precinct_geo::Coordinates::new(row.f64("lat")?, row.f64("lon")?)
+                .map_err(|e| crate::rows::unreadable(e.to_string()))?;
+            Ok(TrackPoint {
+                at: crate::rows::ts(row.i64("at")?)?,
+                position,
+            })
         },
     )
     .await

@@ -2,12 +2,17 @@
 //! of a dimension (category, family, zone, community, grid cell, hour of
 //! week), the sums an incident contributes (`Measures`).
 //!
-//! Each backend keeps `figure_rollups` current with database triggers on
-//! `incidents` (SQLite: row triggers; PostgreSQL: statement triggers over
-//! the transition tables), so every change to an incident, from any write
-//! path, moves its rollups in the same transaction. The rule an incident
-//! contributes by is written here ([`contribution`]) and in each backend's
-//! triggers; the story suite checks all three agree.
+//! New incidents add their sums in the transaction that writes them, once
+//! per touched row of `figure_rollups` per batch: the writers sum what
+//! their intakes and imports add ([`Accumulator`]) and [`add`] it before
+//! they commit (PostgreSQL's intake function does the same in SQL).
+//! Changes to stored incidents (dispatch, arrival, closing, merging) move
+//! their rollups by database triggers on `incidents` (SQLite: row triggers;
+//! PostgreSQL: statement triggers over the transition tables), so every
+//! change, from any write path, moves them in the same transaction. The
+//! rule an incident contributes by is written here ([`contribution`]) and in
+//! each backend's SQL; the story suite checks all three agree, and
+//! [`rebuild`] recomputes the table (after `migrate-data`).
 //!
 //! A period is read exactly ([`pieces`]): the whole blocks inside it from
 //! block rows, the whole days around them from day rows, and the two
@@ -255,6 +260,21 @@ impl Accumulator {
         }
     }
 
+    /// Adds another accumulator's sums (a job's, into its batch's).
+    pub fn merge(&mut self, other: Accumulator) {
+        for ((d, span, bucket, key), m) in other.sums {
+            self.buffer.clear();
+            self.buffer.push_str(&other.keys[key as usize]);
+            let key = self.key_id();
+            self.sums.entry((d, span, bucket, key)).or_default().add(&m);
+        }
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.sums.is_empty()
+    }
+
     /// The sums as table rows (zero rows left out).
     pub fn table(self) -> BTreeMap<RollupKey, Measures> {
         self.sums
@@ -307,6 +327,89 @@ pub fn upsert_from_arrays_sql() -> String {
     upsert_of(&format!(
         "SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], {arrays})"
     ))
+}
+
+/// Adds the sums to `figure_rollups`, one upsert per row touched (in the
+/// writer's transaction, before it commits).
+pub async fn add(db: &mut impl SqlExec, sums: Accumulator) -> StoreResult<()> {
+    upsert_rows(db, sums.table()).await
+}
+
+async fn upsert_rows(
+    db: &mut impl SqlExec,
+    rows: impl IntoIterator<Item = (RollupKey, Measures)>,
+) -> StoreResult<()> {
+    let sql = upsert_of("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+    for (k, m) in rows {
+        let int = |v: i64| SqlValue::Int(Some(v));
+        db.execute(
+            &sql,
+            &[
+                SqlValue::Text(Some(k.dim)),
+                int(k.span),
+                int(k.bucket),
+                SqlValue::Text(Some(k.key)),
+                int(m.n),
+                int(m.dispatched),
+                int(m.police_n),
+                int(m.police_seconds),
+                int(m.helper_n),
+                int(m.helper_seconds),
+                int(m.closed),
+                int(m.on_scene),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Recomputes `figure_rollups` from the incidents (after rows were copied
+/// in by `migrate-data`): per dimension, one aggregate by key and day.
+pub async fn rebuild(db: &mut impl SqlExec) -> StoreResult<()> {
+    db.execute("DELETE FROM figure_rollups", &[]).await?;
+    // Days shifted by whole days (25,620 of them) so that times back to 1900
+    // divide as positives (SQL's `/` truncates toward zero).
+    const DAY: &str = "(reported_at + 2213568000000) / 86400000 - 25620";
+    let mut rows: Vec<(RollupKey, Measures)> = Vec::new();
+    for dim in RollupDim::ALL {
+        let sql = format!(
+            "SELECT {key} AS key, {DAY} AS day, {measures} FROM incidents \
+             WHERE merged_into IS NULL GROUP BY {key}, {DAY}",
+            key = dim.sql_key(),
+            measures = raw_measures_sql()
+        );
+        let mut blocks: BTreeMap<(i64, String), Measures> = BTreeMap::new();
+        db.query(&sql, &[], &mut |row| {
+            let (day, key) = (row.i64("day")?, row.text("key")?);
+            let m = Measures::read(row)?;
+            blocks
+                .entry((day.div_euclid(BLOCK_DAYS), key.clone()))
+                .or_default()
+                .add(&m);
+            let at = RollupKey {
+                dim: dim.as_str().to_owned(),
+                span: 1,
+                bucket: day,
+                key,
+            };
+            rows.push((at, m));
+            Ok(())
+        })
+        .await?;
+        rows.extend(blocks.into_iter().map(|((bucket, key), m)| {
+            (
+                RollupKey {
+                    dim: dim.as_str().to_owned(),
+                    span: BLOCK_DAYS,
+                    bucket,
+                    key,
+                },
+                m,
+            )
+        }));
+    }
+    upsert_rows(db, rows.into_iter().filter(|(_, m)| !m.is_zero())).await
 }
 
 /// A fast hasher for the accumulator's small integer keys (FxHash's

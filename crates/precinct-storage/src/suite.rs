@@ -672,6 +672,7 @@ pub async fn duplicate_links_follow_the_domain_rule(store: SharedStore) {
 pub async fn intakes_and_other_writes_share_batches(store: SharedStore) {
     let units = seeded(&store).await;
     let mut live = store.subscribe();
+    let mut moves_live = store.subscribe_positions();
     let mut tasks = Vec::new();
     for n in 0..12_i32 {
         let intakes = store.clone();
@@ -715,10 +716,37 @@ pub async fn intakes_and_other_writes_share_batches(store: SharedStore) {
         .unwrap();
     assert_eq!(incidents.len(), 8, "eight distinct instructions");
     let stored = store.events_after(EventId(0), 1000).await.unwrap();
-    assert_eq!(stored.len(), 8 + 12, "one event per intake and per move");
+    assert_eq!(
+        stored.len(),
+        8,
+        "one event per new intake; positions are not events"
+    );
     let received = next_events(&mut live, stored.len()).await;
     assert_eq!(received, stored, "published as stored, in id order");
     assert!(stored.windows(2).all(|w| w[0].id < w[1].id));
+    // Every committed position is pushed once; the failed ones are not.
+    let mut moved = Vec::new();
+    while moved.len() < 12 {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(10), moves_live.recv())
+            .await
+            .expect("every position pushed")
+            .unwrap();
+        moved.push(m.unit_id);
+    }
+    assert!(moved.iter().all(|u| units.contains(u)));
+    let mut chained = store.events_after(EventId(0), 1000).await.unwrap();
+    chained.sort_by_key(|e| e.id);
+    assert!(
+        chained.windows(2).all(|w| w[1].id.0 == w[0].id.0 + 1),
+        "event ids are dense (sealed in order)"
+    );
+    // Sealed as written, by the writer and by the intake function in one
+    // batch, around failed jobs: the chain is whole.
+    let reports = crate::chain::verify(store.as_ref()).await.unwrap();
+    assert!(
+        reports.iter().all(|r| r.broken.is_none()),
+        "the chain is whole: {reports:?}"
+    );
 }
 
 pub async fn dispatch_arrival_and_close(store: SharedStore) {
@@ -1069,21 +1097,29 @@ pub async fn events_are_published_in_commit_order(store: SharedStore) {
 pub async fn position_report_moves_unit(store: SharedStore) {
     let units = seeded(&store).await;
     let target = point(300.0, -200.0);
+    let events_before = store.events_after(EventId(0), 1000).await.unwrap();
+    let mut pushed = store.subscribe_positions();
     let unit = store
         .report_unit_position(units[1], target, Actor::system("gps"))
         .await
         .unwrap();
     assert_eq!(unit.position, Some(target));
     assert!(unit.position_at.is_some());
-    let last = store
-        .events_after(EventId(0), 1000)
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
-    assert_eq!(last.unit_id, Some(units[1]));
-    assert!(
-        matches!(last.kind, EventKind::UnitPositionReported { position } if position == target)
+    let stored = store.get_unit(units[1]).await.unwrap();
+    assert_eq!(stored.position, Some(target), "the unit's row moved");
+    assert_eq!(stored.position_at, unit.position_at);
+    // Pushed live once committed (acknowledged after), with no event row.
+    let moved = pushed
+        .try_recv()
+        .expect("pushed before the acknowledgement");
+    assert_eq!(
+        (moved.unit_id, moved.position, Some(moved.at)),
+        (units[1], target, unit.position_at)
+    );
+    assert_eq!(
+        store.events_after(EventId(0), 1000).await.unwrap(),
+        events_before,
+        "a position is not an event of the record"
     );
     let missing = store
         .report_unit_position(UnitId(777), target, Actor::system("gps"))

@@ -47,12 +47,13 @@ pub enum Table {
     DisputeFollowUps,
     DisputeEvents,
     Photos,
+    UnitPositions,
 }
 
 use ColumnKind::{Bool, Bytes, Int, Real, Text};
 
 impl Table {
-    pub const ALL: [Table; 26] = [
+    pub const ALL: [Table; 27] = [
         Table::Ground,
         Table::Roads,
         Table::RoadAddresses,
@@ -79,6 +80,7 @@ impl Table {
         Table::DisputeFollowUps,
         Table::DisputeEvents,
         Table::Photos,
+        Table::UnitPositions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -109,6 +111,7 @@ impl Table {
             Table::DisputeFollowUps => "dispute_follow_ups",
             Table::DisputeEvents => "dispute_events",
             Table::Photos => "photos",
+            Table::UnitPositions => "unit_positions",
         }
     }
 
@@ -327,6 +330,14 @@ impl Table {
                 ("taken_by", Text),
                 ("at", Int),
             ],
+            Table::UnitPositions => &[
+                ("id", Int),
+                ("unit_id", Int),
+                ("at", Int),
+                ("lat", Real),
+                ("lon", Real),
+                ("reported_by", Int),
+            ],
         }
     }
 
@@ -359,7 +370,12 @@ impl Table {
         // Named positively: a new table without an id sequence must not be assumed to have one.
         matches!(
             self,
-            Table::Units | Table::Users | Table::Incidents | Table::Events | Table::AuditLog
+            Table::Units
+                | Table::Users
+                | Table::Incidents
+                | Table::Events
+                | Table::AuditLog
+                | Table::UnitPositions
         )
     }
 

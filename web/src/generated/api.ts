@@ -2930,14 +2930,16 @@ export interface components {
             warnings: components["schemas"]["ProblemDto"][];
         };
         /** @description The JSON carried in stream frames (documented for clients). */
-        StreamData: components["schemas"]["ReadyDto"] | components["schemas"]["EventDto"];
+        StreamData: components["schemas"]["ReadyDto"] | components["schemas"]["EventDto"] | components["schemas"]["UnitPositionsDto"];
         /**
          * @description One Server-Sent Event of the stream: `event` is `ready` (its `data` a
-         *     ReadyDto) or an event's type (its `data` an EventDto, its `id` the event
-         *     id, for Last-Event-ID).
+         *     ReadyDto), an event's type (its `data` an EventDto, its `id` the event
+         *     id, for Last-Event-ID), or `unit_positions` (its `data` a
+         *     UnitPositionsDto, no id: positions are not events of the record; sent
+         *     a few times a second with each unit's newest since the last).
          */
         StreamFrame: {
-            /** @description JSON: a ReadyDto or an EventDto. */
+            /** @description JSON: a ReadyDto, an EventDto or a UnitPositionsDto. */
             data: string;
             event: string;
             /** @description The event id (absent on `ready`). */
@@ -3013,6 +3015,24 @@ export interface components {
             status: "off_duty" | "on_patrol" | "at_post" | "dispatched" | "en_route" | "on_scene" | "clearing";
             /** Format: int64 */
             zone_id: number | null;
+        };
+        /** @description Where a unit reported itself. */
+        UnitPositionDto: {
+            /** Format: date-time */
+            at: string;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+            /** Format: int64 */
+            unit_id: number;
+        };
+        /**
+         * @description The `unit_positions` frame's data: each unit that moved since the last
+         *     frame, its newest position, oldest first.
+         */
+        UnitPositionsDto: {
+            positions: components["schemas"]["UnitPositionDto"][];
         };
         UnitStatusRequest: {
             /** @enum {string} */
@@ -5810,7 +5830,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description text/event-stream: first a `ready` event (data: ReadyDto), then each committed event (id = event id, event = its type, data = EventDto JSON) */
+            /** @description text/event-stream: first a `ready` event (data: ReadyDto), then each committed event (id = event id, event = its type, data = EventDto JSON) and, every 250 ms, the positions committed meanwhile (event = unit_positions, no id, data = UnitPositionsDto JSON: each unit's newest) */
             200: {
                 headers: {
                     [name: string]: unknown;

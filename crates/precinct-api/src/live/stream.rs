@@ -19,8 +19,8 @@ use precinct_domain::event::{Event, EventKind};
 use precinct_domain::ids::{EventId, IncidentId, UnitId};
 use precinct_domain::policy::{self, Action};
 use precinct_domain::user::User;
-use precinct_storage::IncidentFilter;
-use std::collections::HashSet;
+use precinct_storage::{IncidentFilter, UnitMoved};
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -83,6 +83,15 @@ impl Visibility {
         })
     }
 
+    /// Positions: every unit's for those who see every incident, a
+    /// volunteer's own unit's, none for a mediator.
+    fn admits_position(&self, unit: UnitId) -> bool {
+        match (&self.incidents, self.unit) {
+            (None, _) => true,
+            (Some(_), own) => own == Some(unit),
+        }
+    }
+
     fn admits(&mut self, event: &Event) -> bool {
         if let EventKind::AccountCreated { .. } = &event.kind {
             return policy::may_ever(self.user.role, Action::ManageAccounts);
@@ -137,6 +146,51 @@ fn sse_event(event: &Event) -> SseEvent {
         .event(event.kind.name())
         .json_data(&dto)
         .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"))
+}
+
+/// How often a stream sends the positions committed since its last
+/// `unit_positions` frame: a fleet reports hundreds a second, a map needs
+/// each unit's newest a few times a second.
+const POSITIONS_EVERY: Duration = Duration::from_millis(250);
+
+/// The positions committed since the last frame, each unit's newest, as a
+/// frame: `event: unit_positions`, no id (positions are not events of the
+/// record; a reconnecting client reads `list_units`).
+fn positions_frame(pending: &mut HashMap<UnitId, UnitMoved>) -> SseEvent {
+    let mut positions: Vec<UnitPositionDto> = pending.values().map(UnitPositionDto::from).collect();
+    pending.clear();
+    positions.sort_by_key(|p| (p.at, p.unit_id));
+    SseEvent::default()
+        .event("unit_positions")
+        .json_data(UnitPositionsDto { positions })
+        .unwrap_or_else(|_| SseEvent::default().comment("unencodable positions"))
+}
+
+/// Where a unit reported itself.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UnitPositionDto {
+    pub unit_id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The `unit_positions` frame's data: each unit that moved since the last
+/// frame, its newest position, oldest first.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UnitPositionsDto {
+    pub positions: Vec<UnitPositionDto>,
+}
+
+impl From<&UnitMoved> for UnitPositionDto {
+    fn from(m: &UnitMoved) -> Self {
+        UnitPositionDto {
+            unit_id: m.unit_id.0,
+            lat: m.position.lat(),
+            lon: m.position.lon(),
+            at: m.at,
+        }
+    }
 }
 
 /// How often a stream checks that its session still stands (logged out on
@@ -201,10 +255,17 @@ impl Forwarder {
         }
     }
 
-    async fn run(mut self, mut live: broadcast::Receiver<Event>) {
+    async fn run(
+        mut self,
+        mut live: broadcast::Receiver<Event>,
+        mut positions: broadcast::Receiver<UnitMoved>,
+    ) {
         let mut ended = self.state.ended_sessions.subscribe();
         let mut recheck = tokio::time::interval(SESSION_RECHECK);
         recheck.tick().await;
+        let mut flush = tokio::time::interval(POSITIONS_EVERY);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pending: HashMap<UnitId, UnitMoved> = HashMap::new();
         let ready =
             serde_json::json!({ "ready": true, "last_event_id": self.last_sent.map(|e| e.0) });
         if self
@@ -219,6 +280,23 @@ impl Forwarder {
         loop {
             let received = tokio::select! {
                 received = live.recv() => received,
+                moved = positions.recv() => {
+                    match moved {
+                        Ok(moved) if self.visibility.admits_position(moved.unit_id) => {
+                            pending.insert(moved.unit_id, moved);
+                        }
+                        // Missed positions are superseded by the next ones.
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    }
+                    continue;
+                }
+                _ = flush.tick() => {
+                    if !pending.is_empty() && self.out.send(positions_frame(&mut pending)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 // The client went away: free its slot now, not at the next event.
                 () = self.out.closed() => return,
                 session = ended.recv() => {
@@ -273,15 +351,17 @@ pub struct ReadyDto {
 }
 
 /// One Server-Sent Event of the stream: `event` is `ready` (its `data` a
-/// ReadyDto) or an event's type (its `data` an EventDto, its `id` the event
-/// id, for Last-Event-ID).
+/// ReadyDto), an event's type (its `data` an EventDto, its `id` the event
+/// id, for Last-Event-ID), or `unit_positions` (its `data` a
+/// UnitPositionsDto, no id: positions are not events of the record; sent
+/// a few times a second with each unit's newest since the last).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct StreamFrame {
     pub event: String,
     /// The event id (absent on `ready`).
     #[schema(required = false)]
     pub id: Option<String>,
-    /// JSON: a ReadyDto or an EventDto.
+    /// JSON: a ReadyDto, an EventDto or a UnitPositionsDto.
     pub data: String,
 }
 
@@ -291,13 +371,14 @@ pub struct StreamFrame {
 pub enum StreamData {
     Ready(ReadyDto),
     Event(Box<EventDto>),
+    Positions(UnitPositionsDto),
 }
 
 #[utoipa::path(
     get, path = "/api/events/stream", operation_id = "stream_events", tag = "events",
     params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id")),
     responses(
-        (status = 200, description = "text/event-stream: first a `ready` event (data: ReadyDto), then each committed event (id = event id, event = its type, data = EventDto JSON)", content_type = "text/event-stream", body = StreamFrame),
+        (status = 200, description = "text/event-stream: first a `ready` event (data: ReadyDto), then each committed event (id = event id, event = its type, data = EventDto JSON) and, every 250 ms, the positions committed meanwhile (event = unit_positions, no id, data = UnitPositionsDto JSON: each unit's newest)", content_type = "text/event-stream", body = StreamFrame),
         (status = 401, body = ErrorBody),
         (status = 429, description = "This session already holds as many live streams as it may (`too_many_streams`)", body = ErrorBody),
     ),
@@ -342,6 +423,7 @@ pub async fn stream_events(
     };
     // Subscribe before reading anything, so nothing committed meanwhile is missed.
     let live = state.store.subscribe();
+    let positions = state.store.subscribe_positions();
     let visibility = Visibility::for_user(&state, &authed.0).await?;
     let (out, events) = mpsc::channel(256);
     let forwarder = Forwarder {
@@ -352,7 +434,7 @@ pub async fn stream_events(
         last_sent: after,
         session,
     };
-    tokio::spawn(forwarder.run(live));
+    tokio::spawn(forwarder.run(live, positions));
     let stream = ReceiverStream::new(events).map(Ok::<_, Infallible>);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

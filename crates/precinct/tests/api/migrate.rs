@@ -183,6 +183,15 @@ async fn copies_everything(backend: Backend) {
         .last()
         .unwrap()
         .id;
+    let incident = to.list_incidents(IncidentFilter::default()).await.unwrap()[0].id;
+    to.add_note(
+        incident,
+        "after the copy".into(),
+        precinct_domain::event::Actor::system("t"),
+    )
+    .await
+    .unwrap();
+    assert!(to.events_after(last_event, 10).await.unwrap()[0].id > last_event);
     let unit = to.list_units().await.unwrap()[0].id;
     to.report_unit_position(
         unit,
@@ -191,7 +200,11 @@ async fn copies_everything(backend: Backend) {
     )
     .await
     .unwrap();
-    assert!(to.events_after(last_event, 10).await.unwrap()[0].id > last_event);
+    // The copied figures are the source's (recomputed after the copy).
+    assert_eq!(
+        to.stored_rollups().await.unwrap(),
+        from.stored_rollups().await.unwrap()
+    );
     let copied = to.list_disputes().await.unwrap();
     assert_eq!(copied, from.list_disputes().await.unwrap());
     assert_eq!(copied[0].version, 2);
