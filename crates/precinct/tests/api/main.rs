@@ -6,11 +6,15 @@ mod addresses;
 mod backup;
 mod bad_input;
 mod base_map;
+#[allow(dead_code)]
+#[path = "../support/city_day.rs"]
+mod city_day;
 mod closures;
 mod common;
 mod concurrency;
 mod console;
 mod crash;
+mod day_load;
 mod demo;
 mod disk_full;
 mod disputes;
@@ -28,6 +32,7 @@ mod migrate;
 mod operations;
 #[path = "../support/pmtiles.rs"]
 mod pmtiles;
+mod positions;
 mod proposals;
 mod record;
 mod roads;
