@@ -276,6 +276,19 @@ try {
   await console_.screenshot({ path: join(OUT, "console-route.png") });
   await volunteer.click("[data-testid=share-position]");
   await volunteer.locator("[data-testid=position-shared]").waitFor();
+  // The command room's map moves the volunteers there, live (a unit_positions frame).
+  const sharedAt = { lat: shop.location.lat + 0.001, lon: shop.location.lon };
+  await console_.waitForFunction(
+    ({ lat, lon }) => {
+      const m = document.querySelector("[data-testid=map]")?.__map;
+      const data = m?.getSource("units")?.serialize()?.data;
+      return (data?.features ?? []).some(
+        (f) => f.properties?.name === "夜市义警" && Math.abs(f.geometry.coordinates[1] - lat) < 1e-6 && Math.abs(f.geometry.coordinates[0] - lon) < 1e-6,
+      );
+    },
+    sharedAt,
+    { timeout: 10000 },
+  );
   await volunteer.click("[data-testid=on-scene]");
   await volunteer.locator("[data-testid=field-view][data-unit-status=on_scene]").waitFor();
   check(await volunteer.locator("[data-testid=hand-over]").isDisabled(), "no hand-over before police arrive");

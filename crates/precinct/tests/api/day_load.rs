@@ -4,7 +4,30 @@
 //! or an event a console missed. The full day is
 //! `cargo bench -p precinct --bench city_day`.
 
-use crate::city_day::{self, Backend, Scale};
+use crate::city_day::{self, Backend, Outcome, Scale};
+
+/// The day happened (every kind of load ran) and nothing was lost.
+fn assert_whole(outcome: &Outcome, backend: &str) {
+    let table = outcome.table(backend);
+    println!("{table}");
+    assert!(outcome.consistent(), "{table}");
+    assert!(
+        outcome.intake.micros.len() >= 250,
+        "the day's instructions were taken in: {table}"
+    );
+    assert!(
+        !outcome.dispatch.micros.is_empty() && !outcome.close.micros.is_empty(),
+        "dispatchers sent plans and closed incidents: {table}"
+    );
+    assert!(
+        outcome.position.micros.len() >= 1_500,
+        "the fleet reported: {table}"
+    );
+    assert!(
+        !outcome.event.micros.is_empty() && !outcome.positions_frame.micros.is_empty(),
+        "consoles saw events and positions: {table}"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_day_on_sqlite_loses_nothing() {
@@ -14,15 +37,7 @@ async fn a_short_day_on_sqlite_loses_nothing() {
         &Scale::short(30),
     )
     .await;
-    println!("{}", outcome.table("sqlite"));
-    assert!(outcome.consistent(), "{}", outcome.table("sqlite"));
-    assert!(
-        outcome.intake.micros.len() >= 250,
-        "the day's instructions were taken in"
-    );
-    assert!(!outcome.dispatch.micros.is_empty() && !outcome.close.micros.is_empty());
-    assert!(outcome.position.micros.len() >= 1_500, "the fleet reported");
-    assert!(!outcome.event.micros.is_empty() && !outcome.positions_frame.micros.is_empty());
+    assert_whole(&outcome, "sqlite");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,13 +50,5 @@ async fn a_short_day_on_three_postgres_instances_loses_nothing() {
         .await
         .unwrap();
     let outcome = city_day::run(Backend::Postgres(url, 3), &Scale::short(30)).await;
-    println!("{}", outcome.table("postgres"));
-    assert!(outcome.consistent(), "{}", outcome.table("postgres"));
-    assert!(
-        outcome.intake.micros.len() >= 250,
-        "the day's instructions were taken in"
-    );
-    assert!(!outcome.dispatch.micros.is_empty() && !outcome.close.micros.is_empty());
-    assert!(outcome.position.micros.len() >= 1_500, "the fleet reported");
-    assert!(!outcome.event.micros.is_empty() && !outcome.positions_frame.micros.is_empty());
+    assert_whole(&outcome, "postgres");
 }
