@@ -820,11 +820,20 @@ BEGIN
                 sin((radians(u.lat) - radians(i.lat)) / 2) * sin((radians(u.lat) - radians(i.lat)) / 2)
                 + cos(radians(i.lat)) * cos(radians(u.lat))
                   * (sin(radians(u.lon - i.lon) / 2) * sin(radians(u.lon - i.lon) / 2))))) AS d
-            FROM incidents i
-            WHERE i.cell = ANY (p_probe_cells[(u.k::INT - 1) * per_report + 1 : u.k::INT * per_report])
-              AND i.family = u.family
-              AND i.reported_at BETWEEN u.reported_at - p_window_ms AND u.reported_at + p_window_ms
-              AND i.merged_into IS NULL AND i.duplicate_of IS NULL
+            FROM unnest(p_probe_cells[(u.k::INT - 1) * per_report + 1 : u.k::INT * per_report]) AS pc(cell),
+            -- One range of the primary reports' index per probed cell: a
+            -- row comparison only that index (cell, family, reported_at) can
+            -- serve, in a subquery kept apart (OFFSET 0) so each probed cell
+            -- is its index range; the cached plan never falls back to the
+            -- reported_at index (every incident of the window) or to
+            -- scanning the whole index.
+            LATERAL (
+                SELECT r.id, r.lat, r.lon FROM incidents r
+                WHERE (r.cell, r.family, r.reported_at) >= (pc.cell, u.family, u.reported_at - p_window_ms)
+                  AND (r.cell, r.family, r.reported_at) <= (pc.cell, u.family, u.reported_at + p_window_ms)
+                  AND r.merged_into IS NULL AND r.duplicate_of IS NULL
+                OFFSET 0
+            ) i
         ) c WHERE c.d <= p_radius_m ORDER BY c.d, c.id LIMIT 1
     ) b ON true;
 
