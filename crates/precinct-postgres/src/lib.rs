@@ -14,6 +14,7 @@
 mod intake;
 mod keys;
 mod ops;
+mod positions;
 mod publisher;
 mod rows;
 mod schema;
@@ -381,10 +382,19 @@ impl IncidentStore for PgStore {
         position: Coordinates,
         actor: Actor,
     ) -> StoreResult<Unit> {
-        self.write(move |ctx| {
-            Box::pin(async move { apply::report_unit_position(ctx, id, position, &actor).await })
-        })
-        .await
+        // Batched with the other reports waiting (`positions::positions_run`).
+        let (reply, answer) = oneshot::channel();
+        self.send(writer::Job::Position {
+            report: positions::Report {
+                unit: id,
+                position,
+                actor,
+            },
+            reply,
+        })?;
+        answer
+            .await
+            .map_err(|_| StoreError::Other("the write was abandoned".into()))?
     }
 
     async fn accept_task(&self, id: UnitId, actor: Actor) -> StoreResult<Unit> {

@@ -56,6 +56,11 @@ pub(crate) enum Job {
         actor: Actor,
         reply: oneshot::Sender<StoreResult<IntakeOutcome>>,
     },
+    /// Positions too: a run of them is one statement.
+    Position {
+        report: crate::positions::Report,
+        reply: oneshot::Sender<StoreResult<precinct_domain::unit::Unit>>,
+    },
 }
 
 /// What a job may touch: the writer's connection (inside the batch's
@@ -222,6 +227,39 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
     while let Some(job) = jobs.next() {
         let work = match job {
             Job::Work(work) => work,
+            Job::Position { report, reply } => {
+                // This report and every report right after it together.
+                let mut run = vec![report];
+                let mut replies = vec![reply];
+                while let Some(Job::Position { .. }) = jobs.peek() {
+                    if let Some(Job::Position { report, reply }) = jobs.next() {
+                        run.push(report);
+                        replies.push(reply);
+                    }
+                }
+                match crate::positions::positions_run(&ctx.client, ctx.now, &run).await {
+                    Ok((answers, mut moved)) => {
+                        positions.append(&mut moved);
+                        for (answer, reply) in answers.into_iter().zip(replies) {
+                            completions.push(Box::new(move |error| {
+                                let _ = reply.send(match error {
+                                    None => answer,
+                                    Some(e) => Err(e),
+                                });
+                            }));
+                        }
+                    }
+                    Err(error) => {
+                        for reply in replies {
+                            let _ = reply.send(Err(error.clone()));
+                        }
+                        // Later jobs are dropped: their callers get an error.
+                        fail(ctx, completions, error).await;
+                        return;
+                    }
+                }
+                continue;
+            }
             Job::Intake {
                 intake,
                 actor,

@@ -540,6 +540,9 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
     let attempted_positions = Arc::new(AtomicU64::new(0));
     let mismatched_repeats = Arc::new(AtomicU64::new(0));
     let (to_dispatch, queue) = tokio::sync::mpsc::unbounded_channel::<i64>();
+    // Plans refused because a unit was taken meanwhile, or none was free.
+    let conflicts = Arc::new(AtomicU64::new(0));
+    let no_unit = Arc::new(AtomicU64::new(0));
     let queue = Arc::new(tokio::sync::Mutex::new(queue));
 
     // Dispatchers: each new incident's plan, then its closing a while later.
@@ -552,6 +555,7 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
         );
         let (queue, dispatch, close, stop) =
             (queue.clone(), dispatch.clone(), close.clone(), stop.clone());
+        let (conflicts, no_unit) = (conflicts.clone(), no_unit.clone());
         let hold = scale.hold;
         workers.push(tokio::spawn(async move {
             let mut closings = Vec::new();
@@ -561,9 +565,11 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
                 })
                 .await;
                 let Ok(Some(id)) = next else { continue };
-                let t = Instant::now();
                 let mut sent = false;
-                for _ in 0..2 {
+                // A dispatcher keeps at it: another plan when a unit was
+                // taken meanwhile, a while later when no unit is free.
+                for attempt in 0..6 {
+                    let t = Instant::now();
                     let response = client
                         .post(format!("{base}/api/incidents/{id}/dispatch-plan"))
                         .bearer_auth(&token)
@@ -572,13 +578,17 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
                         .await;
                     match response.map(|r| r.status()) {
                         Ok(s) if s.is_success() => {
+                            dispatch.lock().unwrap().add(t.elapsed());
                             sent = true;
                             break;
                         }
-                        // A unit was taken meanwhile: the plan again.
-                        Ok(reqwest::StatusCode::CONFLICT) => continue,
-                        // No unit free: the incident waits (not an error of the system).
-                        Ok(reqwest::StatusCode::UNPROCESSABLE_ENTITY) => break,
+                        Ok(reqwest::StatusCode::CONFLICT) => {
+                            conflicts.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(reqwest::StatusCode::UNPROCESSABLE_ENTITY) => {
+                            no_unit.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                        }
                         _ => {
                             dispatch.lock().unwrap().errors += 1;
                             break;
@@ -588,7 +598,6 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
                 if !sent {
                     continue;
                 }
-                dispatch.lock().unwrap().add(t.elapsed());
                 let (client, base, token, close) =
                     (client.clone(), base.clone(), token.clone(), close.clone());
                 closings.push(tokio::spawn(async move {
@@ -799,6 +808,11 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
         events_missed: missed.load(Ordering::Relaxed),
         ..Outcome::default()
     };
+    outcome.notes.push(format!(
+        "plans refused: {} because a unit was taken meanwhile (tried again), {} because no unit was free (tried later)",
+        conflicts.load(Ordering::Relaxed),
+        no_unit.load(Ordering::Relaxed)
+    ));
     let mismatched = mismatched_repeats.load(Ordering::Relaxed);
     if mismatched > 0 {
         outcome.duplicated += mismatched;
