@@ -41,6 +41,42 @@ pub struct Scale {
     pub position_every: Duration,
     /// How long an incident stays open after its dispatch before it is closed.
     pub hold: Duration,
+    /// Where incidents happen and units drive: west and south edges and
+    /// size, metres from the demo ground's corner (the ground is 4 × 3.2 km).
+    pub area: Area,
+}
+
+/// A rectangle in metres east and north of the demo ground's corner.
+#[derive(Debug, Clone, Copy)]
+pub struct Area {
+    pub west: f64,
+    pub south: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Area {
+    /// The demo ground.
+    pub const GROUND: Area = Area {
+        west: 0.0,
+        south: 0.0,
+        width: 4000.0,
+        height: 3200.0,
+    };
+
+    fn random(&self, rng: &mut impl Rng) -> (f64, f64) {
+        (
+            self.west + rng.random_range(0.0..self.width),
+            self.south + rng.random_range(0.0..self.height),
+        )
+    }
+
+    fn clamp(&self, (east, north): (f64, f64)) -> (f64, f64) {
+        (
+            east.clamp(self.west, self.west + self.width),
+            north.clamp(self.south, self.south + self.height),
+        )
+    }
 }
 
 impl Scale {
@@ -61,6 +97,16 @@ impl Scale {
             duration: Duration::from_secs_f64(env("CITY_MINUTES", 5.0) * 60.0),
             position_every: Duration::from_secs(10),
             hold: Duration::from_secs(20),
+            // A city's 60 × 60 km around the station's ground: a day
+            // compressed into minutes puts all of it inside the 15-minute
+            // duplicate window, so on the ground alone nearly every report
+            // would be a likely duplicate of an earlier one.
+            area: Area {
+                west: -28_000.0,
+                south: -28_400.0,
+                width: 60_000.0,
+                height: 60_000.0,
+            },
         }
     }
 
@@ -74,6 +120,7 @@ impl Scale {
             duration: Duration::from_secs(seconds),
             position_every: Duration::from_secs(5),
             hold: Duration::from_secs(5),
+            area: Area::GROUND,
         }
     }
 }
@@ -260,10 +307,8 @@ pub fn district(scale: &Scale) -> precinct_sim::District {
         unit.call_sign = format!("城{k:05}");
         unit.name = format!("{}（城{k:05}）", unit.name);
         unit.phone = None;
-        unit.position = Some(precinct_sim::district::at(
-            rng.random_range(0.0..4000.0),
-            rng.random_range(0.0..3200.0),
-        ));
+        let (east, north) = scale.area.random(&mut rng);
+        unit.position = Some(precinct_sim::district::at(east, north));
         district.units.push(unit);
     }
     let mut accounts = district.accounts.to_vec();
@@ -636,13 +681,10 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
             acked_positions.clone(),
             attempted_positions.clone(),
         );
-        let every = scale.position_every;
+        let (every, area) = (scale.position_every, scale.area);
         workers.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(g as u64);
-            let mut at: Vec<(f64, f64)> = mine
-                .iter()
-                .map(|_| (rng.random_range(0.0..4000.0), rng.random_range(0.0..3200.0)))
-                .collect();
+            let mut at: Vec<(f64, f64)> = mine.iter().map(|_| area.random(&mut rng)).collect();
             let gap = every / mine.len().max(1) as u32;
             let mut tick = tokio::time::interval(gap);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -651,10 +693,12 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
                 tick.tick().await;
                 let i = k % mine.len();
                 k += 1;
-                let (east, north) = &mut at[i];
-                *east = (*east + rng.random_range(-60.0..60.0)).clamp(0.0, 4000.0);
-                *north = (*north + rng.random_range(-60.0..60.0)).clamp(0.0, 3200.0);
-                let p = precinct_sim::district::at(*east, *north);
+                let (east, north) = at[i];
+                at[i] = area.clamp((
+                    east + rng.random_range(-60.0..60.0),
+                    north + rng.random_range(-60.0..60.0),
+                ));
+                let p = precinct_sim::district::at(at[i].0, at[i].1);
                 attempted_positions.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
                 let response = client
@@ -689,11 +733,10 @@ pub async fn run(backend: Backend, scale: &Scale) -> Outcome {
             DefaultCategory::ALL[rng.random_range(0..DefaultCategory::ALL.len())].as_str();
         let (east, north, category) = match recent.last() {
             Some(&(e, no, c)) if rng.random_bool(0.1) => (e + 20.0, no, c),
-            _ => (
-                rng.random_range(0.0..4000.0),
-                rng.random_range(0.0..3200.0),
-                category,
-            ),
+            _ => {
+                let (east, north) = scale.area.random(&mut rng);
+                (east, north, category)
+            }
         };
         recent.push((east, north, category));
         if recent.len() > 16 {
