@@ -206,6 +206,32 @@ async fn fail(ctx: &mut WriteCtx, completions: Vec<Completion>, error: StoreErro
     }
 }
 
+/// A run's answer, delivered once the batch's commit outcome is known.
+fn after_commit<T: Send + 'static>(
+    (answer, reply): (StoreResult<T>, oneshot::Sender<StoreResult<T>>),
+) -> Completion {
+    Box::new(move |error| {
+        let _ = reply.send(match error {
+            None => answer,
+            Some(e) => Err(e),
+        });
+    })
+}
+
+/// A run's statement failed: its callers get the error, the batch is
+/// rolled back, and later jobs are dropped (their callers get an error).
+async fn fail_run<T>(
+    ctx: &mut WriteCtx,
+    completions: Vec<Completion>,
+    replies: Vec<oneshot::Sender<StoreResult<T>>>,
+    error: StoreError,
+) {
+    for reply in replies {
+        let _ = reply.send(Err(error.clone()));
+    }
+    fail(ctx, completions, error).await;
+}
+
 async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
     if batch.iter().all(|job| matches!(job, Job::Intake { .. })) {
         return intakes_alone(ctx, batch, publisher).await;
@@ -240,23 +266,9 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
                 match crate::positions::positions_run(&ctx.client, ctx.now, &run).await {
                     Ok((answers, mut moved)) => {
                         positions.append(&mut moved);
-                        for (answer, reply) in answers.into_iter().zip(replies) {
-                            completions.push(Box::new(move |error| {
-                                let _ = reply.send(match error {
-                                    None => answer,
-                                    Some(e) => Err(e),
-                                });
-                            }));
-                        }
+                        completions.extend(answers.into_iter().zip(replies).map(after_commit));
                     }
-                    Err(error) => {
-                        for reply in replies {
-                            let _ = reply.send(Err(error.clone()));
-                        }
-                        // Later jobs are dropped: their callers get an error.
-                        fail(ctx, completions, error).await;
-                        return;
-                    }
+                    Err(error) => return fail_run(ctx, completions, replies, error).await,
                 }
                 continue;
             }
@@ -291,23 +303,10 @@ async fn run_batch(ctx: &mut WriteCtx, batch: Vec<Job>, publisher: &Publisher) {
                 match answer {
                     Ok((mut events, outcomes)) => {
                         committed.append(&mut events);
-                        for (outcome, reply) in outcomes.into_iter().zip(replies) {
-                            completions.push(Box::new(move |error| {
-                                let _ = reply.send(match error {
-                                    None => Ok(outcome),
-                                    Some(e) => Err(e),
-                                });
-                            }));
-                        }
+                        completions
+                            .extend(outcomes.into_iter().map(Ok).zip(replies).map(after_commit));
                     }
-                    Err(error) => {
-                        for reply in replies {
-                            let _ = reply.send(Err(error.clone()));
-                        }
-                        // Later jobs are dropped: their callers get an error.
-                        fail(ctx, completions, error).await;
-                        return;
-                    }
+                    Err(error) => return fail_run(ctx, completions, replies, error).await,
                 }
                 continue;
             }
