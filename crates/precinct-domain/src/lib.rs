@@ -12,6 +12,7 @@ pub mod address;
 pub mod budget;
 pub mod category;
 pub mod dispute;
+pub mod duty;
 pub mod error;
 pub mod event;
 pub mod figures;
