@@ -311,12 +311,6 @@ fn upsert_of(rows: &str) -> String {
     )
 }
 
-/// One row: parameters dim, span, bucket, key, then the measures in order
-/// (SQLite's numbering).
-pub fn upsert_sql() -> String {
-    upsert_of("VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")
-}
-
 /// From arrays (PostgreSQL's `unnest`): parameters dim, span, bucket and
 /// key arrays, then one array per measure, in order.
 pub fn upsert_from_arrays_sql() -> String {
